@@ -1,0 +1,337 @@
+// The Guard core's wasm exports (documented in docs/abi.md). Inputs arrive in the input buffer of
+// io.ts; JSON and strings leave through its output buffer; objects are named by handles.
+import { inputPtr, setOutputString } from "./io";
+import { Table } from "./handles";
+import { LiveSession } from "./live";
+import { ingestError, ingestRequest, ingestResponse } from "./ingest/request";
+import { RecordReader } from "./ingest/record";
+import { JsonKind, JsonValue } from "./json/value";
+import { JsonLimits, jsonError, parseJson } from "./json/reader";
+import { JsonWriter } from "./json/writer";
+import { Decision } from "./model/decision";
+import { Ctrl, CTRL_ALERT, GuardianSpec } from "./model/guardian";
+import { PodProfile } from "./model/pod";
+import { SECTION_ALL, SECTION_POD, SECTION_REQ, SECTION_REQBODY, SECTION_RESP, SECTION_RESPBODY, SessionDataPile } from "./model/session";
+import { asArray, asObject, decodeError, enter, fail, field, leave, readBool, readI64, readString, readU32, resetDecodeErrors } from "./model/wire";
+
+export { inputBuffer, outputPtr, outputLen } from "./io";
+export { introspect } from "./introspect";
+
+const guardians = new Table<GuardianSpec>();
+const piles = new Table<SessionDataPile>();
+const sessions = new Table<LiveSession>();
+const pods = new Table<PodProfile>();
+const writer = new JsonWriter();
+const wireLimits = new JsonLimits();
+wireLimits.maxDepth = 64;
+wireLimits.maxBytes = 256 << 20;
+
+/** Parse the input buffer as one JSON document of the wire format, or report why not. */
+export function parseWire(len: i32): JsonValue | null {
+  resetDecodeErrors();
+  const v = parseJson(inputPtr(), len, wireLimits, false);
+  if (v == null) setOutputString("malformed JSON: " + jsonError);
+  return v;
+}
+
+function decodeFailed(): bool {
+  const err = decodeError();
+  if (err == null) return false;
+  setOutputString(err!);
+  return true;
+}
+
+export function writeOut(): void {
+  setOutputString(writer.toString());
+}
+
+// ---- Guardians ------------------------------------------------------------------------------
+
+export function guardian_load(len: i32): i32 {
+  const v = parseWire(len);
+  if (v == null) return -1;
+  const g = GuardianSpec.read(v);
+  if (decodeFailed()) return -1;
+  g.prepare();
+  return guardians.add(g);
+}
+
+export function guardian_default(): i32 {
+  return guardians.add(GuardianSpec.defaults());
+}
+
+export function guardian_write(gid: i32): void {
+  const g = guardians.get(gid);
+  writer.reset();
+  if (g == null) writer.null();
+  else g.write(writer);
+  writeOut();
+}
+
+export function guardian_control(gid: i32): i32 {
+  const g = guardians.get(gid);
+  return g == null ? 0 : g.controlMask();
+}
+
+export function guardian_set_control(gid: i32, mask: i32): void {
+  const g = guardians.get(gid);
+  if (g != null) g.control = Ctrl.ofMask(mask);
+}
+
+export function guardian_samples(gid: i32): u32 {
+  const g = guardians.get(gid);
+  return g == null ? 0 : g.samples;
+}
+
+export function guardian_learn(gid: i32, pid: i32): void {
+  const g = guardians.get(gid);
+  const p = piles.get(pid);
+  if (g != null && p != null) g.learn(p);
+}
+
+export function guardian_free(gid: i32): void {
+  guardians.release(gid);
+}
+
+// ---- Piles ----------------------------------------------------------------------------------
+
+export function pile_new(): i32 {
+  return piles.add(new SessionDataPile());
+}
+
+export function pile_load(len: i32): i32 {
+  const v = parseWire(len);
+  if (v == null) return -1;
+  if (v.kind != JsonKind.Object) {
+    setOutputString("a pile must be a JSON object");
+    return -1;
+  }
+  const p = SessionDataPile.read(v);
+  if (decodeFailed()) return -1;
+  return piles.add(p);
+}
+
+export function pile_write(pid: i32): void {
+  const p = piles.get(pid);
+  writer.reset();
+  if (p == null) writer.null();
+  else p.write(writer);
+  writeOut();
+}
+
+export function pile_merge(dst: i32, src: i32): void {
+  const d = piles.get(dst);
+  const s = piles.get(src);
+  if (d != null && s != null && d !== s) d.merge(s);
+}
+
+export function pile_clear(pid: i32): void {
+  const p = piles.get(pid);
+  if (p != null) p.clear();
+}
+
+export function pile_count(pid: i32): u32 {
+  const p = piles.get(pid);
+  return p == null ? 0 : p.count;
+}
+
+export function pile_add(pid: i32, sid: i32): void {
+  const p = piles.get(pid);
+  const s = sessions.get(sid);
+  if (p != null && s != null) p.add(s.profile, s.profiled);
+}
+
+export function pile_free(pid: i32): void {
+  piles.release(pid);
+}
+
+// ---- Sessions -------------------------------------------------------------------------------
+
+export function session_new(): i32 {
+  return sessions.add(new LiveSession());
+}
+
+export function session_request(sid: i32, len: i32): i32 {
+  const s = sessions.get(sid);
+  if (s == null) {
+    setOutputString("unknown session");
+    return -1;
+  }
+  if (!ingestRequest(inputPtr(), len, s.profile.req, s.profile.reqbody)) {
+    setOutputString(ingestError);
+    return -1;
+  }
+  s.profiled |= SECTION_REQ | SECTION_REQBODY;
+  return 0;
+}
+
+export function session_response(sid: i32, len: i32): i32 {
+  const s = sessions.get(sid);
+  if (s == null) {
+    setOutputString("unknown session");
+    return -1;
+  }
+  if (!ingestResponse(inputPtr(), len, s.profile.resp, s.profile.respbody)) {
+    setOutputString(ingestError);
+    return -1;
+  }
+  s.profiled |= SECTION_RESP | SECTION_RESPBODY;
+  return 0;
+}
+
+export function session_envelop(sid: i32, responseSeconds: i32, completionSeconds: i32): void {
+  const s = sessions.get(sid);
+  if (s == null) return;
+  const e = s.profile.envelop;
+  const fresh = EnvelopOf(responseSeconds, completionSeconds);
+  e.responseTime = fresh.responseTime;
+  e.completionTime = fresh.completionTime;
+  s.profiled |= 16;
+}
+
+import { EnvelopProfile } from "./model/envelop";
+function EnvelopOf(r: i32, c: i32): EnvelopProfile {
+  return EnvelopProfile.of(<i64>r, <i64>c);
+}
+
+export function session_pod(sid: i32, podId: i32): void {
+  const s = sessions.get(sid);
+  const p = pods.get(podId);
+  if (s == null || p == null) return;
+  s.profile.pod = p;
+  s.profiled |= SECTION_POD;
+}
+
+/** Decide sections against the Guardian's criteria; returns the session's accumulated result. */
+export function session_decide(sid: i32, gid: i32, sections: i32): i32 {
+  const s = sessions.get(sid);
+  const g = guardians.get(gid);
+  if (s == null || g == null) return -1;
+  // SPEC §4.1 fix 2: with control.alert off nothing alerts; an inactive criteria decides nothing.
+  if ((g.controlMask() & CTRL_ALERT) == 0) return s.result();
+  const criteria = g.criteria();
+  if (!criteria.active) return s.result();
+  return s.decide(criteria, sections & SECTION_ALL);
+}
+
+export function session_decision(sid: i32, format: i32): void {
+  const s = sessions.get(sid);
+  let d: Decision | null = null;
+  if (s != null) d = s.decision;
+  if (format == 0) {
+    setOutputString(d == null ? "" : d.sortedString(""));
+    return;
+  }
+  writer.reset();
+  if (d == null) writer.null();
+  else d.write(writer);
+  writeOut();
+}
+
+export function session_free(sid: i32): void {
+  sessions.release(sid);
+}
+
+// ---- Pod ------------------------------------------------------------------------------------
+
+const podReader = new RecordReader();
+
+export function pod_load(len: i32): i32 {
+  const r = podReader;
+  r.reset(inputPtr(), len);
+  const p = new PodProfile();
+  for (let i = 0; i < 6; i++) {
+    if (r.u8() == 0) continue;
+    const n = r.bytes();
+    if (r.bad) break;
+    p.setTable(i, r.at, n);
+  }
+  return pods.add(p);
+}
+
+export function pod_decide(podId: i32, gid: i32): i32 {
+  const p = pods.get(podId);
+  const g = guardians.get(gid);
+  if (p == null || g == null) return -1;
+  if ((g.controlMask() & CTRL_ALERT) == 0) return 0;
+  const criteria = g.criteria();
+  const pc = criteria.pod;
+  if (!criteria.active || pc == null) return 0;
+  const d = pc.decide(p);
+  writer.reset();
+  if (d == null) writer.null();
+  else d.write(writer);
+  writeOut();
+  return d == null ? 0 : d.result;
+}
+
+export function pod_free(podId: i32): void {
+  pods.release(podId);
+}
+
+// ---- Sync messages --------------------------------------------------------------------------
+
+/**
+ * Decode a SyncMessageReq: returns a pile handle (-1 when the message has no pile), or -2 on
+ * error with the reason in the output. On success the output holds {"alerts":[…],"compromised":b}
+ * with every alert validated and re-encoded.
+ */
+export function sync_load(len: i32): i32 {
+  const v = parseWire(len);
+  if (v == null) return -2;
+  const o = asObject(v, "a sync message");
+  if (o == null) {
+    setOutputString("a sync message must be a JSON object");
+    return -2;
+  }
+  const pv = field(o, "pile");
+  let pile: SessionDataPile | null = null;
+  if (pv != null && pv.kind != JsonKind.Null) {
+    enter("pile");
+    pile = SessionDataPile.read(pv);
+    leave();
+  }
+  writer.reset();
+  writer.beginObject();
+  writer.key("alerts");
+  enter("alerts");
+  const alerts = asArray(field(o, "alerts"), "a list of alerts");
+  if (alerts == null) writer.null();
+  else {
+    writer.beginArray();
+    for (let i = 0; i < alerts.length; i++) {
+      enter("[" + i.toString() + "]");
+      const a = asObject(alerts[i], "an alert");
+      writer.beginObject();
+      writer.key("decision");
+      enter("decision");
+      const d = Decision.read(field(a, "decision"));
+      leave();
+      if (d == null) writer.null();
+      else d.write(writer);
+      writer.key("time");
+      writer.int(readI64(field(a, "time"), 0));
+      writer.key("level");
+      writer.string(readString(field(a, "level"), ""));
+      writer.key("count");
+      writer.uint(readU32(field(a, "count"), 0));
+      writer.endObject();
+      leave();
+    }
+    writer.endArray();
+  }
+  leave();
+  writer.key("compromised");
+  writer.bool(readBool(field(o, "compromised"), false));
+  writer.endObject();
+  if (decodeFailed()) return -2;
+  writeOut();
+  return pile == null ? -1 : piles.add(pile!);
+}
+
+/** Live handles, for leak checks in tests and metrics. */
+export function live_handles(): i32 {
+  return guardians.live() + piles.live() + sessions.live() + pods.live();
+}
+
+export { fail };

@@ -1,0 +1,346 @@
+// KeyVal (reference §3.1): key → SimpleVal. At most 7 keys are learned by name, ranked by their
+// config's score; the rest are fused into OtherVals / OtherKeynames. Learning iterates keys in
+// byte-wise sorted order, so the same pile always learns the same config (fix of Q3/Q24).
+import { JsonKind, JsonValue } from "../json/value";
+import { JsonWriter } from "../json/writer";
+import { xxh3_64 } from "../text/xxh3";
+import { compareUtf8, stringToUtf8, utf8ByteLength } from "../text/utf8";
+import { Decision, decideChild, decideInner } from "./decision";
+import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
+import { asObject, enter, field, leave } from "./wire";
+
+export const MAX_KEYS_LEARNED = 7;
+export const MAX_KEY_LENGTH = 64;
+
+/** Keys longer than 64 bytes are named by their XXH3-64 hash. */
+export function hashIfNeeded(key: string): string {
+  if (key.length <= MAX_KEY_LENGTH / 3 || utf8ByteLength(key) <= MAX_KEY_LENGTH) return key;
+  const bytes = stringToUtf8(key);
+  return "xxHash " + xxh3_64(bytes.dataStart, bytes.length).toString();
+}
+
+export function sortedKeys<V>(m: Map<string, V>): Array<string> {
+  const keys = m.keys();
+  keys.sort((a: string, b: string): i32 => compareUtf8(a, b));
+  return keys;
+}
+
+function sortedOrder(keys: Array<string>): Array<i32> {
+  const order = new Array<i32>(keys.length);
+  for (let i = 0; i < keys.length; i++) order[i] = i;
+  orderKeys = keys;
+  order.sort((a: i32, b: i32): i32 => compareUtf8(orderKeys[a], orderKeys[b]));
+  return order;
+}
+// AS closures cannot capture locals: sortedOrder's comparator reads the keys from here.
+let orderKeys: Array<string> = [];
+
+/** Profile: hashed keys with the SimpleVal profile of their (joined) values, in input order. */
+export class KeyValProfile {
+  keys: Array<string> = new Array<string>();
+  vals: Array<SimpleValProfile> = new Array<SimpleValProfile>();
+
+  /** Set (or replace) a key's profile; the key is hashed when long. */
+  set(key: string, p: SimpleValProfile): void {
+    const k = hashIfNeeded(key);
+    const at = this.keys.indexOf(k);
+    if (at >= 0) {
+      this.vals[at] = p;
+      return;
+    }
+    this.keys.push(k);
+    this.vals.push(p);
+  }
+
+  write(w: JsonWriter): void {
+    w.beginObject();
+    const order = sortedOrder(this.keys);
+    for (let i = 0; i < order.length; i++) {
+      w.key(this.keys[order[i]]);
+      this.vals[order[i]].write(w);
+    }
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): KeyValProfile | null {
+    const o = asObject(v, "a key/value profile");
+    if (o == null) return null;
+    const p = new KeyValProfile();
+    for (let i = 0; i < o.keys.length; i++) {
+      enter(o.keys[i]);
+      const val = SimpleValProfile.read(o.vals[i]);
+      const at = p.keys.indexOf(o.keys[i]);
+      if (at >= 0) p.vals[at] = val;
+      else {
+        p.keys.push(o.keys[i]);
+        p.vals.push(val);
+      }
+      leave();
+    }
+    return p;
+  }
+}
+
+export function writeKeyValProfile(w: JsonWriter, p: KeyValProfile | null): void {
+  if (p == null) w.null();
+  else p.write(w);
+}
+
+export class KeyValPile {
+  map: Map<string, SimpleValPile> | null = null;
+
+  add(p: KeyValProfile | null): void {
+    let m = this.map;
+    if (m == null) {
+      m = new Map<string, SimpleValPile>();
+      this.map = m;
+    }
+    if (p == null) return;
+    for (let i = 0; i < p.keys.length; i++) {
+      const k = p.keys[i];
+      let pile: SimpleValPile;
+      if (m.has(k)) pile = m.get(k);
+      else {
+        pile = new SimpleValPile();
+        m.set(k, pile);
+      }
+      pile.add(p.vals[i]);
+    }
+  }
+
+  merge(o: KeyValPile | null): void {
+    if (o == null) return;
+    const om = o.map;
+    if (om == null) return;
+    let m = this.map;
+    if (m == null) {
+      m = new Map<string, SimpleValPile>();
+      this.map = m;
+    }
+    const keys = om.keys();
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      let pile: SimpleValPile;
+      if (m.has(k)) pile = m.get(k);
+      else {
+        pile = new SimpleValPile();
+        m.set(k, pile);
+      }
+      pile.merge(om.get(k));
+    }
+  }
+
+  clear(): void {
+    this.map = null;
+  }
+
+  isEmpty(): bool {
+    const m = this.map;
+    return m == null || m.size == 0;
+  }
+
+  write(w: JsonWriter): void {
+    const m = this.map;
+    if (m == null) {
+      w.null();
+      return;
+    }
+    w.beginObject();
+    const keys = sortedKeys(m);
+    for (let i = 0; i < keys.length; i++) {
+      w.key(keys[i]);
+      m.get(keys[i]).write(w);
+    }
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): KeyValPile {
+    const p = new KeyValPile();
+    const o = asObject(v, "a key/value pile");
+    if (o == null) return p;
+    const m = new Map<string, SimpleValPile>();
+    for (let i = 0; i < o.keys.length; i++) {
+      enter(o.keys[i]);
+      m.set(o.keys[i], SimpleValPile.read(o.vals[i]));
+      leave();
+    }
+    p.map = m;
+    return p;
+  }
+}
+
+export class KeyValConfig {
+  vals: Map<string, SimpleValConfig> | null = null;
+  otherVals: SimpleValConfig | null = null;
+  otherKeynames: SimpleValConfig | null = null;
+  // Ascending score slots; an empty slot is (0, ""), as in the original (Q23 kept).
+  private slotScores: StaticArray<u32> = new StaticArray<u32>(MAX_KEYS_LEARNED);
+  private slotKeys: StaticArray<string> = new StaticArray<string>(MAX_KEYS_LEARNED);
+
+  constructor() {
+    for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
+  }
+
+  private findScoreIndex(s: u32): i32 {
+    for (let i = 0; i < MAX_KEYS_LEARNED; i++) if (s <= this.slotScores[i]) return i - 1;
+    return MAX_KEYS_LEARNED - 1;
+  }
+
+  private setScore(s: u32, key: string, idx: i32): void {
+    for (let i = 0; i < idx; i++) {
+      this.slotScores[i] = this.slotScores[i + 1];
+      this.slotKeys[i] = this.slotKeys[i + 1];
+    }
+    this.slotScores[idx] = s;
+    this.slotKeys[idx] = key;
+  }
+
+  learn(p: KeyValPile | null): void {
+    if (p == null) return;
+    const pm = p.map;
+    if (pm == null || pm.size == 0) return;
+    let vals = this.vals;
+    if (vals == null) {
+      vals = new Map<string, SimpleValConfig>();
+      this.vals = vals;
+    }
+    const keys = sortedKeys(pm);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const vpile = pm.get(key);
+      if (vals.has(key)) {
+        vals.get(key).learn(vpile);
+        continue;
+      }
+      const svc = new SimpleValConfig();
+      svc.learn(vpile);
+      const s = svc.score();
+      let lowestKey = key;
+      let lowestSvc: SimpleValConfig | null = svc;
+      const idx = this.findScoreIndex(s);
+      if (idx >= 0) {
+        lowestKey = this.slotKeys[0];
+        lowestSvc = vals.has(lowestKey) ? vals.get(lowestKey) : null;
+        this.setScore(s, key, idx);
+        vals.set(key, svc);
+      }
+      if (lowestKey.length == 0) continue;
+      if (key != lowestKey) vals.delete(lowestKey);
+      if (lowestSvc != null) {
+        const ov = this.otherVals;
+        if (ov == null) this.otherVals = lowestSvc;
+        else ov.fuse(lowestSvc);
+      }
+      let ok = this.otherKeynames;
+      if (ok == null) {
+        ok = new SimpleValConfig();
+        this.otherKeynames = ok;
+      }
+      ok.learnProfile(SimpleValProfile.ofString(lowestKey));
+    }
+  }
+
+  /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
+  prepare(): void {
+    for (let i = 0; i < MAX_KEYS_LEARNED; i++) {
+      this.slotScores[i] = 0;
+      this.slotKeys[i] = "";
+    }
+    const vals = this.vals;
+    if (vals != null) {
+      const keys = sortedKeys(vals);
+      for (let i = 0; i < keys.length; i++) {
+        const svc = vals.get(keys[i]);
+        svc.prepare();
+        const s = svc.score();
+        const idx = this.findScoreIndex(s);
+        if (idx >= 0) this.setScore(s, keys[i], idx);
+      }
+    }
+    const ok = this.otherKeynames;
+    if (ok != null) ok.prepare();
+    const ov = this.otherVals;
+    if (ov != null) ov.prepare();
+  }
+
+  decide(p: KeyValProfile | null): Decision | null {
+    if (p == null) return null;
+    let d: Decision | null = null;
+    const vals = this.vals;
+    for (let i = 0; i < p.keys.length; i++) {
+      const k = p.keys[i];
+      const v = p.vals[i];
+      if (vals != null && vals.has(k)) {
+        const c = vals.get(k).decide(v);
+        if (c != null) d = decideChild(d, c, "KnownKey " + k);
+        continue;
+      }
+      const ok = this.otherKeynames;
+      const ov = this.otherVals;
+      if (ok == null || ov == null) {
+        d = decideInner(d, "Key " + k + " is not known");
+        continue;
+      }
+      const kc = ok.decide(SimpleValProfile.ofString(k));
+      if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
+      const vc = ov.decide(v);
+      if (vc != null) d = decideChild(d, vc, "OtherVals " + k);
+    }
+    return d;
+  }
+
+  write(w: JsonWriter): void {
+    w.beginObject();
+    w.key("vals");
+    const vals = this.vals;
+    if (vals == null) w.null();
+    else {
+      w.beginObject();
+      const keys = sortedKeys(vals);
+      for (let i = 0; i < keys.length; i++) {
+        w.key(keys[i]);
+        vals.get(keys[i]).write(w);
+      }
+      w.endObject();
+    }
+    w.key("otherVals");
+    writeOptionalConfig(w, this.otherVals);
+    w.key("otherKeynames");
+    writeOptionalConfig(w, this.otherKeynames);
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): KeyValConfig {
+    const c = new KeyValConfig();
+    const o = asObject(v, "a key/value config");
+    if (o == null) return c;
+    const vo = asObject(field(o, "vals"), "a map of key configs");
+    if (vo != null) {
+      const m = new Map<string, SimpleValConfig>();
+      for (let i = 0; i < vo.keys.length; i++) {
+        enter(vo.keys[i]);
+        if (vo.vals[i].kind != JsonKind.Null) m.set(vo.keys[i], SimpleValConfig.read(vo.vals[i]));
+        leave();
+      }
+      c.vals = m;
+    }
+    const ov = field(o, "otherVals");
+    if (ov != null && ov.kind != JsonKind.Null) {
+      enter("otherVals");
+      c.otherVals = SimpleValConfig.read(ov);
+      leave();
+    }
+    const ok = field(o, "otherKeynames");
+    if (ok != null && ok.kind != JsonKind.Null) {
+      enter("otherKeynames");
+      c.otherKeynames = SimpleValConfig.read(ok);
+      leave();
+    }
+    return c;
+  }
+}
+
+function writeOptionalConfig(w: JsonWriter, c: SimpleValConfig | null): void {
+  if (c == null) w.null();
+  else c.write(w);
+}

@@ -1,0 +1,152 @@
+// Set (reference §2.5): ordered unique strings; the lookup map is not serialised and is rebuilt by
+// prepare() (a decoded, unprepared config rejects every key, as in the original).
+import { JsonValue } from "../json/value";
+import { JsonWriter } from "../json/writer";
+import { Decision, decideInner } from "./decision";
+import { asObject, field, readStringArray } from "./wire";
+
+export function writeStringList(w: JsonWriter, list: Array<string> | null): void {
+  if (list == null) {
+    w.null();
+    return;
+  }
+  w.beginArray();
+  for (let i = 0; i < list.length; i++) w.string(list[i]);
+  w.endArray();
+}
+
+/** Profile: a list of strings, duplicates and order kept; null when never profiled. */
+export class SetProfile {
+  list: Array<string> | null = null;
+
+  static ofString(s: string): SetProfile {
+    const p = new SetProfile();
+    const l = new Array<string>(1);
+    l[0] = s;
+    p.list = l;
+    return p;
+  }
+
+  static ofList(list: Array<string>): SetProfile {
+    const p = new SetProfile();
+    p.list = list.slice(0);
+    return p;
+  }
+
+  write(w: JsonWriter): void {
+    writeStringList(w, this.list);
+  }
+
+  static read(v: JsonValue | null): SetProfile {
+    const p = new SetProfile();
+    p.list = readStringArray(v);
+    return p;
+  }
+}
+
+class UniqueList {
+  list: Array<string> | null = null;
+  index: Set<string> | null = null;
+
+  /** Rebuild the lookup map from the list. */
+  reindex(): void {
+    const idx = new Set<string>();
+    const l = this.list;
+    if (l != null) for (let i = 0; i < l.length; i++) idx.add(l[i]);
+    this.index = idx;
+  }
+
+  appendUnseen(items: Array<string> | null): void {
+    if (items == null) return;
+    let idx = this.index;
+    if (idx == null) {
+      this.reindex();
+      idx = this.index!;
+    }
+    let l = this.list;
+    if (l == null) {
+      l = new Array<string>();
+      this.list = l;
+    }
+    for (let i = 0; i < items.length; i++) {
+      const s = items[i];
+      if (!idx.has(s)) {
+        idx.add(s);
+        l.push(s);
+      }
+    }
+  }
+
+  writeSet(w: JsonWriter): void {
+    w.beginObject();
+    w.key("set");
+    writeStringList(w, this.list);
+    w.endObject();
+  }
+}
+
+export class SetPile extends UniqueList {
+  add(p: SetProfile | null): void {
+    if (p == null || p.list == null) return;
+    this.appendUnseen(p.list);
+  }
+
+  merge(o: SetPile): void {
+    this.appendUnseen(o.list);
+  }
+
+  clear(): void {
+    this.list = null;
+    this.index = null;
+  }
+
+  isEmpty(): bool {
+    const l = this.list;
+    return l == null || l.length == 0;
+  }
+
+  write(w: JsonWriter): void {
+    this.writeSet(w);
+  }
+
+  static read(v: JsonValue | null): SetPile {
+    const p = new SetPile();
+    p.list = readStringArray(field(asObject(v, "a set pile"), "set"));
+    return p;
+  }
+}
+
+export class SetConfig extends UniqueList {
+  learn(p: SetPile): void {
+    const l = p.list;
+    if (l == null || l.length == 0) return;
+    if (this.list == null) this.list = new Array<string>();
+    this.appendUnseen(l);
+  }
+
+  prepare(): void {
+    this.reindex();
+  }
+
+  decide(p: SetProfile | null): Decision | null {
+    if (p == null) return null;
+    const l = p.list;
+    if (l == null) return null;
+    let d: Decision | null = null;
+    const idx = this.index;
+    for (let i = 0; i < l.length; i++) {
+      if (idx == null || !idx.has(l[i])) d = decideInner(d, "Unexpected key " + l[i] + " in Set");
+    }
+    return d;
+  }
+
+  write(w: JsonWriter): void {
+    this.writeSet(w);
+  }
+
+  static read(v: JsonValue | null): SetConfig {
+    const c = new SetConfig();
+    c.list = readStringArray(field(asObject(v, "a set config"), "set"));
+    return c;
+  }
+}

@@ -1,0 +1,471 @@
+// SimpleVal (reference §2.6): the profile of one short string — character classes, special-char
+// flags, unicode blocks and class changes — each counter stored as its Limit code.
+import { JsonValue } from "../json/value";
+import { JsonWriter } from "../json/writer";
+import { decodeRune, runeLen } from "../text/utf8";
+import { Decision, decideChild } from "./decision";
+import { decideFlags, flagsScore } from "./asciiflags";
+import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
+import { LimitConfig, LimitPile, appendCodes, limitCode, maxCode, writeCodes } from "./limit";
+import { asObject, field, readBytes, readU32, readU32Array, readU8 } from "./wire";
+
+const T_LETTER: u8 = 0;
+const T_DIGIT: u8 = 1;
+const T_SPACE: u8 = 2;
+const T_SPECIAL: u8 = 3;
+const T_NONREADABLE: u8 = 4;
+const T_UNICODE: u8 = 5;
+const T_NONE: u8 = 255;
+
+// For each ASCII code: class in the low 3 bits; for specials the flag bit number in the high 5.
+const ASCII_CLASS = new StaticArray<u8>(128);
+function initClasses(): void {
+  for (let c = 0; c < 128; c++) {
+    let t: u8 = T_SPECIAL;
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) t = T_LETTER;
+    else if (c >= 48 && c <= 57) t = T_DIGIT;
+    else if (c == 32) t = T_SPACE;
+    else if (c < 32 || c == 127) t = T_NONREADABLE;
+    ASCII_CLASS[c] = t;
+  }
+  const specials = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+  const bits: StaticArray<u8> = [0, 1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 16, 18, 19, 21, 20, 21, 22, 23, 24, 26, 25, 26, 27];
+  for (let i = 0; i < specials.length; i++) {
+    const c = specials.charCodeAt(i);
+    ASCII_CLASS[c] = T_SPECIAL | (bits[i] << 3);
+  }
+}
+initClasses();
+
+/** Accumulates one string's counters; reused across strings so profiling allocates nothing. */
+class Profiler {
+  letters: u32 = 0;
+  digits: u32 = 0;
+  spaces: u32 = 0;
+  specials: u32 = 0;
+  nonReadables: u32 = 0;
+  unicodes: u32 = 0;
+  sequences: u32 = 0;
+  flags: u32 = 0;
+  prev: i32 = -1;
+  prevType: u8 = T_NONE;
+  unicodeWords: StaticArray<u32> = new StaticArray<u32>(272);
+  unicodeLen: i32 = 0;
+
+  @inline reset(): void {
+    this.letters = 0;
+    this.digits = 0;
+    this.spaces = 0;
+    this.specials = 0;
+    this.nonReadables = 0;
+    this.unicodes = 0;
+    this.sequences = 0;
+    this.flags = 0;
+    this.prev = -1;
+    this.prevType = T_NONE;
+    this.unicodeLen = 0;
+  }
+
+  @inline feed(cp: i32): void {
+    let t: u8;
+    if (cp < 128) {
+      const cls = unchecked(ASCII_CLASS[cp]);
+      t = cls & 7;
+      if (t == T_LETTER) {
+        this.letters++;
+        if ((cp == 120 || cp == 88) && this.prev == 48) this.flags |= 1 << 31;
+      } else if (t == T_DIGIT) {
+        this.digits++;
+      } else if (t == T_SPACE) {
+        this.spaces++;
+      } else if (t == T_NONREADABLE) {
+        this.nonReadables++;
+      } else {
+        this.specials++;
+        this.flags |= (<u32>1) << (cls >> 3);
+        const prev = this.prev;
+        if ((cp == 47 && prev == 42) || (cp == 42 && prev == 47) || (cp == 45 && prev == 45)) this.flags |= 1 << 30;
+      }
+    } else {
+      t = T_UNICODE;
+      this.unicodes++;
+      const block = (cp >> 7) - 1;
+      const word = block >> 5;
+      while (this.unicodeLen <= word) unchecked((this.unicodeWords[this.unicodeLen++] = 0));
+      unchecked((this.unicodeWords[word] |= (<u32>1) << (block & 31)));
+    }
+    if (t != this.prevType) {
+      this.sequences++;
+      this.prevType = t;
+    }
+    this.prev = cp;
+  }
+
+  finish(p: SimpleValProfile): void {
+    p.letters = limitCode(this.letters);
+    p.digits = limitCode(this.digits);
+    p.spaces = limitCode(this.spaces);
+    p.specialChars = limitCode(this.specials);
+    p.nonReadables = limitCode(this.nonReadables);
+    p.unicodes = limitCode(this.unicodes);
+    p.sequences = limitCode(this.sequences);
+    p.flags = this.flags;
+    if (this.unicodeLen > 0) {
+      const n = this.unicodeLen;
+      const u = new Array<u32>(n);
+      for (let i = 0; i < n; i++) unchecked((u[i] = this.unicodeWords[i]));
+      p.unicodeFlags = u;
+    } else {
+      p.unicodeFlags = null;
+    }
+  }
+}
+
+const profiler = new Profiler();
+
+export class SimpleValProfile {
+  digits: u8 = 0;
+  letters: u8 = 0;
+  spaces: u8 = 0;
+  specialChars: u8 = 0;
+  nonReadables: u8 = 0;
+  unicodes: u8 = 0;
+  sequences: u8 = 0;
+  flags: u32 = 0;
+  unicodeFlags: Array<u32> | null = null;
+
+  /** Profile UTF-8 bytes with Go's iteration rule (an invalid byte is one U+FFFD). */
+  static ofBytes(ptr: usize, len: i32): SimpleValProfile {
+    const p = new SimpleValProfile();
+    p.profileBytes(ptr, len);
+    return p;
+  }
+
+  static ofString(s: string): SimpleValProfile {
+    const p = new SimpleValProfile();
+    p.profileString(s);
+    return p;
+  }
+
+  profileBytes(ptr: usize, len: i32): void {
+    this.profileBytesSkipping(ptr, len, -1);
+  }
+
+  /** Profile bytes as if every occurrence of the ASCII byte `skip` were removed. */
+  profileBytesSkipping(ptr: usize, len: i32, skip: i32): void {
+    const pr = profiler;
+    pr.reset();
+    let i = 0;
+    while (i < len) {
+      const b = <i32>load<u8>(ptr + <usize>i);
+      if (b < 0x80) {
+        if (b != skip) pr.feed(b);
+        i++;
+      } else {
+        pr.feed(decodeRune(ptr + <usize>i, len - i));
+        i += runeLen;
+      }
+    }
+    pr.finish(this);
+  }
+
+  profileString(s: string): void {
+    this.profileStringSkipping(s, -1);
+  }
+
+  profileStringSkipping(s: string, skip: i32): void {
+    const pr = profiler;
+    pr.reset();
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      let cp = <i32>s.charCodeAt(i);
+      if (cp == skip) continue;
+      if (cp >= 0xd800 && cp <= 0xdfff) {
+        if (cp <= 0xdbff && i + 1 < n) {
+          const lo = <i32>s.charCodeAt(i + 1);
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i++;
+          } else {
+            cp = 0xfffd;
+          }
+        } else {
+          cp = 0xfffd;
+        }
+      }
+      pr.feed(cp);
+    }
+    pr.finish(this);
+  }
+
+  write(w: JsonWriter): void {
+    w.beginObject();
+    w.key("Digits");
+    w.uint(this.digits);
+    w.key("Letters");
+    w.uint(this.letters);
+    w.key("Spaces");
+    w.uint(this.spaces);
+    w.key("SpecialChars");
+    w.uint(this.specialChars);
+    w.key("NonReadables");
+    w.uint(this.nonReadables);
+    w.key("Unicodes");
+    w.uint(this.unicodes);
+    w.key("Sequences");
+    w.uint(this.sequences);
+    w.key("Flags");
+    w.uint(this.flags);
+    w.key("UnicodeFlags");
+    writeU32List(w, this.unicodeFlags);
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): SimpleValProfile {
+    const o = asObject(v, "a SimpleVal profile");
+    const p = new SimpleValProfile();
+    p.digits = readU8(field(o, "Digits"), 0);
+    p.letters = readU8(field(o, "Letters"), 0);
+    p.spaces = readU8(field(o, "Spaces"), 0);
+    p.specialChars = readU8(field(o, "SpecialChars"), 0);
+    p.nonReadables = readU8(field(o, "NonReadables"), 0);
+    p.unicodes = readU8(field(o, "Unicodes"), 0);
+    p.sequences = readU8(field(o, "Sequences"), 0);
+    p.flags = readU32(field(o, "Flags"), 0);
+    p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
+    return p;
+  }
+}
+
+export function writeU32List(w: JsonWriter, list: Array<u32> | null): void {
+  if (list == null) {
+    w.null();
+    return;
+  }
+  w.beginArray();
+  for (let i = 0; i < list.length; i++) w.uint(list[i]);
+  w.endArray();
+}
+
+function pushCode(list: Array<u8> | null, code: u8): Array<u8> {
+  const l = list == null ? new Array<u8>() : list;
+  l.push(code);
+  return l;
+}
+
+export class SimpleValPile {
+  digits: Array<u8> | null = null;
+  letters: Array<u8> | null = null;
+  spaces: Array<u8> | null = null;
+  specialChars: Array<u8> | null = null;
+  nonReadables: Array<u8> | null = null;
+  unicodes: Array<u8> | null = null;
+  sequences: Array<u8> | null = null;
+  flags: u32 = 0;
+  unicodeFlags: Array<u32> | null = null;
+
+  add(p: SimpleValProfile): void {
+    this.digits = pushCode(this.digits, p.digits);
+    this.letters = pushCode(this.letters, p.letters);
+    this.spaces = pushCode(this.spaces, p.spaces);
+    this.specialChars = pushCode(this.specialChars, p.specialChars);
+    this.nonReadables = pushCode(this.nonReadables, p.nonReadables);
+    this.unicodes = pushCode(this.unicodes, p.unicodes);
+    this.sequences = pushCode(this.sequences, p.sequences);
+    this.flags |= p.flags;
+    this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
+  }
+
+  merge(o: SimpleValPile): void {
+    this.digits = appendCodes(this.digits, o.digits);
+    this.letters = appendCodes(this.letters, o.letters);
+    this.spaces = appendCodes(this.spaces, o.spaces);
+    this.specialChars = appendCodes(this.specialChars, o.specialChars);
+    this.nonReadables = appendCodes(this.nonReadables, o.nonReadables);
+    this.unicodes = appendCodes(this.unicodes, o.unicodes);
+    this.sequences = appendCodes(this.sequences, o.sequences);
+    this.flags |= o.flags;
+    this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
+  }
+
+  clear(): void {
+    this.digits = null;
+    this.letters = null;
+    this.spaces = null;
+    this.specialChars = null;
+    this.nonReadables = null;
+    this.unicodes = null;
+    this.sequences = null;
+    this.flags = 0;
+    this.unicodeFlags = null;
+  }
+
+  write(w: JsonWriter): void {
+    w.beginObject();
+    w.key("Digits");
+    writeCodes(w, this.digits);
+    w.key("Letters");
+    writeCodes(w, this.letters);
+    w.key("Spaces");
+    writeCodes(w, this.spaces);
+    w.key("SpecialChars");
+    writeCodes(w, this.specialChars);
+    w.key("NonReadables");
+    writeCodes(w, this.nonReadables);
+    w.key("Unicodes");
+    writeCodes(w, this.unicodes);
+    w.key("Sequences");
+    writeCodes(w, this.sequences);
+    w.key("Flags");
+    w.uint(this.flags);
+    w.key("UnicodeFlags");
+    writeU32List(w, this.unicodeFlags);
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): SimpleValPile {
+    const o = asObject(v, "a SimpleVal pile");
+    const p = new SimpleValPile();
+    p.digits = readBytes(field(o, "Digits"));
+    p.letters = readBytes(field(o, "Letters"));
+    p.spaces = readBytes(field(o, "Spaces"));
+    p.specialChars = readBytes(field(o, "SpecialChars"));
+    p.nonReadables = readBytes(field(o, "NonReadables"));
+    p.unicodes = readBytes(field(o, "Unicodes"));
+    p.sequences = readBytes(field(o, "Sequences"));
+    p.flags = readU32(field(o, "Flags"), 0);
+    p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
+    return p;
+  }
+}
+
+export class SimpleValConfig {
+  digits: u8 = 0;
+  letters: u8 = 0;
+  spaces: u8 = 0;
+  specialChars: u8 = 0;
+  nonReadables: u8 = 0;
+  unicodes: u8 = 0;
+  sequences: u8 = 0;
+  flags: u32 = 0;
+  unicodeFlags: Array<u32> | null = null;
+  private cachedScore: u32 = 0;
+
+  learn(p: SimpleValPile): void {
+    this.digits = maxCode(p.digits, this.digits);
+    this.letters = maxCode(p.letters, this.letters);
+    this.spaces = maxCode(p.spaces, this.spaces);
+    this.specialChars = maxCode(p.specialChars, this.specialChars);
+    this.nonReadables = maxCode(p.nonReadables, this.nonReadables);
+    this.unicodes = maxCode(p.unicodes, this.unicodes);
+    this.sequences = maxCode(p.sequences, this.sequences);
+    this.flags |= p.flags;
+    this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
+  }
+
+  /** Learn one profile directly (used for key names and tests). */
+  learnProfile(p: SimpleValProfile): void {
+    const pile = new SimpleValPile();
+    pile.add(p);
+    this.learn(pile);
+  }
+
+  fuse(o: SimpleValConfig): void {
+    if (o.digits > this.digits) this.digits = o.digits;
+    if (o.letters > this.letters) this.letters = o.letters;
+    if (o.spaces > this.spaces) this.spaces = o.spaces;
+    if (o.specialChars > this.specialChars) this.specialChars = o.specialChars;
+    if (o.nonReadables > this.nonReadables) this.nonReadables = o.nonReadables;
+    if (o.unicodes > this.unicodes) this.unicodes = o.unicodes;
+    if (o.sequences > this.sequences) this.sequences = o.sequences;
+    this.flags |= o.flags;
+    this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
+  }
+
+  prepare(): void {}
+
+  /** Cached the first time it is non-zero and never invalidated, as the original (Q2). */
+  score(): u32 {
+    if (this.cachedScore != 0) return this.cachedScore;
+    const s: u32 =
+      4 * (<u32>this.specialChars + <u32>this.nonReadables + <u32>this.sequences + flagsScore(this.flags) + flagSliceScore(this.unicodeFlags)) +
+      <u32>this.digits + <u32>this.letters + <u32>this.spaces + <u32>this.unicodes;
+    this.cachedScore = s;
+    return s;
+  }
+
+  decide(p: SimpleValProfile): Decision | null {
+    // Fast path: nothing exceeds the config.
+    if (
+      p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
+      p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&
+      p.unicodes <= this.unicodes && p.sequences <= this.sequences &&
+      (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
+    ) return null;
+    let d: Decision | null = null;
+    d = decideChild(d, limitDecide(p.letters, this.letters), "Letters");
+    d = decideChild(d, limitDecide(p.digits, this.digits), "Digits");
+    d = decideChild(d, limitDecide(p.spaces, this.spaces), "Spaces");
+    d = decideChild(d, limitDecide(p.specialChars, this.specialChars), "SpecialChars");
+    d = decideChild(d, limitDecide(p.nonReadables, this.nonReadables), "NonReadables");
+    d = decideChild(d, limitDecide(p.unicodes, this.unicodes), "Unicodes");
+    d = decideChild(d, limitDecide(p.sequences, this.sequences), "Sequences");
+    d = decideChild(d, decideFlags(p.flags, this.flags), "Special Chars Used");
+    d = decideChild(d, decideFlagSlice(p.unicodeFlags, this.unicodeFlags), "Unicode Blocks");
+    return d;
+  }
+
+  clone(): SimpleValConfig {
+    const c = new SimpleValConfig();
+    c.fuse(this);
+    c.unicodeFlags = copyFlagSlice(this.unicodeFlags);
+    return c;
+  }
+
+  write(w: JsonWriter): void {
+    w.beginObject();
+    w.key("digits");
+    w.uint(this.digits);
+    w.key("letters");
+    w.uint(this.letters);
+    w.key("spaces");
+    w.uint(this.spaces);
+    w.key("schars");
+    w.uint(this.specialChars);
+    w.key("nonreadables");
+    w.uint(this.nonReadables);
+    w.key("unicodes");
+    w.uint(this.unicodes);
+    w.key("sequences");
+    w.uint(this.sequences);
+    w.key("flags");
+    w.uint(this.flags);
+    w.key("unicodeFlags");
+    writeU32List(w, this.unicodeFlags);
+    w.endObject();
+  }
+
+  static read(v: JsonValue | null): SimpleValConfig {
+    const o = asObject(v, "a SimpleVal config");
+    const c = new SimpleValConfig();
+    c.digits = readU8(field(o, "digits"), 0);
+    c.letters = readU8(field(o, "letters"), 0);
+    c.spaces = readU8(field(o, "spaces"), 0);
+    c.specialChars = readU8(field(o, "schars"), 0);
+    c.nonReadables = readU8(field(o, "nonreadables"), 0);
+    c.unicodes = readU8(field(o, "unicodes"), 0);
+    c.sequences = readU8(field(o, "sequences"), 0);
+    c.flags = readU32(field(o, "flags"), 0);
+    c.unicodeFlags = readU32Array(field(o, "unicodeFlags"));
+    return c;
+  }
+}
+
+const limitScratch = new LimitConfig();
+
+function limitDecide(code: u8, max: u8): Decision | null {
+  limitScratch.max = max;
+  return limitScratch.decide(code);
+}
+
+export { LimitPile };

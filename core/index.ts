@@ -1,0 +1,338 @@
+// The TypeScript host of the Guard core: a typed API over build/guard-core.wasm shared by the gate,
+// guard-service, the CLI and the UI. Objects (Guardians, piles, sessions) live in wasm memory and
+// are named here by handles; dispose() frees them. Not thread-safe: one Core per thread.
+import { CoreError } from './errors.js';
+import { RecordWriter } from './record.js';
+import type { Control, HttpRequestFields, HttpResponseFields } from './types.js';
+import { instantiateSync, readBuildFile, WasmModule, type WasmIoExports } from './wasm.js';
+
+export { CoreError } from './errors.js';
+export type { CoreErrorCode } from './errors.js';
+export * from './types.js';
+
+interface CoreExports extends WasmIoExports {
+  guardian_load(len: number): number;
+  guardian_default(): number;
+  guardian_write(gid: number): void;
+  guardian_control(gid: number): number;
+  guardian_set_control(gid: number, mask: number): void;
+  guardian_samples(gid: number): number;
+  guardian_learn(gid: number, pid: number): void;
+  guardian_free(gid: number): void;
+  pile_new(): number;
+  pile_load(len: number): number;
+  pile_write(pid: number): void;
+  pile_merge(dst: number, src: number): void;
+  pile_clear(pid: number): void;
+  pile_count(pid: number): number;
+  pile_add(pid: number, sid: number): void;
+  pile_free(pid: number): void;
+  session_new(): number;
+  session_request(sid: number, len: number): number;
+  session_response(sid: number, len: number): number;
+  session_envelop(sid: number, responseSeconds: number, completionSeconds: number): void;
+  session_pod(sid: number, podId: number): void;
+  session_decide(sid: number, gid: number, sections: number): number;
+  session_decision(sid: number, format: number): void;
+  session_free(sid: number): void;
+  pod_load(len: number): number;
+  pod_decide(podId: number, gid: number): number;
+  pod_free(podId: number): void;
+  sync_load(len: number): number;
+  introspect(len: number): number;
+}
+
+const CONTROL_BITS: Array<[keyof Control, number]> = [
+  ['alert', 1],
+  ['block', 2],
+  ['learn', 4],
+  ['force', 8],
+  ['auto', 16],
+];
+
+function controlFromMask(mask: number): Control {
+  return { alert: !!(mask & 1), block: !!(mask & 2), learn: !!(mask & 4), force: !!(mask & 8), auto: !!(mask & 16) };
+}
+
+function maskFromControl(c: Control): number {
+  let m = 0;
+  for (const [k, bit] of CONTROL_BITS) if (c[k]) m |= bit;
+  return m;
+}
+
+/** Contents of the six /proc/net files read by the pod monitor (absent file = undefined). */
+export interface ProcNetFiles {
+  tcp?: string | Uint8Array;
+  udp?: string | Uint8Array;
+  udplite?: string | Uint8Array;
+  tcp6?: string | Uint8Array;
+  udp6?: string | Uint8Array;
+  udplite6?: string | Uint8Array;
+}
+
+export interface SyncRequest {
+  pile: Pile | null;
+  alerts: unknown[];
+  compromised: boolean;
+}
+
+export class Core {
+  readonly wasm: WasmModule<CoreExports>;
+  private readonly record: RecordWriter;
+  private readonly registry = new FinalizationRegistry<() => void>((free) => free());
+
+  constructor(wasm: WasmModule<CoreExports>) {
+    this.wasm = wasm;
+    this.record = new RecordWriter(wasm);
+  }
+
+  /** Load a GuardianSpec or a whole Guardian object (`spec` inside), as JSON text or a value. */
+  parseGuardian(input: string | object): Guardian {
+    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    const id = this.wasm.exports.guardian_load(this.wasm.writeInputString(text));
+    if (id < 0) throw new CoreError('GUARD_INVALID_GUARDIAN', `invalid Guardian: ${this.wasm.readOutputString()}`);
+    return new Guardian(this, id);
+  }
+
+  /** The default Guardian: no criteria; auto, learn, force and alert on, block off. */
+  defaultGuardian(): Guardian {
+    return new Guardian(this, this.wasm.exports.guardian_default());
+  }
+
+  newPile(): Pile {
+    return new Pile(this, this.wasm.exports.pile_new());
+  }
+
+  /** Decode a SessionDataPile from its wire JSON. */
+  parsePile(text: string): Pile {
+    const id = this.wasm.exports.pile_load(this.wasm.writeInputString(text));
+    if (id < 0) throw new CoreError('GUARD_INVALID_PILE', `invalid pile: ${this.wasm.readOutputString()}`);
+    return new Pile(this, id);
+  }
+
+  /** Decode a SyncMessageReq ({pile, alerts, compromised}) as the original gate sends it. */
+  parseSyncRequest(text: string): SyncRequest {
+    const id = this.wasm.exports.sync_load(this.wasm.writeInputString(text));
+    const out = this.wasm.readOutputString();
+    if (id < -1) throw new CoreError('GUARD_INVALID_SYNC', `invalid sync message: ${out}`);
+    const rest = JSON.parse(out) as { alerts: unknown[] | null; compromised: boolean };
+    return { pile: id >= 0 ? new Pile(this, id) : null, alerts: rest.alerts ?? [], compromised: rest.compromised };
+  }
+
+  newSession(): Session {
+    return new Session(this, this.wasm.exports.session_new());
+  }
+
+  /** Profile the pod's peers from the contents of /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6}. */
+  profilePod(files: ProcNetFiles): PodProfile {
+    const len = this.record.pod(files);
+    return new PodProfile(this, this.wasm.exports.pod_load(len));
+  }
+
+  /**
+   * Run one command against a single data-model type (profile, pile, learn, decide, …) with
+   * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling.
+   */
+  introspect(command: object): unknown {
+    const n = this.wasm.writeInputString(JSON.stringify(command));
+    const rc = this.wasm.exports.introspect(n);
+    const out = this.wasm.readOutputString();
+    if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', out);
+    return JSON.parse(out);
+  }
+
+  /** @internal */
+  track(owner: object, free: () => void): void {
+    this.registry.register(owner, free, owner);
+  }
+
+  /** @internal */
+  untrack(owner: object): void {
+    this.registry.unregister(owner);
+  }
+
+  /** @internal */
+  writeRequest(req: HttpRequestFields): number {
+    return this.record.request(req);
+  }
+
+  /** @internal */
+  writeResponse(resp: HttpResponseFields): number {
+    return this.record.response(resp);
+  }
+}
+
+abstract class Handle {
+  protected readonly core: Core;
+  protected _id: number;
+
+  constructor(core: Core, id: number, free: (id: number) => void) {
+    this.core = core;
+    this._id = id;
+    core.track(this, () => free(id));
+  }
+
+  /** @internal */
+  get id(): number {
+    if (this._id < 0) throw new CoreError('GUARD_DISPOSED', `${this.constructor.name} used after dispose()`);
+    return this._id;
+  }
+
+  protected release(free: (id: number) => void): void {
+    if (this._id < 0) return;
+    this.core.untrack(this);
+    free(this._id);
+    this._id = -1;
+  }
+}
+
+export class Guardian extends Handle {
+  constructor(core: Core, id: number) {
+    super(core, id, (i) => core.wasm.exports.guardian_free(i));
+  }
+
+  get control(): Control {
+    return controlFromMask(this.core.wasm.exports.guardian_control(this.id));
+  }
+
+  set control(c: Control) {
+    this.core.wasm.exports.guardian_set_control(this.id, maskFromControl(c));
+  }
+
+  /** Number of sessions learned so far (capped at 1,000,000 as the original). */
+  get samples(): number {
+    return this.core.wasm.exports.guardian_samples(this.id) >>> 0;
+  }
+
+  /** Widen `learned` by everything in the pile and add its count to `samples`. */
+  learn(pile: Pile): void {
+    this.core.wasm.exports.guardian_learn(this.id, pile.id);
+  }
+
+  /** The GuardianSpec as wire JSON text, readable by the original. */
+  toWire(): string {
+    this.core.wasm.exports.guardian_write(this.id);
+    return this.core.wasm.readOutputString();
+  }
+
+  dispose(): void {
+    this.release((i) => this.core.wasm.exports.guardian_free(i));
+  }
+}
+
+export class Pile extends Handle {
+  constructor(core: Core, id: number) {
+    super(core, id, (i) => core.wasm.exports.pile_free(i));
+  }
+
+  get count(): number {
+    return this.core.wasm.exports.pile_count(this.id) >>> 0;
+  }
+
+  add(session: Session): void {
+    this.core.wasm.exports.pile_add(this.id, session.id);
+  }
+
+  merge(other: Pile): void {
+    this.core.wasm.exports.pile_merge(this.id, other.id);
+  }
+
+  clear(): void {
+    this.core.wasm.exports.pile_clear(this.id);
+  }
+
+  /** The SessionDataPile as wire JSON text. */
+  toWire(): string {
+    this.core.wasm.exports.pile_write(this.id);
+    return this.core.wasm.readOutputString();
+  }
+
+  dispose(): void {
+    this.release((i) => this.core.wasm.exports.pile_free(i));
+  }
+}
+
+export class PodProfile extends Handle {
+  constructor(core: Core, id: number) {
+    super(core, id, (i) => core.wasm.exports.pod_free(i));
+  }
+
+  /** Decide the pod's peers alone against a Guardian's criteria; 0 = allowed. */
+  decide(guardian: Guardian): number {
+    return this.core.wasm.exports.pod_decide(this.id, guardian.id);
+  }
+
+  dispose(): void {
+    this.release((i) => this.core.wasm.exports.pod_free(i));
+  }
+}
+
+/** One request/response exchange: profiled piecewise, decided per section, then piled. */
+export class Session extends Handle {
+  constructor(core: Core, id: number) {
+    super(core, id, (i) => core.wasm.exports.session_free(i));
+  }
+
+  /** Profile the request (and its body, when given) with the gate's normalisation. */
+  profileRequest(req: HttpRequestFields): void {
+    const rc = this.core.wasm.exports.session_request(this.id, this.core.writeRequest(req));
+    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString());
+  }
+
+  profileResponse(resp: HttpResponseFields): void {
+    const rc = this.core.wasm.exports.session_response(this.id, this.core.writeResponse(resp));
+    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString());
+  }
+
+  /** Envelope timings in milliseconds of a monotonic clock; encoded as whole seconds. */
+  profileEnvelop(responseMs: number, completionMs: number): void {
+    this.core.wasm.exports.session_envelop(this.id, toSeconds(responseMs), toSeconds(completionMs));
+  }
+
+  setPod(pod: PodProfile): void {
+    this.core.wasm.exports.session_pod(this.id, pod.id);
+  }
+
+  /**
+   * Decide the given sections (Section bits) against the Guardian's criteria (learned when
+   * control.auto, else configured). Returns the session's accumulated result: 0 = allowed.
+   */
+  decide(guardian: Guardian, sections: number): number {
+    return this.core.wasm.exports.session_decide(this.id, guardian.id, sections);
+  }
+
+  /** The accumulated decision as the original's sorted string ("" when allowed). */
+  decisionString(): string {
+    this.core.wasm.exports.session_decision(this.id, 0);
+    return this.core.wasm.readOutputString();
+  }
+
+  /** The accumulated decision tree as wire JSON ({children, reasons, result}), or null. */
+  decisionTree(): unknown {
+    this.core.wasm.exports.session_decision(this.id, 1);
+    return JSON.parse(this.core.wasm.readOutputString());
+  }
+
+  dispose(): void {
+    this.release((i) => this.core.wasm.exports.session_free(i));
+  }
+}
+
+function toSeconds(ms: number): number {
+  if (!Number.isFinite(ms)) return -1;
+  const s = Math.floor(ms / 1000);
+  return s > 0x7fffffff ? 0x7fffffff : s < -0x80000000 ? -1 : s;
+}
+
+/** Instantiate the core from the wasm bytes (browser, workers, tests). */
+export function createCore(wasmBytes: Uint8Array): Core {
+  return new Core(instantiateSync<CoreExports>(wasmBytes));
+}
+
+let shared: Core | undefined;
+
+/** The process-wide core, loaded from build/guard-core.wasm on first use. */
+export function loadCore(): Core {
+  if (!shared) shared = createCore(readBuildFile('guard-core.wasm'));
+  return shared;
+}

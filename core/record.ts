@@ -1,0 +1,151 @@
+// Encodes requests, responses and /proc/net snapshots into the core's binary input record, written
+// straight into the wasm input buffer: one copy of each string, no intermediate objects.
+// Layout (little-endian) is documented in docs/abi.md; assembly/ingest/record.ts reads it.
+import type { HttpRequestFields, HttpResponseFields, HeaderLine } from './types.js';
+import type { WasmModule, WasmIoExports } from './wasm.js';
+import type { ProcNetFiles } from './index.js';
+
+const encoder = new TextEncoder();
+const BODY_NONE = 0;
+const BODY_BYTES = 1;
+const BODY_FAULT = 2;
+const POD_FILES = ['tcp', 'udp', 'udplite', 'tcp6', 'udp6', 'udplite6'] as const;
+
+export class RecordWriter {
+  private readonly wasm: WasmModule<WasmIoExports>;
+  private mem: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+
+  constructor(wasm: WasmModule<WasmIoExports>) {
+    this.wasm = wasm;
+  }
+
+  request(req: HttpRequestFields): number {
+    let bound = 64 + strBound(req.method) + strBound(req.proto) + strBound(req.path) + strBound(req.query) + strBound(req.remote);
+    bound += headersBound(req.headers) + bodyBound(req.body, req.bodyFault);
+    this.begin(bound);
+    this.u32(1);
+    this.str(req.method);
+    this.str(req.proto ?? 'HTTP/1.1');
+    this.str(req.path);
+    this.str(req.query);
+    this.str(req.remote);
+    this.headers(req.headers);
+    this.body(req.body, req.bodyFault);
+    return this.pos - this.base;
+  }
+
+  response(resp: HttpResponseFields): number {
+    const bound = 64 + headersBound(resp.headers) + bodyBound(resp.body, resp.bodyFault);
+    this.begin(bound);
+    this.u32(resp.status >>> 0);
+    this.headers(resp.headers);
+    this.body(resp.body, resp.bodyFault);
+    return this.pos - this.base;
+  }
+
+  pod(files: ProcNetFiles): number {
+    let bound = 64;
+    for (const name of POD_FILES) bound += 5 + dataBound(files[name]);
+    this.begin(bound);
+    for (const name of POD_FILES) {
+      const data = files[name];
+      if (data === undefined) {
+        this.u8(0);
+      } else {
+        this.u8(1);
+        this.data(data);
+      }
+    }
+    return this.pos - this.base;
+  }
+
+  private base = 0;
+
+  private begin(bound: number): void {
+    this.base = this.wasm.exports.inputBuffer(bound);
+    this.mem = this.wasm.memory();
+    this.pos = this.base;
+  }
+
+  private u8(v: number): void {
+    this.mem[this.pos++] = v;
+  }
+
+  private u32(v: number): void {
+    const m = this.mem;
+    let p = this.pos;
+    m[p++] = v & 255;
+    m[p++] = (v >>> 8) & 255;
+    m[p++] = (v >>> 16) & 255;
+    m[p++] = (v >>> 24) & 255;
+    this.pos = p;
+  }
+
+  private str(s: string | undefined): void {
+    if (!s) {
+      this.u32(0);
+      return;
+    }
+    const at = this.pos;
+    this.pos += 4;
+    const { written } = encoder.encodeInto(s, this.mem.subarray(this.pos, this.pos + s.length * 3));
+    this.pos += written;
+    const end = this.pos;
+    this.pos = at;
+    this.u32(written);
+    this.pos = end;
+  }
+
+  private data(d: string | Uint8Array): void {
+    if (typeof d === 'string') {
+      this.str(d);
+      return;
+    }
+    this.u32(d.byteLength);
+    this.mem.set(d, this.pos);
+    this.pos += d.byteLength;
+  }
+
+  private headers(list: HeaderLine[]): void {
+    this.u32(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const h = list[i];
+      this.str(h[0]);
+      this.str(h[1]);
+    }
+  }
+
+  private body(body: string | Uint8Array | undefined, fault: string | undefined): void {
+    if (fault) {
+      this.u8(BODY_FAULT);
+      this.str(fault);
+    } else if (body !== undefined && body !== null) {
+      this.u8(BODY_BYTES);
+      this.data(body);
+    } else {
+      this.u8(BODY_NONE);
+    }
+  }
+}
+
+function strBound(s: string | undefined): number {
+  return 4 + (s ? s.length * 3 : 0);
+}
+
+function dataBound(d: string | Uint8Array | undefined): number {
+  if (d === undefined || d === null) return 4;
+  return typeof d === 'string' ? strBound(d) : 4 + d.byteLength;
+}
+
+function headersBound(list: HeaderLine[]): number {
+  let n = 4;
+  for (let i = 0; i < list.length; i++) n += strBound(list[i][0]) + strBound(list[i][1]);
+  return n;
+}
+
+function bodyBound(body: string | Uint8Array | undefined, fault: string | undefined): number {
+  return 1 + (fault ? strBound(fault) : dataBound(body));
+}
+
+export { encoder as utf8Encoder };

@@ -1,0 +1,83 @@
+// Reference §1.2–1.3 / §7.15 — Decision and Alert.
+import { describe, expect, test } from 'vitest';
+import { introspect } from './helpers.js';
+
+type Step = { inner: string; result?: number } | { child: Step[]; tag: string } | { childResult: number; tag: string };
+
+function build(tag: string, steps: Step[]): { result: number; summary: string; sorted: string } {
+  return introspect({ type: 'Decision', op: 'build', tag, steps });
+}
+
+describe('Decision / Alert (§7.15)', () => {
+  test('V-D1 DecideInner', () => {
+    expect(build('Y', [{ inner: 'X', result: 7 }])).toEqual({ result: 7, summary: 'Fail (7)', sorted: 'Y[X,]' });
+    expect(build('Y', [{ inner: 'X', result: 7 }, { inner: 'Z(8)', result: 3 }])).toEqual({
+      result: 10,
+      summary: 'Fail (10)',
+      sorted: 'Y[X,Z(8),]',
+    });
+    // default result 1, as inside the data model
+    expect(build('Y', [{ inner: 'X' }])).toEqual({ result: 1, summary: 'Fail (1)', sorted: 'Y[X,]' });
+  });
+
+  test('V-D2 DecideChild', () => {
+    // no steps / a nil child: no node
+    expect(build('Y', [])).toEqual({ result: 0, summary: '', sorted: '' });
+    expect(build('Y', [{ child: [], tag: 'X' }])).toEqual({ result: 0, summary: '', sorted: '' });
+    expect(build('Y', [{ childResult: 4, tag: 'X' }])).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'Y[X:[],]' });
+    expect(build('Y', [{ childResult: 4, tag: 'X' }, { childResult: 4, tag: 'Z' }])).toEqual({
+      result: 8,
+      summary: 'Fail (8)',
+      sorted: 'Y[X:[],Z:[],]',
+    });
+    // sorted regardless of insertion order
+    expect(build('Y', [{ childResult: 4, tag: 'Z' }, { childResult: 4, tag: 'X' }]).sorted).toBe('Y[X:[],Z:[],]');
+    expect(build('Y', [{ child: [{ childResult: 4, tag: 'Z' }], tag: 'X' }])).toEqual({
+      result: 4,
+      summary: 'Fail (4)',
+      sorted: 'Y[X:[Z:[],],]',
+    });
+    // overwriting a tag keeps counting (§1.2, Q6)
+    expect(build('Y', [{ childResult: 4, tag: 'X' }, { childResult: 2, tag: 'X' }])).toEqual({
+      result: 6,
+      summary: 'Fail (6)',
+      sorted: 'Y[X:[],]',
+    });
+  });
+
+  test('V-D3 sorted children then sorted reasons', () => {
+    expect(
+      build('L', [
+        { inner: 'b-reason' },
+        { inner: 'a-reason' },
+        { child: [{ inner: 'x' }], tag: 'Zeta' },
+        { child: [{ inner: 'x' }], tag: 'Alpha' },
+      ]),
+    ).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'L[Alpha:[x,],Zeta:[x,],a-reason,b-reason,]' });
+    // byte-wise order: upper case before lower case
+    expect(build('', [{ inner: 'b' }, { inner: 'B' }, { inner: 'a' }]).sorted).toBe('[B,a,b,]');
+    // a Result-0 node prints ""
+    expect(build('Y', [{ inner: 'X', result: 0 }])).toEqual({ result: 0, summary: '', sorted: '' });
+  });
+
+  // AddAlert is not reachable through the documented introspect commands; this uses the
+  // natural extension {type:"Decision", op:"alerts", adds:[{level, tag?, steps}]} → Alert list.
+  test('V-D4 AddAlert de-duplicates by SortedString(level) [API extension]', () => {
+    const steps: Step[] = [{ inner: 'Value 3 Not Allowed!' }];
+    const alerts = introspect({
+      type: 'Decision',
+      op: 'alerts',
+      adds: [
+        { level: 'Session', steps },
+        { level: 'Session', steps },
+        { level: 'Gate', steps },
+      ],
+    }) as Array<{ decision: unknown; time: number; level: string; count: number }>;
+    expect(alerts.map((a) => [a.level, a.count])).toEqual([
+      ['Session', 2],
+      ['Gate', 1],
+    ]);
+    expect(Object.keys(alerts[0])).toEqual(['decision', 'time', 'level', 'count']);
+    expect(alerts[0].decision).toEqual({ children: {}, reasons: ['Value 3 Not Allowed!'], result: 1 });
+  });
+});
