@@ -62,7 +62,7 @@ function abort(msgPtr: number, filePtr: number, line: number, col: number): neve
 }
 
 export function instantiateSync<E extends WasmIoExports>(wasm: Uint8Array): WasmModule<E> {
-  const mod = new WebAssembly.Module(wasm);
+  const mod = new WebAssembly.Module(wasm as unknown as BufferSource);
   const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9 } });
   return new WasmModule<E>(instance);
 }

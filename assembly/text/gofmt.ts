@@ -264,22 +264,23 @@ function shortestDigits(x: f64): void {
     MP.mulPow10(-k);
     MM.mulPow10(-k);
   }
-  for (;;) {
+  for (let guard = 0; guard < 4; guard++) {
     T.add(R, MP);
     const c = cmpBig(T, S);
-    if (even ? c >= 0 : c > 0) {
-      S.mulSmall(10);
-      k++;
-    } else break;
+    if (!(even ? c >= 0 : c > 0)) break;
+    S.mulSmall(10);
+    k++;
   }
-  // Generate digits.
+  // Generate digits (at most 17 for a double; bounded for safety). Note: written without
+  // `for (;;) { … continue; … break; }` — asc 0.28 dropped the code after such a loop.
   let n = 0;
-  for (;;) {
+  let done = false;
+  while (!done && n < 40) {
     R.mulSmall(10);
     MP.mulSmall(10);
     MM.mulSmall(10);
     let dgt = 0;
-    while (cmpBig(R, S) >= 0) {
+    while (dgt < 10 && cmpBig(R, S) >= 0) {
       R.sub(S);
       dgt++;
     }
@@ -288,19 +289,17 @@ function shortestDigits(x: f64): void {
     T.add(R, MP);
     const ch = cmpBig(T, S);
     const tc2 = even ? ch >= 0 : ch > 0;
-    if (!tc1 && !tc2 && n < MAX_DIGITS - 1) {
-      store<u8>(DIG + <usize>n, <u8>dgt);
-      n++;
-      continue;
-    }
     if (tc1 && tc2) {
       T.add(R, R);
       const c2 = cmpBig(T, S);
       if (c2 > 0 || (c2 == 0 && (dgt & 1) == 1)) dgt++;
-    } else if (tc2) dgt++;
+      done = true;
+    } else if (tc2) {
+      dgt++;
+      done = true;
+    } else if (tc1) done = true;
     store<u8>(DIG + <usize>n, <u8>dgt);
     n++;
-    break;
   }
   // Carry (defensive: a correct k never yields a digit 10).
   let i = n - 1;

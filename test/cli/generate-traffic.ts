@@ -148,7 +148,7 @@ export function attackRecords(): GeneratedRecord[] {
   const attacks: GeneratedRecord[] = [
     item('sql injection: tautology', { query: "id=1'%20OR%20'1'='1&lang=en" }),
     item('sql injection: union', { query: 'id=1%20UNION%20SELECT%20username,password%20FROM%20users--&lang=en' }),
-    item('sql injection: stacked', { query: 'id=1;DROP%20TABLE%20items&lang=en' }),
+    item('sql injection: stacked', { query: 'id=1%3BDROP%20TABLE%20items--&lang=en' }),
     item('path traversal (encoded)', { path: '/shop/item/..%2F..%2F..%2Fetc%2Fpasswd' }),
     item('path traversal', { path: '/shop/../../../../etc/shadow', query: '' }),
     item('huge query value', { query: `id=1&lang=${'A'.repeat(4000)}` }),
