@@ -88,7 +88,7 @@ export class Core {
 
   /** Load a GuardianSpec or a whole Guardian object (`spec` inside), as JSON text or a value. */
   parseGuardian(input: string | object): Guardian {
-    const text = typeof input === 'string' ? input : JSON.stringify(input);
+    const text = guardianText(input);
     const id = this.wasm.exports.guardian_load(this.wasm.writeInputString(text));
     if (id < 0) throw new CoreError('GUARD_INVALID_GUARDIAN', `invalid Guardian: ${this.wasm.readOutputString()}`);
     return new Guardian(this, id);
@@ -159,6 +159,31 @@ export class Core {
   /** @internal */
   writeResponse(resp: HttpResponseFields): number {
     return this.record.response(resp);
+  }
+}
+
+const CONFIGMAP_KIND = /"kind"\s*:\s*"ConfigMap"/;
+
+/**
+ * The GuardianSpec text of an input: a GuardianSpec or Guardian object is passed on; a ConfigMap
+ * (the original's other store) carries the spec as text under data.Guardian.
+ */
+function guardianText(input: string | object): string {
+  const asObject = typeof input === 'string' ? (CONFIGMAP_KIND.test(input) ? parseJsonOrNull(input) : null) : input;
+  if (asObject && typeof asObject === 'object' && (asObject as { kind?: unknown }).kind === 'ConfigMap') {
+    const data = (asObject as { data?: Record<string, unknown> }).data;
+    const spec = data?.Guardian;
+    if (typeof spec !== 'string') throw new CoreError('GUARD_INVALID_GUARDIAN', 'invalid Guardian: the ConfigMap has no data.Guardian text');
+    return spec;
+  }
+  return typeof input === 'string' ? input : JSON.stringify(input);
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
