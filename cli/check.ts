@@ -6,7 +6,7 @@ import { coreFault, recordRefusal } from './core.js';
 import { CliError, describeSystemError } from './errors.js';
 import { LineWriter, OutputClosed } from './output.js';
 import { count, RunReport, type CommandContext } from './report.js';
-import { openTrafficFiles } from './traffic.js';
+import { openTrafficFiles, type TrafficFile } from './traffic.js';
 import { toRequestFields, toResponseFields, type BodyPolicy, type TrafficRecord } from './traffic-record.js';
 
 export interface CheckOptions {
@@ -32,7 +32,7 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
   const report = new RunReport(ctx, 'check');
   const policy: BodyPolicy = { maxBody: options.maxBody };
   const guardian = await loadGuardian(core, options.guardian);
-  let files;
+  let files: TrafficFile[];
   try {
     files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes });
   } catch (err) {
@@ -83,7 +83,7 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
   const refused = report.errors > 0 ? `, ${count(report.errors, 'malformed record')}` : '';
   report.finish(
     `checked ${count(allowed + blocked + report.errors, 'record')}: ${allowed.toLocaleString('en')} allowed, ${blocked.toLocaleString('en')} alerted${refused}, in ${report.progress.seconds.toFixed(1)} s`,
-    { records: report.progress.done, allowed, blocked },
+    { records: report.progress.done, allowed, alerted: blocked },
   );
 }
 

@@ -4,12 +4,17 @@ function rng(seed: number) { let s = seed >>> 0 || 1; return () => { s ^= s << 1
 it('dbg', () => {
   let mod: any = loadWasmFile('test-primitives.wasm');
   const r = rng(12345);
-  const dv = new DataView(new ArrayBuffer(8));
   let bad = 0;
   for (let i = 0; i < 200000 && bad < 5; i++) {
-    let x: number;
-    do { dv.setUint32(0, r()); dv.setUint32(4, r()); x = dv.getFloat64(0); } while (!Number.isFinite(x) || x === 0);
+    const nd = 1 + (r() % 17);
+    let s = String(1 + (r() % 9));
+    for (let i = 1; i < nd; i++) s += String(r() % 10);
+    const e = (r() % 640) - 330;
+    const x = Number(s + 'e' + e);
+    if (x === 0 || !Number.isFinite(x)) continue;
+    for (const w of [0, 1]) {
     const a = new Float64Array([x]);
-    try { mod.exports.t_shortestBatch(mod.writeInputBytes(new Uint8Array(a.buffer)) / 8); } catch (e) { console.log(x, String(e)); bad++; mod = loadWasmFile('test-primitives.wasm'); }
+    try { if (w == 0) mod.exports.t_shortestBatch(mod.writeInputBytes(new Uint8Array(a.buffer)) / 8); else mod.exports.t_formatBatch(mod.writeInputBytes(new Uint8Array(a.buffer)) / 8, 0); } catch (e) { console.log(x, w, String(e)); bad++; mod = loadWasmFile('test-primitives.wasm'); }
+    }
   }
 });
