@@ -147,8 +147,12 @@ export function pile_free(pid: i32): void {
 
 // ---- Sessions -------------------------------------------------------------------------------
 
+// Freed sessions are reused: a request then allocates only what its own profile needs.
+const sessionPool = new Array<LiveSession>();
+const SESSION_POOL_MAX = 1024;
+
 export function session_new(): i32 {
-  return sessions.add(new LiveSession());
+  return sessions.add(sessionPool.length > 0 ? sessionPool.pop() : new LiveSession());
 }
 
 export function session_request(sid: i32, len: i32): i32 {
@@ -229,7 +233,13 @@ export function session_decision(sid: i32, format: i32): void {
 }
 
 export function session_free(sid: i32): void {
+  const s = sessions.get(sid);
+  if (s == null) return;
   sessions.release(sid);
+  if (sessionPool.length < SESSION_POOL_MAX) {
+    s.reset();
+    sessionPool.push(s);
+  }
 }
 
 // ---- Pod ------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 // A session in flight: its profile, which sections were profiled, and the decision accumulated
 // over the stages decided so far (a re-decided section replaces its previous verdict).
 import { Decision } from "./model/decision";
+import { PodProfile } from "./model/pod";
 import { SessionDataConfig, SessionDataProfile } from "./model/session";
+
+const EMPTY_POD = new PodProfile();
 
 const SECTION_TAGS: StaticArray<string> = ["Req", "Resp", "ReqBody", "RespBody", "Envelop", "Pod"];
 
@@ -14,6 +17,18 @@ export class LiveSession {
   profile: SessionDataProfile = new SessionDataProfile();
   profiled: i32 = 0;
   decision: Decision | null = null;
+
+  /** Make a freed session ready for reuse: nothing of the previous exchange may leak into it. */
+  reset(): void {
+    const p = this.profile;
+    p.reqbody.reset();
+    p.respbody.reset();
+    p.envelop.responseTime = 0;
+    p.envelop.completionTime = 0;
+    p.pod = EMPTY_POD;
+    this.profiled = 0;
+    this.decision = null;
+  }
 
   decide(criteria: SessionDataConfig, sections: i32): i32 {
     const fresh = criteria.decide(this.profile, sections & this.profiled);

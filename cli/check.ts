@@ -41,7 +41,7 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
   }
   let output: LineWriter | undefined;
   let allowed = 0;
-  let blocked = 0;
+  let alerted = 0;
   let closed = false;
   try {
     output = options.out !== undefined ? await LineWriter.toFile(options.out) : LineWriter.toStream(ctx.stdout);
@@ -55,7 +55,7 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
           try {
             const d = decide(core, guardian, item.record, policy);
             if (d.allowed) allowed++;
-            else blocked++;
+            else alerted++;
             line = JSON.stringify(d);
           } catch (err) {
             const message = recordRefusal(err, where);
@@ -82,8 +82,8 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
   if (closed) return;
   const refused = report.errors > 0 ? `, ${count(report.errors, 'malformed record')}` : '';
   report.finish(
-    `checked ${count(allowed + blocked + report.errors, 'record')}: ${allowed.toLocaleString('en')} allowed, ${blocked.toLocaleString('en')} alerted${refused}, in ${report.progress.seconds.toFixed(1)} s`,
-    { records: report.progress.done, allowed, alerted: blocked },
+    `checked ${count(allowed + alerted + report.errors, 'record')}: ${allowed.toLocaleString('en')} allowed, ${alerted.toLocaleString('en')} alerted${refused}, in ${report.progress.seconds.toFixed(1)} s`,
+    { records: report.progress.done, allowed, alerted },
   );
 }
 

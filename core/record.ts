@@ -11,9 +11,14 @@ const BODY_BYTES = 1;
 const BODY_FAULT = 2;
 const POD_FILES = ['tcp', 'udp', 'udplite', 'tcp6', 'udp6', 'udplite6'] as const;
 
+// Node's Buffer writes UTF-8 at an offset without a subarray per string; browsers use encodeInto.
+type Utf8Target = Uint8Array & { utf8Write?: (s: string, offset: number, length: number) => number };
+const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
+
 export class RecordWriter {
   private readonly wasm: WasmModule<WasmIoExports>;
-  private mem: Uint8Array = new Uint8Array(0);
+  private mem: Utf8Target = new Uint8Array(0);
+  private memBuffer: ArrayBufferLike | null = null;
   private pos = 0;
 
   constructor(wasm: WasmModule<WasmIoExports>) {
@@ -64,7 +69,11 @@ export class RecordWriter {
 
   private begin(bound: number): void {
     this.base = this.wasm.exports.inputBuffer(bound);
-    this.mem = this.wasm.memory();
+    const buffer = this.wasm.exports.memory.buffer;
+    if (buffer !== this.memBuffer) {
+      this.memBuffer = buffer;
+      this.mem = NodeBuffer ? NodeBuffer.from(buffer) : new Uint8Array(buffer);
+    }
     this.pos = this.base;
   }
 
@@ -87,14 +96,29 @@ export class RecordWriter {
       this.u32(0);
       return;
     }
+    const m = this.mem;
     const at = this.pos;
-    this.pos += 4;
-    const { written } = encoder.encodeInto(s, this.mem.subarray(this.pos, this.pos + s.length * 3));
-    this.pos += written;
-    const end = this.pos;
+    const n = s.length;
+    // Short ASCII strings (most header names and values): a plain loop beats a native call.
+    if (n <= 256) {
+      let p = at + 4;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        m[p++] = c;
+      }
+      if (i === n) {
+        this.u32(n);
+        this.pos = p;
+        return;
+      }
+    }
+    this.pos = at + 4;
+    const written = m.utf8Write ? m.utf8Write(s, this.pos, n * 3) : encoder.encodeInto(s, m.subarray(this.pos, this.pos + n * 3)).written;
     this.pos = at;
     this.u32(written);
-    this.pos = end;
+    this.pos = at + 4 + written;
   }
 
   private data(d: string | Uint8Array): void {

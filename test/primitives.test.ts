@@ -414,11 +414,14 @@ function randomDouble(r: () => number): number {
 }
 
 function randomShortDecimal(r: () => number): number {
-  const nd = 1 + (r() % 17);
-  let s = String(1 + (r() % 9));
-  for (let i = 1; i < nd; i++) s += String(r() % 10);
-  const e = (r() % 640) - 330;
-  return Number(s + 'e' + e);
+  for (;;) {
+    const nd = 1 + (r() % 17);
+    let s = String(1 + (r() % 9));
+    for (let i = 1; i < nd; i++) s += String(r() % 10);
+    const e = (r() % 640) - 330;
+    const x = Number(s + 'e' + e);
+    if (Number.isFinite(x) && x !== 0) return x;
+  }
 }
 
 describe('gofmt %v', () => {
@@ -816,7 +819,7 @@ describe('mediatype', () => {
     expect(mt('text/html; a=')).toBeNull();
     expect(mt('text/html; =1')).toBeNull();
     expect(mt('text/html; a = 1')).toEqual({ type: 'text/html', params: [['a', '1']] });
-    expect(mt('text/html; A=1; a=1')).toBeNull(); // duplicate after lower-casing
+    expect(mt('text/html; A=1; a=2')).toBeNull(); // duplicate (after lower-casing) with another value
     expect(mt('text/html; a=""')).toEqual({ type: 'text/html', params: [['a', '']] });
     expect(mt('text/html; a="x;y=z"; b=2')).toEqual({ type: 'text/html', params: [['a', 'x;y=z'], ['b', '2']] });
     expect(mt('text/html; a="q\\"uo\\te"')).toEqual({ type: 'text/html', params: [['a', 'q"uo\\te']] });
@@ -842,6 +845,9 @@ describe('mediatype', () => {
     expect(mt('a/b; t*0=a; t*2=c')).toEqual({ type: 'a/b', params: [['t', 'a']] });
     expect(mt('a/b; t=plain; t*0=x')).toEqual({ type: 'a/b', params: [['t', 'x']] });
     expect(mt('a/b; t*0=x; t*0=y')).toBeNull();
+    expect(mt('a/b; t*0=x; t*0=x')).toEqual({ type: 'a/b', params: [['t', 'x']] }); // equal duplicates allowed (current Go)
+    expect(mt('text/html; a=1; A=1')).toEqual({ type: 'text/html', params: [['a', '1']] });
+    expect(mt('text/html; a=1; a="1"')).toEqual({ type: 'text/html', params: [['a', '1']] });
     expect(mt("a/b; t*=utf-8''%FF")).toEqual({ type: 'a/b', params: [['t', '\ufffd']] });
   });
 });

@@ -2,6 +2,11 @@
 // valid input, null on exactly the inputs Go rejects. Ported step by step from Go's algorithm.
 import { goStringFromUtf8, utf8ByteLength, writeUtf8 } from "../text/utf8";
 
+/** Current Go (mime/mediatype.go): "Duplicate parameter names are incorrect, but we allow them if
+ *  they are equal." Older Go releases rejected every duplicate; set false for that behaviour. */
+// @ts-ignore: decorator
+@inline const ALLOW_EQUAL_DUPLICATES: bool = true;
+
 export class MediaType {
   type: string = "";
   /** Parameter names (lower-cased) in order of first appearance; values in paramVals. */
@@ -240,8 +245,10 @@ export function parseMediaType(v: string): MediaType | null {
         cont = new Map<string, string>();
         contBases = new Array<string>();
       }
-      const c = cont!;
-      if (c.has(key)) return null; // duplicate parameter name
+      const c = changetype<Map<string, string>>(cont);
+      if (c.has(key)) {
+        if (!ALLOW_EQUAL_DUPLICATES || c.get(key) != pVal) return null; // duplicate parameter name
+      }
       c.set(key, pVal);
       const bn = key.substring(0, star);
       if (!c.has("\u0000base:" + bn)) {
@@ -249,15 +256,18 @@ export function parseMediaType(v: string): MediaType | null {
         contBases!.push(bn);
       }
     } else {
-      if (index.has(key)) return null; // duplicate parameter name
-      index.set(key, res.paramKeys.length);
-      res.paramKeys.push(key);
-      res.paramVals.push(pVal);
+      if (index.has(key)) {
+        if (!ALLOW_EQUAL_DUPLICATES || res.paramVals[index.get(key)] != pVal) return null; // duplicate parameter name
+      } else {
+        index.set(key, res.paramKeys.length);
+        res.paramKeys.push(key);
+        res.paramVals.push(pVal);
+      }
     }
     pos = pRest;
   }
   if (cont === null) return res;
-  const c = cont!;
+  const c = changetype<Map<string, string>>(cont);
   const bases = contBases!;
   for (let b = 0; b < bases.length; b++) {
     const key = bases[b];

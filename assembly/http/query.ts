@@ -72,7 +72,7 @@ export function parseQuery(ptr: usize, len: i32): QueryValues {
     const key = goStringFromUtf8(d, kn);
     const val = goStringFromUtf8(d + <usize>kn, vn);
     if (index === null) index = new Map<string, i32>();
-    const m = index!;
+    const m = changetype<Map<string, i32>>(index);
     if (m.has(key)) {
       res.values[m.get(key)].push(val);
     } else {

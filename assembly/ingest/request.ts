@@ -3,13 +3,12 @@
 // type — JSON, form, multipart or text — into the session's profile.
 import { parseMediaType } from "../http/mediatype";
 import { unescapePathBytes } from "../http/path";
-import { parseQuery, QueryValues } from "../http/query";
-import { canonicalHeaderKey } from "../http/header";
-import { JsonLimits, jsonError, parseJson } from "../json/reader";
+import { parseQuery } from "../http/query";
+import { JsonLimits, parseJson } from "../json/reader";
 import { parseIP } from "../net/ip";
+import { goStringFromUtf8 } from "../text/utf8";
 import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
 import { IpSetProfile } from "../model/ipset";
-import { KeyValProfile } from "../model/keyval";
 import { KvSectionProfile } from "../model/kvsection";
 import { MediaTypeProfile } from "../model/mediatype";
 import { contentLengthCode, ReqProfile } from "../model/req";
@@ -18,8 +17,9 @@ import { SetProfile } from "../model/set";
 import { SimpleValProfile } from "../model/simpleval";
 import { StructuredProfile } from "../model/structured";
 import { UrlProfile } from "../model/url";
-import { HeaderList, normaliseRequestHeaders, trimOWS } from "./headers";
+import { HeaderTable } from "./headers";
 import { parseMultipartForm } from "./multipart";
+import { QueryScan } from "./query";
 import { RecordReader } from "./record";
 
 export const MAX_HEADER_LINES = 1024;
@@ -28,14 +28,15 @@ const BODY_BYTES = 1;
 const BODY_FAULT = 2;
 
 const reader = new RecordReader();
-const headers = new HeaderList();
+const headers = new HeaderTable();
+const query = new QueryScan();
 const bodyLimits = new JsonLimits();
 let pathBuf = new ArrayBuffer(4096);
 
 /** Error of the last ingest call ("" when it succeeded). */
 export let ingestError: string = "";
 
-function readHeaders(r: RecordReader, h: HeaderList): bool {
+function readHeaders(r: RecordReader, h: HeaderTable): bool {
   h.reset();
   const n = r.u32();
   if (n > <u32>MAX_HEADER_LINES) {
@@ -43,56 +44,98 @@ function readHeaders(r: RecordReader, h: HeaderList): bool {
     return false;
   }
   for (let i: u32 = 0; i < n; i++) {
-    const name = r.string();
-    const value = r.string();
+    const nameLen = r.bytes();
+    const nameAt = r.at;
+    const valueLen = r.bytes();
     if (r.bad) break;
-    h.push(canonicalHeaderKey(name), trimOWS(value));
+    h.addRaw(nameAt, nameLen, r.at, valueLen);
   }
   return true;
 }
 
-/** Header lines grouped by name, values joined with one space (reference §3.1.2). */
-function headersProfile(h: HeaderList): KvSectionProfile {
-  const p = new KvSectionProfile();
-  const kv = new KeyValProfile();
-  const names = h.names;
-  const n = names.length;
-  for (let i = 0; i < n; i++) {
-    const name = names[i];
-    let seen = false;
-    for (let j = 0; j < i; j++) {
-      if (names[j] == name) {
-        seen = true;
-        break;
+// Profiles are never mutated once made, so one made from the same text can be shared.
+const EMPTY_IPS = new IpSetProfile();
+
+/** The client-address profiles of recent peers (a small direct-mapped cache). */
+class RemoteCache {
+  private keys: StaticArray<string | null> = new StaticArray<string | null>(64);
+  private cips: StaticArray<IpSetProfile> = new StaticArray<IpSetProfile>(64);
+  private hops: StaticArray<IpSetProfile> = new StaticArray<IpSetProfile>(64);
+  cip: IpSetProfile = EMPTY_IPS;
+  hop: IpSetProfile = EMPTY_IPS;
+
+  lookup(ptr: usize, len: i32): void {
+    let h: u32 = 2166136261;
+    for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 16777619;
+    const slot = <i32>(h & 63);
+    const key = unchecked(this.keys[slot]);
+    if (key != null && key.length == len) {
+      let same = true;
+      for (let i = 0; i < len && same; i++) same = <u32>key.charCodeAt(i) == <u32>load<u8>(ptr + <usize>i);
+      if (same) {
+        this.cip = unchecked(this.cips[slot]);
+        this.hop = unchecked(this.hops[slot]);
+        return;
       }
     }
-    if (seen) continue;
-    let value = h.values[i];
-    for (let j = i + 1; j < n; j++) if (names[j] == name) value += " " + h.values[j];
-    kv.set(name, SimpleValProfile.ofString(value));
+    const text = goStringFromUtf8(ptr, len);
+    this.cip = IpSetProfile.ofIP(parseIP(text));
+    this.hop = IpSetProfile.ofString(text);
+    unchecked((this.keys[slot] = text));
+    unchecked((this.cips[slot] = this.cip));
+    unchecked((this.hops[slot] = this.hop));
   }
-  p.kv = kv.keys.length == 0 ? null : kv;
-  return p;
 }
 
-function queryProfile(q: QueryValues): KvSectionProfile {
-  const p = new KvSectionProfile();
-  if (q.keys.length == 0) return p;
-  const kv = new KeyValProfile();
-  for (let i = 0; i < q.keys.length; i++) kv.set(q.keys[i], SimpleValProfile.ofString(q.values[i].join(" ")));
-  p.kv = kv;
-  return p;
+const remotes = new RemoteCache();
+
+let lastContentType: string = "";
+let lastMediaType: MediaTypeProfile = MediaTypeProfile.of("");
+
+function mediaTypeOf(ct: string): MediaTypeProfile {
+  if (ct != lastContentType) {
+    lastMediaType = MediaTypeProfile.of(ct);
+    lastContentType = ct;
+  }
+  return lastMediaType;
 }
 
-function parseContentLength(v: string | null): i64 {
-  if (v == null || v.length == 0 || v.length > 18) return -1;
-  let n: i64 = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+/** A Set profile of a short token, reusing the constant for the common ones. */
+const COMMON_TOKENS: StaticArray<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"];
+const COMMON_SETS: StaticArray<SetProfile> = [
+  SetProfile.ofString("GET"), SetProfile.ofString("POST"), SetProfile.ofString("PUT"), SetProfile.ofString("DELETE"), SetProfile.ofString("PATCH"),
+  SetProfile.ofString("HEAD"), SetProfile.ofString("OPTIONS"), SetProfile.ofString("HTTP/1.1"), SetProfile.ofString("HTTP/1.0"), SetProfile.ofString("HTTP/2.0"),
+];
+
+function tokenSet(ptr: usize, len: i32): SetProfile {
+  for (let i = 0; i < COMMON_TOKENS.length; i++) {
+    const t = COMMON_TOKENS[i];
+    if (t.length != len) continue;
+    let same = true;
+    for (let k = 0; k < len && same; k++) same = load<u8>(ptr + <usize>k) == <u8>t.charCodeAt(k);
+    if (same) return COMMON_SETS[i];
+  }
+  return SetProfile.ofString(goStringFromUtf8(ptr, len));
+}
+
+function parseContentLength(h: HeaderTable): i64 {
+  const i = h.contentLength();
+  if (i < 0) return -1;
+  const p = h.ptrs[i];
+  const n = h.lens[i];
+  if (n == 0 || n > 18) return -1;
+  let v: i64 = 0;
+  for (let k = 0; k < n; k++) {
+    const c = load<u8>(p + <usize>k);
     if (c < 48 || c > 57) return -1;
-    n = n * 10 + <i64>(c - 48);
+    v = v * 10 + <i64>(c - 48);
   }
-  return n;
+  return v;
+}
+
+function contentTypeOf(h: HeaderTable): string {
+  const i = h.contentType();
+  return i < 0 ? "" : h.valueString(i);
 }
 
 /** Go's url.ParseQuery reports an error for a ';' or a bad escape; ParseForm passes it on. */
@@ -169,19 +212,22 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
     ingestError = "unknown request record version";
     return false;
   }
-  const method = r.string();
-  const proto = r.string();
+  const methodLen = r.bytes();
+  const methodAt = r.at;
+  const protoLen = r.bytes();
+  const protoAt = r.at;
   const pathLen = r.bytes();
   const pathAt = r.at;
   const queryLen = r.bytes();
   const queryAt = r.at;
-  const remote = r.string();
+  const remoteLen = r.bytes();
+  const remoteAt = r.at;
   if (!readHeaders(r, headers)) return false;
   if (r.bad) {
     ingestError = "truncated request record";
     return false;
   }
-  if (method.length == 0) {
+  if (methodLen == 0) {
     ingestError = "the request has no method";
     return false;
   }
@@ -191,28 +237,37 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
     ingestError = "invalid percent-encoding in the path";
     return false;
   }
-  const remoteIP = remote.length > 0 ? parseIP(remote) : null;
-  normaliseRequestHeaders(headers, remote);
-  const contentType = headers.first("Content-Type");
-  const ct = contentType == null ? "" : contentType;
+  const clientSentXff = headers.normaliseRequest(remoteAt, remoteLen);
+  const ct = contentTypeOf(headers);
 
-  req.cip = IpSetProfile.ofIP(remoteIP);
-  const xff = headers.all("X-Forwarded-For");
-  req.hopip = xff.length > 0 ? IpSetProfile.ofString(xff[xff.length - 1]) : new IpSetProfile();
-  req.method = SetProfile.ofString(method);
-  req.proto = SetProfile.ofString(proto.length == 0 ? "HTTP/1.1" : proto);
-  req.mediatype = MediaTypeProfile.of(ct);
+  // HopIp is the last X-Forwarded-For line. After the rewrite it is the peer alone, or a comma
+  // list (client hops + peer) that does not parse as one address (reference Q15).
+  if (remoteLen > 0) {
+    remotes.lookup(remoteAt, remoteLen);
+    req.cip = remotes.cip;
+    req.hopip = clientSentXff ? EMPTY_IPS : remotes.hop;
+  } else {
+    req.cip = EMPTY_IPS;
+    const last = headers.lastOf("X-Forwarded-For");
+    req.hopip = last >= 0 ? IpSetProfile.ofString(headers.valueString(last)) : EMPTY_IPS;
+  }
+  req.method = tokenSet(methodAt, methodLen);
+  req.proto = protoLen == 0 ? COMMON_SETS[7] : tokenSet(protoAt, protoLen);
+  req.mediatype = mediaTypeOf(ct);
   req.url = UrlProfile.ofBytes(changetype<usize>(pathBuf), decodedLen);
-  req.qs = queryProfile(parseQuery(queryAt, queryLen));
-  req.headers = headersProfile(headers);
+  const qs = new KvSectionProfile();
+  qs.kv = query.profile(queryAt, queryLen);
+  req.qs = qs;
+  const hp = new KvSectionProfile();
+  hp.kv = headers.profile();
+  req.headers = hp;
 
   const bodyLen = readBody(r, reqBody, ct, true);
   if (r.bad) {
     ingestError = "truncated request record";
     return false;
   }
-  const length = bodyLen >= 0 ? bodyLen : parseContentLength(headers.first("Content-Length"));
-  req.contentlength = contentLengthCode(length);
+  req.contentlength = contentLengthCode(bodyLen >= 0 ? bodyLen : parseContentLength(headers));
   return true;
 }
 
@@ -229,18 +284,16 @@ export function ingestResponse(ptr: usize, len: i32, resp: RespProfile, respBody
   }
   // Go's client moves Transfer-Encoding out of the header map.
   headers.remove("Transfer-Encoding");
-  const contentType = headers.first("Content-Type");
-  const ct = contentType == null ? "" : contentType;
-  resp.headers = headersProfile(headers);
-  resp.mediatype = MediaTypeProfile.of(ct);
+  const ct = contentTypeOf(headers);
+  const hp = new KvSectionProfile();
+  hp.kv = headers.profile();
+  resp.headers = hp;
+  resp.mediatype = mediaTypeOf(ct);
   const bodyLen = readBody(r, respBody, ct, false);
   if (r.bad) {
     ingestError = "truncated response record";
     return false;
   }
-  const length = bodyLen >= 0 ? bodyLen : parseContentLength(headers.first("Content-Length"));
-  resp.contentlength = contentLengthCode(length);
+  resp.contentlength = contentLengthCode(bodyLen >= 0 ? bodyLen : parseContentLength(headers));
   return true;
 }
-
-export { jsonError };

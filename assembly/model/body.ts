@@ -19,6 +19,8 @@ function present(v: JsonValue | null): bool {
   return v != null && v.kind != JsonKind.Null;
 }
 
+const EMPTY_FAULTS = new SetProfile();
+
 export class BodyProfile {
   faults: SetProfile = new SetProfile();
   unstructured: SimpleValProfile | null = null;
@@ -40,6 +42,12 @@ export class BodyProfile {
 
   isEmpty(): bool {
     return this.faults.list == null && this.unstructured == null && this.structured == null;
+  }
+
+  reset(): void {
+    this.faults = EMPTY_FAULTS;
+    this.unstructured = null;
+    this.structured = null;
   }
 
   write(w: JsonWriter): void {

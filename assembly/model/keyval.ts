@@ -52,6 +52,12 @@ export class KeyValProfile {
     this.vals.push(p);
   }
 
+  /** Append a key known to be new (callers that group their input already). */
+  push(key: string, p: SimpleValProfile): void {
+    this.keys.push(hashIfNeeded(key));
+    this.vals.push(p);
+  }
+
   write(w: JsonWriter): void {
     w.beginObject();
     const order = sortedOrder(this.keys);

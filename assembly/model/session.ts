@@ -70,10 +70,10 @@ export class SessionDataPile {
     this.count++;
     this.req.add(p.req);
     if (sections & SECTION_RESP) this.resp.add(p.resp);
-    this.reqbody.add(p.reqbody);
-    this.respbody.add(p.respbody);
+    if (sections & SECTION_REQBODY) this.reqbody.add(p.reqbody);
+    if (sections & SECTION_RESPBODY) this.respbody.add(p.respbody);
     if (sections & SECTION_ENVELOP) this.envelop.add(p.envelop);
-    this.pod.add(p.pod);
+    if (sections & SECTION_POD) this.pod.add(p.pod);
   }
 
   merge(o: SessionDataPile): void {

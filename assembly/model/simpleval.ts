@@ -123,6 +123,43 @@ class Profiler {
 
 const profiler = new Profiler();
 
+function feedBytes(ptr: usize, len: i32, skip: i32): void {
+  const pr = profiler;
+  let i = 0;
+  while (i < len) {
+    const b = <i32>load<u8>(ptr + <usize>i);
+    if (b < 0x80) {
+      if (b != skip) pr.feed(b);
+      i++;
+    } else {
+      pr.feed(decodeRune(ptr + <usize>i, len - i));
+      i += runeLen;
+    }
+  }
+}
+
+/**
+ * Profile a value given in pieces (repeated header lines or query values, joined with one space
+ * as the original joins them) without building the joined string: begin, feed, end.
+ */
+export function profileBegin(): void {
+  profiler.reset();
+}
+
+export function profileFeed(ptr: usize, len: i32): void {
+  feedBytes(ptr, len, -1);
+}
+
+export function profileFeedChar(c: i32): void {
+  profiler.feed(c);
+}
+
+export function profileEnd(): SimpleValProfile {
+  const p = new SimpleValProfile();
+  profiler.finish(p);
+  return p;
+}
+
 export class SimpleValProfile {
   digits: u8 = 0;
   letters: u8 = 0;
@@ -153,20 +190,9 @@ export class SimpleValProfile {
 
   /** Profile bytes as if every occurrence of the ASCII byte `skip` were removed. */
   profileBytesSkipping(ptr: usize, len: i32, skip: i32): void {
-    const pr = profiler;
-    pr.reset();
-    let i = 0;
-    while (i < len) {
-      const b = <i32>load<u8>(ptr + <usize>i);
-      if (b < 0x80) {
-        if (b != skip) pr.feed(b);
-        i++;
-      } else {
-        pr.feed(decodeRune(ptr + <usize>i, len - i));
-        i += runeLen;
-      }
-    }
-    pr.finish(this);
+    profiler.reset();
+    feedBytes(ptr, len, skip);
+    profiler.finish(this);
   }
 
   profileString(s: string): void {

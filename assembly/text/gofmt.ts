@@ -218,6 +218,22 @@ let decPoint: i32 = 0; // value = 0.d1d2…dn × 10^decPoint
 
 function shortestDigits(x: f64): void {
   // x finite and > 0.
+  // Fast path: an integer below 2^53 is its own shortest form (neighbours are ≥ 1 away and the
+  // rounding interval is at most ±0.5), minus trailing zeros.
+  if (x < 9007199254740992.0 && x == Math.floor(x)) {
+    let v = <u64>x;
+    let nd = 0;
+    while (v != 0) {
+      store<u8>(OUT + <usize>nd, <u8>(v % 10));
+      v /= 10;
+      nd++;
+    }
+    for (let i = 0; i < nd; i++) store<u8>(DIG + <usize>i, load<u8>(OUT + <usize>(nd - 1 - i)));
+    decPoint = nd;
+    while (nd > 1 && load<u8>(DIG + <usize>(nd - 1)) == 0) nd--;
+    nDig = nd;
+    return;
+  }
   const bits = reinterpret<u64>(x);
   const bexp = <i32>((bits >> 52) & 0x7ff);
   const frac = bits & 0xfffffffffffff;
@@ -262,7 +278,7 @@ function shortestDigits(x: f64): void {
   else {
     R.mulPow10(-k);
     MP.mulPow10(-k);
-    MM.mulPow10(-k);
+    if (unequal) MM.mulPow10(-k);
   }
   for (let guard = 0; guard < 4; guard++) {
     T.add(R, MP);
@@ -273,18 +289,19 @@ function shortestDigits(x: f64): void {
   }
   // Generate digits (at most 17 for a double; bounded for safety). Note: written without
   // `for (;;) { … continue; … break; }` — asc 0.28 dropped the code after such a loop.
+  const lowM = unequal ? MM : MP; // equal gaps: m− = m+, multiply once
   let n = 0;
   let done = false;
   while (!done && n < 40) {
     R.mulSmall(10);
     MP.mulSmall(10);
-    MM.mulSmall(10);
+    if (unequal) MM.mulSmall(10);
     let dgt = 0;
     while (dgt < 10 && cmpBig(R, S) >= 0) {
       R.sub(S);
       dgt++;
     }
-    const cl = cmpBig(R, MM);
+    const cl = cmpBig(R, lowM);
     const tc1 = even ? cl <= 0 : cl < 0;
     T.add(R, MP);
     const ch = cmpBig(T, S);
@@ -320,8 +337,9 @@ function shortestDigits(x: f64): void {
   decPoint = k;
 }
 
-/** Shortest digits of |x| (finite, non-zero) as ASCII + decimal point position, for tests. */
+/** Shortest digits of |x| as "DIGITSeK" (x = 0.DIGITS × 10^K); "" for 0, NaN, ±Inf. */
 export function shortestDigitsString(x: f64): string {
+  if (!isFinite(x) || x == 0) return "";
   shortestDigits(Math.abs(x));
   for (let i = 0; i < nDig; i++) store<u8>(OUT + <usize>i, load<u8>(DIG + <usize>i) + 48);
   return goStringFromUtf8(OUT, nDig) + "e" + decPoint.toString();

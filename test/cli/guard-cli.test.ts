@@ -2,7 +2,7 @@
 // shop traffic: learn on 100,000 normal records in flat memory, then check normal records (all
 // allowed) and attacks (all alerted), over JSON Lines, gzip and HAR inputs.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,11 +168,11 @@ describe('guard learn and guard check on shop traffic', () => {
   it('learns from and checks HAR files', async () => {
     const rnd = random(99);
     const har = join(dir, 'shop.har');
-    writeFileSync(har, harOf(Array.from({ length: 3000 }, () => normalRecord(rnd))));
+    writeFileSync(har, harOf(Array.from({ length: 1000 }, () => normalRecord(rnd))));
     const harGuardian = join(dir, 'har-guardian.json');
     const learned = await guard(['learn', '--in', har, '--out', harGuardian]);
     expect(learned.status, learned.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(harGuardian, 'utf8')).samples).toBe(3000);
+    expect(JSON.parse(readFileSync(harGuardian, 'utf8')).samples).toBe(1000);
     const checked = await guard(['check', '--guardian', harGuardian, '--in', har]);
     expect(checked.status, checked.stderr).toBe(0);
     expect(decisions(checked).filter((d) => !d.allowed)).toEqual([]);
@@ -189,5 +189,18 @@ describe('guard learn and guard check on shop traffic', () => {
     expect(missing.stderr).toMatch(/cannot read .*nope\.jsonl\.gz: no such file/);
     const usage = await guard(['check', '--in', learnFile]);
     expect(usage.status, usage.stderr).toBe(2);
+  });
+
+  it('tells the user to build when the compiled command is missing', async () => {
+    const bare = join(dir, 'unbuilt');
+    mkdirSync(join(bare, 'bin'), { recursive: true });
+    copyFileSync(bin, join(bare, 'bin', 'guard.js'));
+    const run = await new Promise<Run>((resolve) => {
+      execFile(process.execPath, [join(bare, 'bin', 'guard.js'), 'learn', '--help'], (err, stdout, stderr) =>
+        resolve({ status: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`guard: the command is not built yet: run \`npm run build\` in ${bare}/\n`);
   });
 });

@@ -34,6 +34,8 @@ describe('AsciiFlags (§7.3)', () => {
       '[Unexpected Flags CommentsCombination HexCombination  (0xc0000000) in Value,]',
     );
     expectDecide('AsciiFlags', 1, 3, '[Unexpected Flags DoubleQuote  (0x2) in Value,]');
+    // bits 28 and 29 have no name: one space each
+    expectDecide('AsciiFlags', 0, 0x30000000, '[Unexpected Flags    (0x30000000) in Value,]');
     expectDecide(
       'AsciiFlags',
       0,

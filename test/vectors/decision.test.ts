@@ -4,13 +4,21 @@ import { introspect } from './helpers.js';
 
 type Step = { inner: string; result?: number } | { child: Step[]; tag: string } | { childResult: number; tag: string };
 
+/** The documented fields of the build answer (the core may add others, e.g. the tree as JSON). */
 function build(tag: string, steps: Step[]): { result: number; summary: string; sorted: string } {
-  return introspect({ type: 'Decision', op: 'build', tag, steps });
+  const out = introspect({ type: 'Decision', op: 'build', tag, steps });
+  return { result: out.result, summary: out.summary, sorted: out.sorted };
+}
+
+function buildJson(tag: string, steps: Step[]): unknown {
+  return introspect({ type: 'Decision', op: 'build', tag, steps }).json;
 }
 
 describe('Decision / Alert (§7.15)', () => {
   test('V-D1 DecideInner', () => {
     expect(build('Y', [{ inner: 'X', result: 7 }])).toEqual({ result: 7, summary: 'Fail (7)', sorted: 'Y[X,]' });
+    const tree = buildJson('Y', [{ inner: 'X', result: 7 }]);
+    if (tree !== undefined) expect(tree).toEqual({ children: {}, reasons: ['X'], result: 7 });
     expect(build('Y', [{ inner: 'X', result: 7 }, { inner: 'Z(8)', result: 3 }])).toEqual({
       result: 10,
       summary: 'Fail (10)',
@@ -25,6 +33,9 @@ describe('Decision / Alert (§7.15)', () => {
     expect(build('Y', [])).toEqual({ result: 0, summary: '', sorted: '' });
     expect(build('Y', [{ child: [], tag: 'X' }])).toEqual({ result: 0, summary: '', sorted: '' });
     expect(build('Y', [{ childResult: 4, tag: 'X' }])).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'Y[X:[],]' });
+    const tree = buildJson('Y', [{ childResult: 4, tag: 'X' }]);
+    // a node with only children has "reasons": null (§6.2)
+    if (tree !== undefined) expect(tree).toEqual({ children: { X: { children: {}, reasons: null, result: 4 } }, reasons: null, result: 4 });
     expect(build('Y', [{ childResult: 4, tag: 'X' }, { childResult: 4, tag: 'Z' }])).toEqual({
       result: 8,
       summary: 'Fail (8)',
@@ -54,6 +65,23 @@ describe('Decision / Alert (§7.15)', () => {
         { child: [{ inner: 'x' }], tag: 'Alpha' },
       ]),
     ).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'L[Alpha:[x,],Zeta:[x,],a-reason,b-reason,]' });
+    // when the core also returns the tree (§6.2 Decision JSON), the reasons are sorted in place
+    const tree = buildJson('L', [
+      { inner: 'b-reason' },
+      { inner: 'a-reason' },
+      { child: [{ inner: 'x' }], tag: 'Zeta' },
+      { child: [{ inner: 'x' }], tag: 'Alpha' },
+    ]);
+    if (tree !== undefined) {
+      expect(tree).toEqual({
+        children: {
+          Alpha: { children: {}, reasons: ['x'], result: 1 },
+          Zeta: { children: {}, reasons: ['x'], result: 1 },
+        },
+        reasons: ['a-reason', 'b-reason'],
+        result: 4,
+      });
+    }
     // byte-wise order: upper case before lower case
     expect(build('', [{ inner: 'b' }, { inner: 'B' }, { inner: 'a' }]).sorted).toBe('[B,a,b,]');
     // a Result-0 node prints ""
@@ -73,6 +101,7 @@ describe('Decision / Alert (§7.15)', () => {
         { level: 'Gate', steps },
       ],
     }) as Array<{ decision: unknown; time: number; level: string; count: number }>;
+    expect(Array.isArray(alerts), `introspect has no "alerts" op: got ${JSON.stringify(alerts)}`).toBe(true);
     expect(alerts.map((a) => [a.level, a.count])).toEqual([
       ['Session', 2],
       ['Gate', 1],

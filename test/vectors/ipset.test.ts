@@ -138,9 +138,15 @@ describe('IpSet (§7.10)', () => {
       List: ['1.2.3.4', '2001:db8::1'],
     });
     expect(introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: null })).toBe(null);
+    // Go re-emits the 4-byte mask as read; Guard may widen it to the 16-byte form of the same
+    // mask beside the 16-byte decoded IP (its Q22 fix) — same meaning, accepted by Go decoders.
+    const rt = introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: [{ IP: '111.7.1.126', Mask: '////AA==' }] });
+    expect(rt).toHaveLength(1);
+    expect(rt[0].IP).toBe('111.7.1.126');
+    expect(['////AA==', '////////////////////AA==']).toContain(rt[0].Mask);
     expect(
-      introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: [{ IP: '111.7.1.126', Mask: '////AA==' }] }),
-    ).toEqual([{ IP: '111.7.1.126', Mask: '////AA==' }]);
+      introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: [{ IP: '2001:db8::1', Mask: '////////////////////8A==' }] }),
+    ).toEqual([{ IP: '2001:db8::1', Mask: '////////////////////8A==' }]);
   });
 
   test('Q22: learning 16-byte pile IPs into a decoded 4-byte-mask config does not crash', () => {
@@ -150,5 +156,16 @@ describe('IpSet (§7.10)', () => {
     });
     accepts(config, ['1.2.3.4', '1.2.3.5']);
     rejects(config, ['1.2.4.4']);
+  });
+});
+
+describe('IpSet text forms (§9.3)', () => {
+  test('RFC 5952 printing and IPv4-compatible addresses', () => {
+    expect(profile('IpSet', '2001:0db8:0000:0000:0000:0000:0000:0001')).toEqual(['2001:db8::1']);
+    expect(profile('IpSet', '2001:DB8::1')).toEqual(['2001:db8::1']);
+    expect(profile('IpSet', '2001:db8:0:0:1:0:0:1')).toEqual(['2001:db8::1:0:0:1']);
+    expect(profile('IpSet', '2001:db8:0:1:1:1:1:1')).toEqual(['2001:db8:0:1:1:1:1:1']);
+    expect(profile('IpSet', '::1.2.3.4')).toEqual(['::102:304']);
+    expect(profile('IpSet', '64:ff9b::1.2.3.4')).toEqual(['64:ff9b::102:304']);
   });
 });

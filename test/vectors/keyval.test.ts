@@ -23,6 +23,8 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     expectDecide('KeyVal', config, { a: ['abcd'] }, '[KnownKey a:[Letters:[Limit out of Range: 4,],],]');
     expectDecide('KeyVal', config, { a: ['xyz'] }, '');
     expectDecide('KeyVal', config, {}, '');
+    // reasons sorted byte-wise (upper case first), whatever the input order
+    expectDecide('KeyVal', config, { b: 'x', B: 'y', c: 'z' }, '[Key B is not known,Key b is not known,Key c is not known,]');
   });
 
   test('V-K2 Query wraps the same under KeyVal', () => {
@@ -66,6 +68,9 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     const long = 'X-Very-Long-Header-Name-That-Exceeds-The-Sixty-Four-Character-Limit';
     expect(Buffer.byteLength(long)).toBe(67);
     expect(Object.keys(profile('Headers', { [long]: ['v'] }).kv)).toEqual(['xxHash 2211487336288654405']);
+    // the limit is on the key's UTF-8 byte length: 32 × "é" = 64 bytes kept, 33 × "é" hashed
+    expect(Object.keys(profile('KeyVal', { ['é'.repeat(32)]: 'v' }))).toEqual(['é'.repeat(32)]);
+    expect(Object.keys(profile('KeyVal', { ['é'.repeat(33)]: 'v' }))[0]).toMatch(/^xxHash [0-9]+$/);
     expectDecide('KeyVal', EMPTY_KV_CONFIG, { ['a'.repeat(100)]: 'x' }, '[Key xxHash 4692068465866116615 is not known,]');
     const config = learn('KeyVal', [{ ['a'.repeat(100)]: 'x' }]);
     expect(Object.keys(config.vals)).toEqual(['xxHash 4692068465866116615']);
@@ -103,6 +108,18 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     // the same scenario split over two learns (Prepare of a decoded config ranks the kept keys)
     const again = learn('KeyVal', [{ k1: 'a' }], { config });
     expect(again).toEqual(config);
+    // a decoded config is Prepared before Learn: a new high-scoring key evicts the lowest kept
+    // key (k3, score 7) into the Other buckets (§3.1.5)
+    const evicted = learn('KeyVal', [{ kq: 'abcdefghijklmnop' }], { config });
+    expect(Object.keys(evicted.vals).sort()).toEqual(['k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'kq']);
+    expect(evicted.vals.kq).toEqual(svConfig(0, 16, 0, 0, 0, 0, 1, 0));
+    expect(evicted.otherVals).toEqual(svConfig(0, 3, 0, 0, 0, 0, 1, 0));
+    expect(evicted.otherKeynames).toEqual(svConfig(1, 2, 0, 0, 0, 0, 2, 0));
+    expectDecide('KeyVal', evicted, { k3: 'abc' }, '');
+    // a low-scoring new key goes straight to the Other buckets
+    const low = learn('KeyVal', [{ kzz2: 'ab' }], { config });
+    expect(Object.keys(low.vals).sort()).toEqual(Object.keys(config.vals).sort());
+    expect(low.otherKeynames).toEqual(svConfig(1, 3, 0, 0, 0, 0, 2, 0));
   });
 
   test('V-K7 ties: the first 7 keys in byte-wise sorted order are kept (SPEC §4.1 fix 7 / brief fix 6)', () => {

@@ -18,6 +18,10 @@ describe('Limit (§7.1)', () => {
       [65536, 192], [1_048_576, 255], [2 ** 32, 255], ['4294967296', 255], ['9007199254740993', 255],
     ];
     for (const [v, code] of more) expect(profile('Limit', v), `Limit(${v})`).toBe(code);
+    // §2.1: "In JS, any negative or ≥ 1 015 792 input must yield 255" — also beyond 2^64
+    for (const big of ['18446744073709551616', '99999999999999999999999', '340282366920938463463374607431768211456']) {
+      expect(profile('Limit', big), `Limit(${big})`).toBe(255);
+    }
     // negative (a negative int64 converted to uint) → 255
     expect(profile('Limit', -1)).toBe(255);
     expect(profile('Limit', -7200)).toBe(255);

@@ -66,3 +66,22 @@ describe('MediaType (§7.8)', () => {
     expect(learn('MediaType', [])).toEqual({ type: { set: null }, params: EMPTY_KV_CONFIG });
   });
 });
+
+describe('mime.ParseMediaType details (§9.4)', () => {
+  test('RFC 2231 continuations and encodings, quoting, token errors', () => {
+    expect(profile('MediaType', "text/plain; title*=utf-8''%E2%82%AC").params).toEqual({
+      title: profile('SimpleVal', '€'),
+    });
+    expect(profile('MediaType', 'text/plain; title*0=ab; title*1=cd').params).toEqual({
+      title: profile('SimpleVal', 'abcd'),
+    });
+    expect(profile('MediaType', 'text/plain; a="x\\"y"').params).toEqual({ a: profile('SimpleVal', 'x"y') });
+    expect(profile('MediaType', 'text/plain; a="unterminated')).toEqual({ type: ['none'], params: null });
+    expect(profile('MediaType', 'text/(html)')).toEqual({ type: ['none'], params: null });
+    expect(profile('MediaType', 'text/html x')).toEqual({ type: ['none'], params: null });
+    expect(profile('MediaType', 'multipart/form-data; boundary=----abc')).toEqual({
+      type: ['multipart/form-data'],
+      params: { boundary: profile('SimpleVal', '----abc') },
+    });
+  });
+});

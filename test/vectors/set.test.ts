@@ -41,6 +41,18 @@ describe('Set (§7.5)', () => {
     expectDecide('Set', { set: ['ABC'] }, ['ABC'], '[Unexpected key ABC in Set,]', { prepare: false });
     expectDecide('Set', { set: ['ABC'] }, ['ABC'], '', { prepare: true });
     expectDecide('Set', { set: ['ABC'] }, ['ABC'], '');
+    // the same holds for every Set inside a composite config
+    expectDecide(
+      'MediaType',
+      { type: { set: ['text/html'] }, params: null },
+      'text/html',
+      '[Type:[Unexpected key text/html in Set,],]',
+      { prepare: false },
+    );
+    expectDecide('MediaType', { type: { set: ['text/html'] }, params: null }, 'text/html', '');
+    expectDecide('Body', { faults: { set: ['TooLargeBody'] } }, { fault: 'TooLargeBody' }, '[Body Faults:[Unexpected key TooLargeBody in Set,],]', {
+      prepare: false,
+    });
   });
 
   test('V-S5 empty pile / config; nil profile accepted', () => {

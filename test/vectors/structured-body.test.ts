@@ -89,6 +89,8 @@ describe('Structured / Body (§7.12)', () => {
       s: svProfile(0, 0, 0, 2, 0, 0, 1, 2097152), // "[]"
     });
     expect(Object.keys(p.kv)).not.toContain('n');
+    // every depth keeps the whole path
+    expect(Object.keys(profile('Structured', { a: { b: { c: { d: 1 } } } }).kv)).toEqual(['a:b:c:d']);
     // nested %v of arrays/objects: [1 a <nil> true map[a:[3] b:2]] (§9.2)
     const q = profile('Structured', { v: [1, 'a', null, true, { b: 2, a: [3] }] });
     expect(q.kv.v).toEqual(profile('SimpleVal', '[1 a <nil> true map[a:[3] b:2]]'));
@@ -219,5 +221,19 @@ describe('Structured / Body (§7.12)', () => {
       '[Structured - array val:[Letters:[Limit out of Range: 1,],Sequences:[Limit out of Range: 1,],],]',
     );
     expectDecide('Structured', { kind: 'number', val: null, kv: EMPTY_KV_CONFIG }, 0, '[Structured - val:[Digits:[Limit out of Range: 7,],Sequences:[Limit out of Range: 3,],Special Chars Used:[Unexpected Flags DotSign  (0x1000) in Value,],SpecialChars:[Limit out of Range: 1,],],]');
+  });
+});
+
+describe('Go number formatting in Structured (§9.2)', () => {
+  test('%f of big and tiny top-level numbers, %v of extremes', () => {
+    // 1e100 printed with %f has a 101-digit integer part + 6 decimals = 107 digits
+    expect(profile('Structured', 1e100).vals[0].Digits).toBe(profile('Limit', 107));
+    expect(profile('Structured', 5e-324).vals).toEqual([profile('SimpleVal', '0.000000')]);
+    expect(profile('Structured', -2.5).vals).toEqual([profile('SimpleVal', '-2.500000')]);
+    expect(profile('Structured', { n: 5e-324 }).kv.n).toEqual(profile('SimpleVal', '5e-324'));
+    expect(profile('Structured', { n: 1e21 }).kv.n).toEqual(profile('SimpleVal', '1e+21'));
+    expect(profile('Structured', { n: 12345678 }).kv.n).toEqual(profile('SimpleVal', '1.2345678e+07'));
+    expect(profile('Structured', { n: { z: 1.5e7 } }).kv['n:z']).toEqual(profile('SimpleVal', '1.5e+07'));
+    expect(profile('Structured', { n: [{ z: 1.5e7 }] }).kv.n).toEqual(profile('SimpleVal', '[map[z:1.5e+07]]'));
   });
 });

@@ -1,7 +1,7 @@
 // Reference §6 — wire JSON: canonical payloads (§6.3), SyncMessageReq (§6.4), GuardianSpec and
 // the decide example (§6.5), and the Go encoding rules of §6.1 that the core must reproduce.
 import { describe, expect, test } from 'vitest';
-import { CoreError, Section } from '../../core/index.js';
+import { CoreError, Section, type HttpRequestFields } from '../../core/index.js';
 import {
   DECIDE_EXAMPLE,
   DEFAULT_GUARDIAN_SPEC_TEXT,
@@ -35,14 +35,15 @@ describe('§6.3 canonical payloads', () => {
   });
 
   test('zero SessionDataConfig = the configured member of §6.5', () => {
-    expectSameJson(introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: {} }), zeroSessionConfig());
-    expectSameJson(
-      introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: zeroSessionConfig() }),
-      zeroSessionConfig(),
-    );
-    expect(JSON.stringify(introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: {} }))).toBe(
-      JSON.stringify(zeroSessionConfig()),
-    );
+    const rt = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: zeroSessionConfig() });
+    expectSameJson(rt, zeroSessionConfig());
+    expect(JSON.stringify(rt)).toBe(JSON.stringify(zeroSessionConfig()));
+    // `{}`: Go fills every section with its zero value; Guard may keep the sections that were
+    // left out as null = not enforced (SPEC §4.1 fix 8). Either way the rest is the zero config.
+    const empty = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: {} });
+    const expected = zeroSessionConfig();
+    for (const k of ['resp', 'reqbody', 'respbody', 'envelop', 'pod']) if (empty[k] === null) expected[k] = null;
+    expectSameJson(empty, expected);
   });
 
   test('empty and default GuardianSpec', () => {
@@ -287,5 +288,60 @@ describe('§6.1 Go encoding rules', () => {
       }
       expect(code, JSON.stringify(cmd)).toBe('GUARD_INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('gate normalisation details (§5.1–5.3)', () => {
+  function reqOf(fields: HttpRequestFields): any {
+    const s = core().newSession();
+    s.profileRequest(fields);
+    const p = core().newPile();
+    p.add(s);
+    return JSON.parse(p.toWire()).req;
+  }
+
+  test('hop-by-hop headers removed, Te: trailers kept, canonical names', () => {
+    const req = reqOf({
+      method: 'GET',
+      path: '/',
+      headers: [
+        ['Connection', 'X-Foo'],
+        ['X-Foo', '1'],
+        ['te', 'trailers'],
+        ['Keep-Alive', 'x'],
+        ['Proxy-Connection', 'x'],
+        ['Proxy-Authorization', 'x'],
+        ['Proxy-Authenticate', 'x'],
+        ['Transfer-Encoding', 'chunked'],
+        ['Upgrade', 'h2c'],
+        ['Trailer', 'x'],
+        ['x-custom_header', 'v'],
+        ['user-agent', 'curl/8'],
+      ],
+      remote: '8.8.4.4',
+    });
+    expect(Object.keys(req.headers.kv)).toEqual(['Te', 'User-Agent', 'X-Custom_header', 'X-Forwarded-For']);
+    expect(req.headers.kv['User-Agent']).toEqual(pile('SimpleVal', ['curl/8']));
+  });
+
+  test('X-Forwarded-For: client values joined with ", " plus the remote', () => {
+    const req = reqOf({
+      method: 'GET',
+      path: '/',
+      headers: [
+        ['X-Forwarded-For', '1.1.1.1'],
+        ['X-Forwarded-For', '2.2.2.2'],
+      ],
+      remote: '8.8.4.4',
+    });
+    expect(req.headers.kv['X-Forwarded-For']).toEqual(pile('SimpleVal', ['1.1.1.1, 2.2.2.2, 8.8.4.4']));
+    expect(req.hopip).toEqual({ List: null });
+    expect(req.cip).toEqual({ List: ['8.8.4.4'] });
+  });
+
+  test('path percent-decoding: %2F splits, invalid UTF-8 is one U+FFFD per byte', () => {
+    const req = reqOf({ method: 'GET', path: '/a%FFb/%E2%82', headers: [] });
+    expect(req.url.val).toEqual(pile('SimpleVal', [{ bytes: [0x61, 0xff, 0x62, 0xe2, 0x82] }]));
+    expect(req.url.segments).toBe('Ag==');
   });
 });
