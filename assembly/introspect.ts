@@ -10,6 +10,7 @@ import { decideFlags, flagsScore } from "./model/asciiflags";
 import { BodyConfig, BodyPile, BodyProfile } from "./model/body";
 import { CountConfig, CountPile } from "./model/count";
 import { Decision, decideChild, decideInner } from "./model/decision";
+import { addAlert, Alert } from "./model/alert";
 import { EnvelopConfig, EnvelopPile, EnvelopProfile } from "./model/envelop";
 import { decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./model/flagslice";
 import { IpSetConfig, IpSetPile, IpSetProfile } from "./model/ipset";
@@ -151,10 +152,15 @@ function limitInput(v: JsonValue): NumP {
     // Decimal text for values beyond 2^53.
     let n: u64 = 0;
     let big = false;
-    for (let i = 0; i < v.str.length; i++) {
-      const d = <u64>(v.str.charCodeAt(i) - 48);
-      if (n > 1844674407370955161) big = true;
-      n = n * 10 + d;
+    for (let i = 0; i < v.str.length && !big; i++) {
+      const c = v.str.charCodeAt(i);
+      if (c < 48 || c > 57) {
+        fail("a Limit input must be a decimal integer");
+        return p;
+      }
+      const d = <u64>(c - 48);
+      if (n > (U64.MAX_VALUE - d) / 10) big = true;
+      else n = n * 10 + d;
     }
     p.v = big ? 255 : limitCode(n);
     return p;
@@ -166,7 +172,13 @@ function limitInput(v: JsonValue): NumP {
 
 function numInput(v: JsonValue): NumP {
   const p = new NumP();
-  p.v = <u32>num(v);
+  p.v = readU32(v, 0);
+  return p;
+}
+
+function countInput(v: JsonValue): NumP {
+  const p = new NumP();
+  p.v = readU8(v, 0);
   return p;
 }
 
@@ -475,7 +487,7 @@ const limitOps = new Ops<NumP, LimitPileW, LimitConfigW>(
   numProfile,
 );
 const countOps = new Ops<NumP, CountPileW, CountConfigW>(
-  numInput,
+  countInput,
   (): CountPileW => new CountPileW(),
   (): CountConfigW => new CountConfigW(),
   (v: JsonValue): CountPileW => { const p = new CountPileW(); p.inner = CountPile.read(v); return p; },
@@ -675,7 +687,25 @@ function buildDecision(steps: Array<JsonValue> | null): Decision | null {
   return d;
 }
 
-function runDecision(cmd: JsonValue): bool {
+function runAlerts(cmd: JsonValue): bool {
+  const list = new Array<Alert>();
+  const adds = asArray(field(cmd, "adds"), "a list of {level, steps}");
+  const now = readI64(field(cmd, "time"), 0);
+  if (adds != null) for (let i = 0; i < adds.length; i++) {
+    addAlert(list, buildDecision(asArray(field(adds[i], "steps"), "steps")), readString(field(adds[i], "level"), ""), now);
+  }
+  w.beginArray();
+  for (let i = 0; i < list.length; i++) list[i].write(w);
+  w.endArray();
+  return true;
+}
+
+function runDecision(op: string, cmd: JsonValue): bool {
+  if (op == "alerts") return runAlerts(cmd);
+  if (op != "build") {
+    fail("Decision supports the ops build and alerts, not " + op);
+    return false;
+  }
   const d = buildDecision(asArray(field(cmd, "steps"), "steps"));
   const tag = readString(field(cmd, "tag"), "");
   w.beginObject();
@@ -695,7 +725,7 @@ function runDecision(cmd: JsonValue): bool {
 function dispatch(type: string, op: string, cmd: JsonValue): bool {
   if (op == "score") return runScore(type, cmd);
   if (op == "fuse") return runFuse(type, cmd);
-  if (type == "Decision") return runDecision(cmd);
+  if (type == "Decision") return runDecision(op, cmd);
   if (type == "Limit") return limitOps.run(op, cmd);
   if (type == "Count") return countOps.run(op, cmd);
   if (type == "AsciiFlags") return flagsOps.run(op, cmd);

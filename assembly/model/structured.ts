@@ -5,6 +5,7 @@ import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { formatFloatF6, formatFloatV } from "../text/gofmt";
 import { compareUtf8 } from "../text/utf8";
+import { goNumberTextFromLiteral } from "../text/gonumber";
 import { Decision, decideChild, decideInner } from "./decision";
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
@@ -26,7 +27,10 @@ function isValueKind(k: string): bool {
 export function goValueText(v: JsonValue): string {
   switch (v.kind) {
     case JsonKind.String: return v.str;
-    case JsonKind.Number: return formatFloatV(v.num);
+    case JsonKind.Number: {
+      const fast = v.raw.length > 0 ? goNumberTextFromLiteral(v.raw) : null;
+      return fast != null ? fast : formatFloatV(v.num);
+    }
     case JsonKind.Bool: return v.bool ? "true" : "false";
     case JsonKind.Null: return "<nil>";
     default: {

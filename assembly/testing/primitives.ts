@@ -230,3 +230,11 @@ export function t_canonicalHeaderKey(len: i32): i32 {
 export function t_canonicalHeaderKeyBytes(len: i32): void {
   setOutputString(canonicalHeaderKeyBytes(inputPtr(), len));
 }
+
+import { goNumberTextFromLiteral } from "../text/gonumber";
+
+/** The literal fast path of %v, or the float formatter when it declines: "fast|slow" texts. */
+export function t_numberLiteral(len: i32, x: f64): void {
+  const fast = goNumberTextFromLiteral(inputString(len));
+  setOutputString((fast == null ? NULL_MARK : fast!) + "|" + formatFloatV(x));
+}

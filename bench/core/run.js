@@ -239,11 +239,12 @@ function writeDoc(block) {
     '  of item GETs, searches, HTML pages and JSON cart POSTs with their responses.',
     '* The stage table times each part of (a) and (b) alone; the leak check runs 2 × 100,000 ops of (a)',
     '  and compares the core\'s live handle count and wasm memory size before and after.',
-    '* Absolute figures depend on the machine and its load at the time; the ratios are what compares',
+    '* Absolute figures depend on the machine and its load at the time; the ratios compare better',
     '  across machines.',
     '* Rerun with `npm run bench:core`: it builds, runs (about a minute) and rewrites the block below.',
     '',
     '## Core',
+    '',
     '',
   ].join('\n');
   const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : `${intro}${START}\n${END}\n`;
