@@ -4,7 +4,6 @@
 import { parseMediaType } from "../http/mediatype";
 import { unescapePathBytes } from "../http/path";
 import { parseQuery } from "../http/query";
-import { JsonLimits, parseJson } from "../json/reader";
 import { parseIP } from "../net/ip";
 import { goStringFromUtf8 } from "../text/utf8";
 import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
@@ -20,6 +19,7 @@ import { UrlProfile } from "../model/url";
 import { HeaderTable } from "./headers";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
+import { profileJsonBody } from "./jsonbody";
 import { RecordReader } from "./record";
 
 export const MAX_HEADER_LINES = 1024;
@@ -30,7 +30,6 @@ const BODY_FAULT = 2;
 const reader = new RecordReader();
 const headers = new HeaderTable();
 const query = new QueryScan();
-const bodyLimits = new JsonLimits();
 let pathBuf = new ArrayBuffer(4096);
 
 /** Error of the last ingest call ("" when it succeeded). */
@@ -159,10 +158,9 @@ export function profileBody(body: BodyProfile, ptr: usize, len: i32, contentType
   const mt = parseMediaType(contentType);
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {
-    bodyLimits.maxBytes = len + 1;
-    const v = parseJson(ptr, len, bodyLimits, true);
-    if (v == null) body.profileFault(FAULT_JSON);
-    else body.profileStructured(StructuredProfile.of(v));
+    const p = profileJsonBody(ptr, len);
+    if (p == null) body.profileFault(FAULT_JSON);
+    else body.profileStructured(p);
     return;
   }
   if (isRequest && type == "application/x-www-form-urlencoded") {

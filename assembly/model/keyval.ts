@@ -39,22 +39,43 @@ let orderKeys: Array<string> = [];
 export class KeyValProfile {
   keys: Array<string> = new Array<string>();
   vals: Array<SimpleValProfile> = new Array<SimpleValProfile>();
+  // Built once a profile has many keys, so that setting stays linear on wide inputs.
+  private index: Map<string, i32> | null = null;
 
   /** Set (or replace) a key's profile; the key is hashed when long. */
   set(key: string, p: SimpleValProfile): void {
     const k = hashIfNeeded(key);
-    const at = this.keys.indexOf(k);
-    if (at >= 0) {
-      this.vals[at] = p;
-      return;
+    const keys = this.keys;
+    let idx = this.index;
+    if (idx == null && keys.length >= 16) {
+      idx = new Map<string, i32>();
+      for (let i = 0; i < keys.length; i++) idx.set(keys[i], i);
+      this.index = idx;
     }
-    this.keys.push(k);
+    if (idx != null) {
+      if (idx.has(k)) {
+        this.vals[idx.get(k)] = p;
+        return;
+      }
+      idx.set(k, keys.length);
+    } else {
+      for (let i = 0; i < keys.length; i++) {
+        if (unchecked(keys[i]) == k) {
+          this.vals[i] = p;
+          return;
+        }
+      }
+    }
+    keys.push(k);
     this.vals.push(p);
   }
 
   /** Append a key known to be new (callers that group their input already). */
   push(key: string, p: SimpleValProfile): void {
-    this.keys.push(hashIfNeeded(key));
+    const k = hashIfNeeded(key);
+    const idx = this.index;
+    if (idx != null) idx.set(k, this.keys.length);
+    this.keys.push(k);
     this.vals.push(p);
   }
 

@@ -107,8 +107,8 @@ export function parseIP(s: string): Uint8Array | null {
 
 function isV4Mapped(ip: Uint8Array): bool {
   if (ip.length != 16) return false;
-  for (let i = 0; i < 10; i++) if (ip[i] != 0) return false;
-  return ip[10] == 0xff && ip[11] == 0xff;
+  for (let i = 0; i < 10; i++) if (unchecked(ip[i]) != 0) return false;
+  return unchecked(ip[10]) == 0xff && unchecked(ip[11]) == 0xff;
 }
 
 /** Go IP.To4: the IP itself when 4 bytes, a view of the last 4 bytes when v4-mapped, else null. */
@@ -159,52 +159,60 @@ export function ipToString(ip: Uint8Array): string {
   return out;
 }
 
+/** Where the IPv4 bytes start: 0 for a 4-byte IP, 12 for a v4-mapped one, -1 for IPv6. */
+@inline function v4Offset(ip: Uint8Array): i32 {
+  if (ip.length == 4) return 0;
+  return isV4Mapped(ip) ? 12 : -1;
+}
+
 export function isUnspecified(ip: Uint8Array): bool {
-  const v4 = to4(ip);
-  if (v4 !== null) return v4[0] == 0 && v4[1] == 0 && v4[2] == 0 && v4[3] == 0;
+  const o = v4Offset(ip);
+  if (o >= 0) return unchecked(ip[o]) == 0 && unchecked(ip[o + 1]) == 0 && unchecked(ip[o + 2]) == 0 && unchecked(ip[o + 3]) == 0;
   if (ip.length != 16) return false;
-  for (let i = 0; i < 16; i++) if (ip[i] != 0) return false;
+  for (let i = 0; i < 16; i++) if (unchecked(ip[i]) != 0) return false;
   return true;
 }
 
 export function isLoopback(ip: Uint8Array): bool {
-  const v4 = to4(ip);
-  if (v4 !== null) return v4[0] == 127;
+  const o = v4Offset(ip);
+  if (o >= 0) return unchecked(ip[o]) == 127;
   if (ip.length != 16) return false;
-  for (let i = 0; i < 15; i++) if (ip[i] != 0) return false;
-  return ip[15] == 1;
+  for (let i = 0; i < 15; i++) if (unchecked(ip[i]) != 0) return false;
+  return unchecked(ip[15]) == 1;
 }
 
 export function isPrivate(ip: Uint8Array): bool {
-  const v4 = to4(ip);
-  if (v4 !== null) return v4[0] == 10 || (v4[0] == 172 && (v4[1] & 0xf0) == 16) || (v4[0] == 192 && v4[1] == 168);
-  return ip.length == 16 && (ip[0] & 0xfe) == 0xfc;
+  const o = v4Offset(ip);
+  if (o >= 0) {
+    const a = unchecked(ip[o]);
+    const b = unchecked(ip[o + 1]);
+    return a == 10 || (a == 172 && (b & 0xf0) == 16) || (a == 192 && b == 168);
+  }
+  return ip.length == 16 && (unchecked(ip[0]) & 0xfe) == 0xfc;
 }
 
-/** Go IPNet{IP: netIP, Mask: mask}.Contains(ip). */
+/** Go IPNet{IP: netIP, Mask: mask}.Contains(ip), without allocating. */
 export function cidrContains(netIP: Uint8Array, mask: Uint8Array, ip: Uint8Array): bool {
-  // networkNumberAndMask
-  let nn: Uint8Array | null = to4(netIP);
+  // networkNumberAndMask: the network as 4 bytes when it is IPv4, else its 16 bytes.
+  let nOff = v4Offset(netIP);
+  let nl = nOff >= 0 ? 4 : netIP.length == 16 ? 16 : 0;
+  if (nOff < 0) nOff = 0;
   let mOff = 0;
-  if (nn === null) {
-    nn = netIP.length == 16 ? netIP : null;
-  }
-  if (nn !== null) {
+  if (nl != 0) {
     if (mask.length == 4) {
-      if (nn.length != 4) nn = null;
+      if (nl != 4) nl = 0;
     } else if (mask.length == 16) {
-      if (nn.length == 4) mOff = 12;
-    } else nn = null;
+      if (nl == 4) mOff = 12;
+    } else nl = 0;
   }
-  const x = to4(ip);
-  const q = x !== null ? x : ip;
-  const l = q.length;
-  const nl = nn === null ? 0 : nn.length;
+  let qOff = v4Offset(ip);
+  const l = qOff >= 0 ? 4 : ip.length;
+  if (qOff < 0) qOff = 0;
   if (l != nl) return false;
-  if (nn === null) return true; // Go: a nil network "contains" an empty IP
+  if (nl == 0) return true; // Go: a nil network "contains" an empty IP
   for (let i = 0; i < l; i++) {
-    const m = mask[mOff + i];
-    if ((nn[i] & m) != (q[i] & m)) return false;
+    const m = unchecked(mask[mOff + i]);
+    if ((unchecked(netIP[nOff + i]) & m) != (unchecked(ip[qOff + i]) & m)) return false;
   }
   return true;
 }

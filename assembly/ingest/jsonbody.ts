@@ -1,0 +1,517 @@
+// Profiles a JSON body in one pass over its bytes, as Go's json.Decoder would have handed the first
+// value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
+// from their decoded bytes, object keys carry their full path (SPEC §4.1 fix 4), and only a value
+// printed with Go's %v that holds an object (map[…], sorted keys) falls back to the tree reader.
+import { JsonLimits, parseJson } from "../json/reader";
+import { KeyValProfile } from "../model/keyval";
+import { SimpleValProfile } from "../model/simpleval";
+import { goValueText, KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
+import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
+import { goNumberTextFromLiteral } from "../text/gonumber";
+import { goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
+
+export const MAX_BODY_DEPTH = 128;
+
+/** A growable byte buffer for the text of one leaf. */
+class TextBuf {
+  buf: ArrayBuffer = new ArrayBuffer(1024);
+  len: i32 = 0;
+
+  @inline ptr(): usize {
+    return changetype<usize>(this.buf);
+  }
+
+  ensure(extra: i32): void {
+    const need = this.len + extra;
+    if (need <= this.buf.byteLength) return;
+    let cap = this.buf.byteLength;
+    while (cap < need) cap <<= 1;
+    const next = new ArrayBuffer(cap);
+    memory.copy(changetype<usize>(next), changetype<usize>(this.buf), <usize>this.len);
+    this.buf = next;
+  }
+
+  byte(b: u8): void {
+    this.ensure(1);
+    store<u8>(this.ptr() + <usize>this.len, b);
+    this.len++;
+  }
+
+  bytes(p: usize, n: i32): void {
+    this.ensure(n);
+    memory.copy(this.ptr() + <usize>this.len, p, <usize>n);
+    this.len += n;
+  }
+
+  ascii(s: string): void {
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) store<u8>(this.ptr() + <usize>(this.len + i), <u8>s.charCodeAt(i));
+    this.len += s.length;
+  }
+
+  text(s: string): void {
+    this.ensure(utf8ByteLength(s));
+    this.len += writeUtf8(s, this.ptr() + <usize>this.len);
+  }
+
+  rune(cp: i32): void {
+    this.ensure(4);
+    const p = this.ptr() + <usize>this.len;
+    if (cp < 0x80) {
+      store<u8>(p, <u8>cp);
+      this.len += 1;
+    } else if (cp < 0x800) {
+      store<u8>(p, <u8>(0xc0 | (cp >> 6)));
+      store<u8>(p + 1, <u8>(0x80 | (cp & 0x3f)));
+      this.len += 2;
+    } else if (cp < 0x10000) {
+      store<u8>(p, <u8>(0xe0 | (cp >> 12)));
+      store<u8>(p + 1, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+      store<u8>(p + 2, <u8>(0x80 | (cp & 0x3f)));
+      this.len += 3;
+    } else {
+      store<u8>(p, <u8>(0xf0 | (cp >> 18)));
+      store<u8>(p + 1, <u8>(0x80 | ((cp >> 12) & 0x3f)));
+      store<u8>(p + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+      store<u8>(p + 3, <u8>(0x80 | (cp & 0x3f)));
+      this.len += 4;
+    }
+  }
+
+  toProfile(): SimpleValProfile {
+    return SimpleValProfile.ofBytes(this.ptr(), this.len);
+  }
+}
+
+@inline function hexValue(c: i32): i32 {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+const subLimits = new JsonLimits();
+
+class JsonBodyScanner {
+  ptr: usize = 0;
+  len: i32 = 0;
+  pos: i32 = 0;
+  ok: bool = true;
+  text: TextBuf = new TextBuf();
+  keyBuf: TextBuf = new TextBuf();
+  junk: TextBuf = new TextBuf();
+  kv: KeyValProfile = new KeyValProfile();
+
+  @inline peek(): i32 {
+    return this.pos < this.len ? <i32>load<u8>(this.ptr + <usize>this.pos) : -1;
+  }
+
+  skipWs(): void {
+    while (this.pos < this.len) {
+      const c = load<u8>(this.ptr + <usize>this.pos);
+      if (c != 32 && c != 9 && c != 10 && c != 13) return;
+      this.pos++;
+    }
+  }
+
+  fail(): void {
+    this.ok = false;
+    this.pos = this.len;
+  }
+
+  expect(word: string): void {
+    const n = word.length;
+    if (this.pos + n > this.len) {
+      this.fail();
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (<i32>load<u8>(this.ptr + <usize>(this.pos + i)) != word.charCodeAt(i)) {
+        this.fail();
+        return;
+      }
+    }
+    this.pos += n;
+  }
+
+  /** Decode a JSON string (at its opening quote) into `out`. */
+  readString(out: TextBuf): void {
+    this.pos++;
+    while (this.ok) {
+      if (this.pos >= this.len) {
+        this.fail();
+        return;
+      }
+      // Copy the run of plain bytes in one go.
+      const start = this.pos;
+      while (this.pos < this.len) {
+        const c = load<u8>(this.ptr + <usize>this.pos);
+        if (c == 34 || c == 92 || c < 32) break;
+        this.pos++;
+      }
+      if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+      if (this.pos >= this.len) {
+        this.fail();
+        return;
+      }
+      const c = <i32>load<u8>(this.ptr + <usize>this.pos);
+      if (c == 34) {
+        this.pos++;
+        return;
+      }
+      if (c < 32) {
+        this.fail();
+        return;
+      }
+      // An escape.
+      if (this.pos + 1 >= this.len) {
+        this.fail();
+        return;
+      }
+      const e = <i32>load<u8>(this.ptr + <usize>(this.pos + 1));
+      this.pos += 2;
+      switch (e) {
+        case 34: out.byte(34); break;
+        case 92: out.byte(92); break;
+        case 47: out.byte(47); break;
+        case 98: out.byte(8); break;
+        case 102: out.byte(12); break;
+        case 110: out.byte(10); break;
+        case 114: out.byte(13); break;
+        case 116: out.byte(9); break;
+        case 117: {
+          let cp = this.hex4();
+          if (cp < 0) return;
+          if (cp >= 0xd800 && cp <= 0xdbff) {
+            // A high surrogate pairs only with an escaped low one; alone it is U+FFFD (Go).
+            if (this.pos + 6 <= this.len && load<u8>(this.ptr + <usize>this.pos) == 92 && load<u8>(this.ptr + <usize>(this.pos + 1)) == 117) {
+              const save = this.pos;
+              this.pos += 2;
+              const lo = this.hex4();
+              if (lo < 0) return;
+              if (lo >= 0xdc00 && lo <= 0xdfff) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+              else {
+                this.pos = save;
+                cp = 0xfffd;
+              }
+            } else {
+              cp = 0xfffd;
+            }
+          } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = 0xfffd;
+          }
+          out.rune(cp);
+          break;
+        }
+        default:
+          this.fail();
+          return;
+      }
+    }
+  }
+
+  hex4(): i32 {
+    if (this.pos + 4 > this.len) {
+      this.fail();
+      return -1;
+    }
+    let v = 0;
+    for (let i = 0; i < 4; i++) {
+      const h = hexValue(<i32>load<u8>(this.ptr + <usize>(this.pos + i)));
+      if (h < 0) {
+        this.fail();
+        return -1;
+      }
+      v = (v << 4) | h;
+    }
+    this.pos += 4;
+    return v;
+  }
+
+  /** Validate a JSON number at pos; returns its length (0 on a syntax error). */
+  scanNumber(): i32 {
+    const start = this.pos;
+    let p = this.pos;
+    const end = this.len;
+    const base = this.ptr;
+    if (p < end && load<u8>(base + <usize>p) == 45) p++;
+    if (p >= end) return 0;
+    let c = load<u8>(base + <usize>p);
+    if (c == 48) p++;
+    else if (c >= 49 && c <= 57) {
+      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
+    } else return 0;
+    if (p < end && load<u8>(base + <usize>p) == 46) {
+      p++;
+      const f = p;
+      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
+      if (p == f) return 0;
+    }
+    if (p < end && (load<u8>(base + <usize>p) == 101 || load<u8>(base + <usize>p) == 69)) {
+      p++;
+      if (p < end && (load<u8>(base + <usize>p) == 43 || load<u8>(base + <usize>p) == 45)) p++;
+      const e = p;
+      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
+      if (p == e) return 0;
+    }
+    this.pos = p;
+    return p - start;
+  }
+
+  /** Append Go's %v text of a number literal; false when it is not a finite float64. */
+  numberText(start: i32, n: i32, out: TextBuf, fixed: bool): bool {
+    const at = this.ptr + <usize>start;
+    if (!fixed) {
+      const literal = String.UTF8.decodeUnsafe(at, <usize>n);
+      const fast = goNumberTextFromLiteral(literal);
+      if (fast != null) {
+        out.ascii(fast!);
+        return true;
+      }
+    }
+    const x = parseFloatGo(at, n);
+    if (!isFinite(x)) return false;
+    out.ascii(fixed ? formatFloatF6(x) : formatFloatV(x));
+    return true;
+  }
+
+  /** Skip one complete value (validating it), for values whose text comes from the tree reader. */
+  skipValue(depth: i32): void {
+    if (depth > MAX_BODY_DEPTH) {
+      this.fail();
+      return;
+    }
+    this.skipWs();
+    const c = this.peek();
+    if (c == 123 || c == 91) {
+      const close = c == 123 ? 125 : 93;
+      this.pos++;
+      this.skipWs();
+      if (this.peek() == close) {
+        this.pos++;
+        return;
+      }
+      while (this.ok) {
+        if (c == 123) {
+          this.skipWs();
+          if (this.peek() != 34) {
+            this.fail();
+            return;
+          }
+          this.keyBuf.len = 0;
+          this.readString(this.keyBuf);
+          this.skipWs();
+          if (this.peek() != 58) {
+            this.fail();
+            return;
+          }
+          this.pos++;
+        }
+        this.skipValue(depth + 1);
+        this.skipWs();
+        const d = this.peek();
+        if (d == 44) {
+          this.pos++;
+          continue;
+        }
+        if (d == close) {
+          this.pos++;
+          return;
+        }
+        this.fail();
+      }
+      return;
+    }
+    // Leaves are validated into a scratch buffer whose text is discarded.
+    this.junk.len = 0;
+    this.leafText(this.junk, depth, false);
+  }
+
+  /**
+   * Append Go's %v text of the value at pos (an array element or a value inside an array).
+   * Arrays print as "[a b]"; objects defer to the tree reader for Go's sorted "map[k:v]".
+   */
+  leafText(out: TextBuf, depth: i32, fixed: bool): void {
+    if (depth > MAX_BODY_DEPTH) {
+      this.fail();
+      return;
+    }
+    this.skipWs();
+    const c = this.peek();
+    if (c == 34) {
+      this.readString(out);
+    } else if (c == 116) {
+      this.expect("true");
+      out.ascii("true");
+    } else if (c == 102) {
+      this.expect("false");
+      out.ascii("false");
+    } else if (c == 110) {
+      this.expect("null");
+      out.ascii("<nil>");
+    } else if (c == 91) {
+      this.pos++;
+      out.byte(91);
+      this.skipWs();
+      if (this.peek() == 93) {
+        this.pos++;
+        out.byte(93);
+        return;
+      }
+      let first = true;
+      while (this.ok) {
+        if (!first) out.byte(32);
+        first = false;
+        this.leafText(out, depth + 1, false);
+        this.skipWs();
+        const d = this.peek();
+        if (d == 44) {
+          this.pos++;
+          continue;
+        }
+        if (d == 93) {
+          this.pos++;
+          out.byte(93);
+          return;
+        }
+        this.fail();
+      }
+    } else if (c == 123) {
+      const start = this.pos;
+      this.skipValue(depth);
+      if (!this.ok) return;
+      subLimits.maxDepth = MAX_BODY_DEPTH;
+      subLimits.maxBytes = this.pos - start + 1;
+      const tree = parseJson(this.ptr + <usize>start, this.pos - start, subLimits, false);
+      if (tree == null) {
+        this.fail();
+        return;
+      }
+      out.text(goValueText(tree));
+    } else if (c == 45 || (c >= 48 && c <= 57)) {
+      const start = this.pos;
+      const n = this.scanNumber();
+      if (n == 0 || !this.numberText(start, n, out, fixed)) this.fail();
+    } else {
+      this.fail();
+    }
+  }
+
+  /** Members of an object at pos, recorded under `prefix:key` paths (nulls are skipped). */
+  object(prefix: string, depth: i32): void {
+    if (depth > MAX_BODY_DEPTH) {
+      this.fail();
+      return;
+    }
+    this.pos++;
+    this.skipWs();
+    if (this.peek() == 125) {
+      this.pos++;
+      return;
+    }
+    while (this.ok) {
+      this.skipWs();
+      if (this.peek() != 34) {
+        this.fail();
+        return;
+      }
+      this.keyBuf.len = 0;
+      this.readString(this.keyBuf);
+      if (!this.ok) return;
+      const name = goStringFromUtf8(this.keyBuf.ptr(), this.keyBuf.len);
+      const key = prefix.length == 0 ? name : prefix + ":" + name;
+      this.skipWs();
+      if (this.peek() != 58) {
+        this.fail();
+        return;
+      }
+      this.pos++;
+      this.skipWs();
+      const c = this.peek();
+      if (c == 123) {
+        this.object(key, depth + 1);
+      } else if (c == 110) {
+        this.expect("null");
+      } else {
+        this.text.len = 0;
+        this.leafText(this.text, depth + 1, false);
+        if (this.ok) this.kv.set(key, this.text.toProfile());
+      }
+      this.skipWs();
+      const d = this.peek();
+      if (d == 44) {
+        this.pos++;
+        continue;
+      }
+      if (d == 125) {
+        this.pos++;
+        return;
+      }
+      this.fail();
+    }
+  }
+}
+
+const scanner = new JsonBodyScanner();
+
+/** The structured profile of a JSON body's first value, or null when it is not valid JSON. */
+export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null {
+  const s = scanner;
+  s.ptr = ptr;
+  s.len = len;
+  s.pos = 0;
+  s.ok = true;
+  s.skipWs();
+  const c = s.peek();
+  const p = new StructuredProfile();
+  if (c == 123) {
+    s.kv = new KeyValProfile();
+    s.object("", 1);
+    if (!s.ok) return null;
+    p.kind = KIND_OBJECT;
+    p.kv = s.kv;
+    return p;
+  }
+  if (c == 91) {
+    s.pos++;
+    const vals = new Array<SimpleValProfile>();
+    s.skipWs();
+    if (s.peek() == 93) {
+      s.pos++;
+    } else {
+      while (s.ok) {
+        s.text.len = 0;
+        s.leafText(s.text, 2, false);
+        if (!s.ok) break;
+        vals.push(s.text.toProfile());
+        s.skipWs();
+        const d = s.peek();
+        if (d == 44) {
+          s.pos++;
+          continue;
+        }
+        if (d == 93) {
+          s.pos++;
+          break;
+        }
+        s.fail();
+      }
+    }
+    if (!s.ok) return null;
+    p.kind = KIND_ARRAY;
+    p.vals = vals;
+    return p;
+  }
+  if (c == 110) {
+    s.expect("null");
+    return s.ok ? p : null;
+  }
+  s.text.len = 0;
+  s.leafText(s.text, 1, true);
+  if (!s.ok) return null;
+  p.kind = c == 34 ? KIND_STRING : c == 116 || c == 102 ? KIND_BOOLEAN : KIND_NUMBER;
+  const vals = new Array<SimpleValProfile>(1);
+  vals[0] = s.text.toProfile();
+  p.vals = vals;
+  return p;
+}

@@ -1,0 +1,81 @@
+// The request path profiles JSON bodies in one streaming pass (assembly/ingest/jsonbody.ts); the
+// data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
+import { describe, expect, it } from 'vitest';
+import { loadCore } from '../../core/index.js';
+
+const core = loadCore();
+
+function viaSession(body: string): unknown {
+  const s = core.newSession();
+  s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
+  const p = core.newPile();
+  p.add(s);
+  const wire = JSON.parse(p.toWire());
+  s.dispose();
+  p.dispose();
+  return wire.reqbody;
+}
+
+function viaModel(value: unknown): unknown {
+  const pile = core.introspect({ type: 'Structured', op: 'pile', inputs: [value] });
+  return { faults: { set: null }, unstructured: null, structured: pile };
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomValue(next: () => number, depth: number): unknown {
+  const r = next();
+  if (depth > 3 || r < 0.35) {
+    const k = Math.floor(next() * 6);
+    if (k === 0) return Math.floor(next() * 1e6) / (next() < 0.5 ? 1 : 1000);
+    if (k === 1) return next() < 0.5;
+    if (k === 2) return null;
+    if (k === 3) return (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20);
+    const chars = 'aZ09 -_./é€😀"\\\n<>&';
+    return Array.from({ length: Math.floor(next() * 12) }, () => chars[Math.floor(next() * chars.length)]).join('');
+  }
+  if (r < 0.65) return Array.from({ length: Math.floor(next() * 5) }, () => randomValue(next, depth + 1));
+  const o: Record<string, unknown> = {};
+  const n = Math.floor(next() * 6);
+  for (let i = 0; i < n; i++) o[['id', 'name', 'x', 'ü', 'a:b', 'k' + i][Math.floor(next() * 6)]] = randomValue(next, depth + 1);
+  return o;
+}
+
+describe('streaming JSON body profile', () => {
+  it('equals the data model profile of the decoded value', () => {
+    const next = rng(7);
+    for (let i = 0; i < 3000; i++) {
+      const value = randomValue(next, 0);
+      const text = JSON.stringify(value);
+      expect(viaSession(text), text).toEqual(viaModel(value));
+    }
+  });
+
+  it('reads only the first value and faults on invalid JSON', () => {
+    expect(viaSession('{"a":1} trailing garbage')).toEqual(viaModel({ a: 1 }));
+    for (const bad of ['{', '{"a":}', '[1,]', 'tru', '"\\x"', '{"a":1,}']) {
+      const reqbody = viaSession(bad) as { faults: { set: string[] } };
+      expect(reqbody.faults.set, bad).toEqual(['FailedJsonDecode']);
+    }
+  });
+
+  it('keeps escapes, surrogates and invalid UTF-8 as Go decodes them', () => {
+    const s = core.newSession();
+    s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x5c, 0x75, 0x64, 0x38, 0x30, 0x30, 0x22, 0x7d]) });
+    const p = core.newPile();
+    p.add(s);
+    const kv = JSON.parse(p.toWire()).reqbody.structured.kv;
+    // "\xff" and the lone "\ud800" are each one U+FFFD: two unicode chars in block word 15.
+    expect(kv.a.Unicodes).toBe('Ag==');
+    expect(kv.a.UnicodeFlags).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1073741824]);
+  });
+});
