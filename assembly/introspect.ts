@@ -427,6 +427,10 @@ class Ops<P, L, C> {
       const pile = this.pileOf(cmd);
       const config = this.configOf(field(cmd, "config"), true);
       const times = readU32(field(cmd, "times"), 1);
+      if (times > 1000) {
+        fail("times is at most 1000");
+        return false;
+      }
       for (let i: u32 = 0; i < times; i++) config.learn(pile);
       config.write(w);
       return true;

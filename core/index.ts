@@ -1,7 +1,7 @@
 // The TypeScript host of the Guard core: a typed API over build/guard-core.wasm shared by the gate,
 // guard-service, the CLI and the UI. Objects (Guardians, piles, sessions) live in wasm memory and
 // are named here by handles; dispose() frees them. Not thread-safe: one Core per thread.
-import { CoreError } from './errors.js';
+import { CoreError, type CoreErrorCode } from './errors.js';
 import { RecordWriter } from './record.js';
 import type { Control, HttpRequestFields, HttpResponseFields } from './types.js';
 import { instantiateSync, readBuildFile, WasmModule, type WasmIoExports } from './wasm.js';
@@ -134,7 +134,7 @@ export class Core {
    * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling.
    */
   introspect(command: object): unknown {
-    const n = this.wasm.writeInputString(JSON.stringify(command));
+    const n = this.wasm.writeInputString(stringifyOrThrow(command, 'GUARD_INVALID_ARGUMENT', 'invalid command'));
     const rc = this.wasm.exports.introspect(n);
     const out = this.wasm.readOutputString();
     if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', out);
@@ -176,7 +176,16 @@ function guardianText(input: string | object): string {
     if (typeof spec !== 'string') throw new CoreError('GUARD_INVALID_GUARDIAN', 'invalid Guardian: the ConfigMap has no data.Guardian text');
     return spec;
   }
-  return typeof input === 'string' ? input : JSON.stringify(input);
+  return typeof input === 'string' ? input : stringifyOrThrow(input, 'GUARD_INVALID_GUARDIAN', 'invalid Guardian');
+}
+
+/** JSON text of a value given as an object; cyclic, too deep or BigInt values are a CoreError. */
+function stringifyOrThrow(value: unknown, code: CoreErrorCode, what: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    throw new CoreError(code, `${what}: the value cannot be written as JSON (${(err as Error).message})`);
+  }
 }
 
 function parseJsonOrNull(text: string): unknown {

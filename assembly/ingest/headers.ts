@@ -7,6 +7,7 @@ import { KeyValProfile } from "../model/keyval";
 import { profileBegin, profileEnd, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
 import { InternTable } from "./intern";
+import { KeyGroups } from "./grouping";
 
 // What a header name means to the normalisation, decided once per distinct name.
 const K_HOST: u32 = 1;
@@ -54,6 +55,8 @@ export class HeaderTable {
   lens: Array<i32> = new Array<i32>();
   live: Array<bool> = new Array<bool>();
   kinds: Array<u32> = new Array<u32>();
+  private groups: KeyGroups = new KeyGroups();
+  private liveNames: Array<string> = new Array<string>();
   // Values the normalisation makes up (the rewritten X-Forwarded-For, constants) live here.
   private synth: ArrayBuffer = new ArrayBuffer(1024);
   private synthLen: i32 = 0;
@@ -247,28 +250,27 @@ export class HeaderTable {
   profile(): KeyValProfile | null {
     const names = this.names;
     const n = names.length;
+    // Dead lines get a name no live line has, so grouping never joins them.
+    const live = this.liveNames;
+    live.length = n;
+    for (let i = 0; i < n; i++) unchecked((live[i] = this.live[i] ? names[i] : DEAD));
+    const groups = this.groups;
+    groups.compute(live);
+    const next = groups.next;
     let kv: KeyValProfile | null = null;
     for (let i = 0; i < n; i++) {
-      if (!this.live[i]) continue;
-      const name = names[i];
-      let first = true;
-      for (let j = 0; j < i; j++) {
-        if (this.live[j] && names[j] == name) {
-          first = false;
-          break;
-        }
-      }
-      if (!first) continue;
+      if (!this.live[i] || unchecked(groups.follower[i])) continue;
       profileBegin();
       profileFeed(this.ptrs[i], this.lens[i]);
-      for (let j = i + 1; j < n; j++) {
-        if (!this.live[j] || names[j] != name) continue;
+      for (let j = unchecked(next[i]); j >= 0; j = unchecked(next[j])) {
         profileFeedChar(32);
         profileFeed(this.ptrs[j], this.lens[j]);
       }
       if (kv == null) kv = new KeyValProfile();
-      kv.push(name, profileEnd());
+      kv.push(names[i], profileEnd());
     }
     return kv;
   }
 }
+
+const DEAD = "\u0000dead";

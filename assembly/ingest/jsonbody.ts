@@ -1,14 +1,12 @@
 // Profiles a JSON body in one pass over its bytes, as Go's json.Decoder would have handed the first
 // value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
-// from their decoded bytes, object keys carry their full path (SPEC §4.1 fix 4), and only a value
-// printed with Go's %v that holds an object (map[…], sorted keys) falls back to the tree reader.
-import { JsonLimits, parseJson } from "../json/reader";
+// from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4).
 import { KeyValProfile } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
-import { goValueText, KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
+import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
 import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
 import { goNumberTextFromLiteral } from "../text/gonumber";
-import { goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
+import { compareUtf8, goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
 
 export const MAX_BODY_DEPTH = 128;
 
@@ -90,7 +88,44 @@ class TextBuf {
   return -1;
 }
 
-const subLimits = new JsonLimits();
+/** The members of one object being printed with %v, at one nesting depth. */
+class Stage {
+  text: TextBuf = new TextBuf();
+  keys: Array<string> = new Array<string>();
+  starts: Array<i32> = new Array<i32>();
+  lens: Array<i32> = new Array<i32>();
+
+  reset(): void {
+    this.text.len = 0;
+    this.keys.length = 0;
+    this.starts.length = 0;
+    this.lens.length = 0;
+  }
+
+  set(key: string, start: i32, len: i32): void {
+    const at = this.keys.indexOf(key);
+    if (at >= 0) {
+      this.starts[at] = start;
+      this.lens[at] = len;
+      return;
+    }
+    this.keys.push(key);
+    this.starts.push(start);
+    this.lens.push(len);
+  }
+
+  sortedOrder(): Array<i32> {
+    const order = new Array<i32>(this.keys.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    stageKeys = this.keys;
+    order.sort((a: i32, b: i32): i32 => compareUtf8(stageKeys[a], stageKeys[b]));
+    return order;
+  }
+}
+
+// AS closures cannot capture locals: the sort comparator reads the keys from here.
+let stageKeys: Array<string> = [];
+const stages = new Array<Stage>();
 
 class JsonBodyScanner {
   ptr: usize = 0;
@@ -328,8 +363,8 @@ class JsonBodyScanner {
   }
 
   /**
-   * Append Go's %v text of the value at pos (an array element or a value inside an array).
-   * Arrays print as "[a b]"; objects defer to the tree reader for Go's sorted "map[k:v]".
+   * Append Go's %v text of the value at pos (an array element or a value inside an array):
+   * arrays print as "[a b]", objects as "map[k:v]" with sorted keys, null as "<nil>".
    */
   leafText(out: TextBuf, depth: i32, fixed: bool): void {
     if (depth > MAX_BODY_DEPTH) {
@@ -377,17 +412,7 @@ class JsonBodyScanner {
         this.fail();
       }
     } else if (c == 123) {
-      const start = this.pos;
-      this.skipValue(depth);
-      if (!this.ok) return;
-      subLimits.maxDepth = MAX_BODY_DEPTH;
-      subLimits.maxBytes = this.pos - start + 1;
-      const tree = parseJson(this.ptr + <usize>start, this.pos - start, subLimits, false);
-      if (tree == null) {
-        this.fail();
-        return;
-      }
-      out.text(goValueText(tree));
+      this.objectText(out, depth);
     } else if (c == 45 || (c >= 48 && c <= 57)) {
       const start = this.pos;
       const n = this.scanNumber();
@@ -395,6 +420,70 @@ class JsonBodyScanner {
     } else {
       this.fail();
     }
+  }
+
+  /**
+   * Append Go's %v text of an object: "map[k1:v1 k2:v2]" with keys sorted byte-wise and a
+   * repeated key holding its last value. Member texts are staged in a buffer of this depth.
+   */
+  objectText(out: TextBuf, depth: i32): void {
+    if (depth > MAX_BODY_DEPTH) {
+      this.fail();
+      return;
+    }
+    while (stages.length <= depth) stages.push(new Stage());
+    const stage = unchecked(stages[depth]);
+    stage.reset();
+    this.pos++;
+    this.skipWs();
+    if (this.peek() == 125) {
+      this.pos++;
+      out.ascii("map[]");
+      return;
+    }
+    while (this.ok) {
+      this.skipWs();
+      if (this.peek() != 34) {
+        this.fail();
+        return;
+      }
+      this.keyBuf.len = 0;
+      this.readString(this.keyBuf);
+      if (!this.ok) return;
+      const key = goStringFromUtf8(this.keyBuf.ptr(), this.keyBuf.len);
+      this.skipWs();
+      if (this.peek() != 58) {
+        this.fail();
+        return;
+      }
+      this.pos++;
+      const start = stage.text.len;
+      this.leafText(stage.text, depth + 1, false);
+      if (!this.ok) return;
+      stage.set(key, start, stage.text.len - start);
+      this.skipWs();
+      const d = this.peek();
+      if (d == 44) {
+        this.pos++;
+        continue;
+      }
+      if (d == 125) {
+        this.pos++;
+        break;
+      }
+      this.fail();
+    }
+    if (!this.ok) return;
+    const order = stage.sortedOrder();
+    out.ascii("map[");
+    for (let i = 0; i < order.length; i++) {
+      const k = unchecked(order[i]);
+      if (i > 0) out.byte(32);
+      out.text(unchecked(stage.keys[k]));
+      out.byte(58);
+      out.bytes(stage.text.ptr() + <usize>unchecked(stage.starts[k]), unchecked(stage.lens[k]));
+    }
+    out.byte(93);
   }
 
   /** Members of an object at pos, recorded under `prefix:key` paths (nulls are skipped). */

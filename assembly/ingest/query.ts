@@ -4,6 +4,7 @@
 import { KeyValProfile } from "../model/keyval";
 import { profileBegin, profileEnd, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
+import { KeyGroups } from "./grouping";
 
 @inline function hexValue(c: u8): i32 {
   if (c >= 48 && c <= 57) return c - 48;
@@ -39,6 +40,7 @@ export class QueryScan {
   private keys: Array<string> = new Array<string>();
   private valPtrs: Array<usize> = new Array<usize>();
   private valLens: Array<i32> = new Array<i32>();
+  private groups: KeyGroups = new KeyGroups();
 
   /** The KeyVal profile of a raw query, or null when it has no valid piece. */
   profile(ptr: usize, len: i32): KeyValProfile | null {
@@ -82,24 +84,18 @@ export class QueryScan {
     const n = keys.length;
     if (n == 0) return null;
     const kv = new KeyValProfile();
+    const groups = this.groups;
+    groups.compute(keys);
+    const next = groups.next;
     for (let i = 0; i < n; i++) {
-      const key = keys[i];
-      let first = true;
-      for (let j = 0; j < i; j++) {
-        if (keys[j] == key) {
-          first = false;
-          break;
-        }
-      }
-      if (!first) continue;
+      if (unchecked(groups.follower[i])) continue;
       profileBegin();
       profileFeed(this.valPtrs[i], this.valLens[i]);
-      for (let j = i + 1; j < n; j++) {
-        if (keys[j] != key) continue;
+      for (let j = unchecked(next[i]); j >= 0; j = unchecked(next[j])) {
         profileFeedChar(32);
         profileFeed(this.valPtrs[j], this.valLens[j]);
       }
-      kv.push(key, profileEnd());
+      kv.push(keys[i], profileEnd());
     }
     return kv;
   }

@@ -63,7 +63,8 @@ class RemoteCache {
   cip: IpSetProfile = EMPTY_IPS;
   hop: IpSetProfile = EMPTY_IPS;
 
-  lookup(ptr: usize, len: i32): void {
+  /** Profiles of a peer address; false when the text is not an IP address. */
+  lookup(ptr: usize, len: i32): bool {
     let h: u32 = 2166136261;
     for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 16777619;
     const slot = <i32>(h & 63);
@@ -74,15 +75,18 @@ class RemoteCache {
       if (same) {
         this.cip = unchecked(this.cips[slot]);
         this.hop = unchecked(this.hops[slot]);
-        return;
+        return true;
       }
     }
     const text = goStringFromUtf8(ptr, len);
-    this.cip = IpSetProfile.ofIP(parseIP(text));
+    const ip = parseIP(text);
+    if (ip == null) return false;
+    this.cip = IpSetProfile.ofIP(ip);
     this.hop = IpSetProfile.ofString(text);
     unchecked((this.keys[slot] = text));
     unchecked((this.cips[slot] = this.cip));
     unchecked((this.hops[slot] = this.hop));
+    return true;
   }
 }
 
@@ -235,13 +239,16 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
     ingestError = "invalid percent-encoding in the path";
     return false;
   }
+  if (remoteLen > 0 && !remotes.lookup(remoteAt, remoteLen)) {
+    ingestError = "the client address \"" + goStringFromUtf8(remoteAt, remoteLen) + "\" is not an IP address";
+    return false;
+  }
   const clientSentXff = headers.normaliseRequest(remoteAt, remoteLen);
   const ct = contentTypeOf(headers);
 
   // HopIp is the last X-Forwarded-For line. After the rewrite it is the peer alone, or a comma
   // list (client hops + peer) that does not parse as one address (reference Q15).
   if (remoteLen > 0) {
-    remotes.lookup(remoteAt, remoteLen);
     req.cip = remotes.cip;
     req.hopip = clientSentXff ? EMPTY_IPS : remotes.hop;
   } else {

@@ -16,6 +16,20 @@ export function decodeError(): string | null {
   return firstError;
 }
 
+// The name of the last field looked up, so that a bad scalar is reported by its own name.
+let lastField: string = "";
+
+/** Fail on the value of the field last looked up with field(). */
+function failField(msg: string): void {
+  if (lastField.length > 0) {
+    path.push(lastField);
+    fail(msg);
+    path.pop();
+  } else {
+    fail(msg);
+  }
+}
+
 export function fail(msg: string): void {
   if (firstError == null) {
     const where = path.length > 0 ? path.join(".") + ": " : "";
@@ -25,6 +39,7 @@ export function fail(msg: string): void {
 
 export function enter(name: string): void {
   path.push(name);
+  lastField = "";
 }
 
 export function leave(): void {
@@ -37,6 +52,7 @@ export function isNull(v: JsonValue | null): bool {
 
 /** A field of an object (null when absent or when the container is not an object). */
 export function field(obj: JsonValue | null, name: string): JsonValue | null {
+  lastField = name;
   if (obj == null || obj.kind != JsonKind.Object) return null;
   return obj.get(name);
 }
@@ -62,12 +78,12 @@ export function asArray(v: JsonValue | null, what: string): Array<JsonValue> | n
 
 function integral(v: JsonValue, max: f64, what: string): f64 {
   if (v.kind != JsonKind.Number) {
-    fail("expected " + what + ", got " + kindName(v.kind));
+    failField("expected " + what + ", got " + kindName(v.kind));
     return 0;
   }
   const n = v.num;
   if (!(n >= 0) || n > max || Math.floor(n) != n) {
-    fail("number " + v.raw + " out of range for " + what);
+    failField("number " + v.raw + " out of range for " + what);
     return 0;
   }
   return n;
@@ -86,7 +102,7 @@ export function readU32(v: JsonValue | null, dflt: u32): u32 {
 export function readI64(v: JsonValue | null, dflt: i64): i64 {
   if (v == null || v.kind == JsonKind.Null) return dflt;
   if (v.kind != JsonKind.Number || Math.floor(v.num) != v.num || Math.abs(v.num) > 9007199254740991) {
-    fail("expected an integer");
+    failField("expected an integer");
     return dflt;
   }
   return <i64>v.num;
@@ -95,7 +111,7 @@ export function readI64(v: JsonValue | null, dflt: i64): i64 {
 export function readBool(v: JsonValue | null, dflt: bool): bool {
   if (v == null || v.kind == JsonKind.Null) return dflt;
   if (v.kind != JsonKind.Bool) {
-    fail("expected true or false, got " + kindName(v.kind));
+    failField("expected true or false, got " + kindName(v.kind));
     return dflt;
   }
   return v.bool;
@@ -104,7 +120,7 @@ export function readBool(v: JsonValue | null, dflt: bool): bool {
 export function readString(v: JsonValue | null, dflt: string): string {
   if (v == null || v.kind == JsonKind.Null) return dflt;
   if (v.kind != JsonKind.String) {
-    fail("expected a string, got " + kindName(v.kind));
+    failField("expected a string, got " + kindName(v.kind));
     return dflt;
   }
   return v.str;
@@ -116,7 +132,7 @@ export function readBytes(v: JsonValue | null): Array<u8> | null {
   if (v.kind == JsonKind.String) {
     const raw = base64Decode(v.str);
     if (raw == null) {
-      fail("invalid base64 data");
+      failField("invalid base64 data");
       return null;
     }
     const out = new Array<u8>(raw.length);
@@ -129,7 +145,7 @@ export function readBytes(v: JsonValue | null): Array<u8> | null {
     for (let i = 0; i < items.length; i++) out[i] = readU8(items[i], 0);
     return out;
   }
-  fail("expected base64 text or an array of bytes");
+  failField("expected base64 text or an array of bytes");
   return null;
 }
 

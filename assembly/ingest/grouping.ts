@@ -1,0 +1,49 @@
+// Groups repeated keys (header names, query keys) in input order: for each position the next
+// position with the same key (-1 at the end of a chain), and whether the position repeats an
+// earlier key. Linear for many keys (a map), a plain scan for the usual handful.
+
+const SMALL = 16;
+
+export class KeyGroups {
+  next: Array<i32> = new Array<i32>();
+  follower: Array<bool> = new Array<bool>();
+  private last: Map<string, i32> = new Map<string, i32>();
+
+  compute(keys: Array<string>): void {
+    const n = keys.length;
+    const next = this.next;
+    const follower = this.follower;
+    next.length = n;
+    follower.length = n;
+    for (let i = 0; i < n; i++) {
+      unchecked((next[i] = -1));
+      unchecked((follower[i] = false));
+    }
+    if (n <= SMALL) {
+      for (let i = 0; i < n; i++) {
+        if (unchecked(follower[i])) continue;
+        const key = unchecked(keys[i]);
+        let tail = i;
+        for (let j = i + 1; j < n; j++) {
+          if (!unchecked(follower[j]) && unchecked(keys[j]) == key) {
+            unchecked((next[tail] = j));
+            unchecked((follower[j] = true));
+            tail = j;
+          }
+        }
+      }
+      return;
+    }
+    const last = this.last;
+    last.clear();
+    for (let i = 0; i < n; i++) {
+      const key = unchecked(keys[i]);
+      if (last.has(key)) {
+        unchecked((next[last.get(key)] = i));
+        unchecked((follower[i] = true));
+      }
+      last.set(key, i);
+    }
+    last.clear();
+  }
+}
