@@ -33,6 +33,7 @@ export class LiveSession {
   decide(criteria: SessionDataConfig, sections: i32): i32 {
     const fresh = criteria.decide(this.profile, sections & this.profiled);
     const old = this.decision;
+    if (fresh == null && old == null) return 0;
     const merged = Decision.fresh();
     if (old != null && old.tags != null) {
       const tags = old.tags!;

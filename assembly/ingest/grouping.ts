@@ -4,10 +4,19 @@
 
 const SMALL = 16;
 
+@inline function hashString(s: string): u32 {
+  let h: u32 = 2166136261;
+  const p = changetype<usize>(s);
+  const n = s.length;
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u16>(p + (<usize>i << 1))) * 16777619;
+  return h;
+}
+
 export class KeyGroups {
   next: Array<i32> = new Array<i32>();
   follower: Array<bool> = new Array<bool>();
   private last: Map<string, i32> = new Map<string, i32>();
+  private sigs: StaticArray<u32> = new StaticArray<u32>(SMALL + 1);
 
   compute(keys: Array<string>): void {
     const n = keys.length;
@@ -20,12 +29,27 @@ export class KeyGroups {
       unchecked((follower[i] = false));
     }
     if (n <= SMALL) {
+      // A hash per key: keys are only compared when their hashes are equal.
+      const sigs = this.sigs;
+      let seen: u64 = 0;
+      let collide = false;
+      for (let i = 0; i < n; i++) {
+        const h = hashString(unchecked(keys[i]));
+        unchecked((sigs[i] = h));
+        const bit = (<u64>1) << (h & 63);
+        if (seen & bit) collide = true;
+        seen |= bit;
+      }
+      if (!collide) return;
       for (let i = 0; i < n; i++) {
         if (unchecked(follower[i])) continue;
         const key = unchecked(keys[i]);
+        const h = unchecked(sigs[i]);
         let tail = i;
         for (let j = i + 1; j < n; j++) {
-          if (!unchecked(follower[j]) && unchecked(keys[j]) == key) {
+          if (unchecked(follower[j]) || unchecked(sigs[j]) != h) continue;
+          const other = unchecked(keys[j]);
+          if (other === key || other == key) {
             unchecked((next[tail] = j));
             unchecked((follower[j] = true));
             tail = j;

@@ -4,10 +4,15 @@
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.
 import { canonicalHeaderKeyBytes } from "../http/header";
 import { KeyValProfile } from "../model/keyval";
-import { profileBegin, profileEnd, profileFeed, profileFeedChar } from "../model/simpleval";
+import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
-import { InternTable } from "./intern";
 import { KeyGroups } from "./grouping";
+import { InternTable } from "./intern";
+
+/** Most header lines a record may carry (a longer list is refused). */
+export const MAX_HEADER_LINES = 1024;
+// Room for the lines the normalisation adds (Te, Connection, Upgrade, User-Agent, X-Forwarded-For).
+const CAPACITY = MAX_HEADER_LINES + 8;
 
 // What a header name means to the normalisation, decided once per distinct name.
 const K_HOST: u32 = 1;
@@ -19,6 +24,7 @@ const K_XFF: u32 = 32;
 const K_UA: u32 = 64;
 const K_CONTENT_TYPE: u32 = 128;
 const K_CONTENT_LENGTH: u32 = 256;
+const K_TRANSFER_ENCODING: u32 = 512;
 
 function classify(name: string): u32 {
   switch (name.length) {
@@ -30,7 +36,7 @@ function classify(name: string): u32 {
     case 14: return name == "Content-Length" ? K_CONTENT_LENGTH : 0;
     case 15: return name == "X-Forwarded-For" ? K_XFF : 0;
     case 16: return name == "Proxy-Connection" ? K_HOP : 0;
-    case 17: return name == "Transfer-Encoding" ? K_HOP : 0;
+    case 17: return name == "Transfer-Encoding" ? K_HOP | K_TRANSFER_ENCODING : 0;
     case 18: return name == "Proxy-Authenticate" ? K_HOP : 0;
     case 19: return name == "Proxy-Authorization" ? K_HOP : 0;
     default: return 0;
@@ -38,7 +44,21 @@ function classify(name: string): u32 {
 }
 
 const names = new InternTable();
+const DEAD = "\u0000dead";
 
+/** The canonical name for raw name bytes (interned), with its kind in `nameKind`. */
+let nameKind: u32 = 0;
+function canonicalName(ptr: usize, len: i32): string {
+  const known = names.find(ptr, len);
+  if (known != null) {
+    nameKind = names.lastTag;
+    return known;
+  }
+  const name = canonicalHeaderKeyBytes(ptr, len);
+  nameKind = classify(name);
+  names.add(ptr, len, name, nameKind);
+  return name;
+}
 
 @inline function isOWS(c: u8): bool {
   return c == 32 || c == 9;
@@ -50,11 +70,14 @@ const names = new InternTable();
 
 /** Header lines as (canonical name, value bytes); removal only marks a line dead. */
 export class HeaderTable {
-  names: Array<string> = new Array<string>();
-  ptrs: Array<usize> = new Array<usize>();
-  lens: Array<i32> = new Array<i32>();
-  live: Array<bool> = new Array<bool>();
-  kinds: Array<u32> = new Array<u32>();
+  names: StaticArray<string> = new StaticArray<string>(CAPACITY);
+  ptrs: StaticArray<usize> = new StaticArray<usize>(CAPACITY);
+  lens: StaticArray<i32> = new StaticArray<i32>(CAPACITY);
+  live: StaticArray<bool> = new StaticArray<bool>(CAPACITY);
+  kinds: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
+  count: i32 = 0;
+  /** Union of the kinds of the lines added: a kind not in it needs no search. */
+  present: u32 = 0;
   private groups: KeyGroups = new KeyGroups();
   private liveNames: Array<string> = new Array<string>();
   // Values the normalisation makes up (the rewritten X-Forwarded-For, constants) live here.
@@ -62,11 +85,8 @@ export class HeaderTable {
   private synthLen: i32 = 0;
 
   reset(): void {
-    this.names.length = 0;
-    this.ptrs.length = 0;
-    this.lens.length = 0;
-    this.live.length = 0;
-    this.kinds.length = 0;
+    this.count = 0;
+    this.present = 0;
     this.synthLen = 0;
   }
 
@@ -82,16 +102,8 @@ export class HeaderTable {
       valLen--;
     }
     while (valLen > 0 && isOWS(load<u8>(valPtr + <usize>(valLen - 1)))) valLen--;
-    let name = names.find(namePtr, nameLen);
-    let kind: u32;
-    if (name != null) {
-      kind = names.lastTag;
-    } else {
-      name = canonicalHeaderKeyBytes(namePtr, nameLen);
-      kind = classify(name!);
-      names.add(namePtr, nameLen, name!, kind);
-    }
-    this.push(name!, kind, valPtr, valLen);
+    const name = canonicalName(namePtr, nameLen);
+    this.push(name, nameKind, valPtr, valLen);
   }
 
   add(name: string, ptr: usize, len: i32): void {
@@ -99,19 +111,31 @@ export class HeaderTable {
   }
 
   private push(name: string, kind: u32, ptr: usize, len: i32): void {
-    this.names.push(name);
-    this.kinds.push(kind);
-    this.ptrs.push(ptr);
-    this.lens.push(len);
-    this.live.push(true);
+    const i = this.count;
+    if (i >= CAPACITY) return;
+    unchecked((this.names[i] = name));
+    unchecked((this.kinds[i] = kind));
+    unchecked((this.ptrs[i] = ptr));
+    unchecked((this.lens[i] = len));
+    unchecked((this.live[i] = true));
+    this.count = i + 1;
+    this.present |= kind;
   }
 
-  private removeKind(kind: u32): void {
-    for (let i = 0; i < this.kinds.length; i++) if (this.kinds[i] & kind) this.live[i] = false;
+  removeKind(kind: u32): void {
+    if ((this.present & kind) == 0) return;
+    for (let i = 0; i < this.count; i++) if (unchecked(this.kinds[i]) & kind) unchecked((this.live[i] = false));
   }
 
-  private findKind(kind: u32): i32 {
-    for (let i = 0; i < this.kinds.length; i++) if (this.live[i] && this.kinds[i] & kind) return i;
+  findKind(kind: u32): i32 {
+    if ((this.present & kind) == 0) return -1;
+    for (let i = 0; i < this.count; i++) if (unchecked(this.live[i]) && unchecked(this.kinds[i]) & kind) return i;
+    return -1;
+  }
+
+  lastKind(kind: u32): i32 {
+    if ((this.present & kind) == 0) return -1;
+    for (let i = this.count - 1; i >= 0; i--) if (unchecked(this.live[i]) && unchecked(this.kinds[i]) & kind) return i;
     return -1;
   }
 
@@ -124,6 +148,16 @@ export class HeaderTable {
     return this.findKind(K_CONTENT_LENGTH);
   }
 
+  /** The last live X-Forwarded-For line, or -1. */
+  lastForwardedFor(): i32 {
+    return this.lastKind(K_XFF);
+  }
+
+  /** Go's client moves Transfer-Encoding out of a response's header map. */
+  removeTransferEncoding(): void {
+    this.removeKind(K_TRANSFER_ENCODING);
+  }
+
   addConst(name: string, value: string): void {
     const at = this.synthLen;
     const base = changetype<usize>(this.synth) + <usize>at;
@@ -132,30 +166,23 @@ export class HeaderTable {
     this.add(name, base, value.length);
   }
 
-  find(name: string): i32 {
-    for (let i = 0; i < this.names.length; i++) if (this.live[i] && this.names[i] == name) return i;
-    return -1;
-  }
-
-  lastOf(name: string): i32 {
-    for (let i = this.names.length - 1; i >= 0; i--) if (this.live[i] && this.names[i] == name) return i;
-    return -1;
-  }
-
-  remove(name: string): void {
-    for (let i = 0; i < this.names.length; i++) if (this.names[i] == name) this.live[i] = false;
+  private removeName(name: string): void {
+    for (let i = 0; i < this.count; i++) {
+      const n = unchecked(this.names[i]);
+      if (n === name || n == name) unchecked((this.live[i] = false));
+    }
   }
 
   valueString(i: i32): string {
-    return goStringFromUtf8(this.ptrs[i], this.lens[i]);
+    return goStringFromUtf8(unchecked(this.ptrs[i]), unchecked(this.lens[i]));
   }
 
-  /** Whether any line named `name` lists `token` (ASCII case-insensitive) in its comma list. */
-  hasToken(name: string, token: string): bool {
-    for (let i = 0; i < this.names.length; i++) {
-      if (!this.live[i] || this.names[i] != name) continue;
-      const p = this.ptrs[i];
-      const n = this.lens[i];
+  /** Whether any line of the kind lists `token` (ASCII case-insensitive) in its comma list. */
+  private hasToken(kind: u32, token: string): bool {
+    for (let i = 0; i < this.count; i++) {
+      if (!unchecked(this.live[i]) || (unchecked(this.kinds[i]) & kind) == 0) continue;
+      const p = unchecked(this.ptrs[i]);
+      const n = unchecked(this.lens[i]);
       let start = 0;
       while (start <= n) {
         let end = start;
@@ -176,12 +203,12 @@ export class HeaderTable {
   }
 
   /** Remove every header named in the Connection lines. */
-  removeConnectionNamed(): void {
-    const count = this.names.length;
+  private removeConnectionNamed(): void {
+    const count = this.count;
     for (let i = 0; i < count; i++) {
-      if (!this.live[i] || this.names[i] != "Connection") continue;
-      const p = this.ptrs[i];
-      const n = this.lens[i];
+      if (!unchecked(this.live[i]) || (unchecked(this.kinds[i]) & K_CONNECTION) == 0) continue;
+      const p = unchecked(this.ptrs[i]);
+      const n = unchecked(this.lens[i]);
       let start = 0;
       while (start <= n) {
         let end = start;
@@ -190,7 +217,7 @@ export class HeaderTable {
         let b = end;
         while (a < b && isOWS(load<u8>(p + <usize>a))) a++;
         while (b > a && isOWS(load<u8>(p + <usize>(b - 1)))) b--;
-        if (b > a) this.remove(canonicalHeaderKeyBytes(p + <usize>a, b - a));
+        if (b > a) this.removeName(canonicalName(p + <usize>a, b - a));
         start = end + 1;
       }
     }
@@ -202,18 +229,18 @@ export class HeaderTable {
    */
   normaliseRequest(remotePtr: usize, remoteLen: i32): bool {
     let total = 64 + remoteLen;
-    for (let i = 0; i < this.lens.length; i++) total += this.lens[i] + 2;
+    if (this.present & K_XFF) for (let i = 0; i < this.count; i++) total += unchecked(this.lens[i]) + 2;
     this.reserveSynth(total);
     this.removeKind(K_HOST);
     const upgrade = this.findKind(K_UPGRADE);
-    const upgrading = upgrade >= 0 && this.hasToken("Connection", "upgrade");
-    const teTrailers = this.findKind(K_TE) >= 0 && this.hasToken("Te", "trailers");
-    if (this.findKind(K_CONNECTION) >= 0) this.removeConnectionNamed();
+    const upgrading = upgrade >= 0 && this.hasToken(K_CONNECTION, "upgrade");
+    const teTrailers = this.findKind(K_TE) >= 0 && this.hasToken(K_TE, "trailers");
+    if (this.present & K_CONNECTION) this.removeConnectionNamed();
     this.removeKind(K_HOP);
     if (teTrailers) this.addConst("Te", "trailers");
     if (upgrading) {
       this.addConst("Connection", "Upgrade");
-      this.add("Upgrade", this.ptrs[upgrade], this.lens[upgrade]);
+      this.add("Upgrade", unchecked(this.ptrs[upgrade]), unchecked(this.lens[upgrade]));
     }
     if (this.findKind(K_UA) < 0) this.add("User-Agent", changetype<usize>(this.synth), 0);
     if (remoteLen == 0) return this.findKind(K_XFF) >= 0;
@@ -222,22 +249,24 @@ export class HeaderTable {
     const start = this.synthLen;
     let at = start;
     let prior = false;
-    for (let i = 0; i < this.names.length; i++) {
-      if (!this.live[i] || (this.kinds[i] & K_XFF) == 0) continue;
+    if (this.present & K_XFF) {
+      for (let i = 0; i < this.count; i++) {
+        if (!unchecked(this.live[i]) || (unchecked(this.kinds[i]) & K_XFF) == 0) continue;
+        if (prior) {
+          store<u8>(base + <usize>at, 44);
+          store<u8>(base + <usize>(at + 1), 32);
+          at += 2;
+        }
+        memory.copy(base + <usize>at, unchecked(this.ptrs[i]), <usize>unchecked(this.lens[i]));
+        at += unchecked(this.lens[i]);
+        prior = true;
+        unchecked((this.live[i] = false));
+      }
       if (prior) {
         store<u8>(base + <usize>at, 44);
         store<u8>(base + <usize>(at + 1), 32);
         at += 2;
       }
-      memory.copy(base + <usize>at, this.ptrs[i], <usize>this.lens[i]);
-      at += this.lens[i];
-      prior = true;
-      this.live[i] = false;
-    }
-    if (prior) {
-      store<u8>(base + <usize>at, 44);
-      store<u8>(base + <usize>(at + 1), 32);
-      at += 2;
     }
     memory.copy(base + <usize>at, remotePtr, <usize>remoteLen);
     at += remoteLen;
@@ -246,31 +275,28 @@ export class HeaderTable {
     return prior;
   }
 
-  /** KeyVal profile of the live lines: repeated names joined with one space; null when none. */
-  profile(): KeyValProfile | null {
-    const names = this.names;
-    const n = names.length;
+  /** Fill `into` (reused) with the live lines; returns it, or null when there are none. */
+  profile(into: KeyValProfile | null): KeyValProfile | null {
+    const n = this.count;
     // Dead lines get a name no live line has, so grouping never joins them.
     const live = this.liveNames;
     live.length = n;
-    for (let i = 0; i < n; i++) unchecked((live[i] = this.live[i] ? names[i] : DEAD));
+    for (let i = 0; i < n; i++) unchecked((live[i] = unchecked(this.live[i]) ? unchecked(this.names[i]) : DEAD));
     const groups = this.groups;
     groups.compute(live);
     const next = groups.next;
-    let kv: KeyValProfile | null = null;
+    const kv = into != null ? into : new KeyValProfile();
+    kv.clearForReuse();
     for (let i = 0; i < n; i++) {
-      if (!this.live[i] || unchecked(groups.follower[i])) continue;
+      if (!unchecked(this.live[i]) || unchecked(groups.follower[i])) continue;
       profileBegin();
-      profileFeed(this.ptrs[i], this.lens[i]);
+      profileFeed(unchecked(this.ptrs[i]), unchecked(this.lens[i]));
       for (let j = unchecked(next[i]); j >= 0; j = unchecked(next[j])) {
         profileFeedChar(32);
-        profileFeed(this.ptrs[j], this.lens[j]);
+        profileFeed(unchecked(this.ptrs[j]), unchecked(this.lens[j]));
       }
-      if (kv == null) kv = new KeyValProfile();
-      kv.push(names[i], profileEnd());
+      profileEndInto(kv.pushSlot(unchecked(this.names[i])));
     }
-    return kv;
+    return kv.keys.length == 0 ? null : kv;
   }
 }
-
-const DEAD = "\u0000dead";

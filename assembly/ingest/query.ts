@@ -2,9 +2,21 @@
 // §5.2): pieces split on '&', a piece with ';' or a bad escape dropped, '+' as space, values of a
 // repeated key joined with one space. Values are profiled from the unescaped bytes in place.
 import { KeyValProfile } from "../model/keyval";
-import { profileBegin, profileEnd, profileFeed, profileFeedChar } from "../model/simpleval";
+import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
 import { KeyGroups } from "./grouping";
+import { InternTable } from "./intern";
+
+const queryKeys = new InternTable();
+
+/** The string of a decoded query key, shared between requests that use the same key. */
+function internedKey(ptr: usize, len: i32): string {
+  const known = queryKeys.find(ptr, len);
+  if (known != null) return known;
+  const key = goStringFromUtf8(ptr, len);
+  queryKeys.add(ptr, len, key, 0);
+  return key;
+}
 
 @inline function hexValue(c: u8): i32 {
   if (c >= 48 && c <= 57) return c - 48;
@@ -42,8 +54,8 @@ export class QueryScan {
   private valLens: Array<i32> = new Array<i32>();
   private groups: KeyGroups = new KeyGroups();
 
-  /** The KeyVal profile of a raw query, or null when it has no valid piece. */
-  profile(ptr: usize, len: i32): KeyValProfile | null {
+  /** The KeyVal profile of a raw query (filling `into` when given), or null when it has no valid piece. */
+  profile(ptr: usize, len: i32, into: KeyValProfile | null): KeyValProfile | null {
     if (len <= 0) return null;
     if (len > this.buf.byteLength) this.buf = new ArrayBuffer(len);
     this.keys.length = 0;
@@ -71,7 +83,7 @@ export class QueryScan {
           const valAt = keyAt + keyLen;
           const valLen = eq < 0 ? 0 : unescapeInto(ptr + <usize>(eq + 1), end - eq - 1, base + <usize>valAt);
           if (valLen >= 0) {
-            this.keys.push(goStringFromUtf8(base + <usize>keyAt, keyLen));
+            this.keys.push(internedKey(base + <usize>keyAt, keyLen));
             this.valPtrs.push(base + <usize>valAt);
             this.valLens.push(valLen);
             out = valAt + valLen;
@@ -83,7 +95,8 @@ export class QueryScan {
     const keys = this.keys;
     const n = keys.length;
     if (n == 0) return null;
-    const kv = new KeyValProfile();
+    const kv = into != null ? into : new KeyValProfile();
+    kv.clearForReuse();
     const groups = this.groups;
     groups.compute(keys);
     const next = groups.next;
@@ -95,7 +108,7 @@ export class QueryScan {
         profileFeedChar(32);
         profileFeed(this.valPtrs[j], this.valLens[j]);
       }
-      kv.push(keys[i], profileEnd());
+      profileEndInto(kv.pushSlot(keys[i]));
     }
     return kv;
   }

@@ -16,13 +16,12 @@ import { SetProfile } from "../model/set";
 import { SimpleValProfile } from "../model/simpleval";
 import { StructuredProfile } from "../model/structured";
 import { UrlProfile } from "../model/url";
-import { HeaderTable } from "./headers";
+import { HeaderTable, MAX_HEADER_LINES } from "./headers";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
 import { profileJsonBody } from "./jsonbody";
 import { RecordReader } from "./record";
 
-export const MAX_HEADER_LINES = 1024;
 const BODY_NONE = 0;
 const BODY_BYTES = 1;
 const BODY_FAULT = 2;
@@ -253,19 +252,16 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
     req.hopip = clientSentXff ? EMPTY_IPS : remotes.hop;
   } else {
     req.cip = EMPTY_IPS;
-    const last = headers.lastOf("X-Forwarded-For");
+    const last = headers.lastForwardedFor();
     req.hopip = last >= 0 ? IpSetProfile.ofString(headers.valueString(last)) : EMPTY_IPS;
   }
   req.method = tokenSet(methodAt, methodLen);
   req.proto = protoLen == 0 ? COMMON_SETS[7] : tokenSet(protoAt, protoLen);
   req.mediatype = mediaTypeOf(ct);
-  req.url = UrlProfile.ofBytes(changetype<usize>(pathBuf), decodedLen);
-  const qs = new KvSectionProfile();
-  qs.kv = query.profile(queryAt, queryLen);
-  req.qs = qs;
-  const hp = new KvSectionProfile();
-  hp.kv = headers.profile();
-  req.headers = hp;
+  req.url.profileBytes(changetype<usize>(pathBuf), decodedLen);
+  // The session's own profile objects are refilled in place (sessions are pooled).
+  req.qs.kv = query.profile(queryAt, queryLen, req.qsReuse());
+  req.headers.kv = headers.profile(req.headersReuse());
 
   const bodyLen = readBody(r, reqBody, ct, true);
   if (r.bad) {
@@ -288,11 +284,9 @@ export function ingestResponse(ptr: usize, len: i32, resp: RespProfile, respBody
     return false;
   }
   // Go's client moves Transfer-Encoding out of the header map.
-  headers.remove("Transfer-Encoding");
+  headers.removeTransferEncoding();
   const ct = contentTypeOf(headers);
-  const hp = new KvSectionProfile();
-  hp.kv = headers.profile();
-  resp.headers = hp;
+  resp.headers.kv = headers.profile(resp.headersReuse());
   resp.mediatype = mediaTypeOf(ct);
   const bodyLen = readBody(r, respBody, ct, false);
   if (r.bad) {

@@ -1,7 +1,7 @@
 // IpSet (reference §2.7): public peer addresses; config = CIDRs that grow only inside the last byte.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
-import { cidrContains, ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4 } from "../net/ip";
+import { ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4 } from "../net/ip";
 import { Decision, decideInner } from "./decision";
 import { asArray, asObject, enter, fail, field, leave, readBytes, readString } from "./wire";
 
@@ -138,16 +138,78 @@ export class IpSetPile {
   }
 }
 
+// An address reduced to Go's comparison form: kind 4 (IPv4, in lo) or 16 (IPv6, hi:lo), 0 = none.
+let normKind: i32 = 0;
+let normHi: u64 = 0;
+let normLo: u64 = 0;
+
+function normalise(ip: Uint8Array): void {
+  const v4 = to4(ip);
+  if (v4 != null) {
+    normKind = 4;
+    normHi = 0;
+    normLo = (<u64>unchecked(v4[0]) << 24) | (<u64>unchecked(v4[1]) << 16) | (<u64>unchecked(v4[2]) << 8) | <u64>unchecked(v4[3]);
+    return;
+  }
+  if (ip.length != 16) {
+    normKind = 0;
+    return;
+  }
+  normKind = 16;
+  normHi = bswap<u64>(load<u64>(ip.dataStart));
+  normLo = bswap<u64>(load<u64>(ip.dataStart + 8));
+}
+
 export class Cidr {
   ip: Uint8Array;
   mask: Uint8Array;
+  // Go's IPNet.Contains reduced to integers (recomputed whenever the mask changes).
+  private kind: i32 = 0;
+  private netHi: u64 = 0;
+  private netLo: u64 = 0;
+  private maskHi: u64 = 0;
+  private maskLo: u64 = 0;
+
   constructor(ip: Uint8Array, mask: Uint8Array) {
     this.ip = ip;
     this.mask = mask;
+    this.reduce();
+  }
+
+  /** Network number and mask as Go's networkNumberAndMask computes them. */
+  private reduce(): void {
+    normalise(this.ip);
+    let kind = normKind;
+    const m = this.mask;
+    if (kind == 4) {
+      let o = -1;
+      if (m.length == 4) o = 0;
+      else if (m.length == 16) o = 12;
+      if (o < 0) kind = 0;
+      else {
+        this.maskHi = 0;
+        this.maskLo = (<u64>m[o] << 24) | (<u64>m[o + 1] << 16) | (<u64>m[o + 2] << 8) | <u64>m[o + 3];
+      }
+    } else if (kind == 16) {
+      if (m.length != 16) kind = 0;
+      else {
+        this.maskHi = bswap<u64>(load<u64>(m.dataStart));
+        this.maskLo = bswap<u64>(load<u64>(m.dataStart + 8));
+      }
+    }
+    this.kind = kind;
+    this.netHi = normHi & this.maskHi;
+    this.netLo = normLo & this.maskLo;
   }
 
   contains(ip: Uint8Array): bool {
-    return cidrContains(this.ip, this.mask, ip);
+    normalise(ip);
+    return this.containsNormalised();
+  }
+
+  /** Contains for the address last passed to normalise(). */
+  @inline containsNormalised(): bool {
+    return this.kind != 0 && this.kind == normKind && (normHi & this.maskHi) == this.netHi && (normLo & this.maskLo) == this.netLo;
   }
 
   /** Widen to include ip within the last byte only (reference §2.7 InflateBy). */
@@ -160,12 +222,41 @@ export class Cidr {
     const shared = clz<u32>(x) - 24;
     const lastMask = <u8>((<u32>0xff << (8 - <u32>shared)) & 0xff);
     this.mask[n - 1] = this.mask[n - 1] & lastMask;
+    this.reduce();
     return true;
   }
 }
 
+const V4_KEY_TAG: u64 = 1 << 40;
+
+/** Where an address's last byte starts being free: a key of every byte before it. */
+function prefixKey(ip: Uint8Array): u64 {
+  const n = ip.length;
+  if (n == 4 || (n == 16 && to4(ip) != null)) {
+    const o = n == 4 ? 0 : 12;
+    return V4_KEY_TAG | (<u64>unchecked(ip[o]) << 16) | (<u64>unchecked(ip[o + 1]) << 8) | <u64>unchecked(ip[o + 2]);
+  }
+  let h: u64 = 14695981039346656037;
+  for (let i = 0; i < n - 1; i++) h = (h ^ <u64>unchecked(ip[i])) * 1099511628211;
+  return h & ~V4_KEY_TAG;
+}
+
+/** Whether the mask covers every byte but the last of the network's own form. */
+function maskFixesPrefix(c: Cidr): bool {
+  const v4 = to4(c.ip) != null;
+  const n = c.mask.length;
+  const from = v4 && n == 16 ? 12 : 0;
+  const width = v4 ? 4 : n;
+  if (!v4 && n != 16) return false;
+  for (let i = 0; i < width - 1; i++) if (unchecked(c.mask[from + i]) != 0xff) return false;
+  return true;
+}
+
 export class IpSetConfig {
   cidrs: Array<Cidr> | null = null;
+  // Built by prepare(): CIDRs by the prefix they fix, and the broader ones to scan.
+  private byPrefix: Map<u64, Array<i32>> | null = null;
+  private broad: Array<i32> | null = null;
 
   decide(p: IpSetProfile): Decision | null {
     const ips = p.ips;
@@ -182,7 +273,20 @@ export class IpSetConfig {
   private containsIP(ip: Uint8Array): bool {
     const c = this.cidrs;
     if (c == null) return false;
-    for (let i = 0; i < c.length; i++) if (c[i].contains(ip)) return true;
+    const byPrefix = this.byPrefix;
+    const broad = this.broad;
+    if (byPrefix == null || broad == null) {
+      normalise(ip);
+      for (let i = 0; i < c.length; i++) if (unchecked(c[i]).containsNormalised()) return true;
+      return false;
+    }
+    const key = prefixKey(ip);
+    normalise(ip);
+    if (byPrefix.has(key)) {
+      const list = byPrefix.get(key);
+      for (let i = 0; i < list.length; i++) if (c[unchecked(list[i])].containsNormalised()) return true;
+    }
+    for (let i = 0; i < broad.length; i++) if (c[unchecked(broad[i])].containsNormalised()) return true;
     return false;
   }
 
@@ -205,9 +309,34 @@ export class IpSetConfig {
       mask.fill(0xff);
       cidrs.push(new Cidr(copyIP(ip), mask));
     }
+    this.byPrefix = null;
+    this.broad = null;
   }
 
-  prepare(): void {}
+  /** Index the CIDRs so that deciding looks at the few that can match. */
+  prepare(): void {
+    const c = this.cidrs;
+    this.byPrefix = null;
+    this.broad = null;
+    if (c == null || c.length < 8) return;
+    const byPrefix = new Map<u64, Array<i32>>();
+    const broad = new Array<i32>();
+    for (let i = 0; i < c.length; i++) {
+      if (!maskFixesPrefix(c[i])) {
+        broad.push(i);
+        continue;
+      }
+      const key = prefixKey(c[i].ip);
+      if (byPrefix.has(key)) byPrefix.get(key).push(i);
+      else {
+        const list = new Array<i32>();
+        list.push(i);
+        byPrefix.set(key, list);
+      }
+    }
+    this.byPrefix = byPrefix;
+    this.broad = broad;
+  }
 
   write(w: JsonWriter): void {
     const c = this.cidrs;

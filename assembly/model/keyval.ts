@@ -11,6 +11,7 @@ import { asObject, enter, field, leave } from "./wire";
 
 export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
+const MAX_PASSING_NAMES = 1024;
 
 /** Keys longer than 64 bytes are named by their XXH3-64 hash. */
 export function hashIfNeeded(key: string): string {
@@ -41,6 +42,34 @@ export class KeyValProfile {
   vals: Array<SimpleValProfile> = new Array<SimpleValProfile>();
   // Built once a profile has many keys, so that setting stays linear on wide inputs.
   private index: Map<string, i32> | null = null;
+  // Profiles kept across reuse of a pooled session's profile, so refilling allocates nothing.
+  private spare: Array<SimpleValProfile> | null = null;
+
+  /** Empty the profile for refilling with pushSlot (keeps its storage). */
+  clearForReuse(): void {
+    this.keys.length = 0;
+    this.vals.length = 0;
+    this.index = null;
+  }
+
+  /** Append a key known to be new and return its (reused) profile to fill in. */
+  pushSlot(key: string): SimpleValProfile {
+    let spare = this.spare;
+    if (spare == null) {
+      spare = new Array<SimpleValProfile>();
+      this.spare = spare;
+    }
+    const at = this.vals.length;
+    let p: SimpleValProfile;
+    if (at < spare.length) p = unchecked(spare[at]);
+    else {
+      p = new SimpleValProfile();
+      spare.push(p);
+    }
+    this.keys.push(hashIfNeeded(key));
+    this.vals.push(p);
+    return p;
+  }
 
   /** Set (or replace) a key's profile; the key is hashed when long. */
   set(key: string, p: SimpleValProfile): void {
@@ -203,6 +232,8 @@ export class KeyValConfig {
   // Ascending score slots; an empty slot is (0, ""), as in the original (Q23 kept).
   private slotScores: StaticArray<u32> = new StaticArray<u32>(MAX_KEYS_LEARNED);
   private slotKeys: StaticArray<string> = new StaticArray<string>(MAX_KEYS_LEARNED);
+  // Unknown key names already accepted by otherKeynames (reset whenever the config changes).
+  private passingNames: Set<string> = new Set<string>();
 
   constructor() {
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
@@ -224,6 +255,7 @@ export class KeyValConfig {
 
   learn(p: KeyValPile | null): void {
     if (p == null) return;
+    this.passingNames.clear();
     const pm = p.map;
     if (pm == null || pm.size == 0) return;
     let vals = this.vals;
@@ -269,6 +301,7 @@ export class KeyValConfig {
 
   /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
   prepare(): void {
+    this.passingNames.clear();
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) {
       this.slotScores[i] = 0;
       this.slotKeys[i] = "";
@@ -308,8 +341,13 @@ export class KeyValConfig {
         d = decideInner(d, "Key " + k + " is not known");
         continue;
       }
-      const kc = ok.decide(SimpleValProfile.ofString(k));
-      if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
+      // The verdict on a key's name depends on the name alone: remember the names that pass.
+      const passing = this.passingNames;
+      if (!passing.has(k)) {
+        const kc = ok.decide(SimpleValProfile.ofString(k));
+        if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
+        else if (passing.size < MAX_PASSING_NAMES) passing.add(k);
+      }
       const vc = ov.decide(v);
       if (vc != null) d = decideChild(d, vc, "OtherVals " + k);
     }

@@ -122,7 +122,9 @@ export class PodConfig {
     for (let i = 0; i < 6; i++) this.peers[i].learn(p.peers[i]);
   }
 
-  prepare(): void {}
+  prepare(): void {
+    for (let i = 0; i < 6; i++) this.peers[i].prepare();
+  }
 
   decide(p: PodProfile): Decision | null {
     let d: Decision | null = null;

@@ -206,6 +206,8 @@ export class SessionDataConfig {
     if (rb != null) rb.prepare();
     const sb = this.respbody;
     if (sb != null) sb.prepare();
+    const pod = this.pod;
+    if (pod != null) pod.prepare();
   }
 
   /** Decide the selected sections; sections that were never learned are not enforced. */

@@ -160,6 +160,11 @@ export function profileEnd(): SimpleValProfile {
   return p;
 }
 
+/** Finish into an existing profile (a reused slot of a pooled session). */
+export function profileEndInto(p: SimpleValProfile): void {
+  profiler.finish(p);
+}
+
 export class SimpleValProfile {
   digits: u8 = 0;
   letters: u8 = 0;

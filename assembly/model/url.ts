@@ -22,13 +22,18 @@ export class UrlProfile {
 
   static ofBytes(ptr: usize, len: i32): UrlProfile {
     const p = new UrlProfile();
+    p.profileBytes(ptr, len);
+    return p;
+  }
+
+  /** Profile a decoded path in place. */
+  profileBytes(ptr: usize, len: i32): void {
     let slashes = 0;
     for (let i = 0; i < len; i++) if (load<u8>(ptr + <usize>i) == SLASH) slashes++;
     const first = len > 0 && load<u8>(ptr) == SLASH;
     const last = len > 0 && load<u8>(ptr + <usize>(len - 1)) == SLASH;
-    p.segments = segmentCount(slashes, first || len == 0, last);
-    p.val.profileBytesSkipping(ptr, len, SLASH);
-    return p;
+    this.segments = segmentCount(slashes, first || len == 0, last);
+    this.val.profileBytesSkipping(ptr, len, SLASH);
   }
 
   static ofString(path: string): UrlProfile {
