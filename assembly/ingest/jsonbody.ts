@@ -5,7 +5,9 @@ import { KeyValProfile } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
 import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
 import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
-import { goNumberTextFromLiteral } from "../text/gonumber";
+import { goNumberTextBytes } from "../text/gonumber";
+import { decodeRune, runeLen } from "../text/utf8";
+import { InternTable } from "./intern";
 import { compareUtf8, goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
 
 export const MAX_BODY_DEPTH = 128;
@@ -88,43 +90,67 @@ class TextBuf {
   return -1;
 }
 
-/** The members of one object being printed with %v, at one nesting depth. */
+/** The members of one object being printed with %v, at one nesting depth: key and value bytes. */
 class Stage {
   text: TextBuf = new TextBuf();
-  keys: Array<string> = new Array<string>();
-  starts: Array<i32> = new Array<i32>();
-  lens: Array<i32> = new Array<i32>();
+  keyAt: Array<i32> = new Array<i32>();
+  keyLen: Array<i32> = new Array<i32>();
+  valAt: Array<i32> = new Array<i32>();
+  valLen: Array<i32> = new Array<i32>();
+  order: Array<i32> = new Array<i32>();
 
   reset(): void {
     this.text.len = 0;
-    this.keys.length = 0;
-    this.starts.length = 0;
-    this.lens.length = 0;
+    this.keyAt.length = 0;
+    this.keyLen.length = 0;
+    this.valAt.length = 0;
+    this.valLen.length = 0;
   }
 
-  set(key: string, start: i32, len: i32): void {
-    const at = this.keys.indexOf(key);
-    if (at >= 0) {
-      this.starts[at] = start;
-      this.lens[at] = len;
-      return;
+  /** Record a member whose key is at [keyAt, keyAt+keyLen) and value follows it in text. */
+  set(keyAt: i32, keyLen: i32, valAt: i32, valLen: i32): void {
+    const base = this.text.ptr();
+    for (let i = 0; i < this.keyAt.length; i++) {
+      if (unchecked(this.keyLen[i]) == keyLen && memory.compare(base + <usize>unchecked(this.keyAt[i]), base + <usize>keyAt, <usize>keyLen) == 0) {
+        // A repeated key keeps its last value, as in a Go map.
+        unchecked((this.valAt[i] = valAt));
+        unchecked((this.valLen[i] = valLen));
+        return;
+      }
     }
-    this.keys.push(key);
-    this.starts.push(start);
-    this.lens.push(len);
+    this.keyAt.push(keyAt);
+    this.keyLen.push(keyLen);
+    this.valAt.push(valAt);
+    this.valLen.push(valLen);
   }
 
+  /** Member indices by key, byte-wise (Go sorts map keys as byte strings). */
   sortedOrder(): Array<i32> {
-    const order = new Array<i32>(this.keys.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    stageKeys = this.keys;
-    order.sort((a: i32, b: i32): i32 => compareUtf8(stageKeys[a], stageKeys[b]));
+    const n = this.keyAt.length;
+    const order = this.order;
+    order.length = n;
+    for (let i = 0; i < n; i++) unchecked((order[i] = i));
+    const base = this.text.ptr();
+    for (let i = 1; i < n; i++) {
+      const x = unchecked(order[i]);
+      let j = i - 1;
+      while (j >= 0 && compareBytes(base, unchecked(this.keyAt[unchecked(order[j])]), unchecked(this.keyLen[unchecked(order[j])]), unchecked(this.keyAt[x]), unchecked(this.keyLen[x])) > 0) {
+        unchecked((order[j + 1] = unchecked(order[j])));
+        j--;
+      }
+      unchecked((order[j + 1] = x));
+    }
     return order;
   }
 }
 
-// AS closures cannot capture locals: the sort comparator reads the keys from here.
-let stageKeys: Array<string> = [];
+function compareBytes(base: usize, a: i32, an: i32, b: i32, bn: i32): i32 {
+  const n = an < bn ? an : bn;
+  const c = memory.compare(base + <usize>a, base + <usize>b, <usize>n);
+  if (c != 0) return c;
+  return an - bn;
+}
+
 const stages = new Array<Stage>();
 
 class JsonBodyScanner {
@@ -134,7 +160,6 @@ class JsonBodyScanner {
   ok: bool = true;
   text: TextBuf = new TextBuf();
   keyBuf: TextBuf = new TextBuf();
-  junk: TextBuf = new TextBuf();
   kv: KeyValProfile = new KeyValProfile();
 
   @inline peek(): i32 {
@@ -177,11 +202,23 @@ class JsonBodyScanner {
         this.fail();
         return;
       }
-      // Copy the run of plain bytes in one go.
-      const start = this.pos;
+      // Copy the run of plain bytes in one go; invalid UTF-8 becomes U+FFFD as Go decodes it.
+      let start = this.pos;
       while (this.pos < this.len) {
         const c = load<u8>(this.ptr + <usize>this.pos);
         if (c == 34 || c == 92 || c < 32) break;
+        if (c >= 0x80) {
+          const cp = decodeRune(this.ptr + <usize>this.pos, this.len - this.pos);
+          if (cp == 0xfffd && runeLen == 1) {
+            if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+            out.rune(0xfffd);
+            this.pos++;
+            start = this.pos;
+            continue;
+          }
+          this.pos += runeLen;
+          continue;
+        }
         this.pos++;
       }
       if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
@@ -297,10 +334,10 @@ class JsonBodyScanner {
   numberText(start: i32, n: i32, out: TextBuf, fixed: bool): bool {
     const at = this.ptr + <usize>start;
     if (!fixed) {
-      const literal = String.UTF8.decodeUnsafe(at, <usize>n);
-      const fast = goNumberTextFromLiteral(literal);
-      if (fast != null) {
-        out.ascii(fast!);
+      out.ensure(n + 32);
+      const written = goNumberTextBytes(at, n, out.ptr() + <usize>out.len);
+      if (written >= 0) {
+        out.len += written;
         return true;
       }
     }
@@ -308,58 +345,6 @@ class JsonBodyScanner {
     if (!isFinite(x)) return false;
     out.ascii(fixed ? formatFloatF6(x) : formatFloatV(x));
     return true;
-  }
-
-  /** Skip one complete value (validating it), for values whose text comes from the tree reader. */
-  skipValue(depth: i32): void {
-    if (depth > MAX_BODY_DEPTH) {
-      this.fail();
-      return;
-    }
-    this.skipWs();
-    const c = this.peek();
-    if (c == 123 || c == 91) {
-      const close = c == 123 ? 125 : 93;
-      this.pos++;
-      this.skipWs();
-      if (this.peek() == close) {
-        this.pos++;
-        return;
-      }
-      while (this.ok) {
-        if (c == 123) {
-          this.skipWs();
-          if (this.peek() != 34) {
-            this.fail();
-            return;
-          }
-          this.keyBuf.len = 0;
-          this.readString(this.keyBuf);
-          this.skipWs();
-          if (this.peek() != 58) {
-            this.fail();
-            return;
-          }
-          this.pos++;
-        }
-        this.skipValue(depth + 1);
-        this.skipWs();
-        const d = this.peek();
-        if (d == 44) {
-          this.pos++;
-          continue;
-        }
-        if (d == close) {
-          this.pos++;
-          return;
-        }
-        this.fail();
-      }
-      return;
-    }
-    // Leaves are validated into a scratch buffer whose text is discarded.
-    this.junk.len = 0;
-    this.leafText(this.junk, depth, false);
   }
 
   /**
@@ -447,20 +432,20 @@ class JsonBodyScanner {
         this.fail();
         return;
       }
-      this.keyBuf.len = 0;
-      this.readString(this.keyBuf);
+      const keyAt = stage.text.len;
+      this.readString(stage.text);
       if (!this.ok) return;
-      const key = goStringFromUtf8(this.keyBuf.ptr(), this.keyBuf.len);
+      const keyLen = stage.text.len - keyAt;
       this.skipWs();
       if (this.peek() != 58) {
         this.fail();
         return;
       }
       this.pos++;
-      const start = stage.text.len;
+      const valAt = stage.text.len;
       this.leafText(stage.text, depth + 1, false);
       if (!this.ok) return;
-      stage.set(key, start, stage.text.len - start);
+      stage.set(keyAt, keyLen, valAt, stage.text.len - valAt);
       this.skipWs();
       const d = this.peek();
       if (d == 44) {
@@ -479,15 +464,15 @@ class JsonBodyScanner {
     for (let i = 0; i < order.length; i++) {
       const k = unchecked(order[i]);
       if (i > 0) out.byte(32);
-      out.text(unchecked(stage.keys[k]));
+      out.bytes(stage.text.ptr() + <usize>unchecked(stage.keyAt[k]), unchecked(stage.keyLen[k]));
       out.byte(58);
-      out.bytes(stage.text.ptr() + <usize>unchecked(stage.starts[k]), unchecked(stage.lens[k]));
+      out.bytes(stage.text.ptr() + <usize>unchecked(stage.valAt[k]), unchecked(stage.valLen[k]));
     }
     out.byte(93);
   }
 
   /** Members of an object at pos, recorded under `prefix:key` paths (nulls are skipped). */
-  object(prefix: string, depth: i32): void {
+  object(prefixLen: i32, depth: i32): void {
     if (depth > MAX_BODY_DEPTH) {
       this.fail();
       return;
@@ -504,11 +489,12 @@ class JsonBodyScanner {
         this.fail();
         return;
       }
-      this.keyBuf.len = 0;
+      // The member's path "parent:child" is built in keyBuf after the parent's path.
+      this.keyBuf.len = prefixLen;
+      if (prefixLen > 0) this.keyBuf.byte(58);
       this.readString(this.keyBuf);
       if (!this.ok) return;
-      const name = goStringFromUtf8(this.keyBuf.ptr(), this.keyBuf.len);
-      const key = prefix.length == 0 ? name : prefix + ":" + name;
+      const pathLen = this.keyBuf.len;
       this.skipWs();
       if (this.peek() != 58) {
         this.fail();
@@ -518,13 +504,13 @@ class JsonBodyScanner {
       this.skipWs();
       const c = this.peek();
       if (c == 123) {
-        this.object(key, depth + 1);
+        this.object(pathLen, depth + 1);
       } else if (c == 110) {
         this.expect("null");
       } else {
         this.text.len = 0;
         this.leafText(this.text, depth + 1, false);
-        if (this.ok) this.kv.set(key, this.text.toProfile());
+        if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
       }
       this.skipWs();
       const d = this.peek();
@@ -542,6 +528,16 @@ class JsonBodyScanner {
 }
 
 const scanner = new JsonBodyScanner();
+const paths = new InternTable();
+
+/** The string of a member path, shared between bodies of the same shape. */
+function pathKey(ptr: usize, len: i32): string {
+  const known = paths.find(ptr, len);
+  if (known != null) return known;
+  const key = goStringFromUtf8(ptr, len);
+  paths.add(ptr, len, key, 0);
+  return key;
+}
 
 /** The structured profile of a JSON body's first value, or null when it is not valid JSON. */
 export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null {
@@ -555,7 +551,8 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
   const p = new StructuredProfile();
   if (c == 123) {
     s.kv = new KeyValProfile();
-    s.object("", 1);
+    s.keyBuf.len = 0;
+    s.object(0, 1);
     if (!s.ok) return null;
     p.kind = KIND_OBJECT;
     p.kv = s.kv;

@@ -76,7 +76,12 @@ export class IpSetProfile {
 
   static read(v: JsonValue | null): IpSetProfile {
     const p = new IpSetProfile();
-    p.ips = readIPList(v);
+    const ips = readIPList(v);
+    if (ips != null) {
+      const kept = new Array<Uint8Array>();
+      for (let i = 0; i < ips.length; i++) if (!ignoredIP(ips[i])) kept.push(ips[i]);
+      p.ips = kept;
+    }
     return p;
   }
 }
@@ -262,9 +267,9 @@ export class IpSetConfig {
     const ips = p.ips;
     if (ips == null) return null;
     let d: Decision | null = null;
+    // Profiles hold public addresses only (every constructor and read() filters the rest).
     for (let i = 0; i < ips.length; i++) {
-      const ip = ips[i];
-      if (ignoredIP(ip)) continue;
+      const ip = unchecked(ips[i]);
       if (!this.containsIP(ip)) d = decideInner(d, "IP " + ipToString(ip) + " not allowed");
     }
     return d;
