@@ -68,6 +68,26 @@ function canonicalName(ptr: usize, len: i32): string {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
+// The token found by nextToken: [tokenStart, tokenEnd) of the value, trimmed.
+let tokenStart: i32 = 0;
+let tokenEnd: i32 = 0;
+
+/**
+ * Find the comma-separated token of [p, p+n) that starts at `start` (trimmed into tokenStart and
+ * tokenEnd) and return where the next one starts: call while start <= n, from 0.
+ */
+function nextToken(p: usize, n: i32, start: i32): i32 {
+  let end = start;
+  while (end < n && load<u8>(p + <usize>end) != 44) end++;
+  let a = start;
+  let b = end;
+  while (a < b && isOWS(load<u8>(p + <usize>a))) a++;
+  while (b > a && isOWS(load<u8>(p + <usize>(b - 1)))) b--;
+  tokenStart = a;
+  tokenEnd = b;
+  return end + 1;
+}
+
 /** Header lines as (canonical name, value bytes); removal only marks a line dead. */
 export class HeaderTable {
   names: StaticArray<string> = new StaticArray<string>(CAPACITY);
@@ -185,18 +205,11 @@ export class HeaderTable {
       const n = unchecked(this.lens[i]);
       let start = 0;
       while (start <= n) {
-        let end = start;
-        while (end < n && load<u8>(p + <usize>end) != 44) end++;
-        let a = start;
-        let b = end;
-        while (a < b && isOWS(load<u8>(p + <usize>a))) a++;
-        while (b > a && isOWS(load<u8>(p + <usize>(b - 1)))) b--;
-        if (b - a == token.length) {
-          let same = true;
-          for (let k = 0; k < token.length && same; k++) same = lower(load<u8>(p + <usize>(a + k))) == <u8>token.charCodeAt(k);
-          if (same) return true;
-        }
-        start = end + 1;
+        start = nextToken(p, n, start);
+        if (tokenEnd - tokenStart != token.length) continue;
+        let same = true;
+        for (let k = 0; k < token.length && same; k++) same = lower(load<u8>(p + <usize>(tokenStart + k))) == <u8>token.charCodeAt(k);
+        if (same) return true;
       }
     }
     return false;
@@ -211,14 +224,8 @@ export class HeaderTable {
       const n = unchecked(this.lens[i]);
       let start = 0;
       while (start <= n) {
-        let end = start;
-        while (end < n && load<u8>(p + <usize>end) != 44) end++;
-        let a = start;
-        let b = end;
-        while (a < b && isOWS(load<u8>(p + <usize>a))) a++;
-        while (b > a && isOWS(load<u8>(p + <usize>(b - 1)))) b--;
-        if (b > a) this.removeName(canonicalName(p + <usize>a, b - a));
-        start = end + 1;
+        start = nextToken(p, n, start);
+        if (tokenEnd > tokenStart) this.removeName(canonicalName(p + <usize>tokenStart, tokenEnd - tokenStart));
       }
     }
   }
