@@ -5,13 +5,22 @@ let scratchBuf: ArrayBuffer = new ArrayBuffer(64 * 1024);
 let outBuf: ArrayBuffer = new ArrayBuffer(64 * 1024);
 let outLength: i32 = 0;
 
-/** Pointer to an input buffer of at least `n` bytes. Valid until the next call to inputBuffer. */
+/** The largest single input or output (the host refuses larger inputs before copying). */
+export const MAX_IO_BYTES: i32 = 512 << 20;
+
+function grownCapacity(current: i32, n: i32): i32 {
+  let cap = current;
+  while (cap < n && cap < MAX_IO_BYTES) cap <<= 1;
+  return cap < n ? n : cap;
+}
+
+/**
+ * Pointer to an input buffer of at least `n` bytes, valid until the next call; 0 when `n` is
+ * negative or above MAX_IO_BYTES.
+ */
 export function inputBuffer(n: i32): usize {
-  if (n > scratchBuf.byteLength) {
-    let cap = scratchBuf.byteLength;
-    while (cap < n) cap <<= 1;
-    scratchBuf = new ArrayBuffer(cap);
-  }
+  if (n < 0 || n > MAX_IO_BYTES) return 0;
+  if (n > scratchBuf.byteLength) scratchBuf = new ArrayBuffer(grownCapacity(scratchBuf.byteLength, n));
   return changetype<usize>(scratchBuf);
 }
 
@@ -25,11 +34,7 @@ export function inputCapacity(): i32 {
 
 /** Reserve `n` bytes of output and return where to write them. */
 export function reserveOutput(n: i32): usize {
-  if (n > outBuf.byteLength) {
-    let cap = outBuf.byteLength;
-    while (cap < n) cap <<= 1;
-    outBuf = new ArrayBuffer(cap);
-  }
+  if (n > outBuf.byteLength) outBuf = new ArrayBuffer(grownCapacity(outBuf.byteLength, n));
   outLength = n;
   return changetype<usize>(outBuf);
 }

@@ -68,7 +68,7 @@ export class RecordWriter {
   private base = 0;
 
   private begin(bound: number): void {
-    this.base = this.wasm.exports.inputBuffer(bound);
+    this.base = this.wasm.inputBuffer(bound);
     const buffer = this.wasm.exports.memory.buffer;
     if (buffer !== this.memBuffer) {
       this.memBuffer = buffer;

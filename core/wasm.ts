@@ -1,6 +1,7 @@
 // Loads a Guard wasm module and moves bytes across its boundary (assembly/io.ts). The only code
 // that reads or writes wasm memory; everything above it speaks strings, bytes and numbers.
 import { existsSync, readFileSync } from 'node:fs';
+import { CoreError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 
 export interface WasmIoExports {
@@ -12,15 +13,61 @@ export interface WasmIoExports {
 }
 
 const encoder = new TextEncoder();
+/** The core's MAX_IO_BYTES (assembly/io.ts). */
+const MAX_INPUT = 512 << 20;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 export class WasmModule<E extends WasmIoExports = WasmIoExports> {
   readonly exports: E;
   private bytes: Uint8Array;
 
+  /** Set once the core trapped: its memory may be inconsistent, so every later call refuses. */
+  faulted: Error | null = null;
+
   constructor(instance: WebAssembly.Instance) {
-    this.exports = instance.exports as unknown as E;
+    const raw = instance.exports as Record<string, unknown>;
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      wrapped[name] = typeof value === 'function' ? this.guard(value as (...a: number[]) => unknown) : value;
+    }
+    this.exports = wrapped as unknown as E;
     this.bytes = new Uint8Array(this.exports.memory.buffer);
+  }
+
+  private guard(fn: (...a: number[]) => unknown): (...a: number[]) => unknown {
+    const fail = (err: unknown): never => {
+      if (err instanceof WebAssembly.RuntimeError) {
+        this.faulted = err;
+        throw new CoreError('GUARD_CORE_FAULT', `the core failed: ${err.message}`);
+      }
+      throw err;
+    };
+    const refuse = (): never => {
+      throw new CoreError('GUARD_CORE_FAULT', `the core failed earlier and must be reloaded: ${this.faulted?.message}`);
+    };
+    // Fixed arities keep the wrapper as cheap as a direct call on the request path.
+    switch (fn.length) {
+      case 0:
+        return () => {
+          if (this.faulted) refuse();
+          try { return fn(); } catch (err) { return fail(err); }
+        };
+      case 1:
+        return (a: number) => {
+          if (this.faulted) refuse();
+          try { return fn(a); } catch (err) { return fail(err); }
+        };
+      case 2:
+        return (a: number, b: number) => {
+          if (this.faulted) refuse();
+          try { return fn(a, b); } catch (err) { return fail(err); }
+        };
+      default:
+        return (...args: number[]) => {
+          if (this.faulted) refuse();
+          try { return fn(...args); } catch (err) { return fail(err); }
+        };
+    }
   }
 
   /** A view of wasm memory, renewed after memory.grow detached the previous one. */
@@ -31,15 +78,24 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
     return this.bytes;
   }
 
+  /** An input buffer of at least n bytes, or a CoreError when the input is too large. */
+  inputBuffer(n: number): number {
+    const ptr = this.exports.inputBuffer(n);
+    if (ptr === 0) throw new CoreError('GUARD_INVALID_ARGUMENT', `input of ${n} bytes is larger than the core accepts (512 MiB)`);
+    return ptr;
+  }
+
   /** Copy a string into the input buffer as UTF-8; returns its byte length. */
   writeInputString(s: string): number {
-    let ptr = this.exports.inputBuffer(s.length * 3);
-    const { written } = encoder.encodeInto(s, this.memory().subarray(ptr, ptr + s.length * 3));
+    const NodeBuffer = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer;
+    const bound = s.length * 3 > MAX_INPUT && NodeBuffer ? NodeBuffer.byteLength(s) : s.length * 3;
+    const ptr = this.inputBuffer(bound);
+    const { written } = encoder.encodeInto(s, this.memory().subarray(ptr, ptr + bound));
     return written;
   }
 
   writeInputBytes(b: Uint8Array): number {
-    const ptr = this.exports.inputBuffer(b.byteLength);
+    const ptr = this.inputBuffer(b.byteLength);
     this.memory().set(b, ptr);
     return b.byteLength;
   }
@@ -57,13 +113,27 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
   }
 }
 
-function abort(msgPtr: number, filePtr: number, line: number, col: number): never {
-  throw new WebAssembly.RuntimeError(`guard core aborted at ${line}:${col}`);
+/** An AssemblyScript string (UTF-16, length before the pointer) read from wasm memory. */
+function readAsString(memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (!memory || !ptr) return '';
+  const bytes = new Uint8Array(memory.buffer);
+  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0] >>> 1;
+  let out = '';
+  for (let i = 0; i < len && i < 1000; i++) out += String.fromCharCode(bytes[ptr + 2 * i] | (bytes[ptr + 2 * i + 1] << 8));
+  return out;
 }
 
 export function instantiateSync<E extends WasmIoExports>(wasm: Uint8Array): WasmModule<E> {
   const mod = new WebAssembly.Module(wasm as unknown as BufferSource);
+  let memory: WebAssembly.Memory | undefined;
+  // A failed internal check of the core (an AssemblyScript abort): name where, for the report.
+  const abort = (msgPtr: number, filePtr: number, line: number, col: number): never => {
+    const msg = readAsString(memory, msgPtr);
+    const file = readAsString(memory, filePtr);
+    throw new WebAssembly.RuntimeError(`guard core aborted: ${msg || 'internal error'} (${file}:${line}:${col})`);
+  };
   const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9 } });
+  memory = instance.exports.memory as WebAssembly.Memory;
   return new WasmModule<E>(instance);
 }
 

@@ -1,0 +1,64 @@
+// Limits and failures of the core as a caller meets them: oversized input, a bad client address,
+// and a core that failed refusing further work instead of answering from a broken state.
+import { describe, expect, it } from 'vitest';
+import { CoreError, loadCore } from '../../core/index.js';
+import { instantiateSync, type WasmIoExports } from '../../core/wasm.js';
+
+describe('core limits', () => {
+  it('refuses an input above 512 MiB with a named error before copying it', () => {
+    const core = loadCore();
+    let err: unknown;
+    try {
+      core.wasm.inputBuffer(600 << 20);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CoreError);
+    expect((err as CoreError).code).toBe('GUARD_INVALID_ARGUMENT');
+    // The core still serves.
+    expect(core.defaultGuardian().control.auto).toBe(true);
+  });
+
+  it('refuses a client address that is not an IP address', () => {
+    const core = loadCore();
+    const s = core.newSession();
+    for (const remote of ['1.2.3.4:5678', 'example.com', '[::1]']) {
+      let err: unknown;
+      try {
+        s.profileRequest({ method: 'GET', path: '/', headers: [], remote });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as CoreError).code, remote).toBe('GUARD_INVALID_REQUEST');
+      expect((err as CoreError).message).toContain('not an IP address');
+    }
+    s.profileRequest({ method: 'GET', path: '/', headers: [], remote: '2001:db8::1' });
+    s.dispose();
+  });
+
+  it('turns a trap into GUARD_CORE_FAULT and refuses every later call', () => {
+    // (module (memory (export "memory") 1) (func (export "boom") unreachable)
+    //         (func (export "fine") (result i32) i32.const 7))
+    const bytes = new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x01, 0x08, 0x02, 0x60, 0x00, 0x00, 0x60, 0x00, 0x01, 0x7f,
+      0x03, 0x03, 0x02, 0x00, 0x01,
+      0x05, 0x03, 0x01, 0x00, 0x01,
+      0x07, 0x18, 0x03, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x04, 0x62, 0x6f, 0x6f, 0x6d, 0x00, 0x00,
+      0x04, 0x66, 0x69, 0x6e, 0x65, 0x00, 0x01,
+      0x0a, 0x0a, 0x02, 0x03, 0x00, 0x00, 0x0b, 0x04, 0x00, 0x41, 0x07, 0x0b,
+    ]);
+    const mod = instantiateSync<WasmIoExports & { boom(): void; fine(): number }>(bytes);
+    expect(mod.exports.fine()).toBe(7);
+    expect(() => mod.exports.boom()).toThrow(CoreError);
+    expect(mod.faulted).toBeInstanceOf(WebAssembly.RuntimeError);
+    let err: unknown;
+    try {
+      mod.exports.fine();
+    } catch (e) {
+      err = e;
+    }
+    expect((err as CoreError).code).toBe('GUARD_CORE_FAULT');
+    expect((err as CoreError).message).toContain('must be reloaded');
+  });
+});
