@@ -232,6 +232,12 @@ export function session_decision(sid: i32, format: i32): void {
   writeOut();
 }
 
+/** Forget everything profiled and decided, so the same handle serves the next exchange. */
+export function session_reset(sid: i32): void {
+  const s = sessions.get(sid);
+  if (s != null) s.reset();
+}
+
 export function session_free(sid: i32): void {
   const s = sessions.get(sid);
   if (s == null) return;

@@ -34,6 +34,7 @@ interface CoreExports extends WasmIoExports {
   session_pod(sid: number, podId: number): void;
   session_decide(sid: number, gid: number, sections: number): number;
   session_decision(sid: number, format: number): void;
+  session_reset(sid: number): void;
   session_free(sid: number): void;
   pod_load(len: number): number;
   pod_decide(podId: number, gid: number): number;
@@ -333,6 +334,14 @@ export class Session extends Handle {
    */
   decide(guardian: Guardian, sections: number): number {
     return this.core.wasm.exports.session_decide(this.id, guardian.id, sections);
+  }
+
+  /**
+   * Forget the exchange so this session can profile the next one: a gate that keeps a few
+   * sessions and resets them allocates nothing per request on either side of the boundary.
+   */
+  reset(): void {
+    this.core.wasm.exports.session_reset(this.id);
   }
 
   /** The accumulated decision as the original's sorted string ("" when allowed). */

@@ -74,6 +74,15 @@ const bodyCopy = 'x'.repeat(body.length);
 const pile = mixedPile(3);
 const pileWire = pile.toWire();
 
+const reused = core.newSession();
+
+/** The gate's pattern: one session per connection slot, reset between exchanges. */
+function profileDecideReused(guardian, req) {
+  reused.reset();
+  reused.profileRequest(req);
+  return reused.decide(guardian, REQ);
+}
+
 function profileDecide(guardian, req) {
   const s = core.newSession();
   s.profileRequest(req);
@@ -101,12 +110,15 @@ let sink = 0;
 const CASES = [
   { id: 'a', name: '(a) GET, 10 headers, 4 query params: profile + decide', budgetUs: 5, fn: () => { sink ^= profileDecide(getGuardian, getReq); } },
   { id: 'b', name: '(b) POST, 1 KB JSON body: profile + decide', budgetUs: 20, fn: () => { sink ^= profileDecide(postGuardian, postReq); } },
+  { id: 'a2', name: '(a) the same, session reused (reset) as the gate does', budgetUs: 5, fn: () => { sink ^= profileDecideReused(getGuardian, getReq); } },
+  { id: 'b2', name: '(b) the same, session reused (reset) as the gate does', budgetUs: 20, fn: () => { sink ^= profileDecideReused(postGuardian, postReq); } },
   { id: 'c', name: `(c) learn a Guardian from ${PILE_SIZE} mixed sessions`, budgetUs: 50_000, maxTime: 4, fn: () => {
     const g = core.defaultGuardian();
     g.learn(pile);
     g.dispose();
   } },
   { id: 'parse', name: 'floor: JSON.parse of the 1 KB body', fn: () => { sink ^= JSON.parse(body).items.length; } },
+  { id: 'stringifyGet', name: 'floor: JSON.stringify of the GET request object', fn: () => { sink ^= JSON.stringify(getReq).length; } },
   { id: 'copyGet', name: 'floor: copy the GET record into wasm (writeRequest)', fn: () => { sink ^= core.writeRequest(getReq); } },
   { id: 'copyPost', name: 'floor: copy the POST record into wasm (writeRequest)', fn: () => { sink ^= core.writeRequest(postReq); } },
   { id: 'copyStr', name: 'floor: writeInputString of a 1 KB string', fn: () => { sink ^= core.wasm.writeInputString(bodyCopy); } },
@@ -169,12 +181,16 @@ r.parse.label = 'JSON.parse';
 r.copyGet.label = 'copy';
 r.copyPost.label = 'copy';
 r.parsePile.label = 'JSON.parse of the pile';
+r.stringifyGet.label = 'JSON.stringify';
 
 const rows = [
-  [r.a, ratio(r.a, r.copyGet)],
+  [r.a, `${ratio(r.a, r.copyGet)}, ${ratio(r.a, r.stringifyGet)}`],
+  [r.a2, `${ratio(r.a2, r.copyGet)}, ${ratio(r.a2, r.stringifyGet)}`],
   [r.b, `${ratio(r.b, r.copyPost)}, ${ratio(r.b, r.parse)}`],
+  [r.b2, `${ratio(r.b2, r.copyPost)}, ${ratio(r.b2, r.parse)}`],
   [r.c, ratio(r.c, r.parsePile)],
   [r.parse, ''],
+  [r.stringifyGet, ''],
   [r.copyGet, ''],
   [r.copyPost, ''],
   [r.copyStr, ''],

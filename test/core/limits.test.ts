@@ -62,3 +62,31 @@ describe('core limits', () => {
     expect((err as CoreError).message).toContain('must be reloaded');
   });
 });
+
+describe('session reuse', () => {
+  it('reset forgets the previous exchange entirely', () => {
+    const core = loadCore();
+    const guardian = core.parseGuardian({
+      learned: null,
+      control: { alert: true, block: true, learn: true, force: false, auto: true },
+    });
+    const learned = core.defaultGuardian();
+    const pile = core.newPile();
+    const s = core.newSession();
+    s.profileRequest({ method: 'GET', path: '/a', headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+    pile.add(s);
+    learned.learn(core.parsePile(pile.toWire()));
+    s.reset();
+    s.profileRequest({ method: 'POST', path: '/x/y/z', headers: [['X-Odd', "'; drop"]], remote: '8.8.8.8', body: 'hello' });
+    expect(s.decide(learned, 63)).toBeGreaterThan(0);
+    s.reset();
+    expect(s.decisionString()).toBe('');
+    s.profileRequest({ method: 'GET', path: '/a', headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+    expect(s.decide(learned, 63)).toBe(0);
+    // A reset session piles only what it profiled since the reset: no body of the earlier POST.
+    const after = core.newPile();
+    after.add(s);
+    expect(JSON.parse(after.toWire()).reqbody.unstructured).toBeNull();
+    expect(guardian.control.block).toBe(true);
+  });
+});
