@@ -89,16 +89,21 @@ class Profiler {
     } else {
       t = T_UNICODE;
       this.unicodes++;
-      const block = (cp >> 7) - 1;
-      const word = block >> 5;
-      while (this.unicodeLen <= word) unchecked((this.unicodeWords[this.unicodeLen++] = 0));
-      unchecked((this.unicodeWords[word] |= (<u32>1) << (block & 31)));
+      this.markBlock(cp);
     }
     if (t != this.prevType) {
       this.sequences++;
       this.prevType = t;
     }
     this.prev = cp;
+  }
+
+  /** Record the unicode block of a code point ≥ 128. */
+  markBlock(cp: i32): void {
+    const block = (cp >> 7) - 1;
+    const word = block >> 5;
+    while (this.unicodeLen <= word) unchecked((this.unicodeWords[this.unicodeLen++] = 0));
+    unchecked((this.unicodeWords[word] |= (<u32>1) << (block & 31)));
   }
 
   finish(p: SimpleValProfile): void {
@@ -123,19 +128,65 @@ class Profiler {
 
 const profiler = new Profiler();
 
+/** The profiler's loop over bytes, with its counters in locals (stored back at the end). */
 function feedBytes(ptr: usize, len: i32, skip: i32): void {
   const pr = profiler;
+  let letters = pr.letters;
+  let digits = pr.digits;
+  let spaces = pr.spaces;
+  let specials = pr.specials;
+  let nonReadables = pr.nonReadables;
+  let unicodes = pr.unicodes;
+  let sequences = pr.sequences;
+  let flags = pr.flags;
+  let prev = pr.prev;
+  let prevType = <i32>pr.prevType;
   let i = 0;
   while (i < len) {
-    const b = <i32>load<u8>(ptr + <usize>i);
-    if (b < 0x80) {
-      if (b != skip) pr.feed(b);
+    let cp = <i32>load<u8>(ptr + <usize>i);
+    let t: i32;
+    if (cp < 0x80) {
       i++;
+      if (cp == skip) continue;
+      const cls = <i32>unchecked(ASCII_CLASS[cp]);
+      t = cls & 7;
+      if (t == T_LETTER) {
+        letters++;
+        if ((cp | 0x20) == 120 && prev == 48) flags |= 1 << 31;
+      } else if (t == T_SPECIAL) {
+        specials++;
+        flags |= (<u32>1) << (cls >> 3);
+        if ((cp == 47 && prev == 42) || (cp == 42 && prev == 47) || (cp == 45 && prev == 45)) flags |= 1 << 30;
+      } else if (t == T_DIGIT) {
+        digits++;
+      } else if (t == T_SPACE) {
+        spaces++;
+      } else {
+        nonReadables++;
+      }
     } else {
-      pr.feed(decodeRune(ptr + <usize>i, len - i));
+      cp = decodeRune(ptr + <usize>i, len - i);
       i += runeLen;
+      t = T_UNICODE;
+      unicodes++;
+      pr.markBlock(cp);
     }
+    if (t != prevType) {
+      sequences++;
+      prevType = t;
+    }
+    prev = cp;
   }
+  pr.letters = letters;
+  pr.digits = digits;
+  pr.spaces = spaces;
+  pr.specials = specials;
+  pr.nonReadables = nonReadables;
+  pr.unicodes = unicodes;
+  pr.sequences = sequences;
+  pr.flags = flags;
+  pr.prev = prev;
+  pr.prevType = <u8>prevType;
 }
 
 /**
