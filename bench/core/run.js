@@ -13,6 +13,9 @@ import { random, getRequest, postRequest, mixedExchange } from './traffic.js';
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
 const START = '<!-- bench:core:start -->';
 const END = '<!-- bench:core:end -->';
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const README_START = '<!-- readme:perf:start -->';
+const README_END = '<!-- readme:perf:end -->';
 const PILE_SIZE = 1000;
 const LEAK_ROUNDS = 2;
 const LEAK_ITERATIONS = 100_000;
@@ -235,8 +238,25 @@ const section = [
 
 console.log(`\n${machine}\n\n${table(rows)}\n\n${table(stageRows, 'Share')}\n\n${leakLine}`);
 writeDoc(section);
+writeBlock(README, README_START, README_END, [
+  README_START,
+  `Core, on ${machine} (\`npm run bench:core\`):`,
+  '',
+  table(rows.slice(0, 5)),
+  README_END,
+].join('\n'));
 console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 if (sink === 0.5) console.log(sink); // keep the results observable
+
+/** Replace the text between two markers of a file that has them. */
+function writeBlock(file, start, end, block) {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b <= a) return;
+  writeFileSync(file, text.slice(0, a) + block + text.slice(b + end.length));
+}
 
 function writeDoc(block) {
   const intro = [
