@@ -21,14 +21,19 @@ class TextBuf {
     return changetype<usize>(this.buf);
   }
 
-  ensure(extra: i32): void {
-    const need = this.len + extra;
-    if (need <= this.buf.byteLength) return;
-    let cap = this.buf.byteLength;
+  cap: i32 = 1024;
+
+  @inline ensure(extra: i32): void {
+    if (this.len + extra > this.cap) this.grow(this.len + extra);
+  }
+
+  private grow(need: i32): void {
+    let cap = this.cap;
     while (cap < need) cap <<= 1;
     const next = new ArrayBuffer(cap);
     memory.copy(changetype<usize>(next), changetype<usize>(this.buf), <usize>this.len);
     this.buf = next;
+    this.cap = cap;
   }
 
   byte(b: u8): void {
@@ -95,14 +100,21 @@ class Stage {
   text: TextBuf = new TextBuf();
   keyAt: Array<i32> = new Array<i32>();
   keyLen: Array<i32> = new Array<i32>();
+  keyHash: Array<u32> = new Array<u32>();
   valAt: Array<i32> = new Array<i32>();
   valLen: Array<i32> = new Array<i32>();
   order: Array<i32> = new Array<i32>();
+  // The key sequence sorted last time and its order: objects in an array usually repeat it.
+  private lastKeys: TextBuf = new TextBuf();
+  private lastKeyLen: Array<i32> = new Array<i32>();
+  private lastHash: Array<u32> = new Array<u32>();
+  private lastOrder: Array<i32> = new Array<i32>();
 
   reset(): void {
     this.text.len = 0;
     this.keyAt.length = 0;
     this.keyLen.length = 0;
+    this.keyHash.length = 0;
     this.valAt.length = 0;
     this.valLen.length = 0;
   }
@@ -110,8 +122,12 @@ class Stage {
   /** Record a member whose key is at [keyAt, keyAt+keyLen) and value follows it in text. */
   set(keyAt: i32, keyLen: i32, valAt: i32, valLen: i32): void {
     const base = this.text.ptr();
-    for (let i = 0; i < this.keyAt.length; i++) {
-      if (unchecked(this.keyLen[i]) == keyLen && memory.compare(base + <usize>unchecked(this.keyAt[i]), base + <usize>keyAt, <usize>keyLen) == 0) {
+    let h: u32 = 2166136261;
+    for (let i = 0; i < keyLen; i++) h = (h ^ <u32>load<u8>(base + <usize>(keyAt + i))) * 16777619;
+    const n = this.keyAt.length;
+    for (let i = 0; i < n; i++) {
+      if (unchecked(this.keyHash[i]) != h || unchecked(this.keyLen[i]) != keyLen) continue;
+      if (memory.compare(base + <usize>unchecked(this.keyAt[i]), base + <usize>keyAt, <usize>keyLen) == 0) {
         // A repeated key keeps its last value, as in a Go map.
         unchecked((this.valAt[i] = valAt));
         unchecked((this.valLen[i] = valLen));
@@ -120,13 +136,30 @@ class Stage {
     }
     this.keyAt.push(keyAt);
     this.keyLen.push(keyLen);
+    this.keyHash.push(h);
     this.valAt.push(valAt);
     this.valLen.push(valLen);
+  }
+
+  private sameKeysAsLast(): bool {
+    const n = this.keyAt.length;
+    if (n != this.lastOrder.length) return false;
+    const base = this.text.ptr();
+    const last = this.lastKeys.ptr();
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const len = unchecked(this.keyLen[i]);
+      if (unchecked(this.keyHash[i]) != unchecked(this.lastHash[i]) || len != unchecked(this.lastKeyLen[i])) return false;
+      if (memory.compare(base + <usize>unchecked(this.keyAt[i]), last + <usize>at, <usize>len) != 0) return false;
+      at += len;
+    }
+    return true;
   }
 
   /** Member indices by key, byte-wise (Go sorts map keys as byte strings). */
   sortedOrder(): Array<i32> {
     const n = this.keyAt.length;
+    if (this.sameKeysAsLast()) return this.lastOrder;
     const order = this.order;
     order.length = n;
     for (let i = 0; i < n; i++) unchecked((order[i] = i));
@@ -139,6 +172,17 @@ class Stage {
         j--;
       }
       unchecked((order[j + 1] = x));
+    }
+    // Remember this key sequence and its order for the next object.
+    this.lastKeys.len = 0;
+    this.lastKeyLen.length = n;
+    this.lastHash.length = n;
+    this.lastOrder.length = n;
+    for (let i = 0; i < n; i++) {
+      this.lastKeys.bytes(base + <usize>unchecked(this.keyAt[i]), unchecked(this.keyLen[i]));
+      unchecked((this.lastKeyLen[i] = unchecked(this.keyLen[i])));
+      unchecked((this.lastHash[i] = unchecked(this.keyHash[i])));
+      unchecked((this.lastOrder[i] = unchecked(order[i])));
     }
     return order;
   }
@@ -193,6 +237,31 @@ class JsonBodyScanner {
     }
     this.pos += n;
   }
+
+  /**
+   * Where the string at pos (its opening quote) closes when it holds no escape and no control
+   * byte; 0 otherwise. Cached for the position it was computed at.
+   */
+  plainStringEnd(): i32 {
+    if (this.plainAt == this.pos) return this.plainEnd;
+    this.plainAt = this.pos;
+    let i = this.pos + 1;
+    const n = this.len;
+    while (i < n) {
+      const c = load<u8>(this.ptr + <usize>i);
+      if (c == 34) {
+        this.plainEnd = i;
+        return i;
+      }
+      if (c == 92 || c < 32) break;
+      i++;
+    }
+    this.plainEnd = 0;
+    return 0;
+  }
+
+  plainAt: i32 = -1;
+  plainEnd: i32 = 0;
 
   /** Decode a JSON string (at its opening quote) into `out`. */
   readString(out: TextBuf): void {
@@ -507,6 +576,13 @@ class JsonBodyScanner {
         this.object(pathLen, depth + 1);
       } else if (c == 110) {
         this.expect("null");
+      } else if (c == 34 && this.plainStringEnd() > 0) {
+        // A string without escapes is profiled where it lies (invalid UTF-8 bytes count as
+        // U+FFFD either way, as Go's decoder would have replaced them).
+        const end = this.plainStringEnd();
+        const start = this.pos + 1;
+        this.pos = end + 1;
+        this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), SimpleValProfile.ofBytes(this.ptr + <usize>start, end - start));
       } else {
         this.text.len = 0;
         this.leafText(this.text, depth + 1, false);
@@ -546,6 +622,7 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
   s.len = len;
   s.pos = 0;
   s.ok = true;
+  s.plainAt = -1;
   s.skipWs();
   const c = s.peek();
   const p = new StructuredProfile();
