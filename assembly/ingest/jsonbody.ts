@@ -95,28 +95,33 @@ class TextBuf {
   return -1;
 }
 
+// A staged member: five i32 fields in a row of Stage.rows.
+const KEY_AT = 0;
+const KEY_LEN = 1;
+const KEY_HASH = 2;
+const VAL_AT = 3;
+const VAL_LEN = 4;
+const ROW = 5;
+
 /** The members of one object being printed with %v, at one nesting depth: key and value bytes. */
 class Stage {
   text: TextBuf = new TextBuf();
-  keyAt: Array<i32> = new Array<i32>();
-  keyLen: Array<i32> = new Array<i32>();
-  keyHash: Array<u32> = new Array<u32>();
-  valAt: Array<i32> = new Array<i32>();
-  valLen: Array<i32> = new Array<i32>();
-  order: Array<i32> = new Array<i32>();
+  rows: StaticArray<i32> = new StaticArray<i32>(16 * ROW);
+  count: i32 = 0;
+  order: StaticArray<i32> = new StaticArray<i32>(16);
   // The key sequence sorted last time and its order: objects in an array usually repeat it.
   private lastKeys: TextBuf = new TextBuf();
-  private lastKeyLen: Array<i32> = new Array<i32>();
-  private lastHash: Array<u32> = new Array<u32>();
-  private lastOrder: Array<i32> = new Array<i32>();
+  private lastRows: StaticArray<i32> = new StaticArray<i32>(16 * ROW);
+  private lastOrder: StaticArray<i32> = new StaticArray<i32>(16);
+  private lastCount: i32 = -1;
 
   reset(): void {
     this.text.len = 0;
-    this.keyAt.length = 0;
-    this.keyLen.length = 0;
-    this.keyHash.length = 0;
-    this.valAt.length = 0;
-    this.valLen.length = 0;
+    this.count = 0;
+  }
+
+  @inline field(i: i32, f: i32): i32 {
+    return unchecked(this.rows[i * ROW + f]);
   }
 
   /** Record a member whose key is at [keyAt, keyAt+keyLen) and value follows it in text. */
@@ -124,66 +129,85 @@ class Stage {
     const base = this.text.ptr();
     let h: u32 = 2166136261;
     for (let i = 0; i < keyLen; i++) h = (h ^ <u32>load<u8>(base + <usize>(keyAt + i))) * 16777619;
-    const n = this.keyAt.length;
+    const n = this.count;
+    const rows = this.rows;
     for (let i = 0; i < n; i++) {
-      if (unchecked(this.keyHash[i]) != h || unchecked(this.keyLen[i]) != keyLen) continue;
-      if (memory.compare(base + <usize>unchecked(this.keyAt[i]), base + <usize>keyAt, <usize>keyLen) == 0) {
+      const r = i * ROW;
+      if (<u32>unchecked(rows[r + KEY_HASH]) != h || unchecked(rows[r + KEY_LEN]) != keyLen) continue;
+      if (memory.compare(base + <usize>unchecked(rows[r + KEY_AT]), base + <usize>keyAt, <usize>keyLen) == 0) {
         // A repeated key keeps its last value, as in a Go map.
-        unchecked((this.valAt[i] = valAt));
-        unchecked((this.valLen[i] = valLen));
+        unchecked((rows[r + VAL_AT] = valAt));
+        unchecked((rows[r + VAL_LEN] = valLen));
         return;
       }
     }
-    this.keyAt.push(keyAt);
-    this.keyLen.push(keyLen);
-    this.keyHash.push(h);
-    this.valAt.push(valAt);
-    this.valLen.push(valLen);
+    if ((n + 1) * ROW > rows.length) this.grow();
+    const r = n * ROW;
+    const w = this.rows;
+    unchecked((w[r + KEY_AT] = keyAt));
+    unchecked((w[r + KEY_LEN] = keyLen));
+    unchecked((w[r + KEY_HASH] = <i32>h));
+    unchecked((w[r + VAL_AT] = valAt));
+    unchecked((w[r + VAL_LEN] = valLen));
+    this.count = n + 1;
+  }
+
+  private grow(): void {
+    const cap = (this.rows.length / ROW) * 2;
+    const rows = new StaticArray<i32>(cap * ROW);
+    memory.copy(changetype<usize>(rows), changetype<usize>(this.rows), <usize>this.rows.length << 2);
+    this.rows = rows;
+    this.order = new StaticArray<i32>(cap);
   }
 
   private sameKeysAsLast(): bool {
-    const n = this.keyAt.length;
-    if (n != this.lastOrder.length) return false;
+    const n = this.count;
+    if (n != this.lastCount) return false;
     const base = this.text.ptr();
     const last = this.lastKeys.ptr();
     let at = 0;
     for (let i = 0; i < n; i++) {
-      const len = unchecked(this.keyLen[i]);
-      if (unchecked(this.keyHash[i]) != unchecked(this.lastHash[i]) || len != unchecked(this.lastKeyLen[i])) return false;
-      if (memory.compare(base + <usize>unchecked(this.keyAt[i]), last + <usize>at, <usize>len) != 0) return false;
+      const r = i * ROW;
+      const len = this.field(i, KEY_LEN);
+      if (this.field(i, KEY_HASH) != unchecked(this.lastRows[r + KEY_HASH]) || len != unchecked(this.lastRows[r + KEY_LEN])) return false;
+      if (memory.compare(base + <usize>this.field(i, KEY_AT), last + <usize>at, <usize>len) != 0) return false;
       at += len;
     }
     return true;
   }
 
   /** Member indices by key, byte-wise (Go sorts map keys as byte strings). */
-  sortedOrder(): Array<i32> {
-    const n = this.keyAt.length;
+  sortedOrder(): StaticArray<i32> {
+    const n = this.count;
     if (this.sameKeysAsLast()) return this.lastOrder;
     const order = this.order;
-    order.length = n;
     for (let i = 0; i < n; i++) unchecked((order[i] = i));
     const base = this.text.ptr();
     for (let i = 1; i < n; i++) {
       const x = unchecked(order[i]);
       let j = i - 1;
-      while (j >= 0 && compareBytes(base, unchecked(this.keyAt[unchecked(order[j])]), unchecked(this.keyLen[unchecked(order[j])]), unchecked(this.keyAt[x]), unchecked(this.keyLen[x])) > 0) {
-        unchecked((order[j + 1] = unchecked(order[j])));
+      while (j >= 0) {
+        const y = unchecked(order[j]);
+        if (compareBytes(base, this.field(y, KEY_AT), this.field(y, KEY_LEN), this.field(x, KEY_AT), this.field(x, KEY_LEN)) <= 0) break;
+        unchecked((order[j + 1] = y));
         j--;
       }
       unchecked((order[j + 1] = x));
     }
     // Remember this key sequence and its order for the next object.
+    if (this.lastRows.length < this.rows.length) {
+      this.lastRows = new StaticArray<i32>(this.rows.length);
+      this.lastOrder = new StaticArray<i32>(this.order.length);
+    }
     this.lastKeys.len = 0;
-    this.lastKeyLen.length = n;
-    this.lastHash.length = n;
-    this.lastOrder.length = n;
     for (let i = 0; i < n; i++) {
-      this.lastKeys.bytes(base + <usize>unchecked(this.keyAt[i]), unchecked(this.keyLen[i]));
-      unchecked((this.lastKeyLen[i] = unchecked(this.keyLen[i])));
-      unchecked((this.lastHash[i] = unchecked(this.keyHash[i])));
+      const r = i * ROW;
+      this.lastKeys.bytes(base + <usize>this.field(i, KEY_AT), this.field(i, KEY_LEN));
+      unchecked((this.lastRows[r + KEY_LEN] = this.field(i, KEY_LEN)));
+      unchecked((this.lastRows[r + KEY_HASH] = this.field(i, KEY_HASH)));
       unchecked((this.lastOrder[i] = unchecked(order[i])));
     }
+    this.lastCount = n;
     return order;
   }
 }
@@ -530,12 +554,13 @@ class JsonBodyScanner {
     if (!this.ok) return;
     const order = stage.sortedOrder();
     out.ascii("map[");
-    for (let i = 0; i < order.length; i++) {
+    const base = stage.text.ptr();
+    for (let i = 0; i < stage.count; i++) {
       const k = unchecked(order[i]);
       if (i > 0) out.byte(32);
-      out.bytes(stage.text.ptr() + <usize>unchecked(stage.keyAt[k]), unchecked(stage.keyLen[k]));
+      out.bytes(base + <usize>stage.field(k, KEY_AT), stage.field(k, KEY_LEN));
       out.byte(58);
-      out.bytes(stage.text.ptr() + <usize>unchecked(stage.valAt[k]), unchecked(stage.valLen[k]));
+      out.bytes(base + <usize>stage.field(k, VAL_AT), stage.field(k, VAL_LEN));
     }
     out.byte(93);
   }
