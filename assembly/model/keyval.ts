@@ -13,6 +13,14 @@ export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
 const MAX_PASSING_NAMES = 1024;
 
+@inline function hashKey(s: string): u32 {
+  let h: u32 = 2166136261;
+  const p = changetype<usize>(s);
+  const n = s.length;
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u16>(p + (<usize>i << 1))) * 16777619;
+  return h;
+}
+
 /** Keys longer than 64 bytes are named by their XXH3-64 hash. */
 export function hashIfNeeded(key: string): string {
   if (key.length <= MAX_KEY_LENGTH / 3 || utf8ByteLength(key) <= MAX_KEY_LENGTH) return key;
@@ -234,6 +242,8 @@ export class KeyValConfig {
   private slotKeys: StaticArray<string> = new StaticArray<string>(MAX_KEYS_LEARNED);
   // Unknown key names already accepted by otherKeynames (reset whenever the config changes).
   private passingNames: Set<string> = new Set<string>();
+  private tableKeys: StaticArray<string | null> | null = null;
+  private tableVals: StaticArray<SimpleValConfig | null> | null = null;
 
   constructor() {
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
@@ -256,6 +266,8 @@ export class KeyValConfig {
   learn(p: KeyValPile | null): void {
     if (p == null) return;
     this.passingNames.clear();
+    this.tableKeys = null;
+    this.tableVals = null;
     const pm = p.map;
     if (pm == null || pm.size == 0) return;
     let vals = this.vals;
@@ -300,6 +312,45 @@ export class KeyValConfig {
   }
 
   /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
+  /** The config of a learned key: one probe of the table built by prepare(). */
+  private lookup(k: string): SimpleValConfig | null {
+    const keys = this.tableKeys;
+    const vals = this.vals;
+    if (keys == null) {
+      if (vals == null || !vals.has(k)) return null;
+      return vals.get(k);
+    }
+    const mask = keys.length - 1;
+    let i = <i32>(hashKey(k) & <u32>mask);
+    while (true) {
+      const t = unchecked(keys[i]);
+      if (t == null) return null;
+      if (t === k || t == k) return unchecked(this.tableVals![i]);
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** An open-addressed table of Vals (built on prepare, dropped when learning changes Vals). */
+  private buildTable(): void {
+    const vals = this.vals;
+    this.tableKeys = null;
+    this.tableVals = null;
+    if (vals == null) return;
+    let cap = 8;
+    while (cap < vals.size * 2) cap <<= 1;
+    const keys = new StaticArray<string | null>(cap);
+    const tv = new StaticArray<SimpleValConfig | null>(cap);
+    const names = vals.keys();
+    for (let n = 0; n < names.length; n++) {
+      let i = <i32>(hashKey(names[n]) & <u32>(cap - 1));
+      while (unchecked(keys[i]) != null) i = (i + 1) & (cap - 1);
+      unchecked((keys[i] = names[n]));
+      unchecked((tv[i] = vals.get(names[n])));
+    }
+    this.tableKeys = keys;
+    this.tableVals = tv;
+  }
+
   prepare(): void {
     this.passingNames.clear();
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) {
@@ -321,6 +372,7 @@ export class KeyValConfig {
     if (ok != null) ok.prepare();
     const ov = this.otherVals;
     if (ov != null) ov.prepare();
+    this.buildTable();
   }
 
   decide(p: KeyValProfile | null): Decision | null {
@@ -328,10 +380,11 @@ export class KeyValConfig {
     let d: Decision | null = null;
     const vals = this.vals;
     for (let i = 0; i < p.keys.length; i++) {
-      const k = p.keys[i];
-      const v = p.vals[i];
-      if (vals != null && vals.has(k)) {
-        const c = vals.get(k).decide(v);
+      const k = unchecked(p.keys[i]);
+      const v = unchecked(p.vals[i]);
+      const known = this.lookup(k);
+      if (known != null) {
+        const c = known.decide(v);
         if (c != null) d = decideChild(d, c, "KnownKey " + k);
         continue;
       }

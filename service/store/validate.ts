@@ -1,0 +1,63 @@
+// Checks shared by every store: Guardian names are DNS-1123 labels (they become file and object
+// names), and a spec is stored only in the form the core loads and writes back.
+import { CoreError, type Core } from '../../core/index.js';
+import { StoreError } from './errors.js';
+import { MAX_SAMPLES, type GuardianSpecJson } from './types.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isDnsLabel(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= 63 && DNS_LABEL.test(name);
+}
+
+/** Refuse a namespace or service that is not a DNS-1123 label (no dots, slashes or "..": no path tricks). */
+export function checkNames(namespace: unknown, service: unknown): void {
+  for (const [what, name] of [['namespace', namespace], ['service', service]] as const) {
+    if (!isDnsLabel(name)) {
+      throw new StoreError(
+        'GUARD_STORE_INVALID_NAME',
+        `invalid ${what} ${JSON.stringify(name)}: expected a DNS-1123 label (lower-case letters, digits and '-', at most 63)`,
+      );
+    }
+  }
+}
+
+/**
+ * Load `input` (a GuardianSpec, a Guardian object or a ConfigMap, as text or value) with the core
+ * and return the canonical GuardianSpec JSON the core writes. `where` names the file or object in
+ * the error.
+ */
+export function canonicalSpec(core: Core, input: string | object, where: string): GuardianSpecJson {
+  let guardian;
+  try {
+    guardian = core.parseGuardian(input);
+  } catch (err) {
+    if (err instanceof CoreError) throw new StoreError('GUARD_STORE_INVALID', `${where}: ${err.message}`, { location: where, cause: err });
+    throw err;
+  }
+  try {
+    return JSON.parse(guardian.toWire()) as GuardianSpecJson;
+  } finally {
+    guardian.dispose();
+  }
+}
+
+/**
+ * Validate a spec about to be written. Stricter than reading: `samples` must already be within
+ * the cap (the core would silently clamp it, the CRD schema refuses it), and the value must be a
+ * plain object, not a whole Guardian or ConfigMap.
+ */
+export function specToWrite(core: Core, spec: unknown, where: string): GuardianSpecJson {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec must be an object`, { location: where });
+  }
+  const s = spec as Record<string, unknown>;
+  for (const key of ['spec', 'kind', 'data']) {
+    if (key in s) throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec has no "${key}" member (pass the spec, not the object holding it)`, { location: where });
+  }
+  const samples = s.samples;
+  if (samples !== undefined && !(Number.isInteger(samples) && (samples as number) >= 0 && (samples as number) <= MAX_SAMPLES)) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: samples must be an integer from 0 to ${MAX_SAMPLES}, got ${JSON.stringify(samples)}`, { location: where });
+  }
+  return canonicalSpec(core, spec, where);
+}
