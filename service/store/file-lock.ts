@@ -73,15 +73,33 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
   }
 }
 
-/** Temp files of the lock protocol, named so that a store can clean up after a killed process. */
-export function lockTempName(lockPath: string, nonce: string): string {
-  return join(dirname(lockPath), `.${basename(lockPath)}.${process.pid}.${nonce}.tmp`);
+const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
+const TEMP_NAME = /^\..+\.([0-9a-f]{8})\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** No write holds a temp file this long: one this old is abandoned whoever made it. */
+const ABANDONED_TEMP_MS = 3_600_000;
+
+/**
+ * A private temp file next to `path`: hidden (leading dot), and named with this host and pid so
+ * that a store can tell the leftovers of a killed process from a write in progress.
+ */
+export function privateTempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${HOST_TAG}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/** Whether `name` is a temp file (privateTempPath) or break claim left behind by a process that is gone. */
+export function isAbandoned(name: string, ageMs: number): boolean {
+  if (/\.lock\.break-[0-9a-f]+$/.test(name)) return ageMs > UNREADABLE_STALE_MS;
+  const m = TEMP_NAME.exec(name);
+  if (!m) return false;
+  if (ageMs > ABANDONED_TEMP_MS) return true;
+  const pid = Number(m[2]);
+  return m[1] === HOST_TAG && pid !== process.pid && !pidAlive(pid);
 }
 
 async function tryCreate(lockPath: string): Promise<string | null> {
   const nonce = randomBytes(12).toString('hex');
   const content: LockContent = { pid: process.pid, host: HOST, nonce, at: Date.now() };
-  const temp = lockTempName(lockPath, nonce);
+  const temp = privateTempPath(lockPath);
   await io(() => fs.writeFile(temp, JSON.stringify(content), { flag: 'wx' }), temp);
   try {
     await fs.link(temp, lockPath);
@@ -100,8 +118,12 @@ function heldLock(lockPath: string, nonce: string): HeldLock {
   return {
     held,
     async release() {
-      heldHere.delete(nonce);
-      if (await held()) await fs.unlink(lockPath).catch(() => {});
+      // Still ours until unlinked: a store instance of this process must not judge it stale.
+      try {
+        if (await held()) await fs.unlink(lockPath).catch(() => {});
+      } finally {
+        heldHere.delete(nonce);
+      }
     },
   };
 }

@@ -10,16 +10,19 @@ export function isDnsLabel(name: unknown): name is string {
   return typeof name === 'string' && name.length <= 63 && DNS_LABEL.test(name);
 }
 
-/** Refuse a namespace or service that is not a DNS-1123 label (no dots, slashes or "..": no path tricks). */
-export function checkNames(namespace: unknown, service: unknown): void {
-  for (const [what, name] of [['namespace', namespace], ['service', service]] as const) {
-    if (!isDnsLabel(name)) {
-      throw new StoreError(
-        'GUARD_STORE_INVALID_NAME',
-        `invalid ${what} ${JSON.stringify(name)}: expected a DNS-1123 label (lower-case letters, digits and '-', at most 63)`,
-      );
-    }
+/** Refuse a name that is not a DNS-1123 label (no dots, slashes or "..": no path tricks). */
+export function checkName(what: 'namespace' | 'service', name: unknown): asserts name is string {
+  if (!isDnsLabel(name)) {
+    throw new StoreError(
+      'GUARD_STORE_INVALID_NAME',
+      `invalid ${what} ${JSON.stringify(name)}: expected a DNS-1123 label (lower-case letters, digits and '-', at most 63)`,
+    );
   }
+}
+
+export function checkNames(namespace: unknown, service: unknown): void {
+  checkName('namespace', namespace);
+  checkName('service', service);
 }
 
 /**
@@ -48,8 +51,9 @@ export function canonicalSpec(core: Core, input: string | object, where: string)
  * plain object, not a whole Guardian or ConfigMap.
  */
 export function specToWrite(core: Core, spec: unknown, where: string): GuardianSpecJson {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec must be an object`, { location: where });
+  const proto = spec !== null && typeof spec === 'object' ? Object.getPrototypeOf(spec) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec must be a plain object`, { location: where });
   }
   const s = spec as Record<string, unknown>;
   for (const key of ['spec', 'kind', 'data']) {
@@ -57,7 +61,7 @@ export function specToWrite(core: Core, spec: unknown, where: string): GuardianS
   }
   const samples = s.samples;
   if (samples !== undefined && !(Number.isInteger(samples) && (samples as number) >= 0 && (samples as number) <= MAX_SAMPLES)) {
-    throw new StoreError('GUARD_STORE_INVALID', `${where}: samples must be an integer from 0 to ${MAX_SAMPLES}, got ${JSON.stringify(samples)}`, { location: where });
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: samples must be an integer from 0 to ${MAX_SAMPLES}, got ${typeof samples === 'string' ? JSON.stringify(samples) : String(samples)}`, { location: where });
   }
-  return canonicalSpec(core, spec, where);
+  return canonicalSpec(core, s, where);
 }

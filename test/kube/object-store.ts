@@ -261,7 +261,7 @@ export class ObjectStore {
     return object;
   }
 
-  private commit(type: ResourceType, object: KubeObject, previous: KubeObject | undefined): KubeObject {
+  private commit(type: ResourceType, object: KubeObject, previous: KubeObject | undefined, keepUid = false): KubeObject {
     type.normalizeBody(object, previous);
     const meta = object.metadata;
     if (previous) {
@@ -277,7 +277,7 @@ export class ObjectStore {
       // An update that changes nothing is not written: no new resourceVersion, no watch event.
       if (comparable(object) === comparable(previous)) return structuredClone(previous);
     } else {
-      meta.uid = randomUUID();
+      meta.uid = keepUid && meta.uid ? meta.uid : randomUUID();
       meta.creationTimestamp = now();
       if (type.tracksGeneration) meta.generation = 1;
       else delete meta.generation;
@@ -292,7 +292,10 @@ export class ObjectStore {
   /** Writes an object the way a controller outside the API would (pods from state.addPod). */
   insert(type: ResourceType, object: KubeObject): KubeObject {
     const previous = this.get(type, object.metadata.namespace, object.metadata.name);
-    if (previous) object.metadata.resourceVersion = previous.metadata.resourceVersion;
-    return this.commit(type, object, previous);
+    if (previous) {
+      object.metadata.resourceVersion = previous.metadata.resourceVersion;
+      object.metadata.uid = previous.metadata.uid;
+    }
+    return this.commit(type, object, previous, true);
   }
 }
