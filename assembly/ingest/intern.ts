@@ -12,7 +12,7 @@ const MAX_KEY = 64;
 }
 
 export class InternTable {
-  private raw: StaticArray<string | null> = new StaticArray<string | null>(SLOTS);
+  private raw: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(SLOTS);
   private value: StaticArray<string> = new StaticArray<string>(SLOTS);
   private tag: StaticArray<u32> = new StaticArray<u32>(SLOTS);
   private entries: i32 = 0;
@@ -24,11 +24,7 @@ export class InternTable {
     for (let probe = 0; probe < SLOTS; probe++) {
       const r = unchecked(this.raw[slot]);
       if (r == null) return slot;
-      if (r.length == len) {
-        let same = true;
-        for (let i = 0; i < len && same; i++) same = <u32>r.charCodeAt(i) == <u32>load<u8>(ptr + <usize>i);
-        if (same) return slot;
-      }
+      if (r.byteLength == len && memory.compare(changetype<usize>(r), ptr, <usize>len) == 0) return slot;
       slot = (slot + 1) & (SLOTS - 1);
     }
     return -1;
@@ -43,13 +39,14 @@ export class InternTable {
     return unchecked(this.value[slot]);
   }
 
-  /** Remember `value` (and `tag`) for these bytes when they are short ASCII and there is room. */
+  /** Remember `value` (and `tag`) for these bytes when they are short and there is room. */
   add(ptr: usize, len: i32, value: string, tag: u32): void {
     if (len > MAX_KEY || this.entries >= MAX_ENTRIES) return;
-    for (let i = 0; i < len; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return;
     const slot = this.slotOf(ptr, len);
     if (slot < 0 || unchecked(this.raw[slot]) != null) return;
-    unchecked((this.raw[slot] = String.UTF8.decodeUnsafe(ptr, <usize>len)));
+    const raw = new ArrayBuffer(len);
+    memory.copy(changetype<usize>(raw), ptr, <usize>len);
+    unchecked((this.raw[slot] = raw));
     unchecked((this.value[slot] = value));
     unchecked((this.tag[slot] = tag));
     this.entries++;

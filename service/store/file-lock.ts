@@ -14,10 +14,11 @@
 //    that lock meanwhile (its holder is gone and every other breaker of it gets EEXIST), so a
 //    slow breaker never removes a fresh lock taken after the stale one was cleared.
 //  * release: unlink the lock file if it still carries our nonce.
-// The holder checks its nonce again right before it commits (`held()`), and the store re-reads the
-// Guardian's resourceVersion there too, so writers outside this protocol (a person's editor) are
-// detected as conflicts. What it does not cover: a holder that stalls beyond staleMs (a
-// suspended process) can have its lock broken; the resourceVersion check is then the last guard.
+// The holder checks its nonce again right before it commits (`held()`), and the store checks there
+// that the Guardian file is still the one it read, so writers outside this protocol (a person's
+// editor) are detected as conflicts. What it does not cover: a holder that stalls beyond staleMs
+// (a suspended process) can have its lock broken; that check is then the last guard. Liveness by
+// pid assumes one host (or one pid namespace) per directory; other hosts' locks only age out.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
@@ -101,11 +102,14 @@ async function tryCreate(lockPath: string): Promise<string | null> {
   const content: LockContent = { pid: process.pid, host: HOST, nonce, at: Date.now() };
   const temp = privateTempPath(lockPath);
   await io(() => fs.writeFile(temp, JSON.stringify(content), { flag: 'wx' }), temp);
+  // Registered before the link: the lock is visible to this process's other store instances
+  // as soon as link() lands, before this continuation runs.
+  heldHere.add(nonce);
   try {
     await fs.link(temp, lockPath);
-    heldHere.add(nonce);
     return nonce;
   } catch (err) {
+    heldHere.delete(nonce);
     if (errno(err) === 'EEXIST') return null;
     throw ioError(err, lockPath);
   } finally {
