@@ -11,7 +11,8 @@ import { JsonWriter } from "./json/writer";
 import { Decision } from "./model/decision";
 import { Ctrl, CTRL_ALERT, GuardianSpec } from "./model/guardian";
 import { PodProfile } from "./model/pod";
-import { SECTION_ALL, SECTION_POD, SECTION_REQ, SECTION_REQBODY, SECTION_RESP, SECTION_RESPBODY, SessionDataPile } from "./model/session";
+import { limitCodeSigned } from "./model/limit";
+import { SECTION_ALL, SECTION_ENVELOP, SECTION_POD, SECTION_REQ, SECTION_REQBODY, SECTION_RESP, SECTION_RESPBODY, SessionDataPile } from "./model/session";
 import { asArray, asObject, decodeError, enter, fail, field, leave, readBool, readI64, readString, readU32, resetDecodeErrors } from "./model/wire";
 
 export { inputBuffer, outputPtr, outputLen } from "./io";
@@ -187,15 +188,9 @@ export function session_envelop(sid: i32, responseSeconds: i32, completionSecond
   const s = sessions.get(sid);
   if (s == null) return;
   const e = s.profile.envelop;
-  const fresh = EnvelopOf(responseSeconds, completionSeconds);
-  e.responseTime = fresh.responseTime;
-  e.completionTime = fresh.completionTime;
-  s.profiled |= 16;
-}
-
-import { EnvelopProfile } from "./model/envelop";
-function EnvelopOf(r: i32, c: i32): EnvelopProfile {
-  return EnvelopProfile.of(<i64>r, <i64>c);
+  e.responseTime = limitCodeSigned(<i64>responseSeconds);
+  e.completionTime = limitCodeSigned(<i64>completionSeconds);
+  s.profiled |= SECTION_ENVELOP;
 }
 
 export function session_pod(sid: i32, podId: i32): void {
@@ -350,4 +345,3 @@ export function live_handles(): i32 {
   return guardians.live() + piles.live() + sessions.live() + pods.live();
 }
 
-export { fail };

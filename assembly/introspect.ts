@@ -4,7 +4,7 @@ import { inputPtr, setOutputString } from "./io";
 import { JsonKind, JsonValue } from "./json/value";
 import { JsonLimits, jsonError, parseJson } from "./json/reader";
 import { JsonWriter } from "./json/writer";
-import { parseIP, to4 } from "./net/ip";
+import { parseIP } from "./net/ip";
 import { parseQuery } from "./http/query";
 import { decideFlags, flagsScore } from "./model/asciiflags";
 import { BodyConfig, BodyPile, BodyProfile } from "./model/body";
@@ -774,4 +774,3 @@ export function introspect(len: i32): i32 {
   return 0;
 }
 
-export { to4 };
