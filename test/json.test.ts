@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
 import { loadWasmFile, type WasmIoExports } from '../core/wasm.js';
+import { random } from './support/random.js';
 
 interface JsonHarness extends WasmIoExports {
   t_roundtrip(len: number, mode: number): number;
@@ -97,16 +98,7 @@ function expectedGoFloat(x: number): string {
 }
 
 // Deterministic PRNG for the fuzz sections.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = random;
 
 // Reference §6.4, compacted: already in Go's form, so parse + write must reproduce it byte for byte.
 const SYNC_MESSAGE_REQ =

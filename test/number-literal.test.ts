@@ -2,6 +2,7 @@
 // Go's %v prints for the float64 the literal parses to — checked against the exact formatter.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmFile, type WasmIoExports, type WasmModule } from '../core/wasm.js';
+import { random } from './support/random.js';
 
 interface Exports extends WasmIoExports {
   t_numberLiteral(len: number, x: number): void;
@@ -19,16 +20,7 @@ function both(literal: string): [string, string] {
   return [fast, slow];
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = random;
 
 describe('Go %v of JSON number literals', () => {
   it('prints the reference forms', () => {

@@ -287,6 +287,22 @@ class JsonBodyScanner {
   plainAt: i32 = -1;
   plainEnd: i32 = 0;
 
+  /**
+   * After a member or element: true at a comma (another follows), false at the closing byte
+   * `close` (consumed) or on a syntax error (then ok is false).
+   */
+  nextMember(close: i32): bool {
+    this.skipWs();
+    const d = this.peek();
+    if (d == 44) {
+      this.pos++;
+      return true;
+    }
+    if (d == close) this.pos++;
+    else this.fail();
+    return false;
+  }
+
   /** Decode a JSON string (at its opening quote) into `out`. */
   readString(out: TextBuf): void {
     this.pos++;
@@ -476,18 +492,10 @@ class JsonBodyScanner {
         if (!first) out.byte(32);
         first = false;
         this.leafText(out, depth + 1, false);
-        this.skipWs();
-        const d = this.peek();
-        if (d == 44) {
-          this.pos++;
-          continue;
-        }
-        if (d == 93) {
-          this.pos++;
-          out.byte(93);
+        if (!this.nextMember(93)) {
+          if (this.ok) out.byte(93);
           return;
         }
-        this.fail();
       }
     } else if (c == 123) {
       this.objectText(out, depth);
@@ -539,17 +547,7 @@ class JsonBodyScanner {
       this.leafText(stage.text, depth + 1, false);
       if (!this.ok) return;
       stage.set(keyAt, keyLen, valAt, stage.text.len - valAt);
-      this.skipWs();
-      const d = this.peek();
-      if (d == 44) {
-        this.pos++;
-        continue;
-      }
-      if (d == 125) {
-        this.pos++;
-        break;
-      }
-      this.fail();
+      if (!this.nextMember(125)) break;
     }
     if (!this.ok) return;
     const order = stage.sortedOrder();
@@ -613,17 +611,7 @@ class JsonBodyScanner {
         this.leafText(this.text, depth + 1, false);
         if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
       }
-      this.skipWs();
-      const d = this.peek();
-      if (d == 44) {
-        this.pos++;
-        continue;
-      }
-      if (d == 125) {
-        this.pos++;
-        return;
-      }
-      this.fail();
+      if (!this.nextMember(125)) return;
     }
   }
 }
@@ -672,17 +660,7 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
         s.leafText(s.text, 2, false);
         if (!s.ok) break;
         vals.push(s.text.toProfile());
-        s.skipWs();
-        const d = s.peek();
-        if (d == 44) {
-          s.pos++;
-          continue;
-        }
-        if (d == 93) {
-          s.pos++;
-          break;
-        }
-        s.fail();
+        if (!s.nextMember(93)) break;
       }
     }
     if (!s.ok) return null;

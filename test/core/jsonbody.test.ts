@@ -2,6 +2,7 @@
 // data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
+import { random } from '../support/random.js';
 
 const core = loadCore();
 
@@ -21,16 +22,7 @@ function viaModel(value: unknown): unknown {
   return { faults: { set: null }, unstructured: null, structured: pile };
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = random;
 
 function randomValue(next: () => number, depth: number): unknown {
   const r = next();

@@ -2,6 +2,7 @@
 // builders, the reference §6.4 sync example and a seeded PRNG for the fuzz suite.
 import { expect } from 'vitest';
 import { CoreError, loadCore, type Core, type HttpRequestFields } from '../../core/index.js';
+import { syncAlerts, syncMessage, syncPile } from '../vectors/fixtures.js';
 
 let cached: Core | undefined;
 
@@ -48,76 +49,18 @@ export function svPile(value: string): any {
   return core().introspect({ op: 'pile', type: 'SimpleVal', inputs: [value] });
 }
 
-// ---- reference §6.4: SyncMessageReq --------------------------------------------------------------
-
-const sv = (d: string, l: string, sp: string, sc: string, nr: string, u: string, seq: string, flags: number) => ({
-  Digits: d,
-  Letters: l,
-  Spaces: sp,
-  SpecialChars: sc,
-  NonReadables: nr,
-  Unicodes: u,
-  Sequences: seq,
-  Flags: flags,
-  UnicodeFlags: null,
-});
-const noPeers = { List: null };
+// ---- reference §6.4: SyncMessageReq (one copy, kept with the reference vectors) ----------------
 
 export function syncExamplePile(): any {
-  return {
-    count: 1,
-    req: {
-      cip: { List: ['8.8.4.4'] },
-      hopip: { List: null },
-      method: { set: ['GET'] },
-      proto: { set: ['HTTP/1.1'] },
-      mediatype: { type: { set: ['none'] }, params: {} },
-      contentlength: 'AA==',
-      url: { val: sv('AQ==', 'BA==', 'AA==', 'AA==', 'AA==', 'AA==', 'Ag==', 0), segments: 'Ag==' },
-      qs: { kv: { id: sv('AQ==', 'AA==', 'AA==', 'AA==', 'AA==', 'AA==', 'AQ==', 0) } },
-      headers: { kv: { Accept: sv('AA==', 'AA==', 'AA==', 'Aw==', 'AA==', 'AA==', 'AQ==', 1073750272) } },
-    },
-    resp: {
-      headers: { kv: { 'Content-Type': sv('AA==', 'CQ==', 'AA==', 'AQ==', 'AA==', 'AA==', 'Aw==', 8192) } },
-      mediatype: { type: { set: ['text/plain'] }, params: {} },
-      contentlength: 'Ag==',
-    },
-    reqbody: { faults: { set: null }, unstructured: null, structured: null },
-    respbody: { faults: { set: null }, unstructured: null, structured: null },
-    envelop: { responsetime: 'AA==', completiontime: 'AQ==' },
-    pod: {
-      tcp4peers: noPeers,
-      udp4peers: noPeers,
-      udplite4peers: noPeers,
-      tcp6peers: noPeers,
-      udp6peers: noPeers,
-      udplite6peers: noPeers,
-    },
-  };
+  return syncPile();
 }
 
 export function syncExampleDecision(): any {
-  return {
-    children: {
-      HttpRequest: {
-        children: {
-          ContentLength: { children: {}, reasons: ['Value 3 Not Allowed!'], result: 1 },
-        },
-        reasons: null,
-        result: 1,
-      },
-    },
-    reasons: null,
-    result: 1,
-  };
+  return syncAlerts()[0].decision;
 }
 
 export function syncExampleText(): string {
-  return JSON.stringify({
-    pile: syncExamplePile(),
-    alerts: [{ decision: syncExampleDecision(), time: 1700000000, level: 'Session', count: 1 }],
-    compromised: false,
-  });
+  return JSON.stringify(syncMessage());
 }
 
 // ---- seeded PRNG -----------------------------------------------------------------------------
