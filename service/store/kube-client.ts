@@ -112,10 +112,11 @@ export class KubeApi {
     onEvent: (type: WatchEventType, object: Record<string, unknown>) => void,
     done: (err: unknown) => void,
   ): Promise<WatchStream> {
-    let state: 'connecting' | 'open' | 'abandoned' = 'connecting';
+    // An object, not a variable: TypeScript would not see the callbacks change it.
+    const link: { state: 'connecting' | 'open' | 'abandoned' } = { state: 'connecting' };
     const timer = setTimeout(() => {
-      if (state !== 'connecting') return;
-      state = 'abandoned';
+      if (link.state !== 'connecting') return;
+      link.state = 'abandoned';
       done(new Error(`no answer to the watch of ${path} within ${this.requestTimeoutMs} ms`));
     }, this.requestTimeoutMs);
     timer.unref();
@@ -125,34 +126,34 @@ export class KubeApi {
         path,
         query,
         (type, object) => {
-          if (state !== 'abandoned') onEvent(type as WatchEventType, (object ?? {}) as Record<string, unknown>);
+          if (link.state !== 'abandoned') onEvent(type as WatchEventType, (object ?? {}) as Record<string, unknown>);
         },
         (err) => {
-          if (state === 'abandoned') return;
-          state = 'abandoned';
+          if (link.state === 'abandoned') return;
+          link.state = 'abandoned';
           clearTimeout(timer);
           done(err);
         },
       );
     } catch (err) {
       // Watch.watch reports failures through done; this is a failure before the request (config).
-      if (state !== 'abandoned') {
-        state = 'abandoned';
+      if (link.state !== 'abandoned') {
+        link.state = 'abandoned';
         clearTimeout(timer);
         done(err);
       }
       return { abort() {} };
     }
     clearTimeout(timer);
-    if (state === 'abandoned') {
+    if (link.state === 'abandoned') {
       controller.abort();
       return { abort() {} };
     }
-    state = 'open';
+    link.state = 'open';
     const opened = controller;
     return {
       abort() {
-        state = 'abandoned';
+        link.state = 'abandoned';
         opened.abort();
       },
     };

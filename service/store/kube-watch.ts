@@ -6,7 +6,6 @@ import { apiError, httpStatus, type KubeApi, type WatchEventType, type WatchStre
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-  [field: string]: unknown;
 }
 
 export interface ObjectSource {

@@ -1,0 +1,188 @@
+// The alerts gates report in their syncs, kept per service in a bounded ring (oldest dropped and
+// counted) for the people API, the UI and metrics. Memory only: a restart starts empty.
+
+/** One alert as the core re-encodes it from a sync message. */
+export interface SyncAlert {
+  decision: unknown;
+  /** Unix seconds, as the gate stamped it. */
+  time: number;
+  level: string;
+  count: number;
+}
+
+export interface StoredAlert extends SyncAlert {
+  /** Receipt order across all services: higher is newer. */
+  seq: number;
+  /** Wall-clock milliseconds when guard-service received it. */
+  receivedAt: number;
+  namespace: string;
+  service: string;
+  pod: string;
+}
+
+export interface AlertQuery {
+  namespace?: string;
+  service?: string;
+  level?: string;
+  /** Only alerts received at or after this (wall-clock ms). */
+  since?: number;
+  /** At most this many, newest first (default 100, at most maxQueryLimit). */
+  limit?: number;
+}
+
+export interface AlertCounts {
+  /** Alert entries received (not the sum of their `count`). */
+  received: number;
+  /** Sum of the `count` of the entries received. */
+  occurrences: number;
+  /** Entries dropped because a ring was full (or its service evicted). */
+  dropped: number;
+  stored: number;
+}
+
+export interface AlertStoreOptions {
+  /** Alerts kept per service (default 1000). */
+  perService?: number;
+  /** Services kept (default 10,000); beyond it the one quiet the longest is evicted. */
+  maxServices?: number;
+  /** Upper bound of a query's limit (default 1000). */
+  maxQueryLimit?: number;
+  /** Wall clock in ms (default Date.now). */
+  now?: () => number;
+}
+
+const DEFAULT_QUERY_LIMIT = 100;
+
+class AlertRing {
+  private readonly slots: Array<StoredAlert | undefined>;
+  private next = 0;
+  size = 0;
+  readonly counts: AlertCounts = { received: 0, occurrences: 0, dropped: 0, stored: 0 };
+
+  constructor(
+    readonly namespace: string,
+    readonly service: string,
+    capacity: number,
+  ) {
+    this.slots = new Array<StoredAlert | undefined>(capacity);
+  }
+
+  /** Add an alert; true when the oldest had to go. */
+  push(alert: StoredAlert): boolean {
+    const full = this.size === this.slots.length;
+    this.slots[this.next] = alert;
+    this.next = (this.next + 1) % this.slots.length;
+    if (!full) this.size++;
+    this.counts.received++;
+    this.counts.occurrences += alert.count;
+    if (full) this.counts.dropped++;
+    this.counts.stored = this.size;
+    return full;
+  }
+
+  /** Newest first. */
+  *newest(): Generator<StoredAlert> {
+    const cap = this.slots.length;
+    for (let i = 1; i <= this.size; i++) yield this.slots[(this.next - i + cap) % cap]!;
+  }
+}
+
+export class AlertStore {
+  private readonly perService: number;
+  private readonly maxServices: number;
+  private readonly maxQueryLimit: number;
+  private readonly now: () => number;
+  /** Keyed namespace/service, in order of last alert (Map order: least recent first). */
+  private readonly rings = new Map<string, AlertRing>();
+  private readonly totals: AlertCounts = { received: 0, occurrences: 0, dropped: 0, stored: 0 };
+  private seq = 0;
+
+  constructor(options: AlertStoreOptions = {}) {
+    this.perService = positiveInt(options.perService ?? 1000, 'perService');
+    this.maxServices = positiveInt(options.maxServices ?? 10_000, 'maxServices');
+    this.maxQueryLimit = positiveInt(options.maxQueryLimit ?? 1000, 'maxQueryLimit');
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Keep the alerts one sync carried (the core's re-encoding: {decision, time, level, count}),
+   * stamped with receipt time and origin. Entries of another shape are skipped; returns how many
+   * were kept.
+   */
+  add(namespace: string, service: string, pod: string, alerts: readonly unknown[]): number {
+    if (alerts.length === 0) return 0;
+    const key = `${namespace}/${service}`;
+    let ring = this.rings.get(key);
+    if (ring) this.rings.delete(key);
+    else {
+      ring = new AlertRing(namespace, service, this.perService);
+      this.evictFor(1);
+    }
+    this.rings.set(key, ring);
+    const receivedAt = this.now();
+    let kept = 0;
+    for (const raw of alerts) {
+      const alert = asSyncAlert(raw);
+      if (!alert) continue;
+      const dropped = ring.push({ ...alert, seq: ++this.seq, receivedAt, namespace, service, pod });
+      this.totals.received++;
+      this.totals.occurrences += alert.count;
+      if (dropped) this.totals.dropped++;
+      else this.totals.stored++;
+      kept++;
+    }
+    return kept;
+  }
+
+  /** Matching alerts, newest first. */
+  query(q: AlertQuery = {}): StoredAlert[] {
+    const limit = Math.min(this.maxQueryLimit, Math.max(0, Math.floor(q.limit ?? DEFAULT_QUERY_LIMIT)));
+    if (limit === 0) return [];
+    const found: StoredAlert[] = [];
+    for (const ring of this.rings.values()) {
+      if (q.namespace !== undefined && ring.namespace !== q.namespace) continue;
+      if (q.service !== undefined && ring.service !== q.service) continue;
+      let taken = 0;
+      for (const a of ring.newest()) {
+        if (q.since !== undefined && a.receivedAt < q.since) break;
+        if (q.level !== undefined && a.level !== q.level) continue;
+        found.push(a);
+        if (++taken === limit) break;
+      }
+    }
+    found.sort((a, b) => b.seq - a.seq);
+    return found.slice(0, limit);
+  }
+
+  /** Totals over all services, or one service's (zeros when it sent none). */
+  counts(namespace?: string, service?: string): AlertCounts {
+    if (namespace === undefined || service === undefined) return { ...this.totals };
+    const ring = this.rings.get(`${namespace}/${service}`);
+    return ring ? { ...ring.counts } : { received: 0, occurrences: 0, dropped: 0, stored: 0 };
+  }
+
+  private evictFor(n: number): void {
+    while (this.rings.size + n > this.maxServices) {
+      const [key, ring] = this.rings.entries().next().value as [string, AlertRing];
+      this.rings.delete(key);
+      this.totals.stored -= ring.size;
+      this.totals.dropped += ring.size;
+    }
+  }
+}
+
+function asSyncAlert(raw: unknown): SyncAlert | null {
+  if (raw === null || typeof raw !== 'object') return null;
+  const a = raw as Record<string, unknown>;
+  if (typeof a.level !== 'string' || !isCount(a.count) || typeof a.time !== 'number' || !Number.isFinite(a.time)) return null;
+  return { decision: a.decision ?? null, time: a.time, level: a.level, count: a.count };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function positiveInt(v: number, name: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`AlertStore: ${name} must be a positive integer, got ${v}`);
+  return v;
+}

@@ -1,0 +1,537 @@
+// The learner against the real core and an in-memory store, on a fake clock: every threshold of
+// the learn and persist policy, flush, store failures, concurrency, and people's edits.
+import { afterEach, describe, expect, it } from 'vitest';
+import { CoreError, loadCore, type Pile } from '../../core/index.js';
+import { FakeClock } from '../../service/clock.js';
+import { Learner, LearnerError, type LearnerLimits } from '../../service/learner.js';
+import type { GuardianSpecJson, GuardianStore } from '../../service/store/index.js';
+import { MemoryGuardianStore } from './memory-store.js';
+
+const core = loadCore();
+const NS = 'shop';
+const SVC = 'cart';
+
+/** A pile of n sessions of one request, as it arrives over the wire. */
+function pileOf(n: number, method = 'GET'): Pile {
+  const local = core.newPile();
+  const s = core.newSession();
+  s.profileRequest({ method, path: '/a', headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+  for (let i = 0; i < n; i++) local.add(s);
+  s.dispose();
+  const wire = core.parsePile(local.toWire());
+  local.dispose();
+  return wire;
+}
+
+type Spec = GuardianSpecJson & { learned?: { req: { method: { set: string[] } } } | null };
+
+function spec(answer: string): Spec {
+  return JSON.parse(answer) as Spec;
+}
+
+function methods(answer: string | GuardianSpecJson): string[] {
+  const s = (typeof answer === 'string' ? spec(answer) : answer) as Spec;
+  return [...(s.learned?.req.method.set ?? [])].sort();
+}
+
+const learners: Learner[] = [];
+afterEach(async () => {
+  for (const l of learners.splice(0)) await l.close();
+});
+
+function setup(limits?: Partial<LearnerLimits>, store = new MemoryGuardianStore(core), clock = new FakeClock(1_000_000)) {
+  const learner = new Learner({ core, store, clock, limits });
+  learners.push(learner);
+  return { clock, store, learner };
+}
+
+/** Deliver the store's watch events to the learner; next() resolves after the next one. */
+function wire(store: GuardianStore, learner: Learner) {
+  const waiters: Array<() => void> = [];
+  const w = store.watch((event) => {
+    learner.onStoreChange(event);
+    for (const resolve of waiters.splice(0)) resolve();
+  });
+  return { close: () => w.close(), next: () => new Promise<void>((resolve) => waiters.push(resolve)) };
+}
+
+/** The learned part another writer (a replica, a person) would write for this pile. */
+function learnedFrom(pile: Pile): unknown {
+  const g = core.defaultGuardian();
+  g.learn(pile);
+  pile.dispose();
+  const learned = (JSON.parse(g.toWire()) as GuardianSpecJson).learned;
+  g.dispose();
+  return learned;
+}
+
+async function samplesStored(store: GuardianStore): Promise<number | undefined> {
+  return (await store.get(NS, SVC))?.spec.samples;
+}
+
+describe('Learner: when to learn', () => {
+  it('learns a pile of 1000 samples at once, not one of 999', async () => {
+    const { clock, learner } = setup();
+    expect(spec(await learner.sync(NS, SVC, pileOf(20_000))).samples).toBe(20_000);
+    clock.advance(1000);
+    // 999 new samples are < 1000, < 10 % of 20,000, and 1 s passed: kept in the pile.
+    expect(spec(await learner.sync(NS, SVC, pileOf(999))).samples).toBe(20_000);
+    expect(learner.status(NS, SVC)?.pileSamples).toBe(999);
+    expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(21_000);
+    expect(learner.status(NS, SVC)?.pileSamples).toBe(0);
+  });
+
+  it('learns when the pile is more than 10 % of the samples: at samples 9, not at 10 or 11', async () => {
+    const { learner } = setup();
+    await learner.sync(NS, 'nine', pileOf(9));
+    expect(spec(await learner.sync(NS, 'nine', pileOf(1))).samples).toBe(10); // 9 < 1 × 10
+    expect(spec(await learner.sync(NS, 'nine', pileOf(1))).samples).toBe(10); // 10 < 1 × 10 is false
+    expect(learner.status(NS, 'nine')?.pileSamples).toBe(1);
+
+    await learner.sync(NS, 'eleven', pileOf(11));
+    expect(spec(await learner.sync(NS, 'eleven', pileOf(1))).samples).toBe(11); // 11 < 10 is false
+    expect(spec(await learner.sync(NS, 'eleven', pileOf(1))).samples).toBe(13); // 11 < 2 × 10
+  });
+
+  it('learns the first ten single-session syncs of a new service, then waits (reference T16)', async () => {
+    const { store, learner } = setup();
+    for (let i = 1; i <= 10; i++) expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(i);
+    expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(10);
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([1]);
+    expect(learner.status(NS, SVC)).toMatchObject({ pileSamples: 1, learns: 10, merges: 11, persists: 1 });
+  });
+
+  it('learns a small pile 30 s after the last learn, not at 29.9 s, on the tick', async () => {
+    const { clock, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1000));
+    clock.advance(1000);
+    await learner.sync(NS, SVC, pileOf(1));
+    clock.advance(28_900); // 29.9 s since the learn
+    learner.tick();
+    expect(learner.status(NS, SVC)).toMatchObject({ samples: 1000, pileSamples: 1, learns: 1 });
+    clock.advance(100); // 30 s
+    learner.tick();
+    expect(learner.status(NS, SVC)).toMatchObject({ samples: 1001, pileSamples: 0, learns: 2 });
+    expect(spec(await learner.sync(NS, SVC, null)).samples).toBe(1001);
+  });
+
+  it('learns at a sync 30 s after the last learn, and never learns an empty pile', async () => {
+    const { clock, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1000));
+    clock.advance(29_999);
+    expect(spec(await learner.sync(NS, SVC, pileOf(2))).samples).toBe(1000);
+    clock.advance(1);
+    expect(spec(await learner.sync(NS, SVC, pileOf(3))).samples).toBe(1005);
+    clock.advance(60_000);
+    learner.tick();
+    await learner.sync(NS, SVC, null);
+    expect(learner.status(NS, SVC)?.learns).toBe(2);
+  });
+
+  it('learns a pile that reaches the memory cap at once, whatever the other rules say', async () => {
+    const { clock, learner } = setup({ learnSamples: 1_000_000, newSamplesRatio: 0, maxPileSamples: 20_000 });
+    await learner.sync(NS, SVC, pileOf(1)); // never learned here: the 30 s rule holds at once
+    clock.advance(1000);
+    expect(spec(await learner.sync(NS, SVC, pileOf(19_999))).samples).toBe(1);
+    expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(20_001);
+  });
+
+  it('ticks by itself once started, on the clock', async () => {
+    const { clock, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1000));
+    await learner.sync(NS, SVC, pileOf(1));
+    learner.start(1000);
+    clock.advance(29_000);
+    expect(learner.status(NS, SVC)?.samples).toBe(1000);
+    clock.advance(1000);
+    expect(learner.status(NS, SVC)?.samples).toBe(1001);
+    learner.stop();
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('Learner: when to persist', () => {
+  it('persists the first learn at once, later ones not before 5 min and only when something was learned', async () => {
+    const { clock, store, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([1]);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['GET']);
+
+    clock.advance(31_000);
+    expect(spec(await learner.sync(NS, SVC, pileOf(1, 'POST'))).samples).toBe(2);
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(1);
+
+    clock.advance(300_000 - 31_000 - 1); // 4 min 59.999 s after the first persist
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(1);
+
+    clock.advance(1); // 5 min
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([1, 2]);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['GET', 'POST']);
+
+    clock.advance(600_000); // nothing learned since: nothing written
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(2);
+  });
+
+  it('after a restart, a Guardian with learned rules counts as persisted at load (no write storm)', async () => {
+    const store = new MemoryGuardianStore(core);
+    const first = setup(undefined, store);
+    await first.learner.sync(NS, SVC, pileOf(1));
+    await first.learner.settled();
+
+    const { clock, learner } = setup(undefined, store);
+    expect(spec(await learner.sync(NS, SVC, pileOf(1, 'POST'))).samples).toBe(2);
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(1);
+    clock.advance(299_999);
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(1);
+    clock.advance(1);
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([1, 2]);
+  });
+
+  it('starts at most persistsPerTick writes per tick, taking services in turn', async () => {
+    const { clock, store, learner } = setup({ persistsPerTick: 2 });
+    const services = ['a', 'b', 'c', 'd', 'e'];
+    for (const s of services) await learner.sync(NS, s, pileOf(1));
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(5); // first persists are not throttled
+    clock.advance(31_000);
+    for (const s of services) await learner.sync(NS, s, pileOf(1));
+    clock.advance(300_000);
+    const written = () => store.learnedWrites.slice(5).map((w) => w.service);
+    learner.tick();
+    await learner.settled();
+    expect(written()).toEqual(['a', 'b']);
+    learner.tick();
+    await learner.settled();
+    expect(written()).toEqual(['a', 'b', 'c', 'd']);
+    learner.tick();
+    await learner.settled();
+    expect(written()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});
+
+describe('Learner: flush and failures', () => {
+  it('flush learns the pending piles and persists every service learned since its last persist', async () => {
+    const { clock, store, learner } = setup();
+    await learner.sync(NS, 'pending', pileOf(1000));
+    await learner.sync(NS, 'learned', pileOf(1000));
+    await learner.settled();
+    clock.advance(31_000);
+    await learner.sync(NS, 'pending', pileOf(3)); // not learned yet
+    await learner.sync(NS, 'learned', pileOf(2)); // learned (30 s), not persisted (5 min)
+    expect(learner.status(NS, 'learned')).toMatchObject({ pileSamples: 0, samples: 1002, unpersisted: true });
+    await learner.sync(NS, 'idle', pileOf(1));
+    await learner.settled();
+    const before = store.learnedWrites.length;
+
+    await learner.flush();
+    expect(store.learnedWrites.length).toBe(before + 2);
+    expect((await store.get(NS, 'pending'))?.spec.samples).toBe(1003);
+    expect((await store.get(NS, 'learned'))?.spec.samples).toBe(1002);
+    expect((await store.get(NS, 'idle'))?.spec.samples).toBe(1);
+    expect(learner.status(NS, 'pending')).toMatchObject({ pileSamples: 0, unpersisted: false });
+  });
+
+  it('flush waits for a write in flight and then writes what was learned during it', async () => {
+    const { store, learner } = setup();
+    const release = store.holdWrites();
+    await learner.sync(NS, SVC, pileOf(1)); // first persist, held
+    await learner.sync(NS, SVC, pileOf(1)); // learned during it (10 % rule)
+    const flushed = learner.flush();
+    release();
+    await flushed;
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([1, 2]);
+  });
+
+  it('retries a failed persist with back-off and loses nothing', async () => {
+    const { clock, store, learner } = setup();
+    store.failWrites = 1;
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(0);
+    expect(learner.status(NS, SVC)).toMatchObject({ persistFailures: 1, unpersisted: true });
+
+    clock.advance(1000);
+    await learner.sync(NS, SVC, pileOf(1, 'POST')); // learned meanwhile
+    clock.advance(3999); // 4.999 s after the failure
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(0);
+    clock.advance(1); // 5 s
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([2]);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['GET', 'POST']);
+
+    // Two failures in a row: retried after 5 s, then after 10 s more.
+    clock.advance(31_000);
+    await learner.sync(NS, SVC, pileOf(1, 'PUT'));
+    clock.advance(300_000);
+    store.failWrites = 2;
+    learner.tick();
+    await learner.settled();
+    clock.advance(5000);
+    learner.tick();
+    await learner.settled();
+    expect(learner.status(NS, SVC)?.persistFailures).toBe(3);
+    clock.advance(9999);
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites).toHaveLength(1);
+    clock.advance(1);
+    learner.tick();
+    await learner.settled();
+    expect(store.learnedWrites.map((w) => w.samples)).toEqual([2, 3]);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['GET', 'POST', 'PUT']);
+  });
+
+  it('flush reports the services it could not persist, and a later flush still has everything', async () => {
+    const { store, learner } = setup({ flushAttempts: 2 });
+    store.failWrites = 3; // the first persist and both flush attempts
+    await learner.sync(NS, SVC, pileOf(7));
+    await learner.settled();
+    const err = await learner.flush().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LearnerError);
+    expect((err as LearnerError).code).toBe('GUARD_LEARNER_FLUSH_FAILED');
+    expect((err as LearnerError).message).toContain(`${NS}/${SVC}`);
+    await learner.flush();
+    expect(await samplesStored(store)).toBe(7);
+  });
+
+  it('a Guardian that cannot be read fails the sync without taking the pile, and never falls back to the default', async () => {
+    const { store, learner } = setup();
+    await store.updateLearned(NS, SVC, null, 0);
+    await store.update(NS, SVC, (cur) => ({ ...cur!, control: { ...cur!.control!, block: true } }));
+    store.failReads = 1;
+    const pile = pileOf(5);
+    const err = await learner.sync(NS, SVC, pile).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LearnerError);
+    expect((err as LearnerError).code).toBe('GUARD_LEARNER_STORE_UNAVAILABLE');
+    expect(() => pile.count).toThrow(CoreError); // the learner took ownership and disposed it
+    const answer = spec(await learner.sync(NS, SVC, pileOf(1)));
+    expect(answer.samples).toBe(1); // the failed sync's 5 were not merged: the gate resends them
+    expect(answer.control?.block).toBe(true);
+  });
+
+  it('refuses names that are not DNS labels and syncs after close', async () => {
+    const { learner } = setup();
+    await expect(learner.sync('Shop', SVC, pileOf(1))).rejects.toMatchObject({ code: 'GUARD_STORE_INVALID_NAME' });
+    await learner.close();
+    await expect(learner.sync(NS, SVC, pileOf(1))).rejects.toMatchObject({ code: 'GUARD_LEARNER_CLOSED' });
+  });
+});
+
+describe('Learner: concurrency', () => {
+  it('never loses samples across concurrent syncs, a slow first read and writes in flight', async () => {
+    const { clock, store, learner } = setup();
+    const watch = wire(store, learner);
+    let sent = 0;
+    const send = (n: number, method = 'GET') => {
+      sent += n;
+      return learner.sync(NS, SVC, pileOf(n, method));
+    };
+    const releaseRead = store.holdReads();
+    const first = [3, 1, 40, 7, 1, 250, 2, 9].map((n) => send(n));
+    const releaseWrites = store.holdWrites();
+    releaseRead();
+    await Promise.all(first);
+    expect(learner.status(NS, SVC)?.persisting).toBe(true); // the first persist is held
+
+    const more: Promise<string>[] = [];
+    for (let i = 0; i < 40; i++) {
+      more.push(send(1 + (i % 13) * 37, i % 2 ? 'POST' : 'GET'));
+      clock.advance(10_000);
+      learner.tick();
+    }
+    await Promise.all(more);
+    releaseWrites();
+    await learner.settled();
+    for (let i = 0; i < 5; i++) {
+      more.push(send(i + 1));
+      clock.advance(100_000);
+      learner.tick();
+    }
+    await Promise.all(more);
+    await learner.flush();
+    expect(spec(await learner.sync(NS, SVC, null)).samples).toBe(sent);
+    expect(await samplesStored(store)).toBe(sent);
+    expect(learner.status(NS, SVC)!.learns).toBeGreaterThan(5);
+    watch.close();
+  });
+});
+
+describe('Learner: changes in the store', () => {
+  it("keeps people's configured and control while learning goes on", async () => {
+    const { clock, store, learner } = setup();
+    const watch = wire(store, learner);
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+
+    const edited = watch.next();
+    await store.update(NS, SVC, (cur) => ({ ...cur!, configured: cur!.learned, control: { ...cur!.control!, auto: false, block: true } }));
+    await edited;
+    const configured = (await store.get(NS, SVC))!.spec.configured;
+
+    clock.advance(31_000);
+    const answer = spec(await learner.sync(NS, SVC, pileOf(1, 'POST')));
+    expect(answer.control).toMatchObject({ auto: false, block: true });
+    expect(answer.configured).toEqual(configured);
+    expect(methods(answer as GuardianSpecJson)).toEqual(['GET', 'POST']);
+    expect(answer.samples).toBe(2);
+
+    clock.advance(300_000);
+    learner.tick();
+    await learner.settled();
+    const stored = (await store.get(NS, SVC))!.spec;
+    expect(stored.control).toMatchObject({ auto: false, block: true });
+    expect(stored.configured).toEqual(configured);
+    expect(methods(stored)).toEqual(['GET', 'POST']);
+    expect(stored.samples).toBe(2);
+    watch.close();
+  });
+
+  it('takes a learned part written elsewhere and learns into it again what was learned here since', async () => {
+    const { clock, store, learner } = setup();
+    const watch = wire(store, learner);
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    clock.advance(31_000);
+    await learner.sync(NS, SVC, pileOf(1, 'POST')); // learned, not persisted yet
+
+    const changed = watch.next();
+    await store.updateLearned(NS, SVC, learnedFrom(pileOf(500, 'PUT')), 500);
+    await changed;
+
+    const answer = await learner.sync(NS, SVC, null);
+    expect(spec(answer).samples).toBe(501);
+    expect(methods(answer)).toEqual(['POST', 'PUT']);
+    clock.advance(300_000);
+    learner.tick();
+    await learner.settled();
+    expect(await samplesStored(store)).toBe(501);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['POST', 'PUT']);
+    watch.close();
+  });
+
+  it('a person resetting learned starts it over, and what was learned since is persisted at once', async () => {
+    const { clock, store, learner } = setup();
+    const watch = wire(store, learner);
+    await learner.sync(NS, SVC, pileOf(1000));
+    await learner.settled();
+    clock.advance(31_000);
+    await learner.sync(NS, SVC, pileOf(2, 'POST'));
+    const reset = watch.next();
+    await store.update(NS, SVC, (cur) => ({ ...cur!, learned: null, samples: 0 }));
+    await reset;
+    expect(spec(await learner.sync(NS, SVC, null)).samples).toBe(2);
+    learner.tick();
+    await learner.settled();
+    expect(await samplesStored(store)).toBe(2);
+    expect(methods((await store.get(NS, SVC))!.spec)).toEqual(['POST']);
+    watch.close();
+  });
+
+  it('a deleted Guardian starts over from the default and is created again by the next learn', async () => {
+    const { store, learner } = setup();
+    const watch = wire(store, learner);
+    await learner.sync(NS, SVC, pileOf(1000));
+    await learner.settled();
+    const deleted = watch.next();
+    await store.delete(NS, SVC);
+    await deleted;
+    expect(spec(await learner.sync(NS, SVC, null)).samples).toBe(0);
+    expect(spec(await learner.sync(NS, SVC, pileOf(3, 'POST'))).samples).toBe(3);
+    await learner.settled();
+    expect(await samplesStored(store)).toBe(3);
+    watch.close();
+  });
+
+  it('an event older than its own write, delivered late, does not undo learning', async () => {
+    const { store, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    const own = (await store.get(NS, SVC))!;
+    const g = core.defaultGuardian();
+    const defaults = JSON.parse(g.toWire()) as GuardianSpecJson;
+    g.dispose();
+    // A person's edit the store took before the learner's write (learned still empty then).
+    learner.onStoreChange({
+      type: 'put',
+      guardian: { namespace: NS, service: SVC, resourceVersion: 'older', spec: { ...defaults, control: { ...defaults.control!, block: true } } },
+    });
+    let answer = await learner.sync(NS, SVC, null);
+    expect(spec(answer)).toMatchObject({ samples: 1, control: { block: true } });
+    expect(methods(answer)).toEqual(['GET']);
+    learner.onStoreChange({ type: 'put', guardian: own });
+    answer = await learner.sync(NS, SVC, null);
+    expect(spec(answer)).toMatchObject({ samples: 1, control: { block: false } });
+    expect(methods(answer)).toEqual(['GET']);
+  });
+
+  it('its own writes coming back through the watch change nothing', async () => {
+    const store = new MemoryGuardianStore(core);
+    const logged: string[] = [];
+    const learner = new Learner({ core, store, clock: new FakeClock(), log: { info: (_, m) => logged.push(m), warn: (_, m) => logged.push(m) } });
+    learners.push(learner);
+    const watch = wire(store, learner);
+    for (let i = 0; i < 5; i++) await learner.sync(NS, SVC, pileOf(1));
+    await learner.flush(); // the echoes of its writes went out before each write returned
+    expect(store.learnedWrites).toHaveLength(2);
+    expect(spec(await learner.sync(NS, SVC, null)).samples).toBe(5);
+    expect(await samplesStored(store)).toBe(5);
+    expect(logged).toEqual([]);
+    watch.close();
+  });
+
+  it('a learned part written elsewhere after a failed persist still gets what was learned here', async () => {
+    const { store, learner } = setup();
+    const watch = wire(store, learner);
+    await store.updateLearned(NS, SVC, null, 0);
+    store.failWrites = 1;
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    expect(learner.status(NS, SVC)?.persistFailures).toBe(1);
+
+    const changed = watch.next();
+    await store.updateLearned(NS, SVC, learnedFrom(pileOf(500, 'PUT')), 500);
+    await changed;
+    const answer = await learner.sync(NS, SVC, null);
+    expect(spec(answer).samples).toBe(501);
+    expect(methods(answer)).toEqual(['GET', 'PUT']);
+    watch.close();
+  });
+});
+
+describe('FakeClock', () => {
+  it('runs due timers in order, with now() at their due time, including timers they set', () => {
+    const clock = new FakeClock(100);
+    const seen: string[] = [];
+    clock.setTimeout(() => seen.push(`b@${clock.now()}`), 20);
+    clock.setTimeout(() => {
+      seen.push(`a@${clock.now()}`);
+      clock.setTimeout(() => seen.push(`c@${clock.now()}`), 5);
+    }, 10);
+    const cancelled = clock.setTimeout(() => seen.push('x'), 15);
+    clock.clearTimeout(cancelled);
+    clock.advance(14);
+    expect(seen).toEqual(['a@110']);
+    clock.advance(6);
+    expect(seen).toEqual(['a@110', 'c@115', 'b@120']);
+    expect(clock.now()).toBe(120);
+    expect(clock.pending).toBe(0);
+  });
+});
