@@ -1,0 +1,54 @@
+// Named errors of guard-service's HTTP API. Every refusal is answered as
+// {"error":{"code","message"}} with the status its code implies, so a gate, a person or the UI can
+// tell a bad request (fix it) from an outage (retry later).
+
+export type ApiErrorCode =
+  /** No usable credentials: missing, unknown, expired or wrong-audience token. */
+  | 'GUARD_API_UNAUTHENTICATED'
+  /** Authenticated, but not allowed (another namespace, an illegal service name). */
+  | 'GUARD_API_FORBIDDEN'
+  | 'GUARD_API_NOT_FOUND'
+  /** A malformed request: parameters, body, or a Guardian the core refuses. */
+  | 'GUARD_API_INVALID'
+  | 'GUARD_API_TOO_LARGE'
+  /** A Guardian changed under the write too many times. */
+  | 'GUARD_API_CONFLICT'
+  /** Kubernetes or the store cannot answer now; retry after Retry-After seconds. */
+  | 'GUARD_API_UNAVAILABLE'
+  | 'GUARD_API_INTERNAL';
+
+const STATUS: Record<ApiErrorCode, number> = {
+  GUARD_API_UNAUTHENTICATED: 401,
+  GUARD_API_FORBIDDEN: 403,
+  GUARD_API_NOT_FOUND: 404,
+  GUARD_API_INVALID: 400,
+  GUARD_API_TOO_LARGE: 413,
+  GUARD_API_CONFLICT: 409,
+  GUARD_API_UNAVAILABLE: 503,
+  GUARD_API_INTERNAL: 500,
+};
+
+/** Seconds a client is told to wait after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  /** A short machine-readable why, for metrics (auth failures by reason). */
+  readonly reason: string;
+  constructor(code: ApiErrorCode, message: string, options?: { reason?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.reason = options?.reason ?? code.slice('GUARD_API_'.length).toLowerCase();
+  }
+
+  toJSON(): { error: { code: string; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isApiError(err: unknown): err is ApiError {
+  return err instanceof ApiError;
+}

@@ -1,0 +1,324 @@
+// Who is calling guard-service (SPEC §6.4). Gates: a projected service-account token reviewed by
+// Kubernetes (TokenReview, audience guard-service); the namespace and pod come from the reviewed
+// identity (never from an unverified JWT, S-4) and the service from the pod's labels. People: a
+// bearer token reviewed by Kubernetes plus a SubjectAccessReview for each verb and namespace, or,
+// in local mode, the token generated at start. Kubernetes failures are 503, not 401 (B-12).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApiError } from './api-errors.js';
+import type { KubeAccess } from './kube-access.js';
+import { httpStatus } from './store/kube-client.js';
+import { isDnsLabel } from './store/index.js';
+
+export const GATE_AUDIENCE = 'guard-service';
+const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
+const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
+const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
+const DEFAULT_SERVICE_LABELS = ['serving.knative.dev/service', 'app'];
+/** The original's query sanitiser: at most 60 of [a-z0-9-], not starting with '-', ending alphanumeric. */
+const QUERY_NAME = /^[a-z0-9]([-a-z0-9]{0,58}[a-z0-9])?$/;
+
+/** The gate behind a sync: its namespace, its service (the Guardian it feeds) and its pod. */
+export interface GateIdentity {
+  namespace: string;
+  service: string;
+  pod: string;
+  /** From the reviewed token; deletions are conditioned on it (a new pod of the same name is spared). */
+  podUid?: string;
+  /** False when the identity was named by the caller (auth off): no pod is ever deleted for it. */
+  verified: boolean;
+}
+
+/** A bounded map whose entries expire: least recently stored go first when it is full. */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(key: string, value: V, ttlMs: number): void {
+    if (ttlMs <= 0) return;
+    this.entries.delete(key);
+    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export interface GateAuthenticator {
+  /** The caller of a /sync; ApiError 401 / 403 / 400 / 503 when it cannot be established. */
+  identify(authorization: string | undefined, query: URLSearchParams): Promise<GateIdentity>;
+}
+
+export interface KubeGateAuthOptions {
+  kube: KubeAccess;
+  /** GUARD_SERVICE_LABELS: label keys tried before serving.knative.dev/service and app. */
+  serviceLabels: readonly string[];
+  cacheTtlMs?: number;
+  cacheEntries?: number;
+  now?: () => number;
+}
+
+/** Gate authentication with TokenReview (auth on). */
+export class KubeGateAuthenticator implements GateAuthenticator {
+  private readonly kube: KubeAccess;
+  private readonly labelKeys: readonly string[];
+  private readonly ttlMs: number;
+  private readonly cache: TtlCache<GateIdentity>;
+  private readonly now: () => number;
+
+  constructor(options: KubeGateAuthOptions) {
+    this.kube = options.kube;
+    this.labelKeys = [...options.serviceLabels, ...DEFAULT_SERVICE_LABELS];
+    this.ttlMs = options.cacheTtlMs ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+    this.cache = new TtlCache(options.cacheEntries ?? 10_000, this.now);
+  }
+
+  async identify(authorization: string | undefined): Promise<GateIdentity> {
+    const token = bearerToken(authorization);
+    const key = digest(token);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+
+    const review = await this.review(token);
+    const identity = await this.identityOf(review);
+    // Never trusted past the token's own expiry, when the token says it (read only to shorten the cache).
+    const expiresAt = jwtExpiry(token);
+    const ttl = expiresAt === undefined ? this.ttlMs : Math.min(this.ttlMs, expiresAt - this.now());
+    this.cache.set(key, identity, ttl);
+    return identity;
+  }
+
+  private async review(token: string): Promise<{ username: string; extra: Record<string, string[]> }> {
+    let status;
+    try {
+      const answer = await this.kube.authentication.createTokenReview({
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [GATE_AUDIENCE] } },
+      });
+      status = answer.status;
+    } catch (err) {
+      throw unavailable('TokenReview', err);
+    }
+    if (status?.authenticated !== true) {
+      const why = status?.error ? `: ${status.error}` : '';
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', `the token was not accepted by Kubernetes${why}`, { reason: 'token_rejected' });
+    }
+    if (!(status.audiences ?? []).includes(GATE_AUDIENCE)) {
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', `the token is not for audience ${GATE_AUDIENCE}`, { reason: 'audience' });
+    }
+    const username = status.user?.username ?? '';
+    return { username, extra: status.user?.extra ?? {} };
+  }
+
+  private async identityOf(review: { username: string; extra: Record<string, string[]> }): Promise<GateIdentity> {
+    const sa = SERVICE_ACCOUNT_USER.exec(review.username);
+    if (!sa) throw new ApiError('GUARD_API_UNAUTHENTICATED', `the token is not a service account's (user ${JSON.stringify(review.username)})`, { reason: 'not_service_account' });
+    const namespace = sa[1]!;
+    const pod = review.extra[POD_NAME_EXTRA]?.[0];
+    if (!pod) throw new ApiError('GUARD_API_UNAUTHENTICATED', 'the token is not bound to a pod (use a projected service-account token)', { reason: 'no_pod' });
+    const podUid = review.extra[POD_UID_EXTRA]?.[0];
+
+    let object: V1Pod;
+    try {
+      object = await this.kube.core.readNamespacedPod({ namespace, name: pod });
+    } catch (err) {
+      if (httpStatus(err) === 404) throw new ApiError('GUARD_API_UNAUTHENTICATED', `pod ${namespace}/${pod} of the token no longer exists`, { reason: 'pod_gone' });
+      throw unavailable(`reading pod ${namespace}/${pod}`, err);
+    }
+    if (podUid && object.metadata?.uid && object.metadata.uid !== podUid) {
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', `pod ${namespace}/${pod} of the token was replaced`, { reason: 'pod_gone' });
+    }
+    const service = this.serviceOf(object.metadata?.labels ?? {}, pod);
+    checkService(namespace, service, 'the pod\'s labels name');
+    return { namespace, service, pod, podUid: podUid ?? object.metadata?.uid, verified: true };
+  }
+
+  private serviceOf(labels: Record<string, string>, pod: string): string {
+    for (const key of this.labelKeys) {
+      const value = labels[key];
+      if (value) return value;
+    }
+    return pod;
+  }
+}
+
+/** Auth off (file store only): the gate names itself in the query, as the original's gates do. */
+export class QueryGateIdentifier implements GateAuthenticator {
+  async identify(_authorization: string | undefined, query: URLSearchParams): Promise<GateIdentity> {
+    const values: Record<string, string> = {};
+    for (const name of ['pod', 'sid', 'ns']) {
+      const all = query.getAll(name);
+      if (all.length !== 1) throw new ApiError('GUARD_API_INVALID', `query parameter ${name} must appear exactly once (auth is off: the gate names its pod, sid and ns)`);
+      if (!QUERY_NAME.test(all[0]!)) throw new ApiError('GUARD_API_INVALID', `query parameter ${name} ${JSON.stringify(all[0])} is not a name (lower-case letters, digits and '-', at most 60)`);
+      values[name] = all[0]!;
+    }
+    checkService(values.ns!, values.sid!, 'query sid');
+    return { namespace: values.ns!, service: values.sid!, pod: values.pod!, verified: false };
+  }
+}
+
+/** A service name must be a Guardian name (B-11) and not the namespace default's (B-17). */
+function checkService(namespace: string, service: string, what: string): void {
+  if (!isDnsLabel(service)) {
+    throw new ApiError('GUARD_API_FORBIDDEN', `${what} service ${JSON.stringify(service)}, which is not a DNS-1123 label (lower-case letters, digits and '-', at most 63): fix the label`, { reason: 'bad_service' });
+  }
+  if (service === `ns-${namespace}`) {
+    throw new ApiError('GUARD_API_FORBIDDEN', `${what} service ${service}, the name of namespace ${namespace}'s default Guardian, which gates may not write`, { reason: 'bad_service' });
+  }
+}
+
+// ---- people ---------------------------------------------------------------------------------------
+
+export type PersonVerb = 'get' | 'list' | 'update';
+
+export interface Person {
+  name: string;
+  groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+}
+
+export interface PeopleAuthenticator {
+  readonly mode: 'kubernetes' | 'token';
+  authenticate(authorization: string | undefined): Promise<Person>;
+  /** GUARD_API_FORBIDDEN unless `person` may `verb` Guardians in `namespace` (undefined: all namespaces). */
+  authorize(person: Person, verb: PersonVerb, namespace: string | undefined): Promise<void>;
+}
+
+export const GUARDIAN_RESOURCE = { group: 'guard.security.knative.dev', resource: 'guardians' } as const;
+
+/** People in a cluster: TokenReview (the API server's audience) and SubjectAccessReview. */
+export class KubePeopleAuthenticator implements PeopleAuthenticator {
+  readonly mode = 'kubernetes' as const;
+  private readonly people: TtlCache<Person>;
+  private readonly decisions: TtlCache<boolean>;
+
+  constructor(
+    private readonly kube: KubeAccess,
+    private readonly ttlMs = 30_000,
+    now: () => number = Date.now,
+  ) {
+    this.people = new TtlCache(1000, now);
+    this.decisions = new TtlCache(10_000, now);
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Person> {
+    const token = bearerToken(authorization);
+    const key = digest(token);
+    const cached = this.people.get(key);
+    if (cached) return cached;
+    let status;
+    try {
+      status = (await this.kube.authentication.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } })).status;
+    } catch (err) {
+      throw unavailable('TokenReview', err);
+    }
+    if (status?.authenticated !== true || !status.user?.username) {
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', `the token was not accepted by Kubernetes${status?.error ? `: ${status.error}` : ''}`, { reason: 'token_rejected' });
+    }
+    const person: Person = { name: status.user.username, groups: status.user.groups ?? [], uid: status.user.uid, extra: status.user.extra };
+    this.people.set(key, person, this.ttlMs);
+    return person;
+  }
+
+  async authorize(person: Person, verb: PersonVerb, namespace: string | undefined): Promise<void> {
+    const key = `${person.uid ?? ''}\n${person.name}\n${verb}\n${namespace ?? ''}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      try {
+        const answer = await this.kube.authorization.createSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: {
+              user: person.name,
+              groups: person.groups,
+              uid: person.uid,
+              extra: person.extra,
+              resourceAttributes: { ...GUARDIAN_RESOURCE, verb, ...(namespace ? { namespace } : {}) },
+            },
+          },
+        });
+        allowed = answer.status?.allowed === true;
+      } catch (err) {
+        throw unavailable('SubjectAccessReview', err);
+      }
+      this.decisions.set(key, allowed, this.ttlMs);
+    }
+    if (!allowed) {
+      const where = namespace ? `in namespace ${namespace}` : 'in all namespaces';
+      throw new ApiError('GUARD_API_FORBIDDEN', `${person.name} may not ${verb} Guardians ${where}`, { reason: 'forbidden' });
+    }
+  }
+}
+
+/** Local mode: one token, generated at start, grants everything; compared in constant time. */
+export class TokenPeopleAuthenticator implements PeopleAuthenticator {
+  readonly mode = 'token' as const;
+  readonly token: string;
+  private readonly expected: Buffer;
+
+  constructor(token = randomBytes(32).toString('base64url')) {
+    this.token = token;
+    this.expected = createHash('sha256').update(token).digest();
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Person> {
+    const token = bearerToken(authorization);
+    // Digests are of equal length whatever the token's: timingSafeEqual never throws or leaks a length.
+    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) {
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', 'the token is not the one guard-service printed at start', { reason: 'token_rejected' });
+    }
+    return { name: 'local', groups: [] };
+  }
+
+  async authorize(): Promise<void> {}
+}
+
+// ---- shared ---------------------------------------------------------------------------------------
+
+function bearerToken(authorization: string | undefined): string {
+  if (!authorization?.startsWith('Bearer ')) {
+    throw new ApiError('GUARD_API_UNAUTHENTICATED', 'missing token: send Authorization: Bearer <token>', { reason: 'missing_token' });
+  }
+  const token = authorization.slice('Bearer '.length).trim();
+  if (token.length < 8) throw new ApiError('GUARD_API_UNAUTHENTICATED', 'invalid token', { reason: 'missing_token' });
+  return token;
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** The `exp` claim of a JWT in ms, unverified: used only to cache an identity for less time. */
+function jwtExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function unavailable(what: string, err: unknown): ApiError {
+  const status = httpStatus(err);
+  const detail = status !== undefined ? `HTTP ${status}` : ((err as Error | null)?.name === 'AbortError' ? 'no answer in time' : ((err as Error | null)?.message ?? String(err)));
+  return new ApiError('GUARD_API_UNAVAILABLE', `Kubernetes could not be asked (${what}: ${detail}); retry later`, { reason: 'kube_unavailable', cause: err });
+}

@@ -1,0 +1,129 @@
+// guard-service's configuration (SPEC §6.6): the environment is read once, here, validated and
+// frozen. An invalid value is a ConfigError naming the variable; nothing is silently replaced.
+export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** How people (the API and UI) authenticate: Kubernetes TokenReview + SubjectAccessReview, or the token made at start. */
+export type PeopleAuthMode = 'kubernetes' | 'token';
+
+export interface ServiceConfig {
+  port: number;
+  address: string;
+  /** Gates authenticate with a projected service-account token (TokenReview). */
+  auth: boolean;
+  tls: { certFile: string; keyFile: string } | null;
+  /** Pod label keys that name a gate's service, before serving.knative.dev/service and app. */
+  serviceLabels: readonly string[];
+  store: StoreKind;
+  storeDir: string;
+  logLevel: LogLevel;
+  peopleAuth: PeopleAuthMode;
+  /** Token mode: where the generated people token is written (also printed at start). */
+  peopleTokenFile: string | null;
+  /** Largest /sync body (bytes). */
+  maxBodyBytes: number;
+  /** KUBERNETES_SERVICE_HOST is set: running in a pod. */
+  inCluster: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'GUARD_SERVICE_CONFIG' as const;
+  /** The environment variable at fault. */
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export const DEFAULT_PORT = 8888;
+export const DEFAULT_MAX_BODY = 10_000_000;
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const STORES: readonly StoreKind[] = ['file', 'kube-crd', 'kube-configmap'];
+// A label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read and check guard-service's environment; the result is frozen. */
+export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfig> {
+  const inCluster = nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined;
+  const store = oneOf('GUARD_STORE', env.GUARD_STORE, STORES) ?? (inCluster ? 'kube-crd' : 'file');
+  const auth = flag('GUARD_SERVICE_AUTH', env.GUARD_SERVICE_AUTH, true);
+  if (!auth && store !== 'file') {
+    // S-1: without authentication any caller names any namespace; only a local file store may run so.
+    throw new ConfigError('GUARD_SERVICE_AUTH', `false is allowed only with GUARD_STORE=file (local use); with the ${store} store gates must authenticate`);
+  }
+  const tlsOn = flag('GUARD_SERVICE_TLS', env.GUARD_SERVICE_TLS, inCluster);
+  const certFile = nonEmpty(env.GUARD_SERVICE_TLS_CERT) ?? '/secrets/tls.crt';
+  const keyFile = nonEmpty(env.GUARD_SERVICE_TLS_KEY) ?? '/secrets/tls.key';
+  const peopleAuth = oneOf('GUARD_SERVICE_PEOPLE_AUTH', env.GUARD_SERVICE_PEOPLE_AUTH, ['kubernetes', 'token'] as const) ?? (auth ? 'kubernetes' : 'token');
+  const config: ServiceConfig = {
+    port: integer('GUARD_SERVICE_PORT', env.GUARD_SERVICE_PORT, DEFAULT_PORT, 0, 65535),
+    address: nonEmpty(env.GUARD_SERVICE_ADDRESS) ?? '0.0.0.0',
+    auth,
+    tls: tlsOn ? { certFile, keyFile } : null,
+    serviceLabels: Object.freeze(labels(env.GUARD_SERVICE_LABELS)),
+    store,
+    storeDir: nonEmpty(env.GUARD_STORE_DIR) ?? './guardians',
+    logLevel: oneOf('GUARD_SERVICE_LOG_LEVEL', env.GUARD_SERVICE_LOG_LEVEL?.toLowerCase(), LOG_LEVELS) ?? 'info',
+    peopleAuth,
+    peopleTokenFile: nonEmpty(env.GUARD_SERVICE_PEOPLE_TOKEN_FILE) ?? null,
+    maxBodyBytes: integer('GUARD_SERVICE_MAX_BODY', env.GUARD_SERVICE_MAX_BODY, DEFAULT_MAX_BODY, 1024, 512 << 20),
+    inCluster,
+  };
+  if (config.peopleTokenFile !== null && peopleAuth !== 'token') {
+    throw new ConfigError('GUARD_SERVICE_PEOPLE_TOKEN_FILE', 'is used only with the generated people token (GUARD_SERVICE_PEOPLE_AUTH=token)');
+  }
+  return Object.freeze(config);
+}
+
+/** A config for tests and embedding: defaults of a local run, then `overrides`. */
+export function serviceConfig(overrides: Partial<ServiceConfig> = {}): Readonly<ServiceConfig> {
+  return Object.freeze({ ...readServiceConfig({}), ...overrides });
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t ? t : undefined;
+}
+
+/** The original's rule: only the literal `false` turns a default-on switch off. Empty = default. */
+function flag(name: string, v: string | undefined, fallback: boolean): boolean {
+  const t = nonEmpty(v);
+  if (t === undefined) return fallback;
+  if (t === 'false') return false;
+  if (t === 'true') return true;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(v)}`);
+}
+
+function integer(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  const t = nonEmpty(v);
+  if (t === undefined) return fallback;
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || n < min || n > max) throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(t)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return t as T;
+}
+
+function labels(v: string | undefined): string[] {
+  const t = nonEmpty(v);
+  if (t === undefined) return [];
+  const keys = t.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const key of keys) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    if (!LABEL_NAME.test(name) || (prefix !== undefined && !LABEL_PREFIX.test(prefix))) {
+      throw new ConfigError('GUARD_SERVICE_LABELS', `${JSON.stringify(key)} is not a Kubernetes label key`);
+    }
+  }
+  return keys;
+}

@@ -1,0 +1,71 @@
+// guard-service's Prometheus metrics (P-7): syncs by outcome and their latency, what the learner
+// did (read from its counters at scrape time), alerts, authentication failures, pod restarts.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertStore } from './alerts.js';
+import type { Learner } from './learner.js';
+
+export type SyncOutcome = 'ok' | 'invalid' | 'unauthenticated' | 'forbidden' | 'unavailable' | 'error';
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly syncs: Counter<'outcome'>;
+  readonly syncSeconds: Histogram;
+  readonly samplesMerged: Counter;
+  readonly alertsReceived: Counter;
+  readonly authFailures: Counter<'reason' | 'api'>;
+  readonly podsRestarted: Counter;
+
+  constructor(learner: Learner, alerts: AlertStore) {
+    const registers = [this.registry];
+    this.syncs = new Counter({ name: 'guard_service_syncs_total', help: 'Syncs from gates, by outcome', labelNames: ['outcome'], registers });
+    this.syncSeconds = new Histogram({
+      name: 'guard_service_sync_duration_seconds',
+      help: 'Time to answer a sync, authentication included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.samplesMerged = new Counter({ name: 'guard_service_samples_merged_total', help: 'Samples of gates\' piles merged for learning', registers });
+    this.alertsReceived = new Counter({ name: 'guard_service_alerts_received_total', help: 'Alert entries gates reported', registers });
+    this.authFailures = new Counter({ name: 'guard_service_auth_failures_total', help: 'Refused callers, by API (sync, people) and reason', labelNames: ['api', 'reason'], registers });
+    this.podsRestarted = new Counter({ name: 'guard_service_pods_restarted_total', help: 'Pods deleted because their gate reported them compromised', registers });
+    // The learner keeps its own totals; these read them at scrape time.
+    const fromLearner = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    fromLearner('guard_service_learns_total', 'Piles learned into Guardians', () => learner.stats().learns);
+    fromLearner('guard_service_persists_total', 'Learned rules written to the store', () => learner.stats().persists);
+    fromLearner('guard_service_persist_failures_total', 'Failed writes of learned rules (retried)', () => learner.stats().persistFailures);
+    new Gauge({
+      name: 'guard_service_live_services',
+      help: 'Services the learner holds',
+      registers,
+      collect() {
+        this.set(learner.stats().services);
+      },
+    });
+    new Gauge({
+      name: 'guard_service_pile_samples',
+      help: 'Samples merged and not learned yet',
+      registers,
+      collect() {
+        this.set(learner.stats().pileSamples);
+      },
+    });
+    new Gauge({
+      name: 'guard_service_alerts_stored',
+      help: 'Alerts kept for the API',
+      registers,
+      collect() {
+        this.set(alerts.counts().stored);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
