@@ -5,6 +5,7 @@ import { runCheck } from './check.js';
 import { openCore } from './core.js';
 import { CliError } from './errors.js';
 import { runLearn } from './learn.js';
+import { runService, SERVICE_HELP } from './service.js';
 import type { CommandContext } from './report.js';
 import { DEFAULT_MAX_BODY } from './traffic-record.js';
 import { DEFAULT_MAX_LINE_BYTES } from './traffic.js';
@@ -66,7 +67,6 @@ Exit status: 0 done (whatever the decisions), 1 a file could not be read or writ
 
 const NOT_IN_BUILD: Record<string, string> = {
   gate: 'guard gate runs guard-gate, the sidecar that profiles and decides every request of a service',
-  service: 'guard service runs guard-service, the learner, Guardian store and UI server',
   demo: 'guard demo starts a sample service, guard-service and a gate, and shows attacks blocked',
 };
 
@@ -105,11 +105,14 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
         return 0;
       }
-      case 'gate':
       case 'service':
+        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, SERVICE_HELP);
+        if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard service takes no arguments (it is configured by the environment)\nRun \`guard service --help\` for its variables.`);
+        return await runService(ctx);
+      case 'gate':
       case 'demo':
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, helpOf(command));
-        throw new CliError('GUARD_CLI_NOT_IN_BUILD', `guard ${command} is not part of this build yet (only learn and check are)`);
+        throw new CliError('GUARD_CLI_NOT_IN_BUILD', `guard ${command} is not part of this build yet (learn, check and service are)`);
       default:
         throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
     }
@@ -128,6 +131,7 @@ const COMMANDS: Record<string, true> = { gate: true, service: true, learn: true,
 function helpOf(command: string): string {
   if (command === 'learn') return LEARN_HELP;
   if (command === 'check') return CHECK_HELP;
+  if (command === 'service') return SERVICE_HELP;
   const about = NOT_IN_BUILD[command];
   if (about) return `Usage: guard ${command}\n\n${about}.\nIt is not part of this build yet.\n`;
   throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);

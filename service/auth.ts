@@ -54,6 +54,10 @@ export class TtlCache<V> {
     this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { reviewAccess, subjectAccessReviewPath } from './access-review.js';
 import { ADMIN_USERNAME, API_SERVER_AUDIENCE, ClusterState, type AccessRule, type OpenWatch, type RegisteredToken } from './cluster-state.js';
 import type { EventType } from './object-store.js';
 import { configMap, guardian, isPlainObject, JSON_PATCH, namespaceProblem, pod, type KubeObject, type ResourceType, type Verb } from './resources.js';
@@ -52,10 +53,11 @@ interface ResourceRoute {
   name: string | undefined;
 }
 
-type Route = ResourceRoute | { kind: 'tokenreview' } | { kind: 'version' };
+type Route = ResourceRoute | { kind: 'tokenreview' } | { kind: 'accessreview' } | { kind: 'version' };
 
 function route(path: string): Route | undefined {
   if (path === tokenReviewPath) return { kind: 'tokenreview' };
+  if (path === subjectAccessReviewPath) return { kind: 'accessreview' };
   if (path === '/version') return { kind: 'version' };
   const segments = path.split('/').slice(1).map(decodeURIComponent);
   let rest: string[];
@@ -181,6 +183,14 @@ class StandinServer {
         if (!permits(caller.rules, 'create', 'tokenreviews', undefined))
           throw statusErrors.forbidden(`tokenreviews.authentication.k8s.io is forbidden: User "${caller.username}" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope`);
         return await this.tokenReview(req, res);
+      }
+      if (target.kind === 'accessreview') {
+        // SubjectAccessReview (access-review.ts): answers from the grants a test made.
+        if (method !== 'POST') throw statusErrors.methodNotAllowed();
+        if (!permits(caller.rules, 'create', 'subjectaccessreviews', undefined))
+          throw statusErrors.forbidden(`subjectaccessreviews.authorization.k8s.io is forbidden: User "${caller.username}" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope`);
+        if (mediaType(req) !== 'application/json') throw statusErrors.unsupportedMediaType(mediaType(req), ['application/json']);
+        return sendJson(res, 201, reviewAccess(this.state, parseJson(await readBody(req, this.maxBodyBytes))));
       }
       await this.resource(req, res, url, method, target, caller);
     } catch (error) {

@@ -1,0 +1,232 @@
+// guard-service (SPEC §6): the HTTP API gates sync with, the people API, health and metrics, over
+// the learner, the alert store and a Guardian store. startService() builds and listens; close()
+// stops accepting, flushes learning to the store (bounded), and releases everything.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { loadCore, type Core } from '../core/index.js';
+import { AlertStore } from './alerts.js';
+import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
+import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ServiceConfig } from './config.js';
+import { defaultKubeConfig, kubeAccess, type KubeAccess } from './kube-access.js';
+import { Learner, type LearnerLimits } from './learner.js';
+import { ServiceMetrics } from './metrics.js';
+import { opsRoutes } from './ops-routes.js';
+import { peopleRoutes } from './people-routes.js';
+import { PodRestarter } from './pod-restarts.js';
+import type { ServiceContext } from './service-context.js';
+import { KubeConfigMapGuardianStore } from './store/kube-configmap.js';
+import { KubeCrdGuardianStore } from './store/kube-crd.js';
+import { FileGuardianStore, type GuardianStore } from './store/index.js';
+import { syncRoute } from './sync-route.js';
+
+export { readServiceConfig, serviceConfig, ConfigError, type ServiceConfig } from './config.js';
+export { ApiError, type ApiErrorCode } from './api-errors.js';
+
+export type ServiceErrorCode =
+  /** Something the configuration points at is missing or unusable (TLS files, a kubeconfig). */
+  | 'GUARD_SERVICE_SETUP'
+  | 'GUARD_SERVICE_PORT_IN_USE'
+  | 'GUARD_SERVICE_LISTEN';
+
+export class ServiceError extends Error {
+  readonly code: ServiceErrorCode;
+  constructor(code: ServiceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ServiceError';
+    this.code = code;
+  }
+}
+
+export interface ServiceOptions {
+  /** The cluster to use (tests: the stand-in's); default in-cluster, else KUBECONFIG / ~/.kube/config. */
+  kubeConfig?: KubeConfig;
+  /** Default: the store the configuration names (closed by close()); a given one is left open. */
+  store?: GuardianStore;
+  core?: Core;
+  clock?: Clock;
+  /** Default: pino to stdout at config.logLevel. */
+  logger?: Logger;
+  /** Token mode: use this people token instead of a random one. */
+  peopleToken?: string;
+  learnerLimits?: Partial<LearnerLimits>;
+  /** How long close() waits for learning to reach the store (default 20 s). */
+  flushTimeoutMs?: number;
+  /** Each Kubernetes call is abandoned after this long (default 10 s). */
+  kubeTimeoutMs?: number;
+}
+
+export interface ShutdownReport {
+  /** Everything learned reached the store. */
+  flushed: boolean;
+  problem?: string;
+}
+
+export interface RunningService {
+  /** http(s)://host:port, with a loopback host when listening on every address. */
+  url: string;
+  /** Token mode: the bearer token people use; null with Kubernetes authentication. */
+  peopleToken: string | null;
+  close(): Promise<ShutdownReport>;
+}
+
+export async function startService(config: Readonly<ServiceConfig>, options: ServiceOptions = {}): Promise<RunningService> {
+  const log = options.logger ?? pino({ level: config.logLevel, base: { component: 'guard-service' } });
+  const core = options.core ?? loadCore();
+  const clock = options.clock ?? systemClock;
+  const needsKube = config.auth || config.store !== 'file' || config.peopleAuth === 'kubernetes';
+  let kube: KubeAccess | null = null;
+  if (needsKube) {
+    let kubeConfig: KubeConfig;
+    try {
+      kubeConfig = options.kubeConfig ?? defaultKubeConfig(config.inCluster);
+    } catch (err) {
+      throw new ServiceError(
+        'GUARD_SERVICE_SETUP',
+        `a Kubernetes API is needed (gate authentication, the ${config.store} store or people's TokenReview) but none is configured: ${(err as Error).message}. For local use set GUARD_SERVICE_AUTH=false and GUARD_STORE=file`,
+        { cause: err },
+      );
+    }
+    kube = kubeAccess(kubeConfig, options.kubeTimeoutMs);
+  }
+  const tls = config.tls ? await readTls(config.tls) : null;
+
+  const report = (problem: Error & { code?: string }) => log.warn({ code: problem.code }, problem.message);
+  let store = options.store;
+  const ownStore = !store;
+  if (!store) {
+    if (config.store === 'file') {
+      await mkdir(config.storeDir, { recursive: true });
+      store = new FileGuardianStore(config.storeDir, { core, report });
+    } else {
+      const kubeConfig = kube!.kubeConfig;
+      store = config.store === 'kube-crd' ? new KubeCrdGuardianStore({ kubeConfig, core, report }) : new KubeConfigMapGuardianStore({ kubeConfig, core, report });
+    }
+  }
+
+  const learner = new Learner({ core, store, clock, log, limits: options.learnerLimits });
+  const alerts = new AlertStore();
+  const metrics = new ServiceMetrics(learner, alerts);
+  const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();
+  const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
+  const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
+  let running = true;
+  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, metrics, log, learnerRunning: () => running };
+
+  const watch = store.watch((event) => learner.onStoreChange(event));
+  learner.start(1000);
+
+  const app = buildApp(ctx, tls);
+  const release = async (): Promise<void> => {
+    running = false;
+    learner.stop();
+    watch.close();
+    await podRestarts.settled();
+    await learner.close();
+    if (ownStore) await store.close();
+  };
+
+  try {
+    await app.listen({ port: config.port, host: config.address });
+  } catch (err) {
+    await app.close().catch(() => {});
+    await release();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new ServiceError('GUARD_SERVICE_PORT_IN_USE', `port ${config.port} on ${config.address} is already in use (GUARD_SERVICE_PORT)`, { cause: err });
+    throw new ServiceError('GUARD_SERVICE_LISTEN', `cannot listen on ${config.address}:${config.port}: ${e.message}`, { cause: err });
+  }
+
+  const peopleToken = peopleAuth instanceof TokenPeopleAuthenticator ? peopleAuth.token : null;
+  if (peopleToken !== null && config.peopleTokenFile) await writeFile(config.peopleTokenFile, `${peopleToken}\n`, { mode: 0o600 });
+
+  let closing: Promise<ShutdownReport> | null = null;
+  return {
+    url: urlOf(app, tls !== null),
+    peopleToken,
+    close: () =>
+      (closing ??= (async () => {
+        running = false;
+        await app.close();
+        learner.stop();
+        let result: ShutdownReport = { flushed: true };
+        try {
+          await withTimeout(learner.flush(), options.flushTimeoutMs ?? 20_000, 'flushing learning to the store');
+        } catch (err) {
+          result = { flushed: false, problem: (err as Error).message };
+          log.error({ err }, 'learning could not all be written to the store before shutdown');
+        }
+        await release();
+        return result;
+      })()),
+  };
+}
+
+function buildApp(ctx: ServiceContext, tls: { key: Buffer; cert: Buffer } | null): FastifyInstance {
+  const common = {
+    loggerInstance: ctx.log,
+    // Thousands of gates sync every minute: no log line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.maxBodyBytes,
+    // Slow clients (slowloris, ADA-KNATIVE-23-6) are cut off.
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+  };
+  const app = (tls ? Fastify({ ...common, https: { ...tls, minVersion: 'TLSv1.2' as const } }) : Fastify(common)) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    const e = toApiError(err);
+    if (e.status >= 500 && e.code !== 'GUARD_API_UNAVAILABLE') ctx.log.error({ err, url: req.url }, 'request failed');
+    else if (e.code === 'GUARD_API_UNAVAILABLE') ctx.log.warn({ url: req.url, reason: e.message }, 'request refused: a dependency is unavailable');
+    if (e.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return reply.code(e.status).type('application/json').send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError('GUARD_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(404).type('application/json').send(e.toJSON());
+  });
+
+  void app.register(async (scope) => opsRoutes(scope, ctx));
+  void app.register(async (scope) => syncRoute(scope, ctx));
+  void app.register(async (scope) => peopleRoutes(scope, ctx));
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError): ApiError {
+  if (isApiError(err)) return err;
+  const status = (err as FastifyError).statusCode;
+  if (status === 413) return new ApiError('GUARD_API_TOO_LARGE', `the body is larger than the limit (GUARD_SERVICE_MAX_BODY)`);
+  if (status !== undefined && status >= 400 && status < 500) return new ApiError('GUARD_API_INVALID', err.message);
+  if (status === 503) return new ApiError('GUARD_API_UNAVAILABLE', err.message);
+  return new ApiError('GUARD_API_INTERNAL', 'internal error (logged by guard-service)', { cause: err });
+}
+
+async function readTls(files: { certFile: string; keyFile: string }): Promise<{ key: Buffer; cert: Buffer }> {
+  try {
+    return { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
+  } catch (err) {
+    throw new ServiceError(
+      'GUARD_SERVICE_SETUP',
+      `TLS is on but its certificate or key cannot be read (${(err as Error).message}); set GUARD_SERVICE_TLS_CERT and GUARD_SERVICE_TLS_KEY, or GUARD_SERVICE_TLS=false`,
+      { cause: err },
+    );
+  }
+}
+
+function urlOf(app: FastifyInstance, tls: boolean): string {
+  const { address, port } = app.server.address() as AddressInfo;
+  const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

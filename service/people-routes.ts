@@ -1,0 +1,164 @@
+// The API for people and the UI (SPEC §6.1, F-2, F-3): list and read Guardians, replace their
+// configured rules and control (people's fields; the learner's are kept), copy learned rules into
+// configured ones, and query alerts. Every call carries a bearer token; each verb is checked for
+// the namespace it touches.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, isApiError } from './api-errors.js';
+import type { Person, PersonVerb } from './auth.js';
+import type { ServiceContext } from './service-context.js';
+import { isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from './store/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    person?: Person;
+  }
+}
+
+interface GuardianParams {
+  namespace: string;
+  service: string;
+}
+
+const MAX_ALERT_LIMIT = 1000;
+
+export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  const defaults = defaultSpec(ctx);
+
+  app.addHook('onRequest', async (req) => {
+    try {
+      req.person = await ctx.peopleAuth.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (isApiError(err)) ctx.metrics.authFailures.inc({ api: 'people', reason: err.reason });
+      throw err;
+    }
+  });
+
+  const allow = async (req: FastifyRequest, verb: PersonVerb, namespace: string | undefined): Promise<void> => {
+    try {
+      await ctx.peopleAuth.authorize(req.person!, verb, namespace);
+    } catch (err) {
+      if (isApiError(err)) ctx.metrics.authFailures.inc({ api: 'people', reason: err.reason });
+      throw err;
+    }
+  };
+
+  app.get('/api/v1/guardians', async (req) => {
+    const { namespace } = req.query as { namespace?: string };
+    if (namespace !== undefined) checkName('namespace', namespace);
+    await allow(req, 'list', namespace);
+    const items = await storeCall(() => ctx.store.list(namespace));
+    return { items: items.map(view) };
+  });
+
+  app.get('/api/v1/guardians/:namespace/:service', async (req) => {
+    const { namespace, service } = guardianParams(req);
+    await allow(req, 'get', namespace);
+    const stored = await storeCall(() => ctx.store.get(namespace, service));
+    if (!stored) throw new ApiError('GUARD_API_NOT_FOUND', `there is no Guardian ${namespace}/${service}`);
+    return { ...view(stored), learning: ctx.learner.status(namespace, service) };
+  });
+
+  app.put('/api/v1/guardians/:namespace/:service', async (req) => {
+    const { namespace, service } = guardianParams(req);
+    await allow(req, 'update', namespace);
+    const body = req.body as Record<string, unknown> | null;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('GUARD_API_INVALID', 'the body must be a JSON object with configured and/or control');
+    const hasConfigured = 'configured' in body;
+    const hasControl = 'control' in body;
+    if (!hasConfigured && !hasControl) throw new ApiError('GUARD_API_INVALID', 'nothing to change: give configured and/or control (learned and samples belong to the learner)');
+    const stored = await storeCall(() =>
+      ctx.store.update(namespace, service, (current) => ({
+        configured: hasConfigured ? body.configured : (current?.configured ?? defaults.configured),
+        // The learner's fields as the store holds them now: a learn persisted meanwhile is kept.
+        learned: current?.learned ?? null,
+        samples: current?.samples ?? 0,
+        control: (hasControl ? body.control : (current?.control ?? defaults.control)) as GuardianSpecJson['control'],
+      })),
+    );
+    ctx.learner.onStoreChange({ type: 'put', guardian: stored });
+    ctx.log.info({ namespace, service, by: req.person!.name }, 'Guardian configured or control replaced');
+    return view(stored);
+  });
+
+  app.post('/api/v1/guardians/:namespace/:service/copy-learned', async (req) => {
+    const { namespace, service } = guardianParams(req);
+    await allow(req, 'update', namespace);
+    const stored = await storeCall(() =>
+      ctx.store.update(namespace, service, (current) => {
+        if (!current) throw new ApiError('GUARD_API_NOT_FOUND', `there is no Guardian ${namespace}/${service}`);
+        if (current.learned == null) throw new ApiError('GUARD_API_INVALID', `Guardian ${namespace}/${service} has learned nothing yet`);
+        return { ...current, configured: current.learned };
+      }),
+    );
+    ctx.learner.onStoreChange({ type: 'put', guardian: stored });
+    ctx.log.info({ namespace, service, by: req.person!.name }, 'learned rules copied into configured');
+    return view(stored);
+  });
+
+  app.get('/api/v1/alerts', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (q.namespace !== undefined) checkName('namespace', q.namespace);
+    if (q.service !== undefined) {
+      if (q.namespace === undefined) throw new ApiError('GUARD_API_INVALID', 'service needs namespace');
+      checkName('service', q.service);
+    }
+    if (q.level !== undefined && !/^[A-Za-z]{1,32}$/.test(q.level)) throw new ApiError('GUARD_API_INVALID', `level ${JSON.stringify(q.level)} is not a level (Session, Gate, …)`);
+    const since = q.since === undefined ? undefined : timeOf(q.since);
+    const limit = q.limit === undefined ? undefined : integerIn('limit', q.limit, 1, MAX_ALERT_LIMIT);
+    if (q.namespace !== undefined) await allow(req, 'get', q.namespace);
+    else await allow(req, 'list', undefined);
+    const items = ctx.alerts.query({ namespace: q.namespace, service: q.service, level: q.level, since, limit });
+    return { items: items.map((a) => ({ ...a, receivedAt: new Date(a.receivedAt).toISOString() })) };
+  });
+}
+
+function view(g: StoredGuardian): object {
+  return { namespace: g.namespace, service: g.service, resourceVersion: g.resourceVersion, spec: g.spec };
+}
+
+function guardianParams(req: FastifyRequest): GuardianParams {
+  const { namespace, service } = req.params as GuardianParams;
+  checkName('namespace', namespace);
+  checkName('service', service);
+  return { namespace, service };
+}
+
+function checkName(what: string, name: string): void {
+  if (!isDnsLabel(name)) throw new ApiError('GUARD_API_INVALID', `${what} ${JSON.stringify(name)} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)`);
+}
+
+/** ISO 8601 text or milliseconds since the epoch. */
+function timeOf(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new ApiError('GUARD_API_INVALID', `since ${JSON.stringify(text)} is not a time (ISO 8601 or milliseconds since the epoch)`);
+  return ms;
+}
+
+function integerIn(what: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new ApiError('GUARD_API_INVALID', `${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** A store call with its failures named for people: invalid → 400, conflict → 409, else 503. */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isApiError(err)) throw err;
+    if (isStoreError(err, 'GUARD_STORE_INVALID') || isStoreError(err, 'GUARD_STORE_INVALID_NAME')) throw new ApiError('GUARD_API_INVALID', err.message, { cause: err });
+    if (isStoreError(err, 'GUARD_STORE_NOT_FOUND')) throw new ApiError('GUARD_API_NOT_FOUND', err.message, { cause: err });
+    if (isStoreError(err, 'GUARD_STORE_CONFLICT')) throw new ApiError('GUARD_API_CONFLICT', `${err.message}; try again`, { cause: err });
+    if (isStoreError(err)) throw new ApiError('GUARD_API_UNAVAILABLE', `${err.message}; retry later`, { cause: err });
+    throw err;
+  }
+}
+
+function defaultSpec(ctx: ServiceContext): GuardianSpecJson {
+  const g = ctx.core.defaultGuardian();
+  try {
+    return JSON.parse(g.toWire()) as GuardianSpecJson;
+  } finally {
+    g.dispose();
+  }
+}

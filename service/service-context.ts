@@ -1,0 +1,26 @@
+// What the routes of guard-service share: configuration, the core, the learner and stores, the
+// authenticators, metrics and the log. Built once by index.ts.
+import type { Logger } from 'pino';
+import type { Core } from '../core/index.js';
+import type { AlertStore } from './alerts.js';
+import type { GateAuthenticator, PeopleAuthenticator } from './auth.js';
+import type { ServiceConfig } from './config.js';
+import type { Learner } from './learner.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { PodRestarter } from './pod-restarts.js';
+import type { GuardianStore } from './store/index.js';
+
+export interface ServiceContext {
+  config: Readonly<ServiceConfig>;
+  core: Core;
+  store: GuardianStore;
+  learner: Learner;
+  alerts: AlertStore;
+  gateAuth: GateAuthenticator;
+  peopleAuth: PeopleAuthenticator;
+  podRestarts: PodRestarter;
+  metrics: ServiceMetrics;
+  log: Logger;
+  /** The learner ticks (false once shutdown began). */
+  learnerRunning(): boolean;
+}

@@ -1,0 +1,92 @@
+// POST /sync, wire-compatible with the original gates (SPEC §6.1, reference upstream-service.md §3):
+// {pile, alerts, compromised} in, {"guardian": <GuardianSpec>} out. The caller is identified
+// before its body is read; the body is bounded and checked by the core; a refused sync changes
+// nothing. The learner's GuardianSpec text is spliced into the answer as it is, not re-serialised.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CoreError, type Pile } from '../core/index.js';
+import { ApiError, isApiError } from './api-errors.js';
+import type { GateIdentity } from './auth.js';
+import { LearnerError } from './learner.js';
+import type { SyncOutcome } from './metrics.js';
+import type { ServiceContext } from './service-context.js';
+import { isStoreError } from './store/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gate?: GateIdentity;
+  }
+}
+
+export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  // Gates send no Content-Type (Go's client): every body is taken as text and parsed by the core.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ctx.config.maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (_req: FastifyRequest, reply: FastifyReply) => {
+    ctx.metrics.syncs.inc({ outcome: outcomeOf(reply.statusCode) });
+    ctx.metrics.syncSeconds.observe(reply.elapsedTime / 1000);
+  });
+
+  app.post('/sync', {
+    // Before the body is read: an unknown caller does not get 10 MB parsed.
+    onRequest: async (req) => {
+      const query = new URLSearchParams(req.raw.url?.split('?')[1] ?? '');
+      if (query.getAll('cm').length > 1) throw new ApiError('GUARD_API_INVALID', 'query has more than one cm value');
+      try {
+        req.gate = await ctx.gateAuth.identify(req.headers.authorization, query);
+      } catch (err) {
+        if (isApiError(err) && err.status !== 400) ctx.metrics.authFailures.inc({ api: 'sync', reason: err.reason });
+        throw err;
+      }
+    },
+    handler: async (req, reply) => {
+      const gate = req.gate!;
+      const text = typeof req.body === 'string' ? req.body : '';
+      if (text.trim() === '') throw new ApiError('GUARD_API_INVALID', 'empty sync message: send {"pile":…,"alerts":…,"compromised":…} (or {})');
+      let message;
+      try {
+        message = ctx.core.parseSyncRequest(text);
+      } catch (err) {
+        if (err instanceof CoreError) throw new ApiError('GUARD_API_INVALID', err.message, { cause: err });
+        throw err;
+      }
+      let pile: Pile | null = message.pile;
+      if (message.compromised) {
+        // S-7: what a compromised pod saw is not learned.
+        pile?.dispose();
+        pile = null;
+        ctx.podRestarts.restart(gate);
+      }
+      const samples = pile?.count ?? 0;
+      let answer: string;
+      try {
+        answer = await ctx.learner.sync(gate.namespace, gate.service, pile);
+      } catch (err) {
+        throw asApiError(err);
+      }
+      ctx.metrics.samplesMerged.inc(samples);
+      if (message.alerts.length > 0) {
+        const kept = ctx.alerts.add(gate.namespace, gate.service, gate.pod, message.alerts);
+        ctx.metrics.alertsReceived.inc(kept);
+        ctx.log.info({ namespace: gate.namespace, service: gate.service, pod: gate.pod, alerts: kept }, 'gate reported alerts');
+      }
+      return reply.type('application/json').send(`{"guardian":${answer}}`);
+    },
+  });
+}
+
+function asApiError(err: unknown): unknown {
+  if (err instanceof LearnerError) return new ApiError('GUARD_API_UNAVAILABLE', `${err.message}; retry later`, { cause: err });
+  if (isStoreError(err, 'GUARD_STORE_INVALID_NAME')) return new ApiError('GUARD_API_FORBIDDEN', err.message, { cause: err });
+  if (isStoreError(err)) return new ApiError('GUARD_API_UNAVAILABLE', `${err.message}; retry later`, { cause: err });
+  return err;
+}
+
+function outcomeOf(status: number): SyncOutcome {
+  if (status === 200) return 'ok';
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'forbidden';
+  if (status === 503) return 'unavailable';
+  if (status >= 400 && status < 500) return 'invalid';
+  return 'error';
+}

@@ -1,0 +1,188 @@
+// POST /sync against a real guard-service (file store in a temp dir) with gates authenticated by
+// the Kubernetes stand-in: learning and the answer, identity from the token only, pod restarts,
+// refusals that change nothing, Kubernetes outages, the original's example message, metrics.
+import { describe, expect, it } from 'vitest';
+import { syncMessage } from '../vectors/fixtures.js';
+import { call, eventually, gate, methods, pileText, standin, start, sync, syncBody } from './api-support.js';
+
+describe('POST /sync with authenticated gates', () => {
+  it('learns from a gate and answers its Guardian; the first learn is persisted at once', async () => {
+    const kube = await standin();
+    const { url, disk } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+
+    const r = await sync(url, token, syncBody(3));
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/json/);
+    expect(Object.keys(r.json)).toEqual(['guardian']);
+    expect(r.json.guardian.samples).toBe(3);
+    expect(methods(r.json.guardian)).toEqual(['GET']);
+    // The learner's text is spliced as it is: the answer is exactly {"guardian":<spec text>}.
+    expect(r.text.startsWith('{"guardian":{')).toBe(true);
+
+    const stored = await eventually(async () => {
+      const g = await disk.get('shop', 'cart');
+      return g && g.spec.samples === 3 ? g : undefined;
+    });
+    expect(methods(stored.spec)).toEqual(['GET']);
+  });
+
+  it('accepts the original gate\'s example message (reference data model §6.4) and keeps its alert', async () => {
+    const kube = await standin();
+    const { url, service } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const r = await sync(url, token, JSON.stringify(syncMessage()));
+    expect(r.status).toBe(200);
+    expect(r.json.guardian.samples).toBe(1);
+    expect(r.json.guardian.control).toEqual({ alert: true, block: false, learn: true, force: true, auto: true });
+
+    const alerts = await call(`${url}/api/v1/alerts?namespace=shop`, { token: kube.token });
+    expect(alerts.status).toBe(200);
+    expect(alerts.json.items).toHaveLength(1);
+    expect(alerts.json.items[0]).toMatchObject({ namespace: 'shop', service: 'cart', pod: 'cart-1', level: 'Session', time: 1700000000, count: 1 });
+    void service;
+  });
+
+  it('takes namespace and service from the token, whatever the query says', async () => {
+    const kube = await standin();
+    const { url, disk } = await start(kube);
+    const token = gate(kube, 'team-a', 'web-1', { app: 'web' });
+    const r = await sync(url, token, syncBody(2), '?ns=team-b&sid=victim&pod=victim-1');
+    expect(r.status).toBe(200);
+    await eventually(() => disk.get('team-a', 'web'));
+    expect(await disk.get('team-b', 'victim')).toBeNull();
+    expect((await disk.list()).map((g) => `${g.namespace}/${g.service}`)).toEqual(['team-a/web']);
+  });
+
+  it('a compromised gate gets its own pod deleted once, and nothing it piled is learned', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    kube.state.addPod({ namespace: 'shop', name: 'cart-2', labels: { app: 'cart' } });
+    kube.state.addPod({ namespace: 'other', name: 'cart-1', labels: { app: 'cart' } });
+
+    const first = await sync(url, token, syncBody(5, { compromised: true }), '?ns=other&pod=cart-2&sid=cart');
+    expect(first.status).toBe(200);
+    expect(first.json.guardian.samples).toBe(0);
+    await kube.state.waitFor(() => kube.state.podDeletions.length === 1);
+    expect(kube.state.podDeletions.map((d) => `${d.namespace}/${d.name}`)).toEqual(['shop/cart-1']);
+    expect(kube.state.getObject('pods', 'shop', 'cart-2')).toBeDefined();
+    expect(kube.state.getObject('pods', 'other', 'cart-1')).toBeDefined();
+
+    // The identity is cached: a repeat within the interval does not delete again (nor another pod).
+    const again = await sync(url, token, syncBody(1, { compromised: true }));
+    expect(again.status).toBe(200);
+    expect(kube.state.podDeletions).toHaveLength(1);
+    const metrics = await call(`${url}/metrics`);
+    expect(metrics.text).toMatch(/^guard_service_pods_restarted_total 1$/m);
+  });
+
+  it('refuses unknown, wrong-audience and missing tokens with 401', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const wrongAudience = gate(kube, 'shop', 'cart-1', { app: 'cart' }, ['https://kubernetes.default.svc.cluster.local']);
+    for (const token of ['not-a-token-at-all', wrongAudience]) {
+      const r = await sync(url, token, syncBody(1));
+      expect(r.status).toBe(401);
+      expect(r.json.error.code).toBe('GUARD_API_UNAUTHENTICATED');
+    }
+    const none = await sync(url, undefined, syncBody(1));
+    expect(none.status).toBe(401);
+    expect(none.json.error.message).toMatch(/missing token/);
+    const metrics = await call(`${url}/metrics`);
+    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="token_rejected"\} 2/);
+    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="missing_token"\} 1/);
+  });
+
+  it('answers 503 with Retry-After when Kubernetes cannot review the token (B-12)', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    kube.state.failNext('POST /apis/authentication.k8s.io/v1/tokenreviews', 500);
+    const r = await sync(url, token, syncBody(1));
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('5');
+    expect(r.json.error.code).toBe('GUARD_API_UNAVAILABLE');
+    kube.state.failNext('GET /api/v1/namespaces/shop/pods/cart-1', 500);
+    expect((await sync(url, token, syncBody(1))).status).toBe(503);
+    await kube.close();
+    expect((await sync(url, token, syncBody(1))).status).toBe(503);
+  });
+
+  it('refuses a service named by labels that is not a Guardian name, or the namespace default (B-11)', async () => {
+    const kube = await standin();
+    const { url } = await start(kube, { serviceLabels: ['guard/service'] });
+    const dotted = gate(kube, 'shop', 'cart-1', { 'guard/service': 'Cart.v2', app: 'cart' });
+    const r = await sync(url, dotted, syncBody(1));
+    expect(r.status).toBe(403);
+    expect(r.json.error.message).toMatch(/"Cart\.v2", which is not a DNS-1123 label/);
+    const nsDefault = gate(kube, 'shop', 'cart-2', { app: 'ns-shop' });
+    expect((await sync(url, nsDefault, syncBody(1))).status).toBe(403);
+    // A present GUARD_SERVICE_LABELS key wins over app.
+    const labelled = gate(kube, 'shop', 'cart-3', { 'guard/service': 'basket', app: 'cart' });
+    expect((await sync(url, labelled, syncBody(1))).status).toBe(200);
+  });
+
+  it('refuses malformed, empty and oversized syncs with 4xx, and nothing changes', async () => {
+    const kube = await standin();
+    const { url, disk } = await start(kube, { maxBodyBytes: 4096 });
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    expect((await sync(url, token, syncBody(2))).status).toBe(200);
+    await eventually(async () => (await disk.get('shop', 'cart'))?.spec.samples === 2);
+
+    const bad = await sync(url, token, '{"pile":{"count":"lots"}}');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('GUARD_API_INVALID');
+    expect(bad.json.error.message).toMatch(/invalid sync message/);
+    expect((await sync(url, token, '[1,2')).status).toBe(400);
+    expect((await sync(url, token, '')).status).toBe(400);
+    const big = await sync(url, token, `{"pile":${pileText(1)},"alerts":null,"compromised":false,"pad":"${'x'.repeat(5000)}"}`);
+    expect(big.status).toBe(413);
+    expect(big.json.error.code).toBe('GUARD_API_TOO_LARGE');
+    expect((await call(`${url}/sync`, { method: 'GET', token })).status).toBe(404);
+
+    // {} is "just give me my Guardian": nothing merged, samples as before.
+    const plain = await sync(url, token, '{}');
+    expect(plain.status).toBe(200);
+    expect(plain.json.guardian.samples).toBe(2);
+    expect((await disk.get('shop', 'cart'))!.spec.samples).toBe(2);
+  });
+
+  it('exposes sync, learning and alert counters at /metrics, and health at /healthz and /readyz', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    await sync(url, token, syncBody(4, { alerts: syncMessage().alerts }));
+    await sync(url, token, '{"pile":"x"}');
+    const m = await call(`${url}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.headers['content-type']).toMatch(/^text\/plain/);
+    expect(m.text).toMatch(/^guard_service_syncs_total\{outcome="ok"\} 1$/m);
+    expect(m.text).toMatch(/^guard_service_syncs_total\{outcome="invalid"\} 1$/m);
+    expect(m.text).toMatch(/^guard_service_samples_merged_total 4$/m);
+    expect(m.text).toMatch(/^guard_service_learns_total 1$/m);
+    expect(m.text).toMatch(/^guard_service_alerts_received_total 1$/m);
+    expect(m.text).toMatch(/^guard_service_live_services 1$/m);
+    expect(m.text).toMatch(/^guard_service_sync_duration_seconds_count 2$/m);
+    // The first learn's write is asynchronous: the counter moves when the store acknowledged it.
+    await eventually(async () => /^guard_service_persists_total 1$/m.test((await call(`${url}/metrics`)).text));
+    expect((await call(`${url}/healthz`)).status).toBe(200);
+    expect((await call(`${url}/readyz`)).json).toEqual({ status: 'ready' });
+  });
+});
+
+describe('POST /sync without authentication (file store only)', () => {
+  it('takes the identity from the query, sanitised, and refuses ns-<ns> as a service', async () => {
+    const { url, disk } = await start(null);
+    const ok = await sync(url, undefined, syncBody(2), '?ns=shop&sid=cart&pod=cart-1');
+    expect(ok.status).toBe(200);
+    await eventually(() => disk.get('shop', 'cart'));
+    for (const query of ['?ns=shop&sid=ns-shop&pod=p', '?ns=shop&sid=Cart&pod=p', '?ns=shop&pod=p', '?ns=shop&sid=a&sid=b&pod=p', '?ns=shop&sid=a&pod=p&cm=true&cm=false']) {
+      const r = await sync(url, undefined, syncBody(1), query);
+      expect(r.status, query).toBeGreaterThanOrEqual(400);
+      expect(r.status, query).toBeLessThan(500);
+    }
+    // Compromised without authentication: never a pod deletion (S-1); the sync is still answered.
+    expect((await sync(url, undefined, syncBody(1, { compromised: true }), '?ns=shop&sid=cart&pod=cart-1')).status).toBe(200);
+  });
+});

@@ -1,0 +1,127 @@
+// Gate and people authentication against the Kubernetes stand-in through the real client-node:
+// the identity comes from the TokenReview (not the JWT), the service from the pod's labels in
+// order, the cache is bounded in time (and by the token's expiry), failures are 401 or 503.
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../service/api-errors.js';
+import { KubeGateAuthenticator, TokenPeopleAuthenticator, TtlCache } from '../../service/auth.js';
+import { kubeAccess } from '../../service/kube-access.js';
+import type { KubeStandin } from '../kube/standin.js';
+import { gate, standin } from './api-support.js';
+
+const NO_QUERY = new URLSearchParams();
+
+function authenticator(kube: KubeStandin, serviceLabels: string[] = [], now?: () => number) {
+  return new KubeGateAuthenticator({ kube: kubeAccess(kube.kubeConfig(), 2000), serviceLabels, now });
+}
+
+async function refusal(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('expected an ApiError, but the call resolved');
+}
+
+const reviews = (kube: KubeStandin) => kube.state.requests.filter((r) => r.path.endsWith('/tokenreviews')).length;
+
+describe('gate authentication (TokenReview)', () => {
+  it('names the gate from the reviewed token and the pod\'s labels, in order', async () => {
+    const kube = await standin();
+    const auth = authenticator(kube, ['guard.example/service']);
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ 'guard.example/service': 'basket', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'basket'],
+      [{ 'guard.example/service': '', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'knative'],
+      [{ app: 'cart' }, 'cart'],
+      [{}, 'pod-3'],
+    ];
+    for (const [i, [labels, service]] of cases.entries()) {
+      const token = gate(kube, 'shop', `pod-${i}`, labels);
+      const id = await auth.identify(`Bearer ${token}`, NO_QUERY);
+      expect(id).toMatchObject({ namespace: 'shop', service, pod: `pod-${i}`, verified: true });
+      expect(id.podUid).toBe(kube.state.getObject('pods', 'shop', `pod-${i}`)!.metadata.uid);
+    }
+  });
+
+  it('refuses tokens that are unknown, for another audience, not a pod\'s or not a service account\'s', async () => {
+    const kube = await standin();
+    const auth = authenticator(kube);
+    kube.state.addPod({ namespace: 'shop', name: 'cart-1' });
+    const noPod = kube.state.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'cart', audiences: ['guard-service'] });
+    kube.state.addToken('person-token-1234', { username: 'alice', audiences: ['guard-service'] });
+    const wrongAudience = gate(kube, 'shop', 'cart-2', { app: 'cart' }, ['vault']);
+    const expectations: Array<[string | undefined, string]> = [
+      [undefined, 'missing_token'],
+      ['Basic abc', 'missing_token'],
+      ['Bearer short', 'missing_token'],
+      ['Bearer unknown-token-123', 'token_rejected'],
+      [`Bearer ${wrongAudience}`, 'token_rejected'],
+      [`Bearer ${noPod}`, 'no_pod'],
+      ['Bearer person-token-1234', 'not_service_account'],
+    ];
+    for (const [header, reason] of expectations) {
+      const e = await refusal(auth.identify(header, NO_QUERY));
+      expect([e.status, e.reason], header).toEqual([401, reason]);
+    }
+  });
+
+  it('caches an identity for its TTL only, and never past the token\'s expiry', async () => {
+    const kube = await standin();
+    let now = Date.now();
+    const auth = authenticator(kube, [], () => now);
+    const long = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const short = kube.state.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'cart', podName: 'cart-1', audiences: ['guard-service'], expiresInSeconds: 60 });
+
+    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    await auth.identify(`Bearer ${short}`, NO_QUERY);
+    expect(reviews(kube)).toBe(2);
+    now += 61_000;
+    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    expect(reviews(kube)).toBe(2);
+    await auth.identify(`Bearer ${short}`, NO_QUERY);
+    expect(reviews(kube)).toBe(3);
+    now += 5 * 60_000;
+    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    expect(reviews(kube)).toBe(4);
+  });
+
+  it('is 503, not 401, when Kubernetes fails, and 401 when the token\'s pod is gone', async () => {
+    const kube = await standin();
+    const auth = authenticator(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    kube.state.failNext('POST /apis/authentication.k8s.io/v1/tokenreviews', 503);
+    expect((await refusal(auth.identify(`Bearer ${token}`, NO_QUERY))).status).toBe(503);
+    kube.state.failNext('GET /api/v1/namespaces/shop/pods/cart-1', 500);
+    const e = await refusal(auth.identify(`Bearer ${token}`, NO_QUERY));
+    expect([e.status, e.reason]).toEqual([503, 'kube_unavailable']);
+    kube.state.removeObject('pods', 'shop', 'cart-1');
+    const gone = await refusal(auth.identify(`Bearer ${token}`, NO_QUERY));
+    expect([gone.status, gone.reason]).toEqual([401, 'pod_gone']);
+  });
+});
+
+describe('people authentication in local mode', () => {
+  it('accepts only the generated token', async () => {
+    const people = new TokenPeopleAuthenticator();
+    expect(people.token.length).toBeGreaterThanOrEqual(40);
+    await expect(people.authenticate(`Bearer ${people.token}`)).resolves.toMatchObject({ name: 'local' });
+    for (const header of [undefined, `Bearer ${people.token.slice(1)}`, `Bearer ${people.token}0`, people.token]) {
+      expect((await refusal(people.authenticate(header))).status).toBe(401);
+    }
+  });
+});
+
+describe('TtlCache', () => {
+  it('drops the oldest entry when full and expired entries on read', () => {
+    let now = 0;
+    const cache = new TtlCache<number>(2, () => now);
+    cache.set('a', 1, 100);
+    cache.set('b', 2, 100);
+    cache.set('c', 3, 100);
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 2, 3]);
+    now = 100;
+    expect(cache.get('b')).toBeUndefined();
+  });
+});
