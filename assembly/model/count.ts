@@ -2,19 +2,14 @@
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";
-import { appendCodes, writeCodes } from "./limit";
-import { asArray, asObject, enter, field, leave, readBytes, readU8 } from "./wire";
+import { addCode, appendCodes, CodeSet, readCodes, writeCodes } from "./limit";
+import { asArray, asObject, enter, field, leave, readU8 } from "./wire";
 
 export class CountPile {
-  values: Array<u8> | null = null;
+  values: CodeSet | null = null;
 
   add(v: u8): void {
-    let c = this.values;
-    if (c == null) {
-      c = new Array<u8>();
-      this.values = c;
-    }
-    c.push(v);
+    this.values = addCode(this.values, v);
   }
 
   merge(o: CountPile): void {
@@ -31,7 +26,7 @@ export class CountPile {
 
   static read(v: JsonValue | null): CountPile {
     const p = new CountPile();
-    p.values = readBytes(v);
+    p.values = readCodes(v);
     return p;
   }
 }
@@ -50,14 +45,9 @@ export class CountConfig {
 
   learn(p: CountPile): void {
     const vals = p.values;
-    if (vals == null || vals.length == 0) return;
-    let lo: u8 = 255;
-    let hi: u8 = 0;
-    for (let i = 0, n = vals.length; i < n; i++) {
-      const v = vals[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    if (vals == null || vals.isEmpty()) return;
+    const lo = <u8>vals.min();
+    const hi = <u8>vals.max();
     const r = this.ranges;
     // A decoded empty list is treated like none (the original crashes on it).
     if (r == null || r.length == 0) {

@@ -56,7 +56,7 @@ export class EnvelopPile {
 
   isEmpty(): bool {
     const c = this.responseTime.codes;
-    return c == null || c.length == 0;
+    return c == null || c.isEmpty();
   }
 
   write(w: JsonWriter): void {

@@ -21,36 +21,117 @@ export function limitCodeSigned(v: i64): u8 {
   return v < 0 ? 255 : limitCode(<u64>v);
 }
 
-export function writeCodes(w: JsonWriter, codes: Array<u8> | null): void {
-  if (codes == null) w.null();
-  else w.bytesBase64(codes.dataStart, codes.length);
+/**
+ * The codes a pile saw, as a set. The original keeps every code of every sample in a list; only
+ * the smallest and largest ever matter (Limit learns the max, Count the min and max), so a set of
+ * at most 256 codes learns the same and keeps a pile's size independent of its sample count. The
+ * wire form is the list of distinct codes, ascending (the original reads any list).
+ */
+export class CodeSet {
+  private w0: u64 = 0;
+  private w1: u64 = 0;
+  private w2: u64 = 0;
+  private w3: u64 = 0;
+
+  add(code: u8): void {
+    const bit = (<u64>1) << (<u64>code & 63);
+    const word = code >> 6;
+    if (word == 0) this.w0 |= bit;
+    else if (word == 1) this.w1 |= bit;
+    else if (word == 2) this.w2 |= bit;
+    else this.w3 |= bit;
+  }
+
+  or(o: CodeSet): void {
+    this.w0 |= o.w0;
+    this.w1 |= o.w1;
+    this.w2 |= o.w2;
+    this.w3 |= o.w3;
+  }
+
+  isEmpty(): bool {
+    return (this.w0 | this.w1 | this.w2 | this.w3) == 0;
+  }
+
+  /** The largest code, or -1 when empty. */
+  max(): i32 {
+    if (this.w3 != 0) return 255 - <i32>clz<u64>(this.w3);
+    if (this.w2 != 0) return 191 - <i32>clz<u64>(this.w2);
+    if (this.w1 != 0) return 127 - <i32>clz<u64>(this.w1);
+    if (this.w0 != 0) return 63 - <i32>clz<u64>(this.w0);
+    return -1;
+  }
+
+  /** The smallest code, or -1 when empty. */
+  min(): i32 {
+    if (this.w0 != 0) return <i32>ctz<u64>(this.w0);
+    if (this.w1 != 0) return 64 + <i32>ctz<u64>(this.w1);
+    if (this.w2 != 0) return 128 + <i32>ctz<u64>(this.w2);
+    if (this.w3 != 0) return 192 + <i32>ctz<u64>(this.w3);
+    return -1;
+  }
+
+  /** Write the codes ascending at dst (room for 256); returns how many. */
+  writeTo(dst: usize): i32 {
+    let n = 0;
+    for (let word = 0; word < 4; word++) {
+      let bits = word == 0 ? this.w0 : word == 1 ? this.w1 : word == 2 ? this.w2 : this.w3;
+      while (bits != 0) {
+        const b = <i32>ctz<u64>(bits);
+        store<u8>(dst + <usize>n, <u8>(word * 64 + b));
+        n++;
+        bits &= bits - 1;
+      }
+    }
+    return n;
+  }
 }
 
-export function appendCodes(dst: Array<u8> | null, src: Array<u8> | null): Array<u8> | null {
+const codeBuf = new StaticArray<u8>(256);
+
+export function writeCodes(w: JsonWriter, codes: CodeSet | null): void {
+  if (codes == null) {
+    w.null();
+    return;
+  }
+  const n = codes.writeTo(changetype<usize>(codeBuf));
+  w.bytesBase64(changetype<usize>(codeBuf), n);
+}
+
+/** Add a code, creating the set on first use (null = never added, as the original's nil list). */
+export function addCode(set: CodeSet | null, code: u8): CodeSet {
+  const s = set == null ? new CodeSet() : set;
+  s.add(code);
+  return s;
+}
+
+export function appendCodes(dst: CodeSet | null, src: CodeSet | null): CodeSet | null {
   if (src == null) return dst;
-  const out = dst == null ? new Array<u8>() : dst;
-  const n = src.length;
-  for (let i = 0; i < n; i++) out.push(src[i]);
+  const out = dst == null ? new CodeSet() : dst;
+  out.or(src);
   return out;
 }
 
-export function maxCode(codes: Array<u8> | null, start: u8): u8 {
-  let m = start;
-  if (codes == null) return m;
-  for (let i = 0, n = codes.length; i < n; i++) if (codes[i] > m) m = codes[i];
-  return m;
+export function maxCode(codes: CodeSet | null, start: u8): u8 {
+  if (codes == null) return start;
+  const m = codes.max();
+  return m > <i32>start ? <u8>m : start;
+}
+
+/** A code list read from the wire (base64 or numbers), as a set. */
+export function readCodes(v: JsonValue | null): CodeSet | null {
+  const list = readBytes(v);
+  if (list == null) return null;
+  const set = new CodeSet();
+  for (let i = 0; i < list.length; i++) set.add(unchecked(list[i]));
+  return set;
 }
 
 export class LimitPile {
-  codes: Array<u8> | null = null;
+  codes: CodeSet | null = null;
 
   add(code: u8): void {
-    let c = this.codes;
-    if (c == null) {
-      c = new Array<u8>();
-      this.codes = c;
-    }
-    c.push(code);
+    this.codes = addCode(this.codes, code);
   }
 
   merge(o: LimitPile): void {
@@ -67,7 +148,7 @@ export class LimitPile {
 
   static read(v: JsonValue | null): LimitPile {
     const p = new LimitPile();
-    p.codes = readBytes(v);
+    p.codes = readCodes(v);
     return p;
   }
 }

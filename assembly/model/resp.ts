@@ -71,7 +71,7 @@ export class RespPile {
   /** No response was ever added: every profiled response records at least a media type. */
   isEmpty(): bool {
     const cl = this.contentlength.values;
-    return this.mediatype.isEmpty() && (cl == null || cl.length == 0);
+    return this.mediatype.isEmpty() && (cl == null || cl.isEmpty());
   }
 
   write(w: JsonWriter): void {

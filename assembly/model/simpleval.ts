@@ -6,7 +6,7 @@ import { decodeRune, runeLen } from "../text/utf8";
 import { Decision, decideChild } from "./decision";
 import { decideFlags, flagsScore } from "./asciiflags";
 import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
-import { LimitConfig, LimitPile, appendCodes, limitCode, maxCode, writeCodes } from "./limit";
+import { CodeSet, LimitConfig, LimitPile, addCode, appendCodes, limitCode, maxCode, readCodes, writeCodes } from "./limit";
 import { asObject, field, readBytes, readU32, readU32Array, readU8 } from "./wire";
 
 const T_LETTER: u8 = 0;
@@ -329,31 +329,26 @@ export function writeU32List(w: JsonWriter, list: Array<u32> | null): void {
   w.endArray();
 }
 
-function pushCode(list: Array<u8> | null, code: u8): Array<u8> {
-  const l = list == null ? new Array<u8>() : list;
-  l.push(code);
-  return l;
-}
 
 export class SimpleValPile {
-  digits: Array<u8> | null = null;
-  letters: Array<u8> | null = null;
-  spaces: Array<u8> | null = null;
-  specialChars: Array<u8> | null = null;
-  nonReadables: Array<u8> | null = null;
-  unicodes: Array<u8> | null = null;
-  sequences: Array<u8> | null = null;
+  digits: CodeSet | null = null;
+  letters: CodeSet | null = null;
+  spaces: CodeSet | null = null;
+  specialChars: CodeSet | null = null;
+  nonReadables: CodeSet | null = null;
+  unicodes: CodeSet | null = null;
+  sequences: CodeSet | null = null;
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
 
   add(p: SimpleValProfile): void {
-    this.digits = pushCode(this.digits, p.digits);
-    this.letters = pushCode(this.letters, p.letters);
-    this.spaces = pushCode(this.spaces, p.spaces);
-    this.specialChars = pushCode(this.specialChars, p.specialChars);
-    this.nonReadables = pushCode(this.nonReadables, p.nonReadables);
-    this.unicodes = pushCode(this.unicodes, p.unicodes);
-    this.sequences = pushCode(this.sequences, p.sequences);
+    this.digits = addCode(this.digits, p.digits);
+    this.letters = addCode(this.letters, p.letters);
+    this.spaces = addCode(this.spaces, p.spaces);
+    this.specialChars = addCode(this.specialChars, p.specialChars);
+    this.nonReadables = addCode(this.nonReadables, p.nonReadables);
+    this.unicodes = addCode(this.unicodes, p.unicodes);
+    this.sequences = addCode(this.sequences, p.sequences);
     this.flags |= p.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
   }
@@ -408,13 +403,13 @@ export class SimpleValPile {
   static read(v: JsonValue | null): SimpleValPile {
     const o = asObject(v, "a SimpleVal pile");
     const p = new SimpleValPile();
-    p.digits = readBytes(field(o, "Digits"));
-    p.letters = readBytes(field(o, "Letters"));
-    p.spaces = readBytes(field(o, "Spaces"));
-    p.specialChars = readBytes(field(o, "SpecialChars"));
-    p.nonReadables = readBytes(field(o, "NonReadables"));
-    p.unicodes = readBytes(field(o, "Unicodes"));
-    p.sequences = readBytes(field(o, "Sequences"));
+    p.digits = readCodes(field(o, "Digits"));
+    p.letters = readCodes(field(o, "Letters"));
+    p.spaces = readCodes(field(o, "Spaces"));
+    p.specialChars = readCodes(field(o, "SpecialChars"));
+    p.nonReadables = readCodes(field(o, "NonReadables"));
+    p.unicodes = readCodes(field(o, "Unicodes"));
+    p.sequences = readCodes(field(o, "Sequences"));
     p.flags = readU32(field(o, "Flags"), 0);
     p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
     return p;
