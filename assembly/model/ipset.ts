@@ -5,6 +5,9 @@ import { ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4 } from "
 import { Decision, decideInner } from "./decision";
 import { asArray, asObject, enter, fail, field, leave, readBytes, readString } from "./wire";
 
+/** Most distinct addresses an IpSet pile holds. */
+export const MAX_PILE_IPS = 4096;
+
 export function ignoredIP(ip: Uint8Array): bool {
   return isUnspecified(ip) || isLoopback(ip) || isPrivate(ip);
 }
@@ -100,6 +103,7 @@ export class IpSetPile {
       this.seen = seen;
     }
     for (let i = 0; i < ips.length; i++) {
+      if (list != null && list.length >= MAX_PILE_IPS) return;
       const key = ipToString(ips[i]);
       if (seen.has(key)) continue;
       seen.add(key);

@@ -11,6 +11,8 @@ import { asObject, enter, field, leave } from "./wire";
 
 export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
+/** Most distinct keys a KeyVal pile holds; later new keys are not piled (memory stays bounded). */
+export const MAX_PILE_KEYS = 1024;
 const MAX_PASSING_NAMES = 1024;
 
 @inline function hashKey(s: string): u32 {
@@ -165,6 +167,7 @@ export class KeyValPile {
       let pile: SimpleValPile;
       if (m.has(k)) pile = m.get(k);
       else {
+        if (m.size >= MAX_PILE_KEYS) continue;
         pile = new SimpleValPile();
         m.set(k, pile);
       }
@@ -187,6 +190,7 @@ export class KeyValPile {
       let pile: SimpleValPile;
       if (m.has(k)) pile = m.get(k);
       else {
+        if (m.size >= MAX_PILE_KEYS) continue;
         pile = new SimpleValPile();
         m.set(k, pile);
       }

@@ -5,6 +5,9 @@ import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";
 import { asObject, field, readStringArray } from "./wire";
 
+/** Most distinct strings a Set pile or config holds. */
+export const MAX_SET_ENTRIES = 1024;
+
 export function writeStringList(w: JsonWriter, list: Array<string> | null): void {
   if (list == null) {
     w.null();
@@ -71,6 +74,9 @@ class UniqueList {
     for (let i = 0; i < items.length; i++) {
       const s = items[i];
       if (!idx.has(s)) {
+        // Bounded: a set past its cap keeps what it has (an attacker's endless new values
+        // cannot grow a pile or a config without limit).
+        if (l.length >= MAX_SET_ENTRIES) return;
         idx.add(s);
         l.push(s);
       }

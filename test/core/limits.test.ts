@@ -90,3 +90,30 @@ describe('session reuse', () => {
     expect(guardian.control.block).toBe(true);
   });
 });
+
+describe('bounded piles', () => {
+  it('keeps a pile bounded however many distinct values arrive', () => {
+    const core = loadCore();
+    const pile = core.newPile();
+    const s = core.newSession();
+    for (let i = 0; i < 3000; i++) {
+      s.reset();
+      s.profileRequest({ method: `M${i}`, path: `/p${i}`, query: `k${i}=${i}`, headers: [[`X-H${i}`, String(i)]], remote: `8.${i % 250}.${(i >> 8) % 250}.${i % 7}` });
+      pile.add(s);
+    }
+    s.dispose();
+    const wire = JSON.parse(pile.toWire());
+    expect(wire.count).toBe(3000);
+    expect(wire.req.method.set.length).toBe(1024);
+    expect(Object.keys(wire.req.qs.kv).length).toBe(1024);
+    expect(Object.keys(wire.req.headers.kv).length).toBeLessThanOrEqual(1024);
+    // Merging a pile into another many times does not grow it: codes are kept as sets.
+    const merged = core.newPile();
+    const before = core.wasm.exports.memory.buffer.byteLength;
+    for (let i = 0; i < 200; i++) merged.merge(pile);
+    expect(merged.toWire().length).toBeLessThan(pile.toWire().length * 1.01);
+    expect(core.wasm.exports.memory.buffer.byteLength - before).toBeLessThan(64 << 20);
+    pile.dispose();
+    merged.dispose();
+  });
+});
