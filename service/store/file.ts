@@ -25,6 +25,7 @@ import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type Hel
 import { watchDirectory } from './file-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
+import { serializeOn } from './queue.js';
 
 export interface FileGuardianStoreOptions {
   /** The core that validates specs; the process-wide one by default. */
@@ -436,17 +437,7 @@ export class FileGuardianStore implements GuardianStore {
 
   /** Run fn after every earlier operation on the same Guardian in this store has finished. */
   private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const result = prev.then(fn);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return result;
+    return serializeOn(this.queues, key, fn);
   }
 
   private reportOnce(key: string, problem: StoreError): void {

@@ -9,6 +9,7 @@ import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.j
 import { reflect, type KubeObjectLike } from './kube-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
+import { serializeOn } from './queue.js';
 
 export interface KubeGuardianStoreOptions {
   /** Default: the pod's in-cluster configuration (kube-client.ts). */
@@ -317,17 +318,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
 
   /** Run fn after every earlier write to the same Guardian through this store has finished. */
   private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const result = prev.then(fn);
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.queues.set(key, tail);
-    void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
-    });
-    return result;
+    return serializeOn(this.queues, key, fn);
   }
 
   private assertOpen(): void {

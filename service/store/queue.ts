@@ -1,0 +1,17 @@
+// Per-key ordering shared by the stores: an operation on one Guardian starts after every earlier
+// one on the same Guardian (through the same store) has finished, whatever their outcomes.
+
+/** Run fn after the earlier operations queued under `key` in `queues`; the queue cleans itself up. */
+export function serializeOn<T>(queues: Map<string, Promise<void>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(key) ?? Promise.resolve();
+  const result = prev.then(fn);
+  const tail = result.then(
+    () => {},
+    () => {},
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
