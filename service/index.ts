@@ -1,7 +1,8 @@
 // guard-service (SPEC §6): the HTTP API gates sync with, the people API, health and metrics, over
 // the learner, the alert store and a Guardian store. startService() builds and listens; close()
 // stops accepting, flushes learning to the store (bounded), and releases everything.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
@@ -100,7 +101,11 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const ownStore = !store;
   if (!store) {
     if (config.store === 'file') {
-      await mkdir(config.storeDir, { recursive: true });
+      try {
+        await mkdir(config.storeDir, { recursive: true });
+      } catch (err) {
+        throw new ServiceError('GUARD_SERVICE_SETUP', `the file store's directory ${config.storeDir} (GUARD_STORE_DIR) cannot be created: ${(err as Error).message}`, { cause: err });
+      }
       store = new FileGuardianStore(config.storeDir, { core, report });
     } else {
       const kubeConfig = kube!.kubeConfig;
@@ -120,7 +125,6 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
 
-  const app = buildApp(ctx, tls);
   const release = async (): Promise<void> => {
     running = false;
     learner.stop();
@@ -130,10 +134,12 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     if (ownStore) await store.close();
   };
 
+  let app: FastifyInstance | null = null;
   try {
+    app = buildApp(ctx, tls);
     await app.listen({ port: config.port, host: config.address });
   } catch (err) {
-    await app.close().catch(() => {});
+    if (app) await app.close().catch(() => {});
     await release();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new ServiceError('GUARD_SERVICE_PORT_IN_USE', `port ${config.port} on ${config.address} is already in use (GUARD_SERVICE_PORT)`, { cause: err });
@@ -141,7 +147,11 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   }
 
   const peopleToken = peopleAuth instanceof TokenPeopleAuthenticator ? peopleAuth.token : null;
-  if (peopleToken !== null && config.peopleTokenFile) await writeFile(config.peopleTokenFile, `${peopleToken}\n`, { mode: 0o600 });
+  if (peopleToken !== null && config.peopleTokenFile) {
+    // A fresh file each start: an existing one would keep its old permissions.
+    await unlink(config.peopleTokenFile).catch(() => {});
+    await writeFile(config.peopleTokenFile, `${peopleToken}\n`, { mode: 0o600, flag: 'wx' });
+  }
 
   let closing: Promise<ShutdownReport> | null = null;
   return {
@@ -205,8 +215,9 @@ function toApiError(err: FastifyError | ApiError): ApiError {
 }
 
 async function readTls(files: { certFile: string; keyFile: string }): Promise<{ key: Buffer; cert: Buffer }> {
+  let pair: { key: Buffer; cert: Buffer };
   try {
-    return { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
+    pair = { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
   } catch (err) {
     throw new ServiceError(
       'GUARD_SERVICE_SETUP',
@@ -214,6 +225,17 @@ async function readTls(files: { certFile: string; keyFile: string }): Promise<{ 
       { cause: err },
     );
   }
+  // Check the pair now, before anything is started: not PEM, or a key of another certificate.
+  try {
+    createSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+  } catch (err) {
+    throw new ServiceError(
+      'GUARD_SERVICE_SETUP',
+      `the TLS certificate ${files.certFile} (GUARD_SERVICE_TLS_CERT) and key ${files.keyFile} (GUARD_SERVICE_TLS_KEY) are not a usable pair: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return pair;
 }
 
 function urlOf(app: FastifyInstance, tls: boolean): string {
