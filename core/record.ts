@@ -12,7 +12,11 @@ const BODY_FAULT = 2;
 const POD_FILES = ['tcp', 'udp', 'udplite', 'tcp6', 'udp6', 'udplite6'] as const;
 
 // Node's Buffer writes UTF-8 at an offset without a subarray per string; browsers use encodeInto.
-type Utf8Target = Uint8Array & { utf8Write?: (s: string, offset: number, length: number) => number };
+type Utf8Target = Uint8Array & {
+  utf8Write?: (s: string, offset: number, length: number) => number;
+  latin1Write?: (s: string, offset: number, length: number) => number;
+};
+const NON_ASCII = /[^\x00-\x7f]/;
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
 
 export class RecordWriter {
@@ -99,6 +103,13 @@ export class RecordWriter {
     const m = this.mem;
     const at = this.pos;
     const n = s.length;
+    // Longer ASCII strings: one native latin1 copy (the same bytes as UTF-8 for ASCII).
+    if (n > 48 && m.latin1Write && !NON_ASCII.test(s)) {
+      m.latin1Write(s, at + 4, n);
+      this.u32(n);
+      this.pos = at + 4 + n;
+      return;
+    }
     // Short ASCII strings (most header names and values): a plain loop beats a native call.
     if (n <= 256) {
       let p = at + 4;

@@ -117,3 +117,20 @@ describe('bounded piles', () => {
     merged.dispose();
   });
 });
+
+describe('request records', () => {
+  it('carries long ASCII and non-ASCII values exactly (each copy path of the record writer)', () => {
+    const core = loadCore();
+    const values = ['a'.repeat(300) + '/*x*/', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 ' + 'é€😀'.repeat(20), 'x'.repeat(49), 'ü'.repeat(49)];
+    for (const value of values) {
+      const s = core.newSession();
+      s.profileRequest({ method: 'GET', path: '/', headers: [['X-Long', value]] });
+      const pile = core.newPile();
+      pile.add(s);
+      const got = JSON.parse(pile.toWire()).req.headers.kv['X-Long'];
+      expect(got, value.slice(0, 20)).toEqual(core.introspect({ op: 'pile', type: 'SimpleVal', inputs: [value] }));
+      s.dispose();
+      pile.dispose();
+    }
+  });
+});
