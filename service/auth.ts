@@ -188,7 +188,7 @@ function checkService(namespace: string, service: string, what: string): void {
 
 // ---- people ---------------------------------------------------------------------------------------
 
-export type PersonVerb = 'get' | 'list' | 'update';
+export type PersonVerb = 'get' | 'list' | 'update' | 'create';
 
 export interface Person {
   name: string;

@@ -61,6 +61,10 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
   app.put('/api/v1/guardians/:namespace/:service', async (req) => {
     const { namespace, service } = guardianParams(req);
     await allow(req, 'update', namespace);
+    // Replacing a Guardian that does not exist creates it: that takes the create right too, so
+    // guard-service's own rights are never lent to someone who may only edit.
+    const existing = await storeCall(() => ctx.store.get(namespace, service));
+    if (!existing) await allow(req, 'create', namespace);
     const body = req.body as Record<string, unknown> | null;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('GUARD_API_INVALID', 'the body must be a JSON object with configured and/or control');
     const hasConfigured = 'configured' in body;

@@ -114,6 +114,10 @@ describe('people API with Kubernetes (TokenReview + SubjectAccessReview)', () =>
     expect((await call(`${url}/api/v1/alerts?namespace=bank`, { token: alice })).status).toBe(403);
     const own = await call(`${url}/api/v1/guardians/shop/cart`, { method: 'PUT', token: alice, body: JSON.stringify({ configured: CONFIGURED }), headers: json });
     expect(own.status).toBe(200);
+    // Replacing a Guardian that does not exist creates it, which takes the create right.
+    const create = await call(`${url}/api/v1/guardians/shop/new-one`, { method: 'PUT', token: alice, body: JSON.stringify({ configured: CONFIGURED }), headers: json });
+    expect(create.status).toBe(403);
+    expect(create.json.error.message).toBe('alice may not create Guardians in namespace shop');
     const alerts = await call(`${url}/api/v1/alerts?namespace=shop&service=cart&level=Session&limit=10`, { token: alice });
     expect(alerts.json.items.map((a: any) => a.service)).toEqual(['cart']);
 
