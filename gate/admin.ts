@@ -1,0 +1,124 @@
+// guard-gate's admin listener (SPEC §5.5) on its own port: /healthz (the process is up), /readyz
+// (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is created once
+// and handed to the request path, the sync client and the pod monitor, which update it.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
+export type BlockStage = 'request' | 'response' | 'pod';
+export type SyncResult = 'ok' | 'unauthorized' | 'rejected' | 'unavailable' | 'error';
+
+const FAST = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+const SLOW = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class GateMetrics {
+  readonly registry = new Registry();
+  /** Requests received on the proxy listener. */
+  readonly requests: Counter;
+  /** Decisions of the guard, by outcome. */
+  readonly decisions: Counter<'outcome'>;
+  /** Alerts reported, by level (Session, Gate). */
+  readonly alerts: Counter<'level'>;
+  /** Blocked exchanges, by stage (request, response, pod). */
+  readonly blocks: Counter<'stage'>;
+  readonly syncs: Counter<'result'>;
+  readonly syncSeconds: Histogram;
+  /** Samples held in the pile, not yet synced. */
+  readonly pileSize: Gauge;
+  /** Time spent in the core (profiling and deciding) per request. */
+  readonly coreSeconds: Histogram;
+  /** Time to the protected service's response headers. */
+  readonly upstreamSeconds: Histogram;
+  /** Plugin failures (throw or timeout), by plugin and kind. */
+  readonly pluginFailures: Counter<'plugin' | 'kind'>;
+  /** 1 while the pod is reported compromised. */
+  readonly podCompromised: Gauge;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'guard_gate_requests_total', help: 'Requests received by the gate', registers });
+    this.decisions = new Counter({ name: 'guard_gate_decisions_total', help: 'Guard decisions, by outcome', labelNames: ['outcome'], registers });
+    this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
+    this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
+    this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
+    this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });
+    this.pileSize = new Gauge({ name: 'guard_gate_pile_samples', help: 'Samples held in the pile, not yet synced', registers });
+    this.coreSeconds = new Histogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
+    this.upstreamSeconds = new Histogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
+    this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });
+    this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'guard_gate_' });
+  }
+}
+
+export interface AdminServerOptions {
+  metrics: GateMetrics;
+  /** True once a Guardian is in force. */
+  ready: () => boolean;
+  port: number;
+  host?: string;
+}
+
+export interface AdminServer {
+  readonly server: Server;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Start the admin listener; resolves once listening, rejects when the port cannot be bound. */
+export async function startAdmin(options: AdminServerOptions): Promise<AdminServer> {
+  const { metrics, ready } = options;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const text = (status: number, body: string) =>
+      void res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+    switch (path) {
+      case '/healthz':
+        text(200, 'ok\n');
+        return;
+      case '/readyz': {
+        let isReady = false;
+        try {
+          isReady = ready();
+        } catch {
+          isReady = false;
+        }
+        text(isReady ? 200 : 503, isReady ? 'ready\n' : 'no Guardian in force yet\n');
+        return;
+      }
+      case '/metrics':
+        metrics.registry.metrics().then(
+          (body) => void res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : body),
+          () => text(500, 'metrics unavailable\n'),
+        );
+        return;
+      default:
+        text(404, 'not found\n');
+    }
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,176 @@
+// guard-gate's configuration (SPEC §5.6): the environment is read once, here, validated and frozen.
+// Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
+// allowed; nothing is silently replaced by a default.
+export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface GateConfig {
+  serviceName: string;
+  namespace: string;
+  /** Base URL of the protected service (http or https). */
+  protectedService: string;
+  port: number;
+  /** Base URL of guard-service's /sync; null = no guard-service (Kubernetes or file Guardians only). */
+  guardServiceUrl: string | null;
+  useCrd: boolean;
+  monitorPod: boolean;
+  analyzeBody: boolean;
+  /** Seconds. */
+  guardianSyncInterval: number;
+  /** Seconds. */
+  podMonitorInterval: number;
+  logLevel: GateLogLevel;
+  guardianFile: string | null;
+  adminPort: number;
+  /** Largest body (bytes) buffered for analysis. */
+  maxBody: number;
+  /** HTTP status answered for a blocked request or response. */
+  blockStatus: number;
+  guardServiceTokenFile: string;
+  guardServiceCaFile: string | null;
+  guardServiceServerName: string | null;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'GUARD_GATE_CONFIG' as const;
+  /** The environment variable at fault. */
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export const DEFAULT_PROTECTED_SERVICE = 'http://127.0.0.1:8080';
+export const DEFAULT_PORT = 22000;
+export const DEFAULT_ADMIN_PORT = 22001;
+export const DEFAULT_SYNC_INTERVAL = 60;
+export const MIN_SYNC_INTERVAL = 5;
+export const DEFAULT_POD_MONITOR_INTERVAL = 5;
+export const DEFAULT_MAX_BODY = 1 << 20;
+export const MIN_MAX_BODY = 1024;
+export const MAX_MAX_BODY = 64 << 20;
+export const DEFAULT_BLOCK_STATUS = 403;
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
+const LOG_LEVELS: readonly GateLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read and check guard-gate's environment; the result is frozen. Throws ConfigError. */
+export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
+  const serviceName = label('SERVICE_NAME', env.SERVICE_NAME);
+  const namespace = label('NAMESPACE', env.NAMESPACE);
+  // The original reserves ns-<namespace> for the namespace-wide Guardian.
+  if (serviceName === `ns-${namespace}`) {
+    throw new ConfigError('SERVICE_NAME', `must not be "ns-${namespace}" (reserved for the namespace Guardian)`);
+  }
+  const port = integer('PORT', env.PORT, DEFAULT_PORT, 1, 65535);
+  const adminPort = integer('GUARD_ADMIN_PORT', env.GUARD_ADMIN_PORT, DEFAULT_ADMIN_PORT, 1, 65535);
+  if (adminPort === port) throw new ConfigError('GUARD_ADMIN_PORT', `must differ from PORT (${port})`);
+  const config: GateConfig = {
+    serviceName,
+    namespace,
+    protectedService: url('PROTECTED_SERVICE', env.PROTECTED_SERVICE) ?? DEFAULT_PROTECTED_SERVICE,
+    port,
+    guardServiceUrl: url('GUARD_SERVICE_URL', env.GUARD_SERVICE_URL) ?? null,
+    useCrd: flag('USE_CRD', env.USE_CRD, true),
+    monitorPod: flag('MONITOR_POD', env.MONITOR_POD, true),
+    analyzeBody: flag('ANALYZE_BODY', env.ANALYZE_BODY, true),
+    guardianSyncInterval: seconds('GUARDIAN_SYNC_INTERVAL', env.GUARDIAN_SYNC_INTERVAL, DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, 86_400),
+    podMonitorInterval: seconds('POD_MONITOR_INTERVAL', env.POD_MONITOR_INTERVAL, DEFAULT_POD_MONITOR_INTERVAL, 1, 3_600),
+    logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS) ?? 'info',
+    guardianFile: nonEmpty(env.GUARDIAN_FILE) ?? null,
+    adminPort,
+    maxBody: integer('GUARD_MAX_BODY', env.GUARD_MAX_BODY, DEFAULT_MAX_BODY, MIN_MAX_BODY, MAX_MAX_BODY),
+    blockStatus: integer('GUARD_BLOCK_STATUS', env.GUARD_BLOCK_STATUS, DEFAULT_BLOCK_STATUS, 400, 599),
+    guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
+    guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
+    guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+  };
+  return Object.freeze(config);
+}
+
+/** A config for tests and embedding: the defaults with the required names filled, then `overrides`. */
+export function gateConfig(overrides: Partial<GateConfig> = {}): Readonly<GateConfig> {
+  return Object.freeze({ ...readGateConfig({ SERVICE_NAME: 'test', NAMESPACE: 'default' }), ...overrides });
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t ? t : undefined;
+}
+
+function label(name: string, v: string | undefined): string {
+  const t = nonEmpty(v);
+  if (t === undefined) throw new ConfigError(name, 'is required (a DNS-1123 label)');
+  if (!DNS1123_LABEL.test(t)) {
+    throw new ConfigError(name, `expected a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters), got ${JSON.stringify(v)}`);
+  }
+  return t;
+}
+
+/** Booleans: true/false/1/0 only. Empty = default. */
+function flag(name: string, v: string | undefined, fallback: boolean): boolean {
+  const t = nonEmpty(v);
+  if (t === undefined) return fallback;
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  throw new ConfigError(name, `expected true, false, 1 or 0, got ${JSON.stringify(v)}`);
+}
+
+function integer(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  const t = nonEmpty(v);
+  if (t === undefined) return fallback;
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || n < min || n > max) throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** Whole seconds: `60`, or a Go-style duration of one unit (`60s`, `5m`, `1h`). */
+function seconds(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  const t = nonEmpty(v);
+  if (t === undefined) return fallback;
+  const m = /^(\d+)(s|m|h)?$/.exec(t);
+  const n = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? 's'] : NaN;
+  if (!m || !(n >= min && n <= max)) {
+    throw new ConfigError(name, `expected whole seconds from ${min} to ${max} (e.g. ${fallback} or ${fallback}s), got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(t)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return t as T;
+}
+
+function url(name: string, v: string | undefined): string | undefined {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(t);
+  } catch {
+    throw new ConfigError(name, `expected an http:// or https:// URL, got ${JSON.stringify(v)}`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '') {
+    throw new ConfigError(name, `expected an http:// or https:// URL, got ${JSON.stringify(v)}`);
+  }
+  if (u.username || u.password || u.search || u.hash) {
+    throw new ConfigError(name, `expected a URL without credentials, query or fragment, got ${JSON.stringify(v)}`);
+  }
+  return t.replace(/\/+$/, '');
+}
+
+function hostname(name: string, v: string | undefined): string | undefined {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  if (t.length > 253 || !/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(t)) {
+    throw new ConfigError(name, `expected a DNS host name, got ${JSON.stringify(v)}`);
+  }
+  return t;
+}

@@ -1,0 +1,499 @@
+// Sync with guard-service (SPEC §5.3, as written; reference upstream-gate.md §5.6, §6 for the wire).
+//
+// Policy, evaluated whenever the pile or the alerts change and on a timer:
+//   * ≥ 1000 samples or ≥ 1000 alerts held                              → sync now;
+//   * the interval (+ this instance's jitter) has passed since the last successful sync, and the
+//     pile holds ≥ 10 % of the samples learned so far (and is not empty), or any alert is held → sync;
+//   * 5 intervals (+ jitter) have passed since the last successful sync                     → sync;
+//   * never sooner than 5 s after the previous attempt; one sync at a time; after a failure the
+//     next attempt waits an exponential back-off (capped) — the thresholds do not bypass it.
+// A sync sends a snapshot: the pile and alerts are moved aside, new ones collect meanwhile; after a
+// 200 with a JSON answer the snapshot is dropped, otherwise it is put back (alerts bounded by count,
+// the pile by the core's caps). Everything is asynchronous and never runs on a request path.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'undici';
+import type { Core, Pile, Session } from '../core/index.js';
+import { systemClock, type Clock, type Timer } from '../service/clock.js';
+import { silentLogger, type GateLogger, type GuardianSource } from './guardian-source.js';
+
+export const PILE_LIMIT = 1000;
+export const ALERTS_LIMIT = 1000;
+export const MIN_TIME_BETWEEN_SYNCS_MS = 5000;
+export const SKIP_INTERVALS = 5;
+export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
+
+/** One alert as guard-service receives it (reference upstream-gate.md §5.5). */
+export interface SyncAlert {
+  decision: unknown;
+  /** Unix seconds of the first occurrence. */
+  time: number;
+  level: 'Session' | 'Gate';
+  count: number;
+}
+
+export type SyncOutcome = 'ok' | 'transport' | 'status' | 'invalid' | 'skipped';
+
+export interface SyncResult {
+  outcome: SyncOutcome;
+  /** Samples and alerts delivered (on 'ok'). */
+  samples: number;
+  alerts: number;
+  status?: number;
+  error?: string;
+  ms: number;
+}
+
+export interface SyncClientOptions {
+  core: Core;
+  source: GuardianSource;
+  /** GUARD_SERVICE_URL; without it no POST is made and the Guardian comes from the fallbacks. */
+  url?: string;
+  namespace: string;
+  service: string;
+  pod: string;
+  /** USE_CRD (false adds cm=true to the query). */
+  useCrd?: boolean;
+  /** GUARD_SERVICE_TOKEN_FILE, read at every sync; missing: no Authorization header. */
+  tokenFile?: string;
+  /** GUARD_SERVICE_CA_FILE (PEM): trusted in addition to the system roots. */
+  caFile?: string;
+  /** GUARD_SERVICE_SERVER_NAME: SNI and the name verified in the certificate. */
+  serverName?: string;
+  /** GUARDIAN_SYNC_INTERVAL in ms (default 60 s). */
+  intervalMs?: number;
+  /** Upper bound of this instance's jitter, in ms (default 10 % of the interval, at most 30 s). */
+  maxJitterMs?: number;
+  /** First back-off after a failure (default 5 s), doubled per failure up to maxBackoffMs (default 5 min). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Bound of the final sync in close() (default 5 s). */
+  closeTimeoutMs?: number;
+  /** Distinct alerts kept (default 1000; beyond it the newest are dropped). */
+  maxAlerts?: number;
+  clock?: Clock;
+  /** Wall clock for alert times (ms since the epoch). */
+  wallNow?: () => number;
+  random?: () => number;
+  log?: GateLogger;
+  /** Called after every attempt (metrics). */
+  onResult?: (result: SyncResult) => void;
+}
+
+export interface SyncStats {
+  attempts: number;
+  successes: number;
+  failures: number;
+  consecutiveFailures: number;
+  lastError: string | null;
+  pileCount: number;
+  alerts: number;
+  backoffMs: number;
+  jitterMs: number;
+}
+
+export class SyncClient {
+  private readonly core: Core;
+  private readonly source: GuardianSource;
+  private readonly url: string | undefined;
+  private readonly query: string;
+  private readonly tokenFile: string;
+  private readonly clock: Clock;
+  private readonly wallNow: () => number;
+  private readonly log: GateLogger;
+  private readonly onResult: SyncClientOptions['onResult'];
+  private readonly intervalMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly maxAlerts: number;
+  private readonly random: () => number;
+  private readonly agent: Agent | null;
+  /** This instance's fixed offset added to the interval deadlines. */
+  readonly jitterMs: number;
+
+  private pile: Pile;
+  private alerts: SyncAlert[] = [];
+  private alertIndex = new Map<string, SyncAlert>();
+  private alertKeys = new WeakMap<SyncAlert, string>();
+  private compromised = false;
+
+  private lastAttempt = -Infinity;
+  private lastSuccess: number;
+  private backoffUntil = -Infinity;
+  private currentBackoff = 0;
+  private inFlight: Promise<SyncResult> | null = null;
+  private abort: AbortController | null = null;
+  private timer: Timer | null = null;
+  private armedAt = Infinity;
+  private closed = false;
+  private readonly counters = { attempts: 0, successes: 0, failures: 0, consecutiveFailures: 0, lastError: null as string | null };
+
+  constructor(options: SyncClientOptions) {
+    this.core = options.core;
+    this.source = options.source;
+    this.url = options.url ? options.url.replace(/\/+$/, '') : undefined;
+    const q = new URLSearchParams();
+    if (options.useCrd === false) q.set('cm', 'true');
+    q.set('ns', options.namespace);
+    q.set('pod', options.pod);
+    q.set('sid', options.service);
+    q.sort();
+    this.query = q.toString();
+    this.tokenFile = options.tokenFile ?? DEFAULT_TOKEN_FILE;
+    this.clock = options.clock ?? systemClock;
+    this.wallNow = options.wallNow ?? Date.now;
+    this.log = options.log ?? silentLogger;
+    this.onResult = options.onResult;
+    this.intervalMs = positive(options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS, 'intervalMs');
+    this.backoffBaseMs = positive(options.backoffMs ?? 5000, 'backoffMs');
+    this.maxBackoffMs = Math.max(this.backoffBaseMs, options.maxBackoffMs ?? 300_000);
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.maxAlerts = options.maxAlerts ?? ALERTS_LIMIT;
+    this.random = options.random ?? Math.random;
+    const maxJitter = options.maxJitterMs ?? Math.min(30_000, Math.floor(this.intervalMs / 10));
+    this.jitterMs = Math.floor(this.random() * Math.max(0, maxJitter));
+    this.pile = this.core.newPile();
+    this.lastSuccess = this.clock.now();
+    if (this.url) {
+      const ca = options.caFile ? readFileSync(options.caFile, 'utf8') : undefined;
+      this.agent = new Agent({
+        connect: {
+          timeout: options.connectTimeoutMs ?? 5000,
+          ...(ca ? { ca } : {}),
+          ...(options.serverName ? { servername: options.serverName } : {}),
+          rejectUnauthorized: true,
+        },
+        headersTimeout: options.headersTimeoutMs ?? 10_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 10_000,
+        connections: 2,
+      });
+    } else {
+      this.agent = null;
+    }
+  }
+
+  /**
+   * The first load: a forced sync (no 5 s rule), then the fallbacks when it gave no Guardian.
+   * Resolves when a Guardian is in force. Starts the schedule.
+   */
+  async start(): Promise<SyncResult> {
+    const result = await this.sync(true);
+    this.arm();
+    return result;
+  }
+
+  // ---- what the request path calls (synchronous, O(1) apart from the core's pile add) ---------
+
+  /** Add a learned session to the pile. */
+  addSession(session: Session): void {
+    if (this.closed) return;
+    this.pile.add(session);
+    this.poke();
+  }
+
+  /** Merge a pile into the pile (it stays the caller's). */
+  addPile(pile: Pile): void {
+    if (this.closed) return;
+    this.pile.merge(pile);
+    this.poke();
+  }
+
+  /**
+   * Record an alert; `key` is the decision's sorted string (duplicates of the same level only
+   * count up). Beyond maxAlerts distinct alerts the newest are dropped.
+   */
+  addAlert(decision: unknown, key: string, level: 'Session' | 'Gate' = 'Session'): void {
+    if (this.closed) return;
+    const k = `${level}${key}`;
+    const seen = this.alertIndex.get(k);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    if (this.alerts.length >= this.maxAlerts) return;
+    const alert: SyncAlert = { decision, time: Math.floor(this.wallNow() / 1000), level, count: 1 };
+    this.alerts.push(alert);
+    this.alertIndex.set(k, alert);
+    this.alertKeys.set(alert, k);
+    this.poke();
+  }
+
+  /** The pod's compromised state, sent with every sync; becoming compromised asks for a sync. */
+  setCompromised(compromised: boolean): void {
+    const rising = compromised && !this.compromised;
+    this.compromised = compromised;
+    if (rising && !this.closed) this.arm(true);
+  }
+
+  get pileCount(): number {
+    return this.pile.count;
+  }
+
+  get alertCount(): number {
+    return this.alerts.length;
+  }
+
+  get stats(): SyncStats {
+    return {
+      ...this.counters,
+      pileCount: this.pile.count,
+      alerts: this.alerts.length,
+      backoffMs: this.currentBackoff,
+      jitterMs: this.jitterMs,
+    };
+  }
+
+  /** The time (clock ms) of the next scheduled sync, Infinity when none. */
+  get nextSyncAt(): number {
+    return this.armedAt;
+  }
+
+  /**
+   * Stop the schedule, wait for a sync in flight, then a final sync (no Guardian load) when
+   * anything is held, bounded by closeTimeoutMs overall. Data not delivered then is lost.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.disarm();
+    const deadline = new Promise<'timeout'>((resolve) => {
+      const t = setTimeout(() => resolve('timeout'), this.closeTimeoutMs);
+      t.unref();
+    });
+    const final = (async () => {
+      if (this.inFlight) await this.inFlight;
+      if (this.url && (this.pile.count > 0 || this.alerts.length > 0 || this.compromised)) {
+        this.log.info({}, 'guard Shutdown - performing final Sync!');
+        await this.attempt(false);
+      }
+    })();
+    const r = await Promise.race([final.then(() => 'done' as const), deadline]);
+    if (r === 'timeout') {
+      this.abort?.abort(new Error('final sync timed out'));
+      this.log.warn({ timeoutMs: this.closeTimeoutMs }, 'sync: final sync did not finish in time - data dropped');
+      await final.catch(() => {});
+    }
+    this.pile.dispose();
+    this.alerts = [];
+    this.alertIndex.clear();
+    await this.agent?.close().catch(() => {});
+  }
+
+  /**
+   * Sync now, ignoring the policy's triggers (the back-off and 5 s rule too when `force`).
+   * Single-flight: a sync in flight is joined. Loads the answer's Guardian, or the fallbacks.
+   */
+  sync(force = false): Promise<SyncResult> {
+    if (this.inFlight) return this.inFlight;
+    if (this.closed) return Promise.resolve(skipped());
+    const now = this.clock.now();
+    if (!force && now < Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil)) {
+      return Promise.resolve(skipped());
+    }
+    this.disarm();
+    const flight = this.attempt(true).finally(() => {
+      this.inFlight = null;
+      this.arm();
+    });
+    this.inFlight = flight;
+    return flight;
+  }
+
+  // ---- policy -------------------------------------------------------------------------------
+
+  /** The earliest time (clock ms) a sync is due under the policy. */
+  private dueAt(): number {
+    const earliest = Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil);
+    const count = this.pile.count;
+    if (count >= PILE_LIMIT || this.alerts.length >= ALERTS_LIMIT) return earliest;
+    const samples = this.source.ready ? this.source.current().samples : 0;
+    const interval = this.lastSuccess + this.intervalMs + this.jitterMs;
+    if ((count > 0 && count * 10 >= samples) || this.alerts.length > 0) return Math.max(earliest, interval);
+    return Math.max(earliest, this.lastSuccess + SKIP_INTERVALS * this.intervalMs + this.jitterMs);
+  }
+
+  /** After a change on the request path: re-arm only if it brings the next sync forward. */
+  private poke(): void {
+    if (this.inFlight || this.closed) return;
+    if (this.dueAt() < this.armedAt) this.arm();
+  }
+
+  private arm(now = false): void {
+    if (this.closed || this.inFlight) return;
+    this.disarm();
+    const at = now ? Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil, this.clock.now()) : this.dueAt();
+    if (!Number.isFinite(at)) return;
+    this.armedAt = Math.max(at, this.clock.now());
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.armedAt = Infinity;
+      void this.sync(false);
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.armedAt = Infinity;
+  }
+
+  // ---- one attempt --------------------------------------------------------------------------
+
+  private async attempt(load: boolean): Promise<SyncResult> {
+    const started = this.clock.now();
+    this.lastAttempt = started;
+    // The snapshot: what is sent is moved aside; new data collects in fresh containers.
+    const sending = this.pile;
+    const sentAlerts = this.alerts;
+    this.pile = this.core.newPile();
+    this.alerts = [];
+    this.alertIndex = new Map();
+    const samples = sending.count;
+    let result: SyncResult;
+    let guardian: unknown = null;
+    if (!this.url) {
+      result = { outcome: 'skipped', samples: 0, alerts: 0, ms: 0, error: 'no GUARD_SERVICE_URL' };
+    } else {
+      this.counters.attempts++;
+      try {
+        const body = `{"pile":${sending.toWire()},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
+        const answer = await this.post(body);
+        if (answer.status !== 200) {
+          result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
+        } else {
+          let parsed: unknown;
+          try {
+            parsed = answer.text.trim() === '' ? undefined : JSON.parse(answer.text);
+          } catch {
+            parsed = undefined;
+          }
+          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            result = { outcome: 'invalid', samples: 0, alerts: 0, status: 200, error: 'guard-service did not accept sync - the response is not a JSON object', ms: 0 };
+          } else {
+            guardian = (parsed as { guardian?: unknown }).guardian ?? null;
+            result = { outcome: 'ok', samples, alerts: sentAlerts.length, status: 200, ms: 0 };
+          }
+        }
+      } catch (err) {
+        result = { outcome: 'transport', samples: 0, alerts: 0, error: `guard-service request failed: ${messageOf(err)}`, ms: 0 };
+      }
+    }
+    result.ms = this.clock.now() - started;
+
+    if (!this.url) {
+      // No guard-service: nobody learns from the pile, so it is not kept; the Guardian is
+      // refreshed from the fallbacks on the policy's schedule.
+      sending.dispose();
+      this.lastSuccess = this.clock.now();
+    } else if (result.outcome === 'ok') {
+      sending.dispose();
+      this.lastSuccess = this.clock.now();
+      this.backoffUntil = -Infinity;
+      this.currentBackoff = 0;
+      this.counters.successes++;
+      this.counters.consecutiveFailures = 0;
+      this.log.debug?.({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
+    } else {
+      this.restore(sending, sentAlerts);
+      if (result.outcome !== 'skipped') {
+        this.counters.failures++;
+        this.counters.consecutiveFailures++;
+        this.counters.lastError = result.error ?? null;
+        const exp = this.backoffBaseMs * 2 ** Math.min(30, this.counters.consecutiveFailures - 1);
+        this.currentBackoff = Math.min(this.maxBackoffMs, exp);
+        // Jitter the back-off too (up to +10 %) so that gates do not retry together.
+        this.backoffUntil = this.clock.now() + this.currentBackoff + Math.floor(this.random() * this.currentBackoff * 0.1);
+        this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.pile.count, alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
+      }
+    }
+
+    if (load && !this.closed) {
+      let loaded = false;
+      if (result.outcome === 'ok' && guardian !== null) {
+        loaded = this.source.offerFromService(guardian);
+        if (!loaded) this.log.warn({}, 'sync: guard-service answered an invalid Guardian - keeping the Guardian in force');
+      }
+      // No Guardian from guard-service: Kubernetes, GUARDIAN_FILE, default (fail-static inside).
+      if (!loaded && (guardian === null || !this.source.ready)) await this.source.fallback();
+    }
+    this.onResult?.(result);
+    return result;
+  }
+
+  /** Put an unsent snapshot back in front of what collected meanwhile. */
+  private restore(sending: Pile, sentAlerts: SyncAlert[]): void {
+    sending.merge(this.pile);
+    this.pile.dispose();
+    this.pile = sending;
+    const newer = this.alerts;
+    this.alerts = [];
+    this.alertIndex = new Map();
+    for (const a of sentAlerts) this.keepAlert(a);
+    for (const a of newer) this.keepAlert(a);
+  }
+
+  private keepAlert(alert: SyncAlert): void {
+    const k = this.alertKeys.get(alert) ?? JSON.stringify([alert.level, alert.decision]);
+    const seen = this.alertIndex.get(k);
+    if (seen) {
+      seen.count += alert.count;
+      return;
+    }
+    if (this.alerts.length >= this.maxAlerts) return;
+    this.alerts.push(alert);
+    this.alertIndex.set(k, alert);
+  }
+
+  private async post(body: string): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = {};
+    const token = await readToken(this.tokenFile);
+    if (token) headers.authorization = `Bearer ${token}`;
+    const abort = new AbortController();
+    this.abort = abort;
+    try {
+      const res = await request(`${this.url}/sync?${this.query}`, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.agent!,
+        signal: abort.signal,
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, text };
+    } finally {
+      if (this.abort === abort) this.abort = null;
+    }
+  }
+}
+
+/** The projected token, re-read at every sync (it rotates); null when missing or empty. */
+async function readToken(file: string): Promise<string | null> {
+  try {
+    const text = (await readFile(file, 'utf8')).trim();
+    return text === '' ? null : text;
+  } catch {
+    return null;
+  }
+}
+
+function skipped(): SyncResult {
+  return { outcome: 'skipped', samples: 0, alerts: 0, ms: 0 };
+}
+
+function positive(v: number, name: string): number {
+  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`SyncClient: ${name} must be a positive number of ms, got ${v}`);
+  return v;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}

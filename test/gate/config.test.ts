@@ -1,0 +1,124 @@
+// guard-gate's environment (SPEC §5.6): defaults, and every invalid value is a ConfigError naming
+// the variable and what is allowed.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, gateConfig, readGateConfig } from '../../gate/config.js';
+
+const BASE = { SERVICE_NAME: 'myapp', NAMESPACE: 'prod' };
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    readGateConfig({ ...BASE, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('readGateConfig', () => {
+  it('has the defaults of SPEC §5.6 and is frozen', () => {
+    const c = readGateConfig(BASE);
+    expect(c).toEqual({
+      serviceName: 'myapp',
+      namespace: 'prod',
+      protectedService: 'http://127.0.0.1:8080',
+      port: 22000,
+      guardServiceUrl: null,
+      useCrd: true,
+      monitorPod: true,
+      analyzeBody: true,
+      guardianSyncInterval: 60,
+      podMonitorInterval: 5,
+      logLevel: 'info',
+      guardianFile: null,
+      adminPort: 22001,
+      maxBody: 1024 * 1024,
+      blockStatus: 403,
+      guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
+      guardServiceCaFile: null,
+      guardServiceServerName: null,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const c = readGateConfig({
+      ...BASE,
+      PROTECTED_SERVICE: 'https://backend.prod.svc:8443/',
+      PORT: '8000',
+      GUARD_SERVICE_URL: 'https://guard-service.knative-serving',
+      USE_CRD: 'false',
+      MONITOR_POD: '0',
+      ANALYZE_BODY: '1',
+      GUARDIAN_SYNC_INTERVAL: '2m',
+      POD_MONITOR_INTERVAL: '10s',
+      LOG_LEVEL: 'debug',
+      GUARDIAN_FILE: '/etc/guard/guardian.json',
+      GUARD_ADMIN_PORT: '9000',
+      GUARD_MAX_BODY: '65536',
+      GUARD_BLOCK_STATUS: '502',
+      GUARD_SERVICE_TOKEN_FILE: '/tok',
+      GUARD_SERVICE_CA_FILE: '/ca.crt',
+      GUARD_SERVICE_SERVER_NAME: 'guard-service.knative-serving.svc',
+    });
+    expect(c).toMatchObject({
+      protectedService: 'https://backend.prod.svc:8443',
+      port: 8000,
+      guardServiceUrl: 'https://guard-service.knative-serving',
+      useCrd: false,
+      monitorPod: false,
+      analyzeBody: true,
+      guardianSyncInterval: 120,
+      podMonitorInterval: 10,
+      logLevel: 'debug',
+      guardianFile: '/etc/guard/guardian.json',
+      adminPort: 9000,
+      maxBody: 65536,
+      blockStatus: 502,
+      guardServiceTokenFile: '/tok',
+      guardServiceCaFile: '/ca.crt',
+      guardServiceServerName: 'guard-service.knative-serving.svc',
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(readGateConfig({ ...BASE, PORT: '', USE_CRD: ' ', LOG_LEVEL: '' })).toMatchObject({ port: 22000, useCrd: true, logLevel: 'info' });
+  });
+
+  it.each([
+    [{ SERVICE_NAME: undefined }, 'SERVICE_NAME', /required/],
+    [{ NAMESPACE: '' }, 'NAMESPACE', /required/],
+    [{ SERVICE_NAME: 'My_App' }, 'SERVICE_NAME', /DNS-1123 label/],
+    [{ NAMESPACE: 'a'.repeat(64) }, 'NAMESPACE', /DNS-1123 label/],
+    [{ SERVICE_NAME: 'ns-prod' }, 'SERVICE_NAME', /reserved/],
+    [{ PROTECTED_SERVICE: 'ftp://x' }, 'PROTECTED_SERVICE', /http:\/\/ or https:\/\//],
+    [{ PROTECTED_SERVICE: ':8080' }, 'PROTECTED_SERVICE', /http:\/\/ or https:\/\//],
+    [{ GUARD_SERVICE_URL: 'guard-service' }, 'GUARD_SERVICE_URL', /URL/],
+    [{ PORT: '70000' }, 'PORT', /integer from 1 to 65535/],
+    [{ PORT: '80a' }, 'PORT', /integer/],
+    [{ USE_CRD: 'yes' }, 'USE_CRD', /true, false, 1 or 0/],
+    [{ MONITOR_POD: 'TRUE' }, 'MONITOR_POD', /true, false, 1 or 0/],
+    [{ ANALYZE_BODY: 'off' }, 'ANALYZE_BODY', /true, false, 1 or 0/],
+    [{ GUARDIAN_SYNC_INTERVAL: '4' }, 'GUARDIAN_SYNC_INTERVAL', /from 5/],
+    [{ GUARDIAN_SYNC_INTERVAL: '1.5s' }, 'GUARDIAN_SYNC_INTERVAL', /whole seconds/],
+    [{ POD_MONITOR_INTERVAL: '0' }, 'POD_MONITOR_INTERVAL', /from 1/],
+    [{ POD_MONITOR_INTERVAL: '500ms' }, 'POD_MONITOR_INTERVAL', /whole seconds/],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of fatal, error, warn, info, debug, trace, silent/],
+    [{ GUARD_ADMIN_PORT: '22000' }, 'GUARD_ADMIN_PORT', /differ from PORT/],
+    [{ PORT: '9000', GUARD_ADMIN_PORT: '9000' }, 'GUARD_ADMIN_PORT', /differ from PORT/],
+    [{ GUARD_MAX_BODY: '10' }, 'GUARD_MAX_BODY', /integer from 1024/],
+    [{ GUARD_MAX_BODY: String(1 << 30) }, 'GUARD_MAX_BODY', /to 67108864/],
+    [{ GUARD_BLOCK_STATUS: '200' }, 'GUARD_BLOCK_STATUS', /from 400 to 599/],
+    [{ GUARD_BLOCK_STATUS: '302' }, 'GUARD_BLOCK_STATUS', /from 400 to 599/],
+    [{ GUARD_SERVICE_SERVER_NAME: 'a b' }, 'GUARD_SERVICE_SERVER_NAME', /host name/],
+  ])('%j is an error naming %s', (env, variable, allowed) => {
+    const err = configError(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable}: `)).toBe(true);
+    expect(err.message).toMatch(allowed);
+  });
+
+  it('gateConfig() gives test defaults with overrides', () => {
+    expect(gateConfig({ port: 0, adminPort: 0 })).toMatchObject({ serviceName: 'test', namespace: 'default', port: 0, adminPort: 0 });
+  });
+});
