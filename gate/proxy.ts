@@ -1,0 +1,749 @@
+// The request path of guard-gate (SPEC §5.1): uWS listener → profile + decide the request (and its
+// body, from one private buffer) → undici pool to the protected service → profile + decide the
+// response (buffered when analysable) → client. A blocked request never reaches the service; a
+// blocked response never reaches the client.
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
+import { Section } from '../core/index.js';
+import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
+
+export type Stage = 'request' | 'response' | 'none';
+
+/** The outcome of one exchange, handed to onSession with the session. */
+export interface Verdict {
+  requestId: string;
+  method: string;
+  path: string;
+  remote: string;
+  /** Accumulated core result (0 = allowed). */
+  result: number;
+  /** The stage that was blocked, 'none' when nothing was blocked. */
+  blocked: Stage;
+  /** Status sent to the client (0 when the client went away first). */
+  status: number;
+  /** Whether the exchange reached the point where it was profiled entirely (request and response). */
+  complete: boolean;
+  /** Milliseconds spent in the core (profiling and deciding) for this exchange. */
+  coreMs: number;
+  /** Milliseconds from the request's arrival to the upstream's response head (0 if none). */
+  upstreamMs: number;
+}
+
+export interface ProxyLog {
+  info?(obj: object, msg?: string): void;
+  warn?(obj: object, msg?: string): void;
+  error?(obj: object, msg?: string): void;
+}
+
+export interface ProxyOptions {
+  port: number;
+  host?: string;
+  /** The protected service origin, e.g. http://127.0.0.1:8080 */
+  upstream: string;
+  getGuardian: () => Guardian;
+  core: Core;
+  /** Body analysis limit in bytes (request and response); default 1 MiB. */
+  maxBody?: number;
+  analyzeBody?: boolean;
+  /** Status of block answers (default 403). */
+  blockStatus?: number;
+  /** A request body over maxBody: refuse with 413 (default) or stream it uninspected. */
+  oversize?: 'refuse' | 'stream';
+  /**
+   * Called once per exchange whose request was profiled (blocked ones and upstream failures
+   * included; `verdict.complete` tells whether the response was profiled too), synchronously.
+   * Exchanges refused before profiling (400 framing, 413, 503 while closing, client gone before
+   * the body was read) are not reported. The session is
+   * reset and reused after the call returns: pile it (pile.add copies) inside the callback.
+   */
+  onSession?: (session: Session, verdict: Verdict) => void;
+  log?: ProxyLog;
+  /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
+  allowFallback?: boolean;
+  /** undici pool settings. */
+  connections?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface ProxyHandle {
+  port: number;
+  /** Number of exchanges in flight. */
+  readonly inFlight: number;
+  /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
+  close(drainMs?: number): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+function statusLine(code: number): string {
+  return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
+}
+
+/** JSON, form and text media types are buffered for analysis; everything else streams. */
+export function isAnalysable(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const t = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return (
+    t.startsWith('text/') ||
+    t === 'application/json' ||
+    t.endsWith('+json') ||
+    t === 'application/x-www-form-urlencoded' ||
+    t === 'application/xml' ||
+    t.endsWith('+xml') ||
+    t === 'multipart/form-data'
+  );
+}
+
+/** One growable private buffer: preallocated when the length is known, doubled otherwise. */
+class BodyBuffer {
+  buf: Buffer;
+  len = 0;
+  constructor(initial: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(initial, 0));
+  }
+  push(chunk: Uint8Array): void {
+    if (this.len + chunk.byteLength > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + chunk.byteLength, 4096));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    this.buf.set(chunk, this.len);
+    this.len += chunk.byteLength;
+  }
+  view(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+/** A small pool of reusable sessions. */
+class SessionPool {
+  private free: Session[] = [];
+  private all = new Set<Session>();
+  constructor(private readonly core: Core, private readonly max = 64) {}
+  get(): Session {
+    const s = this.free.pop() ?? this.core.newSession();
+    this.all.add(s);
+    return s;
+  }
+  put(s: Session): void {
+    s.reset();
+    if (this.free.length < this.max) this.free.push(s);
+    else {
+      this.all.delete(s);
+      s.dispose();
+    }
+  }
+  dispose(): void {
+    for (const s of this.all) s.dispose();
+    this.all.clear();
+    this.free = [];
+  }
+}
+
+interface Exchange {
+  id: string;
+  res: HttpResponse;
+  method: string;
+  path: string;
+  query: string;
+  headers: HeaderLine[];
+  remote: string;
+  start: number;
+  aborted: boolean;
+  finished: boolean;
+  session: Session | null;
+  abort: AbortController;
+  status: number;
+  blocked: Stage;
+  complete: boolean;
+  respMs: number;
+  coreMs: number;
+  /** The request body is paused (backpressure towards the upstream). */
+  paused: boolean;
+  /** The request was profiled (only such exchanges reach onSession). */
+  profiled: boolean;
+}
+
+export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
+  const maxBody = opts.maxBody ?? MiB;
+  const analyzeBody = opts.analyzeBody ?? true;
+  const blockStatus = opts.blockStatus ?? 403;
+  const oversize = opts.oversize ?? 'refuse';
+  const log = opts.log ?? {};
+  const { core } = opts;
+  if (!Number.isInteger(maxBody) || maxBody < 0) throw new Error(`invalid maxBody: ${maxBody}`);
+  if (!Number.isInteger(blockStatus) || blockStatus < 200 || blockStatus > 599) throw new Error(`invalid blockStatus: ${blockStatus}`);
+  const upstream = new URL(opts.upstream);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`invalid upstream: ${opts.upstream}`);
+
+  const pool = new Pool(upstream.origin, {
+    connections: opts.connections ?? 64,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    headersTimeout: opts.headersTimeoutMs ?? 30_000,
+    bodyTimeout: opts.bodyTimeoutMs ?? 30_000,
+    connectTimeout: opts.connectTimeoutMs ?? 5_000,
+  });
+  const sessions = new SessionPool(core);
+  const inFlight = new Set<Exchange>();
+  let closing = false;
+  let drained: (() => void) | null = null;
+
+  const app = createApp({ allowFallback: opts.allowFallback, warn: (m) => log.warn?.({}, m) });
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  function finish(ex: Exchange): void {
+    if (ex.finished) return;
+    ex.finished = true;
+    inFlight.delete(ex);
+    const s = ex.session;
+    ex.session = null;
+    if (s && !ex.profiled) sessions.put(s);
+    else if (s) {
+      try {
+        const t0 = performance.now();
+        if (ex.complete) {
+          s.profileEnvelop(ex.respMs, t0 - ex.start);
+          s.decide(opts.getGuardian(), Section.Envelop);
+        }
+        const result = s.decide(opts.getGuardian(), 0);
+        ex.coreMs += performance.now() - t0;
+        opts.onSession?.(s, {
+          requestId: ex.id,
+          method: ex.method,
+          path: ex.path,
+          remote: ex.remote,
+          result,
+          blocked: ex.blocked,
+          status: ex.status,
+          complete: ex.complete,
+          coreMs: ex.coreMs,
+          upstreamMs: ex.respMs,
+        });
+      } catch (err) {
+        log.error?.({ err: String(err), requestId: ex.id }, 'onSession failed');
+      } finally {
+        sessions.put(s);
+      }
+    }
+    if (closing && inFlight.size === 0) drained?.();
+  }
+
+  /** Call inside cork right before the response ends: a paused socket would stay paused for keep-alive. */
+  function unpause(ex: Exchange): void {
+    if (ex.paused && !ex.aborted) {
+      ex.paused = false;
+      ex.res.resume();
+    }
+  }
+
+  /** A short complete answer (block, 400, 413, 502). */
+  function answer(ex: Exchange, status: number, body: string, closeConnection = false): void {
+    ex.status = status;
+    if (!ex.aborted) {
+      ex.res.cork(() => {
+        ex.res.writeStatus(statusLine(status));
+        ex.res.writeHeader('X-Guard-Request-Id', ex.id);
+        ex.res.writeHeader('Content-Type', 'text/plain; charset=utf-8');
+        unpause(ex);
+        ex.res.end(body, closeConnection);
+      });
+    }
+    finish(ex);
+  }
+
+  function blockAnswer(ex: Exchange, stage: Stage): void {
+    ex.blocked = stage;
+    log.warn?.(
+      {
+        requestId: ex.id,
+        method: ex.method,
+        path: ex.path,
+        remote: ex.remote,
+        stage,
+        decision: ex.session?.decisionString(),
+        tree: ex.session?.decisionTree(),
+      },
+      'blocked',
+    );
+    answer(ex, blockStatus, `blocked by guard (request id ${ex.id})\n`);
+  }
+
+  /** Outgoing headers: hop-by-hop (and those named in Connection) removed, XFF appended. */
+  function forwardHeaders(ex: Exchange, contentLength: number | null): string[] {
+    const named = new Set<string>();
+    for (const [k, v] of ex.headers) {
+      if (k === 'connection') for (const n of v.split(',')) named.add(n.trim().toLowerCase());
+    }
+    const out: string[] = [];
+    let xff: string | null = null;
+    for (const [k, v] of ex.headers) {
+      if (HOP_BY_HOP.has(k) || named.has(k) || k === 'content-length' || k === 'expect') continue;
+      if (k === 'x-forwarded-for') {
+        xff = xff === null ? v : `${xff}, ${v}`;
+        continue;
+      }
+      out.push(k, v);
+    }
+    out.push('x-forwarded-for', xff === null ? ex.remote : `${xff}, ${ex.remote}`);
+    if (contentLength !== null) out.push('content-length', String(contentLength));
+    return out;
+  }
+
+  function profileAndDecideRequest(ex: Exchange, body: Uint8Array | undefined, bodyFault: string | undefined): boolean {
+    const t0 = performance.now();
+    try {
+      return decideRequest(ex, body, bodyFault);
+    } catch (err) {
+      // A core failure never takes the service down: log it and let the request through.
+      log.error?.({ requestId: ex.id, err: String(err) }, 'request profiling failed');
+      return !ex.finished;
+    } finally {
+      ex.coreMs += performance.now() - t0;
+    }
+  }
+
+  function decideRequest(ex: Exchange, body: Uint8Array | undefined, bodyFault: string | undefined): boolean {
+    const s = ex.session!;
+    s.profileRequest({
+      method: ex.method,
+      path: ex.path,
+      query: ex.query,
+      headers: ex.headers,
+      remote: ex.remote,
+      body,
+      bodyFault,
+    });
+    ex.profiled = true;
+    const g = opts.getGuardian();
+    const result = s.decide(g, Section.Req | Section.ReqBody);
+    if (result !== 0 && g.control.block) {
+      blockAnswer(ex, 'request');
+      return false;
+    }
+    return true;
+  }
+
+  // ---- upstream ------------------------------------------------------------------------------
+
+  function forward(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): Promise<void> {
+    return forwardExchange(ex, body, contentLength).catch((err) => {
+      log.error?.({ requestId: ex.id, err: String(err) }, 'exchange failed');
+      if (body instanceof Readable) body.destroy();
+      if (!ex.finished) {
+        if (ex.status === 0) answer(ex, 502, 'guard-gate: exchange failed\n');
+        else {
+          if (!ex.aborted) ex.res.close();
+          finish(ex);
+        }
+      }
+    });
+  }
+
+  async function forwardExchange(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): Promise<void> {
+    let up;
+    try {
+      up = await pool.request({
+        method: ex.method as never,
+        path: ex.path + (ex.query ? `?${ex.query}` : ''),
+        headers: forwardHeaders(ex, contentLength),
+        body: body ?? undefined,
+        signal: ex.abort.signal,
+      });
+    } catch (err) {
+      if (body instanceof Readable) body.destroy();
+      if (ex.aborted) return finish(ex);
+      log.warn?.({ requestId: ex.id, err: String((err as Error).message ?? err) }, 'upstream unavailable');
+      return answer(ex, 502, 'guard-gate: upstream unavailable\n');
+    }
+    ex.respMs = performance.now() - ex.start;
+    if (ex.aborted) {
+      up.body.destroy();
+      return finish(ex);
+    }
+    const respHeaders: HeaderLine[] = [];
+    for (const [k, v] of Object.entries(up.headers)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const x of v) respHeaders.push([k, x]);
+      else respHeaders.push([k, v]);
+    }
+    const ctype = up.headers['content-type'];
+    const clHeader = up.headers['content-length'];
+    const declared = typeof clHeader === 'string' && /^\d+$/.test(clHeader) ? Number(clHeader) : null;
+    const cenc = up.headers['content-encoding'];
+    const respEncoded = typeof cenc === 'string' && cenc.trim().toLowerCase() !== 'identity';
+    const noBody = ex.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || (up.statusCode >= 100 && up.statusCode < 200);
+
+    const it = up.body[Symbol.asyncIterator]();
+    let prefix: Buffer | null = null;
+    let respBody: Uint8Array | undefined;
+    let respFault: string | undefined;
+    let ended = false;
+    try {
+      if (!noBody && analyzeBody && !respEncoded && isAnalysable(typeof ctype === 'string' ? ctype : undefined) && (declared === null || declared <= maxBody)) {
+        const bb = new BodyBuffer(declared ?? 16384);
+        for (;;) {
+          const r = await it.next();
+          if (r.done) {
+            ended = true;
+            break;
+          }
+          bb.push(r.value as Buffer);
+          if (bb.len > maxBody) break;
+        }
+        prefix = bb.view();
+        if (ended) respBody = prefix;
+        else respFault = 'TooLargeBody';
+      } else if (!noBody && analyzeBody && !respEncoded && declared !== null && declared > maxBody && isAnalysable(typeof ctype === 'string' ? ctype : undefined)) {
+        respFault = 'TooLargeBody';
+      }
+    } catch (err) {
+      if (ex.aborted) return finish(ex);
+      log.warn?.({ requestId: ex.id, err: String(err) }, 'upstream body failed');
+      return answer(ex, 502, 'guard-gate: upstream response failed\n');
+    }
+    if (ex.aborted) {
+      up.body.destroy();
+      return finish(ex);
+    }
+
+    const s = ex.session!;
+    let respBlocked = false;
+    const t0 = performance.now();
+    try {
+      s.profileResponse({ status: up.statusCode, headers: respHeaders, body: respBody, bodyFault: respFault });
+      ex.complete = true;
+      const g = opts.getGuardian();
+      respBlocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+    } catch (err) {
+      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+    }
+    ex.coreMs += performance.now() - t0;
+    if (respBlocked) {
+      up.body.destroy();
+      return blockAnswer(ex, 'response');
+    }
+
+    ex.status = up.statusCode;
+    const writeHead = (): void => {
+      ex.res.writeStatus(statusLine(up.statusCode));
+      for (const [k, v] of respHeaders) {
+        if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
+        ex.res.writeHeader(k, v);
+      }
+    };
+
+    if (noBody) {
+      up.body.dump().catch(() => {});
+      ex.res.cork(() => {
+        writeHead();
+        unpause(ex);
+        ex.res.endWithoutBody(declared ?? 0);
+      });
+      return finish(ex);
+    }
+    if (ended) {
+      ex.res.cork(() => {
+        writeHead();
+        unpause(ex);
+        ex.res.end(prefix!);
+      });
+      return finish(ex);
+    }
+    await streamOut(ex, writeHead, prefix, it, declared);
+  }
+
+  /** Stream the rest of the response with backpressure (tryEnd when the length is known). */
+  async function streamOut(
+    ex: Exchange,
+    writeHead: () => void,
+    prefix: Buffer | null,
+    it: AsyncIterator<unknown>,
+    total: number | null,
+  ): Promise<void> {
+    const res = ex.res;
+    let writable: (() => void) | null = null;
+    res.onWritable(() => {
+      const w = writable;
+      writable = null;
+      w?.();
+      return true;
+    });
+    const waitWritable = (): Promise<void> =>
+      new Promise((resolve) => {
+        writable = resolve;
+      });
+    let headDone = false;
+    let ended = false;
+    // Send one chunk; returns once uWS took it all (or the client went away).
+    const send = async (chunk: Buffer): Promise<void> => {
+      if (total !== null) {
+        let off = 0;
+        for (;;) {
+          let ok = false;
+          let done = false;
+          res.cork(() => {
+            if (!headDone) {
+              writeHead();
+              headDone = true;
+            }
+            unpause(ex);
+            const before = res.getWriteOffset();
+            [ok, done] = res.tryEnd(chunk.subarray(off), total);
+            if (done) ended = true;
+            else if (!ok) off += res.getWriteOffset() - before;
+          });
+          if (ok || done) return;
+          await waitWritable();
+          if (ex.aborted) return;
+        }
+      } else {
+        let ok = true;
+        res.cork(() => {
+          if (!headDone) {
+            writeHead();
+            headDone = true;
+          }
+          ok = res.write(chunk);
+        });
+        if (!ok) await waitWritable();
+      }
+    };
+    try {
+      if (prefix && prefix.length > 0) await send(prefix);
+      for (;;) {
+        if (ex.aborted) break;
+        const r = await it.next();
+        if (r.done) break;
+        if (ex.aborted) break;
+        await send(r.value as Buffer);
+      }
+      if (!ex.aborted && !ended) {
+        res.cork(() => {
+          if (!headDone) {
+            writeHead();
+            headDone = true;
+          }
+          unpause(ex);
+          if (total === null) res.end();
+          else if (total === 0) res.end();
+          else res.close(); // upstream sent less than declared
+        });
+      }
+    } catch (err) {
+      log.warn?.({ requestId: ex.id, err: String(err) }, 'upstream stream failed');
+      if (!ex.aborted && !ended) {
+        if (!headDone) return answer(ex, 502, 'guard-gate: upstream response failed\n');
+        unpause(ex);
+        res.close();
+      }
+      await it.return?.();
+    }
+    finish(ex);
+  }
+
+  // ---- request handler -----------------------------------------------------------------------
+
+  function handle(res: HttpResponse, req: HttpRequest): void {
+    // Everything from req must be copied now: it is invalid after this function returns.
+    const method = req.getCaseSensitiveMethod();
+    const path = req.getUrl();
+    const query = req.getQuery() ?? '';
+    const headers: HeaderLine[] = [];
+    req.forEach((k, v) => headers.push([k, v]));
+    const remote = abText(res.getRemoteAddressAsText());
+    const ex: Exchange = {
+      id: randomUUID(),
+      res,
+      method,
+      path,
+      query,
+      headers,
+      remote,
+      start: performance.now(),
+      aborted: false,
+      finished: false,
+      session: null,
+      abort: new AbortController(),
+      status: 0,
+      blocked: 'none',
+      complete: false,
+      respMs: 0,
+      coreMs: 0,
+      paused: false,
+      profiled: false,
+    };
+    res.onAborted(() => {
+      ex.aborted = true;
+      ex.abort.abort();
+      stream?.destroy();
+      finish(ex);
+    });
+    let stream: Readable | null = null;
+    const resume = (): void => {
+      if (ex.paused && !ex.aborted && !ex.finished) {
+        ex.paused = false;
+        res.resume();
+      }
+    };
+    const pause = (): void => {
+      if (!ex.paused && !ex.aborted && !ex.finished) {
+        ex.paused = true;
+        res.pause();
+      }
+    };
+
+    if (closing) {
+      res.onData(() => {});
+      answer(ex, 503, 'guard-gate: shutting down\n', true);
+      return;
+    }
+    inFlight.add(ex);
+    ex.session = sessions.get();
+
+    // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE).
+    let cl: string | null = null;
+    let dupCl = false;
+    let te = false;
+    let ctype: string | undefined;
+    let encoded = false;
+    for (const [k, v] of headers) {
+      if (k === 'content-length') {
+        if (cl !== null) dupCl = true;
+        cl = v;
+      } else if (k === 'transfer-encoding') te = true;
+      else if (k === 'content-type') ctype = v;
+      else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
+    }
+    if (dupCl || (cl !== null && te) || (cl !== null && !/^\d+$/.test(cl.trim()))) {
+      res.onData(() => {});
+      return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
+    }
+    const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
+    // Compressed bodies stream uninspected (bounded decompression for analysis is not done yet).
+    const analyse = analyzeBody && length !== 0 && !encoded && isAnalysable(ctype);
+
+    if (length === 0) {
+      // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
+      res.onData(() => {});
+      if (!profileAndDecideRequest(ex, undefined, undefined)) return;
+      void forward(ex, null, 0);
+      return;
+    }
+
+    if (analyse && length !== null && length > maxBody && oversize === 'refuse') {
+      res.onData(() => {});
+      return answer(ex, 413, 'guard-gate: request body too large\n', true);
+    }
+
+    if (!analyse || (length !== null && length > maxBody)) {
+      // Uninspected body (or a declared one over the limit, in stream mode): the handler is
+      // registered first (uWS lifetime), the head is decided, then the body streams through
+      // with backpressure. A blocked request's body is discarded.
+      const body = new Readable({ read: resume });
+      stream = body;
+      res.onData((ab, last) => {
+        if (ex.finished) return;
+        // Never pause on the last chunk: nothing would resume the (keep-alive) socket.
+        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) pause();
+        if (last) body.push(null);
+      });
+      if (!profileAndDecideRequest(ex, undefined, analyse ? 'TooLargeBody' : undefined)) {
+        body.destroy();
+        return;
+      }
+      void forward(ex, body, length);
+      return;
+    }
+
+    // Analysed body: read into one private buffer, then decide, then forward those exact bytes.
+    const bb = new BodyBuffer(length ?? 16384);
+    let over = false;
+    res.onData((ab, last) => {
+      if (ex.finished) return;
+      const chunk = new Uint8Array(ab);
+      if (over) {
+        if (!stream!.push(Buffer.from(chunk)) && !last) pause();
+        if (last) stream!.push(null);
+        return;
+      }
+      bb.push(chunk);
+      if (bb.len > maxBody) {
+        // Chunked body over the limit (a declared one was handled above).
+        if (oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n', true);
+        over = true;
+        if (!profileAndDecideRequest(ex, undefined, 'TooLargeBody')) return;
+        stream = new Readable({ read: resume });
+        stream.push(Buffer.from(bb.view()));
+        if (last) stream.push(null);
+        void forward(ex, stream, null);
+        return;
+      }
+      if (last) {
+        const body = bb.view();
+        if (!profileAndDecideRequest(ex, body, undefined)) return;
+        void forward(ex, body, body.length);
+      }
+    });
+  }
+
+  app.any('/*', (res, req) => {
+    try {
+      handle(res, req);
+    } catch (err) {
+      log.error?.({ err: String(err) }, 'request handler failed');
+      try {
+        res.cork(() => res.writeStatus(statusLine(500)).end('guard-gate: internal error\n', true));
+      } catch {
+        /* already answered or aborted */
+      }
+    }
+  });
+
+  const listening = await listen(app, opts.port, opts.host ?? '0.0.0.0');
+
+  return {
+    port: listening.port,
+    get inFlight() {
+      return inFlight.size;
+    },
+    async close(drainMs = 5_000): Promise<void> {
+      if (closing) return;
+      closing = true;
+      listening.stopListening();
+      if (inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, drainMs);
+          drained = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+      for (const ex of inFlight) ex.abort.abort();
+      listening.close();
+      await pool.close().catch(() => pool.destroy());
+      sessions.dispose();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// The one adapter around uWebSockets.js (SPEC §2): load the binding, refuse its slow JavaScript
+// fallback unless explicitly allowed, create an App, listen (port 0 allowed), close. Everything
+// else in the gate talks to uWS through the types re-exported here, so the binding can be swapped.
+import { createRequire } from 'node:module';
+import type * as UwsTypes from 'uWebSockets.js';
+
+export type TemplatedApp = UwsTypes.TemplatedApp;
+export type HttpResponse = UwsTypes.HttpResponse;
+export type HttpRequest = UwsTypes.HttpRequest;
+
+/** The native binary of uWebSockets.js did not load and the JavaScript fallback would be used. */
+export class UwsFallbackError extends Error {
+  readonly code = 'GUARD_UWS_FALLBACK';
+  constructor(detail: string) {
+    super(
+      `uWebSockets.js native binary not loaded (${detail}); refusing to start on the slow JavaScript fallback ` +
+        `(pass allowFallback to override)`,
+    );
+    this.name = 'UwsFallbackError';
+  }
+}
+
+/** Listening failed (port in use, permission, bad host). */
+export class UwsListenError extends Error {
+  readonly code = 'GUARD_LISTEN_FAILED';
+  constructor(host: string, port: number) {
+    super(`cannot listen on ${host}:${port} (port in use or not permitted)`);
+    this.name = 'UwsListenError';
+  }
+}
+
+export interface UwsBinding {
+  uws: typeof UwsTypes;
+  native: boolean;
+}
+
+let loaded: UwsBinding | undefined;
+
+/** Load the binding once and report whether the native binary is the one in use. */
+export function loadUws(): UwsBinding {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const uws = require('uWebSockets.js') as typeof UwsTypes;
+  loaded = { uws, native: detectNative(Object.keys(require.cache)) };
+  return loaded;
+}
+
+export interface UwsOptions {
+  /** Start even on the JavaScript fallback (with a loud warning through `warn`). */
+  allowFallback?: boolean;
+  warn?: (msg: string) => void;
+}
+
+/** Whether a native uWS binary is among the loaded modules (the fallback loads only .js files). */
+export function detectNative(loadedModulePaths: readonly string[]): boolean {
+  return loadedModulePaths.some((k) => /uWebSockets\.js[\\/].*\.node$/.test(k));
+}
+
+/** Throw UwsFallbackError on the fallback unless allowed; warn loudly when allowed. */
+export function assertNative(native: boolean, opts: UwsOptions = {}): void {
+  if (native) return;
+  const detail = process.env.UWS_USE_FALLBACK
+    ? 'UWS_USE_FALLBACK is set'
+    : `no binary for ${process.platform}/${process.arch}/ABI ${process.versions.modules}`;
+  if (!opts.allowFallback) throw new UwsFallbackError(detail);
+  (opts.warn ?? console.warn)(`WARNING: uWebSockets.js JavaScript fallback in use (${detail}); performance is degraded`);
+}
+
+/** A new uWS App; throws UwsFallbackError on the fallback unless allowed. */
+export function createApp(opts: UwsOptions = {}): TemplatedApp {
+  const { uws, native } = loadUws();
+  assertNative(native, opts);
+  return uws.App();
+}
+
+export interface Listening {
+  /** The actual port (useful when 0 was asked). */
+  port: number;
+  /** Stop accepting new connections (existing ones keep running until the App is closed). */
+  stopListening(): void;
+  /** Close the listen socket and every open connection. */
+  close(): void;
+}
+
+/** Listen on host:port (port 0 = any free port) and resolve with the actual port. */
+export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promise<Listening> {
+  const { uws } = loadUws();
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (sock) => {
+      if (!sock) return reject(new UwsListenError(host, port));
+      let open = true;
+      const stopListening = (): void => {
+        if (open) {
+          open = false;
+          uws.us_listen_socket_close(sock);
+        }
+      };
+      resolve({
+        port: uws.us_socket_local_port(sock),
+        stopListening,
+        close() {
+          stopListening();
+          const closable = app as unknown as { close?: () => void };
+          if (typeof closable.close === 'function') closable.close();
+        },
+      });
+    });
+  });
+}
+
+/** Text of an ArrayBuffer handed out by uWS (copied: the buffer is only valid synchronously). */
+export function abText(ab: ArrayBuffer): string {
+  return Buffer.from(ab).toString('latin1');
+}
