@@ -9,6 +9,7 @@ import { runService, SERVICE_HELP } from './service.js';
 import type { CommandContext } from './report.js';
 import { DEFAULT_MAX_BODY } from './traffic-record.js';
 import { DEFAULT_MAX_LINE_BYTES } from './traffic.js';
+import { GATE_HELP, runGate } from './gate.js';
 
 export type { CommandContext } from './report.js';
 export { CliError } from './errors.js';
@@ -66,7 +67,6 @@ Exit status: 0 done (whatever the decisions), 1 a file could not be read or writ
 `;
 
 const NOT_IN_BUILD: Record<string, string> = {
-  gate: 'guard gate runs guard-gate, the sidecar that profiles and decides every request of a service',
   demo: 'guard demo starts a sample service, guard-service and a gate, and shows attacks blocked',
 };
 
@@ -110,9 +110,12 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard service takes no arguments (it is configured by the environment)\nRun \`guard service --help\` for its variables.`);
         return await runService(ctx);
       case 'gate':
+        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, GATE_HELP);
+        if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard gate takes no arguments (it is configured by the environment)\nRun \`guard gate --help\` for its variables.`);
+        return await runGate(ctx);
       case 'demo':
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, helpOf(command));
-        throw new CliError('GUARD_CLI_NOT_IN_BUILD', `guard ${command} is not part of this build yet (learn, check and service are)`);
+        throw new CliError('GUARD_CLI_NOT_IN_BUILD', `guard ${command} is not part of this build yet (learn, check, service and gate are)`);
       default:
         throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
     }
@@ -132,6 +135,7 @@ function helpOf(command: string): string {
   if (command === 'learn') return LEARN_HELP;
   if (command === 'check') return CHECK_HELP;
   if (command === 'service') return SERVICE_HELP;
+  if (command === 'gate') return GATE_HELP;
   const about = NOT_IN_BUILD[command];
   if (about) return `Usage: guard ${command}\n\n${about}.\nIt is not part of this build yet.\n`;
   throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);

@@ -1,0 +1,169 @@
+// guard-gate assembled: the Guardian source and its sync with guard-service, the pod monitor, the
+// uWebSockets.js proxy, alerts and the admin listener, wired as SPEC §5 describes. Each part is
+// its own module; this file only connects them and orders start and shutdown.
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { loadCore, type Core, type PodProfile, type Session } from '../core/index.js';
+import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
+import { Alerts } from './alerts.js';
+import type { GateConfig } from './config.js';
+import { gateKubeStore, GuardianSource } from './guardian-source.js';
+import { PodMonitor } from './pod.js';
+import { startProxy, type ProxyHandle, type Verdict } from './proxy.js';
+import { SyncClient } from './sync.js';
+
+export { readGateConfig, ConfigError, type GateConfig } from './config.js';
+
+export interface GateOptions {
+  core?: Core;
+  log?: Logger;
+  /** This pod's name (default: HOSTNAME, as Kubernetes sets it, else the host name). */
+  podName?: string;
+  /** Where the /proc/net tables are read (tests point it at fixtures). */
+  procDir?: string;
+  /** Start on the slow uWS JavaScript fallback (default: refuse). */
+  allowFallback?: boolean;
+  /** How long SIGTERM waits for in-flight requests (default 10 s). */
+  drainMs?: number;
+}
+
+export interface GateHandle {
+  port: number;
+  adminPort: number;
+  metrics: GateMetrics;
+  /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
+  close(): Promise<void>;
+}
+
+/** Start guard-gate. Resolves once a Guardian is in force and both listeners are up. */
+export async function startGate(config: GateConfig, options: GateOptions = {}): Promise<GateHandle> {
+  const core = options.core ?? loadCore();
+  const log = options.log ?? pino({ level: config.logLevel, base: { component: 'guard-gate', service: config.serviceName, namespace: config.namespace } });
+  const metrics = new GateMetrics();
+  const podName = options.podName ?? process.env.HOSTNAME ?? hostname();
+
+  const source = new GuardianSource({
+    core,
+    namespace: config.namespace,
+    service: config.serviceName,
+    store: gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log }),
+    guardianFile: config.guardianFile ?? undefined,
+    log,
+  });
+  const sync = new SyncClient({
+    core,
+    source,
+    url: config.guardServiceUrl ?? undefined,
+    namespace: config.namespace,
+    service: config.serviceName,
+    pod: podName,
+    useCrd: config.useCrd,
+    tokenFile: config.guardServiceTokenFile,
+    caFile: config.guardServiceCaFile ?? undefined,
+    serverName: config.guardServiceServerName ?? undefined,
+    intervalMs: config.guardianSyncInterval * 1000,
+    log,
+    onResult: (r) => {
+      metrics.syncs.inc({ result: r.outcome });
+      metrics.syncSeconds.observe(r.ms / 1000);
+      metrics.pileSize.set(sync.pileCount);
+    },
+  });
+  await sync.start();
+
+  const alerts = new Alerts({
+    logger: log,
+    onAlert: (event) => {
+      metrics.alerts.inc({ level: event.level });
+      sync.addAlert(event.decision, `${event.level}${event.decisionText}`, event.level);
+    },
+  });
+
+  let pod: PodProfile | null = null;
+  const podMonitor = config.monitorPod
+    ? new PodMonitor({
+        core,
+        interval: config.podMonitorInterval,
+        guardian: () => (source.ready ? source.current() : null),
+        procDir: options.procDir,
+        logger: log,
+        onProfile: (p) => {
+          pod = p;
+        },
+        onAlert: (a) => alerts.report({ level: 'Gate', decision: a.decision, decisionText: a.decisionText }),
+        onCompromised: () => {
+          metrics.podCompromised.set(1);
+          sync.setCompromised(true);
+        },
+      })
+    : null;
+  podMonitor?.start();
+
+  const onSession = (session: Session, verdict: Verdict): void => {
+    metrics.requests.inc();
+    metrics.coreSeconds.observe(verdict.coreMs / 1000);
+    if (verdict.upstreamMs > 0) metrics.upstreamSeconds.observe(verdict.upstreamMs / 1000);
+    const outcome = verdict.blocked !== 'none' ? 'blocked' : verdict.result > 0 ? 'alerted' : 'allowed';
+    metrics.decisions.inc({ outcome });
+    if (verdict.blocked !== 'none') metrics.blocks.inc({ stage: verdict.blocked });
+    if (verdict.result > 0) {
+      alerts.report({
+        level: 'Session',
+        decision: session.decisionTree(),
+        decisionText: session.decisionString(),
+        requestId: verdict.requestId,
+        method: verdict.method,
+        path: verdict.path,
+        clientAddress: verdict.remote,
+      });
+    }
+    // SPEC §4.1 fix 1: with learn on, clean sessions are learned; with force, alerting ones too.
+    const control = source.current().control;
+    if (!verdict.complete || !control.learn || (verdict.result > 0 && !control.force)) return;
+    if (pod) session.setPod(pod);
+    sync.addSession(session);
+    metrics.pileSize.set(sync.pileCount);
+  };
+
+  let proxy: ProxyHandle | null = null;
+  let admin: AdminServer | null = null;
+  try {
+    proxy = await startProxy({
+      port: config.port,
+      upstream: config.protectedService,
+      getGuardian: () => source.current(),
+      core,
+      maxBody: config.maxBody,
+      analyzeBody: config.analyzeBody,
+      blockStatus: config.blockStatus,
+      allowFallback: options.allowFallback,
+      onSession,
+      log,
+    });
+    admin = await startAdmin({ metrics, ready: () => source.ready, port: config.adminPort });
+  } catch (err) {
+    await proxy?.close(0);
+    await podMonitor?.stop();
+    await sync.close();
+    source.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | null = null;
+  const proxyHandle = proxy;
+  const adminHandle = admin;
+  return {
+    port: proxyHandle.port,
+    adminPort: adminHandle.port,
+    metrics,
+    close: () =>
+      (closing ??= (async () => {
+        // In-flight exchanges finish (and are piled) before the final sync carries them.
+        await proxyHandle.close(options.drainMs ?? 10_000);
+        await podMonitor?.stop();
+        await sync.close();
+        await adminHandle.close();
+        source.close();
+      })()),
+  };
+}

@@ -1,0 +1,104 @@
+// guard-gate assembled (gate/index.ts): a real backend, a real guard-service (file store), a real
+// gate on uWebSockets.js and a real client — learning reaches the service, and a Guardian that
+// blocks keeps out-of-pattern requests from the backend.
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { pino } from 'pino';
+import { loadCore } from '../../core/index.js';
+import { gateConfig } from '../../gate/config.js';
+import { startGate, type GateHandle } from '../../gate/index.js';
+import { start } from '../service/api-support.js';
+
+const core = loadCore();
+const silent = pino({ level: 'silent' });
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+});
+
+async function backend(): Promise<{ url: string; hits: () => number }> {
+  let hits = 0;
+  const server: Server = createServer((req, res) => {
+    hits++;
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
+}
+
+async function gate(overrides: Parameters<typeof gateConfig>[0]): Promise<GateHandle> {
+  const dir = await mkdtemp(join(tmpdir(), 'guard-gate-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const g = await startGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, log: process.env.GATE_DEBUG ? pino({ level: 'debug' }) : silent, podName: 'shop-1', drainMs: 2000 });
+  cleanups.push(() => g.close());
+  return g;
+}
+
+const normal = (i: number) => ({ path: `/items/${i % 10}?id=${i}&lang=en`, headers: { accept: 'application/json', 'user-agent': 'shop-client/1.0' } });
+
+describe('guard-gate', () => {
+  it('passes traffic in learn mode and delivers every sample to guard-service on shutdown', async () => {
+    const app = await backend();
+    const svc = await start(null);
+    const g = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
+    for (let i = 0; i < 40; i++) {
+      const n = normal(i);
+      const r = await request(`http://127.0.0.1:${g.port}${n.path}`, { headers: n.headers });
+      expect(r.statusCode).toBe(200);
+      await r.body.text();
+    }
+    expect(app.hits()).toBe(40);
+    const ready = await request(`http://127.0.0.1:${g.adminPort}/readyz`);
+    expect(ready.statusCode).toBe(200);
+    await ready.body.text();
+    await g.close();
+    // The final sync carried the pile; guard-service's shutdown flush persists what it learned.
+    await svc.service.close();
+    const stored = await svc.disk.get('default', 'shop');
+    expect(stored?.spec.samples).toBe(40);
+  });
+
+  it('blocks out-of-pattern requests before the backend once the learned Guardian is in block mode', async () => {
+    // Learn through a gate in learn mode, as a deployment would.
+    const app = await backend();
+    const svc = await start(null);
+    const learner = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
+    for (let i = 0; i < 50; i++) {
+      const n = normal(i);
+      const r = await request(`http://127.0.0.1:${learner.port}${n.path}`, { headers: n.headers });
+      await r.body.text();
+    }
+    await learner.close();
+    await svc.service.close();
+    const stored = await svc.disk.get('default', 'shop');
+    expect(stored?.spec.samples).toBe(50);
+
+    // The learned Guardian, switched to blocking, given to a gate as a file (no guard-service).
+    const dir = await mkdtemp(join(tmpdir(), 'guard-gate-file-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'guardian.json');
+    await writeFile(file, JSON.stringify({ ...stored!.spec, control: { alert: true, block: true, learn: false, force: false, auto: true } }));
+    const hitsBefore = app.hits();
+    const g = await gate({ protectedService: app.url, guardianFile: file });
+    const ok = await request(`http://127.0.0.1:${g.port}/items/3?id=7&lang=en`, { headers: normal(0).headers });
+    expect(ok.statusCode).toBe(200);
+    await ok.body.text();
+    const attack = await request(`http://127.0.0.1:${g.port}/items/3?id=1%27%20OR%201=1--&lang=en`, { headers: normal(0).headers });
+    expect(attack.statusCode).toBe(403);
+    expect(attack.headers['x-guard-request-id']).toBeTruthy();
+    await attack.body.text();
+    expect(app.hits() - hitsBefore).toBe(1);
+    const metrics = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
+    expect(await metrics.body.text()).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
+  });
+});
