@@ -10,6 +10,7 @@ import type { CommandContext } from './report.js';
 import { DEFAULT_MAX_BODY } from './traffic-record.js';
 import { DEFAULT_MAX_LINE_BYTES } from './traffic.js';
 import { GATE_HELP, runGate } from './gate.js';
+import { DEMO_HELP, runDemo } from './demo.js';
 
 export type { CommandContext } from './report.js';
 export { CliError } from './errors.js';
@@ -113,9 +114,11 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, GATE_HELP);
         if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard gate takes no arguments (it is configured by the environment)\nRun \`guard gate --help\` for its variables.`);
         return await runGate(ctx);
-      case 'demo':
-        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, helpOf(command));
-        throw new CliError('GUARD_CLI_NOT_IN_BUILD', `guard ${command} is not part of this build yet (learn, check, service and gate are)`);
+      case 'demo': {
+        const v = parse('demo', rest, { keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+        if (v.help) return help(ctx, DEMO_HELP);
+        return await runDemo(ctx, { keep: v.keep === true });
+      }
       default:
         throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
     }
@@ -136,6 +139,7 @@ function helpOf(command: string): string {
   if (command === 'check') return CHECK_HELP;
   if (command === 'service') return SERVICE_HELP;
   if (command === 'gate') return GATE_HELP;
+  if (command === 'demo') return DEMO_HELP;
   const about = NOT_IN_BUILD[command];
   if (about) return `Usage: guard ${command}\n\n${about}.\nIt is not part of this build yet.\n`;
   throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);

@@ -31,6 +31,8 @@ export interface GateHandle {
   port: number;
   adminPort: number;
   metrics: GateMetrics;
+  /** Sync with guard-service now (for tools and the demo; the policy still applies otherwise). */
+  syncNow(): Promise<void>;
   /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
   close(): Promise<void>;
 }
@@ -156,6 +158,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     port: proxyHandle.port,
     adminPort: adminHandle.port,
     metrics,
+    syncNow: async () => {
+      await sync.sync(true);
+    },
     close: () =>
       (closing ??= (async () => {
         // In-flight exchanges finish (and are piled) before the final sync carries them.
