@@ -12,6 +12,7 @@ import { gateConfig } from '../gate/config.js';
 import { startGate } from '../gate/index.js';
 import { serviceConfig, startService } from '../service/index.js';
 import type { CommandContext } from './report.js';
+import { waitForStopSignal } from './signals.js';
 
 export const DEMO_HELP = `Usage: guard demo [--keep]
 
@@ -147,10 +148,7 @@ export async function runDemo(ctx: CommandContext, options: { keep: boolean }): 
     say(`   token: ${service.peopleToken}   (${alerts.json?.items?.length ?? 0} recent alerts at /api/v1/alerts)`);
     if (options.keep) {
       say('\nEverything keeps running; Ctrl-C stops it.');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await waitForStopSignal();
     }
     return served === 10 && blocked > 0 ? 0 : 1;
   } finally {

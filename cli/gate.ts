@@ -3,6 +3,7 @@
 // not start (a port in use, the slow uWS fallback), 2 bad configuration.
 import { ConfigError, readGateConfig, startGate, type GateHandle } from '../gate/index.js';
 import type { CommandContext } from './report.js';
+import { waitForStopSignal } from './signals.js';
 
 export const GATE_HELP = `Usage: guard gate
 
@@ -52,15 +53,7 @@ export async function runGate(ctx: CommandContext, env: Readonly<Record<string, 
     throw err;
   }
   ctx.stderr.write(`guard gate: listening on port ${gate.port} (admin ${gate.adminPort})\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (s: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve(s);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  const signal = await waitForStopSignal();
   ctx.stderr.write(`guard gate: ${signal}: draining, final sync\n`);
   await gate.close();
   ctx.stderr.write('guard gate: stopped\n');

@@ -3,6 +3,7 @@
 // configuration.
 import { ConfigError, readServiceConfig, ServiceError, startService, type RunningService } from '../service/index.js';
 import type { CommandContext } from './report.js';
+import { waitForStopSignal } from './signals.js';
 
 export const SERVICE_HELP = `Usage: guard service
 
@@ -52,15 +53,7 @@ export async function runService(ctx: CommandContext, env: Readonly<Record<strin
   ctx.stderr.write(`guard service: listening on ${service.url}\n`);
   if (service.peopleToken !== null) ctx.stderr.write(`guard service: people API token: ${service.peopleToken}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (s: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve(s);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  const signal = await waitForStopSignal();
   ctx.stderr.write(`guard service: ${signal}: stopping, flushing learning\n`);
   const report = await service.close();
   if (!report.flushed) {
