@@ -8,6 +8,7 @@ import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
 import { Alerts } from './alerts.js';
 import type { GateConfig } from './config.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
+import { guardPlugin, PluginRegistry } from './plugins.js';
 import { PodMonitor } from './pod.js';
 import { startProxy, type ProxyHandle, type Verdict } from './proxy.js';
 import { SyncClient } from './sync.js';
@@ -25,12 +26,21 @@ export interface GateOptions {
   allowFallback?: boolean;
   /** How long SIGTERM waits for in-flight requests (default 10 s). */
   drainMs?: number;
+  /**
+   * Plugins in the request path (SPEC §5.7), registered but not yet initialised: startGate adds the
+   * guard's own entry at the front, initialises them with pluginConfig and shuts them down on close.
+   */
+  plugins?: PluginRegistry;
+  /** Each plugin's configuration, by plugin name. */
+  pluginConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface GateHandle {
   port: number;
   adminPort: number;
   metrics: GateMetrics;
+  /** The plugin chain (the guard's own entry first). */
+  plugins: PluginRegistry;
   /** Sync with guard-service now (for tools and the demo; the policy still applies otherwise). */
   syncNow(): Promise<void>;
   /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
@@ -43,6 +53,12 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const log = options.log ?? pino({ level: config.logLevel, base: { component: 'guard-gate', service: config.serviceName, namespace: config.namespace } });
   const metrics = new GateMetrics();
   const podName = options.podName ?? process.env.HOSTNAME ?? hostname();
+
+  // Plugins first: a fail-closed plugin that cannot initialise stops the start before anything runs.
+  const plugins = options.plugins ?? new PluginRegistry({ logger: log });
+  if (!plugins.get(guardPlugin.name)) plugins.register(guardPlugin, { first: true });
+  await plugins.init(options.pluginConfig ?? {}, { serviceName: config.serviceName, namespace: config.namespace, logger: log });
+  log.info({ plugins: plugins.list().map((e) => ({ name: e.plugin.name, version: e.plugin.version, failure: e.failure })) }, 'plugins');
 
   const source = new GuardianSource({
     core,
@@ -140,6 +156,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       blockStatus: config.blockStatus,
       allowFallback: options.allowFallback,
       onSession,
+      plugins,
       log,
     });
     admin = await startAdmin({ metrics, ready: () => source.ready, port: config.adminPort });
@@ -148,6 +165,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     await podMonitor?.stop();
     await sync.close();
     source.close();
+    await plugins.shutdown();
     throw err;
   }
 
@@ -158,6 +176,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     port: proxyHandle.port,
     adminPort: adminHandle.port,
     metrics,
+    plugins,
     syncNow: async () => {
       await sync.sync(true);
     },
@@ -169,6 +188,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
         await sync.close();
         await adminHandle.close();
         source.close();
+        await plugins.shutdown();
       })()),
   };
 }

@@ -74,6 +74,8 @@ export interface RegisterOptions {
   failure?: FailurePolicy;
   /** How long an asynchronous verdict may take (ms). Default 1000. */
   timeoutMs?: number;
+  /** Put the plugin at the front of the order instead of the end. */
+  first?: boolean;
 }
 
 export interface PluginFailure {
@@ -128,7 +130,9 @@ export class PluginRegistry {
     if (failure !== 'open' && failure !== 'closed') throw new TypeError(`failure policy must be 'open' or 'closed', got ${JSON.stringify(failure)}`);
     const timeoutMs = options.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError(`plugin timeout must be > 0 ms, got ${timeoutMs}`);
-    this.plugins.push(Object.freeze({ plugin, failure, timeoutMs }));
+    const entry = Object.freeze({ plugin, failure, timeoutMs });
+    if (options.first) this.plugins.unshift(entry);
+    else this.plugins.push(entry);
   }
 
   /** The plugin of that name (case-insensitive), or undefined. */
@@ -292,6 +296,28 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * The guard check as a plugin, for the registry's listing (logs, metrics): name `guard`. The
+ * decision itself stays in the proxy's fast path (profile and decide against the Guardian, before
+ * any plugin runs), so this plugin's own approve calls allow everything.
+ */
+export const GUARD_PLUGIN_VERSION = '1.0.0';
+
+export const guardPlugin: Plugin = Object.freeze({
+  name: 'guard',
+  version: GUARD_PLUGIN_VERSION,
+  security: true,
+  init(): void {},
+  approveRequest: (): Verdict => ALLOW,
+  approveResponse: (): Verdict => ALLOW,
+  shutdown(): void {},
+});
+
+/** Whether the registry's plugins do anything beyond the guard's own (listing-only) entry. */
+export function hasActivePlugins(registry: PluginRegistry | null | undefined): boolean {
+  return !!registry && registry.list().some((e) => e.plugin !== guardPlugin);
 }
 
 /**

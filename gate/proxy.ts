@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
-import { Section } from '../core/index.js';
+import { CoreError, Section } from '../core/index.js';
+import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
 import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
 
 export type Stage = 'request' | 'response' | 'none';
@@ -31,6 +32,10 @@ export interface Verdict {
   coreMs: number;
   /** Milliseconds from the request's arrival to the upstream's response head (0 if none). */
   upstreamMs: number;
+  /** The plugin that blocked the exchange (absent when the guard blocked it, or nothing did). */
+  blockedBy?: string;
+  /** Tags the plugins gave the exchange (request and response stages). */
+  tags: string[];
 }
 
 export interface ProxyLog {
@@ -61,6 +66,11 @@ export interface ProxyOptions {
    * reset and reused after the call returns: pile it (pile.add copies) inside the callback.
    */
   onSession?: (session: Session, verdict: Verdict) => void;
+  /**
+   * Plugins consulted after the guard's own decision (SPEC §5.7): approveRequest before the
+   * request is forwarded, approveResponse before the response is sent. Default: none.
+   */
+  plugins?: PluginRegistry;
   log?: ProxyLog;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
@@ -111,6 +121,41 @@ export function isAnalysable(contentType: string | undefined): boolean {
     t.endsWith('+xml') ||
     t === 'multipart/form-data'
   );
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  c |= 0x20;
+  return c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1;
+}
+
+/**
+ * The request path as it is decided and forwarded (one form for both, so the backend never receives
+ * a different request than the one decided): percent-decoded once, then re-encoded canonically —
+ * `%`, `?`, `#`, controls, space and non-ASCII bytes as %XX, everything else literal. An encoded
+ * slash or dot becomes a real one: `/shop/..%2fadmin` is decided (and forwarded) as
+ * `/shop/../admin`. Dot segments are kept, not resolved: they are evidence the Guardian decides on
+ * (resolving them would let `/shop/../../etc/passwd` pass as an in-pattern `/etc/passwd`).
+ * null when the target is not a valid origin-form path (an absolute-form or `*` target, an invalid
+ * escape, a raw control or non-ASCII character). A path without `%` is returned as it is.
+ */
+export function canonicalPath(raw: string): string | null {
+  if (raw.length === 0 || raw.charCodeAt(0) !== 0x2f) return null;
+  if (!raw.includes('%')) return raw;
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    let c = raw.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return null;
+    if (c === 0x25) {
+      const h = hexValue(raw.charCodeAt(i + 1));
+      const l = h < 0 ? -1 : hexValue(raw.charCodeAt(i + 2));
+      if (l < 0) return null;
+      c = h * 16 + l;
+      i += 2;
+    }
+    out += c <= 0x20 || c >= 0x7f || c === 0x25 || c === 0x3f || c === 0x23 ? `%${c < 16 ? '0' : ''}${c.toString(16).toUpperCase()}` : String.fromCharCode(c);
+  }
+  return out;
 }
 
 /** One growable private buffer: preallocated when the length is known, doubled otherwise. */
@@ -181,6 +226,10 @@ interface Exchange {
   paused: boolean;
   /** The request was profiled (only such exchanges reach onSession). */
   profiled: boolean;
+  blockedBy: string | undefined;
+  tags: string[];
+  /** What the plugins saw of the request (built once, when there are plugins). */
+  pluginCtx: RequestContext | null;
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
@@ -239,6 +288,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           complete: ex.complete,
           coreMs: ex.coreMs,
           upstreamMs: ex.respMs,
+          blockedBy: ex.blockedBy,
+          tags: ex.tags,
         });
       } catch (err) {
         log.error?.({ err: String(err), requestId: ex.id }, 'onSession failed');
@@ -272,18 +323,21 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     finish(ex);
   }
 
-  function blockAnswer(ex: Exchange, stage: Stage): void {
+  function blockAnswer(ex: Exchange, stage: Stage, plugin?: { name: string; reason: string }): void {
     ex.blocked = stage;
+    ex.blockedBy = plugin?.name;
     log.warn?.(
-      {
-        requestId: ex.id,
-        method: ex.method,
-        path: ex.path,
-        remote: ex.remote,
-        stage,
-        decision: ex.session?.decisionString(),
-        tree: ex.session?.decisionTree(),
-      },
+      plugin
+        ? { requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, plugin: plugin.name, reason: plugin.reason }
+        : {
+            requestId: ex.id,
+            method: ex.method,
+            path: ex.path,
+            remote: ex.remote,
+            stage,
+            decision: ex.session?.decisionString(),
+            tree: ex.session?.decisionTree(),
+          },
       'blocked',
     );
     answer(ex, blockStatus, `blocked by guard (request id ${ex.id})\n`);
@@ -315,7 +369,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     try {
       return decideRequest(ex, body, bodyFault);
     } catch (err) {
-      // A core failure never takes the service down: log it and let the request through.
+      // Input the core refuses as malformed is refused here too: never forwarded undecided.
+      if (err instanceof CoreError && err.code === 'GUARD_INVALID_REQUEST') {
+        log.warn?.({ requestId: ex.id, err: err.message }, 'malformed request refused');
+        if (!ex.finished) answer(ex, 400, 'guard-gate: malformed request\n', true);
+        return false;
+      }
+      // A failure of the core itself never takes the service down: logged, the request passes.
       log.error?.({ requestId: ex.id, err: String(err) }, 'request profiling failed');
       return !ex.finished;
     } finally {
@@ -342,6 +402,62 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return false;
     }
     return true;
+  }
+
+  // ---- plugins -------------------------------------------------------------------------------
+
+  // The guard's own listing entry does nothing: with only it, the chain is skipped entirely.
+  const plugins = hasActivePlugins(opts.plugins) ? opts.plugins! : null;
+
+  function pluginContext(ex: Exchange): RequestContext {
+    if (ex.pluginCtx) return ex.pluginCtx;
+    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, v] of ex.headers) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+    ex.pluginCtx = Object.freeze({ requestId: ex.id, method: ex.method, path: ex.path, query: ex.query, headers: Object.freeze(headers), clientAddress: ex.remote });
+    return ex.pluginCtx;
+  }
+
+  /** Fold an allowing request verdict in: tags kept, added headers forwarded (names lower-cased). */
+  function applyRequestVerdict(ex: Exchange, v: ChainVerdict): boolean {
+    if (ex.finished) return false;
+    if (v.action === 'block') {
+      blockAnswer(ex, 'request', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+      return false;
+    }
+    for (const t of v.tags) ex.tags.push(t);
+    for (const [k, val] of v.addHeaders) ex.headers.push([k.toLowerCase(), val]);
+    return true;
+  }
+
+  /**
+   * Run the request plugins (after the guard allowed the request), then `go` when they allow it.
+   * Synchronous plugins answer synchronously; an asynchronous chain resumes later (or never, when
+   * it blocks or the client went away meanwhile).
+   */
+  function approveRequest(ex: Exchange, go: () => void, onBlock?: () => void): void {
+    if (!plugins) return go();
+    let v: ChainVerdict | Promise<ChainVerdict>;
+    try {
+      v = plugins.approveRequest(pluginContext(ex));
+    } catch (err) {
+      // The registry contains plugin failures; this is a bug in it: fail closed.
+      v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
+    }
+    if (v instanceof Promise) {
+      v.then(
+        (r) => {
+          if (applyRequestVerdict(ex, r)) go();
+          else onBlock?.();
+        },
+        (err: unknown) => {
+          applyRequestVerdict(ex, { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] });
+          onBlock?.();
+        },
+      );
+      return;
+    }
+    if (applyRequestVerdict(ex, v)) go();
+    else onBlock?.();
   }
 
   // ---- upstream ------------------------------------------------------------------------------
@@ -442,6 +558,26 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (respBlocked) {
       up.body.destroy();
       return blockAnswer(ex, 'response');
+    }
+    if (plugins) {
+      const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of respHeaders) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+      let v: ChainVerdict;
+      try {
+        v = await plugins.approveResponse({ request: pluginContext(ex), status: up.statusCode, headers: Object.freeze(headers) });
+      } catch (err) {
+        v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
+      }
+      if (ex.aborted) {
+        up.body.destroy();
+        return finish(ex);
+      }
+      if (v.action === 'block') {
+        up.body.destroy();
+        return blockAnswer(ex, 'response', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+      }
+      for (const t of v.tags) ex.tags.push(t);
+      for (const [k, val] of v.addHeaders) respHeaders.push([k.toLowerCase(), val]);
     }
 
     ex.status = up.statusCode;
@@ -567,7 +703,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   function handle(res: HttpResponse, req: HttpRequest): void {
     // Everything from req must be copied now: it is invalid after this function returns.
     const method = req.getCaseSensitiveMethod();
-    const path = req.getUrl();
+    const rawPath = req.getUrl();
+    const canonical = canonicalPath(rawPath);
+    const path = canonical ?? rawPath;
     const query = req.getQuery() ?? '';
     const headers: HeaderLine[] = [];
     req.forEach((k, v) => headers.push([k, v]));
@@ -592,6 +730,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       coreMs: 0,
       paused: false,
       profiled: false,
+      blockedBy: undefined,
+      tags: [],
+      pluginCtx: null,
     };
     res.onAborted(() => {
       ex.aborted = true;
@@ -639,6 +780,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
+    if (canonical === null) {
+      // Never forwarded: the core could not profile it, and the backend might read it otherwise.
+      res.onData(() => {});
+      return answer(ex, 400, 'guard-gate: invalid request target\n', true);
+    }
     const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
     // Compressed bodies stream uninspected (bounded decompression for analysis is not done yet).
     const analyse = analyzeBody && length !== 0 && !encoded && isAnalysable(ctype);
@@ -647,7 +793,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
       res.onData(() => {});
       if (!profileAndDecideRequest(ex, undefined, undefined)) return;
-      void forward(ex, null, 0);
+      approveRequest(ex, () => void forward(ex, null, 0));
       return;
     }
 
@@ -672,7 +818,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         body.destroy();
         return;
       }
-      void forward(ex, body, length);
+      approveRequest(ex, () => void forward(ex, body, length), () => body.destroy());
       return;
     }
 
@@ -693,16 +839,17 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         if (oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n', true);
         over = true;
         if (!profileAndDecideRequest(ex, undefined, 'TooLargeBody')) return;
-        stream = new Readable({ read: resume });
-        stream.push(Buffer.from(bb.view()));
-        if (last) stream.push(null);
-        void forward(ex, stream, null);
+        const s = new Readable({ read: resume });
+        stream = s;
+        s.push(Buffer.from(bb.view()));
+        if (last) s.push(null);
+        approveRequest(ex, () => void forward(ex, s, null), () => s.destroy());
         return;
       }
       if (last) {
         const body = bb.view();
         if (!profileAndDecideRequest(ex, body, undefined)) return;
-        void forward(ex, body, body.length);
+        approveRequest(ex, () => void forward(ex, body, body.length));
       }
     });
   }
