@@ -1,0 +1,137 @@
+// The baseline of the gate benchmark: a bare uWebSockets.js + undici pass-through proxy, with no
+// profiling, no decision and no sync. Bodies stream both ways with backpressure, as in the gate.
+// Run as a process (`node passthrough.js <upstream>`), it reports its port to the parent over IPC.
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+
+const require = createRequire(import.meta.url);
+const uws = require('uWebSockets.js');
+
+// Hop-by-hop and framing headers: the proxy's own connection decides them.
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer', 'date']);
+
+export function startPassthrough(upstream, port = 0) {
+  const pool = new Pool(new URL(upstream).origin, { connections: 64, pipelining: 1, keepAliveTimeout: 4_000 });
+  const app = uws.App();
+  app.any('/*', (res, req) => {
+    const method = req.getMethod().toUpperCase();
+    const query = req.getQuery();
+    const path = query ? `${req.getUrl()}?${query}` : req.getUrl();
+    const headers = {};
+    req.forEach((k, v) => {
+      if (!HOP.has(k)) headers[k] = v;
+    });
+    const declared = req.getHeader('content-length');
+    const hasBody = (declared !== '' && declared !== '0') || req.getHeader('transfer-encoding') !== '';
+    if (declared !== '') headers['content-length'] = declared;
+    let aborted = false;
+    let paused = false;
+    const ac = new AbortController();
+    res.onAborted(() => {
+      aborted = true;
+      ac.abort();
+    });
+    let body = null;
+    if (hasBody) {
+      body = new Readable({
+        read() {
+          if (paused && !aborted) {
+            paused = false;
+            res.resume();
+          }
+        },
+      });
+      res.onData((ab, last) => {
+        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) {
+          paused = true;
+          res.pause();
+        }
+        if (last) body.push(null);
+      });
+    }
+    pool.request({ method, path, headers, body, signal: ac.signal }).then(
+      (up) => {
+        if (aborted) return up.body.resume();
+        // The head goes out with the first piece of body, in the same corked write.
+        let headWritten = false;
+        const writeHead = () => {
+          if (headWritten) return;
+          headWritten = true;
+          res.writeStatus(String(up.statusCode));
+          for (const [k, v] of Object.entries(up.headers)) {
+            if (HOP.has(k)) continue;
+            for (const one of Array.isArray(v) ? v : [v]) res.writeHeader(k, one);
+          }
+        };
+        if (up.headers['content-length'] === '0' || up.statusCode === 204 || up.statusCode === 304) {
+          up.body.resume();
+          return res.cork(() => {
+            writeHead();
+            res.end();
+          });
+        }
+        const stream = up.body;
+        const length = Number(up.headers['content-length']);
+        if (Number.isInteger(length) && length >= 0 && method !== 'HEAD') {
+          // Known length: tryEnd frames it (content-length, one write for a small body), as the gate does.
+          stream.on('data', (chunk) => {
+            if (aborted) return;
+            let result;
+            const start = res.getWriteOffset();
+            res.cork(() => {
+              writeHead();
+              result = res.tryEnd(chunk, length);
+            });
+            if (!result[0] && !result[1]) {
+              stream.pause();
+              res.onWritable((offset) => {
+                const [ok, done] = res.tryEnd(chunk.subarray(offset - start), length);
+                if (ok && !done) stream.resume();
+                return ok;
+              });
+            }
+          });
+        } else {
+          stream.on('data', (chunk) => {
+            if (aborted) return;
+            let ok;
+            res.cork(() => {
+              writeHead();
+              ok = res.write(chunk);
+            });
+            if (!ok) {
+              stream.pause();
+              res.onWritable(() => {
+                stream.resume();
+                return true;
+              });
+            }
+          });
+          stream.on('end', () => {
+            if (!aborted)
+              res.cork(() => {
+                writeHead();
+                res.end();
+              });
+          });
+        }
+        stream.on('error', () => {
+          if (!aborted) res.close();
+        });
+      },
+      () => {
+        if (!aborted) res.cork(() => res.writeStatus('502 Bad Gateway').end('bad gateway'));
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    app.listen('127.0.0.1', port, (sock) => (sock ? resolve({ port: uws.us_socket_local_port(sock), close: () => (uws.us_listen_socket_close(sock), pool.close()) }) : reject(new Error(`cannot listen on ${port}`))));
+  });
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
+  const { port } = await startPassthrough(process.argv[2]);
+  process.send?.({ port });
+  process.on('disconnect', () => process.exit(0));
+}
