@@ -9,13 +9,8 @@
 // the current macrotask (disposal always waits for a setImmediate after the last lease is gone).
 import { readFile } from 'node:fs/promises';
 import type { Core, Guardian } from '../core/index.js';
-import {
-  KubeConfigMapGuardianStore,
-  KubeCrdGuardianStore,
-  inClusterKubeConfig,
-  resolveGuardian,
-  type GuardianStore,
-} from '../service/store/index.js';
+import { resolveGuardian } from '../service/store/resolve.js';
+import type { GuardianStore } from '../service/store/types.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** Where the Guardian in force came from. */
@@ -219,13 +214,28 @@ export class GuardianSource {
  * The gate's Kubernetes store: Guardian CRDs (USE_CRD=true) or ConfigMaps, scoped to its namespace,
  * from the pod's in-cluster configuration; null (with a log line) when not running in a cluster.
  */
-export function gateKubeStore(options: { useCrd: boolean; namespace: string; kubeConfig?: KubeConfig; requestTimeoutMs?: number; log?: GateLogger }): GuardianStore | null {
+/**
+ * The Kubernetes store of a gate (Guardian CRDs or ConfigMaps in its namespace), or null outside a
+ * cluster. The Kubernetes client is loaded only here, when it is needed: it is most of a gate's
+ * memory otherwise.
+ */
+export async function gateKubeStore(options: { useCrd: boolean; namespace: string; kubeConfig?: KubeConfig; requestTimeoutMs?: number; log?: GateLogger }): Promise<GuardianStore | null> {
+  const log = options.log ?? silentLogger;
+  if (!options.kubeConfig && !process.env.KUBERNETES_SERVICE_HOST) {
+    log.info({}, 'guardian: not in a Kubernetes pod - Kubernetes Guardians are not read');
+    return null;
+  }
+  const [{ inClusterKubeConfig }, { KubeCrdGuardianStore }, { KubeConfigMapGuardianStore }] = await Promise.all([
+    import('../service/store/kube-client.js'),
+    import('../service/store/kube-crd.js'),
+    import('../service/store/kube-configmap.js'),
+  ]);
   let kubeConfig = options.kubeConfig;
   if (!kubeConfig) {
     try {
       kubeConfig = inClusterKubeConfig();
     } catch (err) {
-      (options.log ?? silentLogger).info({ err: messageOf(err) }, 'guardian: no Kubernetes configuration - Kubernetes Guardians are not read');
+      log.info({ err: messageOf(err) }, 'guardian: no Kubernetes configuration - Kubernetes Guardians are not read');
       return null;
     }
   }

@@ -64,7 +64,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     core,
     namespace: config.namespace,
     service: config.serviceName,
-    store: gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log }),
+    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log }),
     guardianFile: config.guardianFile ?? undefined,
     log,
   });
