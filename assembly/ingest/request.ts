@@ -260,8 +260,8 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   req.mediatype = mediaTypeOf(ct);
   req.url.profileBytes(changetype<usize>(pathBuf), decodedLen);
   // The session's own profile objects are refilled in place (sessions are pooled).
-  req.qs.kv = query.profile(queryAt, queryLen, req.qsReuse());
-  req.headers.kv = headers.profile(req.headersReuse());
+  req.qs.kv = query.profile(queryAt, queryLen, req.qs.reusable());
+  req.headers.kv = headers.profile(req.headers.reusable());
 
   const bodyLen = readBody(r, reqBody, ct, true);
   if (r.bad) {
@@ -286,7 +286,7 @@ export function ingestResponse(ptr: usize, len: i32, resp: RespProfile, respBody
   // Go's client moves Transfer-Encoding out of the header map.
   headers.removeTransferEncoding();
   const ct = contentTypeOf(headers);
-  resp.headers.kv = headers.profile(resp.headersReuse());
+  resp.headers.kv = headers.profile(resp.headers.reusable());
   resp.mediatype = mediaTypeOf(ct);
   const bodyLen = readBody(r, respBody, ct, false);
   if (r.bad) {

@@ -8,6 +8,18 @@ import { asObject, enter, field, leave } from "./wire";
 
 export class KvSectionProfile {
   kv: KeyValProfile | null = null;
+  // Kept when kv is null, so a pooled session refills the same objects request after request.
+  private store: KeyValProfile | null = null;
+
+  /** Storage for refilling this profile in place. */
+  reusable(): KeyValProfile {
+    let kv = this.store;
+    if (kv == null) {
+      kv = new KeyValProfile();
+      this.store = kv;
+    }
+    return kv;
+  }
 
   write(w: JsonWriter): void {
     w.beginObject();

@@ -6,7 +6,6 @@ import { CountConfig, CountPile } from "./count";
 import { Decision, decideChild } from "./decision";
 import { IpSetConfig, IpSetPile, IpSetProfile } from "./ipset";
 import { KvSectionConfig, KvSectionPile, KvSectionProfile } from "./kvsection";
-import { KeyValProfile } from "./keyval";
 import { MediaTypeConfig, MediaTypePile, MediaTypeProfile } from "./mediatype";
 import { SetConfig, SetPile, SetProfile } from "./set";
 import { UrlConfig, UrlPile, UrlProfile } from "./url";
@@ -28,28 +27,6 @@ export class ReqProfile {
   url: UrlProfile = new UrlProfile();
   qs: KvSectionProfile = new KvSectionProfile();
   headers: KvSectionProfile = new KvSectionProfile();
-  private qsStore: KeyValProfile | null = null;
-  private headersStore: KeyValProfile | null = null;
-
-  /** Storage for refilling the query profile in place (kept when the profile is null). */
-  qsReuse(): KeyValProfile {
-    let kv = this.qsStore;
-    if (kv == null) {
-      kv = new KeyValProfile();
-      this.qsStore = kv;
-    }
-    return kv;
-  }
-
-  headersReuse(): KeyValProfile {
-    let kv = this.headersStore;
-    if (kv == null) {
-      kv = new KeyValProfile();
-      this.headersStore = kv;
-    }
-    return kv;
-  }
-
   write(w: JsonWriter): void {
     w.beginObject();
     w.key("cip");

@@ -4,7 +4,6 @@ import { JsonWriter } from "../json/writer";
 import { CountConfig, CountPile } from "./count";
 import { Decision, decideChild } from "./decision";
 import { KvSectionConfig, KvSectionPile, KvSectionProfile } from "./kvsection";
-import { KeyValProfile } from "./keyval";
 import { MediaTypeConfig, MediaTypePile, MediaTypeProfile } from "./mediatype";
 import { asObject, enter, field, leave, readU8 } from "./wire";
 
@@ -12,18 +11,6 @@ export class RespProfile {
   headers: KvSectionProfile = new KvSectionProfile();
   mediatype: MediaTypeProfile = new MediaTypeProfile();
   contentlength: u8 = 0;
-  private headersStore: KeyValProfile | null = null;
-
-  /** Storage for refilling the headers profile in place. */
-  headersReuse(): KeyValProfile {
-    let kv = this.headersStore;
-    if (kv == null) {
-      kv = new KeyValProfile();
-      this.headersStore = kv;
-    }
-    return kv;
-  }
-
   write(w: JsonWriter): void {
     w.beginObject();
     w.key("headers");
