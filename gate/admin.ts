@@ -9,6 +9,62 @@ export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
 export type BlockStage = 'request' | 'response' | 'pod';
 export type SyncResult = 'ok' | 'unauthorized' | 'rejected' | 'unavailable' | 'error';
 
+/**
+ * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
+ * set and looks up its bucket map on every observe, a few µs per request on the gate's hot path;
+ * this one is a bounded loop over a Float64Array, and the registry reads it only when scraped.
+ * Same exposition as prom-client's: cumulative `_bucket{le}`, `+Inf`, `_sum`, `_count`.
+ */
+export class RequestHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly bounds: Float64Array;
+  /** counts[i]: observations in (bounds[i-1], bounds[i]]; the last slot is above every bound. */
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(config: { name: string; help: string; buckets: readonly number[]; registers: Registry[] }) {
+    this.name = config.name;
+    this.help = config.help;
+    this.bounds = Float64Array.from([...config.buckets].sort((a, b) => a - b));
+    this.counts = new Float64Array(this.bounds.length + 1);
+    for (const r of config.registers) r.registerMetric(this as unknown as Histogram);
+  }
+
+  observe(value: number): void {
+    if (!(value >= 0) && !(value < 0)) return; // NaN
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: { labels: Record<string, string | number>; value: number; metricName: string }[] }> {
+    const bucket = `${this.name}_bucket`;
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    let acc = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      acc += this.counts[i]!;
+      values.push({ labels: { le: this.bounds[i]! }, value: acc, metricName: bucket });
+    }
+    values.push({ labels: { le: '+Inf' }, value: this.count, metricName: bucket });
+    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 const FAST = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 const SLOW = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -27,9 +83,9 @@ export class GateMetrics {
   /** Samples held in the pile, not yet synced. */
   readonly pileSize: Gauge;
   /** Time spent in the core (profiling and deciding) per request. */
-  readonly coreSeconds: Histogram;
+  readonly coreSeconds: RequestHistogram;
   /** Time to the protected service's response headers. */
-  readonly upstreamSeconds: Histogram;
+  readonly upstreamSeconds: RequestHistogram;
   /** Plugin failures (throw or timeout), by plugin and kind. */
   readonly pluginFailures: Counter<'plugin' | 'kind'>;
   /** 1 while the pod is reported compromised. */
@@ -44,8 +100,8 @@ export class GateMetrics {
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
     this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });
     this.pileSize = new Gauge({ name: 'guard_gate_pile_samples', help: 'Samples held in the pile, not yet synced', registers });
-    this.coreSeconds = new Histogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
-    this.upstreamSeconds = new Histogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
+    this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
+    this.upstreamSeconds = new RequestHistogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
     this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'guard_gate_' });

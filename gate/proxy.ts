@@ -90,6 +90,7 @@ export interface ProxyHandle {
 }
 
 const MiB = 1024 * 1024;
+const DIGITS = /^\d+$/;
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -216,7 +217,8 @@ interface Exchange {
   aborted: boolean;
   finished: boolean;
   session: Session | null;
-  abort: AbortController;
+  /** The upstream exchange once forwarded (aborted when the client goes away). */
+  upstream: { abort(reason: string): void } | null;
   status: number;
   blocked: Stage;
   complete: boolean;
@@ -462,240 +464,364 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   // ---- upstream ------------------------------------------------------------------------------
 
-  function forward(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): Promise<void> {
-    return forwardExchange(ex, body, contentLength).catch((err) => {
-      log.error?.({ requestId: ex.id, err: String(err) }, 'exchange failed');
+  /**
+   * Forward a decided request. undici's dispatch API with one handler object per exchange: no
+   * promise, no stream and no AbortController per request (the upstream's abort function arrives
+   * in onConnect). The response head, and an analysable body up to the limit, are profiled and
+   * decided before the first byte is written to the client; the rest streams with backpressure.
+   */
+  function forward(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): void {
+    if (ex.finished) {
       if (body instanceof Readable) body.destroy();
-      if (!ex.finished) {
-        if (ex.status === 0) answer(ex, 502, 'guard-gate: exchange failed\n');
-        else {
-          if (!ex.aborted) ex.res.close();
-          finish(ex);
-        }
-      }
-    });
-  }
-
-  async function forwardExchange(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): Promise<void> {
-    let up;
-    try {
-      up = await pool.request({
+      return;
+    }
+    const handler = new UpstreamHandler(ex, body);
+    ex.upstream = handler;
+    pool.dispatch(
+      {
         method: ex.method as never,
-        path: ex.path + (ex.query ? `?${ex.query}` : ''),
+        path: ex.query ? `${ex.path}?${ex.query}` : ex.path,
         headers: forwardHeaders(ex, contentLength),
         body: body ?? undefined,
-        signal: ex.abort.signal,
-      });
-    } catch (err) {
-      if (body instanceof Readable) body.destroy();
-      if (ex.aborted) return finish(ex);
-      log.warn?.({ requestId: ex.id, err: String((err as Error).message ?? err) }, 'upstream unavailable');
-      return answer(ex, 502, 'guard-gate: upstream unavailable\n');
-    }
-    ex.respMs = performance.now() - ex.start;
-    if (ex.aborted) {
-      up.body.destroy();
-      return finish(ex);
-    }
-    const respHeaders: HeaderLine[] = [];
-    for (const [k, v] of Object.entries(up.headers)) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) for (const x of v) respHeaders.push([k, x]);
-      else respHeaders.push([k, v]);
-    }
-    const ctype = up.headers['content-type'];
-    const clHeader = up.headers['content-length'];
-    const declared = typeof clHeader === 'string' && /^\d+$/.test(clHeader) ? Number(clHeader) : null;
-    const cenc = up.headers['content-encoding'];
-    const respEncoded = typeof cenc === 'string' && cenc.trim().toLowerCase() !== 'identity';
-    const noBody = ex.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || (up.statusCode >= 100 && up.statusCode < 200);
+      },
+      handler,
+    );
+  }
 
-    const it = up.body[Symbol.asyncIterator]();
-    let prefix: Buffer | null = null;
-    let respBody: Uint8Array | undefined;
-    let respFault: string | undefined;
-    let ended = false;
-    try {
-      if (!noBody && analyzeBody && !respEncoded && isAnalysable(typeof ctype === 'string' ? ctype : undefined) && (declared === null || declared <= maxBody)) {
-        const bb = new BodyBuffer(declared ?? 16384);
-        for (;;) {
-          const r = await it.next();
-          if (r.done) {
-            ended = true;
-            break;
-          }
-          bb.push(r.value as Buffer);
-          if (bb.len > maxBody) break;
-        }
-        prefix = bb.view();
-        if (ended) respBody = prefix;
-        else respFault = 'TooLargeBody';
-      } else if (!noBody && analyzeBody && !respEncoded && declared !== null && declared > maxBody && isAnalysable(typeof ctype === 'string' ? ctype : undefined)) {
-        respFault = 'TooLargeBody';
+  /** Why the gate aborted an upstream exchange (never shown to a client). */
+  class UpstreamAborted extends Error {
+    constructor(reason: string) {
+      super(reason);
+      this.name = 'UpstreamAborted';
+    }
+  }
+
+  /** One exchange with the protected service, driven by undici's (legacy, unwrapped) handler calls. */
+  class UpstreamHandler {
+    private abortFn: ((err: Error) => void) | null = null;
+    private resumeFn: (() => void) | null = null;
+    private status = 0;
+    private respHeaders: HeaderLine[] = [];
+    /** Declared content-length of the response, null when unknown (chunked / close-delimited). */
+    private declared: number | null = null;
+    private noBody = false;
+    /** Set while an analysable body is collected for the decision. */
+    private collect: BodyBuffer | null = null;
+    private fault: string | undefined = undefined;
+    /** The response was decided and approved: bytes may go to the client. */
+    private approved = false;
+    /** Waiting for an asynchronous plugin verdict (the upstream is paused). */
+    private waiting = false;
+    private headWritten = false;
+    /** The client response is complete (tryEnd reported done, or end was called). */
+    private clientEnded = false;
+    /** A chunk uWS could not take at once (known-length responses), and how much of it went. */
+    private pending: Uint8Array | null = null;
+    private pendingAt = 0;
+    /** Waiting for uWS to drain (chunked responses) before reading more from the upstream. */
+    private draining = false;
+    private upstreamDone = false;
+    private writableHooked = false;
+
+    constructor(
+      private readonly ex: Exchange,
+      private readonly body: Buffer | Readable | null,
+    ) {}
+
+    /** Abort the upstream exchange (client gone, response blocked, shutdown). */
+    abort(reason: string): void {
+      const fn = this.abortFn;
+      this.abortFn = null;
+      if (this.body instanceof Readable) this.body.destroy();
+      fn?.(new UpstreamAborted(reason));
+    }
+
+    onConnect(abort: (err: Error) => void): void {
+      if (this.ex.finished) abort(new UpstreamAborted('exchange already finished'));
+      else this.abortFn = abort;
+    }
+
+    onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+      const ex = this.ex;
+      if (ex.finished) return false;
+      ex.respMs = performance.now() - ex.start;
+      this.resumeFn = resume;
+      this.status = statusCode;
+      let ctype: string | undefined;
+      let clen: string | undefined;
+      let encoded = false;
+      const headers = this.respHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const k = raw[i]!.toString('latin1').toLowerCase();
+        const v = raw[i + 1]!.toString('latin1');
+        headers.push([k, v]);
+        if (k === 'content-type') ctype ??= v;
+        else if (k === 'content-length') clen ??= v;
+        else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
       }
-    } catch (err) {
-      if (ex.aborted) return finish(ex);
-      log.warn?.({ requestId: ex.id, err: String(err) }, 'upstream body failed');
-      return answer(ex, 502, 'guard-gate: upstream response failed\n');
-    }
-    if (ex.aborted) {
-      up.body.destroy();
-      return finish(ex);
+      this.declared = clen !== undefined && DIGITS.test(clen) ? Number(clen) : null;
+      this.noBody = ex.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
+      const analysable = !this.noBody && analyzeBody && !encoded && isAnalysable(ctype);
+      if (analysable && (this.declared === null || this.declared <= maxBody)) {
+        // Decided once the body is complete (or over the limit).
+        this.collect = new BodyBuffer(this.declared ?? 16384);
+        return true;
+      }
+      if (analysable) this.fault = 'TooLargeBody';
+      return this.decide(undefined);
     }
 
-    const s = ex.session!;
-    let respBlocked = false;
-    const t0 = performance.now();
-    try {
-      s.profileResponse({ status: up.statusCode, headers: respHeaders, body: respBody, bodyFault: respFault });
-      ex.complete = true;
-      const g = opts.getGuardian();
-      respBlocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
-    } catch (err) {
-      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+    onData(chunk: Buffer): boolean {
+      const ex = this.ex;
+      if (ex.finished) return true;
+      const collect = this.collect;
+      if (collect !== null) {
+        collect.push(chunk);
+        if (collect.len <= maxBody) return true;
+        // Over the limit: decided without the body (fault), then the collected part streams.
+        this.collect = null;
+        this.fault = 'TooLargeBody';
+        this.pending = collect.view();
+        this.pendingAt = 0;
+        return this.decide(undefined);
+      }
+      if (!this.approved) return false;
+      return this.send(chunk);
     }
-    ex.coreMs += performance.now() - t0;
-    if (respBlocked) {
-      up.body.destroy();
-      return blockAnswer(ex, 'response');
+
+    onComplete(): void {
+      this.upstreamDone = true;
+      const ex = this.ex;
+      if (ex.finished) return;
+      const collect = this.collect;
+      if (collect !== null) {
+        this.collect = null;
+        this.pending = collect.view();
+        this.pendingAt = 0;
+        this.decide(this.pending);
+        return;
+      }
+      if (this.approved) this.endIfIdle();
     }
-    if (plugins) {
-      const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-      for (const [k, v] of respHeaders) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
-      let v: ChainVerdict;
+
+    onError(err: Error): void {
+      const ex = this.ex;
+      this.abortFn = null;
+      if (this.body instanceof Readable) this.body.destroy();
+      if (ex.finished) return;
+      if (ex.aborted) return finish(ex);
+      if (!this.headWritten) {
+        if (this.status === 0) {
+          log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream unavailable');
+          return answer(ex, 502, 'guard-gate: upstream unavailable\n');
+        }
+        log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream response failed');
+        return answer(ex, 502, 'guard-gate: upstream response failed\n');
+      }
+      log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream stream failed');
+      // The head is out: the client sees a truncated response, never a complete-looking one.
+      unpause(ex);
+      ex.res.close();
+      finish(ex);
+    }
+
+    /**
+     * Profile and decide the response (with its collected body, if any), then ask the plugins.
+     * Returns whether undici may go on reading the upstream.
+     */
+    private decide(body: Uint8Array | undefined): boolean {
+      const ex = this.ex;
+      const s = ex.session!;
+      let blocked = false;
+      const t0 = performance.now();
       try {
-        v = await plugins.approveResponse({ request: pluginContext(ex), status: up.statusCode, headers: Object.freeze(headers) });
+        s.profileResponse({ status: this.status, headers: this.respHeaders, body, bodyFault: this.fault });
+        ex.complete = true;
+        const g = opts.getGuardian();
+        blocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+      } catch (err) {
+        log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+      }
+      ex.coreMs += performance.now() - t0;
+      if (blocked) {
+        // The answer first: aborting may call onError at once, which must find the exchange finished.
+        blockAnswer(ex, 'response');
+        this.abortIfReading('response blocked');
+        return false;
+      }
+      if (!plugins) return this.approve();
+      const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, v] of this.respHeaders) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+      let v: ChainVerdict | Promise<ChainVerdict>;
+      try {
+        v = plugins.approveResponse({ request: pluginContext(ex), status: this.status, headers: Object.freeze(headers) });
       } catch (err) {
         v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
       }
-      if (ex.aborted) {
-        up.body.destroy();
-        return finish(ex);
-      }
+      if (!(v instanceof Promise)) return this.applyVerdict(v);
+      this.waiting = true;
+      v.then(
+        (r) => this.resumeAfter(r),
+        (err: unknown) => this.resumeAfter({ action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] }),
+      );
+      return false;
+    }
+
+    private resumeAfter(v: ChainVerdict): void {
+      this.waiting = false;
+      if (this.ex.finished) return;
+      if (this.applyVerdict(v)) this.resumeFn?.();
+    }
+
+    private applyVerdict(v: ChainVerdict): boolean {
+      const ex = this.ex;
       if (v.action === 'block') {
-        up.body.destroy();
-        return blockAnswer(ex, 'response', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+        blockAnswer(ex, 'response', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+        this.abortIfReading('response blocked by a plugin');
+        return false;
       }
       for (const t of v.tags) ex.tags.push(t);
-      for (const [k, val] of v.addHeaders) respHeaders.push([k.toLowerCase(), val]);
+      for (const [k, val] of v.addHeaders) this.respHeaders.push([k.toLowerCase(), val]);
+      return this.approve();
     }
 
-    ex.status = up.statusCode;
-    const writeHead = (): void => {
-      ex.res.writeStatus(statusLine(up.statusCode));
-      for (const [k, v] of respHeaders) {
-        if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
-        ex.res.writeHeader(k, v);
-      }
-    };
-
-    if (noBody) {
-      up.body.dump().catch(() => {});
-      ex.res.cork(() => {
-        writeHead();
-        unpause(ex);
-        ex.res.endWithoutBody(declared ?? 0);
-      });
-      return finish(ex);
-    }
-    if (ended) {
-      ex.res.cork(() => {
-        writeHead();
-        unpause(ex);
-        ex.res.end(prefix!);
-      });
-      return finish(ex);
-    }
-    await streamOut(ex, writeHead, prefix, it, declared);
-  }
-
-  /** Stream the rest of the response with backpressure (tryEnd when the length is known). */
-  async function streamOut(
-    ex: Exchange,
-    writeHead: () => void,
-    prefix: Buffer | null,
-    it: AsyncIterator<unknown>,
-    total: number | null,
-  ): Promise<void> {
-    const res = ex.res;
-    let writable: (() => void) | null = null;
-    res.onWritable(() => {
-      const w = writable;
-      writable = null;
-      w?.();
-      return true;
-    });
-    const waitWritable = (): Promise<void> =>
-      new Promise((resolve) => {
-        writable = resolve;
-      });
-    let headDone = false;
-    let ended = false;
-    // Send one chunk; returns once uWS took it all (or the client went away).
-    const send = async (chunk: Buffer): Promise<void> => {
-      if (total !== null) {
-        let off = 0;
-        for (;;) {
-          let ok = false;
-          let done = false;
-          res.cork(() => {
-            if (!headDone) {
-              writeHead();
-              headDone = true;
-            }
-            unpause(ex);
-            const before = res.getWriteOffset();
-            [ok, done] = res.tryEnd(chunk.subarray(off), total);
-            if (done) ended = true;
-            else if (!ok) off += res.getWriteOffset() - before;
-          });
-          if (ok || done) return;
-          await waitWritable();
-          if (ex.aborted) return;
-        }
-      } else {
-        let ok = true;
-        res.cork(() => {
-          if (!headDone) {
-            writeHead();
-            headDone = true;
-          }
-          ok = res.write(chunk);
-        });
-        if (!ok) await waitWritable();
-      }
-    };
-    try {
-      if (prefix && prefix.length > 0) await send(prefix);
-      for (;;) {
-        if (ex.aborted) break;
-        const r = await it.next();
-        if (r.done) break;
-        if (ex.aborted) break;
-        await send(r.value as Buffer);
-      }
-      if (!ex.aborted && !ended) {
-        res.cork(() => {
-          if (!headDone) {
-            writeHead();
-            headDone = true;
-          }
+    /** The response may go out: head, whatever was collected, and the end when the upstream is done. */
+    private approve(): boolean {
+      const ex = this.ex;
+      this.approved = true;
+      ex.status = this.status;
+      if (ex.aborted) return false;
+      if (this.noBody) {
+        ex.res.cork(() => {
+          this.writeHead();
+          // uWS's endWithoutBody(n > 0) leaves a keep-alive connection hung after the answer; the
+          // declared length of a HEAD or 304 answer is written as a header instead. A 204 has none.
+          if (this.declared !== null && this.status !== 204) ex.res.writeHeader('content-length', String(this.declared));
           unpause(ex);
-          if (total === null) res.end();
-          else if (total === 0) res.end();
-          else res.close(); // upstream sent less than declared
+          ex.res.endWithoutBody();
         });
+        this.clientEnded = true;
+        // Whatever the upstream still sends (nothing, normally) is ignored: the connection stays reusable.
+        finish(ex);
+        return false;
       }
-    } catch (err) {
-      log.warn?.({ requestId: ex.id, err: String(err) }, 'upstream stream failed');
-      if (!ex.aborted && !ended) {
-        if (!headDone) return answer(ex, 502, 'guard-gate: upstream response failed\n');
-        unpause(ex);
-        res.close();
+      const pending = this.pending;
+      if (pending !== null && this.upstreamDone) {
+        // The whole (analysed) body is here: one corked write with the head.
+        this.pending = null;
+        ex.res.cork(() => {
+          this.writeHead();
+          unpause(ex);
+          if (this.declared === null || this.declared === pending.length) ex.res.end(pending);
+          else ex.res.close(); // the upstream sent a different length than it declared
+        });
+        this.clientEnded = true;
+        finish(ex);
+        return false;
       }
-      await it.return?.();
+      if (pending !== null) {
+        this.pending = null;
+        if (!this.send(pending)) return false;
+      }
+      if (this.upstreamDone) this.endIfIdle();
+      return true;
     }
-    finish(ex);
+
+    private writeHead(): void {
+      if (this.headWritten) return;
+      this.headWritten = true;
+      const res = this.ex.res;
+      res.writeStatus(statusLine(this.status));
+      for (const [k, v] of this.respHeaders) {
+        if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
+        res.writeHeader(k, v);
+      }
+    }
+
+    private hookWritable(): void {
+      if (this.writableHooked) return;
+      this.writableHooked = true;
+      this.ex.res.onWritable(() => this.onWritable());
+    }
+
+    /** Write one chunk to the client; false = pause the upstream until uWS drains. */
+    private send(chunk: Uint8Array): boolean {
+      const ex = this.ex;
+      if (ex.aborted || this.clientEnded) return true;
+      const res = ex.res;
+      const total = this.declared;
+      if (total !== null) {
+        let ok = false;
+        let done = false;
+        let written = 0;
+        res.cork(() => {
+          this.writeHead();
+          unpause(ex);
+          const before = res.getWriteOffset();
+          [ok, done] = res.tryEnd(chunk, total);
+          written = res.getWriteOffset() - before;
+        });
+        if (done) {
+          this.clientEnded = true;
+          return true;
+        }
+        if (ok) return true;
+        this.pending = chunk;
+        this.pendingAt = written;
+        this.hookWritable();
+        return false;
+      }
+      let ok = true;
+      res.cork(() => {
+        this.writeHead();
+        ok = res.write(chunk);
+      });
+      if (ok) return true;
+      this.draining = true;
+      this.hookWritable();
+      return false;
+    }
+
+    private onWritable(): boolean {
+      const ex = this.ex;
+      if (ex.aborted || ex.finished) return true;
+      const pending = this.pending;
+      if (pending !== null) {
+        const res = ex.res;
+        const before = res.getWriteOffset();
+        const [ok, done] = res.tryEnd(pending.subarray(this.pendingAt), this.declared!);
+        if (done) this.clientEnded = true;
+        if (!ok && !done) {
+          this.pendingAt += res.getWriteOffset() - before;
+          return false;
+        }
+        this.pending = null;
+      }
+      this.draining = false;
+      if (this.upstreamDone) this.endIfIdle();
+      else this.resumeFn?.();
+      return true;
+    }
+
+    /** The upstream is done: end the client response once nothing waits for uWS. */
+    private endIfIdle(): void {
+      const ex = this.ex;
+      if (ex.finished || this.waiting || this.pending !== null || this.draining) return;
+      if (!ex.aborted && !this.clientEnded) {
+        ex.res.cork(() => {
+          this.writeHead();
+          unpause(ex);
+          if (this.declared === null || this.declared === 0) ex.res.end();
+          else ex.res.close(); // the upstream sent less than it declared
+        });
+        this.clientEnded = true;
+      }
+      finish(ex);
+    }
+
+    private abortIfReading(reason: string): void {
+      if (!this.upstreamDone) this.abort(reason);
+    }
   }
 
   // ---- request handler -----------------------------------------------------------------------
@@ -722,7 +848,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       aborted: false,
       finished: false,
       session: null,
-      abort: new AbortController(),
+      upstream: null,
       status: 0,
       blocked: 'none',
       complete: false,
@@ -736,7 +862,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     };
     res.onAborted(() => {
       ex.aborted = true;
-      ex.abort.abort();
+      ex.upstream?.abort('client gone');
       stream?.destroy();
       finish(ex);
     });
@@ -776,7 +902,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       else if (k === 'content-type') ctype = v;
       else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
     }
-    if (dupCl || (cl !== null && te) || (cl !== null && !/^\d+$/.test(cl.trim()))) {
+    if (dupCl || (cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
@@ -793,7 +919,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
       res.onData(() => {});
       if (!profileAndDecideRequest(ex, undefined, undefined)) return;
-      approveRequest(ex, () => void forward(ex, null, 0));
+      approveRequest(ex, () => forward(ex, null, 0));
       return;
     }
 
@@ -818,7 +944,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         body.destroy();
         return;
       }
-      approveRequest(ex, () => void forward(ex, body, length), () => body.destroy());
+      approveRequest(ex, () => forward(ex, body, length), () => body.destroy());
       return;
     }
 
@@ -843,13 +969,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         stream = s;
         s.push(Buffer.from(bb.view()));
         if (last) s.push(null);
-        approveRequest(ex, () => void forward(ex, s, null), () => s.destroy());
+        approveRequest(ex, () => forward(ex, s, null), () => s.destroy());
         return;
       }
       if (last) {
         const body = bb.view();
         if (!profileAndDecideRequest(ex, body, undefined)) return;
-        approveRequest(ex, () => void forward(ex, body, body.length));
+        approveRequest(ex, () => forward(ex, body, body.length));
       }
     });
   }
@@ -887,7 +1013,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           };
         });
       }
-      for (const ex of inFlight) ex.abort.abort();
+      for (const ex of inFlight) ex.upstream?.abort('gate shutting down');
       listening.close();
       await pool.close().catch(() => pool.destroy());
       sessions.dispose();

@@ -3,7 +3,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GateMetrics, startAdmin, type AdminServer } from '../../gate/admin.js';
+import { Histogram, Registry } from 'prom-client';
+import { GateMetrics, RequestHistogram, startAdmin, type AdminServer } from '../../gate/admin.js';
 import { Alerts, MAX_ALERTS, type AlertEvent } from '../../gate/alerts.js';
 
 let admin: AdminServer | undefined;
@@ -72,6 +73,22 @@ describe('admin listener', () => {
       expect(r.body).toContain(line);
     }
     expect(r.body).toContain('guard_gate_process_cpu_user_seconds_total');
+  });
+
+  it('RequestHistogram exposes exactly what prom-client\'s Histogram exposes for the same observations', async () => {
+    const buckets = [0.0001, 0.001, 0.01, 0.1];
+    const ours = new Registry();
+    const theirs = new Registry();
+    const a = new RequestHistogram({ name: 'h_seconds', help: 'h', buckets, registers: [ours] });
+    const b = new Histogram({ name: 'h_seconds', help: 'h', buckets, registers: [theirs] });
+    for (const v of [0, 0.0001, 0.00011, 0.001, 0.05, 0.1, 0.2, 7, Number.NaN]) {
+      a.observe(v);
+      if (!Number.isNaN(v)) b.observe(v);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.metrics()).toContain('h_seconds_bucket{le="0.0001"} 2');
+    a.reset();
+    expect(await ours.metrics()).toContain('h_seconds_count 0');
   });
 
   it('fails to start on a port in use', async () => {
