@@ -109,9 +109,23 @@ function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
 }
 
+// A service answers with a handful of distinct Content-Type values: remember the verdicts (bounded).
+const analysableCache = new Map<string, boolean>();
+const ANALYSABLE_CACHE_MAX = 256;
+
 /** JSON, form and text media types are buffered for analysis; everything else streams. */
 export function isAnalysable(contentType: string | undefined): boolean {
   if (!contentType) return false;
+  let verdict = analysableCache.get(contentType);
+  if (verdict === undefined) {
+    verdict = analysableMediaType(contentType);
+    if (analysableCache.size >= ANALYSABLE_CACHE_MAX) analysableCache.clear();
+    analysableCache.set(contentType, verdict);
+  }
+  return verdict;
+}
+
+function analysableMediaType(contentType: string): boolean {
   const t = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return (
     t.startsWith('text/') ||
@@ -347,14 +361,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   /** Outgoing headers: hop-by-hop (and those named in Connection) removed, XFF appended. */
   function forwardHeaders(ex: Exchange, contentLength: number | null): string[] {
-    const named = new Set<string>();
+    let named: Set<string> | null = null;
     for (const [k, v] of ex.headers) {
-      if (k === 'connection') for (const n of v.split(',')) named.add(n.trim().toLowerCase());
+      if (k === 'connection') for (const n of v.split(',')) (named ??= new Set()).add(n.trim().toLowerCase());
     }
     const out: string[] = [];
     let xff: string | null = null;
     for (const [k, v] of ex.headers) {
-      if (HOP_BY_HOP.has(k) || named.has(k) || k === 'content-length' || k === 'expect') continue;
+      if (HOP_BY_HOP.has(k) || named?.has(k) || k === 'content-length' || k === 'expect') continue;
       if (k === 'x-forwarded-for') {
         xff = xff === null ? v : `${xff}, ${v}`;
         continue;
