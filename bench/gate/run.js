@@ -28,14 +28,16 @@ const LEARN_REQUESTS = 1200;
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
+// The gate runs with the Node flags of the deployment (deploy/gate-sidecar-example.yaml, NODE_OPTIONS).
+export const GATE_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 // ---- processes -------------------------------------------------------------------------------
 
 const children = [];
 
 /** Fork a server script; resolves with the child and the port it reports. */
-function spawnServer(file, args) {
-  const child = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function spawnServer(file, args, execArgv = []) {
+  const child = fork(here(file), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: m.port }));
@@ -121,8 +123,9 @@ async function main() {
   );
   const backend = await spawnServer('./backend.js', []);
   const upstream = `http://127.0.0.1:${backend.port}`;
-  const passthrough = await spawnServer('./passthrough.js', [upstream]);
-  const gate = await spawnServer('./gate-process.js', [upstream, service.url]);
+  const passthrough = await spawnServer('./passthrough.js', [upstream, 'request']);
+  const dispatchPassthrough = await spawnServer('./passthrough.js', [upstream, 'dispatch']);
+  const gate = await spawnServer('./gate-process.js', [upstream, service.url], GATE_NODE_FLAGS);
   const gateUrl = `http://127.0.0.1:${gate.port}`;
   const api = (path, init = {}) =>
     request(`${service.url}${path}`, {
@@ -134,16 +137,20 @@ async function main() {
   try {
     const idle = await ask(gate.child, 'memory');
     const results = [];
-    const measure = async (name, port, connections, seconds = SECONDS) => {
+    const measure = async (name, server, connections, seconds = SECONDS) => {
       const before = cpuSnapshot();
-      const r = await load(port, connections, seconds);
+      const serverTicks = ticks(`/proc/${server.child.pid}/stat`, [14, 15]);
+      const r = await load(server.port, connections, seconds);
       r.foreign = foreignCores(before, cpuSnapshot());
+      // The measured server's own CPU (user + system) per request: less sensitive to the load
+      // generator's share of the cores than req/s.
+      r.cpuPerRequestUs = ((ticks(`/proc/${server.child.pid}/stat`, [14, 15]) - serverTicks) / HZ / r.total) * 1e6;
       r.name = name;
       r.connections = connections;
       r.seconds = seconds;
       r.load1 = os.loadavg()[0];
       results.push(r);
-      console.log(`${name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores`);
+      console.log(`${name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores  server CPU ${r.cpuPerRequestUs.toFixed(0)} µs/req`);
       return r;
     };
 
@@ -161,11 +168,12 @@ async function main() {
     await ask(gate.child, 'sync');
     console.log(`   learned from ${samples} samples`);
 
-    for (const port of [backend.port, passthrough.port, gate.port]) await load(port, 16, WARMUP_SECONDS);
+    for (const port of [backend.port, passthrough.port, dispatchPassthrough.port, gate.port]) await load(port, 16, WARMUP_SECONDS);
     for (const c of CONNECTIONS) {
-      await measure('backend direct', backend.port, c);
-      await measure('uWS + undici pass-through', passthrough.port, c);
-      await measure('gate, learn mode', gate.port, c);
+      await measure('backend direct', backend, c);
+      await measure('uWS + undici pass-through', passthrough, c);
+      await measure('pass-through, undici dispatch', dispatchPassthrough, c);
+      await measure('gate, learn mode', gate, c);
     }
 
     // 2. Block mode, through the people API as a person would switch it.
@@ -184,13 +192,14 @@ async function main() {
     await load(gate.port, 16, WARMUP_SECONDS);
     for (const c of CONNECTIONS) {
       // The pass-through again beside each blocking run: the ratio compares neighbours in time.
-      if (c > 1) await measure('pass-through (again)', passthrough.port, c);
-      await measure('gate, block mode + body', gate.port, c);
+      if (c > 1) await measure('pass-through (again)', passthrough, c);
+      await measure('gate, block mode + body', gate, c);
     }
 
     // 3. Soak: the blocking gate at 64 connections for a minute; RSS every 10 s.
     const rss = [];
     const soakCpu = cpuSnapshot();
+    const soakTicks = ticks(`/proc/${gate.child.pid}/stat`, [14, 15]);
     const soak = load(gate.port, 64, SOAK_SECONDS);
     const soakStart = Date.now();
     const sampler = setInterval(async () => {
@@ -206,6 +215,7 @@ async function main() {
     soakResult.seconds = SOAK_SECONDS;
     soakResult.load1 = os.loadavg()[0];
     soakResult.foreign = foreignCores(soakCpu, cpuSnapshot());
+    soakResult.cpuPerRequestUs = ((ticks(`/proc/${gate.child.pid}/stat`, [14, 15]) - soakTicks) / HZ / soakResult.total) * 1e6;
     console.log(`soak ${SOAK_SECONDS} s c=64: ${soakResult.rps.toFixed(0)} req/s, p99 ${fmtMs(soakResult.p99)}, non-2xx ${soakResult.non2xx}; gate RSS ${mb(end.rss)} (idle ${mb(idle.rss)})`);
 
     const run = { results, soak: soakResult, rss, idle, check, samples, loadBefore, loadAfter: os.loadavg(), loadSamples: [...loadSamples], wallSeconds: (Date.now() - t0) / 1000, foreign: foreignCores(cpu0, cpuSnapshot()) };
@@ -238,7 +248,8 @@ function budgets(run) {
     const gate = find(run.results, 'gate, block mode + body', c);
     const near = find(run.results, 'pass-through (again)', c);
     const first = find(run.results, 'uWS + undici pass-through', c);
-    out.push({ what: `gate block ÷ pass-through, req/s at ${c} connections`, value: gate.rps / near.rps, note: `${pct(gate.rps / first.rps)} against the first pass-through run`, ok: gate.rps / near.rps >= BUDGET.ratio, budget: `≥ ${pct(BUDGET.ratio)}`, fmt: pct });
+    const disp = find(run.results, 'pass-through, undici dispatch', c);
+    out.push({ what: `gate block ÷ pass-through, req/s at ${c} connections`, value: gate.rps / near.rps, note: `${pct(gate.rps / first.rps)} against the first pass-through run, ${pct(gate.rps / disp.rps)} against the dispatch pass-through; server CPU per request ${gate.cpuPerRequestUs.toFixed(0)} µs against ${near.cpuPerRequestUs.toFixed(0)} µs`, ok: gate.rps / near.rps >= BUDGET.ratio, budget: `≥ ${pct(BUDGET.ratio)}`, fmt: pct });
   }
   const g16 = find(run.results, 'gate, block mode + body', 16);
   const p16 = find(run.results, 'pass-through (again)', 16);
@@ -260,7 +271,9 @@ function report(run) {
   lines.push('* `npm run bench:gate` builds, then runs bench/gate/run.js (about four minutes) and rewrites this block and docs/bench-gate.svg.');
   lines.push('* Processes: the backend (a minimal `node:http` server answering a small JSON, bench/gate/backend.js), the');
   lines.push('  pass-through (bench/gate/passthrough.js: uWebSockets.js App + undici Pool of 64 connections, bodies streamed both');
-  lines.push('  ways, nothing else), the gate (`startGate` from the build, log silent, no pod monitor, body analysis on) and the');
+  lines.push('  ways, nothing else; undici\'s `request` API, the baseline of the budgets, and the same on undici\'s `dispatch` API as');
+  lines.push(`  the gate uses it, for reference), the gate (\`startGate\` from the build, log silent, no pod monitor, body analysis on,`);
+  lines.push(`  Node flags of the deployment: \`${GATE_NODE_FLAGS.join(' ')}\`) and the`);
   lines.push('  load generator (autocannon 9, one process per run) each run on their own; guard-service (file store, auth off)');
   lines.push('  runs in the benchmark process, which is idle while load runs. All share the machine\'s cores.');
   lines.push(`* The mix: a cycle of ${MIX_CYCLE.length} requests per connection, item GETs with a query and one JSON cart POST in four, browser headers.`);
@@ -272,16 +285,19 @@ function report(run) {
   lines.push('  the pass-through is measured again just before each gate run at 16 and 64 connections, and the ratios use that');
   lines.push('  neighbouring run. Latency: p50 and p99 of every response of the run, at full timer resolution (autocannon\'s own');
   lines.push('  histogram rounds to whole milliseconds), from request written to response read, as the load generator sees it.');
+  lines.push('* Server CPU per request: user + system time of the measured server process (backend, pass-through or gate) over');
+  lines.push('  the run, from /proc/<pid>/stat, divided by the requests answered: what one request costs that process, whatever');
+  lines.push('  share of the cores the load generator took.');
   lines.push(`* Memory: the gate process's RSS, asked over IPC every 10 s of a final ${run.soak.seconds} s soak at 64 connections in block mode.`);
   lines.push('');
   lines.push(`Load average (1 min) before the run ${run.loadBefore[0].toFixed(2)}, after it ${run.loadAfter[0].toFixed(2)}; sampled every 5 s during the run: mean ${mean(run.loadSamples).toFixed(2)}, max ${Math.max(...run.loadSamples).toFixed(2)} — on ${cpu.length} cores the servers and the load generator compete for CPU, so every figure is for this contended setting. Wall time ${Math.round(run.wallSeconds)} s. Processes outside this benchmark used ${run.foreign.toFixed(2)} cores on average over the run (the machine's busy time from /proc/stat less the benchmark's own processes'); the last column shows it per run — a figure well above 0 means the run shared the machine with other work.`);
   lines.push('');
   lines.push('![Requests per second by case and connections](bench-gate.svg)');
   lines.push('');
-  lines.push('| Case | Connections | Req/s | p50 | p99 | Requests | Non-2xx | Errors | Load (1 min) after | Other processes (cores) |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| Case | Connections | Req/s | p50 | p99 | Server CPU per request | Requests | Non-2xx | Errors | Load (1 min) after | Other processes (cores) |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of [...run.results, run.soak]) {
-    lines.push(`| ${r.name}${r.seconds !== SECONDS ? `, ${r.seconds} s` : ''} | ${r.connections} | ${r.rps.toFixed(0)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.total} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.load1.toFixed(2)} | ${r.foreign.toFixed(2)} |`);
+    lines.push(`| ${r.name}${r.seconds !== SECONDS ? `, ${r.seconds} s` : ''} | ${r.connections} | ${r.rps.toFixed(0)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.cpuPerRequestUs.toFixed(0)} µs | ${r.total} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.load1.toFixed(2)} | ${r.foreign.toFixed(2)} |`);
   }
   lines.push('');
   lines.push('Budgets:');
@@ -313,6 +329,7 @@ function writeDoc(block) {
 const SERIES = [
   { name: 'backend direct', color: '#9e9e9e' },
   { name: 'uWS + undici pass-through', color: '#4e79a7' },
+  { name: 'pass-through, undici dispatch', color: '#76b7b2' },
   { name: 'pass-through (again)', color: '#a0cbe8' },
   { name: 'gate, learn mode', color: '#f28e2b' },
   { name: 'gate, block mode + body', color: '#e15759' },

@@ -305,3 +305,30 @@ describe('gate sidecar example', () => {
     expect(policy.spec.ingress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port))).toEqual([gatePort]);
   });
 });
+
+describe('the image (deploy/Dockerfile)', () => {
+  const dockerfile = readFileSync(DEPLOY + 'Dockerfile', 'utf8');
+  const gate = find('gate-sidecar-example.yaml', 'Deployment', 'shop').spec.template.spec.containers.find((c: Obj) => c.name === 'guard-gate');
+  const service = find('guard-service.yaml', 'Deployment', 'guard-service').spec.template.spec.containers[0];
+
+  it('builds on Debian bookworm with Node.js 20 (the uWS binary needs glibc 2.36 and Node 20, SPEC §2)', () => {
+    const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+    expect(bases.length).toBeGreaterThanOrEqual(1);
+    for (const b of bases) expect(b).toMatch(/^node:20-bookworm/);
+  });
+
+  it('runs as the user the manifests ask for, with the guard command as entrypoint', () => {
+    const user = /^USER\s+(\d+)(?::(\d+))?/m.exec(dockerfile);
+    expect(Number(user?.[1])).toBe(gate.securityContext.runAsUser);
+    expect(Number(user?.[1])).toBe(service.securityContext?.runAsUser ?? find('guard-service.yaml', 'Deployment', 'guard-service').spec.template.spec.securityContext?.runAsUser);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/guard\.js"\]/m);
+    expect(gate.args).toEqual(['gate']);
+    expect(service.args).toEqual(['service']);
+  });
+
+  it('installs from the lock file and ships no dev dependencies', () => {
+    expect(dockerfile).toMatch(/npm ci\b/);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  });
+});
+
