@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
+import { contentCodings, decodeForAnalysis, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
 import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
 
@@ -767,14 +768,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     let dupCl = false;
     let te = false;
     let ctype: string | undefined;
-    let encoded = false;
+    const encodings: string[] = [];
     for (const [k, v] of headers) {
       if (k === 'content-length') {
         if (cl !== null) dupCl = true;
         cl = v;
       } else if (k === 'transfer-encoding') te = true;
       else if (k === 'content-type') ctype = v;
-      else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
+      else if (k === 'content-encoding') encodings.push(v);
     }
     if (dupCl || (cl !== null && te) || (cl !== null && !/^\d+$/.test(cl.trim()))) {
       res.onData(() => {});
@@ -786,8 +787,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return answer(ex, 400, 'guard-gate: invalid request target\n', true);
     }
     const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
-    // Compressed bodies stream uninspected (bounded decompression for analysis is not done yet).
-    const analyse = analyzeBody && length !== 0 && !encoded && isAnalysable(ctype);
+    // A compressed body is buffered as it came (the limit applies to those bytes), decoded for
+    // analysis only, and forwarded as it came.
+    const codings = contentCodings(encodings);
+    const analyse = analyzeBody && length !== 0 && isAnalysable(ctype);
 
     if (length === 0) {
       // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
@@ -848,7 +851,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       if (last) {
         const body = bb.view();
-        if (!profileAndDecideRequest(ex, body, undefined)) return;
+        const analysed: Decoded = codings.length === 0 ? { body } : decodeForAnalysis(codings, body, maxBody);
+        // Decoded over the limit: as a plain body over the limit (the whole body was read, so the
+        // connection stays usable).
+        if (analysed.fault === FAULT_TOO_LARGE && oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n');
+        if (!profileAndDecideRequest(ex, analysed.body, analysed.fault)) return;
         approveRequest(ex, () => void forward(ex, body, body.length));
       }
     });
