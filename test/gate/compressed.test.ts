@@ -211,3 +211,58 @@ describe('compressed request bodies', () => {
     }
   });
 });
+
+describe('compressed response bodies', () => {
+  // Enable when forwardExchange decodes with gate/decode.ts (the response side is being rewritten;
+  // verified against that wiring, it fails without it: the leak passes as an unanalysed body).
+  test.skip('a leak inside a gzip JSON response is withheld; a normal one arrives byte-identical', async () => {
+    let leak = false;
+    const sent: Buffer[] = [];
+    const srv = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('content-encoding', 'gzip');
+      const b = gzipSync(JSON.stringify(leak ? { id: 7, name: 'widget', password: 'hunter2' } : { id: 7, name: 'widget' }));
+      sent.push(b);
+      res.write(b); // chunked: no Content-Length that would give the leak away by itself
+      res.end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const saved = guardian;
+    guardian = core.defaultGuardian();
+    pile = core.newPile();
+    try {
+      const p = await startProxy({
+        port: 0,
+        host: '127.0.0.1',
+        upstream: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,
+        core,
+        getGuardian: () => guardian,
+        onSession: (s) => pile?.add(s),
+      });
+      proxies.push(p);
+      const get = async () => {
+        const r = await request(`http://127.0.0.1:${p.port}/api/items?id=7`, { dispatcher: client });
+        return { status: r.statusCode, encoding: r.headers['content-encoding'], body: Buffer.from(await r.body.arrayBuffer()) };
+      };
+      for (let i = 0; i < 6; i++) expect((await get()).status).toBe(200);
+      const learned = core.defaultGuardian();
+      learned.learn(pile);
+      learned.control = { alert: true, block: true, learn: true, force: false, auto: true };
+      guardian = learned;
+      const ok = await get();
+      expect(ok.status).toBe(200);
+      expect(ok.encoding).toBe('gzip');
+      expect(sha(ok.body)).toBe(sha(sent.at(-1)!));
+      leak = true;
+      const blocked = await get();
+      expect(blocked.status).toBe(403);
+      expect(blocked.body.toString()).not.toContain('hunter2');
+    } finally {
+      pile?.dispose();
+      pile = null;
+      guardian = saved;
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+});
