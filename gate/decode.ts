@@ -47,7 +47,8 @@ class TrailingData extends Error {
 /** node:zlib's sync call with `info`, so that unread input (trailing bytes) is detected. */
 function run(fn: typeof gunzipSync | typeof brotliDecompressSync, data: Uint8Array, limit: number): Uint8Array {
   // maxOutputLength stops the engine as soon as its output passes the limit (checked per 16 KiB
-  // chunk), so a bomb costs about `limit` of memory and time, whatever its ratio.
+  // chunk), so a bomb costs about `limit` of memory and time, whatever its ratio. Brotli is the
+  // exception within bounds: its decoder fills its window (≤ 16 MiB) before the first check.
   const r = fn(data, { maxOutputLength: Math.max(limit, 1), info: true } as object) as unknown as {
     buffer: Buffer;
     engine: { bytesWritten: number };
