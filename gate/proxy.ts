@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
+import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
 import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
 
@@ -91,6 +92,7 @@ export interface ProxyHandle {
 
 const MiB = 1024 * 1024;
 const DIGITS = /^\d+$/;
+const NO_CODINGS: readonly string[] = Object.freeze([]);
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -516,6 +518,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     private resumeFn: (() => void) | null = null;
     private status = 0;
     private respHeaders: HeaderLine[] = [];
+    /** Content-Encoding values of the response, null when it has none. */
+    private encodings: string[] | null = null;
     /** Declared content-length of the response, null when unknown (chunked / close-delimited). */
     private declared: number | null = null;
     private noBody = false;
@@ -563,7 +567,6 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       this.status = statusCode;
       let ctype: string | undefined;
       let clen: string | undefined;
-      let encoded = false;
       const headers = this.respHeaders;
       for (let i = 0; i + 1 < raw.length; i += 2) {
         const k = raw[i]!.toString('latin1').toLowerCase();
@@ -571,11 +574,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         headers.push([k, v]);
         if (k === 'content-type') ctype ??= v;
         else if (k === 'content-length') clen ??= v;
-        else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
+        else if (k === 'content-encoding') (this.encodings ??= []).push(v);
       }
       this.declared = clen !== undefined && DIGITS.test(clen) ? Number(clen) : null;
       this.noBody = ex.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
-      const analysable = !this.noBody && analyzeBody && !encoded && isAnalysable(ctype);
+      const analysable = !this.noBody && analyzeBody && isAnalysable(ctype);
       if (analysable && (this.declared === null || this.declared <= maxBody)) {
         // Decided once the body is complete (or over the limit).
         this.collect = new BodyBuffer(this.declared ?? 16384);
@@ -610,12 +613,34 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       const collect = this.collect;
       if (collect !== null) {
         this.collect = null;
-        this.pending = collect.view();
+        const body = collect.view();
+        this.pending = body;
         this.pendingAt = 0;
-        this.decide(this.pending);
+        const codings = this.encodings === null ? NO_CODINGS : contentCodings(this.encodings);
+        if (codings.length === 0) {
+          this.decide(body);
+          return;
+        }
+        // Compressed: the decoded bytes (or the fault) are decided; the original bytes are sent.
+        const decoded = decodeForGate(codings, body, maxBody);
+        if (decoded instanceof Promise) {
+          this.waiting = true;
+          decoded.then(
+            (d) => {
+              this.waiting = false;
+              if (!ex.finished) this.decideDecoded(d);
+            },
+            (err: unknown) => failExchange(ex, err),
+          );
+        } else this.decideDecoded(decoded);
         return;
       }
       if (this.approved) this.endIfIdle();
+    }
+
+    private decideDecoded(d: Decoded): void {
+      this.fault = d.fault;
+      this.decide(d.body);
     }
 
     onError(err: Error): void {
@@ -838,6 +863,22 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
   }
 
+  /** Decide an analysed request body (decoded for analysis when compressed), then forward `original`. */
+  function decideAnalysed(ex: Exchange, analysed: Decoded, original: Buffer): void {
+    if (ex.finished) return;
+    // Decoded over the limit: as a plain body over the limit (the whole body was read, so the
+    // connection stays usable).
+    if (analysed.fault === FAULT_TOO_LARGE && oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n');
+    if (!profileAndDecideRequest(ex, analysed.body, analysed.fault)) return;
+    approveRequest(ex, () => forward(ex, original, original.length));
+  }
+
+  /** A failure of the gate itself in the middle of an exchange: logged, answered 500, never forwarded. */
+  function failExchange(ex: Exchange, err: unknown): void {
+    log.error?.({ requestId: ex.id, err: String(err) }, 'exchange failed');
+    if (!ex.finished) answer(ex, 500, 'guard-gate: internal error\n', true);
+  }
+
   // ---- request handler -----------------------------------------------------------------------
 
   function handle(res: HttpResponse, req: HttpRequest): void {
@@ -907,14 +948,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     let dupCl = false;
     let te = false;
     let ctype: string | undefined;
-    let encoded = false;
+    let encodings: string[] | null = null;
     for (const [k, v] of headers) {
       if (k === 'content-length') {
         if (cl !== null) dupCl = true;
         cl = v;
       } else if (k === 'transfer-encoding') te = true;
       else if (k === 'content-type') ctype = v;
-      else if (k === 'content-encoding' && v.trim().toLowerCase() !== 'identity') encoded = true;
+      else if (k === 'content-encoding') (encodings ??= []).push(v);
     }
     if (dupCl || (cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
       res.onData(() => {});
@@ -926,8 +967,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return answer(ex, 400, 'guard-gate: invalid request target\n', true);
     }
     const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
-    // Compressed bodies stream uninspected (bounded decompression for analysis is not done yet).
-    const analyse = analyzeBody && length !== 0 && !encoded && isAnalysable(ctype);
+    // A compressed body is buffered as it came (the limit applies to those bytes), decoded for
+    // analysis only, and forwarded as it came.
+    const codings = encodings === null ? NO_CODINGS : contentCodings(encodings);
+    const analyse = analyzeBody && length !== 0 && isAnalysable(ctype);
 
     if (length === 0) {
       // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
@@ -988,8 +1031,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       if (last) {
         const body = bb.view();
-        if (!profileAndDecideRequest(ex, body, undefined)) return;
-        approveRequest(ex, () => forward(ex, body, body.length));
+        if (codings.length === 0) return decideAnalysed(ex, { body }, body);
+        // A compressed body: the decoded bytes (or the fault) are decided, the original bytes sent.
+        const decoded = decodeForGate(codings, body, maxBody);
+        if (decoded instanceof Promise) decoded.then((d) => decideAnalysed(ex, d, body), (err: unknown) => failExchange(ex, err));
+        else decideAnalysed(ex, decoded, body);
       }
     });
   }
