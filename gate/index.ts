@@ -156,6 +156,10 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       blockStatus: config.blockStatus,
       allowFallback: options.allowFallback,
       onSession,
+      onWebSocket: (event) => {
+        if (event === 'upgrade') metrics.websocketUpgrades.inc();
+        else metrics.websocketMessages.inc({ direction: event === 'client-message' ? 'to_service' : 'to_client' });
+      },
       plugins,
       log,
     });

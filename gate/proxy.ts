@@ -10,7 +10,8 @@ import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
-import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
+import { abText, createApp, listen, serveWebSockets, type HttpRequest, type HttpResponse } from './uws.js';
+import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type Stage = 'request' | 'response' | 'none';
 
@@ -71,6 +72,8 @@ export interface ProxyOptions {
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
   plugins?: PluginRegistry;
+  /** WebSocket upgrades completed and messages relayed (for metrics). */
+  onWebSocket?: (event: WebSocketEvent) => void;
   log?: ProxyLog;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
@@ -700,24 +703,21 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   // ---- request handler -----------------------------------------------------------------------
 
-  function handle(res: HttpResponse, req: HttpRequest): void {
-    // Everything from req must be copied now: it is invalid after this function returns.
-    const method = req.getCaseSensitiveMethod();
+  /** The exchange of a new request; `validTarget` false when its path is not a valid origin-form path. */
+  function newExchange(res: HttpResponse, req: HttpRequest): { ex: Exchange; validTarget: boolean } {
+    // Everything from req must be copied now: it is invalid after the handler returns.
     const rawPath = req.getUrl();
     const canonical = canonicalPath(rawPath);
-    const path = canonical ?? rawPath;
-    const query = req.getQuery() ?? '';
     const headers: HeaderLine[] = [];
     req.forEach((k, v) => headers.push([k, v]));
-    const remote = abText(res.getRemoteAddressAsText());
     const ex: Exchange = {
       id: randomUUID(),
       res,
-      method,
-      path,
-      query,
+      method: req.getCaseSensitiveMethod(),
+      path: canonical ?? rawPath,
+      query: req.getQuery() ?? '',
       headers,
-      remote,
+      remote: abText(res.getRemoteAddressAsText()),
       start: performance.now(),
       aborted: false,
       finished: false,
@@ -734,6 +734,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       tags: [],
       pluginCtx: null,
     };
+    return { ex, validTarget: canonical !== null };
+  }
+
+  function handle(res: HttpResponse, req: HttpRequest): void {
+    const { ex, validTarget } = newExchange(res, req);
+    const headers = ex.headers;
     res.onAborted(() => {
       ex.aborted = true;
       ex.abort.abort();
@@ -780,7 +786,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
-    if (canonical === null) {
+    if (!validTarget) {
       // Never forwarded: the core could not profile it, and the backend might read it otherwise.
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: invalid request target\n', true);
@@ -854,6 +860,94 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     });
   }
 
+  // ---- WebSocket upgrades (SPEC §5.1: profiled and decided at the upgrade request only) -------
+
+  const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket });
+
+  /**
+   * The upgrade request goes through the same decision as any request (guard, then plugins); once
+   * allowed, the service's side is opened, and only when the service accepted is the client's
+   * upgrade completed (with the subprotocol the service chose). Refused: its status, else 502.
+   */
+  function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: (d: RelayData, key: string, protocol: string, ext: string) => void): void {
+    const { ex, validTarget } = newExchange(res, req);
+    const key = req.getHeader('sec-websocket-key');
+    const protocols = req.getHeader('sec-websocket-protocol');
+    res.onAborted(() => {
+      ex.aborted = true;
+      ex.abort.abort();
+      finish(ex);
+    });
+    if (closing) return answer(ex, 503, 'guard-gate: shutting down\n', true);
+    inFlight.add(ex);
+    ex.session = sessions.get();
+    const bodyFraming = ex.headers.some(([k, v]) => (k === 'content-length' && v.trim() !== '0') || k === 'transfer-encoding');
+    if (bodyFraming) return answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
+    if (!validTarget) return answer(ex, 400, 'guard-gate: invalid request target\n', true);
+    if (!profileAndDecideRequest(ex, undefined, undefined)) return;
+    approveRequest(ex, () => void openUpstream(ex, key, protocols, complete));
+  }
+
+  async function openUpstream(ex: Exchange, key: string, protocols: string, complete: (d: RelayData, key: string, protocol: string, ext: string) => void): Promise<void> {
+    const r = await openServiceSocket({
+      upstream,
+      target: ex.path + (ex.query ? `?${ex.query}` : ''),
+      headers: forwardHeaders(ex, null),
+      protocols,
+      maxMessage: Math.max(1, maxBody),
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+      signal: ex.abort.signal,
+    });
+    if (ex.aborted || ex.finished) {
+      if (r.ok) r.socket.destroy();
+      return finish(ex);
+    }
+    if (!r.ok) {
+      log.warn?.({ requestId: ex.id, path: ex.path, reason: r.reason }, 'websocket refused or unavailable');
+      const status = r.status >= 400 && r.status <= 599 ? r.status : 502;
+      return answer(ex, status, status === 502 ? 'guard-gate: upstream unavailable\n' : 'guard-gate: websocket refused by the service\n');
+    }
+    ex.respMs = performance.now() - ex.start;
+    // The 101 is profiled and decided as the response of the exchange (no body).
+    const s = ex.session!;
+    let blocked = false;
+    const t0 = performance.now();
+    try {
+      s.profileResponse({ status: 101, headers: r.headers });
+      ex.complete = true;
+      const g = opts.getGuardian();
+      blocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+    } catch (err) {
+      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+    }
+    ex.coreMs += performance.now() - t0;
+    if (blocked) {
+      r.socket.destroy();
+      return blockAnswer(ex, 'response');
+    }
+    ex.status = 101;
+    ex.res.cork(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, ''));
+    finish(ex);
+  }
+
+  serveWebSockets(
+    app,
+    '/*',
+    relays.route((res, req, complete) => {
+      try {
+        handleUpgrade(res, req, complete);
+      } catch (err) {
+        log.error?.({ err: String(err) }, 'upgrade handler failed');
+        try {
+          res.cork(() => res.writeStatus(statusLine(500)).end('guard-gate: internal error\n', true));
+        } catch {
+          /* already answered or aborted */
+        }
+      }
+    }),
+  );
+
   app.any('/*', (res, req) => {
     try {
       handle(res, req);
@@ -888,6 +982,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         });
       }
       for (const ex of inFlight) ex.abort.abort();
+      relays.closeAll();
       listening.close();
       await pool.close().catch(() => pool.destroy());
       sessions.dispose();

@@ -1,0 +1,326 @@
+// WebSocket pass-through (SPEC §5.1) end to end: a real uWS WebSocket service, the real gate
+// (startProxy / startGate) and real clients (undici's WebSocket, and raw sockets to read the
+// handshake answers), all on port 0.
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { request, WebSocket } from 'undici';
+import { pino } from 'pino';
+import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
+import { gateConfig } from '../../gate/config.js';
+import { startGate } from '../../gate/index.js';
+import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';
+
+const MiB = 1024 * 1024;
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+interface Service {
+  port: number;
+  /** Upgrade requests that reached the service, with their headers. */
+  upgrades: Array<{ url: string; headers: Record<string, string> }>;
+  /** Binary messages received (sha256) and close codes seen, in order. */
+  binary: string[];
+  closes: Array<{ code: number; reason: string }>;
+  listening: Listening;
+}
+
+/**
+ * The protected service: echoes messages (text as text, binary as binary); `close:<code>:<reason>`
+ * makes it close; `big:<n>` makes it send n bytes; /refuse answers 403; it speaks `chat.v2` only.
+ */
+async function startService(): Promise<Service> {
+  const { uws } = loadUws();
+  const svc = { upgrades: [], binary: [], closes: [] } as unknown as Service;
+  const app = uws.App();
+  app.any('/*', (res) => void res.end('plain http'));
+  app.ws<object>('/*', {
+    maxPayloadLength: 16 * MiB,
+    maxBackpressure: 64 * MiB,
+    upgrade: (res: HttpResponse, req: HttpRequest, context) => {
+      const headers: Record<string, string> = {};
+      req.forEach((k, v) => (headers[k] = v));
+      const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
+      svc.upgrades.push({ url, headers });
+      if (url.startsWith('/refuse')) return void res.writeStatus('403 Forbidden').end('no');
+      const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      res.upgrade({}, headers['sec-websocket-key']!, offered.includes('chat.v2') ? 'chat.v2' : '', '', context);
+    },
+    message: (ws, data, isBinary) => {
+      if (isBinary) svc.binary.push(sha(new Uint8Array(data)));
+      const text = isBinary ? '' : Buffer.from(data).toString();
+      const close = /^close:(\d+):(.*)$/.exec(text);
+      const big = /^big:(\d+)$/.exec(text);
+      if (close) ws.end(Number(close[1]), close[2]);
+      else if (big) ws.send(Buffer.alloc(Number(big[1]), 7), true);
+      else ws.send(data, isBinary);
+    },
+    close: (_ws, code, reason) => void svc.closes.push({ code, reason: Buffer.from(reason).toString() }),
+  });
+  svc.listening = await listen(app, 0, '127.0.0.1');
+  svc.port = svc.listening.port;
+  return svc;
+}
+
+/** An undici WebSocket with awaitable messages and close. */
+class Client {
+  readonly ws: WebSocket;
+  private queue: Array<string | Buffer> = [];
+  private waiting: ((m: string | Buffer) => void) | null = null;
+  readonly opened: Promise<boolean>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  constructor(url: string, protocols?: string[], headers?: Record<string, string>) {
+    this.ws = new WebSocket(url, { protocols, headers });
+    this.ws.binaryType = 'arraybuffer';
+    this.opened = new Promise((resolve) => {
+      this.ws.onopen = () => resolve(true);
+      this.ws.onerror = () => resolve(false);
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+    });
+    this.ws.onmessage = (e) => {
+      const m = typeof e.data === 'string' ? e.data : Buffer.from(e.data as ArrayBuffer);
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(m);
+      } else this.queue.push(m);
+    };
+  }
+  next(): Promise<string | Buffer> {
+    const m = this.queue.shift();
+    if (m !== undefined) return Promise.resolve(m);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+}
+
+/** A raw upgrade request; resolves with the answer's status and headers (or 0 when the socket closed). */
+function rawUpgrade(port: number, path: string, key = randomBytes(16).toString('base64')): Promise<{ status: number; headers: Record<string, string> }> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1', () =>
+      c.write(
+        `GET ${path} HTTP/1.1\r\nHost: shop.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    );
+    let got = '';
+    c.on('error', () => {});
+    c.on('close', () => resolve({ status: 0, headers: {} }));
+    c.on('data', (d) => {
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const [line, ...rest] = got.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of rest) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      c.destroy();
+      resolve({ status: Number(line!.split(' ')[1]), headers });
+    });
+  });
+}
+
+let core: Core;
+let service: Service;
+const proxies: ProxyHandle[] = [];
+
+async function gateTo(port: number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }): Promise<ProxyHandle> {
+  const p = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
+  proxies.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  core = loadCore();
+  service = await startService();
+});
+
+afterAll(async () => {
+  for (const p of proxies) await p.close(500);
+  service.listening.close();
+});
+
+describe('WebSocket pass-through', () => {
+  let gate: ProxyHandle;
+  let guardian: Guardian;
+  const verdicts: Verdict[] = [];
+  const url = (path: string) => `ws://127.0.0.1:${gate.port}${path}`;
+
+  afterEach(() => {
+    guardian = core.defaultGuardian();
+  });
+
+  beforeAll(async () => {
+    guardian = core.defaultGuardian();
+    gate = await gateTo(service.port, { getGuardian: () => guardian, maxBody: 1.5 * MiB, onSession: (_s, v) => void verdicts.push(v) });
+  });
+
+  test('text and binary messages are echoed byte for byte, and the upgrade request is reported like any request', async () => {
+    const c = new Client(url('/chat?room=1'), undefined, { 'x-trace': 'abc' });
+    expect(await c.opened).toBe(true);
+    c.ws.send('héllo ☃');
+    expect(await c.next()).toBe('héllo ☃');
+    const bin = randomBytes(MiB);
+    c.ws.send(bin);
+    const back = await c.next();
+    expect(Buffer.isBuffer(back)).toBe(true);
+    expect(sha(back as Buffer)).toBe(sha(bin));
+    expect(service.binary.at(-1)).toBe(sha(bin));
+    c.ws.send(new Uint8Array(0));
+    expect(((await c.next()) as Buffer).length).toBe(0);
+
+    const seen = service.upgrades.at(-1)!;
+    expect(seen.url).toBe('/chat?room=1');
+    expect(seen.headers['x-trace']).toBe('abc');
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['host']).toBe(`127.0.0.1:${gate.port}`);
+    const v = verdicts.at(-1)!;
+    expect(v).toMatchObject({ method: 'GET', path: '/chat', status: 101, complete: true, blocked: 'none', result: 0 });
+    c.ws.close(1000);
+    expect((await c.closed).code).toBe(1000);
+  });
+
+  test('the subprotocol the service chose is the one the client gets', async () => {
+    const c = new Client(url('/chat'), ['chat.v1', 'chat.v2']);
+    expect(await c.opened).toBe(true);
+    expect(c.ws.protocol).toBe('chat.v2');
+    expect(service.upgrades.at(-1)!.headers['sec-websocket-protocol']).toBe('chat.v1, chat.v2');
+    c.ws.close();
+    await c.closed;
+  });
+
+  test('close codes and reasons are relayed both ways', async () => {
+    const a = new Client(url('/chat'));
+    expect(await a.opened).toBe(true);
+    const before = service.closes.length;
+    a.ws.close(4000, 'client bye');
+    await a.closed;
+    await expect.poll(() => service.closes.length).toBe(before + 1);
+    expect(service.closes.at(-1)).toEqual({ code: 4000, reason: 'client bye' });
+
+    const b = new Client(url('/chat'));
+    expect(await b.opened).toBe(true);
+    b.ws.send('close:4001:service bye');
+    expect(await b.closed).toEqual({ code: 4001, reason: 'service bye' });
+  });
+
+  test('a message over the limit closes with 1009, from the client and from the service', async () => {
+    const a = new Client(url('/chat'));
+    expect(await a.opened).toBe(true);
+    const before = service.closes.length;
+    a.ws.send(Buffer.alloc(2 * MiB));
+    expect((await a.closed).code).toBe(1009);
+    await expect.poll(() => service.closes.length).toBe(before + 1);
+    expect(service.closes.at(-1)!.code).toBe(1009);
+
+    const b = new Client(url('/chat'));
+    expect(await b.opened).toBe(true);
+    b.ws.send(`big:${2 * MiB}`);
+    expect((await b.closed).code).toBe(1009);
+    await expect.poll(() => service.closes.at(-1)!.code).toBe(1009);
+  });
+
+  test('a refusal of the service is relayed and nothing is upgraded; plain HTTP keeps working', async () => {
+    const r = await rawUpgrade(gate.port, '/refuse');
+    expect(r.status).toBe(403);
+    expect(r.headers['x-guard-request-id']).toBeTruthy();
+    expect(r.headers['upgrade']).toBeUndefined();
+    const h = await request(`http://127.0.0.1:${gate.port}/plain`);
+    expect(h.statusCode).toBe(200);
+    expect(await h.body.text()).toBe('plain http');
+  });
+
+  test('a learned Guardian blocks an out-of-pattern upgrade before the service, and alerts on it in alert mode', async () => {
+    // Learn from normal upgrades. One Sec-WebSocket-Key throughout: a real client's random key is
+    // profiled like any header, and six samples are too few to learn the shape of random values.
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    let pile: Pile | null = core.newPile();
+    const learning = await gateTo(service.port, { getGuardian: () => core.defaultGuardian(), onSession: (s) => pile?.add(s) });
+    for (let i = 0; i < 6; i++) expect((await rawUpgrade(learning.port, `/chat?room=${i}`, key)).status).toBe(101);
+    const learned = core.defaultGuardian();
+    const loaded = core.parsePile(pile!.toWire());
+    pile!.dispose();
+    pile = null;
+    learned.learn(loaded);
+    loaded.dispose();
+    learned.control = { alert: true, block: true, learn: false, force: false, auto: true };
+    guardian = learned;
+
+    expect((await rawUpgrade(gate.port, '/chat?room=3', key)).status).toBe(101);
+
+    const before = service.upgrades.length;
+    const r = await rawUpgrade(gate.port, '/chat?room=1%27%20OR%201=1--', key);
+    expect(r.status).toBe(403);
+    const id = r.headers['x-guard-request-id'];
+    expect(id).toBeTruthy();
+    expect(service.upgrades.length).toBe(before);
+    const v = verdicts.find((x) => x.requestId === id)!;
+    expect(v).toMatchObject({ blocked: 'request', status: 403 });
+    expect(v.result).not.toBe(0);
+
+    // Alert only: the upgrade passes, and its verdict carries the alert.
+    learned.control = { ...learned.control, block: false };
+    expect((await rawUpgrade(gate.port, '/chat?room=1%27%20OR%201=1--', key)).status).toBe(101);
+    expect(service.upgrades.length).toBe(before + 1);
+    expect(verdicts.at(-1)).toMatchObject({ status: 101, blocked: 'none' });
+    expect(verdicts.at(-1)!.result).not.toBe(0);
+  });
+
+  test('a service that is down answers 502, and the gate keeps serving', async () => {
+    const dead = net.createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const port = (dead.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const down = await gateTo(port, { getGuardian: () => core.defaultGuardian() });
+    const r = await rawUpgrade(down.port, '/chat');
+    expect(r.status).toBe(502);
+    const c = new Client(`ws://127.0.0.1:${down.port}/chat`);
+    expect(await c.opened).toBe(false);
+    const h = await request(`http://127.0.0.1:${down.port}/plain`);
+    expect(h.statusCode).toBe(502);
+    await h.body.text();
+    // and a gate to a live service still upgrades
+    const ok = new Client(url('/chat'));
+    expect(await ok.opened).toBe(true);
+    ok.ws.close();
+    await ok.closed;
+  });
+
+  test('the gate stops reading the service while the client is slow, without losing messages', async () => {
+    // 40 MiB from the service towards a client that reads everything: the relay pauses and resumes.
+    const c = new Client(url('/chat'));
+    expect(await c.opened).toBe(true);
+    for (let i = 0; i < 40; i++) c.ws.send(`big:${MiB}`);
+    for (let i = 0; i < 40; i++) expect(((await c.next()) as Buffer).length).toBe(MiB);
+    c.ws.close();
+    await c.closed;
+  });
+});
+
+describe('WebSocket pass-through in guard-gate', () => {
+  test('upgrades and messages are counted, and the upgrade request is piled', async () => {
+    const g = await startGate(gateConfig({ serviceName: 'chat', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: `http://127.0.0.1:${service.port}` }), {
+      core,
+      log: pino({ level: 'silent' }),
+      podName: 'chat-1',
+      drainMs: 1000,
+    });
+    try {
+      const c = new Client(`ws://127.0.0.1:${g.port}/chat?room=1`);
+      expect(await c.opened).toBe(true);
+      c.ws.send('hi');
+      expect(await c.next()).toBe('hi');
+      c.ws.close();
+      await c.closed;
+      const m = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
+      const text = await m.body.text();
+      expect(text).toMatch(/guard_gate_websocket_upgrades_total 1/);
+      expect(text).toMatch(/guard_gate_websocket_messages_total\{direction="to_service"\} 1/);
+      expect(text).toMatch(/guard_gate_websocket_messages_total\{direction="to_client"\} 1/);
+      expect(text).toMatch(/guard_gate_requests_total 1/);
+      expect(text).toMatch(/guard_gate_pile_samples 1/);
+    } finally {
+      await g.close();
+    }
+  });
+});
