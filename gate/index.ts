@@ -143,6 +143,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.pileSize.set(sync.pileCount);
   };
 
+  const toService = metrics.websocketMessages.labels({ direction: 'to_service' });
+  const toClient = metrics.websocketMessages.labels({ direction: 'to_client' });
   let proxy: ProxyHandle | null = null;
   let admin: AdminServer | null = null;
   try {
@@ -158,7 +160,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       onSession,
       onWebSocket: (event) => {
         if (event === 'upgrade') metrics.websocketUpgrades.inc();
-        else metrics.websocketMessages.inc({ direction: event === 'client-message' ? 'to_service' : 'to_client' });
+        else (event === 'client-message' ? toService : toClient).inc();
       },
       plugins,
       log,

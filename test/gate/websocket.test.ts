@@ -10,6 +10,7 @@ import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.
 import { gateConfig } from '../../gate/config.js';
 import { startGate } from '../../gate/index.js';
 import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { openServiceSocket } from '../../gate/websocket.js';
 import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';
 
 const MiB = 1024 * 1024;
@@ -22,16 +23,21 @@ interface Service {
   /** Binary messages received (sha256) and close codes seen, in order. */
   binary: string[];
   closes: Array<{ code: number; reason: string }>;
+  /** Bytes the service could not send yet on its latest connection. */
+  buffered(): number;
   listening: Listening;
 }
 
 /**
  * The protected service: echoes messages (text as text, binary as binary); `close:<code>:<reason>`
- * makes it close; `big:<n>` makes it send n bytes; /refuse answers 403; it speaks `chat.v2` only.
+ * makes it close; `drop` drops the connection; `big:<n>` sends n bytes; `flood:<n>:<size>` sends n
+ * messages of size bytes (the i-th filled with i); /refuse answers 403; it speaks `chat.v2` only.
  */
 async function startService(): Promise<Service> {
   const { uws } = loadUws();
   const svc = { upgrades: [], binary: [], closes: [] } as unknown as Service;
+  let latest: { getBufferedAmount(): number } | null = null;
+  svc.buffered = () => latest?.getBufferedAmount() ?? 0;
   const app = uws.App();
   app.any('/*', (res) => void res.end('plain http'));
   app.ws<object>('/*', {
@@ -46,12 +52,16 @@ async function startService(): Promise<Service> {
       const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       res.upgrade({}, headers['sec-websocket-key']!, offered.includes('chat.v2') ? 'chat.v2' : '', '', context);
     },
+    open: (ws) => void (latest = ws),
     message: (ws, data, isBinary) => {
       if (isBinary) svc.binary.push(sha(new Uint8Array(data)));
       const text = isBinary ? '' : Buffer.from(data).toString();
       const close = /^close:(\d+):(.*)$/.exec(text);
       const big = /^big:(\d+)$/.exec(text);
+      const flood = /^flood:(\d+):(\d+)$/.exec(text);
       if (close) ws.end(Number(close[1]), close[2]);
+      else if (text === 'drop') ws.close();
+      else if (flood) for (let i = 0; i < Number(flood[1]); i++) ws.send(Buffer.alloc(Number(flood[2]), i), true);
       else if (big) ws.send(Buffer.alloc(Number(big[1]), 7), true);
       else ws.send(data, isBinary);
     },
@@ -202,6 +212,12 @@ describe('WebSocket pass-through', () => {
     expect(await b.opened).toBe(true);
     b.ws.send('close:4001:service bye');
     expect(await b.closed).toEqual({ code: 4001, reason: 'service bye' });
+
+    // A service that drops the connection without a close frame: 1014 (bad gateway) to the client.
+    const c = new Client(url('/chat'));
+    expect(await c.opened).toBe(true);
+    c.ws.send('drop');
+    expect((await c.closed).code).toBe(1014);
   });
 
   test('a message over the limit closes with 1009, from the client and from the service', async () => {
@@ -286,14 +302,62 @@ describe('WebSocket pass-through', () => {
     await ok.closed;
   });
 
-  test('the gate stops reading the service while the client is slow, without losing messages', async () => {
-    // 40 MiB from the service towards a client that reads everything: the relay pauses and resumes.
-    const c = new Client(url('/chat'));
+  test('the gate stops reading the service while the client does not read, and loses nothing when it does', async () => {
+    // The client is the gate's own client side (ServiceSocket), which does not read until attached.
+    const h = await openServiceSocket({
+      upstream: new URL(`http://127.0.0.1:${gate.port}`),
+      target: '/chat',
+      headers: [],
+      protocols: '',
+      maxMessage: 2 * MiB,
+      connectTimeoutMs: 5000,
+      handshakeTimeoutMs: 5000,
+      signal: new AbortController().signal,
+    });
+    if (!h.ok) throw new Error(h.reason);
+    const n = 48;
+    h.socket.send(Buffer.from(`flood:${n}:${MiB}`), false);
+    // Without backpressure the gate would read all of it and buffer towards the client until uWS
+    // dropped a message (the relay then closes with 1013); with it, most waits at the service,
+    // whose unsent amount comes to rest (no event tells "stopped reading": two equal samples).
+    const before = service.closes.length;
+    let last = -1;
+    await expect
+      .poll(
+        () => {
+          const b = service.buffered();
+          const resting = b === last;
+          last = b;
+          return resting ? b : 0;
+        },
+        { interval: 200, timeout: 10_000 },
+      )
+      .toBeGreaterThan(16 * MiB);
+    expect(service.closes.length).toBe(before);
+    const got: number[] = [];
+    let closedWith = 0;
+    h.socket.attach({
+      message: (data) => void got.push(data.equals(Buffer.alloc(MiB, data[0])) ? data[0]! : -1),
+      close: (code) => void (closedWith = code),
+      drain: () => {},
+    });
+    await expect.poll(() => got.length, { timeout: 20_000 }).toBe(n);
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i & 0xff));
+    expect(closedWith).toBe(0);
+    h.socket.close(1000);
+    await expect.poll(() => service.closes.length).toBe(before + 1);
+    expect(service.closes.at(-1)!.code).toBe(1000);
+  });
+
+  test('shutting the gate down closes relayed WebSockets with 1001', async () => {
+    const g = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${service.port}`, core, getGuardian: () => core.defaultGuardian() });
+    const c = new Client(`ws://127.0.0.1:${g.port}/chat`);
     expect(await c.opened).toBe(true);
-    for (let i = 0; i < 40; i++) c.ws.send(`big:${MiB}`);
-    for (let i = 0; i < 40; i++) expect(((await c.next()) as Buffer).length).toBe(MiB);
-    c.ws.close();
-    await c.closed;
+    const before = service.closes.length;
+    await g.close(500);
+    expect((await c.closed).code).toBe(1001);
+    await expect.poll(() => service.closes.length).toBe(before + 1);
+    expect(service.closes.at(-1)!.code).toBe(1001);
   });
 });
 
