@@ -24,7 +24,7 @@ guard-service. Configured by the environment (names of the original kept):
   LOG_LEVEL                    pino level (default info)
   GUARDIAN_FILE                a Guardian to use without a cluster
   GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
-  GUARD_MAX_BODY               largest body analysed, in bytes (default 1048576)
+  GUARD_MAX_BODY               largest body analysed and WebSocket message relayed, in bytes (default 1048576)
   GUARD_BLOCK_STATUS           status of block answers (default 403)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)

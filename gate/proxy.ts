@@ -1,7 +1,8 @@
 // The request path of guard-gate (SPEC §5.1): uWS listener → profile + decide the request (and its
 // body, from one private buffer) → undici pool to the protected service → profile + decide the
 // response (buffered when analysable) → client. A blocked request never reaches the service; a
-// blocked response never reaches the client.
+// blocked response never reaches the client. WebSocket upgrade requests are decided here the same
+// way; websocket.ts opens the service's side and relays the messages.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -381,6 +382,26 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // A failure of the core itself never takes the service down: logged, the request passes.
       log.error?.({ requestId: ex.id, err: String(err) }, 'request profiling failed');
       return !ex.finished;
+    } finally {
+      ex.coreMs += performance.now() - t0;
+    }
+  }
+
+  /**
+   * Profile and decide the response; true when the Guardian blocks it. A failure of the core is
+   * logged and lets the response pass. (Used by the WebSocket path; forwardExchange has its own.)
+   */
+  function responseBlocked(ex: Exchange, resp: Parameters<Session['profileResponse']>[0]): boolean {
+    const s = ex.session!;
+    const t0 = performance.now();
+    try {
+      s.profileResponse(resp);
+      ex.complete = true;
+      const g = opts.getGuardian();
+      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+    } catch (err) {
+      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+      return false;
     } finally {
       ex.coreMs += performance.now() - t0;
     }
@@ -910,19 +931,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
     ex.respMs = performance.now() - ex.start;
     // The 101 is profiled and decided as the response of the exchange (no body).
-    const s = ex.session!;
-    let blocked = false;
-    const t0 = performance.now();
-    try {
-      s.profileResponse({ status: 101, headers: r.headers });
-      ex.complete = true;
-      const g = opts.getGuardian();
-      blocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
-    } catch (err) {
-      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
-    }
-    ex.coreMs += performance.now() - t0;
-    if (blocked) {
+    if (responseBlocked(ex, { status: 101, headers: r.headers })) {
       r.socket.destroy();
       return blockAnswer(ex, 'response');
     }

@@ -108,7 +108,10 @@ export class ServiceSocket {
     });
     socket.on('drain', () => this.handlers?.drain());
     socket.on('error', () => {});
-    socket.on('close', () => this.ended || this.end(1006, EMPTY, true));
+    socket.on('close', () => {
+      if (this.closeTimer) clearTimeout(this.closeTimer);
+      if (!this.ended) this.end(1006, EMPTY, true);
+    });
   }
 
   /** Bytes written but not yet flushed to the service. */
@@ -161,8 +164,10 @@ export class ServiceSocket {
     }
     // The service answers with its close frame and closes the TCP connection; bounded wait.
     this.closeTimer ??= setTimeout(() => this.socket.destroy(), 2_000).unref();
-    this.socket.resume();
+    // Read on (a paused relay included) until the service's close frame or the end of the connection.
     this.paused = false;
+    this.parse();
+    this.socket.resume();
   }
 
   /** Drop the connection without a closing handshake. */
