@@ -25,17 +25,23 @@ interface Service {
   closes: Array<{ code: number; reason: string }>;
   /** Bytes the service could not send yet on its latest connection. */
   buffered(): number;
+  /** Upgrades to /hold are never answered; how many the service holds, and how many were aborted. */
+  held: number;
+  aborted: number;
+  pongs: string[];
   listening: Listening;
 }
 
 /**
  * The protected service: echoes messages (text as text, binary as binary); `close:<code>:<reason>`
  * makes it close; `drop` drops the connection; `big:<n>` sends n bytes; `flood:<n>:<size>` sends n
- * messages of size bytes (the i-th filled with i); /refuse answers 403; it speaks `chat.v2` only.
+ * messages of size bytes (the i-th filled with i); `frag` sends "one two three" in three fragments;
+ * `ping` pings; `badtext` sends invalid UTF-8 as text; /refuse answers 403; /hold never answers;
+ * it speaks `chat.v2` only.
  */
 async function startService(): Promise<Service> {
   const { uws } = loadUws();
-  const svc = { upgrades: [], binary: [], closes: [] } as unknown as Service;
+  const svc = { upgrades: [], binary: [], closes: [], held: 0, aborted: 0, pongs: [] } as unknown as Service;
   let latest: { getBufferedAmount(): number } | null = null;
   svc.buffered = () => latest?.getBufferedAmount() ?? 0;
   const app = uws.App();
@@ -49,6 +55,10 @@ async function startService(): Promise<Service> {
       const url = req.getUrl() + (req.getQuery() ? `?${req.getQuery()}` : '');
       svc.upgrades.push({ url, headers });
       if (url.startsWith('/refuse')) return void res.writeStatus('403 Forbidden').end('no');
+      if (url.startsWith('/hold')) {
+        svc.held++;
+        return void res.onAborted(() => svc.aborted++);
+      }
       const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       res.upgrade({}, headers['sec-websocket-key']!, offered.includes('chat.v2') ? 'chat.v2' : '', '', context);
     },
@@ -61,10 +71,18 @@ async function startService(): Promise<Service> {
       const flood = /^flood:(\d+):(\d+)$/.exec(text);
       if (close) ws.end(Number(close[1]), close[2]);
       else if (text === 'drop') ws.close();
+      else if (text === 'ping') ws.ping('are you there');
+      else if (text === 'badtext') ws.send(Buffer.from([0x61, 0xff, 0x62]), false);
+      else if (text === 'frag') {
+        ws.sendFirstFragment('one ', false);
+        ws.sendFragment('two ');
+        ws.sendLastFragment('three');
+      }
       else if (flood) for (let i = 0; i < Number(flood[1]); i++) ws.send(Buffer.alloc(Number(flood[2]), i), true);
       else if (big) ws.send(Buffer.alloc(Number(big[1]), 7), true);
       else ws.send(data, isBinary);
     },
+    pong: (_ws, data) => void svc.pongs.push(Buffer.from(data).toString()),
     close: (_ws, code, reason) => void svc.closes.push({ code, reason: Buffer.from(reason).toString() }),
   });
   svc.listening = await listen(app, 0, '127.0.0.1');
@@ -105,15 +123,17 @@ class Client {
   }
 }
 
+function upgradeRequest(path: string, key = randomBytes(16).toString('base64')): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: shop.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
 /** A raw upgrade request; resolves with the answer's status and headers (or 0 when the socket closed). */
-function rawUpgrade(port: number, path: string, key = randomBytes(16).toString('base64')): Promise<{ status: number; headers: Record<string, string> }> {
+function rawUpgrade(port: number, path: string, key?: string): Promise<{ status: number; headers: Record<string, string> }> {
   return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1', () =>
-      c.write(
-        `GET ${path} HTTP/1.1\r\nHost: shop.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
+    const c = net.connect(port, '127.0.0.1', () => c.write(upgradeRequest(path, key)));
     let got = '';
     c.on('error', () => {});
     c.on('close', () => resolve({ status: 0, headers: {} }));
@@ -188,6 +208,30 @@ describe('WebSocket pass-through', () => {
     expect(v).toMatchObject({ method: 'GET', path: '/chat', status: 101, complete: true, blocked: 'none', result: 0 });
     c.ws.close(1000);
     expect((await c.closed).code).toBe(1000);
+  });
+
+  test('fragmented messages are reassembled, pings of the service answered, invalid UTF-8 refused with 1007', async () => {
+    const c = new Client(url('/chat'));
+    expect(await c.opened).toBe(true);
+    c.ws.send('frag');
+    expect(await c.next()).toBe('one two three');
+    c.ws.send('ping');
+    await expect.poll(() => service.pongs.at(-1)).toBe('are you there');
+    c.ws.send('after');
+    expect(await c.next()).toBe('after');
+    c.ws.send('badtext');
+    expect((await c.closed).code).toBe(1007);
+    await expect.poll(() => service.closes.at(-1)?.code).toBe(1007);
+  });
+
+  test('a client gone while the service has not answered the upgrade cancels the service side', async () => {
+    const held = service.held;
+    const aborted = service.aborted;
+    const sock = net.connect(gate.port, '127.0.0.1', () => sock.write(upgradeRequest('/hold')));
+    await expect.poll(() => service.held).toBe(held + 1);
+    sock.destroy();
+    await expect.poll(() => service.aborted).toBe(aborted + 1);
+    expect(gate.inFlight).toBe(0);
   });
 
   test('the subprotocol the service chose is the one the client gets', async () => {
