@@ -11,7 +11,7 @@ import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
-import { abText, createApp, listen, serveWebSockets, type HttpRequest, type HttpResponse } from './uws.js';
+import { abText, createApp, listen, serveWebSockets, type CompleteUpgrade, type HttpRequest, type HttpResponse } from './uws.js';
 import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type Stage = 'request' | 'response' | 'none';
@@ -890,7 +890,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
    * allowed, the service's side is opened, and only when the service accepted is the client's
    * upgrade completed (with the subprotocol the service chose). Refused: its status, else 502.
    */
-  function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: (d: RelayData, key: string, protocol: string, ext: string) => void): void {
+  function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<RelayData>): void {
     const { ex, validTarget } = newExchange(res, req);
     const key = req.getHeader('sec-websocket-key');
     const protocols = req.getHeader('sec-websocket-protocol');
@@ -909,7 +909,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     approveRequest(ex, () => void openUpstream(ex, key, protocols, complete));
   }
 
-  async function openUpstream(ex: Exchange, key: string, protocols: string, complete: (d: RelayData, key: string, protocol: string, ext: string) => void): Promise<void> {
+  async function openUpstream(ex: Exchange, key: string, protocols: string, complete: CompleteUpgrade<RelayData>): Promise<void> {
     const r = await openServiceSocket({
       upstream,
       target: ex.path + (ex.query ? `?${ex.query}` : ''),
@@ -930,14 +930,47 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return answer(ex, status, status === 502 ? 'guard-gate: upstream unavailable\n' : 'guard-gate: websocket refused by the service\n');
     }
     ex.respMs = performance.now() - ex.start;
-    // The 101 is profiled and decided as the response of the exchange (no body).
+    // The 101 is profiled and decided as the response of the exchange (no body), then the plugins'.
     if (responseBlocked(ex, { status: 101, headers: r.headers })) {
       r.socket.destroy();
       return blockAnswer(ex, 'response');
     }
+    // The service's own 101 headers (Set-Cookie…) reach the client; uWS writes the handshake's.
+    const headers = r.headers.filter(([k]) => !HOP_BY_HOP.has(k) && k !== 'sec-websocket-protocol' && k !== 'content-length' && k !== 'date');
+    if (plugins && !(await responseApproved(ex, 101, headers))) return r.socket.destroy();
+    if (ex.aborted || ex.finished) {
+      r.socket.destroy();
+      return finish(ex);
+    }
     ex.status = 101;
-    ex.res.cork(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, ''));
+    ex.res.cork(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, '', headers));
     finish(ex);
+  }
+
+  /**
+   * The plugins' response stage: false when one blocked it (then answered). Tags are kept and the
+   * headers they add appended to `headers`. (Used by the WebSocket path; forwardExchange has its own.)
+   */
+  async function responseApproved(ex: Exchange, status: number, headers: HeaderLine[]): Promise<boolean> {
+    const byName: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, v] of headers) byName[k] = k in byName ? `${byName[k]}, ${v}` : v;
+    let v: ChainVerdict;
+    try {
+      v = await plugins!.approveResponse({ request: pluginContext(ex), status, headers: Object.freeze(byName) });
+    } catch (err) {
+      v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
+    }
+    if (ex.aborted || ex.finished) {
+      finish(ex);
+      return false;
+    }
+    if (v.action === 'block') {
+      blockAnswer(ex, 'response', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+      return false;
+    }
+    for (const t of v.tags) ex.tags.push(t);
+    for (const [k, val] of v.addHeaders) headers.push([k.toLowerCase(), val]);
+    return true;
   }
 
   serveWebSockets(

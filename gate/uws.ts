@@ -114,6 +114,15 @@ export function abText(ab: ArrayBuffer): string {
   return Buffer.from(ab).toString('latin1');
 }
 
+/** Completes a client's upgrade: 101 with `headers` (besides the handshake's own), then WebSocket. */
+export type CompleteUpgrade<UserData> = (
+  userData: UserData,
+  secWebSocketKey: string,
+  protocol: string,
+  extensions: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+) => void;
+
 /**
  * A WebSocket route. `upgrade` gets `complete`, which answers the client's upgrade (call it inside
  * res.cork when the answer is asynchronous; res.onAborted must be set meanwhile).
@@ -123,11 +132,7 @@ export interface WebSocketRoute<UserData> {
   maxPayloadLength: number;
   /** Bytes buffered towards a client beyond which send() drops a message (returns 2). */
   maxBackpressure: number;
-  upgrade(
-    res: HttpResponse,
-    req: HttpRequest,
-    complete: (userData: UserData, secWebSocketKey: string, protocol: string, extensions: string) => void,
-  ): void;
+  upgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<UserData>): void;
   open(ws: WebSocket<UserData>): void;
   message(ws: WebSocket<UserData>, data: ArrayBuffer, isBinary: boolean): void;
   drain(ws: WebSocket<UserData>): void;
@@ -148,7 +153,14 @@ export function serveWebSockets<UserData>(app: TemplatedApp, pattern: string, ro
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) =>
-      route.upgrade(res, req, (userData, key, protocol, extensions) => res.upgrade(userData, key, protocol, extensions, context)),
+      route.upgrade(res, req, (userData, key, protocol, extensions, headers) => {
+        // Headers of an upgrade answer need the status written first, or uWS writes "200 OK".
+        if (headers.length > 0) {
+          res.writeStatus('101 Switching Protocols');
+          for (const [k, v] of headers) res.writeHeader(k, v);
+        }
+        res.upgrade(userData, key, protocol, extensions, context);
+      }),
     open: route.open,
     message: route.message,
     drain: route.drain,

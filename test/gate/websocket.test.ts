@@ -11,6 +11,7 @@ import { gateConfig } from '../../gate/config.js';
 import { startGate } from '../../gate/index.js';
 import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { openServiceSocket } from '../../gate/websocket.js';
+import { guardPlugin, PluginRegistry, TestGate } from '../../gate/plugins.js';
 import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';
 
 const MiB = 1024 * 1024;
@@ -60,6 +61,7 @@ async function startService(): Promise<Service> {
         return void res.onAborted(() => svc.aborted++);
       }
       const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      res.writeStatus('101 Switching Protocols').writeHeader('set-cookie', 'sid=7; HttpOnly');
       res.upgrade({}, headers['sec-websocket-key']!, offered.includes('chat.v2') ? 'chat.v2' : '', '', context);
     },
     open: (ws) => void (latest = ws),
@@ -232,6 +234,38 @@ describe('WebSocket pass-through', () => {
     sock.destroy();
     await expect.poll(() => service.aborted).toBe(aborted + 1);
     expect(gate.inFlight).toBe(0);
+  });
+
+  test("the service's own 101 headers reach the client, the handshake's are the gate's", async () => {
+    const r = await rawUpgrade(gate.port, '/chat');
+    expect(r.status).toBe(101);
+    expect(r.headers['set-cookie']).toBe('sid=7; HttpOnly');
+    expect(r.headers['upgrade']).toBe('websocket');
+    expect(r.headers['sec-websocket-accept']).toBeTruthy();
+  });
+
+  test('plugins decide the upgrade like any request: a block keeps it from the service, tags and headers apply', async () => {
+    const quiet = pino({ level: 'silent' });
+    const reg = new PluginRegistry({ logger: quiet });
+    reg.register(guardPlugin, { first: true });
+    reg.register(new TestGate());
+    await reg.init({ testgate: { action: 'block', path: '/admin' } }, { serviceName: 's', namespace: 'n', logger: quiet });
+    const seen: Verdict[] = [];
+    const p = await gateTo(service.port, { getGuardian: () => core.defaultGuardian(), plugins: reg, onSession: (_s, v) => void seen.push(v) });
+    const before = service.upgrades.length;
+    const b = await rawUpgrade(p.port, '/admin/ws');
+    expect(b.status).toBe(403);
+    expect(service.upgrades.length).toBe(before);
+    expect(seen.at(-1)).toMatchObject({ blocked: 'request', blockedBy: 'testgate' });
+
+    const tagging = new PluginRegistry({ logger: quiet });
+    tagging.register(new TestGate());
+    await tagging.init({ testgate: { path: '/chat' } }, { serviceName: 's', namespace: 'n', logger: quiet });
+    const t = await gateTo(service.port, { getGuardian: () => core.defaultGuardian(), plugins: tagging, onSession: (_s, v) => void seen.push(v) });
+    const r = await rawUpgrade(t.port, '/chat');
+    expect(r.status).toBe(101);
+    expect(r.headers['x-testgate-bye']).toBe('CU');
+    expect(seen.at(-1)).toMatchObject({ status: 101, tags: ['testgate'] });
   });
 
   test('the subprotocol the service chose is the one the client gets', async () => {
