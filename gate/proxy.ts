@@ -883,7 +883,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   // ---- WebSocket upgrades (SPEC §5.1: profiled and decided at the upgrade request only) -------
 
-  const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket });
+  const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket, log });
 
   /**
    * The upgrade request goes through the same decision as any request (guard, then plugins); once

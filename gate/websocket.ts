@@ -78,8 +78,6 @@ export interface ServiceSocketHandlers {
    * error → 1002, lost connection → 1006); otherwise the service sent this close code (1005: none).
    */
   close(code: number, reason: Buffer, byGate: boolean): void;
-  /** The socket's write buffer drained. */
-  drain(): void;
 }
 
 /**
@@ -106,7 +104,6 @@ export class ServiceSocket {
       this.push(d);
       this.parse();
     });
-    socket.on('drain', () => this.handlers?.drain());
     socket.on('error', () => {});
     socket.on('close', () => {
       if (this.closeTimer) clearTimeout(this.closeTimer);
@@ -457,10 +454,6 @@ export class WebSocketRelays {
     this.serviceLimit = this.high + 2 * this.maxMessage;
   }
 
-  get size(): number {
-    return this.open.size;
-  }
-
   /** The uWS route; `upgrade` is proxy.ts's decision of the upgrade request. */
   route(upgrade: WebSocketRoute<RelayData>['upgrade']): WebSocketRoute<RelayData> {
     const event = this.opts.onEvent ?? (() => {});
@@ -493,7 +486,6 @@ export class WebSocketRelays {
             else if (byGate ? code === 1009 || code === 1007 : sendableCloseCode(code)) c.end(code, reason);
             else c.end(1014, 'service connection failed');
           },
-          drain: () => {},
         });
       },
       message: (ws, data, isBinary) => {
@@ -523,6 +515,7 @@ export class WebSocketRelays {
   }
 
   private closeBoth(d: RelayData, code: number, reason: string): void {
+    this.opts.log?.info?.({ requestId: d.id, code, reason }, 'websocket closed by the gate');
     this.open.delete(d);
     const c = d.client;
     d.client = null;

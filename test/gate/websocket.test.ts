@@ -417,7 +417,6 @@ describe('WebSocket pass-through', () => {
     h.socket.attach({
       message: (data) => void got.push(data.equals(Buffer.alloc(MiB, data[0])) ? data[0]! : -1),
       close: (code) => void (closedWith = code),
-      drain: () => {},
     });
     await expect.poll(() => got.length, { timeout: 20_000 }).toBe(n);
     expect(got).toEqual(Array.from({ length: n }, (_, i) => i & 0xff));
