@@ -7,6 +7,7 @@
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { HeaderLine } from '../core/index.js';
 import type { WebSocket, WebSocketRoute } from './uws.js';
@@ -97,7 +98,7 @@ export class ServiceSocket {
   private closeTimer: NodeJS.Timeout | null = null;
   private pending: { code: number; reason: Buffer; byGate: boolean } | null = null;
 
-  constructor(private readonly socket: net.Socket, rest: Buffer, private readonly maxMessage: number) {
+  constructor(private readonly socket: Duplex, rest: Buffer, private readonly maxMessage: number) {
     if (rest.length > 0) this.push(rest);
     socket.pause();
     socket.on('data', (d: Buffer) => {

@@ -3,6 +3,7 @@
 // handshake answers), all on port 0.
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { request, WebSocket } from 'undici';
 import { pino } from 'pino';
@@ -10,7 +11,7 @@ import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.
 import { gateConfig } from '../../gate/config.js';
 import { startGate } from '../../gate/index.js';
 import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
-import { openServiceSocket } from '../../gate/websocket.js';
+import { openServiceSocket, ServiceSocket } from '../../gate/websocket.js';
 import { guardPlugin, PluginRegistry, TestGate } from '../../gate/plugins.js';
 import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';
 
@@ -462,6 +463,107 @@ describe('WebSocket pass-through in guard-gate', () => {
       expect(text).toMatch(/guard_gate_pile_samples 1/);
     } finally {
       await g.close();
+    }
+  });
+});
+
+describe('ServiceSocket framing', () => {
+  function serverFrame(opcode: number, payload: Buffer | string, fin = true): Buffer {
+    const p = Buffer.from(payload);
+    const head = p.length < 126 ? Buffer.from([0, p.length]) : p.length < 65536 ? Buffer.from([0, 126, p.length >> 8, p.length & 0xff]) : Buffer.alloc(10);
+    if (p.length >= 65536) {
+      head[1] = 127;
+      head.writeUInt32BE(p.length, 6);
+    }
+    head[0] = (fin ? 0x80 : 0) | opcode;
+    return Buffer.concat([head, p]);
+  }
+  /** The frames the gate wrote (masked, as a client's must be), unmasked. */
+  function clientFrames(written: Buffer[]): Array<{ opcode: number; payload: Buffer }> {
+    const all = Buffer.concat(written);
+    const out: Array<{ opcode: number; payload: Buffer }> = [];
+    for (let i = 0; i < all.length; ) {
+      expect(all[i + 1]! & 0x80).toBe(0x80);
+      let len = all[i + 1]! & 0x7f;
+      let hl = 2;
+      if (len === 126) [len, hl] = [all.readUInt16BE(i + 2), 4];
+      else if (len === 127) [len, hl] = [all.readUInt32BE(i + 6), 10];
+      const mask = all.subarray(i + hl, i + hl + 4);
+      const payload = Buffer.from(all.subarray(i + hl + 4, i + hl + 4 + len).map((b, j) => b ^ mask[j & 3]!));
+      out.push({ opcode: all[i]! & 0x0f, payload });
+      i += hl + 4 + len;
+    }
+    return out;
+  }
+  function standIn(): { duplex: Duplex; written: Buffer[] } {
+    const written: Buffer[] = [];
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        written.push(chunk);
+        cb();
+      },
+    });
+    return { duplex, written };
+  }
+
+  test('frames cut at arbitrary points are read as the service sent them; pings answered, close echoed', async () => {
+    const { duplex, written } = standIn();
+    const s = new ServiceSocket(duplex, Buffer.alloc(0), MiB);
+    const got: Array<[boolean, string]> = [];
+    let closed: { code: number; reason: string; byGate: boolean } | null = null;
+    s.attach({
+      message: (data, isBinary) => void got.push([isBinary, isBinary ? sha(data) : data.toString()]),
+      close: (code, reason, byGate) => void (closed = { code, reason: reason.toString(), byGate }),
+    });
+    const b300 = randomBytes(300);
+    const b70k = randomBytes(70_000);
+    const close = Buffer.concat([Buffer.from([0x0f, 0xa2]), Buffer.from('bye')]);
+    const stream = Buffer.concat([
+      serverFrame(1, 'hello'),
+      serverFrame(2, b300),
+      serverFrame(2, b70k),
+      serverFrame(1, 'frag-', false),
+      serverFrame(9, 'ping!'),
+      serverFrame(0, 'ment'),
+      serverFrame(8, close),
+    ]);
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < stream.length; ) {
+      const n = 1 + Math.floor(rnd() * 7);
+      duplex.push(stream.subarray(i, i + n));
+      i += n;
+    }
+    await expect.poll(() => closed).toEqual({ code: 4002, reason: 'bye', byGate: false });
+    expect(got).toEqual([
+      [false, 'hello'],
+      [true, sha(b300)],
+      [true, sha(b70k)],
+      [false, 'frag-ment'],
+    ]);
+    const frames = clientFrames(written);
+    expect(frames.map((f) => f.opcode)).toEqual([0xa, 0x8]);
+    expect(frames[0]!.payload.toString()).toBe('ping!');
+    expect(frames[1]!.payload.readUInt16BE(0)).toBe(4002);
+  });
+
+  test('a message over the limit, a masked frame or a bad close code fail the connection with a close frame', async () => {
+    for (const [frame, code] of [
+      [serverFrame(2, Buffer.alloc(2000)), 1009],
+      [Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61]), 1002],
+      [serverFrame(8, Buffer.from([0x03, 0xee])), 1002],
+      [Buffer.concat([serverFrame(1, 'a', false), serverFrame(2, 'b')]), 1002],
+    ] as const) {
+      const { duplex, written } = standIn();
+      const s = new ServiceSocket(duplex, Buffer.alloc(0), 1000);
+      let closed = 0;
+      s.attach({ message: () => {}, close: (c) => void (closed = c) });
+      duplex.push(frame);
+      await expect.poll(() => closed).toBe(code);
+      const last = clientFrames(written).at(-1)!;
+      expect(last.opcode).toBe(0x8);
+      expect(last.payload.readUInt16BE(0)).toBe(code);
     }
   });
 });
