@@ -24,8 +24,9 @@ guard-service. Configured by the environment (names of the original kept):
   LOG_LEVEL                    pino level (default info)
   GUARDIAN_FILE                a Guardian to use without a cluster
   GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
-  GUARD_MAX_BODY               largest body analysed, in bytes (default 1048576); a
-                               compressed body is held to it before and after decoding
+  GUARD_MAX_BODY               largest body analysed and WebSocket message relayed, in bytes
+                               (default 1048576); a compressed body is held to it before and
+                               after decoding
   GUARD_BLOCK_STATUS           status of block answers (default 403)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)

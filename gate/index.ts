@@ -144,6 +144,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.pileSize.set(sync.pileCount);
   };
 
+  const toService = metrics.websocketMessages.labels({ direction: 'to_service' });
+  const toClient = metrics.websocketMessages.labels({ direction: 'to_client' });
   let proxy: ProxyHandle | null = null;
   let admin: AdminServer | null = null;
   try {
@@ -157,6 +159,10 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       blockStatus: config.blockStatus,
       allowFallback: options.allowFallback,
       onSession,
+      onWebSocket: (event) => {
+        if (event === 'upgrade') metrics.websocketUpgrades.inc();
+        else (event === 'client-message' ? toService : toClient).inc();
+      },
       plugins,
       log,
     });

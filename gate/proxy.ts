@@ -1,7 +1,8 @@
 // The request path of guard-gate (SPEC §5.1): uWS listener → profile + decide the request (and its
 // body, from one private buffer) → undici pool to the protected service → profile + decide the
 // response (buffered when analysable) → client. A blocked request never reaches the service; a
-// blocked response never reaches the client.
+// blocked response never reaches the client. WebSocket upgrade requests are decided here the same
+// way; websocket.ts opens the service's side and relays the messages.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +12,8 @@ import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
-import { abText, createApp, listen, type HttpRequest, type HttpResponse } from './uws.js';
+import { abText, createApp, listen, serveWebSockets, type CompleteUpgrade, type HttpRequest, type HttpResponse } from './uws.js';
+import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type Stage = 'request' | 'response' | 'none';
 
@@ -72,6 +74,8 @@ export interface ProxyOptions {
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
   plugins?: PluginRegistry;
+  /** WebSocket upgrades completed and messages relayed (for metrics). */
+  onWebSocket?: (event: WebSocketEvent) => void;
   log?: ProxyLog;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
@@ -401,6 +405,26 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
   }
 
+  /**
+   * Profile and decide the response; true when the Guardian blocks it. A failure of the core is
+   * logged and lets the response pass.
+   */
+  function responseBlocked(ex: Exchange, resp: Parameters<Session['profileResponse']>[0]): boolean {
+    const s = ex.session!;
+    const t0 = performance.now();
+    try {
+      s.profileResponse(resp);
+      ex.complete = true;
+      const g = opts.getGuardian();
+      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+    } catch (err) {
+      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+      return false;
+    } finally {
+      ex.coreMs += performance.now() - t0;
+    }
+  }
+
   function decideRequest(ex: Exchange, body: Uint8Array | undefined, bodyFault: string | undefined): boolean {
     const s = ex.session!;
     s.profileRequest({
@@ -670,19 +694,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
      */
     private decide(body: Uint8Array | undefined): boolean {
       const ex = this.ex;
-      const s = ex.session!;
-      let blocked = false;
-      const t0 = performance.now();
-      try {
-        s.profileResponse({ status: this.status, headers: this.respHeaders, body, bodyFault: this.fault });
-        ex.complete = true;
-        const g = opts.getGuardian();
-        blocked = s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
-      } catch (err) {
-        log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
-      }
-      ex.coreMs += performance.now() - t0;
-      if (blocked) {
+      if (responseBlocked(ex, { status: this.status, headers: this.respHeaders, body, bodyFault: this.fault })) {
         // The answer first: aborting may call onError at once, which must find the exchange finished.
         blockAnswer(ex, 'response');
         this.abortIfReading('response blocked');
@@ -881,24 +893,21 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   // ---- request handler -----------------------------------------------------------------------
 
-  function handle(res: HttpResponse, req: HttpRequest): void {
-    // Everything from req must be copied now: it is invalid after this function returns.
-    const method = req.getCaseSensitiveMethod();
+  /** The exchange of a new request; `validTarget` false when its path is not a valid origin-form path. */
+  function newExchange(res: HttpResponse, req: HttpRequest): { ex: Exchange; validTarget: boolean } {
+    // Everything from req must be copied now: it is invalid after the handler returns.
     const rawPath = req.getUrl();
     const canonical = canonicalPath(rawPath);
-    const path = canonical ?? rawPath;
-    const query = req.getQuery() ?? '';
     const headers: HeaderLine[] = [];
     req.forEach((k, v) => headers.push([k, v]));
-    const remote = abText(res.getRemoteAddressAsText());
     const ex: Exchange = {
       id: randomUUID(),
       res,
-      method,
-      path,
-      query,
+      method: req.getCaseSensitiveMethod(),
+      path: canonical ?? rawPath,
+      query: req.getQuery() ?? '',
       headers,
-      remote,
+      remote: abText(res.getRemoteAddressAsText()),
       start: performance.now(),
       aborted: false,
       finished: false,
@@ -915,6 +924,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       tags: [],
       pluginCtx: null,
     };
+    return { ex, validTarget: canonical !== null };
+  }
+
+  function handle(res: HttpResponse, req: HttpRequest): void {
+    const { ex, validTarget } = newExchange(res, req);
+    const headers = ex.headers;
     res.onAborted(() => {
       ex.aborted = true;
       ex.upstream?.abort('client gone');
@@ -961,7 +976,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
-    if (canonical === null) {
+    if (!validTarget) {
       // Never forwarded: the core could not profile it, and the backend might read it otherwise.
       res.onData(() => {});
       return answer(ex, 400, 'guard-gate: invalid request target\n', true);
@@ -1040,6 +1055,119 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     });
   }
 
+  // ---- WebSocket upgrades (SPEC §5.1: profiled and decided at the upgrade request only) -------
+
+  const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket, log });
+
+  /**
+   * The upgrade request goes through the same decision as any request (guard, then plugins); once
+   * allowed, the service's side is opened, and only when the service accepted is the client's
+   * upgrade completed (with the subprotocol the service chose). Refused: its status, else 502.
+   */
+  function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<RelayData>): void {
+    const { ex, validTarget } = newExchange(res, req);
+    const key = req.getHeader('sec-websocket-key');
+    const protocols = req.getHeader('sec-websocket-protocol');
+    // Upgrades are rare: an AbortController for the service's handshake is fine here.
+    const handshake = new AbortController();
+    ex.upstream = { abort: () => handshake.abort() };
+    res.onAborted(() => {
+      ex.aborted = true;
+      handshake.abort();
+      finish(ex);
+    });
+    if (closing) return answer(ex, 503, 'guard-gate: shutting down\n', true);
+    inFlight.add(ex);
+    ex.session = sessions.get();
+    const bodyFraming = ex.headers.some(([k, v]) => (k === 'content-length' && v.trim() !== '0') || k === 'transfer-encoding');
+    if (bodyFraming) return answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
+    if (!validTarget) return answer(ex, 400, 'guard-gate: invalid request target\n', true);
+    if (!profileAndDecideRequest(ex, undefined, undefined)) return;
+    approveRequest(ex, () => void openUpstream(ex, key, protocols, complete, handshake.signal));
+  }
+
+  async function openUpstream(ex: Exchange, key: string, protocols: string, complete: CompleteUpgrade<RelayData>, signal: AbortSignal): Promise<void> {
+    const r = await openServiceSocket({
+      upstream,
+      target: ex.path + (ex.query ? `?${ex.query}` : ''),
+      headers: forwardHeaders(ex, null),
+      protocols,
+      maxMessage: Math.max(1, maxBody),
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+      signal,
+    });
+    if (ex.aborted || ex.finished) {
+      if (r.ok) r.socket.destroy();
+      return finish(ex);
+    }
+    if (!r.ok) {
+      log.warn?.({ requestId: ex.id, path: ex.path, reason: r.reason }, 'websocket refused or unavailable');
+      const status = r.status >= 400 && r.status <= 599 ? r.status : 502;
+      return answer(ex, status, status === 502 ? 'guard-gate: upstream unavailable\n' : 'guard-gate: websocket refused by the service\n');
+    }
+    ex.respMs = performance.now() - ex.start;
+    // The 101 is profiled and decided as the response of the exchange (no body), then the plugins'.
+    if (responseBlocked(ex, { status: 101, headers: r.headers })) {
+      r.socket.destroy();
+      return blockAnswer(ex, 'response');
+    }
+    // The service's own 101 headers (Set-Cookie…) reach the client; uWS writes the handshake's.
+    const headers = r.headers.filter(([k]) => !HOP_BY_HOP.has(k) && k !== 'sec-websocket-protocol' && k !== 'content-length' && k !== 'date');
+    if (plugins && !(await responseApproved(ex, 101, headers))) return r.socket.destroy();
+    if (ex.aborted || ex.finished) {
+      r.socket.destroy();
+      return finish(ex);
+    }
+    ex.status = 101;
+    ex.res.cork(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, '', headers));
+    finish(ex);
+  }
+
+  /**
+   * The plugins' response stage: false when one blocked it (then answered). Tags are kept and the
+   * headers they add appended to `headers`. (The WebSocket path's; UpstreamHandler applies the
+   * verdict itself, synchronously when the plugins answer synchronously.)
+   */
+  async function responseApproved(ex: Exchange, status: number, headers: HeaderLine[]): Promise<boolean> {
+    const byName: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, v] of headers) byName[k] = k in byName ? `${byName[k]}, ${v}` : v;
+    let v: ChainVerdict;
+    try {
+      v = await plugins!.approveResponse({ request: pluginContext(ex), status, headers: Object.freeze(byName) });
+    } catch (err) {
+      v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
+    }
+    if (ex.aborted || ex.finished) {
+      finish(ex);
+      return false;
+    }
+    if (v.action === 'block') {
+      blockAnswer(ex, 'response', { name: v.blockedBy ?? 'plugin', reason: v.reason ?? '' });
+      return false;
+    }
+    for (const t of v.tags) ex.tags.push(t);
+    for (const [k, val] of v.addHeaders) headers.push([k.toLowerCase(), val]);
+    return true;
+  }
+
+  serveWebSockets(
+    app,
+    '/*',
+    relays.route((res, req, complete) => {
+      try {
+        handleUpgrade(res, req, complete);
+      } catch (err) {
+        log.error?.({ err: String(err) }, 'upgrade handler failed');
+        try {
+          res.cork(() => res.writeStatus(statusLine(500)).end('guard-gate: internal error\n', true));
+        } catch {
+          /* already answered or aborted */
+        }
+      }
+    }),
+  );
+
   app.any('/*', (res, req) => {
     try {
       handle(res, req);
@@ -1074,6 +1202,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         });
       }
       for (const ex of inFlight) ex.upstream?.abort('gate shutting down');
+      relays.closeAll();
       listening.close();
       await pool.close().catch(() => pool.destroy());
       sessions.dispose();

@@ -7,6 +7,7 @@ import type * as UwsTypes from 'uWebSockets.js';
 export type TemplatedApp = UwsTypes.TemplatedApp;
 export type HttpResponse = UwsTypes.HttpResponse;
 export type HttpRequest = UwsTypes.HttpRequest;
+export type WebSocket<UserData> = UwsTypes.WebSocket<UserData>;
 
 /** The native binary of uWebSockets.js did not load and the JavaScript fallback would be used. */
 export class UwsFallbackError extends Error {
@@ -111,4 +112,58 @@ export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promi
 /** Text of an ArrayBuffer handed out by uWS (copied: the buffer is only valid synchronously). */
 export function abText(ab: ArrayBuffer): string {
   return Buffer.from(ab).toString('latin1');
+}
+
+/** Completes a client's upgrade: 101 with `headers` (besides the handshake's own), then WebSocket. */
+export type CompleteUpgrade<UserData> = (
+  userData: UserData,
+  secWebSocketKey: string,
+  protocol: string,
+  extensions: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+) => void;
+
+/**
+ * A WebSocket route. `upgrade` gets `complete`, which answers the client's upgrade (call it inside
+ * res.cork when the answer is asynchronous; res.onAborted must be set meanwhile).
+ */
+export interface WebSocketRoute<UserData> {
+  /** Largest message read from a client; uWS drops the connection (no close frame) beyond it. */
+  maxPayloadLength: number;
+  /** Bytes buffered towards a client beyond which send() drops a message (returns 2). */
+  maxBackpressure: number;
+  upgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<UserData>): void;
+  open(ws: WebSocket<UserData>): void;
+  message(ws: WebSocket<UserData>, data: ArrayBuffer, isBinary: boolean): void;
+  drain(ws: WebSocket<UserData>): void;
+  close(ws: WebSocket<UserData>, code: number, reason: ArrayBuffer): void;
+}
+
+/**
+ * Serve WebSocket upgrades on `pattern` (uWS hands only requests with a valid Sec-WebSocket-Key here;
+ * others fall through to the HTTP routes). No compression (this build has none); idle clients are
+ * pinged, and closed after 120 s without an answer.
+ */
+export function serveWebSockets<UserData>(app: TemplatedApp, pattern: string, route: WebSocketRoute<UserData>): void {
+  const { uws } = loadUws();
+  app.ws<UserData>(pattern, {
+    compression: uws.DISABLED,
+    maxPayloadLength: route.maxPayloadLength,
+    maxBackpressure: route.maxBackpressure,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) =>
+      route.upgrade(res, req, (userData, key, protocol, extensions, headers) => {
+        // Headers of an upgrade answer need the status written first, or uWS writes "200 OK".
+        if (headers.length > 0) {
+          res.writeStatus('101 Switching Protocols');
+          for (const [k, v] of headers) res.writeHeader(k, v);
+        }
+        res.upgrade(userData, key, protocol, extensions, context);
+      }),
+    open: route.open,
+    message: route.message,
+    drain: route.drain,
+    close: route.close,
+  });
 }
