@@ -419,8 +419,8 @@ describe('failure modes', () => {
       onSession: (_s, v) => seen.push(v),
     });
     const slow = send(proxy.port, '/slow?id=7');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(proxy.inFlight).toBe(1);
+    // In flight once the backend has it (it answers /slow 300 ms later).
+    await expect.poll(() => proxy.inFlight, { timeout: 2000, interval: 5 }).toBe(1);
     const closed = proxy.close(5_000);
     const r = await slow;
     expect(r.status).toBe(200);
