@@ -34,6 +34,12 @@ export class GateMetrics {
   readonly pluginFailures: Counter<'plugin' | 'kind'>;
   /** 1 while the pod is reported compromised. */
   readonly podCompromised: Gauge;
+  /** Fresh core instances put in place after a core fault (trap). */
+  readonly coreRestarts: Counter;
+  /** Exchanges the core could not evaluate (a fault), by stage and the action taken. */
+  readonly coreUnevaluated: Counter<'stage' | 'action'>;
+  /** 1 once the core kept failing and the gate failed closed (every request refused). */
+  readonly coreFailedClosed: Gauge;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -48,14 +54,19 @@ export class GateMetrics {
     this.upstreamSeconds = new Histogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
     this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
+    this.coreRestarts = new Counter({ name: 'guard_gate_core_restarts_total', help: 'Core instances replaced after a core fault (trap)', registers });
+    this.coreUnevaluated = new Counter({ name: 'guard_gate_core_unevaluated_total', help: 'Exchanges the core could not evaluate (core fault), by stage and action', labelNames: ['stage', 'action'], registers });
+    this.coreFailedClosed = new Gauge({ name: 'guard_gate_core_failed_closed', help: '1 once the core kept failing and the gate refuses every request', registers });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'guard_gate_' });
   }
 }
 
 export interface AdminServerOptions {
   metrics: GateMetrics;
-  /** True once a Guardian is in force. */
+  /** True once a Guardian is in force (and the gate did not fail closed). */
   ready: () => boolean;
+  /** Why the gate is not ready although it was (it failed closed), for the /readyz body. */
+  notReadyReason?: () => string | null;
   port: number;
   host?: string;
 }
@@ -89,7 +100,13 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
         } catch {
           isReady = false;
         }
-        text(isReady ? 200 : 503, isReady ? 'ready\n' : 'no Guardian in force yet\n');
+        let reason: string | null = null;
+        try {
+          reason = isReady ? null : options.notReadyReason?.() ?? null;
+        } catch {
+          reason = null;
+        }
+        text(isReady ? 200 : 503, isReady ? 'ready\n' : reason ? `not ready: ${reason}\n` : 'no Guardian in force yet\n');
         return;
       }
       case '/metrics':

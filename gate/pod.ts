@@ -67,7 +67,7 @@ const realClock: PodClock = {
 };
 
 export class PodMonitor {
-  private readonly core: Core;
+  private core: Core;
   private readonly intervalMs: number;
   private readonly guardianOf: () => Guardian | null;
   private readonly procDir: string;
@@ -134,6 +134,16 @@ export class PodMonitor {
     this.latest?.dispose();
     this.latest = null;
     this.session?.dispose();
+    this.session = null;
+  }
+
+  /**
+   * After a core fault: use the new core instance. The latest profile and the session went with
+   * the old one; the next sample (on schedule) profiles the pod again. The alert state is kept.
+   */
+  replaceCore(core: Core): void {
+    this.core = core;
+    this.latest = null;
     this.session = null;
   }
 
