@@ -369,14 +369,18 @@ export class SyncClient {
   private async attempt(load: boolean): Promise<SyncResult> {
     const started = this.clock.now();
     this.lastAttempt = started;
-    // The snapshot: what is sent is moved aside; new data collects in fresh containers.
-    const fresh = this.core.newPile();
-    const sending = this.pile;
+    // The snapshot: what is sent is moved aside; new data collects in fresh containers. A core that
+    // failed for good (the gate failed closed) holds no usable pile: the alerts still go, pile null.
+    const coreAlive = !this.core.faulted;
+    const fresh = coreAlive ? this.core.newPile() : null;
+    const sending = coreAlive ? this.pile : null;
     const sendingCore = this.core;
     const sentAlerts = this.alerts;
-    const samples = this.count();
-    this.pile = fresh;
-    this.held = 0;
+    const samples = coreAlive ? this.count() : 0;
+    if (fresh) {
+      this.pile = fresh;
+      this.held = 0;
+    }
     this.alerts = [];
     this.alertIndex = new Map();
     let result: SyncResult;
@@ -386,7 +390,7 @@ export class SyncClient {
     } else {
       this.counters.attempts++;
       try {
-        const body = `{"pile":${sending.toWire()},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
+        const body = `{"pile":${sending ? sending.toWire() : 'null'},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
         const answer = await this.post(body);
         if (answer.status !== 200) {
           result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
@@ -413,10 +417,10 @@ export class SyncClient {
     if (!this.url) {
       // No guard-service: nobody learns from the pile, so it is not kept; the Guardian is
       // refreshed from the fallbacks on the policy's schedule.
-      sending.dispose();
+      sending?.dispose();
       this.lastSuccess = this.clock.now();
     } else if (result.outcome === 'ok') {
-      sending.dispose();
+      sending?.dispose();
       this.lastSuccess = this.clock.now();
       this.backoffUntil = -Infinity;
       this.currentBackoff = 0;
@@ -427,7 +431,7 @@ export class SyncClient {
       if (sendingCore === this.core) this.restore(sending, sentAlerts);
       else {
         // The core failed during the attempt: the snapshot's pile went with it; alerts are kept.
-        this.log.warn({ lostSamples: samples }, 'sync: the core failed during the sync - the samples sent are lost, alerts kept');
+        if (samples > 0) this.log.warn({ lostSamples: samples }, 'sync: the core failed during the sync - the samples sent are lost, alerts kept');
         this.restore(null, sentAlerts);
       }
       if (result.outcome !== 'skipped') {

@@ -42,11 +42,14 @@ interface Backend {
   hits: () => number;
   /** The next response carries x-test-trap (the core traps profiling it). */
   trapNextResponse: () => void;
+  /** Hold the next request's response: resolves (with its release) once that request arrived. */
+  holdNext: () => Promise<() => void>;
 }
 
 async function backend(): Promise<Backend> {
   let hits = 0;
   let trap = false;
+  let hold: ((release: () => void) => void) | null = null;
   const server: Server = createServer((req, res) => {
     hits++;
     req.resume();
@@ -56,12 +59,15 @@ async function backend(): Promise<Backend> {
         trap = false;
         res.setHeader('x-test-trap', '1');
       }
-      res.end('{"ok":true}');
+      const held = hold;
+      hold = null;
+      if (held) held(() => res.end('{"ok":true}'));
+      else res.end('{"ok":true}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits, trapNextResponse: () => void (trap = true) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits, trapNextResponse: () => void (trap = true), holdNext: () => new Promise((resolve) => void (hold = resolve)) };
 }
 
 /** A pino logger whose events are kept as objects. */
@@ -180,6 +186,27 @@ describe('guard-gate after a core fault', () => {
     expect(metrics).toMatch(/guard_gate_blocks_total\{stage="response"\} 1/);
   });
 
+  it('treats an exchange in flight on the failed instance as not evaluated: its response is withheld in block mode', async () => {
+    const app = await backend();
+    const file = await guardianFile(await learnedSpec(), true);
+    const g = await gate(trappingCore(), { protectedService: app.url, guardianFile: file });
+
+    const arrived = app.holdNext();
+    const inFlight = get(g, normal(5)); // decided on the first instance, then held by the backend
+    const release = await arrived;
+    expect((await get(g, '/__trap/3')).status).toBe(403);
+    release();
+    const answer = await inFlight;
+    expect(answer.status).toBe(403);
+    expect(answer.body).toContain('could not be evaluated');
+    expect(answer.body).not.toContain('"ok"');
+
+    expect((await get(g, normal(6))).status).toBe(200);
+    const metrics = (await admin(g, '/metrics')).body;
+    expect(metric(metrics, 'guard_gate_core_restarts_total')).toBe(1);
+    expect(metrics).toMatch(/guard_gate_core_unevaluated_total\{stage="response",action="block"\} 1/);
+  });
+
   it('in alert mode lets the trapping request pass with an alert, and sync goes on with a new pile', async () => {
     const app = await backend();
     const svc = await start(null);
@@ -217,9 +244,10 @@ describe('guard-gate after a core fault', () => {
     expect(stored?.spec.samples).toBe(4 + 5);
   });
 
-  it('fails closed when the core keeps failing: every request refused, /readyz not ready', async () => {
+  it('fails closed when the core keeps failing: every request refused, /readyz not ready, alerts still delivered', async () => {
     const app = await backend();
-    const g = await gate(trappingCore(), { protectedService: app.url });
+    const svc = await start(null);
+    const g = await gate(trappingCore(), { protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
 
     // Alert mode: each trapping request passes (with an alert) while restarts are within bounds.
     for (let i = 0; i < 5; i++) expect((await get(g, `/__trap/${i}`)).status).toBe(200);
@@ -242,5 +270,12 @@ describe('guard-gate after a core fault', () => {
     const metrics = (await admin(g, '/metrics')).body;
     expect(metric(metrics, 'guard_gate_core_restarts_total')).toBe(5);
     expect(metric(metrics, 'guard_gate_core_failed_closed')).toBe(1);
+
+    // Without a usable core the final sync still carries the alerts (the pile is gone).
+    await g.close();
+    const alerts = await request(`${svc.url}/api/v1/alerts?namespace=default&service=shop`, { headers: { authorization: `Bearer ${svc.service.peopleToken}` } });
+    const items = ((await alerts.body.json()) as { items: Array<{ count: number; decision: { reasons: string[] } }> }).items;
+    const faults = items.filter((a) => a.decision.reasons?.[0] === 'core fault: request not evaluated');
+    expect(faults.reduce((n, a) => n + a.count, 0)).toBe(6);
   });
 });
