@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -205,6 +205,31 @@ describe('guard-gate after a core fault', () => {
     const metrics = (await admin(g, '/metrics')).body;
     expect(metric(metrics, 'guard_gate_core_restarts_total')).toBe(1);
     expect(metrics).toMatch(/guard_gate_core_unevaluated_total\{stage="response",action="block"\} 1/);
+  });
+
+  it('evaluates a request whose body was still arriving on the new instance', async () => {
+    const app = await backend();
+    const { log, events } = capturingLog();
+    const g = await gate(trappingCore(), { protectedService: app.url }, log);
+
+    // Head and half the body sent (a session of the first instance is taken at the head)…
+    const socket = connect(g.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const body = '{"name":"tea","qty":2}';
+    await new Promise<void>((resolve) => socket.write(`POST /items HTTP/1.1\r\nhost: shop\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 8)}`, () => resolve()));
+    // …then the core traps on another request, …
+    expect((await get(g, '/__trap/4')).status).toBe(200);
+    // …then the rest of the body: decided by the new instance, not "could not be evaluated".
+    socket.write(body.slice(8));
+    await closed;
+    expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(app.hits()).toBe(2);
+    const faults = events.filter((e) => e.alertLevel !== undefined && String(e.decisionText).includes('core fault'));
+    expect(faults.map((e) => e.path)).toEqual(['/__trap/4']);
+    const metrics = (await admin(g, '/metrics')).body;
+    expect(metrics).toMatch(/guard_gate_core_unevaluated_total\{stage="request",action="pass"\} 1/);
   });
 
   it('in alert mode lets the trapping request pass with an alert, and sync goes on with a new pile', async () => {
