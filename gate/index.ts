@@ -104,11 +104,12 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     maxRestarts: options.coreRestarts?.max,
     windowMs: options.coreRestarts?.windowMs,
     rewire: (next) => {
+      const from = source.current();
       source.rebind(next);
       const lostSamples = sync.replaceCore(next);
       metrics.pileSize.set(0);
       pod = null;
-      podMonitor?.replaceCore(next);
+      podMonitor?.replaceCore(next, { from, to: source.current() });
       proxy?.replaceCore(next);
       return { lostSamples, alertsKept: sync.alertCount, guardian: source.origin };
     },

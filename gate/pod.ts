@@ -139,12 +139,15 @@ export class PodMonitor {
 
   /**
    * After a core fault: use the new core instance. The latest profile and the session went with
-   * the old one; the next sample (on schedule) profiles the pod again. The alert state is kept.
+   * the old one; the next sample (on schedule) profiles the pod again. The alert state is kept:
+   * `rebound` names the Guardian in force loaded again into the new instance, so that an alert it
+   * raised still holds under its new handle (it clears only under a different Guardian).
    */
-  replaceCore(core: Core): void {
+  replaceCore(core: Core, rebound?: { from: Guardian; to: Guardian }): void {
     this.core = core;
     this.latest = null;
     this.session = null;
+    if (rebound && this.alertGuardian === rebound.from) this.alertGuardian = rebound.to;
   }
 
   /** Take one sample now (single-flight: joins one in progress). Never throws. */
