@@ -251,7 +251,15 @@ export class GuardianSource {
  * cluster. The Kubernetes client is loaded only here, when it is needed: it is most of a gate's
  * memory otherwise.
  */
-export async function gateKubeStore(options: { useCrd: boolean; namespace: string; kubeConfig?: KubeConfig; requestTimeoutMs?: number; log?: GateLogger }): Promise<GuardianStore | null> {
+export async function gateKubeStore(options: {
+  useCrd: boolean;
+  namespace: string;
+  kubeConfig?: KubeConfig;
+  requestTimeoutMs?: number;
+  log?: GateLogger;
+  /** The gate's core instance (it changes after a core fault); default the process-wide core. */
+  core?: () => Core;
+}): Promise<GuardianStore | null> {
   const log = options.log ?? silentLogger;
   if (!options.kubeConfig && !process.env.KUBERNETES_SERVICE_HOST) {
     log.info({}, 'guardian: not in a Kubernetes pod - Kubernetes Guardians are not read');
@@ -271,7 +279,7 @@ export async function gateKubeStore(options: { useCrd: boolean; namespace: strin
       return null;
     }
   }
-  const storeOptions = { kubeConfig, namespace: options.namespace, requestTimeoutMs: options.requestTimeoutMs ?? 5000 };
+  const storeOptions = { kubeConfig, namespace: options.namespace, requestTimeoutMs: options.requestTimeoutMs ?? 5000, core: options.core };
   return options.useCrd ? new KubeCrdGuardianStore(storeOptions) : new KubeConfigMapGuardianStore(storeOptions);
 }
 

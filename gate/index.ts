@@ -69,7 +69,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     core,
     namespace: config.namespace,
     service: config.serviceName,
-    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log }),
+    // The store validates what it reads with the gate's current core instance (see CoreHost below).
+    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log, core: () => host.core }),
     guardianFile: config.guardianFile ?? undefined,
     log,
   });

@@ -14,7 +14,9 @@ import { request } from 'undici';
 import { pino } from 'pino';
 import { Core, loadCore, type HttpRequestFields, type HttpResponseFields } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
+import { gateKubeStore } from '../../gate/guardian-source.js';
 import { startGate, type GateHandle } from '../../gate/index.js';
+import { startKubeStandin } from '../kube/standin.js';
 import { start } from '../service/api-support.js';
 
 /** The real core, made to trap (debug_trap: `unreachable` in wasm) on marked input. Test only. */
@@ -302,5 +304,18 @@ describe('guard-gate after a core fault', () => {
     const items = ((await alerts.body.json()) as { items: Array<{ count: number; decision: { reasons: string[] } }> }).items;
     const faults = items.filter((a) => a.decision.reasons?.[0] === 'core fault: request not evaluated');
     expect(faults.reduce((n, a) => n + a.count, 0)).toBe(6);
+  });
+
+  it("the gate's Kubernetes store validates with the core instance in use, so Guardians are read after a fault", async () => {
+    const kube = await startKubeStandin();
+    cleanups.push(() => kube.close());
+    kube.state.putObject('guardians', { metadata: { namespace: 'default', name: 'shop' }, spec: { samples: 3, control: { alert: true, block: true, learn: false, force: false, auto: true } } });
+    let current: Core = loadCore().fresh();
+    const store = (await gateKubeStore({ useCrd: true, namespace: 'default', kubeConfig: kube.kubeConfig(), core: () => current }))!;
+    cleanups.push(() => store.close());
+    expect((await store.get('default', 'shop'))?.spec.samples).toBe(3);
+    expect(() => current.debugTrap()).toThrow(/the core failed/);
+    current = current.fresh();
+    expect((await store.get('default', 'shop'))?.spec.samples).toBe(3);
   });
 });
