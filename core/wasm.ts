@@ -45,7 +45,10 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
 
   private guard(fn: (...a: number[]) => unknown): (...a: number[]) => unknown {
     const fail = (err: unknown): never => {
-      if (err instanceof WebAssembly.RuntimeError) {
+      // A trap, or a stack overflow inside the core (V8 raises a RangeError for it): either way the
+      // call stopped half-way and the instance's state cannot be trusted. Exports take numbers only,
+      // so no other RangeError comes out of a call.
+      if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
         this.faulted = err;
         try {
           this.onFault?.(err);

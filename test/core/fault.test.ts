@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { CoreError, loadCore, Section } from '../../core/index.js';
+import { instantiateSync, type WasmIoExports } from '../../core/wasm.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -70,5 +71,23 @@ describe('a trapped core instance', () => {
     }
     process.off('uncaughtException', onUncaught);
     expect(uncaught).toEqual([]);
+  });
+
+  it('a stack overflow inside the module (a RangeError in V8) is a fault too', () => {
+    // (module (memory (export "memory") 1) (func $f (export "f") call $f))
+    const bytes = new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+      0x03, 0x02, 0x01, 0x00,
+      0x05, 0x03, 0x01, 0x00, 0x01,
+      0x07, 0x0e, 0x02, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01, 0x66, 0x00, 0x00,
+      0x0a, 0x06, 0x01, 0x04, 0x00, 0x10, 0x00, 0x0b,
+    ]);
+    const mod = instantiateSync<WasmIoExports & { f(): void }>(bytes);
+    let seen: Error | null = null;
+    mod.onFault = (err) => void (seen = err);
+    expect(() => mod.exports.f()).toThrow(expect.objectContaining({ code: 'GUARD_CORE_FAULT' }));
+    expect(seen).toBeInstanceOf(RangeError);
+    expect(() => mod.exports.f()).toThrow(/must be reloaded/);
   });
 });
