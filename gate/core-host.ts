@@ -74,11 +74,9 @@ export class CoreHost {
   /** Stop watching the instance (the gate closed): a later trap is left to its caller. */
   close(): void {
     this.currentCore.onFault = null;
-    this.failure ??= 'the gate is closed';
   }
 
   private watch(core: Core): void {
-
     core.onFault = (err) => this.fault(core, err);
   }
 
