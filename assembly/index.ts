@@ -345,3 +345,11 @@ export function live_handles(): i32 {
   return guardians.live() + piles.live() + sessions.live() + pods.live();
 }
 
+
+/**
+ * TEST ONLY: trap (`unreachable`), as an internal bug would. No input reaches it: hosts call it
+ * only from tests, to exercise their recovery from a trapped instance (docs/abi.md).
+ */
+export function debug_trap(): void {
+  unreachable();
+}

@@ -4,7 +4,7 @@
 import { CoreError, type CoreErrorCode } from './errors.js';
 import { RecordWriter } from './record.js';
 import type { Control, HttpRequestFields, HttpResponseFields } from './types.js';
-import { instantiateSync, readBuildFile, WasmModule, type WasmIoExports } from './wasm.js';
+import { instantiateModule, instantiateSync, readBuildFile, WasmModule, type WasmIoExports } from './wasm.js';
 
 export { CoreError } from './errors.js';
 export type { CoreErrorCode } from './errors.js';
@@ -41,6 +41,7 @@ interface CoreExports extends WasmIoExports {
   pod_free(podId: number): void;
   sync_load(len: number): number;
   introspect(len: number): number;
+  debug_trap(): void;
 }
 
 const CONTROL_BITS: Array<[keyof Control, number]> = [
@@ -142,9 +143,46 @@ export class Core {
     return JSON.parse(out);
   }
 
+  /**
+   * A new, independent instance of the same compiled core (no recompilation): nothing of this
+   * one (Guardians, piles, sessions) is valid in it. How a host recovers from GUARD_CORE_FAULT.
+   * Subclasses are kept (the new instance is built by the same constructor).
+   */
+  fresh(): this {
+    const Ctor = this.constructor as new (wasm: WasmModule<CoreExports>) => this;
+    return new Ctor(instantiateModule<CoreExports>(this.wasm.module));
+  }
+
+  /** True once a call trapped: every later call of this instance throws GUARD_CORE_FAULT. */
+  get faulted(): boolean {
+    return this.wasm.faulted !== null;
+  }
+
+  /**
+   * Called once, synchronously, when a call of this instance traps — before the caller receives
+   * the GUARD_CORE_FAULT — so that its owner can put a fresh instance in place first.
+   */
+  set onFault(listener: ((err: Error) => void) | null) {
+    this.wasm.onFault = listener;
+  }
+
+  /**
+   * TEST ONLY: make the core trap (`unreachable` in wasm), as an internal bug would. The instance
+   * is faulted afterwards. Nothing on a request, sync or pod path calls this; tests use it to
+   * exercise recovery from GUARD_CORE_FAULT (docs/abi.md, `debug_trap`).
+   */
+  debugTrap(): never {
+    this.wasm.exports.debug_trap();
+    throw new CoreError('GUARD_CORE_FAULT', 'debug_trap returned without trapping');
+  }
+
   /** @internal */
   track(owner: object, free: () => void): void {
-    this.registry.register(owner, free, owner);
+    // A faulted instance frees nothing (its memory is dropped as a whole); a throwing finalizer
+    // would crash the process.
+    this.registry.register(owner, () => {
+      if (!this.faulted) free();
+    }, owner);
   }
 
   /** @internal */
@@ -216,7 +254,8 @@ abstract class Handle {
   protected release(free: (id: number) => void): void {
     if (this._id < 0) return;
     this.core.untrack(this);
-    free(this._id);
+    // After a trap nothing can be freed (or needs to be): the instance is dropped as a whole.
+    if (!this.core.faulted) free(this._id);
     this._id = -1;
   }
 }

@@ -19,12 +19,21 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 
 export class WasmModule<E extends WasmIoExports = WasmIoExports> {
   readonly exports: E;
+  /** The compiled module: a fresh instance of it costs an instantiation, not a compilation. */
+  readonly module: WebAssembly.Module;
   private bytes: Uint8Array;
 
   /** Set once the core trapped: its memory may be inconsistent, so every later call refuses. */
   faulted: Error | null = null;
 
-  constructor(instance: WebAssembly.Instance) {
+  /**
+   * Called once, synchronously, when a call traps, before the caller sees GUARD_CORE_FAULT: the
+   * owner of the instance can replace it before the caller's error handling runs.
+   */
+  onFault: ((err: Error) => void) | null = null;
+
+  constructor(instance: WebAssembly.Instance, module: WebAssembly.Module) {
+    this.module = module;
     const raw = instance.exports as Record<string, unknown>;
     const wrapped: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(raw)) {
@@ -36,8 +45,16 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
 
   private guard(fn: (...a: number[]) => unknown): (...a: number[]) => unknown {
     const fail = (err: unknown): never => {
-      if (err instanceof WebAssembly.RuntimeError) {
+      // A trap, or a stack overflow inside the core (V8 raises a RangeError for it): either way the
+      // call stopped half-way and the instance's state cannot be trusted. Exports take numbers only,
+      // so no other RangeError comes out of a call.
+      if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
         this.faulted = err;
+        try {
+          this.onFault?.(err);
+        } catch {
+          // The owner's recovery failed; the caller still learns of the fault below.
+        }
         throw new CoreError('GUARD_CORE_FAULT', `the core failed: ${err.message}`);
       }
       throw err;
@@ -124,7 +141,11 @@ function readAsString(memory: WebAssembly.Memory | undefined, ptr: number): stri
 }
 
 export function instantiateSync<E extends WasmIoExports>(wasm: Uint8Array): WasmModule<E> {
-  const mod = new WebAssembly.Module(wasm as unknown as BufferSource);
+  return instantiateModule<E>(new WebAssembly.Module(wasm as unknown as BufferSource));
+}
+
+/** A new instance (its own memory and state) of a compiled module. */
+export function instantiateModule<E extends WasmIoExports>(mod: WebAssembly.Module): WasmModule<E> {
   let memory: WebAssembly.Memory | undefined;
   // A failed internal check of the core (an AssemblyScript abort): name where, for the report.
   const abort = (msgPtr: number, filePtr: number, line: number, col: number): never => {
@@ -134,7 +155,7 @@ export function instantiateSync<E extends WasmIoExports>(wasm: Uint8Array): Wasm
   };
   const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9 } });
   memory = instance.exports.memory as WebAssembly.Memory;
-  return new WasmModule<E>(instance);
+  return new WasmModule<E>(instance, mod);
 }
 
 /** Read a file of build/ whether this code runs from source (core/) or compiled (build/js/core/). */

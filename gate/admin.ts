@@ -94,6 +94,12 @@ export class GateMetrics {
   readonly websocketUpgrades: Counter;
   /** WebSocket messages relayed, by direction (to_service, to_client). */
   readonly websocketMessages: Counter<'direction'>;
+  /** Fresh core instances put in place after a core fault (trap). */
+  readonly coreRestarts: Counter;
+  /** Exchanges the core could not evaluate (a fault), by stage and the action taken. */
+  readonly coreUnevaluated: Counter<'stage' | 'action'>;
+  /** 1 once the core kept failing and the gate failed closed (every request refused). */
+  readonly coreFailedClosed: Gauge;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -110,14 +116,19 @@ export class GateMetrics {
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
     this.websocketUpgrades = new Counter({ name: 'guard_gate_websocket_upgrades_total', help: 'WebSocket upgrades passed through to the service', registers });
     this.websocketMessages = new Counter({ name: 'guard_gate_websocket_messages_total', help: 'WebSocket messages relayed, by direction', labelNames: ['direction'], registers });
+    this.coreRestarts = new Counter({ name: 'guard_gate_core_restarts_total', help: 'Core instances replaced after a core fault (trap)', registers });
+    this.coreUnevaluated = new Counter({ name: 'guard_gate_core_unevaluated_total', help: 'Exchanges the core could not evaluate (core fault), by stage and action', labelNames: ['stage', 'action'], registers });
+    this.coreFailedClosed = new Gauge({ name: 'guard_gate_core_failed_closed', help: '1 once the core kept failing and the gate refuses every request', registers });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'guard_gate_' });
   }
 }
 
 export interface AdminServerOptions {
   metrics: GateMetrics;
-  /** True once a Guardian is in force. */
+  /** True once a Guardian is in force (and the gate did not fail closed). */
   ready: () => boolean;
+  /** Why the gate is not ready although it was (it failed closed), for the /readyz body. */
+  notReadyReason?: () => string | null;
   port: number;
   host?: string;
 }
@@ -151,7 +162,13 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
         } catch {
           isReady = false;
         }
-        text(isReady ? 200 : 503, isReady ? 'ready\n' : 'no Guardian in force yet\n');
+        let reason: string | null = null;
+        try {
+          reason = isReady ? null : options.notReadyReason?.() ?? null;
+        } catch {
+          reason = null;
+        }
+        text(isReady ? 200 : 503, isReady ? 'ready\n' : reason ? `not ready: ${reason}\n` : 'no Guardian in force yet\n');
         return;
       }
       case '/metrics':

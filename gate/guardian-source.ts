@@ -7,8 +7,11 @@
 // current() is O(1) and never awaits. A replaced core Guardian is disposed only once nobody uses it:
 // holders of a lease (acquire()) keep it alive; plain current() callers may use it until the end of
 // the current macrotask (disposal always waits for a setImmediate after the last lease is gone).
+//
+// The source of the Guardian in force (its text or object) is kept, so that after a core fault the
+// same Guardian is loaded again into the new core instance (rebind()).
 import { readFile } from 'node:fs/promises';
-import type { Core, Guardian } from '../core/index.js';
+import type { Control, Core, Guardian } from '../core/index.js';
 import { resolveGuardian } from '../service/store/resolve.js';
 import type { GuardianStore } from '../service/store/types.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -47,13 +50,17 @@ export interface GuardianLease {
 interface Entry {
   guardian: Guardian;
   origin: GuardianOrigin;
+  /** What it was loaded from (null: the default Guardian); loaded again by rebind(). */
+  spec: string | object | null;
+  /** Its control, read once on load: usable while the core is failing. */
+  control: Control;
   refs: number;
   retired: boolean;
   disposed: boolean;
 }
 
 export class GuardianSource {
-  private readonly core: Core;
+  private core: Core;
   private readonly namespace: string;
   private readonly service: string;
   private readonly store: GuardianStore | null;
@@ -75,12 +82,37 @@ export class GuardianSource {
     this.log = options.log ?? silentLogger;
     this.onChange = options.onChange;
     // Until something is loaded current() answers with a default Guardian, but ready stays false.
-    this.entry = { guardian: this.core.defaultGuardian(), origin: 'none', refs: 0, retired: false, disposed: false };
+    const guardian = this.core.defaultGuardian();
+    this.entry = { guardian, origin: 'none', spec: null, control: guardian.control, refs: 0, retired: false, disposed: false };
   }
 
   /** The Guardian in force (before `ready`: a default Guardian that is not yet "in force"). */
   current(): Guardian {
     return this.entry.guardian;
+  }
+
+  /**
+   * The control of the Guardian in force, read when it was loaded: needs no call into the core, so
+   * it answers while the core is failing (what a request that could not be evaluated is subject to).
+   */
+  get control(): Control {
+    return this.entry.control;
+  }
+
+  /**
+   * After a core fault: load the Guardian in force again, from its source, into the new core
+   * instance `core` (the default Guardian when none was loaded). Origin and readiness are kept;
+   * handles of the old instance (leases too) are dropped, not disposed. Throws when the new core
+   * refuses it — the old core accepted it, so that is another core fault.
+   */
+  rebind(core: Core): void {
+    this.core = core;
+    const old = this.entry;
+    const guardian = old.spec === null ? core.defaultGuardian() : core.parseGuardian(old.spec);
+    old.retired = true;
+    old.disposed = true;
+    this.entry = { guardian, origin: old.origin, spec: old.spec, control: guardian.control, refs: 0, retired: false, disposed: false };
+    this.log.info({ origin: old.origin }, 'guardian: loaded again into the new core instance');
   }
 
   /** Where the Guardian in force came from ('none' before the first load). */
@@ -162,7 +194,7 @@ export class GuardianSource {
       if (text !== null && this.offer(text, 'file')) return 'file';
     }
     if (!this.loaded && !this.closed && this.entry.origin !== 'default') {
-      this.install(this.core.defaultGuardian(), 'default');
+      this.install(this.core.defaultGuardian(), 'default', null);
       return 'default';
     }
     return this.entry.origin;
@@ -181,17 +213,17 @@ export class GuardianSource {
       this.log.warn({ origin, err: messageOf(err) }, 'guardian: invalid Guardian - keeping the Guardian in force');
       return false;
     }
-    this.install(guardian, origin);
+    this.install(guardian, origin, spec as string | object);
     return true;
   }
 
-  private install(guardian: Guardian, origin: GuardianOrigin): void {
+  private install(guardian: Guardian, origin: GuardianOrigin, spec: string | object | null): void {
     const old = this.entry;
-    this.entry = { guardian, origin, refs: 0, retired: false, disposed: false };
+    const c = guardian.control;
+    this.entry = { guardian, origin, spec, control: c, refs: 0, retired: false, disposed: false };
     if (origin !== 'default') this.loaded = true;
     this.isReady = true;
     this.retire(old);
-    const c = guardian.control;
     this.log.info({ origin, samples: guardian.samples, auto: c.auto, learn: c.learn, block: c.block, alert: c.alert }, 'guardian: loaded');
     this.onChange?.(origin, guardian);
   }
@@ -219,7 +251,15 @@ export class GuardianSource {
  * cluster. The Kubernetes client is loaded only here, when it is needed: it is most of a gate's
  * memory otherwise.
  */
-export async function gateKubeStore(options: { useCrd: boolean; namespace: string; kubeConfig?: KubeConfig; requestTimeoutMs?: number; log?: GateLogger }): Promise<GuardianStore | null> {
+export async function gateKubeStore(options: {
+  useCrd: boolean;
+  namespace: string;
+  kubeConfig?: KubeConfig;
+  requestTimeoutMs?: number;
+  log?: GateLogger;
+  /** The gate's core instance (it changes after a core fault); default the process-wide core. */
+  core?: () => Core;
+}): Promise<GuardianStore | null> {
   const log = options.log ?? silentLogger;
   if (!options.kubeConfig && !process.env.KUBERNETES_SERVICE_HOST) {
     log.info({}, 'guardian: not in a Kubernetes pod - Kubernetes Guardians are not read');
@@ -239,7 +279,7 @@ export async function gateKubeStore(options: { useCrd: boolean; namespace: strin
       return null;
     }
   }
-  const storeOptions = { kubeConfig, namespace: options.namespace, requestTimeoutMs: options.requestTimeoutMs ?? 5000 };
+  const storeOptions = { kubeConfig, namespace: options.namespace, requestTimeoutMs: options.requestTimeoutMs ?? 5000, core: options.core };
   return options.useCrd ? new KubeCrdGuardianStore(storeOptions) : new KubeConfigMapGuardianStore(storeOptions);
 }
 

@@ -7,10 +7,11 @@ import { loadCore, type Core, type PodProfile, type Session } from '../core/inde
 import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
 import { Alerts } from './alerts.js';
 import type { GateConfig } from './config.js';
+import { CoreHost } from './core-host.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
 import { guardPlugin, PluginRegistry } from './plugins.js';
 import { PodMonitor } from './pod.js';
-import { startProxy, type ProxyHandle, type Verdict } from './proxy.js';
+import { startProxy, type CoreFault, type ProxyHandle, type Verdict } from './proxy.js';
 import { SyncClient } from './sync.js';
 
 export { readGateConfig, ConfigError, type GateConfig } from './config.js';
@@ -33,6 +34,8 @@ export interface GateOptions {
   plugins?: PluginRegistry;
   /** Each plugin's configuration, by plugin name. */
   pluginConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Core restarts allowed within the window before the gate fails closed (default 5 in 60 s). */
+  coreRestarts?: { max: number; windowMs: number };
 }
 
 export interface GateHandle {
@@ -41,6 +44,8 @@ export interface GateHandle {
   metrics: GateMetrics;
   /** The plugin chain (the guard's own entry first). */
   plugins: PluginRegistry;
+  /** Owner of the core instance (restarts after a core fault). */
+  coreHost: CoreHost;
   /** Sync with guard-service now (for tools and the demo; the policy still applies otherwise). */
   syncNow(): Promise<void>;
   /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
@@ -64,7 +69,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     core,
     namespace: config.namespace,
     service: config.serviceName,
-    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log }),
+    // The store validates what it reads with the gate's current core instance (see CoreHost below).
+    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log, core: () => host.core }),
     guardianFile: config.guardianFile ?? undefined,
     log,
   });
@@ -87,6 +93,30 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       metrics.pileSize.set(sync.pileCount);
     },
   });
+
+  // Owns the core instance: on a trap, a fresh instance gets the same Guardian, an empty pile, a
+  // new pod session and new proxy sessions, before the failing caller sees GUARD_CORE_FAULT.
+  let pod: PodProfile | null = null;
+  let podMonitor: PodMonitor | null = null;
+  let proxy: ProxyHandle | null = null;
+  const host = new CoreHost({
+    core,
+    log,
+    maxRestarts: options.coreRestarts?.max,
+    windowMs: options.coreRestarts?.windowMs,
+    rewire: (next) => {
+      const from = source.current();
+      source.rebind(next);
+      const lostSamples = sync.replaceCore(next);
+      metrics.pileSize.set(0);
+      pod = null;
+      podMonitor?.replaceCore(next, { from, to: source.current() });
+      proxy?.replaceCore(next);
+      return { lostSamples, alertsKept: sync.alertCount, guardian: source.origin };
+    },
+    onRestart: () => metrics.coreRestarts.inc(),
+    onFailClosed: () => metrics.coreFailedClosed.set(1),
+  });
   await sync.start();
 
   const alerts = new Alerts({
@@ -97,10 +127,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     },
   });
 
-  let pod: PodProfile | null = null;
-  const podMonitor = config.monitorPod
+  podMonitor = config.monitorPod
     ? new PodMonitor({
-        core,
+        core: host.core,
         interval: config.podMonitorInterval,
         guardian: () => (source.ready ? source.current() : null),
         procDir: options.procDir,
@@ -144,16 +173,50 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.pileSize.set(sync.pileCount);
   };
 
+  // An exchange the core could not evaluate: blocked when the Guardian in force blocks (or the gate
+  // failed closed), passed otherwise; an alert either way, so that nothing opens silently.
+  const onCoreFault = (f: CoreFault): 'block' | 'pass' => {
+    const action = (source.control.block || host.failedClosed !== null) && f.stage !== 'exchange' ? 'block' : 'pass';
+    metrics.coreUnevaluated.inc({ stage: f.stage, action });
+    if (f.stage !== 'exchange') {
+      metrics.requests.inc();
+      (action === 'block' ? decided.block : decided.alert).inc();
+      if (action === 'block') metrics.blocks.inc({ stage: f.stage });
+    }
+    const reason = `core fault: ${f.stage} not evaluated`;
+    alerts.report({
+      level: 'Session',
+      decision: { children: null, reasons: [reason], result: 1 },
+      decisionText: `[${reason},]`,
+      requestId: f.requestId,
+      method: f.method,
+      path: f.path,
+      clientAddress: f.remote,
+    });
+    return action;
+  };
+  // Once the core kept failing: every request is refused (and counted as blocked).
+  const failClosed = (): string | null => {
+    const reason = host.failedClosed;
+    if (reason !== null) {
+      metrics.requests.inc();
+      decided.block.inc();
+      metrics.blocks.inc({ stage: 'request' });
+    }
+    return reason;
+  };
+
   const toService = metrics.websocketMessages.labels({ direction: 'to_service' });
   const toClient = metrics.websocketMessages.labels({ direction: 'to_client' });
-  let proxy: ProxyHandle | null = null;
   let admin: AdminServer | null = null;
   try {
     proxy = await startProxy({
       port: config.port,
       upstream: config.protectedService,
       getGuardian: () => source.current(),
-      core,
+      core: host.core,
+      onCoreFault,
+      failClosed,
       maxBody: config.maxBody,
       analyzeBody: config.analyzeBody,
       blockStatus: config.blockStatus,
@@ -166,13 +229,19 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       plugins,
       log,
     });
-    admin = await startAdmin({ metrics, ready: () => source.ready, port: config.adminPort });
+    admin = await startAdmin({
+      metrics,
+      ready: () => source.ready && host.failedClosed === null,
+      notReadyReason: () => host.failedClosed,
+      port: config.adminPort,
+    });
   } catch (err) {
     await proxy?.close(0);
     await podMonitor?.stop();
     await sync.close();
     source.close();
     await plugins.shutdown();
+    host.close();
     throw err;
   }
 
@@ -184,6 +253,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     adminPort: adminHandle.port,
     metrics,
     plugins,
+    coreHost: host,
     syncNow: async () => {
       await sync.sync(true);
     },
@@ -195,6 +265,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
         await sync.close();
         await adminHandle.close();
         source.close();
+        host.close();
         await plugins.shutdown();
       })()),
   };

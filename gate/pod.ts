@@ -67,7 +67,7 @@ const realClock: PodClock = {
 };
 
 export class PodMonitor {
-  private readonly core: Core;
+  private core: Core;
   private readonly intervalMs: number;
   private readonly guardianOf: () => Guardian | null;
   private readonly procDir: string;
@@ -135,6 +135,19 @@ export class PodMonitor {
     this.latest = null;
     this.session?.dispose();
     this.session = null;
+  }
+
+  /**
+   * After a core fault: use the new core instance. The latest profile and the session went with
+   * the old one; the next sample (on schedule) profiles the pod again. The alert state is kept:
+   * `rebound` names the Guardian in force loaded again into the new instance, so that an alert it
+   * raised still holds under its new handle (it clears only under a different Guardian).
+   */
+  replaceCore(core: Core, rebound?: { from: Guardian; to: Guardian }): void {
+    this.core = core;
+    this.latest = null;
+    this.session = null;
+    if (rebound && this.alertGuardian === rebound.from) this.alertGuardian = rebound.to;
   }
 
   /** Take one sample now (single-flight: joins one in progress). Never throws. */

@@ -41,6 +41,20 @@ export interface Verdict {
   tags: string[];
 }
 
+/**
+ * An exchange the core could not evaluate: the core trapped while profiling or deciding it, or its
+ * session belonged to a core instance that failed meanwhile. `stage` 'exchange': after the answer
+ * was sent (envelope, learning), when there is nothing left to block.
+ */
+export interface CoreFault {
+  requestId: string;
+  method: string;
+  path: string;
+  remote: string;
+  stage: 'request' | 'response' | 'exchange';
+  error: string;
+}
+
 export interface ProxyLog {
   info?(obj: object, msg?: string): void;
   warn?(obj: object, msg?: string): void;
@@ -77,6 +91,17 @@ export interface ProxyOptions {
   /** WebSocket upgrades completed and messages relayed (for metrics). */
   onWebSocket?: (event: WebSocketEvent) => void;
   log?: ProxyLog;
+  /**
+   * An exchange could not be evaluated (GUARD_CORE_FAULT): 'block' answers it with the block status
+   * (a response is withheld), 'pass' lets it through — the callee raises the alert. Called once per
+   * exchange, synchronously. Default: 'block'. Such exchanges are not reported to onSession.
+   */
+  onCoreFault?: (fault: CoreFault) => 'block' | 'pass';
+  /**
+   * Called for every request before anything else: a reason (text) answers it with the block status
+   * and that reason, unevaluated (the gate failed closed); null lets it be evaluated.
+   */
+  failClosed?: () => string | null;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
   /** undici pool settings. */
@@ -92,6 +117,11 @@ export interface ProxyHandle {
   readonly inFlight: number;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
   close(drainMs?: number): Promise<void>;
+  /**
+   * After a core fault: new exchanges use sessions of `core`; pooled sessions of the old instance are
+   * dropped, and exchanges in flight on it are treated as not evaluated (onCoreFault).
+   */
+  replaceCore(core: Core): void;
 }
 
 const MiB = 1024 * 1024;
@@ -110,6 +140,10 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
+
+function isCoreFault(err: unknown): boolean {
+  return err instanceof CoreError && err.code === 'GUARD_CORE_FAULT';
+}
 
 function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
@@ -200,18 +234,35 @@ class BodyBuffer {
   }
 }
 
-/** A small pool of reusable sessions. */
+/** A small pool of reusable sessions of the current core instance. */
 class SessionPool {
   private free: Session[] = [];
   private all = new Set<Session>();
-  constructor(private readonly core: Core, private readonly max = 64) {}
+  constructor(private core: Core, private readonly max = 64) {}
   get(): Session {
     const s = this.free.pop() ?? this.core.newSession();
     this.all.add(s);
     return s;
   }
+  /** A session of a core instance replaced since (unusable: its instance failed). */
+  stale(s: Session): boolean {
+    return !this.all.has(s);
+  }
+  /** Sessions of the old instance are dropped (not freed: a faulted instance frees nothing). */
+  replaceCore(core: Core): void {
+    this.core = core;
+    this.free = [];
+    this.all = new Set();
+  }
   put(s: Session): void {
-    s.reset();
+    if (this.stale(s)) return;
+    try {
+      s.reset();
+    } catch {
+      // Only a faulted core refuses a reset: the session is gone with it.
+      this.all.delete(s);
+      return;
+    }
     if (this.free.length < this.max) this.free.push(s);
     else {
       this.all.delete(s);
@@ -248,6 +299,8 @@ interface Exchange {
   paused: boolean;
   /** The request was profiled (only such exchanges reach onSession). */
   profiled: boolean;
+  /** The core could not evaluate the exchange (a fault); the action taken, reported once. */
+  unevaluated: 'block' | 'pass' | null;
   blockedBy: string | undefined;
   tags: string[];
   /** What the plugins saw of the request (built once, when there are plugins). */
@@ -314,7 +367,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           tags: ex.tags,
         });
       } catch (err) {
-        log.error?.({ err: String(err), requestId: ex.id }, 'onSession failed');
+        if (isCoreFault(err)) notEvaluated(ex, 'exchange', err);
+        else log.error?.({ err: String(err), requestId: ex.id }, 'onSession failed');
       } finally {
         sessions.put(s);
       }
@@ -365,6 +419,41 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     answer(ex, blockStatus, `blocked by guard (request id ${ex.id})\n`);
   }
 
+  /**
+   * The core failed (GUARD_CORE_FAULT) on this exchange: it could not be evaluated. Its session is
+   * gone with the failed instance (not reported to onSession). The gate decides block or pass (and
+   * raises the alert), once per exchange. Returns true when the exchange may go on (pass); on block
+   * it has been answered with the block status (stage 'exchange': already answered, nothing to do).
+   */
+  function notEvaluated(ex: Exchange, stage: CoreFault['stage'], err: unknown): boolean {
+    ex.profiled = false;
+    if (ex.unevaluated === null) {
+      let action: 'block' | 'pass' = 'block';
+      try {
+        action = opts.onCoreFault?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, error: String(err) }) ?? 'block';
+      } catch (cbErr) {
+        log.error?.({ requestId: ex.id, err: String(cbErr) }, 'onCoreFault failed');
+      }
+      ex.unevaluated = action;
+    }
+    if (ex.unevaluated === 'pass' || stage === 'exchange') return !ex.finished;
+    if (ex.finished) return false;
+    ex.blocked = stage;
+    log.warn?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, reason: 'core fault: could not be evaluated' }, 'blocked');
+    answer(ex, blockStatus, `blocked by guard: could not be evaluated (request id ${ex.id})\n`);
+    return false;
+  }
+
+  /**
+   * The response-stage catch (responseVerdict): true when the response is withheld (answered with
+   * the block status); a core fault otherwise passes with an alert, any other error is logged.
+   */
+  function responseFailed(ex: Exchange, err: unknown): boolean {
+    if (isCoreFault(err)) return !notEvaluated(ex, 'response', err);
+    log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+    return false;
+  }
+
   /** Outgoing headers: hop-by-hop (and those named in Connection) removed, XFF appended. */
   function forwardHeaders(ex: Exchange, contentLength: number | null): string[] {
     let named: Set<string> | null = null;
@@ -389,15 +478,18 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   function profileAndDecideRequest(ex: Exchange, body: Uint8Array | undefined, bodyFault: string | undefined): boolean {
     const t0 = performance.now();
     try {
+      // A session of an instance that failed since the request arrived: take one of the new one.
+      if (ex.session && sessions.stale(ex.session)) ex.session = sessions.get();
       return decideRequest(ex, body, bodyFault);
     } catch (err) {
+      if (isCoreFault(err)) return notEvaluated(ex, 'request', err);
       // Input the core refuses as malformed is refused here too: never forwarded undecided.
       if (err instanceof CoreError && err.code === 'GUARD_INVALID_REQUEST') {
         log.warn?.({ requestId: ex.id, err: err.message }, 'malformed request refused');
         if (!ex.finished) answer(ex, 400, 'guard-gate: malformed request\n', true);
         return false;
       }
-      // A failure of the core itself never takes the service down: logged, the request passes.
+      // Any other failure of the host code never takes the service down: logged, the request passes.
       log.error?.({ requestId: ex.id, err: String(err) }, 'request profiling failed');
       return !ex.finished;
     } finally {
@@ -406,20 +498,20 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   }
 
   /**
-   * Profile and decide the response; true when the Guardian blocks it. A failure of the core is
-   * logged and lets the response pass.
+   * Profile and decide the response: 'block' when the Guardian blocks it (the caller answers),
+   * 'answered' when a core fault withheld it (already answered with the block status), 'pass'
+   * otherwise — a core fault in alert mode, or a failure of the host code, passes (logged, alerted).
    */
-  function responseBlocked(ex: Exchange, resp: Parameters<Session['profileResponse']>[0]): boolean {
+  function responseVerdict(ex: Exchange, resp: Parameters<Session['profileResponse']>[0]): 'pass' | 'block' | 'answered' {
     const s = ex.session!;
     const t0 = performance.now();
     try {
       s.profileResponse(resp);
       ex.complete = true;
       const g = opts.getGuardian();
-      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block;
+      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block ? 'block' : 'pass';
     } catch (err) {
-      log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
-      return false;
+      return responseFailed(ex, err) ? 'answered' : 'pass';
     } finally {
       ex.coreMs += performance.now() - t0;
     }
@@ -694,7 +786,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
      */
     private decide(body: Uint8Array | undefined): boolean {
       const ex = this.ex;
-      if (responseBlocked(ex, { status: this.status, headers: this.respHeaders, body, bodyFault: this.fault })) {
+      const verdict = responseVerdict(ex, { status: this.status, headers: this.respHeaders, body, bodyFault: this.fault });
+      if (verdict === 'answered') {
+        this.abortIfReading('response not evaluated');
+        return false;
+      }
+      if (verdict === 'block') {
         // The answer first: aborting may call onError at once, which must find the exchange finished.
         blockAnswer(ex, 'response');
         this.abortIfReading('response blocked');
@@ -920,6 +1017,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       coreMs: 0,
       paused: false,
       profiled: false,
+      unevaluated: null,
       blockedBy: undefined,
       tags: [],
       pluginCtx: null,
@@ -953,6 +1051,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (closing) {
       res.onData(() => {});
       answer(ex, 503, 'guard-gate: shutting down\n', true);
+      return;
+    }
+    const refused = opts.failClosed?.() ?? null;
+    if (refused !== null) {
+      res.onData(() => {});
+      answer(ex, blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
       return;
     }
     inFlight.add(ex);
@@ -1108,9 +1212,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
     ex.respMs = performance.now() - ex.start;
     // The 101 is profiled and decided as the response of the exchange (no body), then the plugins'.
-    if (responseBlocked(ex, { status: 101, headers: r.headers })) {
+    const verdict = responseVerdict(ex, { status: 101, headers: r.headers });
+    if (verdict !== 'pass') {
       r.socket.destroy();
-      return blockAnswer(ex, 'response');
+      return verdict === 'block' ? blockAnswer(ex, 'response') : undefined;
     }
     // The service's own 101 headers (Set-Cookie…) reach the client; uWS writes the handshake's.
     const headers = r.headers.filter(([k]) => !HOP_BY_HOP.has(k) && k !== 'sec-websocket-protocol' && k !== 'content-length' && k !== 'date');
@@ -1206,6 +1311,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       listening.close();
       await pool.close().catch(() => pool.destroy());
       sessions.dispose();
+    },
+    replaceCore(next: Core): void {
+      sessions.replaceCore(next);
     },
   };
 }

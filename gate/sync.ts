@@ -10,6 +10,8 @@
 // A sync sends a snapshot: the pile and alerts are moved aside, new ones collect meanwhile; after a
 // 200 with a JSON answer the snapshot is dropped, otherwise it is put back (alerts bounded by count,
 // the pile by the core's caps). Everything is asynchronous and never runs on a request path.
+// The pile lives in the core: after a core fault replaceCore() starts an empty one in the new
+// instance (the samples of the old one are lost; the alerts, held here, are not).
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
@@ -33,7 +35,7 @@ export interface SyncAlert {
   count: number;
 }
 
-export type SyncOutcome = 'ok' | 'transport' | 'status' | 'invalid' | 'skipped';
+export type SyncOutcome = 'ok' | 'transport' | 'status' | 'invalid' | 'skipped' | 'fault';
 
 export interface SyncResult {
   outcome: SyncOutcome;
@@ -97,7 +99,7 @@ export interface SyncStats {
 }
 
 export class SyncClient {
-  private readonly core: Core;
+  private core: Core;
   private readonly source: GuardianSource;
   private readonly url: string | undefined;
   private readonly query: string;
@@ -117,6 +119,8 @@ export class SyncClient {
   readonly jitterMs: number;
 
   private pile: Pile;
+  /** The pile's count when last read: what a faulted core can no longer tell. */
+  private held = 0;
   private alerts: SyncAlert[] = [];
   private alertIndex = new Map<string, SyncAlert>();
   private alertKeys = new WeakMap<SyncAlert, string>();
@@ -231,7 +235,24 @@ export class SyncClient {
   }
 
   get pileCount(): number {
-    return this.pile.count;
+    return this.count();
+  }
+
+  /**
+   * After a core fault: an empty pile in the new core instance. Returns the samples lost with the
+   * old one (as last counted); held alerts are kept.
+   */
+  replaceCore(core: Core): number {
+    const lost = this.count();
+    this.core = core;
+    this.pile = core.newPile();
+    this.held = 0;
+    return lost;
+  }
+
+  private count(): number {
+    if (!this.core.faulted) this.held = this.pile.count;
+    return this.held;
   }
 
   get alertCount(): number {
@@ -241,7 +262,7 @@ export class SyncClient {
   get stats(): SyncStats {
     return {
       ...this.counters,
-      pileCount: this.pile.count,
+      pileCount: this.count(),
       alerts: this.alerts.length,
       backoffMs: this.currentBackoff,
       jitterMs: this.jitterMs,
@@ -267,9 +288,9 @@ export class SyncClient {
     });
     const final = (async () => {
       if (this.inFlight) await this.inFlight;
-      if (this.url && (this.pile.count > 0 || this.alerts.length > 0 || this.compromised)) {
+      if (this.url && (this.count() > 0 || this.alerts.length > 0 || this.compromised)) {
         this.log.info({}, 'guard Shutdown - performing final Sync!');
-        await this.attempt(false);
+        await this.attempt(false).catch((err: unknown) => this.failed(err));
       }
     })();
     const r = await Promise.race([final.then(() => 'done' as const), deadline]);
@@ -279,6 +300,7 @@ export class SyncClient {
       await final.catch(() => {});
     }
     this.pile.dispose();
+    this.held = 0;
     this.alerts = [];
     this.alertIndex.clear();
     await this.agent?.close().catch(() => {});
@@ -296,7 +318,7 @@ export class SyncClient {
       return Promise.resolve(skipped());
     }
     this.disarm();
-    const flight = this.attempt(true).finally(() => {
+    const flight = this.attempt(true).catch((err: unknown) => this.failed(err)).finally(() => {
       this.inFlight = null;
       this.arm();
     });
@@ -309,9 +331,9 @@ export class SyncClient {
   /** The earliest time (clock ms) a sync is due under the policy. */
   private dueAt(): number {
     const earliest = Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil);
-    const count = this.pile.count;
+    const count = this.count();
     if (count >= PILE_LIMIT || this.alerts.length >= ALERTS_LIMIT) return earliest;
-    const samples = this.source.ready ? this.source.current().samples : 0;
+    const samples = this.source.ready && !this.core.faulted ? this.source.current().samples : 0;
     const interval = this.lastSuccess + this.intervalMs + this.jitterMs;
     if ((count > 0 && count * 10 >= samples) || this.alerts.length > 0) return Math.max(earliest, interval);
     return Math.max(earliest, this.lastSuccess + SKIP_INTERVALS * this.intervalMs + this.jitterMs);
@@ -347,13 +369,20 @@ export class SyncClient {
   private async attempt(load: boolean): Promise<SyncResult> {
     const started = this.clock.now();
     this.lastAttempt = started;
-    // The snapshot: what is sent is moved aside; new data collects in fresh containers.
-    const sending = this.pile;
+    // The snapshot: what is sent is moved aside; new data collects in fresh containers. A core that
+    // failed for good (the gate failed closed) holds no usable pile: the alerts still go, pile null.
+    const coreAlive = !this.core.faulted;
+    const fresh = coreAlive ? this.core.newPile() : null;
+    const sending = coreAlive ? this.pile : null;
+    const sendingCore = this.core;
     const sentAlerts = this.alerts;
-    this.pile = this.core.newPile();
+    const samples = coreAlive ? this.count() : 0;
+    if (fresh) {
+      this.pile = fresh;
+      this.held = 0;
+    }
     this.alerts = [];
     this.alertIndex = new Map();
-    const samples = sending.count;
     let result: SyncResult;
     let guardian: unknown = null;
     if (!this.url) {
@@ -361,7 +390,7 @@ export class SyncClient {
     } else {
       this.counters.attempts++;
       try {
-        const body = `{"pile":${sending.toWire()},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
+        const body = `{"pile":${sending ? sending.toWire() : 'null'},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
         const answer = await this.post(body);
         if (answer.status !== 200) {
           result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
@@ -388,10 +417,10 @@ export class SyncClient {
     if (!this.url) {
       // No guard-service: nobody learns from the pile, so it is not kept; the Guardian is
       // refreshed from the fallbacks on the policy's schedule.
-      sending.dispose();
+      sending?.dispose();
       this.lastSuccess = this.clock.now();
     } else if (result.outcome === 'ok') {
-      sending.dispose();
+      sending?.dispose();
       this.lastSuccess = this.clock.now();
       this.backoffUntil = -Infinity;
       this.currentBackoff = 0;
@@ -399,7 +428,12 @@ export class SyncClient {
       this.counters.consecutiveFailures = 0;
       this.log.debug?.({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
     } else {
-      this.restore(sending, sentAlerts);
+      if (sendingCore === this.core) this.restore(sending, sentAlerts);
+      else {
+        // The core failed during the attempt: the snapshot's pile went with it; alerts are kept.
+        if (samples > 0) this.log.warn({ lostSamples: samples }, 'sync: the core failed during the sync - the samples sent are lost, alerts kept');
+        this.restore(null, sentAlerts);
+      }
       if (result.outcome !== 'skipped') {
         this.counters.failures++;
         this.counters.consecutiveFailures++;
@@ -408,7 +442,7 @@ export class SyncClient {
         this.currentBackoff = Math.min(this.maxBackoffMs, exp);
         // Jitter the back-off too (up to +10 %) so that gates do not retry together.
         this.backoffUntil = this.clock.now() + this.currentBackoff + Math.floor(this.random() * this.currentBackoff * 0.1);
-        this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.pile.count, alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
+        this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.count(), alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
       }
     }
 
@@ -426,15 +460,29 @@ export class SyncClient {
   }
 
   /** Put an unsent snapshot back in front of what collected meanwhile. */
-  private restore(sending: Pile, sentAlerts: SyncAlert[]): void {
-    sending.merge(this.pile);
-    this.pile.dispose();
-    this.pile = sending;
+  private restore(sending: Pile | null, sentAlerts: SyncAlert[]): void {
+    if (sending) {
+      sending.merge(this.pile);
+      this.pile.dispose();
+      this.pile = sending;
+    }
     const newer = this.alerts;
     this.alerts = [];
     this.alertIndex = new Map();
     for (const a of sentAlerts) this.keepAlert(a);
     for (const a of newer) this.keepAlert(a);
+  }
+
+  /** An attempt that threw (a core fault while moving the pile): reported, never a rejection. */
+  private failed(err: unknown): SyncResult {
+    const result: SyncResult = { outcome: 'fault', samples: 0, alerts: 0, error: `sync failed: ${messageOf(err)}`, ms: 0 };
+    this.log.warn({ err: result.error }, 'sync: attempt failed');
+    try {
+      this.onResult?.(result);
+    } catch {
+      // metrics only
+    }
+    return result;
   }
 
   private keepAlert(alert: SyncAlert): void {

@@ -14,8 +14,11 @@ import { serializeOn } from './queue.js';
 export interface KubeGuardianStoreOptions {
   /** Default: the pod's in-cluster configuration (kube-client.ts). */
   kubeConfig?: KubeConfig;
-  /** The core that validates specs; the process-wide one by default. */
-  core?: Core;
+  /**
+   * The core that validates specs; the process-wide one by default. A function when the instance
+   * can change (the gate replaces its core after a core fault).
+   */
+  core?: Core | (() => Core);
   /**
    * The namespace of list() without an argument and of watch() (a gate's service account may read
    * only its own); without it they span the cluster.
@@ -80,7 +83,7 @@ export interface GuardianObjects<O extends KubeObjectLike> {
 export abstract class KubeGuardianStore<O extends KubeObjectLike> implements GuardianStore {
   abstract readonly kind: 'kube-crd' | 'kube-configmap';
   readonly api: KubeApi;
-  protected readonly core: Core;
+  private readonly coreOf: () => Core;
   protected readonly namespace: string | undefined;
   private readonly settings: Settings;
   private readonly report: (problem: StoreError) => void;
@@ -92,10 +95,15 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
 
   protected abstract readonly objects: GuardianObjects<O>;
 
+  protected get core(): Core {
+    return this.coreOf();
+  }
+
   constructor(options: KubeGuardianStoreOptions = {}) {
     if (options.namespace !== undefined) checkName('namespace', options.namespace);
     this.api = new KubeApi({ kubeConfig: options.kubeConfig, requestTimeoutMs: options.requestTimeoutMs });
-    this.core = options.core ?? loadCore();
+    const core = options.core ?? loadCore();
+    this.coreOf = typeof core === 'function' ? core : () => core;
     this.namespace = options.namespace;
     this.settings = Object.freeze({
       maxAttempts: Math.max(1, options.maxAttempts ?? 10),

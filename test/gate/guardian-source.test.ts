@@ -191,3 +191,35 @@ describe('GuardianSource disposal', () => {
     expect(() => old.samples).toThrow(/dispose/);
   });
 });
+
+describe('GuardianSource after a core fault', () => {
+  it('rebind() loads the Guardian in force again into the new instance: same origin, control and samples', async () => {
+    const first = loadCore().fresh();
+    const s = new GuardianSource({ core: first, namespace: NS, service: SID, guardianFile: await guardianFile(JSON.stringify(spec(7))) });
+    sources.push(s);
+    expect(await s.fallback()).toBe('file');
+    const before = s.current();
+    expect(() => first.debugTrap()).toThrow(/the core failed/);
+    expect(s.control.block).toBe(true); // read on load: answers while the core is failing
+
+    const next = first.fresh();
+    s.rebind(next);
+    expect(s.current()).not.toBe(before);
+    expect(s.origin).toBe('file');
+    expect(s.ready).toBe(true);
+    expect(s.current().samples).toBe(7);
+    expect(s.current().control).toEqual(spec(7).control);
+    await tick();
+    expect(s.current().samples).toBe(7);
+  });
+
+  it('rebind() before any load gives the new instance a default Guardian, still not ready', () => {
+    const first = loadCore().fresh();
+    const s = new GuardianSource({ core: first, namespace: NS, service: SID });
+    sources.push(s);
+    expect(() => first.debugTrap()).toThrow(/the core failed/);
+    s.rebind(first.fresh());
+    expect(s.ready).toBe(false);
+    expect(s.current().control.learn).toBe(true);
+  });
+});

@@ -124,6 +124,37 @@ describe('PodMonitor', () => {
     await m.stop();
   });
 
+  it('after a core fault, samples with the new core instance; its alert holds under the same Guardian loaded again', async () => {
+    const wire = learnedGuardian(['2.217.23.2']).toWire();
+    const first = loadCore().fresh();
+    let g = first.parseGuardian(wire);
+    const { m, alerts, warnings, clears } = monitor(() => g, { core: first });
+    await writeFile(join(dir, 'tcp'), v4Table(['2.217.23.2', '8.8.8.8']));
+    await m.sample();
+    expect(alerts).toHaveLength(1);
+
+    expect(() => first.debugTrap()).toThrow(/the core failed/);
+    await m.sample(); // the failed instance: nothing profiled, a warning
+    expect(m.samples).toBe(1);
+    expect(warnings.some((w) => w.includes('GUARD_CORE_FAULT') || w.includes('must be reloaded'))).toBe(true);
+
+    const next = first.fresh();
+    const from = g;
+    g = next.parseGuardian(wire);
+    m.replaceCore(next, { from, to: g });
+    await m.sample();
+    expect(m.samples).toBe(2);
+    expect(m.current).not.toBeNull();
+    expect(alerts).toHaveLength(1); // the same alert, not reported again
+
+    // Peers gone: the alert holds under the Guardian that raised it (loaded again), as before a fault.
+    await writeFile(join(dir, 'tcp'), v4Table(['2.217.23.2']));
+    await m.sample();
+    expect(clears()).toBe(0);
+    expect(m.alerting).not.toBeNull();
+    await m.stop();
+  });
+
   it('reads IPv6 and the other tables; a missing file is fine', async () => {
     const g = learnedGuardian(['2.217.23.2']);
     const { m, alerts, warnings } = monitor(() => g);

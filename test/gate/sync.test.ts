@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
 import { SyncClient, type SyncClientOptions, type SyncResult } from '../../gate/sync.js';
 import { FakeClock } from '../../service/clock.js';
@@ -323,6 +324,34 @@ describe('sync failures and back-off', () => {
     expect(h.source.current().samples).toBe(50);
     // Every attempt sent the whole held pile.
     expect(front.captured.map((c) => c.pileCount)).toEqual([0, 30, 50, 50, 50]);
+  });
+
+  it('after a core fault: an empty pile in the new instance; a snapshot in flight is lost, its alerts kept', async () => {
+    const srv = await capturingServer({ mode: 'status500' });
+    const first = loadCore().fresh();
+    const h = harness(srv.url, { core: first });
+    const inFirst = first.newSession();
+    inFirst.profileRequest({ method: 'GET', path: '/a', headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+    for (let i = 0; i < 3; i++) h.client.addSession(inFirst);
+    h.client.addAlert({ children: null, reasons: ['x'], result: 1 }, '[x,]');
+    expect(h.client.pileCount).toBe(3);
+
+    const flight = h.client.sync(true); // the snapshot (3 samples, 1 alert) is on its way…
+    expect(() => first.debugTrap()).toThrow(/the core failed/);
+    const next = first.fresh();
+    expect(h.client.replaceCore(next)).toBe(0); // …so nothing was held in the failed pile
+    const failed = await flight; // guard-service answers 500: the snapshot cannot be put back
+    expect(failed.outcome).toBe('status');
+    expect(h.client.pileCount).toBe(0);
+    expect(h.client.alertCount).toBe(1);
+
+    const inNext = next.newSession();
+    inNext.profileRequest({ method: 'GET', path: '/a', headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+    h.client.addSession(inNext);
+    srv.state.mode = 'answer';
+    expect((await h.client.sync(true)).outcome).toBe('ok');
+    expect(srv.captured.at(-1)).toMatchObject({ pileCount: 1 });
+    expect(srv.captured.at(-1)?.alerts).toHaveLength(1);
   });
 
   it('fails fast when nothing listens', async () => {
