@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { gateConfig } from '../gate/config.js';
+import { loadCore } from '../core/index.js';
 import { startGate } from '../gate/index.js';
 import { serviceConfig, startService } from '../service/index.js';
 import type { CommandContext } from './report.js';
@@ -87,7 +88,8 @@ export async function runDemo(ctx: CommandContext, options: { keep: boolean }): 
   );
   const gate = await startGate(
     gateConfig({ serviceName: SERVICE, namespace: NAMESPACE, protectedService: shop.url, guardServiceUrl: service.url, port: 0, adminPort: 0, monitorPod: false }),
-    { log: silent, podName: 'shop-demo-1' },
+    // Its own core instance: a fault in the gate's never takes guard-service's (same process) with it.
+    { log: silent, podName: 'shop-demo-1', core: loadCore().fresh() },
   );
   const gateUrl = `http://127.0.0.1:${gate.port}`;
   const stop = async () => {

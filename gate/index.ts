@@ -183,7 +183,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       (action === 'block' ? decided.block : decided.alert).inc();
       if (action === 'block') metrics.blocks.inc({ stage: f.stage });
     }
-    const reason = `core fault: ${f.stage} not evaluated`;
+    const reason = `${f.cause === 'core' ? 'core fault' : 'gate error'}: ${f.stage} not evaluated`;
     alerts.report({
       level: 'Session',
       decision: { children: null, reasons: [reason], result: 1 },

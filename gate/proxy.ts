@@ -42,9 +42,11 @@ export interface Verdict {
 }
 
 /**
- * An exchange the core could not evaluate: the core trapped while profiling or deciding it, or its
- * session belonged to a core instance that failed meanwhile. `stage` 'exchange': after the answer
- * was sent (envelope, learning), when there is nothing left to block.
+ * An exchange the core could not evaluate: the core trapped while profiling or deciding it, its
+ * session belonged to a core instance that failed meanwhile (`cause` 'core'), or the gate's own
+ * code failed around the core (`cause` 'gate': a bug, never a reason to let traffic through
+ * undecided). `stage` 'exchange': after the answer was sent (envelope, learning), when there is
+ * nothing left to block.
  */
 export interface CoreFault {
   requestId: string;
@@ -52,6 +54,7 @@ export interface CoreFault {
   path: string;
   remote: string;
   stage: 'request' | 'response' | 'exchange';
+  cause: 'core' | 'gate';
   error: string;
 }
 
@@ -430,7 +433,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (ex.unevaluated === null) {
       let action: 'block' | 'pass' = 'block';
       try {
-        action = opts.onCoreFault?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, error: String(err) }) ?? 'block';
+        const cause = isCoreFault(err) ? 'core' : 'gate';
+        action = opts.onCoreFault?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, cause, error: String(err) }) ?? 'block';
       } catch (cbErr) {
         log.error?.({ requestId: ex.id, err: String(cbErr) }, 'onCoreFault failed');
       }
@@ -439,7 +443,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (ex.unevaluated === 'pass' || stage === 'exchange') return !ex.finished;
     if (ex.finished) return false;
     ex.blocked = stage;
-    log.warn?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, reason: 'core fault: could not be evaluated' }, 'blocked');
+    log.warn?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage, reason: `${isCoreFault(err) ? 'core fault' : 'gate error'}: could not be evaluated` }, 'blocked');
     answer(ex, blockStatus, `blocked by guard: could not be evaluated (request id ${ex.id})\n`);
     return false;
   }
@@ -449,9 +453,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
    * the block status); a core fault otherwise passes with an alert, any other error is logged.
    */
   function responseFailed(ex: Exchange, err: unknown): boolean {
-    if (isCoreFault(err)) return !notEvaluated(ex, 'response', err);
-    log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
-    return false;
+    if (!isCoreFault(err)) log.error?.({ requestId: ex.id, err: String(err) }, 'response profiling failed');
+    return !notEvaluated(ex, 'response', err);
   }
 
   /** Outgoing headers: hop-by-hop (and those named in Connection) removed, XFF appended. */
@@ -489,9 +492,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         if (!ex.finished) answer(ex, 400, 'guard-gate: malformed request\n', true);
         return false;
       }
-      // Any other failure of the host code never takes the service down: logged, the request passes.
+      // Any other failure of the gate's code: not evaluated either (blocked under block, alerted
+      // otherwise), never a silent pass.
       log.error?.({ requestId: ex.id, err: String(err) }, 'request profiling failed');
-      return !ex.finished;
+      return notEvaluated(ex, 'request', err);
     } finally {
       ex.coreMs += performance.now() - t0;
     }

@@ -34,6 +34,14 @@ class TrappingCore extends Core {
 
 const trappingCore = (): TrappingCore => new TrappingCore(loadCore().fresh().wasm);
 
+/** The real core, whose host throws a plain (non-core) error on marked requests: a bug of the gate. */
+class BuggyHostCore extends Core {
+  override writeRequest(req: HttpRequestFields): number {
+    if (req.path.startsWith('/__bug')) throw new TypeError('a bug in the host code');
+    return super.writeRequest(req);
+  }
+}
+
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
@@ -134,6 +142,30 @@ async function guardianFile(spec: object, block: boolean): Promise<string> {
   await writeFile(file, JSON.stringify({ ...spec, control: { alert: true, block, learn: false, force: false, auto: true } }));
   return file;
 }
+
+describe('guard-gate when its own code fails around the core', () => {
+  it('blocks the request under block, passes it with an alert otherwise; the core is not restarted', async () => {
+    const app = await backend();
+    const spec = await learnedSpec();
+    for (const block of [true, false]) {
+      const { log, events } = capturingLog();
+      const g = await gate(new BuggyHostCore(loadCore().fresh().wasm), { protectedService: app.url, guardianFile: await guardianFile(spec, block) }, log);
+      const before = app.hits();
+      const r = await get(g, '/__bug/1');
+      expect(r.status).toBe(block ? 403 : 200);
+      expect(app.hits()).toBe(before + (block ? 0 : 1));
+      if (block) expect(r.body).toContain('could not be evaluated');
+      const alert = events.find((e) => JSON.stringify(e).includes('gate error: request not evaluated'));
+      expect(alert, 'an alert names the gate error').toBeTruthy();
+      // The core itself is fine: no restart, and the next requests are decided as usual.
+      expect((await get(g, normal(7))).status).toBe(200);
+      expect((await get(g, ATTACK)).status).toBe(block ? 403 : 200);
+      const metrics = (await admin(g, '/metrics')).body;
+      expect(metric(metrics, 'guard_gate_core_restarts_total')).toBe(0);
+      expect(metrics).toMatch(new RegExp(`guard_gate_core_unevaluated_total\\{stage="request",action="${block ? 'block' : 'pass'}"\\} 1`));
+    }
+  });
+});
 
 describe('guard-gate after a core fault', () => {
   it('blocks the request that trapped, then decides with a fresh core and the same Guardian', async () => {
