@@ -19,6 +19,9 @@ const DOC = here('../../docs/performance.md');
 const SVG = here('../../docs/bench-gate.svg');
 const START = '<!-- bench:gate:start -->';
 const END = '<!-- bench:gate:end -->';
+const README = here('../../README.md');
+const README_START = '<!-- readme:gate:start -->';
+const README_END = '<!-- readme:gate:end -->';
 
 const SECONDS = Number(process.env.BENCH_GATE_SECONDS ?? 10);
 const SOAK_SECONDS = Number(process.env.BENCH_GATE_SOAK_SECONDS ?? 60);
@@ -221,6 +224,7 @@ async function main() {
     const run = { results, soak: soakResult, rss, idle, check, samples, loadBefore, loadAfter: os.loadavg(), loadSamples: [...loadSamples], wallSeconds: (Date.now() - t0) / 1000, foreign: foreignCores(cpu0, cpuSnapshot()) };
     writeSvg(run);
     writeDoc(report(run));
+    writeReadme(readmeBlock(run));
     console.log(report(run));
   } finally {
     for (const c of children) c.disconnect?.();
@@ -310,6 +314,27 @@ function report(run) {
   lines.push('');
   lines.push(END);
   return lines.join('\n');
+}
+
+/** The budget table for the README: what the gate costs, in one glance. */
+function readmeBlock(run) {
+  const cpu = os.cpus();
+  const lines = [README_START];
+  lines.push(`guard-gate, on ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores shared by backend, proxy and load generator; Node ${process.version}; ${new Date().toISOString().slice(0, 10)} (\`npm run bench:gate\`):`);
+  lines.push('');
+  lines.push('| Budget | Measured | Limit | Result |');
+  lines.push('| --- | ---: | ---: | --- |');
+  for (const b of budgets(run)) lines.push(`| ${b.what} | ${b.fmt(b.value)} | ${b.budget} | ${passFail(b.ok)} |`);
+  lines.push(README_END);
+  return lines.join('\n');
+}
+
+function writeReadme(block) {
+  const text = readFileSync(README, 'utf8');
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) return; // the README has no place for it
+  writeFileSync(README, text.slice(0, a) + block + text.slice(b + README_END.length));
 }
 
 function mean(xs) {
