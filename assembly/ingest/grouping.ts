@@ -18,6 +18,59 @@ export class KeyGroups {
   private last: Map<string, i32> = new Map<string, i32>();
   private sigs: StaticArray<u32> = new StaticArray<u32>(SMALL + 1);
 
+  /**
+   * Group lines whose names (with their keyHash given) are equal, leaving out dead lines: a dead
+   * line is marked a follower (so it is skipped) and never joins a chain. No `live`: all are.
+   */
+  computeLines(keys: StaticArray<string>, hashes: StaticArray<u32>, live: StaticArray<bool> | null, n: i32): void {
+    const next = this.next;
+    const follower = this.follower;
+    next.length = n;
+    follower.length = n;
+    let seen: u64 = 0;
+    let collide = false;
+    for (let i = 0; i < n; i++) {
+      unchecked((next[i] = -1));
+      const alive = live == null || unchecked(live[i]);
+      unchecked((follower[i] = !alive));
+      if (!alive) continue;
+      const bit = (<u64>1) << (<u64>unchecked(hashes[i]) & 63);
+      if (seen & bit) collide = true;
+      seen |= bit;
+    }
+    if (!collide) return;
+    if (n > SMALL) {
+      const last = this.last;
+      last.clear();
+      for (let i = 0; i < n; i++) {
+        if (unchecked(follower[i])) continue;
+        const key = unchecked(keys[i]);
+        if (last.has(key)) {
+          unchecked((next[last.get(key)] = i));
+          unchecked((follower[i] = true));
+        }
+        last.set(key, i);
+      }
+      last.clear();
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (unchecked(follower[i])) continue;
+      const key = unchecked(keys[i]);
+      const h = unchecked(hashes[i]);
+      let tail = i;
+      for (let j = i + 1; j < n; j++) {
+        if (unchecked(follower[j]) || unchecked(hashes[j]) != h) continue;
+        const other = unchecked(keys[j]);
+        if (other === key || other == key) {
+          unchecked((next[tail] = j));
+          unchecked((follower[j] = true));
+          tail = j;
+        }
+      }
+    }
+  }
+
   compute(keys: Array<string>): void {
     const n = keys.length;
     const next = this.next;

@@ -3,11 +3,12 @@
 // removed, Te: trailers kept, Connection/Upgrade restored for upgrades, an empty User-Agent when
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.
 import { canonicalHeaderKeyBytes } from "../http/header";
-import { KeyValProfile } from "../model/keyval";
+import { hashIfNeeded, keyHash, KeyValProfile } from "../model/keyval";
 import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
 import { KeyGroups } from "./grouping";
 import { InternTable } from "./intern";
+import { profileValueCached } from "./valuecache";
 
 /** Most header lines a record may carry (a longer list is refused). */
 export const MAX_HEADER_LINES = 1024;
@@ -44,20 +45,36 @@ function classify(name: string): u32 {
 }
 
 const names = new InternTable();
-const DEAD = "\u0000dead";
 
-/** The canonical name for raw name bytes (interned), with its kind in `nameKind`. */
+/**
+ * The canonical name for raw name bytes (interned), with its kind in `nameKind`, its keyHash in
+ * `nameHash`, and its KeyVal key and that key's hash in `nameKey` and `nameKeyHash`.
+ */
 let nameKind: u32 = 0;
+let nameHash: u32 = 0;
+let nameKey: string = "";
+let nameKeyHash: u32 = 0;
 function canonicalName(ptr: usize, len: i32): string {
   const known = names.find(ptr, len);
   if (known != null) {
     nameKind = names.lastTag;
+    nameHash = names.lastHash;
+    nameKey = names.lastKey;
+    nameKeyHash = names.lastKeyHash;
     return known;
   }
   const name = canonicalHeaderKeyBytes(ptr, len);
   nameKind = classify(name);
   names.add(ptr, len, name, nameKind);
+  describe(name);
   return name;
+}
+
+/** Set nameHash, nameKey and nameKeyHash for a name that is not interned. */
+function describe(name: string): void {
+  nameHash = keyHash(name);
+  nameKey = hashIfNeeded(name);
+  nameKeyHash = nameKey === name ? nameHash : keyHash(nameKey);
 }
 
 @inline function isOWS(c: u8): bool {
@@ -95,11 +112,14 @@ export class HeaderTable {
   lens: StaticArray<i32> = new StaticArray<i32>(CAPACITY);
   live: StaticArray<bool> = new StaticArray<bool>(CAPACITY);
   kinds: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
+  // keyHash of each name; each name's KeyVal key and its keyHash.
+  hashes: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
+  keys: StaticArray<string> = new StaticArray<string>(CAPACITY);
+  keyHashes: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
   count: i32 = 0;
   /** Union of the kinds of the lines added: a kind not in it needs no search. */
   present: u32 = 0;
   private groups: KeyGroups = new KeyGroups();
-  private liveNames: Array<string> = new Array<string>();
   // Values the normalisation makes up (the rewritten X-Forwarded-For, constants) live here.
   private synth: ArrayBuffer = new ArrayBuffer(1024);
   private synthLen: i32 = 0;
@@ -127,13 +147,18 @@ export class HeaderTable {
   }
 
   add(name: string, ptr: usize, len: i32): void {
+    describe(name);
     this.push(name, classify(name), ptr, len);
   }
 
+  /** Append a line; its name's hashes and key are those left in nameHash, nameKey, nameKeyHash. */
   private push(name: string, kind: u32, ptr: usize, len: i32): void {
     const i = this.count;
     if (i >= CAPACITY) return;
     unchecked((this.names[i] = name));
+    unchecked((this.hashes[i] = nameHash));
+    unchecked((this.keys[i] = nameKey));
+    unchecked((this.keyHashes[i] = nameKeyHash));
     unchecked((this.kinds[i] = kind));
     unchecked((this.ptrs[i] = ptr));
     unchecked((this.lens[i] = len));
@@ -285,24 +310,27 @@ export class HeaderTable {
   /** Fill `into` (reused) with the live lines; returns it, or null when there are none. */
   profile(into: KeyValProfile | null): KeyValProfile | null {
     const n = this.count;
-    // Dead lines get a name no live line has, so grouping never joins them.
-    const live = this.liveNames;
-    live.length = n;
-    for (let i = 0; i < n; i++) unchecked((live[i] = unchecked(this.live[i]) ? unchecked(this.names[i]) : DEAD));
     const groups = this.groups;
-    groups.compute(live);
+    groups.computeLines(this.names, this.hashes, this.live, n);
     const next = groups.next;
+    const follower = groups.follower;
     const kv = into != null ? into : new KeyValProfile();
     kv.clearForReuse();
     for (let i = 0; i < n; i++) {
-      if (!unchecked(this.live[i]) || unchecked(groups.follower[i])) continue;
+      if (!unchecked(this.live[i]) || unchecked(follower[i])) continue;
+      const slot = kv.pushSlotKeyed(unchecked(this.keys[i]), unchecked(this.keyHashes[i]));
+      let j = unchecked(next[i]);
+      if (j < 0) {
+        profileValueCached(unchecked(this.ptrs[i]), unchecked(this.lens[i]), slot);
+        continue;
+      }
       profileBegin();
       profileFeed(unchecked(this.ptrs[i]), unchecked(this.lens[i]));
-      for (let j = unchecked(next[i]); j >= 0; j = unchecked(next[j])) {
+      for (; j >= 0; j = unchecked(next[j])) {
         profileFeedChar(32);
         profileFeed(unchecked(this.ptrs[j]), unchecked(this.lens[j]));
       }
-      profileEndInto(kv.pushSlot(unchecked(this.names[i])));
+      profileEndInto(slot);
     }
     return kv.keys.length == 0 ? null : kv;
   }

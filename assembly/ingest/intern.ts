@@ -1,6 +1,9 @@
 // A bounded table of the strings made from recurring byte runs (header names, query keys), so the
 // request path does not allocate a new string for every header of every request. Entries are only
-// added while there is room; the table never grows past its size.
+// added while there is room; the table never grows past its size. With each string it keeps what
+// the profile needs of it (its KeyVal key and that key's hash), computed once per distinct name.
+import { hashIfNeeded, keyHash } from "../model/keyval";
+
 const SLOTS = 2048;
 const MAX_ENTRIES = 1024;
 const MAX_KEY = 64;
@@ -15,9 +18,17 @@ export class InternTable {
   private raw: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(SLOTS);
   private value: StaticArray<string> = new StaticArray<string>(SLOTS);
   private tag: StaticArray<u32> = new StaticArray<u32>(SLOTS);
+  private hash: StaticArray<u32> = new StaticArray<u32>(SLOTS);
+  private key: StaticArray<string> = new StaticArray<string>(SLOTS);
+  private keyHashes: StaticArray<u32> = new StaticArray<u32>(SLOTS);
   private entries: i32 = 0;
   /** Tag stored with the last string found or added (a classification the caller computed). */
   lastTag: u32 = 0;
+  /** keyHash of the last string found. */
+  lastHash: u32 = 0;
+  /** The KeyVal key of the last string found (hashIfNeeded of it), and its keyHash. */
+  lastKey: string = "";
+  lastKeyHash: u32 = 0;
 
   private slotOf(ptr: usize, len: i32): i32 {
     let slot = <i32>(hashBytes(ptr, len) & (SLOTS - 1));
@@ -36,6 +47,9 @@ export class InternTable {
     const slot = this.slotOf(ptr, len);
     if (slot < 0 || unchecked(this.raw[slot]) == null) return null;
     this.lastTag = unchecked(this.tag[slot]);
+    this.lastHash = unchecked(this.hash[slot]);
+    this.lastKey = unchecked(this.key[slot]);
+    this.lastKeyHash = unchecked(this.keyHashes[slot]);
     return unchecked(this.value[slot]);
   }
 
@@ -49,6 +63,11 @@ export class InternTable {
     unchecked((this.raw[slot] = raw));
     unchecked((this.value[slot] = value));
     unchecked((this.tag[slot] = tag));
+    const h = keyHash(value);
+    const key = hashIfNeeded(value);
+    unchecked((this.hash[slot] = h));
+    unchecked((this.key[slot] = key));
+    unchecked((this.keyHashes[slot] = key === value ? h : keyHash(key)));
     this.entries++;
   }
 }

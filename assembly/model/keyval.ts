@@ -15,7 +15,9 @@ export const MAX_KEY_LENGTH = 64;
 export const MAX_PILE_KEYS = 1024;
 const MAX_PASSING_NAMES = 1024;
 
-@inline function hashKey(s: string): u32 {
+/** FNV-1a of a key's UTF-16 code units: the hash the config's key table is built with. */
+// @ts-ignore: decorator
+@inline export function keyHash(s: string): u32 {
   let h: u32 = 2166136261;
   const p = changetype<usize>(s);
   const n = s.length;
@@ -50,6 +52,8 @@ let orderKeys: Array<string> = [];
 export class KeyValProfile {
   keys: Array<string> = new Array<string>();
   vals: Array<SimpleValProfile> = new Array<SimpleValProfile>();
+  /** keyHash of each key, kept beside keys so deciding does not hash them again. */
+  hashes: Array<u32> = new Array<u32>();
   // Built once a profile has many keys, so that setting stays linear on wide inputs.
   private index: Map<string, i32> | null = null;
   // Profiles kept across reuse of a pooled session's profile, so refilling allocates nothing.
@@ -59,11 +63,18 @@ export class KeyValProfile {
   clearForReuse(): void {
     this.keys.length = 0;
     this.vals.length = 0;
+    this.hashes.length = 0;
     this.index = null;
   }
 
   /** Append a key known to be new and return its (reused) profile to fill in. */
   pushSlot(key: string): SimpleValProfile {
+    const k = hashIfNeeded(key);
+    return this.pushSlotKeyed(k, keyHash(k));
+  }
+
+  /** pushSlot for a key already passed through hashIfNeeded, with its keyHash. */
+  pushSlotKeyed(k: string, hash: u32): SimpleValProfile {
     let spare = this.spare;
     if (spare == null) {
       spare = new Array<SimpleValProfile>();
@@ -76,7 +87,8 @@ export class KeyValProfile {
       p = new SimpleValProfile();
       spare.push(p);
     }
-    this.keys.push(hashIfNeeded(key));
+    this.keys.push(k);
+    this.hashes.push(hash);
     this.vals.push(p);
     return p;
   }
@@ -106,6 +118,7 @@ export class KeyValProfile {
       }
     }
     keys.push(k);
+    this.hashes.push(keyHash(k));
     this.vals.push(p);
   }
 
@@ -115,6 +128,7 @@ export class KeyValProfile {
     const idx = this.index;
     if (idx != null) idx.set(k, this.keys.length);
     this.keys.push(k);
+    this.hashes.push(keyHash(k));
     this.vals.push(p);
   }
 
@@ -139,6 +153,7 @@ export class KeyValProfile {
       if (at >= 0) p.vals[at] = val;
       else {
         p.keys.push(o.keys[i]);
+        p.hashes.push(keyHash(o.keys[i]));
         p.vals.push(val);
       }
       leave();
@@ -317,7 +332,7 @@ export class KeyValConfig {
 
   /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
   /** The config of a learned key: one probe of the table built by prepare(). */
-  private lookup(k: string): SimpleValConfig | null {
+  private lookup(k: string, hash: u32): SimpleValConfig | null {
     const keys = this.tableKeys;
     const vals = this.vals;
     if (keys == null) {
@@ -325,7 +340,7 @@ export class KeyValConfig {
       return vals.get(k);
     }
     const mask = keys.length - 1;
-    let i = <i32>(hashKey(k) & <u32>mask);
+    let i = <i32>(hash & <u32>mask);
     while (true) {
       const t = unchecked(keys[i]);
       if (t == null) return null;
@@ -346,7 +361,7 @@ export class KeyValConfig {
     const tv = new StaticArray<SimpleValConfig | null>(cap);
     const names = vals.keys();
     for (let n = 0; n < names.length; n++) {
-      let i = <i32>(hashKey(names[n]) & <u32>(cap - 1));
+      let i = <i32>(keyHash(names[n]) & <u32>(cap - 1));
       while (unchecked(keys[i]) != null) i = (i + 1) & (cap - 1);
       unchecked((keys[i] = names[n]));
       unchecked((tv[i] = vals.get(names[n])));
@@ -382,11 +397,14 @@ export class KeyValConfig {
   decide(p: KeyValProfile | null): Decision | null {
     if (p == null) return null;
     let d: Decision | null = null;
-    const vals = this.vals;
-    for (let i = 0; i < p.keys.length; i++) {
-      const k = unchecked(p.keys[i]);
+    const keys = p.keys;
+    const n = keys.length;
+    // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
+    const hashes = p.hashes.length == n ? p.hashes : null;
+    for (let i = 0; i < n; i++) {
+      const k = unchecked(keys[i]);
       const v = unchecked(p.vals[i]);
-      const known = this.lookup(k);
+      const known = this.lookup(k, hashes != null ? unchecked(hashes[i]) : keyHash(k));
       if (known != null) {
         const c = known.decide(v);
         if (c != null) d = decideChild(d, c, "KnownKey " + k);
