@@ -315,7 +315,7 @@ export class HeaderTable {
     const next = groups.next;
     const follower = groups.follower;
     const kv = into != null ? into : new KeyValProfile();
-    kv.clearForReuse();
+    kv.beginRefill();
     for (let i = 0; i < n; i++) {
       if (!unchecked(this.live[i]) || unchecked(follower[i])) continue;
       const slot = kv.pushSlotKeyed(unchecked(this.keys[i]), unchecked(this.keyHashes[i]));
@@ -332,6 +332,7 @@ export class HeaderTable {
       }
       profileEndInto(slot);
     }
+    kv.endRefill();
     return kv.keys.length == 0 ? null : kv;
   }
 }

@@ -148,7 +148,7 @@ export class QueryScan {
     const valPtrs = this.valPtrs;
     const valLens = this.valLens;
     const kv = into != null ? into : new KeyValProfile();
-    kv.clearForReuse();
+    kv.beginRefill();
     const groups = this.groups;
     groups.computeLines(keys, this.hashes, null, n);
     const next = groups.next;
@@ -169,6 +169,7 @@ export class QueryScan {
       }
       profileEndInto(slot);
     }
+    kv.endRefill();
     return kv;
   }
 }

@@ -266,16 +266,20 @@ export class IpSetConfig {
   // Built by prepare(): CIDRs by the prefix they fix, and the broader ones to scan.
   private byPrefix: Map<u64, Array<i32>> | null = null;
   private broad: Array<i32> | null = null;
+  // The last profile that passed (the client address of a returning peer is the same object, and
+  // CIDRs only widen), reset whenever the CIDRs change.
+  private passed: IpSetProfile | null = null;
 
   decide(p: IpSetProfile): Decision | null {
     const ips = p.ips;
-    if (ips == null) return null;
+    if (ips == null || p === this.passed) return null;
     let d: Decision | null = null;
     // Profiles hold public addresses only (every constructor and read() filters the rest).
     for (let i = 0; i < ips.length; i++) {
       const ip = unchecked(ips[i]);
       if (!this.containsIP(ip)) d = decideInner(d, "IP " + ipToString(ip) + " not allowed");
     }
+    if (d == null) this.passed = p;
     return d;
   }
 
@@ -300,6 +304,7 @@ export class IpSetConfig {
   }
 
   learn(p: IpSetPile): void {
+    this.passed = null;
     const list = p.list;
     if (list == null) return;
     for (let i = 0; i < list.length; i++) {
@@ -324,6 +329,7 @@ export class IpSetConfig {
 
   /** Index the CIDRs so that deciding looks at the few that can match. */
   prepare(): void {
+    this.passed = null;
     const c = this.cidrs;
     this.byPrefix = null;
     this.broad = null;

@@ -59,37 +59,61 @@ export class KeyValProfile {
   // Profiles kept across reuse of a pooled session's profile, so refilling allocates nothing.
   private spare: Array<SimpleValProfile> | null = null;
 
-  /** Empty the profile for refilling with pushSlot (keeps its storage). */
-  clearForReuse(): void {
-    this.keys.length = 0;
-    this.vals.length = 0;
-    this.hashes.length = 0;
+  // Entries written since beginRefill (the arrays keep their old entries until endRefill).
+  private filled: i32 = 0;
+
+  /**
+   * Start refilling the profile with pushSlotKeyed; endRefill ends it. Entries that are
+   * already what the refill writes (the same key objects request after request) are not stored
+   * again, which saves the arrays' growth and the collector's write barriers.
+   */
+  beginRefill(): void {
+    this.filled = 0;
     this.index = null;
   }
 
-  /** Append a key known to be new and return its (reused) profile to fill in. */
-  pushSlot(key: string): SimpleValProfile {
-    const k = hashIfNeeded(key);
-    return this.pushSlotKeyed(k, keyHash(k));
+  /** The profile holds exactly the entries pushed since beginRefill. */
+  endRefill(): void {
+    const n = this.filled;
+    if (this.keys.length != n) this.keys.length = n;
+    if (this.hashes.length != n) this.hashes.length = n;
+    if (this.vals.length != n) this.vals.length = n;
   }
 
-  /** pushSlot for a key already passed through hashIfNeeded, with its keyHash. */
+  /**
+   * During a refill, append a key known to be new (already passed through hashIfNeeded, with its
+   * keyHash) and return its (reused) profile to fill in.
+   */
   pushSlotKeyed(k: string, hash: u32): SimpleValProfile {
     let spare = this.spare;
     if (spare == null) {
       spare = new Array<SimpleValProfile>();
       this.spare = spare;
     }
-    const at = this.vals.length;
+    const at = this.filled;
+    this.filled = at + 1;
     let p: SimpleValProfile;
-    if (at < spare.length) p = unchecked(spare[at]);
+    if (at < spare.length) p = changetype<SimpleValProfile>(load<usize>(spare.dataStart + (<usize>at << alignof<usize>())));
     else {
       p = new SimpleValProfile();
       spare.push(p);
     }
-    this.keys.push(k);
-    this.hashes.push(hash);
-    this.vals.push(p);
+    const keys = this.keys;
+    const vals = this.vals;
+    const hashes = this.hashes;
+    if (at < keys.length && at < vals.length && at < hashes.length) {
+      // Raw reads: the same objects are usually there already (no store, no barrier).
+      if (load<usize>(keys.dataStart + (<usize>at << alignof<usize>())) != changetype<usize>(k)) unchecked((keys[at] = k));
+      if (load<usize>(vals.dataStart + (<usize>at << alignof<usize>())) != changetype<usize>(p)) unchecked((vals[at] = p));
+      store<u32>(hashes.dataStart + (<usize>at << 2), hash);
+      return p;
+    }
+    keys.length = at;
+    vals.length = at;
+    hashes.length = at;
+    keys.push(k);
+    hashes.push(hash);
+    vals.push(p);
     return p;
   }
 
@@ -263,6 +287,9 @@ export class KeyValConfig {
   private passingNames: Set<string> = new Set<string>();
   private tableKeys: StaticArray<string | null> | null = null;
   private tableVals: StaticArray<SimpleValConfig | null> | null = null;
+  // Per table slot, the last profile key object that matched it (held, so the same object is
+  // recognised by identity next time instead of by comparing its characters).
+  private tableAliases: StaticArray<string | null> | null = null;
 
   constructor() {
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
@@ -287,6 +314,7 @@ export class KeyValConfig {
     this.passingNames.clear();
     this.tableKeys = null;
     this.tableVals = null;
+    this.tableAliases = null;
     const pm = p.map;
     if (pm == null || pm.size == 0) return;
     let vals = this.vals;
@@ -339,12 +367,17 @@ export class KeyValConfig {
       if (vals == null || !vals.has(k)) return null;
       return vals.get(k);
     }
+    const aliases = this.tableAliases!;
     const mask = keys.length - 1;
     let i = <i32>(hash & <u32>mask);
     while (true) {
       const t = unchecked(keys[i]);
       if (t == null) return null;
-      if (t === k || t == k) return unchecked(this.tableVals![i]);
+      if (unchecked(aliases[i]) === k) return unchecked(this.tableVals![i]);
+      if (t === k || t == k) {
+        unchecked((aliases[i] = k));
+        return unchecked(this.tableVals![i]);
+      }
       i = (i + 1) & mask;
     }
   }
@@ -354,6 +387,7 @@ export class KeyValConfig {
     const vals = this.vals;
     this.tableKeys = null;
     this.tableVals = null;
+    this.tableAliases = null;
     if (vals == null) return;
     let cap = 8;
     while (cap < vals.size * 2) cap <<= 1;
@@ -368,6 +402,7 @@ export class KeyValConfig {
     }
     this.tableKeys = keys;
     this.tableVals = tv;
+    this.tableAliases = new StaticArray<string | null>(cap);
   }
 
   prepare(): void {
