@@ -55,13 +55,13 @@ let nameHash: u32 = 0;
 let nameKey: string = "";
 let nameKeyHash: u32 = 0;
 function canonicalName(ptr: usize, len: i32): string {
-  const known = names.find(ptr, len);
-  if (known != null) {
-    nameKind = names.lastTag;
-    nameHash = names.lastHash;
-    nameKey = names.lastKey;
-    nameKeyHash = names.lastKeyHash;
-    return known;
+  const slot = names.findSlot(ptr, len);
+  if (slot >= 0) {
+    nameKind = names.tagAt(slot);
+    nameHash = names.hashAt(slot);
+    nameKey = names.keyAt(slot);
+    nameKeyHash = names.keyHashAt(slot);
+    return names.valueAt(slot);
   }
   const name = canonicalHeaderKeyBytes(ptr, len);
   nameKind = classify(name);
@@ -211,8 +211,10 @@ export class HeaderTable {
     this.add(name, base, value.length);
   }
 
-  private removeName(name: string): void {
+  /** Remove the lines named `name`, whose keyHash is `hash`. */
+  private removeName(name: string, hash: u32): void {
     for (let i = 0; i < this.count; i++) {
+      if (unchecked(this.hashes[i]) != hash) continue;
       const n = unchecked(this.names[i]);
       if (n === name || n == name) unchecked((this.live[i] = false));
     }
@@ -250,7 +252,10 @@ export class HeaderTable {
       let start = 0;
       while (start <= n) {
         start = nextToken(p, n, start);
-        if (tokenEnd > tokenStart) this.removeName(canonicalName(p + <usize>tokenStart, tokenEnd - tokenStart));
+        if (tokenEnd > tokenStart) {
+          const name = canonicalName(p + <usize>tokenStart, tokenEnd - tokenStart);
+          this.removeName(name, nameHash);
+        }
       }
     }
   }

@@ -17,12 +17,12 @@ let foundKeyHash: u32 = 0;
 
 /** The string of a decoded query key, shared between requests that use the same key. */
 function internedKey(ptr: usize, len: i32): string {
-  const known = queryKeys.find(ptr, len);
-  if (known != null) {
-    foundHash = queryKeys.lastHash;
-    foundKey = queryKeys.lastKey;
-    foundKeyHash = queryKeys.lastKeyHash;
-    return known;
+  const slot = queryKeys.findSlot(ptr, len);
+  if (slot >= 0) {
+    foundHash = queryKeys.hashAt(slot);
+    foundKey = queryKeys.keyAt(slot);
+    foundKeyHash = queryKeys.keyHashAt(slot);
+    return queryKeys.valueAt(slot);
   }
   const key = goStringFromUtf8(ptr, len);
   queryKeys.add(ptr, len, key, 0);

@@ -3,6 +3,7 @@
 // bytes with a remembered copy is much cheaper than profiling them again. A fixed direct-mapped
 // table in static memory: it never grows, and a miss just replaces the slot.
 import { SimpleValProfile } from "../model/simpleval";
+import { bytesHash, sameBytes } from "../text/bytehash";
 
 // @ts-ignore: decorator
 @inline const SLOTS: i32 = 512;
@@ -17,40 +18,13 @@ const LENS: usize = memory.data(SLOTS * 4, 8);
 const CODES: usize = memory.data(SLOTS * 8, 8);
 const FLAGS: usize = memory.data(SLOTS * 4, 8);
 
-/** A hash of [p, p+n), eight bytes at a time; never 0, so an empty slot never matches. */
-// @ts-ignore: decorator
-@inline function hashValue(p: usize, n: i32): u32 {
-  let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    h = (h ^ load<u64>(p + <usize>i)) * 0xff51afd7ed558ccd;
-    h ^= h >> 29;
-  }
-  if (i < n) {
-    let t: u64 = 0;
-    for (let k = 0; i + k < n; k++) t |= (<u64>load<u8>(p + <usize>(i + k))) << (<u64>k << 3);
-    h = (h ^ t) * 0xc4ceb9fe1a85ec53;
-  }
-  h ^= h >> 32;
-  const r = <u32>h;
-  return r == 0 ? 1 : r;
-}
-
-// @ts-ignore: decorator
-@inline function sameBytes(a: usize, b: usize, n: i32): bool {
-  let i = 0;
-  for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
-  for (; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
-  return true;
-}
-
 /** Fill `into` with the profile of the UTF-8 bytes [ptr, ptr+len), from the cache when it can. */
 export function profileValueCached(ptr: usize, len: i32, into: SimpleValProfile): void {
   if (len > MAX_VALUE) {
     into.profileBytes(ptr, len);
     return;
   }
-  const h = hashValue(ptr, len);
+  const h = bytesHash(ptr, len);
   const slot = <usize>(h & <u32>(SLOTS - 1));
   const at = BYTES + slot * <usize>MAX_VALUE;
   if (load<u32>(HASHES + (slot << 2)) == h && load<i32>(LENS + (slot << 2)) == len && sameBytes(at, ptr, len)) {

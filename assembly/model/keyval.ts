@@ -14,6 +14,8 @@ export const MAX_KEY_LENGTH = 64;
 /** Most distinct keys a KeyVal pile holds; later new keys are not piled (memory stays bounded). */
 export const MAX_PILE_KEYS = 1024;
 const MAX_PASSING_NAMES = 1024;
+// @ts-ignore: decorator
+@inline const PASSING_ALIASES: i32 = 64;
 
 /** FNV-1a of a key's UTF-16 code units: the hash the config's key table is built with. */
 // @ts-ignore: decorator
@@ -290,6 +292,9 @@ export class KeyValConfig {
   // Per table slot, the last profile key object that matched it (held, so the same object is
   // recognised by identity next time instead of by comparing its characters).
   private tableAliases: StaticArray<string | null> | null = null;
+  private tableHashes: StaticArray<u32> = new StaticArray<u32>(0);
+  // Unknown key objects whose name passed otherKeynames, by hash (direct-mapped, held).
+  private passingAliases: StaticArray<string | null> | null = null;
 
   constructor() {
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
@@ -315,6 +320,7 @@ export class KeyValConfig {
     this.tableKeys = null;
     this.tableVals = null;
     this.tableAliases = null;
+    this.passingAliases = null;
     const pm = p.map;
     if (pm == null || pm.size == 0) return;
     let vals = this.vals;
@@ -358,25 +364,29 @@ export class KeyValConfig {
     }
   }
 
-  /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
   /** The config of a learned key: one probe of the table built by prepare(). */
   private lookup(k: string, hash: u32): SimpleValConfig | null {
     const keys = this.tableKeys;
-    const vals = this.vals;
     if (keys == null) {
+      const vals = this.vals;
       if (vals == null || !vals.has(k)) return null;
       return vals.get(k);
     }
+    // Raw reads of the table's slots (tiny accessors are not inlined in a managed runtime).
+    const base = changetype<usize>(keys);
+    const hashes = changetype<usize>(this.tableHashes);
     const aliases = this.tableAliases!;
-    const mask = keys.length - 1;
-    let i = <i32>(hash & <u32>mask);
+    const aliasBase = changetype<usize>(aliases);
+    const kp = changetype<usize>(k);
+    const mask = <usize>(keys.length - 1);
+    let i = <usize>hash & mask;
     while (true) {
-      const t = unchecked(keys[i]);
-      if (t == null) return null;
-      if (unchecked(aliases[i]) === k) return unchecked(this.tableVals![i]);
-      if (t === k || t == k) {
-        unchecked((aliases[i] = k));
-        return unchecked(this.tableVals![i]);
+      const t = load<usize>(base + (i << alignof<usize>()));
+      if (t == 0) return null;
+      if (load<usize>(aliasBase + (i << alignof<usize>())) == kp) return unchecked(this.tableVals![<i32>i]);
+      if (load<u32>(hashes + (i << 2)) == hash && (t == kp || changetype<string>(t) == k)) {
+        unchecked((aliases[<i32>i] = k));
+        return unchecked(this.tableVals![<i32>i]);
       }
       i = (i + 1) & mask;
     }
@@ -388,21 +398,27 @@ export class KeyValConfig {
     this.tableKeys = null;
     this.tableVals = null;
     this.tableAliases = null;
+    this.passingAliases = null;
     if (vals == null) return;
     let cap = 8;
     while (cap < vals.size * 2) cap <<= 1;
     const keys = new StaticArray<string | null>(cap);
     const tv = new StaticArray<SimpleValConfig | null>(cap);
+    const th = new StaticArray<u32>(cap);
     const names = vals.keys();
     for (let n = 0; n < names.length; n++) {
-      let i = <i32>(keyHash(names[n]) & <u32>(cap - 1));
+      const h = keyHash(names[n]);
+      let i = <i32>(h & <u32>(cap - 1));
       while (unchecked(keys[i]) != null) i = (i + 1) & (cap - 1);
       unchecked((keys[i] = names[n]));
       unchecked((tv[i] = vals.get(names[n])));
+      unchecked((th[i] = h));
     }
     this.tableKeys = keys;
     this.tableVals = tv;
+    this.tableHashes = th;
     this.tableAliases = new StaticArray<string | null>(cap);
+    this.passingAliases = new StaticArray<string | null>(PASSING_ALIASES);
   }
 
   prepare(): void {
@@ -433,13 +449,16 @@ export class KeyValConfig {
     if (p == null) return null;
     let d: Decision | null = null;
     const keys = p.keys;
+    const vals = p.vals;
     const n = keys.length;
     // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
     const hashes = p.hashes.length == n ? p.hashes : null;
+    const passingAliases = this.passingAliases;
     for (let i = 0; i < n; i++) {
-      const k = unchecked(keys[i]);
-      const v = unchecked(p.vals[i]);
-      const known = this.lookup(k, hashes != null ? unchecked(hashes[i]) : keyHash(k));
+      const k = changetype<string>(load<usize>(keys.dataStart + (<usize>i << alignof<usize>())));
+      const v = changetype<SimpleValProfile>(load<usize>(vals.dataStart + (<usize>i << alignof<usize>())));
+      const h = hashes != null ? load<u32>(hashes.dataStart + (<usize>i << 2)) : keyHash(k);
+      const known = this.lookup(k, h);
       if (known != null) {
         const c = known.decide(v);
         if (c != null) d = decideChild(d, c, "KnownKey " + k);
@@ -451,12 +470,21 @@ export class KeyValConfig {
         d = decideInner(d, "Key " + k + " is not known");
         continue;
       }
-      // The verdict on a key's name depends on the name alone: remember the names that pass.
-      const passing = this.passingNames;
-      if (!passing.has(k)) {
-        const kc = ok.decide(SimpleValProfile.ofString(k));
-        if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
-        else if (passing.size < MAX_PASSING_NAMES) passing.add(k);
+      // The verdict on a key's name depends on the name alone: remember the names that pass
+      // (and, by identity, the key objects that carried them).
+      const alias = passingAliases != null ? changetype<usize>(passingAliases) + ((<usize>h & <usize>(PASSING_ALIASES - 1)) << alignof<usize>()) : 0;
+      if (alias == 0 || load<usize>(alias) != changetype<usize>(k)) {
+        const passing = this.passingNames;
+        let passes = passing.has(k);
+        if (!passes) {
+          const kc = ok.decide(SimpleValProfile.ofString(k));
+          if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
+          else {
+            passes = true;
+            if (passing.size < MAX_PASSING_NAMES) passing.add(k);
+          }
+        }
+        if (passes && passingAliases != null) unchecked((passingAliases[<i32>(h & <u32>(PASSING_ALIASES - 1))] = k));
       }
       const vc = ov.decide(v);
       if (vc != null) d = decideChild(d, vc, "OtherVals " + k);
