@@ -45,6 +45,8 @@ function classify(name: string): u32 {
 }
 
 const names = new InternTable();
+const XFF = "X-Forwarded-For";
+const XFF_HASH = keyHash(XFF);
 
 /**
  * The canonical name for raw name bytes (interned), with its kind in `nameKind`, its keyHash in
@@ -155,14 +157,17 @@ export class HeaderTable {
   private push(name: string, kind: u32, ptr: usize, len: i32): void {
     const i = this.count;
     if (i >= CAPACITY) return;
-    unchecked((this.names[i] = name));
-    unchecked((this.hashes[i] = nameHash));
-    unchecked((this.keys[i] = nameKey));
-    unchecked((this.keyHashes[i] = nameKeyHash));
-    unchecked((this.kinds[i] = kind));
-    unchecked((this.ptrs[i] = ptr));
-    unchecked((this.lens[i] = len));
-    unchecked((this.live[i] = true));
+    const o = <usize>i << 2;
+    // The same name objects usually sit in the same rows request after request: those rows are
+    // not stored again (a reference store carries the collector's write barrier).
+    if (load<usize>(changetype<usize>(this.names) + o) != changetype<usize>(name)) unchecked((this.names[i] = name));
+    if (load<usize>(changetype<usize>(this.keys) + o) != changetype<usize>(nameKey)) unchecked((this.keys[i] = nameKey));
+    store<u32>(changetype<usize>(this.hashes) + o, nameHash);
+    store<u32>(changetype<usize>(this.keyHashes) + o, nameKeyHash);
+    store<u32>(changetype<usize>(this.kinds) + o, kind);
+    store<usize>(changetype<usize>(this.ptrs) + o, ptr);
+    store<i32>(changetype<usize>(this.lens) + o, len);
+    store<u8>(changetype<usize>(this.live) + <usize>i, 1);
     this.count = i + 1;
     this.present |= kind;
   }
@@ -308,7 +313,11 @@ export class HeaderTable {
     memory.copy(base + <usize>at, remotePtr, <usize>remoteLen);
     at += remoteLen;
     this.synthLen = at;
-    this.add("X-Forwarded-For", base + <usize>start, at - start);
+    // Every proxied request gets this line: its name's kind and hash are worked out once.
+    nameHash = XFF_HASH;
+    nameKey = XFF;
+    nameKeyHash = XFF_HASH;
+    this.push(XFF, K_XFF, base + <usize>start, at - start);
     return prior;
   }
 
@@ -317,27 +326,29 @@ export class HeaderTable {
     const n = this.count;
     const groups = this.groups;
     groups.computeLines(this.names, this.hashes, this.live, n);
-    const next = groups.next;
-    const follower = groups.follower;
     const kv = into != null ? into : new KeyValProfile();
     kv.beginRefill();
+    const live = changetype<usize>(this.live);
+    const ptrs = changetype<usize>(this.ptrs);
+    const lens = changetype<usize>(this.lens);
     for (let i = 0; i < n; i++) {
-      if (!unchecked(this.live[i]) || unchecked(follower[i])) continue;
-      const slot = kv.pushSlotKeyed(unchecked(this.keys[i]), unchecked(this.keyHashes[i]));
-      let j = unchecked(next[i]);
+      if (load<u8>(live + <usize>i) == 0 || groups.isFollower(i)) continue;
+      const o = <usize>i << 2;
+      const slot = kv.pushSlotKeyed(changetype<string>(load<usize>(changetype<usize>(this.keys) + o)), load<u32>(changetype<usize>(this.keyHashes) + o));
+      let j = groups.nextOf(i);
       if (j < 0) {
-        profileValueCached(unchecked(this.ptrs[i]), unchecked(this.lens[i]), slot);
+        profileValueCached(load<usize>(ptrs + o), load<i32>(lens + o), slot);
         continue;
       }
       profileBegin();
-      profileFeed(unchecked(this.ptrs[i]), unchecked(this.lens[i]));
-      for (; j >= 0; j = unchecked(next[j])) {
+      profileFeed(load<usize>(ptrs + o), load<i32>(lens + o));
+      for (; j >= 0; j = groups.nextOf(j)) {
         profileFeedChar(32);
-        profileFeed(unchecked(this.ptrs[j]), unchecked(this.lens[j]));
+        profileFeed(load<usize>(ptrs + (<usize>j << 2)), load<i32>(lens + (<usize>j << 2)));
       }
       profileEndInto(slot);
     }
     kv.endRefill();
-    return kv.keys.length == 0 ? null : kv;
+    return kv.filledCount() == 0 ? null : kv;
   }
 }

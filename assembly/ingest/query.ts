@@ -151,19 +151,17 @@ export class QueryScan {
     kv.beginRefill();
     const groups = this.groups;
     groups.computeLines(keys, this.hashes, null, n);
-    const next = groups.next;
-    const follower = groups.follower;
     for (let i = 0; i < n; i++) {
-      if (unchecked(follower[i])) continue;
+      if (groups.isFollower(i)) continue;
       const slot = kv.pushSlotKeyed(unchecked(kvKeys[i]), unchecked(kvHashes[i]));
-      let j = unchecked(next[i]);
+      let j = groups.nextOf(i);
       if (j < 0) {
         profileValueCached(unchecked(valPtrs[i]), unchecked(valLens[i]), slot);
         continue;
       }
       profileBegin();
       profileFeed(unchecked(valPtrs[i]), unchecked(valLens[i]));
-      for (; j >= 0; j = unchecked(next[j])) {
+      for (; j >= 0; j = groups.nextOf(j)) {
         profileFeedChar(32);
         profileFeed(unchecked(valPtrs[j]), unchecked(valLens[j]));
       }

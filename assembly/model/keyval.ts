@@ -8,6 +8,7 @@ import { compareUtf8, stringToUtf8, utf8ByteLength } from "../text/utf8";
 import { Decision, decideChild, decideInner } from "./decision";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
+import { lengthOf, refAt, u32At } from "../arrays";
 
 export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
@@ -74,12 +75,18 @@ export class KeyValProfile {
     this.index = null;
   }
 
+  /** Entries pushed since beginRefill. */
+  // @ts-ignore: decorator
+  @inline filledCount(): i32 {
+    return this.filled;
+  }
+
   /** The profile holds exactly the entries pushed since beginRefill. */
   endRefill(): void {
     const n = this.filled;
-    if (this.keys.length != n) this.keys.length = n;
-    if (this.hashes.length != n) this.hashes.length = n;
-    if (this.vals.length != n) this.vals.length = n;
+    if (lengthOf(this.keys) != n) this.keys.length = n;
+    if (lengthOf(this.hashes) != n) this.hashes.length = n;
+    if (lengthOf(this.vals) != n) this.vals.length = n;
   }
 
   /**
@@ -95,7 +102,7 @@ export class KeyValProfile {
     const at = this.filled;
     this.filled = at + 1;
     let p: SimpleValProfile;
-    if (at < spare.length) p = changetype<SimpleValProfile>(load<usize>(spare.dataStart + (<usize>at << alignof<usize>())));
+    if (at < lengthOf(spare)) p = refAt(spare, at);
     else {
       p = new SimpleValProfile();
       spare.push(p);
@@ -103,10 +110,10 @@ export class KeyValProfile {
     const keys = this.keys;
     const vals = this.vals;
     const hashes = this.hashes;
-    if (at < keys.length && at < vals.length && at < hashes.length) {
-      // Raw reads: the same objects are usually there already (no store, no barrier).
-      if (load<usize>(keys.dataStart + (<usize>at << alignof<usize>())) != changetype<usize>(k)) unchecked((keys[at] = k));
-      if (load<usize>(vals.dataStart + (<usize>at << alignof<usize>())) != changetype<usize>(p)) unchecked((vals[at] = p));
+    if (at < lengthOf(keys) && at < lengthOf(vals) && at < lengthOf(hashes)) {
+      // The same objects are usually there already (no store, no barrier).
+      if (changetype<usize>(refAt(keys, at)) != changetype<usize>(k)) unchecked((keys[at] = k));
+      if (changetype<usize>(refAt(vals, at)) != changetype<usize>(p)) unchecked((vals[at] = p));
       store<u32>(hashes.dataStart + (<usize>at << 2), hash);
       return p;
     }
@@ -450,14 +457,14 @@ export class KeyValConfig {
     let d: Decision | null = null;
     const keys = p.keys;
     const vals = p.vals;
-    const n = keys.length;
+    const n = lengthOf(keys);
     // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
-    const hashes = p.hashes.length == n ? p.hashes : null;
+    const hashes = lengthOf(p.hashes) == n ? p.hashes : null;
     const passingAliases = this.passingAliases;
     for (let i = 0; i < n; i++) {
-      const k = changetype<string>(load<usize>(keys.dataStart + (<usize>i << alignof<usize>())));
-      const v = changetype<SimpleValProfile>(load<usize>(vals.dataStart + (<usize>i << alignof<usize>())));
-      const h = hashes != null ? load<u32>(hashes.dataStart + (<usize>i << 2)) : keyHash(k);
+      const k = refAt(keys, i);
+      const v = refAt(vals, i);
+      const h = hashes != null ? u32At(hashes, i) : keyHash(k);
       const known = this.lookup(k, h);
       if (known != null) {
         const c = known.decide(v);
