@@ -11,8 +11,16 @@
     h ^= h >> 29;
   }
   if (i < n) {
-    let t: u64 = 0;
-    for (let k = 0; i + k < n; k++) t |= (<u64>load<u8>(p + <usize>(i + k))) << (<u64>k << 3);
+    // The tail: the last eight bytes (overlapping what was hashed) when there are eight, else
+    // two overlapping four-byte reads, else the one to three bytes themselves.
+    let t: u64;
+    if (n >= 8) t = load<u64>(p + <usize>(n - 8));
+    else if (n >= 4) t = (<u64>load<u32>(p) << 32) | <u64>load<u32>(p + <usize>(n - 4));
+    else {
+      t = <u64>load<u8>(p);
+      if (n > 1) t |= <u64>load<u8>(p + 1) << 8;
+      if (n > 2) t |= <u64>load<u8>(p + 2) << 16;
+    }
     h = (h ^ t) * 0xc4ceb9fe1a85ec53;
   }
   h ^= h >> 32;
@@ -23,8 +31,12 @@
 /** Whether [a, a+n) and [b, b+n) hold the same bytes. */
 // @ts-ignore: decorator
 @inline export function sameBytes(a: usize, b: usize, n: i32): bool {
-  let i = 0;
-  for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
-  for (; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  if (n >= 8) {
+    for (let i = 0; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
+    // The tail as the last eight bytes (overlapping what was compared).
+    return load<u64>(a + <usize>(n - 8)) == load<u64>(b + <usize>(n - 8));
+  }
+  if (n >= 4) return load<u32>(a) == load<u32>(b) && load<u32>(a + <usize>(n - 4)) == load<u32>(b + <usize>(n - 4));
+  for (let i = 0; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
   return true;
 }
