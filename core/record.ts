@@ -20,7 +20,6 @@ const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Ar
 export class RecordWriter {
   private readonly wasm: WasmModule<WasmIoExports>;
   private mem: Utf8Target = new Uint8Array(0);
-  private memBuffer: ArrayBufferLike | null = null;
   private pos = 0;
 
   constructor(wasm: WasmModule<WasmIoExports>) {
@@ -71,9 +70,10 @@ export class RecordWriter {
 
   private begin(bound: number): void {
     this.base = this.wasm.inputBuffer(bound);
-    const buffer = this.wasm.exports.memory.buffer;
-    if (buffer !== this.memBuffer) {
-      this.memBuffer = buffer;
+    // memory.grow detaches the old buffer (its views read as empty): only then is a new view
+    // needed, and reading memory.buffer on every record is not free.
+    if (this.mem.byteLength === 0) {
+      const buffer = this.wasm.exports.memory.buffer;
       this.mem = NodeBuffer ? NodeBuffer.from(buffer) : new Uint8Array(buffer);
     }
     this.pos = this.base;
