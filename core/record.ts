@@ -14,15 +14,12 @@ const POD_FILES = ['tcp', 'udp', 'udplite', 'tcp6', 'udp6', 'udplite6'] as const
 // Node's Buffer writes UTF-8 at an offset without a subarray per string; browsers use encodeInto.
 type Utf8Target = Uint8Array & {
   utf8Write?: (s: string, offset: number, length: number) => number;
-  latin1Write?: (s: string, offset: number, length: number) => number;
 };
-const NON_ASCII = /[^\x00-\x7f]/;
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
 
 export class RecordWriter {
   private readonly wasm: WasmModule<WasmIoExports>;
   private mem: Utf8Target = new Uint8Array(0);
-  private memBuffer: ArrayBufferLike | null = null;
   private pos = 0;
 
   constructor(wasm: WasmModule<WasmIoExports>) {
@@ -73,9 +70,10 @@ export class RecordWriter {
 
   private begin(bound: number): void {
     this.base = this.wasm.inputBuffer(bound);
-    const buffer = this.wasm.exports.memory.buffer;
-    if (buffer !== this.memBuffer) {
-      this.memBuffer = buffer;
+    // memory.grow detaches the old buffer (its views read as empty): only then is a new view
+    // needed, and reading memory.buffer on every record is not free.
+    if (this.mem.byteLength === 0) {
+      const buffer = this.wasm.exports.memory.buffer;
       this.mem = NodeBuffer ? NodeBuffer.from(buffer) : new Uint8Array(buffer);
     }
     this.pos = this.base;
@@ -96,40 +94,37 @@ export class RecordWriter {
   }
 
   private str(s: string | undefined): void {
-    if (!s) {
-      this.u32(0);
-      return;
-    }
+    this.pos = this.strAt(s, this.pos);
+  }
+
+  /** Write `s` as a str at p; returns the position after it. */
+  private strAt(s: string | undefined, p: number): number {
     const m = this.mem;
-    const at = this.pos;
-    const n = s.length;
-    // Longer ASCII strings: one native latin1 copy (the same bytes as UTF-8 for ASCII).
-    if (n > 48 && m.latin1Write && !NON_ASCII.test(s)) {
-      m.latin1Write(s, at + 4, n);
-      this.u32(n);
-      this.pos = at + 4 + n;
-      return;
+    const n = s ? s.length : 0;
+    let q = p + 4;
+    // Longer strings: one native UTF-8 copy (a memcpy for ASCII); no scan for non-ASCII first.
+    if (n > 32 && m.utf8Write) return this.lengthAt(p, m.utf8Write(s!, q, n * 3));
+    // Short strings (most header names and values): a plain loop beats a native call.
+    for (let i = 0; i < n; i++) {
+      const c = s!.charCodeAt(i);
+      if (c >= 0x80) return this.lengthAt(p, m.utf8Write ? m.utf8Write(s!, p + 4, n * 3) : encoder.encodeInto(s!, m.subarray(p + 4, p + 4 + n * 3)).written);
+      m[q++] = c;
     }
-    // Short ASCII strings (most header names and values): a plain loop beats a native call.
-    if (n <= 256) {
-      let p = at + 4;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        m[p++] = c;
-      }
-      if (i === n) {
-        this.u32(n);
-        this.pos = p;
-        return;
-      }
-    }
-    this.pos = at + 4;
-    const written = m.utf8Write ? m.utf8Write(s, this.pos, n * 3) : encoder.encodeInto(s, m.subarray(this.pos, this.pos + n * 3)).written;
-    this.pos = at;
-    this.u32(written);
-    this.pos = at + 4 + written;
+    m[p] = n & 255;
+    m[p + 1] = (n >>> 8) & 255;
+    m[p + 2] = (n >>> 16) & 255;
+    m[p + 3] = n >>> 24;
+    return q;
+  }
+
+  /** Write the length of the n bytes written at p + 4; returns the position after them. */
+  private lengthAt(p: number, n: number): number {
+    const m = this.mem;
+    m[p] = n & 255;
+    m[p + 1] = (n >>> 8) & 255;
+    m[p + 2] = (n >>> 16) & 255;
+    m[p + 3] = n >>> 24;
+    return p + 4 + n;
   }
 
   private data(d: string | Uint8Array): void {
@@ -143,12 +138,15 @@ export class RecordWriter {
   }
 
   private headers(list: HeaderLine[]): void {
-    this.u32(list.length);
-    for (let i = 0; i < list.length; i++) {
+    const n = list.length;
+    this.u32(n);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
       const h = list[i];
-      this.str(h[0]);
-      this.str(h[1]);
+      p = this.strAt(h[0], p);
+      p = this.strAt(h[1], p);
     }
+    this.pos = p;
   }
 
   private body(body: string | Uint8Array | undefined, fault: string | undefined): void {

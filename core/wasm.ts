@@ -39,6 +39,15 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
     for (const [name, value] of Object.entries(raw)) {
       wrapped[name] = typeof value === 'function' ? this.guard(value as (...a: number[]) => unknown) : value;
     }
+    // A direct call may move the input buffer: forget what inputBuffer() remembers of it.
+    const rawInputBuffer = wrapped.inputBuffer as ((n: number) => number) | undefined;
+    if (rawInputBuffer) {
+      wrapped.inputBuffer = (n: number): number => {
+        this.inputSize = 0;
+        return rawInputBuffer(n);
+      };
+      this.rawInputBuffer = rawInputBuffer;
+    }
     this.exports = wrapped as unknown as E;
     this.bytes = new Uint8Array(this.exports.memory.buffer);
   }
@@ -95,10 +104,20 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
     return this.bytes;
   }
 
+  // The input buffer moves only when a call asks for more than it holds (assembly/io.ts): the
+  // largest size asked for at the current pointer needs no call into the module.
+  private inputPtr = 0;
+  private inputSize = 0;
+  private rawInputBuffer: ((n: number) => number) | null = null;
+
   /** An input buffer of at least n bytes, or a CoreError when the input is too large. */
   inputBuffer(n: number): number {
-    const ptr = this.exports.inputBuffer(n);
+    if (n <= this.inputSize && n >= 0) return this.inputPtr;
+    const ptr = this.rawInputBuffer ? this.rawInputBuffer(n) : this.exports.inputBuffer(n);
     if (ptr === 0) throw new CoreError('GUARD_INVALID_ARGUMENT', `input of ${n} bytes is larger than the core accepts (512 MiB)`);
+    if (ptr !== this.inputPtr) this.inputSize = 0;
+    this.inputPtr = ptr;
+    if (n > this.inputSize) this.inputSize = n;
     return ptr;
   }
 

@@ -1,73 +1,95 @@
 // Groups repeated keys (header names, query keys) in input order: for each position the next
 // position with the same key (-1 at the end of a chain), and whether the position repeats an
-// earlier key. Linear for many keys (a map), a plain scan for the usual handful.
+// earlier key. Keys come with their hashes: a 64-bit signature of the hashes shows in one pass
+// whether any two may be equal; only then are chains built (a plain scan for the usual handful, a
+// map for many keys).
 
 const SMALL = 16;
 
-@inline function hashString(s: string): u32 {
-  let h: u32 = 2166136261;
-  const p = changetype<usize>(s);
-  const n = s.length;
-  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u16>(p + (<usize>i << 1))) * 16777619;
-  return h;
-}
-
 export class KeyGroups {
-  next: Array<i32> = new Array<i32>();
-  follower: Array<bool> = new Array<bool>();
+  // Raw i32 and u8 slots, grown to the longest input seen (bounded by the caller's inputs).
+  private cap: i32 = 0;
+  private nextBuf: StaticArray<i32> = new StaticArray<i32>(0);
+  private followerBuf: StaticArray<u8> = new StaticArray<u8>(0);
   private last: Map<string, i32> = new Map<string, i32>();
-  private sigs: StaticArray<u32> = new StaticArray<u32>(SMALL + 1);
 
-  compute(keys: Array<string>): void {
-    const n = keys.length;
-    const next = this.next;
-    const follower = this.follower;
-    next.length = n;
-    follower.length = n;
-    for (let i = 0; i < n; i++) {
-      unchecked((next[i] = -1));
-      unchecked((follower[i] = false));
+  /** The next position of the same key after i, or -1. */
+  // @ts-ignore: decorator
+  @inline nextOf(i: i32): i32 {
+    return load<i32>(changetype<usize>(this.nextBuf) + (<usize>i << 2));
+  }
+
+  /** Whether position i repeats an earlier key (or is left out). */
+  // @ts-ignore: decorator
+  @inline isFollower(i: i32): bool {
+    return load<u8>(changetype<usize>(this.followerBuf) + <usize>i) != 0;
+  }
+
+  // @ts-ignore: decorator
+  @inline private setNext(i: i32, j: i32): void {
+    store<i32>(changetype<usize>(this.nextBuf) + (<usize>i << 2), j);
+  }
+
+  // @ts-ignore: decorator
+  @inline private setFollower(i: i32, v: bool): void {
+    store<u8>(changetype<usize>(this.followerBuf) + <usize>i, <u8>v);
+  }
+
+  /**
+   * Group the first n keys (their keyHash given), leaving out positions that are not live: such a
+   * position is marked a follower (so it is skipped) and never joins a chain. No `live`: all are.
+   */
+  computeLines(keys: StaticArray<string>, hashes: StaticArray<u32>, live: StaticArray<bool> | null, n: i32): void {
+    if (n > this.cap) {
+      let cap = this.cap < 16 ? 16 : this.cap;
+      while (cap < n) cap <<= 1;
+      this.nextBuf = new StaticArray<i32>(cap);
+      this.followerBuf = new StaticArray<u8>(cap);
+      this.cap = cap;
     }
-    if (n <= SMALL) {
-      // A hash per key: keys are only compared when their hashes are equal.
-      const sigs = this.sigs;
-      let seen: u64 = 0;
-      let collide = false;
+    const hashBase = changetype<usize>(hashes);
+    const liveBase = live == null ? 0 : changetype<usize>(live);
+    let seen: u64 = 0;
+    let collide = false;
+    for (let i = 0; i < n; i++) {
+      this.setNext(i, -1);
+      const alive = liveBase == 0 || load<u8>(liveBase + <usize>i) != 0;
+      this.setFollower(i, !alive);
+      if (!alive) continue;
+      const bit = (<u64>1) << (<u64>load<u32>(hashBase + (<usize>i << 2)) & 63);
+      if (seen & bit) collide = true;
+      seen |= bit;
+    }
+    if (!collide) return;
+    if (n > SMALL) {
+      const last = this.last;
+      last.clear();
       for (let i = 0; i < n; i++) {
-        const h = hashString(unchecked(keys[i]));
-        unchecked((sigs[i] = h));
-        const bit = (<u64>1) << (h & 63);
-        if (seen & bit) collide = true;
-        seen |= bit;
-      }
-      if (!collide) return;
-      for (let i = 0; i < n; i++) {
-        if (unchecked(follower[i])) continue;
+        if (this.isFollower(i)) continue;
         const key = unchecked(keys[i]);
-        const h = unchecked(sigs[i]);
-        let tail = i;
-        for (let j = i + 1; j < n; j++) {
-          if (unchecked(follower[j]) || unchecked(sigs[j]) != h) continue;
-          const other = unchecked(keys[j]);
-          if (other === key || other == key) {
-            unchecked((next[tail] = j));
-            unchecked((follower[j] = true));
-            tail = j;
-          }
+        if (last.has(key)) {
+          this.setNext(last.get(key), i);
+          this.setFollower(i, true);
         }
+        last.set(key, i);
       }
+      last.clear();
       return;
     }
-    const last = this.last;
-    last.clear();
     for (let i = 0; i < n; i++) {
+      if (this.isFollower(i)) continue;
       const key = unchecked(keys[i]);
-      if (last.has(key)) {
-        unchecked((next[last.get(key)] = i));
-        unchecked((follower[i] = true));
+      const h = load<u32>(hashBase + (<usize>i << 2));
+      let tail = i;
+      for (let j = i + 1; j < n; j++) {
+        if (this.isFollower(j) || load<u32>(hashBase + (<usize>j << 2)) != h) continue;
+        const other = unchecked(keys[j]);
+        if (other === key || other == key) {
+          this.setNext(tail, j);
+          this.setFollower(j, true);
+          tail = j;
+        }
       }
-      last.set(key, i);
     }
-    last.clear();
   }
 }

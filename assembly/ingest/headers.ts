@@ -3,11 +3,12 @@
 // removed, Te: trailers kept, Connection/Upgrade restored for upgrades, an empty User-Agent when
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.
 import { canonicalHeaderKeyBytes } from "../http/header";
-import { KeyValProfile } from "../model/keyval";
+import { hashIfNeeded, keyHash, KeyValProfile } from "../model/keyval";
 import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
 import { KeyGroups } from "./grouping";
 import { InternTable } from "./intern";
+import { profileValueCached } from "./valuecache";
 
 /** Most header lines a record may carry (a longer list is refused). */
 export const MAX_HEADER_LINES = 1024;
@@ -44,20 +45,38 @@ function classify(name: string): u32 {
 }
 
 const names = new InternTable();
-const DEAD = "\u0000dead";
+const XFF = "X-Forwarded-For";
+const XFF_HASH = keyHash(XFF);
 
-/** The canonical name for raw name bytes (interned), with its kind in `nameKind`. */
+/**
+ * The canonical name for raw name bytes (interned), with its kind in `nameKind`, its keyHash in
+ * `nameHash`, and its KeyVal key and that key's hash in `nameKey` and `nameKeyHash`.
+ */
 let nameKind: u32 = 0;
+let nameHash: u32 = 0;
+let nameKey: string = "";
+let nameKeyHash: u32 = 0;
 function canonicalName(ptr: usize, len: i32): string {
-  const known = names.find(ptr, len);
-  if (known != null) {
-    nameKind = names.lastTag;
-    return known;
+  const slot = names.findSlot(ptr, len);
+  if (slot >= 0) {
+    nameKind = names.tagAt(slot);
+    nameHash = names.hashAt(slot);
+    nameKey = names.keyAt(slot);
+    nameKeyHash = names.keyHashAt(slot);
+    return names.valueAt(slot);
   }
   const name = canonicalHeaderKeyBytes(ptr, len);
   nameKind = classify(name);
   names.add(ptr, len, name, nameKind);
+  describe(name);
   return name;
+}
+
+/** Set nameHash, nameKey and nameKeyHash for a name that is not interned. */
+function describe(name: string): void {
+  nameHash = keyHash(name);
+  nameKey = hashIfNeeded(name);
+  nameKeyHash = nameKey === name ? nameHash : keyHash(nameKey);
 }
 
 @inline function isOWS(c: u8): bool {
@@ -95,11 +114,14 @@ export class HeaderTable {
   lens: StaticArray<i32> = new StaticArray<i32>(CAPACITY);
   live: StaticArray<bool> = new StaticArray<bool>(CAPACITY);
   kinds: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
+  // keyHash of each name; each name's KeyVal key and its keyHash.
+  hashes: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
+  keys: StaticArray<string> = new StaticArray<string>(CAPACITY);
+  keyHashes: StaticArray<u32> = new StaticArray<u32>(CAPACITY);
   count: i32 = 0;
   /** Union of the kinds of the lines added: a kind not in it needs no search. */
   present: u32 = 0;
   private groups: KeyGroups = new KeyGroups();
-  private liveNames: Array<string> = new Array<string>();
   // Values the normalisation makes up (the rewritten X-Forwarded-For, constants) live here.
   private synth: ArrayBuffer = new ArrayBuffer(1024);
   private synthLen: i32 = 0;
@@ -127,17 +149,25 @@ export class HeaderTable {
   }
 
   add(name: string, ptr: usize, len: i32): void {
+    describe(name);
     this.push(name, classify(name), ptr, len);
   }
 
+  /** Append a line; its name's hashes and key are those left in nameHash, nameKey, nameKeyHash. */
   private push(name: string, kind: u32, ptr: usize, len: i32): void {
     const i = this.count;
     if (i >= CAPACITY) return;
-    unchecked((this.names[i] = name));
-    unchecked((this.kinds[i] = kind));
-    unchecked((this.ptrs[i] = ptr));
-    unchecked((this.lens[i] = len));
-    unchecked((this.live[i] = true));
+    const o = <usize>i << 2;
+    // The same name objects usually sit in the same rows request after request: those rows are
+    // not stored again (a reference store carries the collector's write barrier).
+    if (load<usize>(changetype<usize>(this.names) + o) != changetype<usize>(name)) unchecked((this.names[i] = name));
+    if (load<usize>(changetype<usize>(this.keys) + o) != changetype<usize>(nameKey)) unchecked((this.keys[i] = nameKey));
+    store<u32>(changetype<usize>(this.hashes) + o, nameHash);
+    store<u32>(changetype<usize>(this.keyHashes) + o, nameKeyHash);
+    store<u32>(changetype<usize>(this.kinds) + o, kind);
+    store<usize>(changetype<usize>(this.ptrs) + o, ptr);
+    store<i32>(changetype<usize>(this.lens) + o, len);
+    store<u8>(changetype<usize>(this.live) + <usize>i, 1);
     this.count = i + 1;
     this.present |= kind;
   }
@@ -186,8 +216,10 @@ export class HeaderTable {
     this.add(name, base, value.length);
   }
 
-  private removeName(name: string): void {
+  /** Remove the lines named `name`, whose keyHash is `hash`. */
+  private removeName(name: string, hash: u32): void {
     for (let i = 0; i < this.count; i++) {
+      if (unchecked(this.hashes[i]) != hash) continue;
       const n = unchecked(this.names[i]);
       if (n === name || n == name) unchecked((this.live[i] = false));
     }
@@ -225,7 +257,10 @@ export class HeaderTable {
       let start = 0;
       while (start <= n) {
         start = nextToken(p, n, start);
-        if (tokenEnd > tokenStart) this.removeName(canonicalName(p + <usize>tokenStart, tokenEnd - tokenStart));
+        if (tokenEnd > tokenStart) {
+          const name = canonicalName(p + <usize>tokenStart, tokenEnd - tokenStart);
+          this.removeName(name, nameHash);
+        }
       }
     }
   }
@@ -278,32 +313,42 @@ export class HeaderTable {
     memory.copy(base + <usize>at, remotePtr, <usize>remoteLen);
     at += remoteLen;
     this.synthLen = at;
-    this.add("X-Forwarded-For", base + <usize>start, at - start);
+    // Every proxied request gets this line: its name's kind and hash are worked out once.
+    nameHash = XFF_HASH;
+    nameKey = XFF;
+    nameKeyHash = XFF_HASH;
+    this.push(XFF, K_XFF, base + <usize>start, at - start);
     return prior;
   }
 
   /** Fill `into` (reused) with the live lines; returns it, or null when there are none. */
   profile(into: KeyValProfile | null): KeyValProfile | null {
     const n = this.count;
-    // Dead lines get a name no live line has, so grouping never joins them.
-    const live = this.liveNames;
-    live.length = n;
-    for (let i = 0; i < n; i++) unchecked((live[i] = unchecked(this.live[i]) ? unchecked(this.names[i]) : DEAD));
     const groups = this.groups;
-    groups.compute(live);
-    const next = groups.next;
+    groups.computeLines(this.names, this.hashes, this.live, n);
     const kv = into != null ? into : new KeyValProfile();
-    kv.clearForReuse();
+    kv.beginRefill();
+    const live = changetype<usize>(this.live);
+    const ptrs = changetype<usize>(this.ptrs);
+    const lens = changetype<usize>(this.lens);
     for (let i = 0; i < n; i++) {
-      if (!unchecked(this.live[i]) || unchecked(groups.follower[i])) continue;
-      profileBegin();
-      profileFeed(unchecked(this.ptrs[i]), unchecked(this.lens[i]));
-      for (let j = unchecked(next[i]); j >= 0; j = unchecked(next[j])) {
-        profileFeedChar(32);
-        profileFeed(unchecked(this.ptrs[j]), unchecked(this.lens[j]));
+      if (load<u8>(live + <usize>i) == 0 || groups.isFollower(i)) continue;
+      const o = <usize>i << 2;
+      const slot = kv.pushSlotKeyed(changetype<string>(load<usize>(changetype<usize>(this.keys) + o)), load<u32>(changetype<usize>(this.keyHashes) + o));
+      let j = groups.nextOf(i);
+      if (j < 0) {
+        profileValueCached(load<usize>(ptrs + o), load<i32>(lens + o), slot);
+        continue;
       }
-      profileEndInto(kv.pushSlot(unchecked(this.names[i])));
+      profileBegin();
+      profileFeed(load<usize>(ptrs + o), load<i32>(lens + o));
+      for (; j >= 0; j = groups.nextOf(j)) {
+        profileFeedChar(32);
+        profileFeed(load<usize>(ptrs + (<usize>j << 2)), load<i32>(lens + (<usize>j << 2)));
+      }
+      profileEndInto(slot);
     }
-    return kv.keys.length == 0 ? null : kv;
+    kv.endRefill();
+    return kv.filledCount() == 0 ? null : kv;
   }
 }

@@ -25,7 +25,8 @@ export class RecordReader {
     return v;
   }
 
-  u32(): u32 {
+  // @ts-ignore: decorator
+  @inline u32(): u32 {
     if (this.pos + 4 > this.len) {
       this.bad = true;
       this.pos = this.len;
@@ -37,7 +38,8 @@ export class RecordReader {
   }
 
   /** Take a length-prefixed byte run; sets `at` and returns its length (0 when bad). */
-  bytes(): i32 {
+  // @ts-ignore: decorator
+  @inline bytes(): i32 {
     const n = this.u32();
     if (n > <u32>(this.len - this.pos)) {
       this.bad = true;

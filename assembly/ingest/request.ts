@@ -5,6 +5,7 @@ import { parseMediaType } from "../http/mediatype";
 import { unescapePathBytes } from "../http/path";
 import { parseQuery } from "../http/query";
 import { parseIP } from "../net/ip";
+import { bytesHash } from "../text/bytehash";
 import { goStringFromUtf8 } from "../text/utf8";
 import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
 import { IpSetProfile } from "../model/ipset";
@@ -64,13 +65,12 @@ class RemoteCache {
 
   /** Profiles of a peer address; false when the text is not an IP address. */
   lookup(ptr: usize, len: i32): bool {
-    let h: u32 = 2166136261;
-    for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 16777619;
-    const slot = <i32>(h & 63);
+    const slot = <i32>(bytesHash(ptr, len) & 63);
     const key = unchecked(this.keys[slot]);
     if (key != null && key.length == len) {
       let same = true;
-      for (let i = 0; i < len && same; i++) same = <u32>key.charCodeAt(i) == <u32>load<u8>(ptr + <usize>i);
+      const kp = changetype<usize>(key);
+      for (let i = 0; i < len && same; i++) same = load<u16>(kp + (<usize>i << 1)) == <u16>load<u8>(ptr + <usize>i);
       if (same) {
         this.cip = unchecked(this.cips[slot]);
         this.hop = unchecked(this.hops[slot]);
@@ -114,7 +114,8 @@ function tokenSet(ptr: usize, len: i32): SetProfile {
     const t = COMMON_TOKENS[i];
     if (t.length != len) continue;
     let same = true;
-    for (let k = 0; k < len && same; k++) same = load<u8>(ptr + <usize>k) == <u8>t.charCodeAt(k);
+    const tp = changetype<usize>(t);
+    for (let k = 0; k < len && same; k++) same = <u16>load<u8>(ptr + <usize>k) == load<u16>(tp + (<usize>k << 1));
     if (same) return COMMON_SETS[i];
   }
   return SetProfile.ofString(goStringFromUtf8(ptr, len));

@@ -153,8 +153,13 @@ export function decideInner(d: Decision | null, reason: string): Decision {
 }
 
 /** Attach a failing child under a tag (overwriting an earlier child of that tag). */
-export function decideChild(d: Decision | null, child: Decision | null, tag: string): Decision | null {
-  if (child == null) return d;
+// @ts-ignore: decorator
+@inline export function decideChild(d: Decision | null, child: Decision | null, tag: string): Decision | null {
+  // Inlined: most checks pass, and then this is a comparison, not a call.
+  return child == null ? d : attachChild(d, child, tag);
+}
+
+function attachChild(d: Decision | null, child: Decision, tag: string): Decision {
   const node = d == null ? Decision.fresh() : d;
   let tags = node.tags;
   let kids = node.kids;

@@ -1,7 +1,7 @@
 // IpSet (reference §2.7): public peer addresses; config = CIDRs that grow only inside the last byte.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
-import { ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4 } from "../net/ip";
+import { ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4, v4Offset } from "../net/ip";
 import { Decision, decideInner } from "./decision";
 import { asArray, asObject, enter, fail, field, leave, readBytes, readString } from "./wire";
 
@@ -153,11 +153,11 @@ let normHi: u64 = 0;
 let normLo: u64 = 0;
 
 function normalise(ip: Uint8Array): void {
-  const v4 = to4(ip);
-  if (v4 != null) {
+  const o = v4Offset(ip);
+  if (o >= 0) {
     normKind = 4;
     normHi = 0;
-    normLo = (<u64>unchecked(v4[0]) << 24) | (<u64>unchecked(v4[1]) << 16) | (<u64>unchecked(v4[2]) << 8) | <u64>unchecked(v4[3]);
+    normLo = <u64>bswap<u32>(load<u32>(ip.dataStart + <usize>o));
     return;
   }
   if (ip.length != 16) {
@@ -241,8 +241,8 @@ const V4_KEY_TAG: u64 = 1 << 40;
 /** Where an address's last byte starts being free: a key of every byte before it. */
 function prefixKey(ip: Uint8Array): u64 {
   const n = ip.length;
-  if (n == 4 || (n == 16 && to4(ip) != null)) {
-    const o = n == 4 ? 0 : 12;
+  const o = v4Offset(ip);
+  if (o >= 0) {
     return V4_KEY_TAG | (<u64>unchecked(ip[o]) << 16) | (<u64>unchecked(ip[o + 1]) << 8) | <u64>unchecked(ip[o + 2]);
   }
   let h: u64 = 14695981039346656037;
@@ -266,16 +266,20 @@ export class IpSetConfig {
   // Built by prepare(): CIDRs by the prefix they fix, and the broader ones to scan.
   private byPrefix: Map<u64, Array<i32>> | null = null;
   private broad: Array<i32> | null = null;
+  // The last profile that passed (the client address of a returning peer is the same object, and
+  // CIDRs only widen), reset whenever the CIDRs change.
+  private passed: IpSetProfile | null = null;
 
   decide(p: IpSetProfile): Decision | null {
     const ips = p.ips;
-    if (ips == null) return null;
+    if (ips == null || p === this.passed) return null;
     let d: Decision | null = null;
     // Profiles hold public addresses only (every constructor and read() filters the rest).
     for (let i = 0; i < ips.length; i++) {
       const ip = unchecked(ips[i]);
       if (!this.containsIP(ip)) d = decideInner(d, "IP " + ipToString(ip) + " not allowed");
     }
+    if (d == null) this.passed = p;
     return d;
   }
 
@@ -300,6 +304,7 @@ export class IpSetConfig {
   }
 
   learn(p: IpSetPile): void {
+    this.passed = null;
     const list = p.list;
     if (list == null) return;
     for (let i = 0; i < list.length; i++) {
@@ -324,6 +329,7 @@ export class IpSetConfig {
 
   /** Index the CIDRs so that deciding looks at the few that can match. */
   prepare(): void {
+    this.passed = null;
     const c = this.cidrs;
     this.byPrefix = null;
     this.broad = null;

@@ -8,14 +8,19 @@ import { compareUtf8, stringToUtf8, utf8ByteLength } from "../text/utf8";
 import { Decision, decideChild, decideInner } from "./decision";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
+import { lengthOf, refAt, u32At } from "../arrays";
 
 export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
 /** Most distinct keys a KeyVal pile holds; later new keys are not piled (memory stays bounded). */
 export const MAX_PILE_KEYS = 1024;
 const MAX_PASSING_NAMES = 1024;
+// @ts-ignore: decorator
+@inline const PASSING_ALIASES: i32 = 64;
 
-@inline function hashKey(s: string): u32 {
+/** FNV-1a of a key's UTF-16 code units: the hash the config's key table is built with. */
+// @ts-ignore: decorator
+@inline export function keyHash(s: string): u32 {
   let h: u32 = 2166136261;
   const p = changetype<usize>(s);
   const n = s.length;
@@ -50,34 +55,74 @@ let orderKeys: Array<string> = [];
 export class KeyValProfile {
   keys: Array<string> = new Array<string>();
   vals: Array<SimpleValProfile> = new Array<SimpleValProfile>();
+  /** keyHash of each key, kept beside keys so deciding does not hash them again. */
+  hashes: Array<u32> = new Array<u32>();
   // Built once a profile has many keys, so that setting stays linear on wide inputs.
   private index: Map<string, i32> | null = null;
   // Profiles kept across reuse of a pooled session's profile, so refilling allocates nothing.
   private spare: Array<SimpleValProfile> | null = null;
 
-  /** Empty the profile for refilling with pushSlot (keeps its storage). */
-  clearForReuse(): void {
-    this.keys.length = 0;
-    this.vals.length = 0;
+  // Entries written since beginRefill (the arrays keep their old entries until endRefill).
+  private filled: i32 = 0;
+
+  /**
+   * Start refilling the profile with pushSlotKeyed; endRefill ends it. Entries that are
+   * already what the refill writes (the same key objects request after request) are not stored
+   * again, which saves the arrays' growth and the collector's write barriers.
+   */
+  beginRefill(): void {
+    this.filled = 0;
     this.index = null;
   }
 
-  /** Append a key known to be new and return its (reused) profile to fill in. */
-  pushSlot(key: string): SimpleValProfile {
+  /** Entries pushed since beginRefill. */
+  // @ts-ignore: decorator
+  @inline filledCount(): i32 {
+    return this.filled;
+  }
+
+  /** The profile holds exactly the entries pushed since beginRefill. */
+  endRefill(): void {
+    const n = this.filled;
+    if (lengthOf(this.keys) != n) this.keys.length = n;
+    if (lengthOf(this.hashes) != n) this.hashes.length = n;
+    if (lengthOf(this.vals) != n) this.vals.length = n;
+  }
+
+  /**
+   * During a refill, append a key known to be new (already passed through hashIfNeeded, with its
+   * keyHash) and return its (reused) profile to fill in.
+   */
+  pushSlotKeyed(k: string, hash: u32): SimpleValProfile {
     let spare = this.spare;
     if (spare == null) {
       spare = new Array<SimpleValProfile>();
       this.spare = spare;
     }
-    const at = this.vals.length;
+    const at = this.filled;
+    this.filled = at + 1;
     let p: SimpleValProfile;
-    if (at < spare.length) p = unchecked(spare[at]);
+    if (at < lengthOf(spare)) p = refAt(spare, at);
     else {
       p = new SimpleValProfile();
       spare.push(p);
     }
-    this.keys.push(hashIfNeeded(key));
-    this.vals.push(p);
+    const keys = this.keys;
+    const vals = this.vals;
+    const hashes = this.hashes;
+    if (at < lengthOf(keys) && at < lengthOf(vals) && at < lengthOf(hashes)) {
+      // The same objects are usually there already (no store, no barrier).
+      if (changetype<usize>(refAt(keys, at)) != changetype<usize>(k)) unchecked((keys[at] = k));
+      if (changetype<usize>(refAt(vals, at)) != changetype<usize>(p)) unchecked((vals[at] = p));
+      store<u32>(hashes.dataStart + (<usize>at << 2), hash);
+      return p;
+    }
+    keys.length = at;
+    vals.length = at;
+    hashes.length = at;
+    keys.push(k);
+    hashes.push(hash);
+    vals.push(p);
     return p;
   }
 
@@ -106,6 +151,7 @@ export class KeyValProfile {
       }
     }
     keys.push(k);
+    this.hashes.push(keyHash(k));
     this.vals.push(p);
   }
 
@@ -115,6 +161,7 @@ export class KeyValProfile {
     const idx = this.index;
     if (idx != null) idx.set(k, this.keys.length);
     this.keys.push(k);
+    this.hashes.push(keyHash(k));
     this.vals.push(p);
   }
 
@@ -139,6 +186,7 @@ export class KeyValProfile {
       if (at >= 0) p.vals[at] = val;
       else {
         p.keys.push(o.keys[i]);
+        p.hashes.push(keyHash(o.keys[i]));
         p.vals.push(val);
       }
       leave();
@@ -248,6 +296,12 @@ export class KeyValConfig {
   private passingNames: Set<string> = new Set<string>();
   private tableKeys: StaticArray<string | null> | null = null;
   private tableVals: StaticArray<SimpleValConfig | null> | null = null;
+  // Per table slot, the last profile key object that matched it (held, so the same object is
+  // recognised by identity next time instead of by comparing its characters).
+  private tableAliases: StaticArray<string | null> | null = null;
+  private tableHashes: StaticArray<u32> = new StaticArray<u32>(0);
+  // Unknown key objects whose name passed otherKeynames, by hash (direct-mapped, held).
+  private passingAliases: StaticArray<string | null> | null = null;
 
   constructor() {
     for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
@@ -272,6 +326,8 @@ export class KeyValConfig {
     this.passingNames.clear();
     this.tableKeys = null;
     this.tableVals = null;
+    this.tableAliases = null;
+    this.passingAliases = null;
     const pm = p.map;
     if (pm == null || pm.size == 0) return;
     let vals = this.vals;
@@ -315,21 +371,30 @@ export class KeyValConfig {
     }
   }
 
-  /** Rebuild the score ranking from Vals (reset first, so preparing twice is harmless). */
   /** The config of a learned key: one probe of the table built by prepare(). */
-  private lookup(k: string): SimpleValConfig | null {
+  private lookup(k: string, hash: u32): SimpleValConfig | null {
     const keys = this.tableKeys;
-    const vals = this.vals;
     if (keys == null) {
+      const vals = this.vals;
       if (vals == null || !vals.has(k)) return null;
       return vals.get(k);
     }
-    const mask = keys.length - 1;
-    let i = <i32>(hashKey(k) & <u32>mask);
+    // Raw reads of the table's slots (tiny accessors are not inlined in a managed runtime).
+    const base = changetype<usize>(keys);
+    const hashes = changetype<usize>(this.tableHashes);
+    const aliases = this.tableAliases!;
+    const aliasBase = changetype<usize>(aliases);
+    const kp = changetype<usize>(k);
+    const mask = <usize>(keys.length - 1);
+    let i = <usize>hash & mask;
     while (true) {
-      const t = unchecked(keys[i]);
-      if (t == null) return null;
-      if (t === k || t == k) return unchecked(this.tableVals![i]);
+      const t = load<usize>(base + (i << alignof<usize>()));
+      if (t == 0) return null;
+      if (load<usize>(aliasBase + (i << alignof<usize>())) == kp) return unchecked(this.tableVals![<i32>i]);
+      if (load<u32>(hashes + (i << 2)) == hash && (t == kp || changetype<string>(t) == k)) {
+        unchecked((aliases[<i32>i] = k));
+        return unchecked(this.tableVals![<i32>i]);
+      }
       i = (i + 1) & mask;
     }
   }
@@ -339,20 +404,28 @@ export class KeyValConfig {
     const vals = this.vals;
     this.tableKeys = null;
     this.tableVals = null;
+    this.tableAliases = null;
+    this.passingAliases = null;
     if (vals == null) return;
     let cap = 8;
     while (cap < vals.size * 2) cap <<= 1;
     const keys = new StaticArray<string | null>(cap);
     const tv = new StaticArray<SimpleValConfig | null>(cap);
+    const th = new StaticArray<u32>(cap);
     const names = vals.keys();
     for (let n = 0; n < names.length; n++) {
-      let i = <i32>(hashKey(names[n]) & <u32>(cap - 1));
+      const h = keyHash(names[n]);
+      let i = <i32>(h & <u32>(cap - 1));
       while (unchecked(keys[i]) != null) i = (i + 1) & (cap - 1);
       unchecked((keys[i] = names[n]));
       unchecked((tv[i] = vals.get(names[n])));
+      unchecked((th[i] = h));
     }
     this.tableKeys = keys;
     this.tableVals = tv;
+    this.tableHashes = th;
+    this.tableAliases = new StaticArray<string | null>(cap);
+    this.passingAliases = new StaticArray<string | null>(PASSING_ALIASES);
   }
 
   prepare(): void {
@@ -382,11 +455,17 @@ export class KeyValConfig {
   decide(p: KeyValProfile | null): Decision | null {
     if (p == null) return null;
     let d: Decision | null = null;
-    const vals = this.vals;
-    for (let i = 0; i < p.keys.length; i++) {
-      const k = unchecked(p.keys[i]);
-      const v = unchecked(p.vals[i]);
-      const known = this.lookup(k);
+    const keys = p.keys;
+    const vals = p.vals;
+    const n = lengthOf(keys);
+    // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
+    const hashes = lengthOf(p.hashes) == n ? p.hashes : null;
+    const passingAliases = this.passingAliases;
+    for (let i = 0; i < n; i++) {
+      const k = refAt(keys, i);
+      const v = refAt(vals, i);
+      const h = hashes != null ? u32At(hashes, i) : keyHash(k);
+      const known = this.lookup(k, h);
       if (known != null) {
         const c = known.decide(v);
         if (c != null) d = decideChild(d, c, "KnownKey " + k);
@@ -398,12 +477,21 @@ export class KeyValConfig {
         d = decideInner(d, "Key " + k + " is not known");
         continue;
       }
-      // The verdict on a key's name depends on the name alone: remember the names that pass.
-      const passing = this.passingNames;
-      if (!passing.has(k)) {
-        const kc = ok.decide(SimpleValProfile.ofString(k));
-        if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
-        else if (passing.size < MAX_PASSING_NAMES) passing.add(k);
+      // The verdict on a key's name depends on the name alone: remember the names that pass
+      // (and, by identity, the key objects that carried them).
+      const alias = passingAliases != null ? changetype<usize>(passingAliases) + ((<usize>h & <usize>(PASSING_ALIASES - 1)) << alignof<usize>()) : 0;
+      if (alias == 0 || load<usize>(alias) != changetype<usize>(k)) {
+        const passing = this.passingNames;
+        let passes = passing.has(k);
+        if (!passes) {
+          const kc = ok.decide(SimpleValProfile.ofString(k));
+          if (kc != null) d = decideChild(d, kc, "OtherKeyname " + k + ":");
+          else {
+            passes = true;
+            if (passing.size < MAX_PASSING_NAMES) passing.add(k);
+          }
+        }
+        if (passes && passingAliases != null) unchecked((passingAliases[<i32>(h & <u32>(PASSING_ALIASES - 1))] = k));
       }
       const vc = ov.decide(v);
       if (vc != null) d = decideChild(d, vc, "OtherVals " + k);

@@ -123,7 +123,12 @@ export class SetPile extends UniqueList {
 }
 
 export class SetConfig extends UniqueList {
+  // The last profile that passed: profiles are never changed once made and a config only widens,
+  // so the same object (the method, protocol and media type of most requests) passes again.
+  private passed: SetProfile | null = null;
+
   learn(p: SetPile): void {
+    this.passed = null;
     const l = p.list;
     if (l == null || l.length == 0) return;
     if (this.list == null) this.list = new Array<string>();
@@ -131,11 +136,12 @@ export class SetConfig extends UniqueList {
   }
 
   prepare(): void {
+    this.passed = null;
     this.reindex();
   }
 
   decide(p: SetProfile | null): Decision | null {
-    if (p == null) return null;
+    if (p == null || p === this.passed) return null;
     const l = p.list;
     if (l == null) return null;
     let d: Decision | null = null;
@@ -143,6 +149,7 @@ export class SetConfig extends UniqueList {
     for (let i = 0; i < l.length; i++) {
       if (idx == null || !idx.has(l[i])) d = decideInner(d, "Unexpected key " + l[i] + " in Set");
     }
+    if (d == null) this.passed = p;
     return d;
   }
 

@@ -471,14 +471,19 @@ export class SimpleValConfig {
     return s;
   }
 
-  decide(p: SimpleValProfile): Decision | null {
-    // Fast path: nothing exceeds the config.
+  // @ts-ignore: decorator
+  @inline decide(p: SimpleValProfile): Decision | null {
+    // Inlined fast path: nothing exceeds the config.
     if (
       p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
       p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&
       p.unicodes <= this.unicodes && p.sequences <= this.sequences &&
       (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
     ) return null;
+    return this.decideExceeding(p);
+  }
+
+  private decideExceeding(p: SimpleValProfile): Decision | null {
     let d: Decision | null = null;
     d = decideChild(d, limitDecide(p.letters, this.letters), "Letters");
     d = decideChild(d, limitDecide(p.digits, this.digits), "Digits");

@@ -107,8 +107,8 @@ export function parseIP(s: string): Uint8Array | null {
 
 function isV4Mapped(ip: Uint8Array): bool {
   if (ip.length != 16) return false;
-  for (let i = 0; i < 10; i++) if (unchecked(ip[i]) != 0) return false;
-  return unchecked(ip[10]) == 0xff && unchecked(ip[11]) == 0xff;
+  const p = ip.dataStart;
+  return load<u64>(p) == 0 && load<u32>(p + 8) == 0xffff0000;
 }
 
 /** Go IP.To4: the IP itself when 4 bytes, a view of the last 4 bytes when v4-mapped, else null. */
@@ -159,8 +159,9 @@ export function ipToString(ip: Uint8Array): string {
   return out;
 }
 
-/** Where the IPv4 bytes start: 0 for a 4-byte IP, 12 for a v4-mapped one, -1 for IPv6. */
-@inline function v4Offset(ip: Uint8Array): i32 {
+/** Where the IPv4 bytes start: 0 for a 4-byte IP, 12 for a v4-mapped one, -1 for IPv6 (To4 without a view). */
+// @ts-ignore: decorator
+@inline export function v4Offset(ip: Uint8Array): i32 {
   if (ip.length == 4) return 0;
   return isV4Mapped(ip) ? 12 : -1;
 }
