@@ -1,6 +1,7 @@
 // The Guard core's wasm exports (documented in docs/abi.md). Inputs arrive in the input buffer of
 // io.ts; JSON and strings leave through its output buffer; objects are named by handles.
 import { inputPtr, setOutputString } from "./io";
+import { wellKnownNames } from "./ingest/headers";
 import { Table } from "./handles";
 import { LiveSession } from "./live";
 import { ingestError, ingestRequest, ingestResponse } from "./ingest/request";
@@ -231,6 +232,11 @@ export function session_decision(sid: i32, format: i32): void {
 export function session_reset(sid: i32): void {
   const s = sessions.get(sid);
   if (s != null) s.reset();
+}
+
+/** The well-known header names a record may refer to by index, one per line (docs/abi.md). */
+export function header_names(): void {
+  setOutputString(wellKnownNames());
 }
 
 export function session_free(sid: i32): void {

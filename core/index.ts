@@ -33,6 +33,7 @@ interface CoreExports extends WasmIoExports {
   session_envelop(sid: number, responseSeconds: number, completionSeconds: number): void;
   session_pod(sid: number, podId: number): void;
   session_decide(sid: number, gid: number, sections: number): number;
+  header_names?(): void;
   session_decision(sid: number, format: number): void;
   session_reset(sid: number): void;
   session_free(sid: number): void;
@@ -85,7 +86,13 @@ export class Core {
 
   constructor(wasm: WasmModule<CoreExports>) {
     this.wasm = wasm;
-    this.record = new RecordWriter(wasm);
+    // Header names the core knows by index: records carry the index instead of the name's bytes.
+    let wellKnown: string[] = [];
+    if (typeof wasm.exports.header_names === 'function') {
+      wasm.exports.header_names();
+      wellKnown = wasm.readOutputString().split('\n');
+    }
+    this.record = new RecordWriter(wasm, wellKnown);
   }
 
   /** Load a GuardianSpec or a whole Guardian object (`spec` inside), as JSON text or a value. */

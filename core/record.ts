@@ -17,13 +17,23 @@ type Utf8Target = Uint8Array & {
 };
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
 
+/** A header name sent as the index of a well-known name (top bit of its length word). */
+const NAME_REF = 0x80000000;
+
 export class RecordWriter {
   private readonly wasm: WasmModule<WasmIoExports>;
   private mem: Utf8Target = new Uint8Array(0);
   private pos = 0;
+  /** Well-known header names (canonical and lower-case spellings) → their index in the core. */
+  private readonly known = new Map<string, number>();
 
-  constructor(wasm: WasmModule<WasmIoExports>) {
+  constructor(wasm: WasmModule<WasmIoExports>, wellKnownNames: readonly string[] = []) {
     this.wasm = wasm;
+    wellKnownNames.forEach((name, i) => {
+      if (!name) return;
+      this.known.set(name, i);
+      this.known.set(name.toLowerCase(), i);
+    });
   }
 
   request(req: HttpRequestFields): number {
@@ -141,9 +151,20 @@ export class RecordWriter {
     const n = list.length;
     this.u32(n);
     let p = this.pos;
+    const known = this.known;
+    const m = this.mem;
     for (let i = 0; i < n; i++) {
       const h = list[i];
-      p = this.strAt(h[0], p);
+      const id = known.get(h[0]);
+      if (id === undefined) p = this.strAt(h[0], p);
+      else {
+        const tag = (NAME_REF | id) >>> 0;
+        m[p] = tag & 255;
+        m[p + 1] = (tag >>> 8) & 255;
+        m[p + 2] = (tag >>> 16) & 255;
+        m[p + 3] = tag >>> 24;
+        p += 4;
+      }
       p = this.strAt(h[1], p);
     }
     this.pos = p;

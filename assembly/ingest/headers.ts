@@ -72,6 +72,54 @@ function canonicalName(ptr: usize, len: i32): string {
   return name;
 }
 
+// Header names a host may send as a reference (an index into this list) instead of their bytes:
+// the names of nearly every request and response. Lower-case here; the canonical form and
+// everything the profile needs of it are computed once, when first used. The list is part of the
+// ABI (docs/abi.md): a host reads it from the header_names export, so only its order matters.
+const WELL_KNOWN: StaticArray<string> = [
+  "accept", "accept-charset", "accept-encoding", "accept-language", "access-control-request-headers",
+  "access-control-request-method", "authorization", "cache-control", "connection", "content-encoding",
+  "content-language", "content-length", "content-type", "cookie", "date", "dnt", "etag", "expect",
+  "expires", "forwarded", "host", "if-match", "if-modified-since", "if-none-match", "if-range",
+  "if-unmodified-since", "keep-alive", "last-modified", "location", "origin", "pragma", "priority",
+  "range", "referer", "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "sec-fetch-dest",
+  "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user", "server", "set-cookie", "te", "traceparent",
+  "transfer-encoding", "upgrade", "upgrade-insecure-requests", "user-agent", "vary", "via",
+  "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "x-request-id",
+  "access-control-allow-origin", "content-security-policy", "strict-transport-security",
+  "x-content-type-options", "x-frame-options",
+];
+export const WELL_KNOWN_COUNT: i32 = WELL_KNOWN.length;
+
+// Per well-known name: the interned canonical string, its kind, hash, KeyVal key and key hash.
+const knownNames = new StaticArray<string>(WELL_KNOWN.length);
+const knownKinds = new StaticArray<u32>(WELL_KNOWN.length);
+const knownHashes = new StaticArray<u32>(WELL_KNOWN.length);
+const knownKeys = new StaticArray<string>(WELL_KNOWN.length);
+const knownKeyHashes = new StaticArray<u32>(WELL_KNOWN.length);
+let knownReady = false;
+
+function prepareWellKnown(): void {
+  for (let i = 0; i < WELL_KNOWN.length; i++) {
+    const bytes = String.UTF8.encode(unchecked(WELL_KNOWN[i]));
+    const name = canonicalName(changetype<usize>(bytes), bytes.byteLength);
+    unchecked((knownNames[i] = name));
+    unchecked((knownKinds[i] = nameKind));
+    unchecked((knownHashes[i] = nameHash));
+    unchecked((knownKeys[i] = nameKey));
+    unchecked((knownKeyHashes[i] = nameKeyHash));
+  }
+  knownReady = true;
+}
+
+/** The canonical names of the well-known list, in order, one per line (header_names export). */
+export function wellKnownNames(): string {
+  if (!knownReady) prepareWellKnown();
+  let out = "";
+  for (let i = 0; i < WELL_KNOWN.length; i++) out += (i > 0 ? "\n" : "") + unchecked(knownNames[i]);
+  return out;
+}
+
 /** Set nameHash, nameKey and nameKeyHash for a name that is not interned. */
 function describe(name: string): void {
   nameHash = keyHash(name);
@@ -146,6 +194,20 @@ export class HeaderTable {
     while (valLen > 0 && isOWS(load<u8>(valPtr + <usize>(valLen - 1)))) valLen--;
     const name = canonicalName(namePtr, nameLen);
     this.push(name, nameKind, valPtr, valLen);
+  }
+
+  /** Add a line whose name is well-known name `id` (< WELL_KNOWN_COUNT): no name bytes to read. */
+  addKnown(id: i32, valPtr: usize, valLen: i32): void {
+    if (!knownReady) prepareWellKnown();
+    while (valLen > 0 && isOWS(load<u8>(valPtr))) {
+      valPtr++;
+      valLen--;
+    }
+    while (valLen > 0 && isOWS(load<u8>(valPtr + <usize>(valLen - 1)))) valLen--;
+    nameHash = unchecked(knownHashes[id]);
+    nameKey = unchecked(knownKeys[id]);
+    nameKeyHash = unchecked(knownKeyHashes[id]);
+    this.push(unchecked(knownNames[id]), unchecked(knownKinds[id]), valPtr, valLen);
   }
 
   add(name: string, ptr: usize, len: i32): void {

@@ -8,7 +8,7 @@ import { parseIP } from "../net/ip";
 import { bytesHash } from "../text/bytehash";
 import { goStringFromUtf8 } from "../text/utf8";
 import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
-import { IpSetProfile } from "../model/ipset";
+import { ignoredIP, IpSetProfile } from "../model/ipset";
 import { KvSectionProfile } from "../model/kvsection";
 import { MediaTypeProfile } from "../model/mediatype";
 import { contentLengthCode, ReqProfile } from "../model/req";
@@ -17,7 +17,7 @@ import { SetProfile } from "../model/set";
 import { SimpleValProfile } from "../model/simpleval";
 import { StructuredProfile } from "../model/structured";
 import { UrlProfile } from "../model/url";
-import { HeaderTable, MAX_HEADER_LINES } from "./headers";
+import { HeaderTable, MAX_HEADER_LINES, WELL_KNOWN_COUNT } from "./headers";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
 import { profileJsonBody } from "./jsonbody";
@@ -35,6 +35,8 @@ let pathBuf = new ArrayBuffer(4096);
 /** Error of the last ingest call ("" when it succeeded). */
 export let ingestError: string = "";
 
+const NAME_REF: u32 = 0x80000000;
+
 function readHeaders(r: RecordReader, h: HeaderTable): bool {
   h.reset();
   const n = r.u32();
@@ -43,6 +45,20 @@ function readHeaders(r: RecordReader, h: HeaderTable): bool {
     return false;
   }
   for (let i: u32 = 0; i < n; i++) {
+    // A name is its bytes, or (top bit set) the index of a well-known name (docs/abi.md).
+    const tag = r.peekU32();
+    if ((tag & NAME_REF) != 0 && !r.bad) {
+      r.u32();
+      const id = <i32>(tag & ~NAME_REF);
+      const valueLen = r.bytes();
+      if (r.bad) break;
+      if (id >= WELL_KNOWN_COUNT) {
+        ingestError = "header name reference " + id.toString() + " is not a well-known name";
+        return false;
+      }
+      h.addKnown(id, r.at, valueLen);
+      continue;
+    }
     const nameLen = r.bytes();
     const nameAt = r.at;
     const valueLen = r.bytes();
@@ -80,8 +96,14 @@ class RemoteCache {
     const text = goStringFromUtf8(ptr, len);
     const ip = parseIP(text);
     if (ip == null) return false;
-    this.cip = IpSetProfile.ofIP(ip);
-    this.hop = IpSetProfile.ofString(text);
+    // One parse for both: the hop profile of a parsed address is ofString's without the parse.
+    if (ignoredIP(ip)) {
+      this.cip = EMPTY_IPS;
+      this.hop = EMPTY_IPS;
+    } else {
+      this.cip = IpSetProfile.ofIP(ip);
+      this.hop = IpSetProfile.ofParsed(ip);
+    }
     unchecked((this.keys[slot] = text));
     unchecked((this.cips[slot] = this.cip));
     unchecked((this.hops[slot] = this.hop));

@@ -47,7 +47,13 @@ export class IpSetProfile {
     const p = new IpSetProfile();
     if (s.length == 0) return p;
     const ip = parseIP(s);
-    if (ip == null || ignoredIP(ip)) return p;
+    return ip == null ? p : IpSetProfile.ofParsed(ip);
+  }
+
+  /** ofString of the text an address was parsed from, given the parsed address. */
+  static ofParsed(ip: Uint8Array): IpSetProfile {
+    const p = new IpSetProfile();
+    if (ignoredIP(ip)) return p;
     const v4 = to4(ip);
     const l = new Array<Uint8Array>(1);
     l[0] = v4 != null ? v4 : ip;

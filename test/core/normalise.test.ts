@@ -60,6 +60,57 @@ describe('header names', () => {
   });
 });
 
+describe('well-known header names sent by index', () => {
+  test('the core lists them canonical, and the host sends them by index: the same profile as their bytes', () => {
+    core().wasm.exports.header_names!();
+    const names = core().wasm.readOutputString().split('\n');
+    expect(names.length).toBeGreaterThan(40);
+    expect(names).toContain('User-Agent');
+    expect(names).toContain('X-Forwarded-For');
+    expect(names).toContain('Dnt'); // Go's canonical form, not "DNT"
+    // The same request with names the host knows by index (canonical and lower-case), and with
+    // spellings it does not (upper-case: sent as bytes): one profile.
+    const lines: HeaderLine[] = [
+      ['User-Agent', 'agent/1'],
+      ['Accept', 'text/html'],
+      ['X-Forwarded-For', '198.51.100.7'],
+      ['Connection', 'keep-alive, x-drop'],
+      ['X-Drop', 'gone'],
+      ['Cookie', 'a=1'],
+    ];
+    const canonical = reqPile({ headers: lines, remote: '203.0.113.9' });
+    const lower = reqPile({ headers: lines.map(([k, v]) => [k.toLowerCase(), v] as HeaderLine), remote: '203.0.113.9' });
+    const upper = reqPile({ headers: lines.map(([k, v]) => [k.toUpperCase(), v] as HeaderLine), remote: '203.0.113.9' });
+    expect(lower).toEqual(canonical);
+    expect(upper).toEqual(canonical);
+    expect(Object.keys(canonical.headers.kv).sort()).toEqual(['Accept', 'Cookie', 'User-Agent', 'X-Forwarded-For']);
+  });
+
+  test('a reference past the list is refused as a malformed request', () => {
+    core().wasm.exports.header_names!();
+    const count = core().wasm.readOutputString().split('\n').length;
+    const s = core().newSession();
+    // u32 1, method, proto, path, query, remote, then one header line by reference `count`.
+    const parts: number[] = [];
+    const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24);
+    const str = (t: string) => {
+      u32(t.length);
+      for (const c of Buffer.from(t)) parts.push(c);
+    };
+    u32(1);
+    for (const t of ['GET', 'HTTP/1.1', '/', '', '']) str(t);
+    u32(1);
+    u32((0x80000000 | count) >>> 0);
+    str('value');
+    parts.push(0); // no body
+    const at = core().wasm.inputBuffer(parts.length);
+    new Uint8Array(core().wasm.exports.memory.buffer).set(parts, at);
+    expect(core().wasm.exports.session_request(s.id, parts.length)).toBeLessThan(0);
+    expect(core().wasm.readOutputString()).toContain('is not a well-known name');
+    s.dispose();
+  });
+});
+
 describe('hop-by-hop headers', () => {
   test('the fixed list is removed', () => {
     const hop: HeaderLine[] = [
