@@ -8,9 +8,10 @@ import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
 import { goNumberTextBytes } from "../text/gonumber";
 import { decodeRune, runeLen } from "../text/utf8";
 import { InternTable } from "./intern";
+import { MAX_BODY_DEPTH, numberEnd, tallyLeaf, tallyProfile } from "./jsontally";
 import { compareUtf8, goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
 
-export const MAX_BODY_DEPTH = 128;
+export { MAX_BODY_DEPTH };
 
 /** A growable byte buffer for the text of one leaf. */
 class TextBuf {
@@ -411,32 +412,11 @@ class JsonBodyScanner {
 
   /** Validate a JSON number at pos; returns its length (0 on a syntax error). */
   scanNumber(): i32 {
-    const start = this.pos;
-    let p = this.pos;
-    const end = this.len;
-    const base = this.ptr;
-    if (p < end && load<u8>(base + <usize>p) == 45) p++;
-    if (p >= end) return 0;
-    let c = load<u8>(base + <usize>p);
-    if (c == 48) p++;
-    else if (c >= 49 && c <= 57) {
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-    } else return 0;
-    if (p < end && load<u8>(base + <usize>p) == 46) {
-      p++;
-      const f = p;
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-      if (p == f) return 0;
-    }
-    if (p < end && (load<u8>(base + <usize>p) == 101 || load<u8>(base + <usize>p) == 69)) {
-      p++;
-      if (p < end && (load<u8>(base + <usize>p) == 43 || load<u8>(base + <usize>p) == 45)) p++;
-      const e = p;
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-      if (p == e) return 0;
-    }
-    this.pos = p;
-    return p - start;
+    const end = numberEnd(this.ptr, this.pos, this.len);
+    if (end < 0) return 0;
+    const n = end - this.pos;
+    this.pos = end;
+    return n;
   }
 
   /** Append Go's %v text of a number literal; false when it is not a finite float64. */
@@ -607,9 +587,17 @@ class JsonBodyScanner {
         this.pos = end + 1;
         this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), SimpleValProfile.ofBytes(this.ptr + <usize>start, end - start));
       } else {
-        this.text.len = 0;
-        this.leafText(this.text, depth + 1, false);
-        if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
+        // The fast path tallies the value's %v text without writing it; when it gives up, the
+        // text is written and profiled.
+        const end = tallyLeaf(this.ptr, this.len, this.pos, depth + 1);
+        if (end >= 0) {
+          this.pos = end;
+          this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), tallyProfile());
+        } else {
+          this.text.len = 0;
+          this.leafText(this.text, depth + 1, false);
+          if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
+        }
       }
       if (!this.nextMember(125)) return;
     }
@@ -656,10 +644,16 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
       s.pos++;
     } else {
       while (s.ok) {
-        s.text.len = 0;
-        s.leafText(s.text, 2, false);
-        if (!s.ok) break;
-        vals.push(s.text.toProfile());
+        const end = tallyLeaf(ptr, len, s.pos, 2);
+        if (end >= 0) {
+          s.pos = end;
+          vals.push(tallyProfile());
+        } else {
+          s.text.len = 0;
+          s.leafText(s.text, 2, false);
+          if (!s.ok) break;
+          vals.push(s.text.toProfile());
+        }
         if (!s.nextMember(93)) break;
       }
     }

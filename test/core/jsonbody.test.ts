@@ -52,6 +52,18 @@ describe('streaming JSON body profile', () => {
     }
   });
 
+  it('prints values inside leaves as their text would, escapes and repeated keys included', () => {
+    // Leaves are tallied without writing their text; these take the paths that give up and
+    // print the text instead (a repeated key, an escaped key) or decode while tallying.
+    const cases = [
+      ['{"k":[{"a":1,"b":2,"a":"x--0x"}]}', { k: [{ a: 'x--0x', b: 2 }] }],
+      ['{"k":[{"a\\u0041":1,"b":[{"c":null,"c":[]}]}]}', { k: [{ 'a\u0041': 1, b: [{ c: [] }] }] }],
+      ['{"k":[" \\u00e9\\ud83d\\ude00\\ud800x\\t/*", "a\\"b", 1e21, 0.000001, 1.50, {}, [], true]}', null],
+      ['[{"z":1,"é":2,"":"0","Z":"x"}, {"sku":"SKU-1","qty":3}, "\\u0000\\u007f"]', null],
+    ] as const;
+    for (const [text, value] of cases) expect(viaSession(text), text).toEqual(viaModel(value ?? JSON.parse(text)));
+  });
+
   it('reads only the first value and faults on invalid JSON', () => {
     expect(viaSession('{"a":1} trailing garbage')).toEqual(viaModel({ a: 1 }));
     for (const bad of ['{', '{"a":}', '[1,]', 'tru', '"\\x"', '{"a":1,}']) {
