@@ -1,7 +1,7 @@
 // A bounded table of the strings made from recurring byte runs (header names, query keys), so the
 // request path does not allocate a new string for every header of every request. Entries are only
 // added while there is room; the table never grows past its size.
-const SLOTS = 2048;
+export const SLOTS = 2048;
 const MAX_ENTRIES = 1024;
 const MAX_KEY = 64;
 
@@ -18,6 +18,8 @@ export class InternTable {
   private entries: i32 = 0;
   /** Tag stored with the last string found or added (a classification the caller computed). */
   lastTag: u32 = 0;
+  /** Slot (below SLOTS) of the last string found or added; -1 when it was not kept. */
+  lastSlot: i32 = -1;
 
   private slotOf(ptr: usize, len: i32): i32 {
     let slot = <i32>(hashBytes(ptr, len) & (SLOTS - 1));
@@ -32,18 +34,23 @@ export class InternTable {
 
   /** The string stored for these bytes, or null (then call add with what you made). */
   find(ptr: usize, len: i32): string | null {
+    this.lastSlot = -1;
     if (len > MAX_KEY) return null;
     const slot = this.slotOf(ptr, len);
     if (slot < 0 || unchecked(this.raw[slot]) == null) return null;
     this.lastTag = unchecked(this.tag[slot]);
+    this.lastSlot = slot;
     return unchecked(this.value[slot]);
   }
 
   /** Remember `value` (and `tag`) for these bytes when they are short and there is room. */
   add(ptr: usize, len: i32, value: string, tag: u32): void {
+    this.lastSlot = -1;
+    this.lastTag = tag;
     if (len > MAX_KEY || this.entries >= MAX_ENTRIES) return;
     const slot = this.slotOf(ptr, len);
     if (slot < 0 || unchecked(this.raw[slot]) != null) return;
+    this.lastSlot = slot;
     const raw = new ArrayBuffer(len);
     memory.copy(changetype<usize>(raw), ptr, <usize>len);
     unchecked((this.raw[slot] = raw));

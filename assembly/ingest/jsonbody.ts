@@ -1,14 +1,14 @@
 // Profiles a JSON body in one pass over its bytes, as Go's json.Decoder would have handed the first
 // value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
 // from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4).
-import { KeyValProfile } from "../model/keyval";
+import { KeyValProfile, hashIfNeeded } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
 import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
 import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
 import { goNumberTextBytes } from "../text/gonumber";
 import { decodeRune, runeLen } from "../text/utf8";
-import { InternTable } from "./intern";
-import { MAX_BODY_DEPTH, numberEnd, tallyLeaf, tallyProfile } from "./jsontally";
+import { InternTable, SLOTS } from "./intern";
+import { MAX_BODY_DEPTH, numberEnd, tallyLeaf, tallyProfileInto } from "./jsontally";
 import { compareUtf8, goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
 
 export { MAX_BODY_DEPTH };
@@ -585,23 +585,70 @@ class JsonBodyScanner {
         const end = this.plainStringEnd();
         const start = this.pos + 1;
         this.pos = end + 1;
-        this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), SimpleValProfile.ofBytes(this.ptr + <usize>start, end - start));
+        this.memberSlot(pathLen).profileBytes(this.ptr + <usize>start, end - start);
       } else {
         // The fast path tallies the value's %v text without writing it; when it gives up, the
         // text is written and profiled.
         const end = tallyLeaf(this.ptr, this.len, this.pos, depth + 1);
         if (end >= 0) {
           this.pos = end;
-          this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), tallyProfile());
+          tallyProfileInto(this.memberSlot(pathLen));
         } else {
           this.text.len = 0;
           this.leafText(this.text, depth + 1, false);
-          if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
+          if (this.ok) this.memberSlot(pathLen).profileBytes(this.text.ptr(), this.text.len);
         }
       }
       if (!this.nextMember(125)) return;
     }
   }
+
+  /**
+   * The profile to fill for the member whose path is in keyBuf: a new slot of kv, or the one of
+   * the same key set earlier in this body (a repeated key keeps its last value, as in a Go map).
+   */
+  memberSlot(pathLen: i32): SimpleValProfile {
+    const key = pathKey(this.keyBuf.ptr(), pathLen);
+    const kv = this.kv;
+    const slot = paths.lastSlot;
+    if (!irregularKeys && slot >= 0 && paths.lastTag == 0) {
+      if (unchecked(seenPaths[slot]) != bodyStamp) {
+        unchecked((seenPaths[slot] = bodyStamp));
+        return kv.pushSlot(key);
+      }
+    } else {
+      irregularKeys = true;
+    }
+    const k = hashIfNeeded(key);
+    let index = keyIndex;
+    if (index == null) {
+      index = new Map<string, i32>();
+      const keys = kv.keys;
+      for (let i = 0; i < keys.length; i++) index.set(unchecked(keys[i]), i);
+      keyIndex = index;
+    }
+    if (index.has(k)) return unchecked(kv.vals[index.get(k)]);
+    index.set(k, kv.keys.length);
+    return kv.pushSlot(key);
+  }
+}
+
+// The interned member paths this body has set, by intern slot: a slot holds the body's stamp
+// once its path is set. After a path that is not interned, or that is hashed as a key, the rest
+// of the body's paths are looked up by key in keyIndex (as KeyValProfile.set does).
+const seenPaths = new StaticArray<u32>(SLOTS);
+let bodyStamp: u32 = 0;
+let irregularKeys = false;
+let keyIndex: Map<string, i32> | null = null;
+
+function nextBody(): void {
+  bodyStamp++;
+  if (bodyStamp == 0) {
+    for (let i = 0; i < SLOTS; i++) unchecked((seenPaths[i] = 0));
+    bodyStamp = 1;
+  }
+  irregularKeys = false;
+  keyIndex = null;
 }
 
 const scanner = new JsonBodyScanner();
@@ -612,12 +659,15 @@ function pathKey(ptr: usize, len: i32): string {
   const known = paths.find(ptr, len);
   if (known != null) return known;
   const key = goStringFromUtf8(ptr, len);
-  paths.add(ptr, len, key, 0);
+  paths.add(ptr, len, key, hashIfNeeded(key) != key ? 1 : 0);
   return key;
 }
 
-/** The structured profile of a JSON body's first value, or null when it is not valid JSON. */
-export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null {
+/**
+ * The structured profile of a JSON body's first value, or null when it is not valid JSON. The
+ * profile is `reuse` refilled (a pooled session's storage), or a new one.
+ */
+export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile | null = null): StructuredProfile | null {
   const s = scanner;
   s.ptr = ptr;
   s.len = len;
@@ -626,34 +676,44 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
   s.plainAt = -1;
   s.skipWs();
   const c = s.peek();
-  const p = new StructuredProfile();
+  let p: StructuredProfile;
+  if (reuse != null) {
+    p = reuse;
+    p.clearForReuse();
+  } else {
+    p = new StructuredProfile();
+  }
   if (c == 123) {
-    s.kv = new KeyValProfile();
+    nextBody();
+    const kv = p.reusableKv();
+    s.kv = kv;
     s.keyBuf.len = 0;
     s.object(0, 1);
     if (!s.ok) return null;
     p.kind = KIND_OBJECT;
-    p.kv = s.kv;
+    p.kv = kv;
     return p;
   }
   if (c == 91) {
     s.pos++;
-    const vals = new Array<SimpleValProfile>();
+    const vals = p.reusableVals();
     s.skipWs();
     if (s.peek() == 93) {
       s.pos++;
     } else {
       while (s.ok) {
+        const v = p.reusableVal(vals.length);
         const end = tallyLeaf(ptr, len, s.pos, 2);
         if (end >= 0) {
           s.pos = end;
-          vals.push(tallyProfile());
+          tallyProfileInto(v);
         } else {
           s.text.len = 0;
           s.leafText(s.text, 2, false);
           if (!s.ok) break;
-          vals.push(s.text.toProfile());
+          v.profileBytes(s.text.ptr(), s.text.len);
         }
+        vals.push(v);
         if (!s.nextMember(93)) break;
       }
     }
@@ -670,8 +730,10 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
   s.leafText(s.text, 1, true);
   if (!s.ok) return null;
   p.kind = c == 34 ? KIND_STRING : c == 116 || c == 102 ? KIND_BOOLEAN : KIND_NUMBER;
-  const vals = new Array<SimpleValProfile>(1);
-  vals[0] = s.text.toProfile();
+  const vals = p.reusableVals();
+  const v = p.reusableVal(0);
+  v.profileBytes(s.text.ptr(), s.text.len);
+  vals.push(v);
   p.vals = vals;
   return p;
 }

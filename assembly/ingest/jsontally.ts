@@ -14,7 +14,7 @@ import { decodeRune, runeLen } from "../text/utf8";
 import { goNumberTextBytes } from "../text/gonumber";
 import { formatFloatV, parseFloatGo } from "../text/gofmt";
 import {
-  SimpleValProfile, T_LETTER, T_NONE, T_SPECIAL, T_UNICODE, asciiClass, pairFlags, profileBegin, profileEndCounts, profileMarkBlock,
+  SimpleValProfile, T_LETTER, T_NONE, T_SPECIAL, T_UNICODE, asciiClass, pairFlags, profileBegin, profileEndCountsInto, profileMarkBlock,
 } from "../model/simpleval";
 
 /** Nesting deeper than this is not profiled (the body faults). */
@@ -290,7 +290,7 @@ function hexAt(p: i32): i32 {
 
 /**
  * Tally the %v text of the value at `pos` of the body [ptr, ptr+len), nested `depth` deep; returns
- * where it ends, or -1 to give up. Then tallyProfile gives its profile.
+ * where it ends, or -1 to give up. Then tallyProfileInto gives its profile.
  */
 export function tallyLeaf(ptr: usize, len: i32, pos: i32, depth: i32): i32 {
   src = ptr;
@@ -301,9 +301,9 @@ export function tallyLeaf(ptr: usize, len: i32, pos: i32, depth: i32): i32 {
   return tallyValue(pos, depth);
 }
 
-/** The profile of the value tallied last. */
-export function tallyProfile(): SimpleValProfile {
-  return profileEndCounts(letters, digits, spaces, specials, nonReadables, unicodes, sequences, flags);
+/** Fill `p` with the profile of the value tallied last. */
+export function tallyProfileInto(p: SimpleValProfile): void {
+  profileEndCountsInto(p, letters, digits, spaces, specials, nonReadables, unicodes, sequences, flags);
 }
 
 function tallyValue(p: i32, depth: i32): i32 {

@@ -234,10 +234,10 @@ export function profileMarkBlock(cp: i32): void {
 }
 
 /**
- * Finish the profile begun with profileBegin from counters the caller tallied itself (its
- * unicode blocks given with profileMarkBlock).
+ * Finish the profile begun with profileBegin into `p`, from counters the caller tallied itself
+ * (its unicode blocks given with profileMarkBlock).
  */
-export function profileEndCounts(letters: u32, digits: u32, spaces: u32, specials: u32, nonReadables: u32, unicodes: u32, sequences: u32, flags: u32): SimpleValProfile {
+export function profileEndCountsInto(p: SimpleValProfile, letters: u32, digits: u32, spaces: u32, specials: u32, nonReadables: u32, unicodes: u32, sequences: u32, flags: u32): void {
   const pr = profiler;
   pr.letters = letters;
   pr.digits = digits;
@@ -247,9 +247,7 @@ export function profileEndCounts(letters: u32, digits: u32, spaces: u32, special
   pr.unicodes = unicodes;
   pr.sequences = sequences;
   pr.flags = flags;
-  const p = new SimpleValProfile();
   pr.finish(p);
-  return p;
 }
 
 /** Finish into an existing profile (a reused slot of a pooled session). */
