@@ -616,9 +616,9 @@ class JsonBodyScanner {
         unchecked((seenPaths[slot] = bodyStamp));
         return kv.pushSlot(key);
       }
-    } else {
-      irregularKeys = true;
     }
+    // From here on keyIndex holds every key of the body: later paths are all looked up in it.
+    irregularKeys = true;
     const k = hashIfNeeded(key);
     let index = keyIndex;
     if (index == null) {
@@ -634,8 +634,8 @@ class JsonBodyScanner {
 }
 
 // The interned member paths this body has set, by intern slot: a slot holds the body's stamp
-// once its path is set. After a path that is not interned, or that is hashed as a key, the rest
-// of the body's paths are looked up by key in keyIndex (as KeyValProfile.set does).
+// once its path is set. From a path that is set again, is not interned, or is hashed as a key on,
+// the body's paths are looked up by key in keyIndex (as KeyValProfile.set does).
 const seenPaths = new StaticArray<u32>(SLOTS);
 let bodyStamp: u32 = 0;
 let irregularKeys = false;

@@ -142,6 +142,28 @@ function ascii(c: i32): void {
   last = c;
 }
 
+/** Tally a space (between members and elements). */
+@inline function space(): void {
+  spaces++;
+  sequences += <u32>(lastType != 2);
+  lastType = 2;
+  last = 32;
+}
+
+/** Tally a special that ends no flagged pair (":", "[", "]"), its flag bit given. */
+@inline function special(c: i32, flag: u32): void {
+  specials++;
+  flags |= flag;
+  sequences += <u32>(lastType != T_SPECIAL);
+  lastType = T_SPECIAL;
+  last = c;
+}
+
+// The flag bits of ":", "[" and "]".
+const FLAG_COLON: u32 = (<u32>1) << (asciiClass(58) >> 3);
+const FLAG_OPEN: u32 = (<u32>1) << (asciiClass(91) >> 3);
+const FLAG_CLOSE: u32 = (<u32>1) << (asciiClass(93) >> 3);
+
 /** Tally one code point ≥ 128. */
 function rune(cp: i32): void {
   unicodes++;
@@ -335,10 +357,10 @@ function tallyValue(p: i32, depth: i32): i32 {
 /** "[e1 e2 …]" */
 function tallyArray(p: i32, depth: i32): i32 {
   p++;
-  ascii(91);
+  special(91, FLAG_OPEN);
   p = skipWs(p);
   if (byteAt(p) == 93) {
-    ascii(93);
+    special(93, FLAG_CLOSE);
     return p + 1;
   }
   let more = true;
@@ -347,9 +369,9 @@ function tallyArray(p: i32, depth: i32): i32 {
     if (p < 0) return -1;
     p = skipWs(p);
     const d = byteAt(p);
-    if (d == 44) ascii(32);
+    if (d == 44) space();
     else if (d == 93) {
-      ascii(93);
+      special(93, FLAG_CLOSE);
       more = false;
     } else return -1;
     p++;
@@ -360,6 +382,10 @@ function tallyArray(p: i32, depth: i32): i32 {
 function tallyNumber(p: i32): i32 {
   const end = numberEnd(src, p, srcEnd);
   if (end < 0) return -1;
+  if (isOwnText(p, end)) {
+    run(src, p, end);
+    return end;
+  }
   const n = end - p;
   if (numBuf.byteLength < n + 32) numBuf = new ArrayBuffer(n + 32);
   const out = changetype<usize>(numBuf);
@@ -373,6 +399,29 @@ function tallyNumber(p: i32): i32 {
   const s = formatFloatV(x);
   for (let i = 0; i < s.length; i++) ascii(s.charCodeAt(i));
   return end;
+}
+
+/**
+ * Whether the %v text of the number literal [p, end) is the literal itself (as goNumberTextBytes
+ * would write it): no exponent, at most 6 integer digits and none leading, a fraction not ending in
+ * 0, at most 15 digits, and under 1 at most 3 zeros leading the fraction (no exponent form).
+ */
+function isOwnText(p: i32, end: i32): bool {
+  if (load<u8>(src + <usize>p) == 45) p++;
+  const intAt = p;
+  while (p < end && <u32>load<u8>(src + <usize>p) - 48 < 10) p++;
+  const intDigits = p - intAt;
+  if (intDigits > 6 || (intDigits > 1 && load<u8>(src + <usize>intAt) == 48)) return false;
+  if (p == end) return true;
+  if (load<u8>(src + <usize>p) != 46) return false;
+  const fracAt = p + 1;
+  p = fracAt;
+  while (p < end && <u32>load<u8>(src + <usize>p) - 48 < 10) p++;
+  if (p != end || load<u8>(src + <usize>(end - 1)) == 48 || intDigits + (end - fracAt) > 15) return false;
+  if (load<u8>(src + <usize>intAt) != 48) return true;
+  let zeros = 0;
+  while (fracAt + zeros < end && load<u8>(src + <usize>(fracAt + zeros)) == 48) zeros++;
+  return zeros <= 3;
 }
 
 /** The decoded text of the string at p (its opening quote). */
@@ -531,7 +580,7 @@ function tallyObject(p: i32, depth: i32): i32 {
       const keyLen = p - keyAt;
       p = skipWs(p + 1);
       if (byteAt(p) != 58) return -1;
-      ascii(58);
+      special(58, FLAG_COLON);
       p = tallyValue(p + 1, depth + 1);
       if (p < 0) return -1;
       if (rowTop == rowCap) growRows();
@@ -577,10 +626,10 @@ function tallyObject(p: i32, depth: i32): i32 {
   lastType = sLastType;
   appendRow(W_MAP);
   for (let i = bottom; i < top; i++) {
-    if (i > bottom) ascii(32);
+    if (i > bottom) space();
     appendRow(rows + <usize>load<i32>(order + (<usize>i << 2)) * ROW_BYTES);
   }
-  ascii(93);
+  special(93, FLAG_CLOSE);
   rowTop = bottom;
   return p;
 }

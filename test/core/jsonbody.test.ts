@@ -1,15 +1,16 @@
 // The request path profiles JSON bodies in one streaming pass (assembly/ingest/jsonbody.ts); the
 // data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
-import { loadCore } from '../../core/index.js';
+import { createCore, loadCore, type Core } from '../../core/index.js';
+import { readBuildFile } from '../../core/wasm.js';
 import { random } from '../support/random.js';
 
 const core = loadCore();
 
-function viaSession(body: string): unknown {
-  const s = core.newSession();
+function viaSession(body: string, on: Core = core): unknown {
+  const s = on.newSession();
   s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
-  const p = core.newPile();
+  const p = on.newPile();
   p.add(s);
   const wire = JSON.parse(p.toWire());
   s.dispose();
@@ -62,6 +63,13 @@ describe('streaming JSON body profile', () => {
       ['[{"z":1,"é":2,"":"0","Z":"x"}, {"sku":"SKU-1","qty":3}, "\\u0000\\u007f"]', null],
     ] as const;
     for (const [text, value] of cases) expect(viaSession(text), text).toEqual(viaModel(value ?? JSON.parse(text)));
+  });
+
+  it('keeps the last value of a repeated member path', () => {
+    // A fresh core: its table of member paths is not yet full (then every path is looked up).
+    const fresh = createCore(readBuildFile('guard-core.wasm'));
+    const text = '{"o":{"a":1,"a":[2],"b":[{}],"b":[]},"c":"x","o":{"b":"y"}}';
+    expect(viaSession(text, fresh), text).toEqual(viaModel({ o: { a: [2], b: 'y' }, c: 'x' }));
   });
 
   it('reads only the first value and faults on invalid JSON', () => {
