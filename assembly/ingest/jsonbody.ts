@@ -272,8 +272,9 @@ class JsonBodyScanner {
     this.plainAt = this.pos;
     let i = this.pos + 1;
     const n = this.len;
+    const base = this.ptr;
     while (i < n) {
-      const c = load<u8>(this.ptr + <usize>i);
+      const c = load<u8>(base + <usize>i);
       if (c == 34) {
         this.plainEnd = i;
         return i;
@@ -313,25 +314,30 @@ class JsonBodyScanner {
         return;
       }
       // Copy the run of plain bytes in one go; invalid UTF-8 becomes U+FFFD as Go decodes it.
+      // (In locals: a field of `this` costs a shadow-stack store at each use.)
       let start = this.pos;
-      while (this.pos < this.len) {
-        const c = load<u8>(this.ptr + <usize>this.pos);
+      let p = start;
+      const n = this.len;
+      const base = this.ptr;
+      while (p < n) {
+        const c = load<u8>(base + <usize>p);
         if (c == 34 || c == 92 || c < 32) break;
         if (c >= 0x80) {
-          const cp = decodeRune(this.ptr + <usize>this.pos, this.len - this.pos);
+          const cp = decodeRune(base + <usize>p, n - p);
           if (cp == 0xfffd && runeLen == 1) {
-            if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+            if (p > start) out.bytes(base + <usize>start, p - start);
             out.rune(0xfffd);
-            this.pos++;
-            start = this.pos;
+            p++;
+            start = p;
             continue;
           }
-          this.pos += runeLen;
+          p += runeLen;
           continue;
         }
-        this.pos++;
+        p++;
       }
-      if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+      this.pos = p;
+      if (p > start) out.bytes(base + <usize>start, p - start);
       if (this.pos >= this.len) {
         this.fail();
         return;
