@@ -236,11 +236,16 @@ class JsonBodyScanner {
   }
 
   skipWs(): void {
-    while (this.pos < this.len) {
-      const c = load<u8>(this.ptr + <usize>this.pos);
-      if (c != 32 && c != 9 && c != 10 && c != 13) return;
-      this.pos++;
+    // (In locals: a field of `this` costs a shadow-stack store at each use.)
+    let p = this.pos;
+    const n = this.len;
+    const base = this.ptr;
+    while (p < n) {
+      const c = load<u8>(base + <usize>p);
+      if (c != 32 && c != 9 && c != 10 && c != 13) break;
+      p++;
     }
+    this.pos = p;
   }
 
   fail(): void {
@@ -262,32 +267,6 @@ class JsonBodyScanner {
     }
     this.pos += n;
   }
-
-  /**
-   * Where the string at pos (its opening quote) closes when it holds no escape and no control
-   * byte; 0 otherwise. Cached for the position it was computed at.
-   */
-  plainStringEnd(): i32 {
-    if (this.plainAt == this.pos) return this.plainEnd;
-    this.plainAt = this.pos;
-    let i = this.pos + 1;
-    const n = this.len;
-    const base = this.ptr;
-    while (i < n) {
-      const c = load<u8>(base + <usize>i);
-      if (c == 34) {
-        this.plainEnd = i;
-        return i;
-      }
-      if (c == 92 || c < 32) break;
-      i++;
-    }
-    this.plainEnd = 0;
-    return 0;
-  }
-
-  plainAt: i32 = -1;
-  plainEnd: i32 = 0;
 
   /**
    * After a member or element: true at a comma (another follows), false at the closing byte
@@ -585,16 +564,9 @@ class JsonBodyScanner {
         this.object(pathLen, depth + 1);
       } else if (c == 110) {
         this.expect("null");
-      } else if (c == 34 && this.plainStringEnd() > 0) {
-        // A string without escapes is profiled where it lies (invalid UTF-8 bytes count as
-        // U+FFFD either way, as Go's decoder would have replaced them).
-        const end = this.plainStringEnd();
-        const start = this.pos + 1;
-        this.pos = end + 1;
-        this.memberSlot(pathLen).profileBytes(this.ptr + <usize>start, end - start);
       } else {
-        // The fast path tallies the value's %v text without writing it; when it gives up, the
-        // text is written and profiled.
+        // The fast path tallies the value's %v text (a string's decoded bytes) without writing
+        // it; when it gives up, the text is written and profiled.
         const end = tallyLeaf(this.ptr, this.len, this.pos, depth + 1);
         if (end >= 0) {
           this.pos = end;
@@ -679,7 +651,6 @@ export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile |
   s.len = len;
   s.pos = 0;
   s.ok = true;
-  s.plainAt = -1;
   s.skipWs();
   const c = s.peek();
   let p: StructuredProfile;
