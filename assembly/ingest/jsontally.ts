@@ -426,19 +426,29 @@ function isOwnText(p: i32, end: i32): bool {
 
 /** The decoded text of the string at p (its opening quote). */
 function tallyString(p: i32): i32 {
-  p++;
+  const q = tallyChars(p + 1, false);
+  return q < 0 ? -1 : q + 1;
+}
+
+/**
+ * Tally the characters of a string from p to its closing quote and return where that is, or -1.
+ * A key (used in place, undecoded) gives up at an escape or an invalid byte.
+ */
+function tallyChars(p: i32, key: bool): i32 {
   const n = srcEnd;
   while (p < n) {
     const end = n - p > 0xffff ? p + 0xffff : n;
     p = run(src, p, end);
     if (p < end) {
       const c = <i32>load<u8>(src + <usize>p);
-      if (c == 34) return p + 1;
+      if (c == 34) return p;
       if (c == 92) {
+        if (key) return -1;
         p = tallyEscape(p);
         if (p < 0) return -1;
       } else if (c >= 0x80) {
         const cp = decodeRune(src + <usize>p, n - p);
+        if (key && cp == 0xfffd && runeLen == 1) return -1;
         p += runeLen;
         rune(cp);
       } else if (c == 127) {
@@ -539,44 +549,24 @@ function tallyObject(p: i32, depth: i32): i32 {
       // The key, used where it lies: one that needs decoding (an escape, a control or an invalid
       // byte) gives up.
       const keyAt = p + 1;
-      p = keyAt;
       tallyReset();
+      // The member's text starts with its key's first character, or with ":".
       let first = 58;
       let firstType = <i32>T_SPECIAL;
-      if (p < n) {
-        const c = <i32>load<u8>(src + <usize>p);
+      if (keyAt < n) {
+        const c = <i32>load<u8>(src + <usize>keyAt);
         if (c < 0x80) {
           if (c != 34) {
             first = c;
             firstType = asciiClass(c) & 7;
           }
         } else {
-          first = decodeRune(src + <usize>p, n - p);
+          first = decodeRune(src + <usize>keyAt, n - keyAt);
           firstType = T_UNICODE;
         }
       }
-      let closed = false;
-      while (p < n && !closed) {
-        const end = n - p > 0xffff ? p + 0xffff : n;
-        p = run(src, p, end);
-        if (p < end) {
-          const c = <i32>load<u8>(src + <usize>p);
-          if (c == 34) {
-            closed = true;
-          } else if (c >= 0x80) {
-            const cp = decodeRune(src + <usize>p, n - p);
-            if (cp == 0xfffd && runeLen == 1) return -1;
-            p += runeLen;
-            rune(cp);
-          } else if (c == 127) {
-            ascii(c);
-            p++;
-          } else {
-            return -1;
-          }
-        }
-      }
-      if (!closed) return -1;
+      p = tallyChars(keyAt, true);
+      if (p < 0) return -1;
       const keyLen = p - keyAt;
       p = skipWs(p + 1);
       if (byteAt(p) != 58) return -1;
