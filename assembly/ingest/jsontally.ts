@@ -83,6 +83,7 @@ const ROW_BYTES = 56;
 // at the same indices, the rows sorted by key.
 let rowBuf = new ArrayBuffer(64 * ROW_BYTES);
 let orderBuf = new ArrayBuffer(64 * 4);
+let spareBuf = new ArrayBuffer(64 * 4);
 let rows: usize = changetype<usize>(rowBuf);
 let order: usize = changetype<usize>(orderBuf);
 let rowCap: i32 = 64;
@@ -96,6 +97,7 @@ function growRows(): void {
   rows = changetype<usize>(nextRows);
   orderBuf = new ArrayBuffer(cap * 4);
   order = changetype<usize>(orderBuf);
+  spareBuf = new ArrayBuffer(cap * 4);
   rowCap = cap;
 }
 
@@ -519,6 +521,76 @@ function tallyEscape(p: i32): i32 {
   return an - bn;
 }
 
+@inline function rowKeyOrder(a: i32, b: i32): i32 {
+  const ar = rows + <usize>a * ROW_BYTES;
+  const br = rows + <usize>b * ROW_BYTES;
+  return compareKeys(load<i32>(ar, R_KEY_AT), load<i32>(ar, R_KEY_LEN), load<i32>(br, R_KEY_AT), load<i32>(br, R_KEY_LEN));
+}
+
+/**
+ * Put the rows [bottom, top) in key order into order[bottom, top); false at a repeated key.
+ * Insertion sort for the few members of most objects, a merge sort for wide ones.
+ */
+function sortRows(bottom: i32, top: i32): bool {
+  if (top - bottom <= 16) {
+    for (let i = bottom; i < top; i++) {
+      let j = i - 1;
+      while (j >= bottom) {
+        const y = load<i32>(order + (<usize>j << 2));
+        const cmp = rowKeyOrder(y, i);
+        if (cmp == 0) return false;
+        if (cmp < 0) break;
+        store<i32>(order + (<usize>(j + 1) << 2), y);
+        j--;
+      }
+      store<i32>(order + (<usize>(j + 1) << 2), i);
+    }
+    return true;
+  }
+  // Bottom-up merge sort between order and a spare buffer of the same size.
+  let from = order;
+  let to = changetype<usize>(spareBuf);
+  for (let i = bottom; i < top; i++) store<i32>(from + (<usize>i << 2), i);
+  for (let width = 1; width < top - bottom; width <<= 1) {
+    for (let lo = bottom; lo < top; lo += 2 * width) {
+      const mid = min(lo + width, top);
+      const hi = min(lo + 2 * width, top);
+      let a = lo;
+      let b = mid;
+      let k = lo;
+      while (k < hi) {
+        let take = 0;
+        if (a < mid && b < hi) {
+          const x = load<i32>(from + (<usize>a << 2));
+          const y = load<i32>(from + (<usize>b << 2));
+          const cmp = rowKeyOrder(x, y);
+          if (cmp == 0) return false;
+          take = cmp < 0 ? x : y;
+          if (cmp < 0) a++;
+          else b++;
+        } else if (a < mid) {
+          take = load<i32>(from + (<usize>a << 2));
+          a++;
+        } else {
+          take = load<i32>(from + (<usize>b << 2));
+          b++;
+        }
+        store<i32>(to + (<usize>k << 2), take);
+        k++;
+      }
+    }
+    const t = from;
+    from = to;
+    to = t;
+  }
+  // Twins that never met in a merge sit side by side now.
+  for (let i = bottom + 1; i < top; i++) {
+    if (rowKeyOrder(load<i32>(from + (<usize>(i - 1) << 2)), load<i32>(from + (<usize>i << 2))) == 0) return false;
+  }
+  if (from != order) memory.copy(order + (<usize>bottom << 2), from + (<usize>bottom << 2), <usize>(top - bottom) << 2);
+  return true;
+}
+
 /**
  * "map[k1:v1 k2:v2]": each member ("k:v") tallied alone into a row, then the rows joined sorted
  * by key. A repeated key gives up (Go keeps its last value; the text path does that).
@@ -586,24 +658,9 @@ function tallyObject(p: i32, depth: i32): i32 {
       p++;
     }
   }
-  // The members by key (insertion sort: a repeated key meets its twin).
+  // The members by key; a repeated key gives up.
   const top = rowTop;
-  for (let i = bottom; i < top; i++) {
-    const x = rows + <usize>i * ROW_BYTES;
-    const xAt = load<i32>(x, R_KEY_AT);
-    const xLen = load<i32>(x, R_KEY_LEN);
-    let j = i - 1;
-    while (j >= bottom) {
-      const y = load<i32>(order + (<usize>j << 2));
-      const yr = rows + <usize>y * ROW_BYTES;
-      const cmp = compareKeys(load<i32>(yr, R_KEY_AT), load<i32>(yr, R_KEY_LEN), xAt, xLen);
-      if (cmp == 0) return -1;
-      if (cmp < 0) break;
-      store<i32>(order + (<usize>(j + 1) << 2), y);
-      j--;
-    }
-    store<i32>(order + (<usize>(j + 1) << 2), i);
-  }
+  if (!sortRows(bottom, top)) return -1;
   letters = sLetters;
   digits = sDigits;
   spaces = sSpaces;

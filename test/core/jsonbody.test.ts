@@ -65,6 +65,18 @@ describe('streaming JSON body profile', () => {
     for (const [text, value] of cases) expect(viaSession(text), text).toEqual(viaModel(value ?? JSON.parse(text)));
   });
 
+  it('sorts wide objects inside leaves and keeps the last of a repeated key', () => {
+    const next = rng(11);
+    for (let round = 0; round < 60; round++) {
+      const n = 17 + Math.floor(next() * 60);
+      // Odd rounds: distinct keys in a scrambled order; even rounds: repeated keys likely.
+      const key = (i: number): number => (round % 2 ? (i * 7919 + round) % 1009 : Math.floor(next() * 150));
+      const members = Array.from({ length: n }, (_, i) => `"k${key(i)}":${i}`);
+      const text = `{"a":[{${members.join(',')}}]}`;
+      expect(viaSession(text), text).toEqual(viaModel(JSON.parse(text)));
+    }
+  });
+
   it('keeps the last value of a repeated member path', () => {
     // A fresh core: its table of member paths is not yet full (then every path is looked up).
     const fresh = createCore(readBuildFile('guard-core.wasm'));
