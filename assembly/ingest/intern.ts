@@ -5,7 +5,7 @@
 import { hashIfNeeded, keyHash } from "../model/keyval";
 import { bytesHash, sameBytes } from "../text/bytehash";
 
-const SLOTS = 2048;
+export const SLOTS = 2048;
 const MAX_ENTRIES = 1024;
 const MAX_KEY = 64;
 
@@ -21,6 +21,10 @@ export class InternTable {
   private rawHash: StaticArray<u32> = new StaticArray<u32>(SLOTS);
   private rawLen: StaticArray<i32> = new StaticArray<i32>(SLOTS);
   private entries: i32 = 0;
+  /** Slot of the last string found by find or kept by add; -1 when it was not found or kept. */
+  lastSlot: i32 = -1;
+  /** Tag of the last string found by find or kept by add. */
+  lastTag: u32 = 0;
 
   /** The slot holding these bytes, or the empty slot where they would go, or -1 when full. */
   private slotOf(ptr: usize, len: i32, h: u32): i32 {
@@ -49,7 +53,10 @@ export class InternTable {
   /** The string stored for these bytes, or null (then call add with what you made). */
   find(ptr: usize, len: i32): string | null {
     const slot = this.findSlot(ptr, len);
-    return slot < 0 ? null : this.valueAt(slot);
+    this.lastSlot = slot;
+    if (slot < 0) return null;
+    this.lastTag = this.tagAt(slot);
+    return this.valueAt(slot);
   }
 
   /** What a slot found by findSlot holds: the string, the caller's tag, its keyHash, its KeyVal key and that key's hash. */
@@ -75,10 +82,13 @@ export class InternTable {
 
   /** Remember `value` (and `tag`) for these bytes when they are short and there is room. */
   add(ptr: usize, len: i32, value: string, tag: u32): void {
+    this.lastSlot = -1;
     if (len > MAX_KEY || this.entries >= MAX_ENTRIES) return;
     const rh = bytesHash(ptr, len);
     const slot = this.slotOf(ptr, len, rh);
     if (slot < 0 || unchecked(this.rawHash[slot]) != 0) return;
+    this.lastSlot = slot;
+    this.lastTag = tag;
     const raw = new ArrayBuffer(len);
     memory.copy(changetype<usize>(raw), ptr, <usize>len);
     unchecked((this.raw[slot] = raw));

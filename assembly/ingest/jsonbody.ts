@@ -1,16 +1,18 @@
 // Profiles a JSON body in one pass over its bytes, as Go's json.Decoder would have handed the first
 // value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
-// from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4).
-import { KeyValProfile } from "../model/keyval";
+// from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4). A leaf's %v
+// text is tallied while scanned (jsontally.ts); only when that gives up is the text written here.
+import { KeyValProfile, hashIfNeeded } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
 import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
 import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
 import { goNumberTextBytes } from "../text/gonumber";
 import { decodeRune, runeLen } from "../text/utf8";
-import { InternTable } from "./intern";
+import { InternTable, SLOTS } from "./intern";
+import { MAX_BODY_DEPTH, numberEnd, tallyLeaf, tallyProfileInto } from "./jsontally";
 import { compareUtf8, goStringFromUtf8, writeUtf8, utf8ByteLength } from "../text/utf8";
 
-export const MAX_BODY_DEPTH = 128;
+export { MAX_BODY_DEPTH };
 
 /** A growable byte buffer for the text of one leaf. */
 class TextBuf {
@@ -235,11 +237,16 @@ class JsonBodyScanner {
   }
 
   skipWs(): void {
-    while (this.pos < this.len) {
-      const c = load<u8>(this.ptr + <usize>this.pos);
-      if (c != 32 && c != 9 && c != 10 && c != 13) return;
-      this.pos++;
+    // (In locals: a field of `this` costs a shadow-stack store at each use.)
+    let p = this.pos;
+    const n = this.len;
+    const base = this.ptr;
+    while (p < n) {
+      const c = load<u8>(base + <usize>p);
+      if (c != 32 && c != 9 && c != 10 && c != 13) break;
+      p++;
     }
+    this.pos = p;
   }
 
   fail(): void {
@@ -261,31 +268,6 @@ class JsonBodyScanner {
     }
     this.pos += n;
   }
-
-  /**
-   * Where the string at pos (its opening quote) closes when it holds no escape and no control
-   * byte; 0 otherwise. Cached for the position it was computed at.
-   */
-  plainStringEnd(): i32 {
-    if (this.plainAt == this.pos) return this.plainEnd;
-    this.plainAt = this.pos;
-    let i = this.pos + 1;
-    const n = this.len;
-    while (i < n) {
-      const c = load<u8>(this.ptr + <usize>i);
-      if (c == 34) {
-        this.plainEnd = i;
-        return i;
-      }
-      if (c == 92 || c < 32) break;
-      i++;
-    }
-    this.plainEnd = 0;
-    return 0;
-  }
-
-  plainAt: i32 = -1;
-  plainEnd: i32 = 0;
 
   /**
    * After a member or element: true at a comma (another follows), false at the closing byte
@@ -312,25 +294,30 @@ class JsonBodyScanner {
         return;
       }
       // Copy the run of plain bytes in one go; invalid UTF-8 becomes U+FFFD as Go decodes it.
+      // (In locals: a field of `this` costs a shadow-stack store at each use.)
       let start = this.pos;
-      while (this.pos < this.len) {
-        const c = load<u8>(this.ptr + <usize>this.pos);
+      let p = start;
+      const n = this.len;
+      const base = this.ptr;
+      while (p < n) {
+        const c = load<u8>(base + <usize>p);
         if (c == 34 || c == 92 || c < 32) break;
         if (c >= 0x80) {
-          const cp = decodeRune(this.ptr + <usize>this.pos, this.len - this.pos);
+          const cp = decodeRune(base + <usize>p, n - p);
           if (cp == 0xfffd && runeLen == 1) {
-            if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+            if (p > start) out.bytes(base + <usize>start, p - start);
             out.rune(0xfffd);
-            this.pos++;
-            start = this.pos;
+            p++;
+            start = p;
             continue;
           }
-          this.pos += runeLen;
+          p += runeLen;
           continue;
         }
-        this.pos++;
+        p++;
       }
-      if (this.pos > start) out.bytes(this.ptr + <usize>start, this.pos - start);
+      this.pos = p;
+      if (p > start) out.bytes(base + <usize>start, p - start);
       if (this.pos >= this.len) {
         this.fail();
         return;
@@ -411,32 +398,11 @@ class JsonBodyScanner {
 
   /** Validate a JSON number at pos; returns its length (0 on a syntax error). */
   scanNumber(): i32 {
-    const start = this.pos;
-    let p = this.pos;
-    const end = this.len;
-    const base = this.ptr;
-    if (p < end && load<u8>(base + <usize>p) == 45) p++;
-    if (p >= end) return 0;
-    let c = load<u8>(base + <usize>p);
-    if (c == 48) p++;
-    else if (c >= 49 && c <= 57) {
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-    } else return 0;
-    if (p < end && load<u8>(base + <usize>p) == 46) {
-      p++;
-      const f = p;
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-      if (p == f) return 0;
-    }
-    if (p < end && (load<u8>(base + <usize>p) == 101 || load<u8>(base + <usize>p) == 69)) {
-      p++;
-      if (p < end && (load<u8>(base + <usize>p) == 43 || load<u8>(base + <usize>p) == 45)) p++;
-      const e = p;
-      while (p < end && load<u8>(base + <usize>p) >= 48 && load<u8>(base + <usize>p) <= 57) p++;
-      if (p == e) return 0;
-    }
-    this.pos = p;
-    return p - start;
+    const end = numberEnd(this.ptr, this.pos, this.len);
+    if (end < 0) return 0;
+    const n = end - this.pos;
+    this.pos = end;
+    return n;
   }
 
   /** Append Go's %v text of a number literal; false when it is not a finite float64. */
@@ -599,21 +565,70 @@ class JsonBodyScanner {
         this.object(pathLen, depth + 1);
       } else if (c == 110) {
         this.expect("null");
-      } else if (c == 34 && this.plainStringEnd() > 0) {
-        // A string without escapes is profiled where it lies (invalid UTF-8 bytes count as
-        // U+FFFD either way, as Go's decoder would have replaced them).
-        const end = this.plainStringEnd();
-        const start = this.pos + 1;
-        this.pos = end + 1;
-        this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), SimpleValProfile.ofBytes(this.ptr + <usize>start, end - start));
       } else {
-        this.text.len = 0;
-        this.leafText(this.text, depth + 1, false);
-        if (this.ok) this.kv.set(pathKey(this.keyBuf.ptr(), pathLen), this.text.toProfile());
+        // The fast path tallies the value's %v text (a string's decoded bytes) without writing
+        // it; when it gives up, the text is written and profiled.
+        const end = tallyLeaf(this.ptr, this.len, this.pos, depth + 1);
+        if (end >= 0) {
+          this.pos = end;
+          tallyProfileInto(this.memberSlot(pathLen));
+        } else {
+          this.text.len = 0;
+          this.leafText(this.text, depth + 1, false);
+          if (this.ok) this.memberSlot(pathLen).profileBytes(this.text.ptr(), this.text.len);
+        }
       }
       if (!this.nextMember(125)) return;
     }
   }
+
+  /**
+   * The profile to fill for the member whose path is in keyBuf: a new slot of kv, or the one of
+   * the same key set earlier in this body (a repeated key keeps its last value, as in a Go map).
+   */
+  memberSlot(pathLen: i32): SimpleValProfile {
+    const key = pathKey(this.keyBuf.ptr(), pathLen);
+    const kv = this.kv;
+    const slot = paths.lastSlot;
+    if (!irregularKeys && slot >= 0 && paths.lastTag == 0) {
+      if (unchecked(seenPaths[slot]) != bodyStamp) {
+        unchecked((seenPaths[slot] = bodyStamp));
+        // The interned path carries its KeyVal key and hash: nothing to hash per member.
+        return kv.pushSlot(key, paths.keyAt(slot), paths.keyHashAt(slot));
+      }
+    }
+    // From here on keyIndex holds every key of the body: later paths are all looked up in it.
+    irregularKeys = true;
+    const k = hashIfNeeded(key);
+    let index = keyIndex;
+    if (index == null) {
+      index = new Map<string, i32>();
+      const keys = kv.keys;
+      for (let i = 0; i < keys.length; i++) index.set(unchecked(keys[i]), i);
+      keyIndex = index;
+    }
+    if (index.has(k)) return unchecked(kv.vals[index.get(k)]);
+    index.set(k, kv.keys.length);
+    return kv.pushSlot(key);
+  }
+}
+
+// The interned member paths this body has set, by intern slot: a slot holds the body's stamp
+// once its path is set. From a path that is set again, is not interned, or is hashed as a key on,
+// the body's paths are looked up by key in keyIndex (as KeyValProfile.set does).
+const seenPaths = new StaticArray<u32>(SLOTS);
+let bodyStamp: u32 = 0;
+let irregularKeys = false;
+let keyIndex: Map<string, i32> | null = null;
+
+function nextBody(): void {
+  bodyStamp++;
+  if (bodyStamp == 0) {
+    for (let i = 0; i < SLOTS; i++) unchecked((seenPaths[i] = 0));
+    bodyStamp = 1;
+  }
+  irregularKeys = false;
+  keyIndex = null;
 }
 
 const scanner = new JsonBodyScanner();
@@ -624,42 +639,60 @@ function pathKey(ptr: usize, len: i32): string {
   const known = paths.find(ptr, len);
   if (known != null) return known;
   const key = goStringFromUtf8(ptr, len);
-  paths.add(ptr, len, key, 0);
+  paths.add(ptr, len, key, hashIfNeeded(key) != key ? 1 : 0);
   return key;
 }
 
-/** The structured profile of a JSON body's first value, or null when it is not valid JSON. */
-export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null {
+/**
+ * The structured profile of a JSON body's first value, or null when it is not valid JSON. The
+ * profile is `reuse` refilled (a pooled session's storage), or a new one.
+ */
+export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile | null = null): StructuredProfile | null {
   const s = scanner;
   s.ptr = ptr;
   s.len = len;
   s.pos = 0;
   s.ok = true;
-  s.plainAt = -1;
   s.skipWs();
   const c = s.peek();
-  const p = new StructuredProfile();
+  let p: StructuredProfile;
+  if (reuse != null) {
+    p = reuse;
+    p.clearForReuse();
+  } else {
+    p = new StructuredProfile();
+  }
   if (c == 123) {
-    s.kv = new KeyValProfile();
+    nextBody();
+    const kv = p.reusableKv();
+    s.kv = kv;
     s.keyBuf.len = 0;
     s.object(0, 1);
     if (!s.ok) return null;
     p.kind = KIND_OBJECT;
-    p.kv = s.kv;
+    p.kv = kv;
     return p;
   }
   if (c == 91) {
     s.pos++;
-    const vals = new Array<SimpleValProfile>();
+    const vals = p.reusableVals();
     s.skipWs();
     if (s.peek() == 93) {
       s.pos++;
     } else {
       while (s.ok) {
-        s.text.len = 0;
-        s.leafText(s.text, 2, false);
-        if (!s.ok) break;
-        vals.push(s.text.toProfile());
+        const v = p.reusableVal(vals.length);
+        const end = tallyLeaf(ptr, len, s.pos, 2);
+        if (end >= 0) {
+          s.pos = end;
+          tallyProfileInto(v);
+        } else {
+          s.text.len = 0;
+          s.leafText(s.text, 2, false);
+          if (!s.ok) break;
+          v.profileBytes(s.text.ptr(), s.text.len);
+        }
+        vals.push(v);
         if (!s.nextMember(93)) break;
       }
     }
@@ -676,8 +709,10 @@ export function profileJsonBody(ptr: usize, len: i32): StructuredProfile | null 
   s.leafText(s.text, 1, true);
   if (!s.ok) return null;
   p.kind = c == 34 ? KIND_STRING : c == 116 || c == 102 ? KIND_BOOLEAN : KIND_NUMBER;
-  const vals = new Array<SimpleValProfile>(1);
-  vals[0] = s.text.toProfile();
+  const vals = p.reusableVals();
+  const v = p.reusableVal(0);
+  v.profileBytes(s.text.ptr(), s.text.len);
+  vals.push(v);
   p.vals = vals;
   return p;
 }

@@ -184,7 +184,7 @@ export function profileBody(body: BodyProfile, ptr: usize, len: i32, contentType
   const mt = parseMediaType(contentType);
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {
-    const p = profileJsonBody(ptr, len);
+    const p = profileJsonBody(ptr, len, body.reusableStructured());
     if (p == null) body.profileFault(FAULT_JSON);
     else body.profileStructured(p);
     return;

@@ -25,6 +25,18 @@ export class BodyProfile {
   faults: SetProfile = new SetProfile();
   unstructured: SimpleValProfile | null = null;
   structured: StructuredProfile | null = null;
+  // Kept when structured is null, so a pooled session refills the same objects request after request.
+  private store: StructuredProfile | null = null;
+
+  /** Storage for refilling the structured profile in place. */
+  reusableStructured(): StructuredProfile {
+    let s = this.store;
+    if (s == null) {
+      s = new StructuredProfile();
+      this.store = s;
+    }
+    return s;
+  }
 
   profileFault(fault: string): void {
     this.faults = SetProfile.ofString(fault);

@@ -126,6 +126,42 @@ export class KeyValProfile {
     return p;
   }
 
+  /** Empty the profile for refilling with pushSlot (keeps its storage). */
+  clearForReuse(): void {
+    this.keys.length = 0;
+    this.vals.length = 0;
+    this.hashes.length = 0;
+    this.index = null;
+    this.filled = 0;
+  }
+
+  /**
+   * Append a key known to be new and return its (reused) profile to fill in. `k` is the key after
+   * hashIfNeeded and `hash` its keyHash when the caller has them (an interned name), else computed.
+   */
+  pushSlot(key: string, k: string | null = null, hash: u32 = 0): SimpleValProfile {
+    let spare = this.spare;
+    if (spare == null) {
+      spare = new Array<SimpleValProfile>();
+      this.spare = spare;
+    }
+    const at = lengthOf(this.vals);
+    let p: SimpleValProfile;
+    if (at < lengthOf(spare)) p = refAt(spare, at);
+    else {
+      p = new SimpleValProfile();
+      spare.push(p);
+    }
+    if (k == null) {
+      k = hashIfNeeded(key);
+      hash = keyHash(k);
+    }
+    this.keys.push(k);
+    this.hashes.push(hash);
+    this.vals.push(p);
+    return p;
+  }
+
   /** Set (or replace) a key's profile; the key is hashed when long. */
   set(key: string, p: SimpleValProfile): void {
     const k = hashIfNeeded(key);

@@ -9,13 +9,13 @@ import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "
 import { CodeSet, LimitConfig, LimitPile, addCode, appendCodes, limitCode, maxCode, readCodes, writeCodes } from "./limit";
 import { asObject, field, readBytes, readU32, readU32Array, readU8 } from "./wire";
 
-const T_LETTER: u8 = 0;
-const T_DIGIT: u8 = 1;
-const T_SPACE: u8 = 2;
-const T_SPECIAL: u8 = 3;
-const T_NONREADABLE: u8 = 4;
-const T_UNICODE: u8 = 5;
-const T_NONE: u8 = 255;
+export const T_LETTER: u8 = 0;
+export const T_DIGIT: u8 = 1;
+export const T_SPACE: u8 = 2;
+export const T_SPECIAL: u8 = 3;
+export const T_NONREADABLE: u8 = 4;
+export const T_UNICODE: u8 = 5;
+export const T_NONE: u8 = 255;
 
 // For each ASCII code: class in the low 3 bits; for specials the flag bit number in the high 5.
 const ASCII_CLASS = new StaticArray<u8>(128);
@@ -36,6 +36,23 @@ function initClasses(): void {
   }
 }
 initClasses();
+
+/**
+ * The class byte of an ASCII code: its T_ type in the low 3 bits, for a special its flag bit
+ * number above. For callers that tally text given out of order (the JSON body profiler).
+ */
+// @ts-ignore: decorator
+@inline export function asciiClass(c: i32): i32 {
+  return <i32>unchecked(ASCII_CLASS[c]);
+}
+
+/** The flags set by code point `cp` following `prev`, of its type `t` ("0x", "/*", "*\/", "--"). */
+// @ts-ignore: decorator
+@inline export function pairFlags(prev: i32, cp: i32, t: i32): u32 {
+  if (t == T_LETTER) return (cp | 0x20) == 120 && prev == 48 ? 1 << 31 : 0;
+  if (t == T_SPECIAL) return (cp == 47 && prev == 42) || (cp == 42 && prev == 47) || (cp == 45 && prev == 45) ? 1 << 30 : 0;
+  return 0;
+}
 
 /** Accumulates one string's counters; reused across strings so profiling allocates nothing. */
 class Profiler {
@@ -209,6 +226,28 @@ export function profileEnd(): SimpleValProfile {
   const p = new SimpleValProfile();
   profiler.finish(p);
   return p;
+}
+
+/** Record the unicode block of a code point ≥ 128 for the profile begun with profileBegin. */
+export function profileMarkBlock(cp: i32): void {
+  profiler.markBlock(cp);
+}
+
+/**
+ * Finish the profile begun with profileBegin into `p`, from counters the caller tallied itself
+ * (its unicode blocks given with profileMarkBlock).
+ */
+export function profileEndCountsInto(p: SimpleValProfile, letters: u32, digits: u32, spaces: u32, specials: u32, nonReadables: u32, unicodes: u32, sequences: u32, flags: u32): void {
+  const pr = profiler;
+  pr.letters = letters;
+  pr.digits = digits;
+  pr.spaces = spaces;
+  pr.specials = specials;
+  pr.nonReadables = nonReadables;
+  pr.unicodes = unicodes;
+  pr.sequences = sequences;
+  pr.flags = flags;
+  pr.finish(p);
 }
 
 /** Finish into an existing profile (a reused slot of a pooled session). */

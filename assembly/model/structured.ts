@@ -77,6 +77,52 @@ export class StructuredProfile {
   kind: string = KIND_EMPTY;
   vals: Array<SimpleValProfile> | null = null;
   kv: KeyValProfile | null = null;
+  // Storage kept across refills of a pooled session's profile (reusableKv, reusableVals).
+  private storeKv: KeyValProfile | null = null;
+  private storeVals: Array<SimpleValProfile> | null = null;
+  private spareVals: Array<SimpleValProfile> | null = null;
+
+  /** Empty this profile (kind "") for refilling; its storage is kept. */
+  clearForReuse(): void {
+    this.kind = KIND_EMPTY;
+    this.vals = null;
+    this.kv = null;
+  }
+
+  /** An empty KeyVal profile to fill, reusing the one of the last refill. */
+  reusableKv(): KeyValProfile {
+    let kv = this.storeKv;
+    if (kv == null) {
+      kv = new KeyValProfile();
+      this.storeKv = kv;
+    }
+    kv.clearForReuse();
+    return kv;
+  }
+
+  /** An empty list of values to fill with reusableVal, reusing the one of the last refill. */
+  reusableVals(): Array<SimpleValProfile> {
+    let vals = this.storeVals;
+    if (vals == null) {
+      vals = new Array<SimpleValProfile>();
+      this.storeVals = vals;
+    }
+    vals.length = 0;
+    return vals;
+  }
+
+  /** A profile to fill as value i of the list (reused across refills). */
+  reusableVal(i: i32): SimpleValProfile {
+    let spare = this.spareVals;
+    if (spare == null) {
+      spare = new Array<SimpleValProfile>();
+      this.spareVals = spare;
+    }
+    if (i < spare.length) return unchecked(spare[i]);
+    const p = new SimpleValProfile();
+    spare.push(p);
+    return p;
+  }
 
   static of(v: JsonValue | null): StructuredProfile {
     const p = new StructuredProfile();

@@ -1,15 +1,16 @@
 // The request path profiles JSON bodies in one streaming pass (assembly/ingest/jsonbody.ts); the
 // data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
-import { loadCore } from '../../core/index.js';
+import { createCore, loadCore, type Core } from '../../core/index.js';
+import { readBuildFile } from '../../core/wasm.js';
 import { random } from '../support/random.js';
 
 const core = loadCore();
 
-function viaSession(body: string): unknown {
-  const s = core.newSession();
+function viaSession(body: string, on: Core = core): unknown {
+  const s = on.newSession();
   s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
-  const p = core.newPile();
+  const p = on.newPile();
   p.add(s);
   const wire = JSON.parse(p.toWire());
   s.dispose();
@@ -50,6 +51,37 @@ describe('streaming JSON body profile', () => {
       const text = JSON.stringify(value);
       expect(viaSession(text), text).toEqual(viaModel(value));
     }
+  });
+
+  it('prints values inside leaves as their text would, escapes and repeated keys included', () => {
+    // Leaves are tallied without writing their text; these take the paths that give up and
+    // print the text instead (a repeated key, an escaped key) or decode while tallying.
+    const cases = [
+      ['{"k":[{"a":1,"b":2,"a":"x--0x"}]}', { k: [{ a: 'x--0x', b: 2 }] }],
+      ['{"k":[{"a\\u0041":1,"b":[{"c":null,"c":[]}]}]}', { k: [{ 'a\u0041': 1, b: [{ c: [] }] }] }],
+      ['{"k":[" \\u00e9\\ud83d\\ude00\\ud800x\\t/*", "a\\"b", 1e21, 0.000001, 1.50, {}, [], true]}', null],
+      ['[{"z":1,"é":2,"":"0","Z":"x"}, {"sku":"SKU-1","qty":3}, "\\u0000\\u007f"]', null],
+    ] as const;
+    for (const [text, value] of cases) expect(viaSession(text), text).toEqual(viaModel(value ?? JSON.parse(text)));
+  });
+
+  it('sorts wide objects inside leaves and keeps the last of a repeated key', () => {
+    const next = rng(11);
+    for (let round = 0; round < 60; round++) {
+      const n = 17 + Math.floor(next() * 60);
+      // Odd rounds: distinct keys in a scrambled order; even rounds: repeated keys likely.
+      const key = (i: number): number => (round % 2 ? (i * 7919 + round) % 1009 : Math.floor(next() * 150));
+      const members = Array.from({ length: n }, (_, i) => `"k${key(i)}":${i}`);
+      const text = `{"a":[{${members.join(',')}}]}`;
+      expect(viaSession(text), text).toEqual(viaModel(JSON.parse(text)));
+    }
+  });
+
+  it('keeps the last value of a repeated member path', () => {
+    // A fresh core: its table of member paths is not yet full (then every path is looked up).
+    const fresh = createCore(readBuildFile('guard-core.wasm'));
+    const text = '{"o":{"a":1,"a":[2],"b":[{}],"b":[]},"c":"x","o":{"b":"y"}}';
+    expect(viaSession(text, fresh), text).toEqual(viaModel({ o: { a: [2], b: 'y' }, c: 'x' }));
   });
 
   it('reads only the first value and faults on invalid JSON', () => {
