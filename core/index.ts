@@ -82,7 +82,11 @@ export interface SyncRequest {
 export class Core {
   readonly wasm: WasmModule<CoreExports>;
   private readonly record: RecordWriter;
-  private readonly registry = new FinalizationRegistry<() => void>((free) => free());
+  // Held value: a handle's id × 4 + its kind (no closure per handle). A faulted instance frees
+  // nothing (its memory is dropped as a whole); a throwing finalizer would crash the process.
+  private readonly registry = new FinalizationRegistry<number>((held) => {
+    if (!this.faulted) this.freeHandle(held & 3, Math.floor(held / 4));
+  });
 
   constructor(wasm: WasmModule<CoreExports>) {
     this.wasm = wasm;
@@ -184,12 +188,17 @@ export class Core {
   }
 
   /** @internal */
-  track(owner: object, free: () => void): void {
-    // A faulted instance frees nothing (its memory is dropped as a whole); a throwing finalizer
-    // would crash the process.
-    this.registry.register(owner, () => {
-      if (!this.faulted) free();
-    }, owner);
+  track(owner: object, kind: HandleKind, id: number): void {
+    this.registry.register(owner, id * 4 + kind, owner);
+  }
+
+  /** @internal Release the core's side of a handle. */
+  freeHandle(kind: HandleKind, id: number): void {
+    const x = this.wasm.exports;
+    if (kind === HandleKind.Session) x.session_free(id);
+    else if (kind === HandleKind.Guardian) x.guardian_free(id);
+    else if (kind === HandleKind.Pile) x.pile_free(id);
+    else x.pod_free(id);
   }
 
   /** @internal */
@@ -242,14 +251,24 @@ function parseJsonOrNull(text: string): unknown {
   }
 }
 
+/** What a handle names in the core (the registry's held value carries it). */
+const enum HandleKind {
+  Session = 0,
+  Guardian = 1,
+  Pile = 2,
+  Pod = 3,
+}
+
 abstract class Handle {
   protected readonly core: Core;
   protected _id: number;
+  private readonly kind: HandleKind;
 
-  constructor(core: Core, id: number, free: (id: number) => void) {
+  constructor(core: Core, id: number, kind: HandleKind) {
     this.core = core;
     this._id = id;
-    core.track(this, () => free(id));
+    this.kind = kind;
+    core.track(this, kind, id);
   }
 
   /** @internal */
@@ -258,18 +277,18 @@ abstract class Handle {
     return this._id;
   }
 
-  protected release(free: (id: number) => void): void {
+  protected release(): void {
     if (this._id < 0) return;
     this.core.untrack(this);
     // After a trap nothing can be freed (or needs to be): the instance is dropped as a whole.
-    if (!this.core.faulted) free(this._id);
+    if (!this.core.faulted) this.core.freeHandle(this.kind, this._id);
     this._id = -1;
   }
 }
 
 export class Guardian extends Handle {
   constructor(core: Core, id: number) {
-    super(core, id, (i) => core.wasm.exports.guardian_free(i));
+    super(core, id, HandleKind.Guardian);
   }
 
   get control(): Control {
@@ -297,13 +316,13 @@ export class Guardian extends Handle {
   }
 
   dispose(): void {
-    this.release((i) => this.core.wasm.exports.guardian_free(i));
+    this.release();
   }
 }
 
 export class Pile extends Handle {
   constructor(core: Core, id: number) {
-    super(core, id, (i) => core.wasm.exports.pile_free(i));
+    super(core, id, HandleKind.Pile);
   }
 
   get count(): number {
@@ -329,13 +348,13 @@ export class Pile extends Handle {
   }
 
   dispose(): void {
-    this.release((i) => this.core.wasm.exports.pile_free(i));
+    this.release();
   }
 }
 
 export class PodProfile extends Handle {
   constructor(core: Core, id: number) {
-    super(core, id, (i) => core.wasm.exports.pod_free(i));
+    super(core, id, HandleKind.Pod);
   }
 
   /** Decide the pod's peers alone against a Guardian's criteria; 0 = allowed. */
@@ -344,14 +363,14 @@ export class PodProfile extends Handle {
   }
 
   dispose(): void {
-    this.release((i) => this.core.wasm.exports.pod_free(i));
+    this.release();
   }
 }
 
 /** One request/response exchange: profiled piecewise, decided per section, then piled. */
 export class Session extends Handle {
   constructor(core: Core, id: number) {
-    super(core, id, (i) => core.wasm.exports.session_free(i));
+    super(core, id, HandleKind.Session);
   }
 
   /** Profile the request (and its body, when given) with the gate's normalisation. */
@@ -403,7 +422,7 @@ export class Session extends Handle {
   }
 
   dispose(): void {
-    this.release((i) => this.core.wasm.exports.session_free(i));
+    this.release();
   }
 }
 

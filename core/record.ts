@@ -19,6 +19,19 @@ const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Ar
 
 /** A header name sent as the index of a well-known name (top bit of its length word). */
 const NAME_REF = 0x80000000;
+/** Request records of version 2: header lines as a table of lengths, then their bytes. */
+const REQUEST_VERSION = 2;
+
+function put32(m: Uint8Array, p: number, v: number): void {
+  m[p] = v & 255;
+  m[p + 1] = (v >>> 8) & 255;
+  m[p + 2] = (v >>> 16) & 255;
+  m[p + 3] = v >>> 24;
+}
+
+function readTag(m: Uint8Array, p: number): number {
+  return (m[p]! | (m[p + 1]! << 8) | (m[p + 2]! << 16) | (m[p + 3]! << 24)) >>> 0;
+}
 
 export class RecordWriter {
   private readonly wasm: WasmModule<WasmIoExports>;
@@ -40,7 +53,7 @@ export class RecordWriter {
     let bound = 64 + strBound(req.method) + strBound(req.proto) + strBound(req.path) + strBound(req.query) + strBound(req.remote);
     bound += headersBound(req.headers) + bodyBound(req.body, req.bodyFault);
     this.begin(bound);
-    this.u32(1);
+    this.u32(REQUEST_VERSION);
     this.str(req.method);
     this.str(req.proto ?? 'HTTP/1.1');
     this.str(req.path);
@@ -147,27 +160,58 @@ export class RecordWriter {
     this.pos += d.byteLength;
   }
 
+  /**
+   * Header lines: a table of (name tag, value length) pairs, then the bytes of every line in
+   * order (docs/abi.md). All-ASCII lines (nearly always) go out in one native copy of their
+   * concatenation; otherwise each string is written on its own with its UTF-8 length.
+   */
   private headers(list: HeaderLine[]): void {
     const n = list.length;
-    this.u32(n);
-    let p = this.pos;
-    const known = this.known;
     const m = this.mem;
+    const known = this.known;
+    const table = this.pos + 4;
+    this.u32(n);
+    const bytesAt = table + n * 8;
+    let blob = '';
     for (let i = 0; i < n; i++) {
       const h = list[i];
-      const id = known.get(h[0]);
-      if (id === undefined) p = this.strAt(h[0], p);
-      else {
-        const tag = (NAME_REF | id) >>> 0;
-        m[p] = tag & 255;
-        m[p + 1] = (tag >>> 8) & 255;
-        m[p + 2] = (tag >>> 16) & 255;
-        m[p + 3] = tag >>> 24;
-        p += 4;
+      const name = h[0];
+      const value = h[1];
+      const id = known.get(name);
+      let tag: number;
+      if (id === undefined) {
+        tag = name.length;
+        blob += name;
+      } else tag = (NAME_REF | id) >>> 0;
+      put32(m, table + i * 8, tag);
+      put32(m, table + i * 8 + 4, value.length);
+      blob += value;
+    }
+    const written = m.utf8Write ? m.utf8Write(blob, bytesAt, blob.length * 3) : encoder.encodeInto(blob, m.subarray(bytesAt, bytesAt + blob.length * 3)).written;
+    if (written === blob.length) {
+      this.pos = bytesAt + written;
+      return;
+    }
+    // Not all ASCII: the lengths above were character counts. Each string on its own.
+    let p = bytesAt;
+    for (let i = 0; i < n; i++) {
+      const h = list[i];
+      if ((readTag(m, table + i * 8) & NAME_REF) === 0) {
+        const k = this.utf8At(h[0], p);
+        put32(m, table + i * 8, k);
+        p += k;
       }
-      p = this.strAt(h[1], p);
+      const v = this.utf8At(h[1], p);
+      put32(m, table + i * 8 + 4, v);
+      p += v;
     }
     this.pos = p;
+  }
+
+  /** Write s as UTF-8 at p (no length prefix); returns the byte count. */
+  private utf8At(s: string, p: number): number {
+    const m = this.mem;
+    return m.utf8Write ? m.utf8Write(s, p, s.length * 3) : encoder.encodeInto(s, m.subarray(p, p + s.length * 3)).written;
   }
 
   private body(body: string | Uint8Array | undefined, fault: string | undefined): void {

@@ -88,6 +88,11 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           if (this.faulted) refuse();
           try { return fn(a, b); } catch (err) { return fail(err); }
         };
+      case 3:
+        return (a: number, b: number, c: number) => {
+          if (this.faulted) refuse();
+          try { return fn(a, b, c); } catch (err) { return fail(err); }
+        };
       default:
         return (...args: number[]) => {
           if (this.faulted) refuse();

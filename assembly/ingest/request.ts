@@ -36,6 +36,8 @@ let pathBuf = new ArrayBuffer(4096);
 export let ingestError: string = "";
 
 const NAME_REF: u32 = 0x80000000;
+/** Version 2: header lines as a table of lengths, then their bytes (docs/abi.md). */
+const REQUEST_RECORD_VERSION: u32 = 2;
 
 function readHeaders(r: RecordReader, h: HeaderTable): bool {
   h.reset();
@@ -44,27 +46,42 @@ function readHeaders(r: RecordReader, h: HeaderTable): bool {
     ingestError = "more than " + MAX_HEADER_LINES.toString() + " header lines";
     return false;
   }
-  for (let i: u32 = 0; i < n; i++) {
-    // A name is its bytes, or (top bit set) the index of a well-known name (docs/abi.md).
-    const tag = r.peekU32();
-    if ((tag & NAME_REF) != 0 && !r.bad) {
-      r.u32();
+  // n × (u32 name tag, u32 value length), then the bytes of every line in order: the name's (when
+  // the tag is its length) and the value's (docs/abi.md). A name tag with the top bit set is the
+  // index of a well-known name, and no name bytes follow.
+  const count = <i32>n;
+  const table = r.pos;
+  if (<i64>table + (<i64>count << 3) > <i64>r.len) {
+    r.bad = true;
+    return true;
+  }
+  const base = r.ptr;
+  let at = table + (count << 3);
+  for (let i = 0; i < count; i++) {
+    const tag = load<u32>(base + <usize>(table + (i << 3)));
+    const valueLen = load<u32>(base + <usize>(table + (i << 3) + 4));
+    if ((tag & NAME_REF) != 0) {
       const id = <i32>(tag & ~NAME_REF);
-      const valueLen = r.bytes();
-      if (r.bad) break;
       if (id >= WELL_KNOWN_COUNT) {
         ingestError = "header name reference " + id.toString() + " is not a well-known name";
         return false;
       }
-      h.addKnown(id, r.at, valueLen);
+      if (<u64>valueLen > <u64>(r.len - at)) {
+        r.bad = true;
+        return true;
+      }
+      h.addKnown(id, base + <usize>at, <i32>valueLen);
+      at += <i32>valueLen;
       continue;
     }
-    const nameLen = r.bytes();
-    const nameAt = r.at;
-    const valueLen = r.bytes();
-    if (r.bad) break;
-    h.addRaw(nameAt, nameLen, r.at, valueLen);
+    if (<u64>tag + <u64>valueLen > <u64>(r.len - at)) {
+      r.bad = true;
+      return true;
+    }
+    h.addRaw(base + <usize>at, <i32>tag, base + <usize>(at + <i32>tag), <i32>valueLen);
+    at += <i32>tag + <i32>valueLen;
   }
+  r.pos = at;
   return true;
 }
 
@@ -232,7 +249,7 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   ingestError = "";
   const r = reader;
   r.reset(ptr, len);
-  if (r.u32() != 1) {
+  if (r.u32() != REQUEST_RECORD_VERSION) {
     ingestError = "unknown request record version";
     return false;
   }

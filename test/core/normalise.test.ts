@@ -86,22 +86,55 @@ describe('well-known header names sent by index', () => {
     expect(Object.keys(canonical.headers.kv).sort()).toEqual(['Accept', 'Cookie', 'User-Agent', 'X-Forwarded-For']);
   });
 
-  test('a reference past the list is refused as a malformed request', () => {
-    core().wasm.exports.header_names!();
-    const count = core().wasm.readOutputString().split('\n').length;
+  test('non-ASCII names and values keep their UTF-8 lengths', () => {
+    const lines: HeaderLine[] = [
+      ['X-Note', 'grüße, 東京 😀'],
+      ['Accept', 'text/html'],
+      ['X-Ünïcode', 'v'],
+    ];
+    const pile = reqPile({ headers: lines });
+    expect(pile.headers.kv['X-Note']).toEqual(reqPile({ headers: [['X-Note', 'grüße, 東京 😀']] }).headers.kv['X-Note']);
+    expect(Object.keys(pile.headers.kv).sort()).toEqual(Object.keys(reqPile({ headers: [...lines].reverse() }).headers.kv).sort());
+  });
+
+  test('a truncated header table is refused, not read past the record', () => {
     const s = core().newSession();
-    // u32 1, method, proto, path, query, remote, then one header line by reference `count`.
     const parts: number[] = [];
     const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24);
     const str = (t: string) => {
       u32(t.length);
       for (const c of Buffer.from(t)) parts.push(c);
     };
-    u32(1);
+    u32(2);
     for (const t of ['GET', 'HTTP/1.1', '/', '', '']) str(t);
-    u32(1);
+    u32(3); // three lines announced, one table entry present, a value longer than the record
+    u32(6);
+    u32(1000);
+    for (const c of Buffer.from('Accept')) parts.push(c);
+    const at = core().wasm.inputBuffer(parts.length);
+    new Uint8Array(core().wasm.exports.memory.buffer).set(parts, at);
+    expect(core().wasm.exports.session_request(s.id, parts.length)).toBeLessThan(0);
+    expect(core().wasm.readOutputString()).toContain('truncated');
+    s.dispose();
+  });
+
+  test('a reference past the list is refused as a malformed request', () => {
+    core().wasm.exports.header_names!();
+    const count = core().wasm.readOutputString().split('\n').length;
+    const s = core().newSession();
+    // u32 2, method, proto, path, query, remote, then one header line by reference `count`.
+    const parts: number[] = [];
+    const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24);
+    const str = (t: string) => {
+      u32(t.length);
+      for (const c of Buffer.from(t)) parts.push(c);
+    };
+    u32(2);
+    for (const t of ['GET', 'HTTP/1.1', '/', '', '']) str(t);
+    u32(1); // one line: (name tag, value length), then the value's bytes
     u32((0x80000000 | count) >>> 0);
-    str('value');
+    u32(5);
+    for (const c of Buffer.from('value')) parts.push(c);
     parts.push(0); // no body
     const at = core().wasm.inputBuffer(parts.length);
     new Uint8Array(core().wasm.exports.memory.buffer).set(parts, at);
