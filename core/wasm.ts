@@ -177,7 +177,24 @@ export function instantiateModule<E extends WasmIoExports>(mod: WebAssembly.Modu
     const file = readAsString(memory, filePtr);
     throw new WebAssembly.RuntimeError(`guard core aborted: ${msg || 'internal error'} (${file}:${line}:${col})`);
   };
-  const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9 } });
+  // Shortest round-trip digits of x > 0 (finite), for the core's Go %v of floats: the digit values
+  // at `out`, and (decimal point + 1024) × 32 + digit count returned (0 = not handled).
+  let view = new Uint8Array(0);
+  const shortestDigits = (x: number, out: number): number => {
+    if (!(x > 0) || !Number.isFinite(x) || memory === undefined) return 0;
+    const t = x.toExponential(); // "d.ddde±n": as many digits as needed to round-trip, closest
+    const e = t.indexOf('e');
+    if (view.byteLength === 0 || view.buffer !== memory.buffer) view = new Uint8Array(memory.buffer);
+    let n = 0;
+    for (let i = 0; i < e; i++) {
+      const c = t.charCodeAt(i);
+      if (c !== 46) view[out + n++] = c - 48;
+    }
+    while (n > 1 && view[out + n - 1] === 0) n--;
+    const point = Number(t.slice(e + 1)) + 1;
+    return n > 0 && n <= 17 ? (point + 1024) * 32 + n : 0;
+  };
+  const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9, shortestDigits } });
   memory = instance.exports.memory as WebAssembly.Memory;
   return new WasmModule<E>(instance, mod);
 }

@@ -14,6 +14,7 @@ interface Exports extends WasmIoExports {
   t_formatF6(x: number): void;
   t_parseFloat(len: number): number;
   t_shortestBatch(n: number): void;
+  t_hostShortest(on: number): void;
   t_formatBatch(n: number, which: number): void;
   t_parseBatch(len: number, n: number): void;
   t_b64enc(len: number): void;
@@ -443,7 +444,9 @@ describe('gofmt %v', () => {
     for (const [x, want] of cases) expect(v(x), String(x)).toBe(want);
   });
 
-  it('shortest digits equal JS Number#toString on 120,000 random doubles', () => {
+  // Both ways the core can get them: from the host (the default) and by its own exact algorithm.
+  it.each([[1, 'the host'], [0, 'the exact big-number algorithm']])('shortest digits equal JS Number#toString on 120,000 random doubles (%i: %s)', (host) => {
+    ex.t_hostShortest(host);
     const r = rng(12345);
     const BATCH = 2000;
     let checked = 0;
@@ -466,6 +469,7 @@ describe('gofmt %v', () => {
       for (let i = 0; i < BATCH; i += 7) expect(fv[i]).toBe(goV(xs[i]));
     }
     expect(checked).toBe(120000);
+    ex.t_hostShortest(1);
   });
 
   it('shortest digits at powers of two, powers of ten and boundaries', () => {

@@ -4,7 +4,7 @@ export { inputBuffer, outputPtr, outputLen } from "../io";
 import { inputPtr, setOutputString, setOutputBytes, reserveOutput } from "../io";
 import { decodeRune, runeLen, goStringFromUtf8, utf8ByteLength, stringToUtf8, compareUtf8 } from "../text/utf8";
 import { xxh3_64 } from "../text/xxh3";
-import { formatFloatV, formatFloatF6, parseFloatGo, shortestDigitsString } from "../text/gofmt";
+import { formatFloatV, formatFloatF6, parseFloatGo, setHostShortestDigits, shortestDigitsString } from "../text/gofmt";
 import { base64Encode, base64EncodeBytes, base64Decode } from "../text/base64";
 import { parseIP, to4, ipToString, isUnspecified, isLoopback, isPrivate, cidrContains, ipFromProcHex } from "../net/ip";
 import { parseMediaType } from "../http/mediatype";
@@ -238,3 +238,9 @@ export function t_numberLiteral(len: i32, x: f64): void {
   const fast = goNumberTextFromLiteral(inputString(len));
   setOutputString((fast == null ? NULL_MARK : fast!) + "|" + formatFloatV(x));
 }
+
+/** The host's shortest digits (1) or the core's exact big-number algorithm (0) from now on. */
+export function t_hostShortest(on: i32): void {
+  setHostShortestDigits(on != 0);
+}
+
