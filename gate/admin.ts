@@ -72,6 +72,15 @@ export class GateMetrics {
   readonly registry = new Registry();
   /** Requests received on the proxy listener. */
   readonly requests: Counter;
+  /** Counts of the request path, flushed into `requests` and `decisions` when they are read. */
+  private readonly tally = { requests: 0, allow: 0, alert: 0, block: 0 };
+
+  /** One exchange decided: counted in guard_gate_requests_total and decisions_total{outcome}. */
+  countExchange(outcome: 'allow' | 'alert' | 'block'): void {
+    this.tally.requests++;
+    this.tally[outcome]++;
+  }
+
   /** Decisions of the guard, by outcome. */
   readonly decisions: Counter<'outcome'>;
   /** Alerts reported, by level (Session, Gate). */
@@ -103,8 +112,31 @@ export class GateMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'guard_gate_requests_total', help: 'Requests received by the gate', registers });
-    this.decisions = new Counter({ name: 'guard_gate_decisions_total', help: 'Guard decisions, by outcome', labelNames: ['outcome'], registers });
+    // The per-request counts are plain numbers (countExchange), added to the counters when they are
+    // read: a prom-client inc() per request costs more than the rest of the bookkeeping together.
+    const tally = this.tally;
+    const flushed = { requests: 0, allow: 0, alert: 0, block: 0 };
+    this.requests = new Counter({
+      name: 'guard_gate_requests_total',
+      help: 'Requests received by the gate',
+      registers,
+      collect(this: Counter) {
+        if (tally.requests > flushed.requests) this.inc(tally.requests - flushed.requests);
+        flushed.requests = tally.requests;
+      },
+    });
+    this.decisions = new Counter({
+      name: 'guard_gate_decisions_total',
+      help: 'Guard decisions, by outcome',
+      labelNames: ['outcome'],
+      registers,
+      collect(this: Counter<'outcome'>) {
+        for (const outcome of ['allow', 'alert', 'block'] as const) {
+          if (tally[outcome] > flushed[outcome]) this.inc({ outcome }, tally[outcome] - flushed[outcome]);
+          flushed[outcome] = tally[outcome];
+        }
+      },
+    });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });

@@ -146,13 +146,10 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     : null;
   podMonitor?.start();
 
-  // Label sets bound once: inc() on a bound child skips hashing the labels on every request.
-  const decided = { allow: metrics.decisions.labels('allow'), alert: metrics.decisions.labels('alert'), block: metrics.decisions.labels('block') };
   const onSession = (session: Session, verdict: Verdict): void => {
-    metrics.requests.inc();
     metrics.coreSeconds.observe(verdict.coreMs / 1000);
     if (verdict.upstreamMs > 0) metrics.upstreamSeconds.observe(verdict.upstreamMs / 1000);
-    (verdict.blocked !== 'none' ? decided.block : verdict.result > 0 ? decided.alert : decided.allow).inc();
+    metrics.countExchange(verdict.blocked !== 'none' ? 'block' : verdict.result > 0 ? 'alert' : 'allow');
     if (verdict.blocked !== 'none') metrics.blocks.inc({ stage: verdict.blocked });
     if (verdict.result > 0) {
       alerts.report({
@@ -179,8 +176,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     const action = (source.control.block || host.failedClosed !== null) && f.stage !== 'exchange' ? 'block' : 'pass';
     metrics.coreUnevaluated.inc({ stage: f.stage, action });
     if (f.stage !== 'exchange') {
-      metrics.requests.inc();
-      (action === 'block' ? decided.block : decided.alert).inc();
+      metrics.countExchange(action === 'block' ? 'block' : 'alert');
       if (action === 'block') metrics.blocks.inc({ stage: f.stage });
     }
     const reason = `${f.cause === 'core' ? 'core fault' : 'gate error'}: ${f.stage} not evaluated`;
@@ -199,8 +195,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const failClosed = (): string | null => {
     const reason = host.failedClosed;
     if (reason !== null) {
-      metrics.requests.inc();
-      decided.block.inc();
+      metrics.countExchange('block');
       metrics.blocks.inc({ stage: 'request' });
     }
     return reason;

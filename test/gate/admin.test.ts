@@ -75,6 +75,26 @@ describe('admin listener', () => {
     expect(r.body).toContain('guard_gate_process_cpu_user_seconds_total');
   });
 
+  it('counts exchanges counted on the request path when the metrics are read, scrape after scrape', async () => {
+    const m = new GateMetrics({ defaultMetrics: false });
+    admin = await startAdmin({ metrics: m, ready: () => true, port: 0, host: '127.0.0.1' });
+    m.countExchange('allow');
+    m.countExchange('allow');
+    m.countExchange('block');
+    let r = await get('/metrics');
+    expect(r.body).toContain('guard_gate_requests_total 3');
+    expect(r.body).toContain('guard_gate_decisions_total{outcome="allow"} 2');
+    expect(r.body).toContain('guard_gate_decisions_total{outcome="block"} 1');
+    m.countExchange('alert');
+    m.requests.inc(); // a direct increment adds up with the counted ones
+    r = await get('/metrics');
+    expect(r.body).toContain('guard_gate_requests_total 5');
+    expect(r.body).toContain('guard_gate_decisions_total{outcome="alert"} 1');
+    expect(r.body).toContain('guard_gate_decisions_total{outcome="allow"} 2');
+    r = await get('/metrics'); // nothing new: nothing added twice
+    expect(r.body).toContain('guard_gate_requests_total 5');
+  });
+
   it('RequestHistogram exposes exactly what prom-client\'s Histogram exposes for the same observations', async () => {
     const buckets = [0.0001, 0.001, 0.01, 0.1];
     const ours = new Registry();
