@@ -537,6 +537,56 @@ describe('random requests', () => {
   });
 });
 
+describe('raw records', () => {
+  test('mutated and truncated request and response records: an error or a profile, never a trap', () => {
+    withSeed(SEED, 'raw records', (rng) => {
+      const c = core();
+      const mem = () => new Uint8Array(c.wasm.exports.memory.buffer);
+      const s = c.newSession();
+      const outcomes = { refused: 0, profiled: 0 };
+      for (let i = 0; i < 3000; i++) {
+        const req = randomRequest(rng);
+        // A valid record as the host writes it (well-known names by index, the header table)…
+        let len: number;
+        const response = rng.bool(0.3);
+        try {
+          len = response ? c.writeResponse({ status: 200, headers: req.headers, body: req.body }) : c.writeRequest(req);
+        } catch {
+          continue;
+        }
+        const at = c.wasm.inputBuffer(len + 16);
+        const bytes = mem().slice(at, at + len);
+        // …then damaged: flipped bytes, huge or top-bit lengths, truncation, trailing garbage.
+        const edits = 1 + rng.int(6);
+        for (let e = 0; e < edits && bytes.length > 0; e++) {
+          const k = rng.int(bytes.length);
+          const what = rng.int(4);
+          if (what === 0) bytes[k] = rng.int(256);
+          else if (what === 1) bytes[k] = 0xff;
+          else if (what === 2 && k + 4 <= bytes.length) bytes.set([0xff, 0xff, 0xff, rng.pick([0x7f, 0x80, 0xff])], k);
+          else bytes[k] ^= 0x80;
+        }
+        const cut = rng.bool(0.3) ? rng.int(bytes.length + 1) : bytes.length;
+        const at2 = c.wasm.inputBuffer(cut);
+        mem().set(bytes.subarray(0, cut), at2);
+        const rc = response ? c.wasm.exports.session_response(s.id, cut) : c.wasm.exports.session_request(s.id, cut);
+        expect(typeof rc).toBe('number');
+        if (rc < 0) {
+          outcomes.refused++;
+          expect(c.wasm.readOutputString().length).toBeGreaterThan(0);
+        } else outcomes.profiled++;
+        s.decide(known, Section.All);
+        s.reset();
+      }
+      // Both kinds of outcome happened: the damage reached the parser and some survived it.
+      expect(outcomes.refused).toBeGreaterThan(100);
+      expect(outcomes.profiled).toBeGreaterThan(100);
+      s.dispose();
+      expectCoreStillWorks();
+    });
+  });
+});
+
 describe('deep and wide JSON', () => {
   const DEPTH = 10_000;
   const deepArray = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
