@@ -14,7 +14,7 @@ process.on('message', async (msg) => {
     await gate.syncNow();
     process.send({ id: msg.id });
   } else if (msg.op === 'memory') {
-    process.send({ id: msg.id, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed });
+    process.send({ id: msg.id, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, mu: process.memoryUsage() });
   }
 });
 process.send({ port: gate.port });
