@@ -62,33 +62,39 @@ async function loadEveryFile(dir: string): Promise<Map<string, { resourceVersion
 
 describe.skipIf(compiledStoreMissing)('FileGuardianStore across processes', () => {
   it('loses no update among 200 concurrent ones from two store instances and a child process', async () => {
-    const root = await tempDir();
-    const dir = join(root, 'guardians');
-    const a = new FileGuardianStore(dir);
-    const b = new FileGuardianStore(dir);
-    await a.update('default', 'shop', () => ({ ...exampleSpec(), samples: 0 }));
+    // Every attempt must lose nothing. Whether the child's writes land between ours depends on the
+    // scheduler, so the scenario is repeated (fresh directory each time) until one attempt shows
+    // that they did: the no-lost-update checks then held for a real race.
+    let raced = false;
+    for (let attempt = 0; attempt < 5 && !raced; attempt++) {
+      const root = await tempDir();
+      const dir = join(root, 'guardians');
+      const a = new FileGuardianStore(dir);
+      const b = new FileGuardianStore(dir);
+      await a.update('default', 'shop', () => ({ ...exampleSpec(), samples: 0 }));
 
-    const { child, lines, exited } = await startChild(dir, 'increment', 'default', 'shop', '60');
-    expect((await lines.next()).value).toBe('ready');
-    child.stdin!.end('go\n');
-    const bump = (c: any) => ({ ...c, samples: c.samples + 1 });
-    const ours = await Promise.all([
-      ...Array.from({ length: 70 }, () => a.update('default', 'shop', bump)),
-      ...Array.from({ length: 70 }, () => b.update('default', 'shop', bump)),
-    ]);
-    expect((await lines.next()).value).toBe('done');
-    expect(await exited).toBe(0);
+      const { child, lines, exited } = await startChild(dir, 'increment', 'default', 'shop', '60');
+      expect((await lines.next()).value).toBe('ready');
+      child.stdin!.end('go\n');
+      const bump = (c: any) => ({ ...c, samples: c.samples + 1 });
+      const ours = await Promise.all([
+        ...Array.from({ length: 70 }, () => a.update('default', 'shop', bump)),
+        ...Array.from({ length: 70 }, () => b.update('default', 'shop', bump)),
+      ]);
+      expect((await lines.next()).value).toBe('done');
+      expect(await exited).toBe(0);
 
-    const g = await new FileGuardianStore(dir).get('default', 'shop');
-    expect(g?.spec.samples).toBe(200);
-    expect(g?.resourceVersion).toBe('201');
-    expect(g?.spec.learned).toEqual(canonical(exampleSpec()).learned);
-    expect(await filesIn(dir)).toEqual(['default.shop.json']);
-    // The writers really raced: every version is someone's, and the child's fell between ours.
-    const versions = ours.map((g) => Number(g.resourceVersion)).sort((x, y) => x - y);
-    expect(new Set(versions).size).toBe(140);
-    const gaps = versions.filter((v, i) => i > 0 && v !== versions[i - 1] + 1).length;
-    expect(gaps).toBeGreaterThan(0);
+      const g = await new FileGuardianStore(dir).get('default', 'shop');
+      expect(g?.spec.samples).toBe(200);
+      expect(g?.resourceVersion).toBe('201');
+      expect(g?.spec.learned).toEqual(canonical(exampleSpec()).learned);
+      expect(await filesIn(dir)).toEqual(['default.shop.json']);
+      // Every version is someone's; a gap in ours is a write of the child's between two of ours.
+      const versions = ours.map((g) => Number(g.resourceVersion)).sort((x, y) => x - y);
+      expect(new Set(versions).size).toBe(140);
+      raced = versions.some((v, i) => i > 0 && v !== versions[i - 1] + 1);
+    }
+    expect(raced).toBe(true);
   });
 
   it('survives SIGKILL in the middle of writes 20 times without losing an acknowledged write', async () => {
