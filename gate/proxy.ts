@@ -645,6 +645,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     private noBody = false;
     /** Set while an analysable body is collected for the decision. */
     private collect: BodyBuffer | null = null;
+    /** Body bytes that arrived before the (streamed) response was approved. */
+    private held: BodyBuffer | null = null;
     private fault: string | undefined = undefined;
     /** The response was decided and approved: bytes may go to the client. */
     private approved = false;
@@ -722,7 +724,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         this.pendingAt = 0;
         return this.decide(undefined);
       }
-      if (!this.approved) return false;
+      if (!this.approved) {
+        // Not decided yet (undici normally pauses before any body arrives): kept, sent once approved.
+        (this.held ??= new BodyBuffer(chunk.byteLength)).push(chunk);
+        return false;
+      }
       return this.send(chunk);
     }
 
@@ -853,9 +859,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           ex.res.endWithoutBody();
         });
         this.clientEnded = true;
-        // Whatever the upstream still sends (nothing, normally) is ignored: the connection stays reusable.
+        // Whatever the upstream still sends (nothing, normally) is ignored. Reading goes on (true):
+        // a paused bodiless answer would never complete and its connection never return to the pool.
         finish(ex);
-        return false;
+        return true;
       }
       const pending = this.pending;
       if (pending !== null && this.upstreamDone) {
@@ -874,6 +881,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       if (pending !== null) {
         this.pending = null;
         if (!this.send(pending)) return false;
+      }
+      const held = this.held;
+      if (held !== null) {
+        this.held = null;
+        if (!this.send(held.view())) return false;
       }
       if (this.upstreamDone) this.endIfIdle();
       return true;

@@ -82,13 +82,14 @@ afterAll(async () => {
   await client.close();
 });
 
-async function proxy(options: { plugins?: PluginRegistry; verdicts?: Verdict[] } = {}): Promise<ProxyHandle> {
+async function proxy(options: { plugins?: PluginRegistry; verdicts?: Verdict[]; connections?: number } = {}): Promise<ProxyHandle> {
   const p = await startProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${port}`,
     core,
     getGuardian: () => guardian,
+    connections: options.connections,
     plugins: options.plugins,
     onSession: (_s, v) => options.verdicts?.push(v),
   });
@@ -148,6 +149,27 @@ describe('bodiless answers', () => {
     expect(b.status).toBe(304);
     expect(b.headers.etag).toBe('"v1"');
     expect(b.body.length).toBe(0);
+  });
+});
+
+describe('upstream connections are reused', () => {
+  test('bodiless answers (HEAD, 204, 304) give their connection back: 30 of them over 2 connections', async () => {
+    const p = await proxy({ connections: 2 });
+    for (let i = 0; i < 10; i++) {
+      expect((await send(p, '/204')).status).toBe(204);
+      expect((await send(p, '/304')).status).toBe(304);
+      expect((await send(p, '/head', 'HEAD')).status).toBe(200);
+    }
+    expect((await send(p, '/cookies')).status).toBe(200);
+  });
+
+  test('collected and streamed bodies give their connection back too', async () => {
+    const p = await proxy({ connections: 1 });
+    for (let i = 0; i < 5; i++) {
+      expect((await send(p, '/chunked-json')).status).toBe(200);
+      expect(sha((await send(p, '/chunked-binary')).body)).toBe(sha(big));
+      expect((await send(p, '/cookies')).status).toBe(200);
+    }
   });
 });
 
