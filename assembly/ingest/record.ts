@@ -37,16 +37,6 @@ export class RecordReader {
     return v;
   }
 
-  /** The next u32 without taking it (0 and bad when there is none). */
-  // @ts-ignore: decorator
-  @inline peekU32(): u32 {
-    if (this.pos + 4 > this.len) {
-      this.bad = true;
-      return 0;
-    }
-    return load<u32>(this.ptr + <usize>this.pos);
-  }
-
   /** Take a length-prefixed byte run; sets `at` and returns its length (0 when bad). */
   // @ts-ignore: decorator
   @inline bytes(): i32 {
