@@ -69,6 +69,18 @@ class Profiler {
   unicodeWords: StaticArray<u32> = new StaticArray<u32>(272);
   unicodeLen: i32 = 0;
 
+  /** Store counters a caller tallied in locals (feedBytes) or by itself (profileEndCountsInto). */
+  @inline setCounts(letters: u32, digits: u32, spaces: u32, specials: u32, nonReadables: u32, unicodes: u32, sequences: u32, flags: u32): void {
+    this.letters = letters;
+    this.digits = digits;
+    this.spaces = spaces;
+    this.specials = specials;
+    this.nonReadables = nonReadables;
+    this.unicodes = unicodes;
+    this.sequences = sequences;
+    this.flags = flags;
+  }
+
   @inline reset(): void {
     this.letters = 0;
     this.digits = 0;
@@ -194,14 +206,7 @@ function feedBytes(ptr: usize, len: i32, skip: i32): void {
     }
     prev = cp;
   }
-  pr.letters = letters;
-  pr.digits = digits;
-  pr.spaces = spaces;
-  pr.specials = specials;
-  pr.nonReadables = nonReadables;
-  pr.unicodes = unicodes;
-  pr.sequences = sequences;
-  pr.flags = flags;
+  pr.setCounts(letters, digits, spaces, specials, nonReadables, unicodes, sequences, flags);
   pr.prev = prev;
   pr.prevType = <u8>prevType;
 }
@@ -238,16 +243,8 @@ export function profileMarkBlock(cp: i32): void {
  * (its unicode blocks given with profileMarkBlock).
  */
 export function profileEndCountsInto(p: SimpleValProfile, letters: u32, digits: u32, spaces: u32, specials: u32, nonReadables: u32, unicodes: u32, sequences: u32, flags: u32): void {
-  const pr = profiler;
-  pr.letters = letters;
-  pr.digits = digits;
-  pr.spaces = spaces;
-  pr.specials = specials;
-  pr.nonReadables = nonReadables;
-  pr.unicodes = unicodes;
-  pr.sequences = sequences;
-  pr.flags = flags;
-  pr.finish(p);
+  profiler.setCounts(letters, digits, spaces, specials, nonReadables, unicodes, sequences, flags);
+  profiler.finish(p);
 }
 
 /** Finish into an existing profile (a reused slot of a pooled session). */

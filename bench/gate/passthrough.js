@@ -14,6 +14,27 @@ const uws = require('uWebSockets.js');
 // Hop-by-hop and framing headers: the proxy's own connection decides them.
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer', 'date']);
 
+/** The request body as a Readable fed by uWS, pausing the client while undici has not read it. */
+function requestBody(res, aborted) {
+  let paused = false;
+  const body = new Readable({
+    read() {
+      if (paused && !aborted()) {
+        paused = false;
+        res.resume();
+      }
+    },
+  });
+  res.onData((ab, last) => {
+    if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) {
+      paused = true;
+      res.pause();
+    }
+    if (last) body.push(null);
+  });
+  return body;
+}
+
 export function startPassthrough(upstream, port = 0, api = 'request') {
   if (api === 'dispatch') return startDispatchPassthrough(upstream, port);
   const pool = new Pool(new URL(upstream).origin, { connections: 64, pipelining: 1, keepAliveTimeout: 4_000 });
@@ -30,30 +51,12 @@ export function startPassthrough(upstream, port = 0, api = 'request') {
     const hasBody = (declared !== '' && declared !== '0') || req.getHeader('transfer-encoding') !== '';
     if (declared !== '') headers['content-length'] = declared;
     let aborted = false;
-    let paused = false;
     const ac = new AbortController();
     res.onAborted(() => {
       aborted = true;
       ac.abort();
     });
-    let body = null;
-    if (hasBody) {
-      body = new Readable({
-        read() {
-          if (paused && !aborted) {
-            paused = false;
-            res.resume();
-          }
-        },
-      });
-      res.onData((ab, last) => {
-        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) {
-          paused = true;
-          res.pause();
-        }
-        if (last) body.push(null);
-      });
-    }
+    const body = hasBody ? requestBody(res, () => aborted) : null;
     pool.request({ method, path, headers, body, signal: ac.signal }).then(
       (up) => {
         if (aborted) return up.body.resume();
@@ -154,25 +157,7 @@ function startDispatchPassthrough(upstream, port) {
       h.aborted = true;
       h.abortUpstream?.(new Error('client gone'));
     });
-    let body = null;
-    if (hasBody) {
-      let paused = false;
-      body = new Readable({
-        read() {
-          if (paused && !h.aborted) {
-            paused = false;
-            res.resume();
-          }
-        },
-      });
-      res.onData((ab, last) => {
-        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) {
-          paused = true;
-          res.pause();
-        }
-        if (last) body.push(null);
-      });
-    }
+    const body = hasBody ? requestBody(res, () => h.aborted) : null;
     pool.dispatch({ method, path, headers, body }, h);
   });
   return new Promise((resolve, reject) => {

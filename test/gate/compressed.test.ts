@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { blockingGuardianFrom } from '../support/guardian.js';
 
 const MiB = 1024 * 1024;
 
@@ -108,15 +109,8 @@ beforeAll(async () => {
     expect((await post(gate.port, gzipSync(order(i)), 'gzip')).status).toBe(200);
     expect((await post(gate.port, brotliCompressSync(order(i)), 'br')).status).toBe(200);
   }
-  const wire = pile.toWire();
-  pile.dispose();
+  guardian = blockingGuardianFrom(core, pile);
   pile = null;
-  const loaded = core.parsePile(wire);
-  const learned = core.defaultGuardian();
-  learned.learn(loaded);
-  loaded.dispose();
-  learned.control = { alert: true, block: true, learn: true, force: false, auto: true };
-  guardian = learned;
 });
 
 afterAll(async () => {

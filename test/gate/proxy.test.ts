@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { blockingGuardianFrom } from '../support/guardian.js';
 
 const MiB = 1024 * 1024;
 
@@ -149,15 +150,8 @@ describe('learned Guardian', () => {
       expect((await normalGet()).status).toBe(200);
       expect((await normalPost()).status).toBe(200);
     }
-    const wire = pile!.toWire();
-    pile.dispose();
+    guardian = blockingGuardianFrom(core, pile!);
     pile = null;
-    const loaded = core.parsePile(wire);
-    const learned = core.defaultGuardian();
-    learned.learn(loaded);
-    loaded.dispose();
-    learned.control = { alert: true, block: true, learn: true, force: false, auto: true };
-    guardian = learned;
   });
 
   test('normal GET and POST pass', async () => {
