@@ -291,21 +291,31 @@ export class Guardian extends Handle {
     super(core, id, HandleKind.Guardian);
   }
 
-  get control(): Control {
-    return controlFromMask(this.core.wasm.exports.guardian_control(this.id));
+  /** Read on every exchange by the gate: kept (frozen) until it is set; nothing else changes it. */
+  private controlCache: Readonly<Control> | null = null;
+
+  get control(): Readonly<Control> {
+    const id = this.id;
+    return (this.controlCache ??= Object.freeze(controlFromMask(this.core.wasm.exports.guardian_control(id))));
   }
 
   set control(c: Control) {
+    this.controlCache = null;
     this.core.wasm.exports.guardian_set_control(this.id, maskFromControl(c));
   }
 
-  /** Number of sessions learned so far (capped at 1,000,000 as the original). */
+  private samplesCache = -1;
+
+  /** Number of sessions learned so far (capped at 1,000,000 as the original); only learn changes it. */
   get samples(): number {
-    return this.core.wasm.exports.guardian_samples(this.id) >>> 0;
+    const id = this.id;
+    if (this.samplesCache < 0) this.samplesCache = this.core.wasm.exports.guardian_samples(id) >>> 0;
+    return this.samplesCache;
   }
 
   /** Widen `learned` by everything in the pile and add its count to `samples`. */
   learn(pile: Pile): void {
+    this.samplesCache = -1;
     this.core.wasm.exports.guardian_learn(this.id, pile.id);
   }
 

@@ -110,6 +110,13 @@ export class GateMetrics {
   /** 1 once the core kept failing and the gate failed closed (every request refused). */
   readonly coreFailedClosed: Gauge;
 
+  private pileSource: (() => number) | null = null;
+
+  /** The pile size gauge reads `samples` whenever the metrics are scraped. */
+  watchPile(samples: () => number): void {
+    this.pileSource = samples;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     // The per-request counts are plain numbers (countExchange), added to the counters when they are
@@ -141,7 +148,16 @@ export class GateMetrics {
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
     this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });
-    this.pileSize = new Gauge({ name: 'guard_gate_pile_samples', help: 'Samples held in the pile, not yet synced', registers });
+    // Read from the pile when scraped (watchPile), not set on every exchange.
+    const self = this;
+    this.pileSize = new Gauge({
+      name: 'guard_gate_pile_samples',
+      help: 'Samples held in the pile, not yet synced',
+      registers,
+      collect(this: Gauge) {
+        if (self.pileSource) this.set(self.pileSource());
+      },
+    });
     this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
     this.upstreamSeconds = new RequestHistogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
     this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });

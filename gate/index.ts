@@ -90,9 +90,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     onResult: (r) => {
       metrics.syncs.inc({ result: r.outcome });
       metrics.syncSeconds.observe(r.ms / 1000);
-      metrics.pileSize.set(sync.pileCount);
     },
   });
+  metrics.watchPile(() => sync.pileCount);
 
   // Owns the core instance: on a trap, a fresh instance gets the same Guardian, an empty pile, a
   // new pod session and new proxy sessions, before the failing caller sees GUARD_CORE_FAULT.
@@ -108,7 +108,6 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       const from = source.current();
       source.rebind(next);
       const lostSamples = sync.replaceCore(next);
-      metrics.pileSize.set(0);
       pod = null;
       podMonitor?.replaceCore(next, { from, to: source.current() });
       proxy?.replaceCore(next);
@@ -167,7 +166,6 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     if (!verdict.complete || !control.learn || (verdict.result > 0 && !control.force)) return;
     if (pod) session.setPod(pod);
     sync.addSession(session);
-    metrics.pileSize.set(sync.pileCount);
   };
 
   // An exchange the core could not evaluate: blocked when the Guardian in force blocks (or the gate

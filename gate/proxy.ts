@@ -148,7 +148,10 @@ function isCoreFault(err: unknown): boolean {
   return err instanceof CoreError && err.code === 'GUARD_CORE_FAULT';
 }
 
+// Status lines of the codes seen so far (a handful per service), made once each.
+const statusLines: string[] = [];
 function statusLine(code: number): string {
+  if (code >= 100 && code <= 999) return (statusLines[code] ??= `${code} ${STATUS_CODES[code] ?? 'Status'}`);
   return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
 }
 
@@ -279,35 +282,106 @@ class SessionPool {
   }
 }
 
-interface Exchange {
-  id: string;
-  res: HttpResponse;
-  method: string;
-  path: string;
-  query: string;
-  headers: HeaderLine[];
-  remote: string;
-  start: number;
-  aborted: boolean;
-  finished: boolean;
-  session: Session | null;
+/**
+ * One request/response exchange through the gate. Its request id is made on first use: only
+ * exchanges that are answered by the gate, alerted or logged need one.
+ */
+class Exchange {
+  private rid: string | null = null;
+  aborted = false;
+  finished = false;
+  session: Session | null = null;
   /** The upstream exchange once forwarded (aborted when the client goes away). */
-  upstream: { abort(reason: string): void } | null;
-  status: number;
-  blocked: Stage;
-  complete: boolean;
-  respMs: number;
-  coreMs: number;
+  upstream: { abort(reason: string): void } | null = null;
+  status = 0;
+  blocked: Stage = 'none';
+  complete = false;
+  respMs = 0;
+  coreMs = 0;
   /** The request body is paused (backpressure towards the upstream). */
-  paused: boolean;
+  paused = false;
   /** The request was profiled (only such exchanges reach onSession). */
-  profiled: boolean;
+  profiled = false;
   /** The core could not evaluate the exchange (a fault); the action taken, reported once. */
-  unevaluated: 'block' | 'pass' | null;
-  blockedBy: string | undefined;
-  tags: string[];
+  unevaluated: 'block' | 'pass' | null = null;
+  blockedBy: string | undefined = undefined;
+  tags: string[] = [];
   /** What the plugins saw of the request (built once, when there are plugins). */
-  pluginCtx: RequestContext | null;
+  pluginCtx: RequestContext | null = null;
+  /** A request body streamed to the upstream uninspected (destroyed when the client goes away). */
+  stream: Readable | null = null;
+
+  constructor(
+    readonly res: HttpResponse,
+    readonly method: string,
+    readonly path: string,
+    /** False when the request target is not a valid origin-form path (never forwarded). */
+    readonly validTarget: boolean,
+    readonly query: string,
+    readonly headers: HeaderLine[],
+    readonly remote: string,
+    readonly start: number,
+  ) {}
+
+  get id(): string {
+    return (this.rid ??= randomUUID());
+  }
+
+  /** Backpressure on the request body: the client's socket is paused until the upstream reads. */
+  pauseBody(): void {
+    if (!this.paused && !this.aborted && !this.finished) {
+      this.paused = true;
+      this.res.pause();
+    }
+  }
+
+  resumeBody(): void {
+    if (this.paused && !this.aborted && !this.finished) {
+      this.paused = false;
+      this.res.resume();
+    }
+  }
+}
+
+// uWS calls back once per header line; one callback for all requests, filling `collecting`.
+const NO_HEADERS: HeaderLine[] = [];
+let collecting: HeaderLine[] = NO_HEADERS;
+function collectHeader(name: string, value: string): void {
+  collecting.push([name, value]);
+}
+
+/** What onSession learns of an exchange (the request id, too, only made when read). */
+class ExchangeVerdict implements Verdict {
+  readonly method: string;
+  readonly path: string;
+  readonly remote: string;
+  readonly blocked: Stage;
+  readonly status: number;
+  readonly complete: boolean;
+  readonly coreMs: number;
+  readonly upstreamMs: number;
+  readonly blockedBy?: string;
+  readonly tags: string[];
+
+  constructor(
+    private readonly ex: Exchange,
+    readonly result: number,
+  ) {
+    this.method = ex.method;
+    this.path = ex.path;
+    this.remote = ex.remote;
+    this.blocked = ex.blocked;
+    this.status = ex.status;
+    this.complete = ex.complete;
+    this.coreMs = ex.coreMs;
+    this.upstreamMs = ex.respMs;
+    if (ex.blockedBy !== undefined) this.blockedBy = ex.blockedBy;
+    this.tags = ex.tags;
+  }
+
+  get requestId(): string {
+    return this.ex.id;
+  }
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
@@ -349,26 +423,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     else if (s) {
       try {
         const t0 = performance.now();
+        // decide returns the session's accumulated result: the envelope's decision completes it.
+        let result: number;
         if (ex.complete) {
           s.profileEnvelop(ex.respMs, t0 - ex.start);
-          s.decide(opts.getGuardian(), Section.Envelop);
-        }
-        const result = s.decide(opts.getGuardian(), 0);
+          result = s.decide(opts.getGuardian(), Section.Envelop);
+        } else result = s.decide(opts.getGuardian(), 0);
         ex.coreMs += performance.now() - t0;
-        opts.onSession?.(s, {
-          requestId: ex.id,
-          method: ex.method,
-          path: ex.path,
-          remote: ex.remote,
-          result,
-          blocked: ex.blocked,
-          status: ex.status,
-          complete: ex.complete,
-          coreMs: ex.coreMs,
-          upstreamMs: ex.respMs,
-          blockedBy: ex.blockedBy,
-          tags: ex.tags,
-        });
+        opts.onSession?.(s, new ExchangeVerdict(ex, result));
       } catch (err) {
         if (isCoreFault(err)) notEvaluated(ex, 'exchange', err);
         else log.error?.({ err: String(err), requestId: ex.id }, 'onSession failed');
@@ -1007,62 +1069,36 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // ---- request handler -----------------------------------------------------------------------
 
   /** The exchange of a new request; `validTarget` false when its path is not a valid origin-form path. */
-  function newExchange(res: HttpResponse, req: HttpRequest): { ex: Exchange; validTarget: boolean } {
+  function newExchange(res: HttpResponse, req: HttpRequest): Exchange {
     // Everything from req must be copied now: it is invalid after the handler returns.
     const rawPath = req.getUrl();
     const canonical = canonicalPath(rawPath);
     const headers: HeaderLine[] = [];
-    req.forEach((k, v) => headers.push([k, v]));
-    const ex: Exchange = {
-      id: randomUUID(),
+    collecting = headers;
+    req.forEach(collectHeader);
+    collecting = NO_HEADERS;
+    return new Exchange(
       res,
-      method: req.getCaseSensitiveMethod(),
-      path: canonical ?? rawPath,
-      query: req.getQuery() ?? '',
+      req.getCaseSensitiveMethod(),
+      canonical ?? rawPath,
+      canonical !== null,
+      req.getQuery() ?? '',
       headers,
-      remote: abText(res.getRemoteAddressAsText()),
-      start: performance.now(),
-      aborted: false,
-      finished: false,
-      session: null,
-      upstream: null,
-      status: 0,
-      blocked: 'none',
-      complete: false,
-      respMs: 0,
-      coreMs: 0,
-      paused: false,
-      profiled: false,
-      unevaluated: null,
-      blockedBy: undefined,
-      tags: [],
-      pluginCtx: null,
-    };
-    return { ex, validTarget: canonical !== null };
+      abText(res.getRemoteAddressAsText()),
+      performance.now(),
+    );
   }
 
   function handle(res: HttpResponse, req: HttpRequest): void {
-    const { ex, validTarget } = newExchange(res, req);
+    const ex = newExchange(res, req);
+    const validTarget = ex.validTarget;
     const headers = ex.headers;
     res.onAborted(() => {
       ex.aborted = true;
       ex.upstream?.abort('client gone');
-      stream?.destroy();
+      ex.stream?.destroy();
       finish(ex);
     });
-    let stream: Readable | null = null;
-    const resume = (): void => {
-      if (ex.paused && !ex.aborted && !ex.finished) {
-        ex.paused = false;
-        res.resume();
-      }
-    };
-    const pause = (): void => {
-      if (!ex.paused && !ex.aborted && !ex.finished) {
-        ex.paused = true;
-        res.pause();
-      }
-    };
 
     if (closing) {
       res.onData(() => {});
@@ -1108,8 +1144,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     const analyse = analyzeBody && length !== 0 && isAnalysable(ctype);
 
     if (length === 0) {
-      // No body: decide at once; uWS still delivers one empty last chunk, which we ignore.
-      res.onData(() => {});
+      // No body: decide at once (no data handler: uWS has nothing to deliver).
       if (!profileAndDecideRequest(ex, undefined, undefined)) return;
       approveRequest(ex, () => forward(ex, null, 0));
       return;
@@ -1124,12 +1159,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // Uninspected body (or a declared one over the limit, in stream mode): the handler is
       // registered first (uWS lifetime), the head is decided, then the body streams through
       // with backpressure. A blocked request's body is discarded.
-      const body = new Readable({ read: resume });
-      stream = body;
+      const body = new Readable({ read: () => ex.resumeBody() });
+      ex.stream = body;
       res.onData((ab, last) => {
         if (ex.finished) return;
         // Never pause on the last chunk: nothing would resume the (keep-alive) socket.
-        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) pause();
+        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) ex.pauseBody();
         if (last) body.push(null);
       });
       if (!profileAndDecideRequest(ex, undefined, analyse ? 'TooLargeBody' : undefined)) {
@@ -1147,8 +1182,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       if (ex.finished) return;
       const chunk = new Uint8Array(ab);
       if (over) {
-        if (!stream!.push(Buffer.from(chunk)) && !last) pause();
-        if (last) stream!.push(null);
+        if (!ex.stream!.push(Buffer.from(chunk)) && !last) ex.pauseBody();
+        if (last) ex.stream!.push(null);
         return;
       }
       bb.push(chunk);
@@ -1157,8 +1192,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         if (oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n', true);
         over = true;
         if (!profileAndDecideRequest(ex, undefined, 'TooLargeBody')) return;
-        const s = new Readable({ read: resume });
-        stream = s;
+        const s = new Readable({ read: () => ex.resumeBody() });
+        ex.stream = s;
         s.push(Buffer.from(bb.view()));
         if (last) s.push(null);
         approveRequest(ex, () => forward(ex, s, null), () => s.destroy());
@@ -1185,7 +1220,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
    * upgrade completed (with the subprotocol the service chose). Refused: its status, else 502.
    */
   function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<RelayData>): void {
-    const { ex, validTarget } = newExchange(res, req);
+    const ex = newExchange(res, req);
+    const validTarget = ex.validTarget;
     const key = req.getHeader('sec-websocket-key');
     const protocols = req.getHeader('sec-websocket-protocol');
     // Upgrades are rare: an AbortController for the service's handshake is fine here.
