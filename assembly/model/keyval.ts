@@ -324,9 +324,18 @@ export class KeyValPile {
     const n = lengthOf(pk);
     // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
     const ph = lengthOf(p.hashes) == n ? p.hashes : null;
+    let mask = <u32>(this.slots.length - 1);
     for (let i = 0; i < n; i++) {
       const k = refAt(pk, i);
-      const pile = this.pileOf(keys, k, ph != null ? u32At(ph, i) : keyHash(k));
+      const h = ph != null ? u32At(ph, i) : keyHash(k);
+      // Most keys are interned objects already held, found in their home slot.
+      const e = load<i32>(changetype<usize>(this.slots) + (<usize>(h & mask) << 2)) - 1;
+      let pile: SimpleValPile | null;
+      if (e >= 0 && changetype<usize>(refAt(keys, e)) == changetype<usize>(k)) pile = refAt(this.piles, e);
+      else {
+        pile = this.pileOf(keys, k, h);
+        mask = <u32>(this.slots.length - 1);
+      }
       if (pile != null) pile.add(refAt(pv, i));
     }
   }
