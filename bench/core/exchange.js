@@ -83,7 +83,18 @@ export function exchangeCases(core) {
     pile.add(s);
     return result;
   }
+  /** The same with Session.finish: envelope, its decision, the result and the pile in one call. */
+  function exchangeFinish(x) {
+    const s = session;
+    s.reset();
+    s.profileRequest(x.req);
+    s.decide(guardian, REQ);
+    s.profileResponse(x.resp);
+    s.decide(guardian, RESP);
+    return s.finish(guardian, true, x.ms[0], x.ms[1], pile);
+  }
   for (const x of EXCHANGES) {
+    if (exchangeFinish(x) !== 0) throw new Error(`bench (d2): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
     const result = exchange(x);
     if (result !== 0) throw new Error(`bench (d): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
   }
@@ -105,6 +116,7 @@ export function exchangeCases(core) {
   let sink = 0;
   const cases = {
     d: { id: 'd', name: '(d) a whole exchange as the gate runs it (mix of bench:gate, session reused)', budgetUs: 20, fn: () => { sink ^= exchange(EXCHANGES[next()]); } },
+    d2: { id: 'd2', name: '(d) the same, ending with Session.finish (one call for envelope, result and pile)', budgetUs: 20, fn: () => { sink ^= exchangeFinish(EXCHANGES[next()]); } },
   };
   const stages = [
     { id: 'd-request', name: '(d): reset + profileRequest + decide(Req|ReqBody)', fn: () => {
@@ -138,7 +150,7 @@ function median(sample) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { loadCore } = await import('../../build/js/core/index.js');
   const { cases, stages } = exchangeCases(loadCore());
-  for (const c of [cases.d, ...stages]) {
+  for (const c of [cases.d, cases.d2, ...stages]) {
     const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
     b.run();
     console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);

@@ -123,6 +123,7 @@ const CASES = [
     g.dispose();
   } },
   exchange.cases.d,
+  exchange.cases.d2,
   { id: 'parse', name: 'floor: JSON.parse of the 1 KB body', fn: () => { sink ^= JSON.parse(body).items.length; } },
   { id: 'stringifyGet', name: 'floor: JSON.stringify of the GET request object', fn: () => { sink ^= JSON.stringify(getReq).length; } },
   { id: 'copyGet', name: 'floor: copy the GET record into wasm (writeRequest)', fn: () => { sink ^= core.writeRequest(getReq); } },
@@ -196,6 +197,7 @@ const rows = [
   [r.b2, `${ratio(r.b2, r.copyPost)}, ${ratio(r.b2, r.parse)}`],
   [r.c, ratio(r.c, r.parsePile)],
   [r.d, ''],
+  [r.d2, ''],
   [r.parse, ''],
   [r.stringifyGet, ''],
   [r.copyGet, ''],
