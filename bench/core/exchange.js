@@ -93,8 +93,10 @@ export function exchangeCases(core) {
     s.decide(guardian, RESP);
     return s.finish(guardian, true, x.ms[0], x.ms[1], pile);
   }
+  // Builds from before session_finish (to compare with) run (d) alone.
+  const fused = typeof core.wasm.exports.session_finish === 'function';
   for (const x of EXCHANGES) {
-    if (exchangeFinish(x) !== 0) throw new Error(`bench (d2): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
+    if (fused && exchangeFinish(x) !== 0) throw new Error(`bench (d2): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
     const result = exchange(x);
     if (result !== 0) throw new Error(`bench (d): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
   }
@@ -116,7 +118,7 @@ export function exchangeCases(core) {
   let sink = 0;
   const cases = {
     d: { id: 'd', name: '(d) a whole exchange as the gate runs it (mix of bench:gate, session reused)', budgetUs: 20, fn: () => { sink ^= exchange(EXCHANGES[next()]); } },
-    d2: { id: 'd2', name: '(d) the same, ending with Session.finish (one call for envelope, result and pile)', budgetUs: 20, fn: () => { sink ^= exchangeFinish(EXCHANGES[next()]); } },
+    d2: fused && { id: 'd2', name: '(d) the same, ending with Session.finish (one call for envelope, result and pile)', budgetUs: 20, fn: () => { sink ^= exchangeFinish(EXCHANGES[next()]); } },
   };
   const stages = [
     { id: 'd-request', name: '(d): reset + profileRequest + decide(Req|ReqBody)', fn: () => {
@@ -148,9 +150,11 @@ function median(sample) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { loadCore } = await import('../../build/js/core/index.js');
-  const { cases, stages } = exchangeCases(loadCore());
-  for (const c of [cases.d, cases.d2, ...stages]) {
+  // An optional argument names another build of the core to measure (e.g. an older one).
+  const { loadCore, createCore } = await import('../../build/js/core/index.js');
+  const { readFileSync } = await import('node:fs');
+  const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore());
+  for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
     const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
     b.run();
     console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
