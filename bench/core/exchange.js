@@ -50,13 +50,18 @@ export const EXCHANGES = MIX_CYCLE.map((m, i) => ({ req: gateRequest(m), resp: b
  * function and its stages each timed alone.
  */
 export function exchangeCases(core) {
+  /** A new session with the whole exchange profiled. */
+  const profiled = (x) => {
+    const s = core.newSession();
+    s.profileRequest(x.req);
+    s.profileResponse(x.resp);
+    s.profileEnvelop(x.ms[0], x.ms[1]);
+    return s;
+  };
   const learning = core.newPile();
   for (let round = 0; round < 4; round++) {
     for (const x of EXCHANGES) {
-      const s = core.newSession();
-      s.profileRequest(x.req);
-      s.profileResponse(x.resp);
-      s.profileEnvelop(x.ms[0], x.ms[1]);
+      const s = profiled(x);
       learning.add(s);
       s.dispose();
     }
@@ -69,14 +74,19 @@ export function exchangeCases(core) {
   const session = core.newSession();
   const pile = core.newPile();
   let at = 0;
-  /** One exchange, exactly the gate's sequence of calls; returns the session's result. */
-  function exchange(x) {
+  /** The gate's calls up to the response's verdict, on the reused session. */
+  function requestAndResponse(x) {
     const s = session;
     s.reset();
     s.profileRequest(x.req);
     s.decide(guardian, REQ);
     s.profileResponse(x.resp);
     s.decide(guardian, RESP);
+    return s;
+  }
+  /** One exchange, exactly the gate's sequence of calls; returns the session's result. */
+  function exchange(x) {
+    const s = requestAndResponse(x);
     s.profileEnvelop(x.ms[0], x.ms[1]);
     s.decide(guardian, Section.Envelop);
     const result = s.decide(guardian, 0);
@@ -85,13 +95,7 @@ export function exchangeCases(core) {
   }
   /** The same with Session.finish: envelope, its decision, the result and the pile in one call. */
   function exchangeFinish(x) {
-    const s = session;
-    s.reset();
-    s.profileRequest(x.req);
-    s.decide(guardian, REQ);
-    s.profileResponse(x.resp);
-    s.decide(guardian, RESP);
-    return s.finish(guardian, true, x.ms[0], x.ms[1], pile);
+    return requestAndResponse(x).finish(guardian, true, x.ms[0], x.ms[1], pile);
   }
   // Builds from before session_finish (to compare with) run (d) alone.
   const fused = typeof core.wasm.exports.session_finish === 'function';
@@ -103,13 +107,7 @@ export function exchangeCases(core) {
   pile.clear();
 
   // Stages, each on its own session, cycling through the mix like (d).
-  const staged = EXCHANGES.map((x) => {
-    const s = core.newSession();
-    s.profileRequest(x.req);
-    s.profileResponse(x.resp);
-    s.profileEnvelop(x.ms[0], x.ms[1]);
-    return s;
-  });
+  const staged = EXCHANGES.map(profiled);
   const next = () => {
     const i = at;
     at = (at + 1) & 15;
