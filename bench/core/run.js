@@ -217,7 +217,7 @@ function table(list, ratioHead = 'Ratio to floor') {
   for (const [x, rat] of list) {
     const budget = x.budgetUs === undefined ? '' : `≤ ${fmt(x.budgetUs)}`;
     const result = x.budgetUs === undefined ? '' : x.us <= x.budgetUs ? 'pass' : '**FAIL**';
-    lines.push(`| ${x.name} | ${fmt(x.us)} | ${x.samples} | ${rat} | ${budget} | ${result} |`);
+    lines.push(`| ${x.name.replaceAll('|', '\\|')} | ${fmt(x.us)} | ${x.samples} | ${rat} | ${budget} | ${result} |`);
   }
   return lines.join('\n');
 }
