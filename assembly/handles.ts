@@ -16,7 +16,7 @@ export class Table<T> {
 
   get(id: i32): T | null {
     if (id < 0 || id >= this.items.length) return null;
-    return this.items[id];
+    return unchecked(this.items[id]);
   }
 
   release(id: i32): void {

@@ -10,7 +10,7 @@ import { JsonKind, JsonValue } from "./json/value";
 import { JsonLimits, jsonError, parseJson } from "./json/reader";
 import { JsonWriter } from "./json/writer";
 import { Decision } from "./model/decision";
-import { Ctrl, CTRL_ALERT, GuardianSpec } from "./model/guardian";
+import { Ctrl, CTRL_ALERT, CTRL_FORCE, CTRL_LEARN, GuardianSpec } from "./model/guardian";
 import { PodProfile } from "./model/pod";
 import { limitCodeSigned } from "./model/limit";
 import { SECTION_ALL, SECTION_ENVELOP, SECTION_POD, SECTION_REQ, SECTION_REQBODY, SECTION_RESP, SECTION_RESPBODY, SessionDataPile } from "./model/session";
@@ -212,6 +212,32 @@ export function session_decide(sid: i32, gid: i32, sections: i32): i32 {
   const criteria = g.criteria();
   if (!criteria.active) return s.result();
   return s.decide(criteria, sections & SECTION_ALL);
+}
+
+/** session_finish flags: the exchange completed (its envelope is profiled and decided). */
+const FINISH_COMPLETE = 1;
+/** session_finish flags: pile the session when the Guardian learns it (a completed exchange only). */
+const FINISH_PILE = 2;
+
+/**
+ * The end of an exchange in one call, as the gate runs it: when complete, session_envelop and
+ * session_decide(Envelop); then the session's result (session_decide with no section); then, when
+ * asked and the exchange is complete, pile_add if the Guardian's control learns the session (learn
+ * on, and the session clean or force on: SPEC §4.1 fix 1). Returns the result; -1 for an unknown
+ * session or Guardian (nothing done).
+ */
+export function session_finish(sid: i32, gid: i32, responseSeconds: i32, completionSeconds: i32, pid: i32, flags: i32): i32 {
+  if (sessions.get(sid) == null || guardians.get(gid) == null) return -1;
+  if (flags & FINISH_COMPLETE) {
+    session_envelop(sid, responseSeconds, completionSeconds);
+    session_decide(sid, gid, SECTION_ENVELOP);
+  }
+  const result = session_decide(sid, gid, 0);
+  if ((flags & (FINISH_COMPLETE | FINISH_PILE)) == (FINISH_COMPLETE | FINISH_PILE)) {
+    const control = guardians.get(gid)!.controlMask();
+    if ((control & CTRL_LEARN) != 0 && (result == 0 || (control & CTRL_FORCE) != 0)) pile_add(pid, sid);
+  }
+  return result;
 }
 
 export function session_decision(sid: i32, format: i32): void {

@@ -33,6 +33,7 @@ interface CoreExports extends WasmIoExports {
   session_envelop(sid: number, responseSeconds: number, completionSeconds: number): void;
   session_pod(sid: number, podId: number): void;
   session_decide(sid: number, gid: number, sections: number): number;
+  session_finish(sid: number, gid: number, responseSeconds: number, completionSeconds: number, pid: number, flags: number): number;
   header_names?(): void;
   session_decision(sid: number, format: number): void;
   session_reset(sid: number): void;
@@ -409,6 +410,19 @@ export class Session extends Handle {
    */
   decide(guardian: Guardian, sections: number): number {
     return this.core.wasm.exports.session_decide(this.id, guardian.id, sections);
+  }
+
+  /**
+   * The end of an exchange in one call into the core. When `complete`: profileEnvelop(responseMs,
+   * completionMs) and decide(guardian, Section.Envelop). Then the accumulated result, as
+   * decide(guardian, 0) returns it. Then, when `learnInto` is given and the exchange is complete,
+   * learnInto.add(this) if the Guardian's control learns the session (learn on, and the result 0
+   * or force on: SPEC §4.1 fix 1). Attach a pod (setPod) before, if it is to be piled with it.
+   */
+  finish(guardian: Guardian, complete: boolean, responseMs: number, completionMs: number, learnInto: Pile | null = null): number {
+    const flags = (complete ? 1 : 0) | (learnInto !== null ? 2 : 0);
+    const pid = learnInto !== null ? learnInto.id : -1;
+    return this.core.wasm.exports.session_finish(this.id, guardian.id, toSeconds(responseMs), toSeconds(completionMs), pid, flags);
   }
 
   /**

@@ -2,7 +2,7 @@
 // value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
 // from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4). A leaf's %v
 // text is tallied while scanned (jsontally.ts); only when that gives up is the text written here.
-import { KeyValProfile, hashIfNeeded } from "../model/keyval";
+import { KeyValProfile, hashIfNeeded, keyHash } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
 import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";
 import { formatFloatF6, formatFloatV, parseFloatGo } from "../text/gofmt";
@@ -594,22 +594,23 @@ class JsonBodyScanner {
       if (unchecked(seenPaths[slot]) != bodyStamp) {
         unchecked((seenPaths[slot] = bodyStamp));
         // The interned path carries its KeyVal key and hash: nothing to hash per member.
-        return kv.pushSlot(key, paths.keyAt(slot), paths.keyHashAt(slot));
+        return kv.pushSlotKeyed(paths.keyAt(slot), paths.keyHashAt(slot));
       }
     }
     // From here on keyIndex holds every key of the body: later paths are all looked up in it.
     irregularKeys = true;
     const k = hashIfNeeded(key);
     let index = keyIndex;
+    const filled = kv.filledCount();
     if (index == null) {
       index = new Map<string, i32>();
       const keys = kv.keys;
-      for (let i = 0; i < keys.length; i++) index.set(unchecked(keys[i]), i);
+      for (let i = 0; i < filled; i++) index.set(unchecked(keys[i]), i);
       keyIndex = index;
     }
     if (index.has(k)) return unchecked(kv.vals[index.get(k)]);
-    index.set(k, kv.keys.length);
-    return kv.pushSlot(key);
+    index.set(k, filled);
+    return kv.pushSlotKeyed(k, keyHash(k));
   }
 }
 
@@ -668,6 +669,7 @@ export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile |
     s.kv = kv;
     s.keyBuf.len = 0;
     s.object(0, 1);
+    kv.endRefill();
     if (!s.ok) return null;
     p.kind = KIND_OBJECT;
     p.kv = kv;

@@ -1,7 +1,7 @@
 // Profiles a request or response given as a binary record (docs/abi.md) the way the original's
 // gate saw it (reference §5): normalised headers, Go's path and query rules, and bodies by media
 // type — JSON, form, multipart or text — into the session's profile.
-import { parseMediaType } from "../http/mediatype";
+import { MediaType } from "../http/mediatype";
 import { unescapePathBytes } from "../http/path";
 import { parseQuery } from "../http/query";
 import { parseIP } from "../net/ip";
@@ -10,7 +10,6 @@ import { goStringFromUtf8 } from "../text/utf8";
 import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
 import { ignoredIP, IpSetProfile } from "../model/ipset";
 import { KvSectionProfile } from "../model/kvsection";
-import { MediaTypeProfile } from "../model/mediatype";
 import { contentLengthCode, ReqProfile } from "../model/req";
 import { RespProfile } from "../model/resp";
 import { SetProfile } from "../model/set";
@@ -21,6 +20,7 @@ import { HeaderTable, MAX_HEADER_LINES, WELL_KNOWN_COUNT } from "./headers";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
 import { profileJsonBody } from "./jsonbody";
+import { KnownMediaType, mediaTypeAt } from "./mediatypes";
 import { RecordReader } from "./record";
 
 const BODY_NONE = 0;
@@ -130,17 +130,6 @@ class RemoteCache {
 
 const remotes = new RemoteCache();
 
-let lastContentType: string = "";
-let lastMediaType: MediaTypeProfile = MediaTypeProfile.of("");
-
-function mediaTypeOf(ct: string): MediaTypeProfile {
-  if (ct != lastContentType) {
-    lastMediaType = MediaTypeProfile.of(ct);
-    lastContentType = ct;
-  }
-  return lastMediaType;
-}
-
 /** A Set profile of a short token, reusing the constant for the common ones. */
 const COMMON_TOKENS: StaticArray<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"];
 const COMMON_SETS: StaticArray<SetProfile> = [
@@ -175,9 +164,10 @@ function parseContentLength(h: HeaderTable): i64 {
   return v;
 }
 
-function contentTypeOf(h: HeaderTable): string {
+/** The media type of the first Content-Type line ("" when there is none). */
+function contentTypeOf(h: HeaderTable): KnownMediaType {
   const i = h.contentType();
-  return i < 0 ? "" : h.valueString(i);
+  return i < 0 ? mediaTypeAt(0, 0) : mediaTypeAt(unchecked(h.ptrs[i]), unchecked(h.lens[i]));
 }
 
 /** Go's url.ParseQuery reports an error for a ';' or a bad escape; ParseForm passes it on. */
@@ -197,8 +187,7 @@ function isHex(c: u8): bool {
 }
 
 /** Profile a body by its media type (reference §5.4); multipart and forms for requests only. */
-export function profileBody(body: BodyProfile, ptr: usize, len: i32, contentType: string, isRequest: bool): void {
-  const mt = parseMediaType(contentType);
+export function profileBody(body: BodyProfile, ptr: usize, len: i32, mt: MediaType | null, isRequest: bool): void {
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {
     const p = profileJsonBody(ptr, len, body.reusableStructured());
@@ -229,11 +218,11 @@ export function profileBody(body: BodyProfile, ptr: usize, len: i32, contentType
   body.profileUnstructured(SimpleValProfile.ofBytes(ptr, len));
 }
 
-function readBody(r: RecordReader, body: BodyProfile, contentType: string, isRequest: bool): i64 {
+function readBody(r: RecordReader, body: BodyProfile, contentType: KnownMediaType, isRequest: bool): i64 {
   const kind = r.u8();
   if (kind == BODY_BYTES) {
     const n = r.bytes();
-    if (!r.bad && n > 0) profileBody(body, r.at, n, contentType, isRequest);
+    if (!r.bad && n > 0) profileBody(body, r.at, n, contentType.parsed, isRequest);
     return n;
   }
   if (kind == BODY_FAULT) {
@@ -297,7 +286,7 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   }
   req.method = tokenSet(methodAt, methodLen);
   req.proto = protoLen == 0 ? COMMON_SETS[7] : tokenSet(protoAt, protoLen);
-  req.mediatype = mediaTypeOf(ct);
+  req.mediatype = ct.profile;
   req.url.profileBytes(changetype<usize>(pathBuf), decodedLen);
   // The session's own profile objects are refilled in place (sessions are pooled).
   req.qs.kv = query.profile(queryAt, queryLen, req.qs.reusable());
@@ -327,7 +316,7 @@ export function ingestResponse(ptr: usize, len: i32, resp: RespProfile, respBody
   headers.removeTransferEncoding();
   const ct = contentTypeOf(headers);
   resp.headers.kv = headers.profile(resp.headers.reusable());
-  resp.mediatype = mediaTypeOf(ct);
+  resp.mediatype = ct.profile;
   const bodyLen = readBody(r, respBody, ct, false);
   if (r.bad) {
     ingestError = "truncated response record";

@@ -236,72 +236,166 @@ export function writeKeyValProfile(w: JsonWriter, p: KeyValProfile | null): void
   else p.write(w);
 }
 
+/**
+ * The entry of `k` (hash `h`) in an open-addressed index of entries (slot = entry + 1, 0 = empty,
+ * capacity a power of two, never full), or -(slot + 1) of the empty slot where it would go. A key
+ * object already held is recognised by identity, others by hash and characters.
+ */
+function findEntry(slots: StaticArray<i32>, keys: Array<string>, hashes: Array<u32>, k: string, h: u32): i32 {
+  const base = changetype<usize>(slots);
+  const mask = <u32>(slots.length - 1);
+  const kp = changetype<usize>(k);
+  let i = h & mask;
+  while (true) {
+    const e = load<i32>(base + (<usize>i << 2));
+    if (e == 0) return -(<i32>i + 1);
+    const at = e - 1;
+    const held = refAt(keys, at);
+    if (changetype<usize>(held) == kp || (u32At(hashes, at) == h && held == k)) return at;
+    i = (i + 1) & mask;
+  }
+}
+
+// The index's capacity: at least twice the entries, so probes stay short and a slot is free.
+// @ts-ignore: decorator
+@inline const MIN_SLOTS: i32 = 16;
+// What a pile that holds no keys points at (never written to: open() replaces them first), so
+// that the many piles that are never added to allocate nothing more.
+const NO_PILES = new Array<SimpleValPile>();
+const NO_HASHES = new Array<u32>();
+const NO_SLOTS = new StaticArray<i32>(0);
+
 export class KeyValPile {
-  map: Map<string, SimpleValPile> | null = null;
+  // Keys in the order they were first piled (merge walks them in it, so which keys a full pile
+  // keeps does not depend on anything else), their piles and keyHashes, and an index by hash.
+  // keys == null: never added to (null on the wire, as the original's nil map).
+  private keys: Array<string> | null = null;
+  private piles: Array<SimpleValPile> = NO_PILES;
+  private hashes: Array<u32> = NO_HASHES;
+  private slots: StaticArray<i32> = NO_SLOTS;
+
+  /** Start holding keys (the wire's empty object rather than null). */
+  private open(): Array<string> {
+    let keys = this.keys;
+    if (keys == null) {
+      keys = new Array<string>();
+      this.keys = keys;
+      this.piles = new Array<SimpleValPile>();
+      this.hashes = new Array<u32>();
+      this.slots = new StaticArray<i32>(MIN_SLOTS);
+    }
+    return keys;
+  }
+
+  /** The pile of key `k` (its keyHash `h`), made when new; null when new and the pile is full. */
+  private pileOf(keys: Array<string>, k: string, h: u32): SimpleValPile | null {
+    const at = findEntry(this.slots, keys, this.hashes, k, h);
+    if (at >= 0) return refAt(this.piles, at);
+    const n = lengthOf(keys);
+    if (n >= MAX_PILE_KEYS) return null;
+    const pile = new SimpleValPile();
+    keys.push(k);
+    this.piles.push(pile);
+    this.hashes.push(h);
+    if ((n + 1) * 2 > this.slots.length) this.grow();
+    else unchecked((this.slots[-at - 1] = n + 1));
+    return pile;
+  }
+
+  /** Double the index and put every entry back. */
+  private grow(): void {
+    const slots = new StaticArray<i32>(this.slots.length << 1);
+    const mask = <u32>(slots.length - 1);
+    const hashes = this.hashes;
+    const n = lengthOf(hashes);
+    for (let e = 0; e < n; e++) {
+      let i = u32At(hashes, e) & mask;
+      while (unchecked(slots[<i32>i]) != 0) i = (i + 1) & mask;
+      unchecked((slots[<i32>i] = e + 1));
+    }
+    this.slots = slots;
+  }
 
   add(p: KeyValProfile | null): void {
-    let m = this.map;
-    if (m == null) {
-      m = new Map<string, SimpleValPile>();
-      this.map = m;
-    }
+    const keys = this.open();
     if (p == null) return;
-    for (let i = 0; i < p.keys.length; i++) {
-      const k = p.keys[i];
-      let pile: SimpleValPile;
-      if (m.has(k)) pile = m.get(k);
+    const pk = p.keys;
+    const pv = p.vals;
+    const n = lengthOf(pk);
+    // Profiles made here carry their keys' hashes; others (built by hand) are hashed now.
+    const ph = lengthOf(p.hashes) == n ? p.hashes : null;
+    let mask = <u32>(this.slots.length - 1);
+    for (let i = 0; i < n; i++) {
+      const k = refAt(pk, i);
+      const h = ph != null ? u32At(ph, i) : keyHash(k);
+      // Most keys are interned objects already held, found in their home slot.
+      const e = load<i32>(changetype<usize>(this.slots) + (<usize>(h & mask) << 2)) - 1;
+      let pile: SimpleValPile | null;
+      if (e >= 0 && changetype<usize>(refAt(keys, e)) == changetype<usize>(k)) pile = refAt(this.piles, e);
       else {
-        if (m.size >= MAX_PILE_KEYS) continue;
-        pile = new SimpleValPile();
-        m.set(k, pile);
+        pile = this.pileOf(keys, k, h);
+        mask = <u32>(this.slots.length - 1);
       }
-      pile.add(p.vals[i]);
+      if (pile != null) pile.add(refAt(pv, i));
     }
   }
 
   merge(o: KeyValPile | null): void {
     if (o == null) return;
-    const om = o.map;
-    if (om == null) return;
-    let m = this.map;
-    if (m == null) {
-      m = new Map<string, SimpleValPile>();
-      this.map = m;
-    }
-    const keys = om.keys();
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i];
-      let pile: SimpleValPile;
-      if (m.has(k)) pile = m.get(k);
-      else {
-        if (m.size >= MAX_PILE_KEYS) continue;
-        pile = new SimpleValPile();
-        m.set(k, pile);
-      }
-      pile.merge(om.get(k));
+    const ok = o.keys;
+    if (ok == null) return;
+    const keys = this.open();
+    const n = lengthOf(ok);
+    for (let i = 0; i < n; i++) {
+      const pile = this.pileOf(keys, refAt(ok, i), u32At(o.hashes, i));
+      if (pile != null) pile.merge(refAt(o.piles, i));
     }
   }
 
   clear(): void {
-    this.map = null;
+    this.keys = null;
+    this.piles = NO_PILES;
+    this.hashes = NO_HASHES;
+    this.slots = NO_SLOTS;
   }
 
   isEmpty(): bool {
-    const m = this.map;
-    return m == null || m.size == 0;
+    const keys = this.keys;
+    return keys == null || keys.length == 0;
+  }
+
+  /** Number of keys piled. */
+  get size(): i32 {
+    const keys = this.keys;
+    return keys == null ? 0 : keys.length;
+  }
+
+  /** Entry numbers in byte-wise order of their keys (how learning and the wire walk them). */
+  sortedEntries(): Array<i32> {
+    const keys = this.keys;
+    return keys == null ? new Array<i32>() : sortedOrder(keys);
+  }
+
+  keyAt(entry: i32): string {
+    return this.keys![entry];
+  }
+
+  pileAt(entry: i32): SimpleValPile {
+    return this.piles[entry];
   }
 
   write(w: JsonWriter): void {
-    const m = this.map;
-    if (m == null) {
+    const keys = this.keys;
+    if (keys == null) {
       w.null();
       return;
     }
     w.beginObject();
-    const keys = sortedKeys(m);
-    for (let i = 0; i < keys.length; i++) {
-      w.key(keys[i]);
-      m.get(keys[i]).write(w);
+    const order = sortedOrder(keys);
+    for (let i = 0; i < order.length; i++) {
+      const e = order[i];
+      w.key(keys[e]);
+      this.piles[e].write(w);
     }
     w.endObject();
   }
@@ -310,13 +404,24 @@ export class KeyValPile {
     const p = new KeyValPile();
     const o = asObject(v, "a key/value pile");
     if (o == null) return p;
-    const m = new Map<string, SimpleValPile>();
+    const keys = p.open();
     for (let i = 0; i < o.keys.length; i++) {
       enter(o.keys[i]);
-      m.set(o.keys[i], SimpleValPile.read(o.vals[i]));
+      const k = o.keys[i];
+      const val = SimpleValPile.read(o.vals[i]);
+      const at = findEntry(p.slots, keys, p.hashes, k, keyHash(k));
+      // A repeated key replaces the earlier one's pile, as Map.set did.
+      if (at >= 0) p.piles[at] = val;
+      else {
+        const n = keys.length;
+        keys.push(k);
+        p.piles.push(val);
+        p.hashes.push(keyHash(k));
+        if ((n + 1) * 2 > p.slots.length) p.grow();
+        else unchecked((p.slots[-at - 1] = n + 1));
+      }
       leave();
     }
-    p.map = m;
     return p;
   }
 }
@@ -364,17 +469,16 @@ export class KeyValConfig {
     this.tableVals = null;
     this.tableAliases = null;
     this.passingAliases = null;
-    const pm = p.map;
-    if (pm == null || pm.size == 0) return;
+    if (p.isEmpty()) return;
     let vals = this.vals;
     if (vals == null) {
       vals = new Map<string, SimpleValConfig>();
       this.vals = vals;
     }
-    const keys = sortedKeys(pm);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const vpile = pm.get(key);
+    const order = p.sortedEntries();
+    for (let i = 0; i < order.length; i++) {
+      const key = p.keyAt(order[i]);
+      const vpile = p.pileAt(order[i]);
       if (vals.has(key)) {
         vals.get(key).learn(vpile);
         continue;

@@ -73,18 +73,48 @@ export class CodeSet {
 
   /** Write the codes ascending at dst (room for 256); returns how many. */
   writeTo(dst: usize): i32 {
-    let n = 0;
-    for (let word = 0; word < 4; word++) {
-      let bits = word == 0 ? this.w0 : word == 1 ? this.w1 : word == 2 ? this.w2 : this.w3;
-      while (bits != 0) {
-        const b = <i32>ctz<u64>(bits);
-        store<u8>(dst + <usize>n, <u8>(word * 64 + b));
-        n++;
-        bits &= bits - 1;
-      }
-    }
-    return n;
+    return codeBitsTo(changetype<usize>(this) + offsetof<CodeSet>("w0"), dst);
   }
+}
+
+/**
+ * The same 256-bit set as four words at `words` (a pile keeping several sets inline): write its
+ * codes ascending at dst (room for 256); returns how many.
+ */
+export function codeBitsTo(words: usize, dst: usize): i32 {
+  let n = 0;
+  for (let word = 0; word < 4; word++) {
+    let bits = load<u64>(words + (<usize>word << 3));
+    while (bits != 0) {
+      const b = <i32>ctz<u64>(bits);
+      store<u8>(dst + <usize>n, <u8>(word * 64 + b));
+      n++;
+      bits &= bits - 1;
+    }
+  }
+  return n;
+}
+
+/** The largest code of the four-word set at `words`, or -1 when empty. */
+export function codeBitsMax(words: usize): i32 {
+  for (let word = 3; word >= 0; word--) {
+    const bits = load<u64>(words + (<usize>word << 3));
+    if (bits != 0) return word * 64 + 63 - <i32>clz<u64>(bits);
+  }
+  return -1;
+}
+
+/** Add a code to the four-word set at `words`. */
+// @ts-ignore: decorator
+@inline export function codeBitsAdd(words: usize, code: u8): void {
+  const at = words + ((<usize>code >> 6) << 3);
+  store<u64>(at, load<u64>(at) | ((<u64>1) << (<u64>code & 63)));
+}
+
+/** Write the four-word set at `words` as its wire form (base64 of the codes, ascending). */
+export function writeCodeBits(w: JsonWriter, words: usize): void {
+  const n = codeBitsTo(words, changetype<usize>(codeBuf));
+  w.bytesBase64(changetype<usize>(codeBuf), n);
 }
 
 const codeBuf = new StaticArray<u8>(256);

@@ -1,7 +1,7 @@
 // MediaType (reference §3.4): the Content-Type parsed as Go's mime.ParseMediaType; any error → "none".
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
-import { parseMediaType } from "../http/mediatype";
+import { MediaType, parseMediaType } from "../http/mediatype";
 import { Decision, decideChild } from "./decision";
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { SetConfig, SetPile, SetProfile } from "./set";
@@ -13,8 +13,12 @@ export class MediaTypeProfile {
   params: KeyValProfile | null = null;
 
   static of(contentType: string): MediaTypeProfile {
+    return MediaTypeProfile.ofParsed(parseMediaType(contentType));
+  }
+
+  /** The profile of a Content-Type already parsed (null: it did not parse). */
+  static ofParsed(mt: MediaType | null): MediaTypeProfile {
     const p = new MediaTypeProfile();
-    const mt = parseMediaType(contentType);
     if (mt == null || mt.type.length == 0) {
       p.typeTokens = SetProfile.ofString("none");
       return p;

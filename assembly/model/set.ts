@@ -92,9 +92,14 @@ class UniqueList {
 }
 
 export class SetPile extends UniqueList {
+  // The last profile added: profiles are never changed once made and a pile only grows, so the
+  // same object again (the method, protocol and media type of most requests) adds nothing new.
+  private added: SetProfile | null = null;
+
   add(p: SetProfile | null): void {
-    if (p == null || p.list == null) return;
+    if (p == null || p.list == null || p === this.added) return;
     this.appendUnseen(p.list);
+    this.added = p;
   }
 
   merge(o: SetPile): void {
@@ -104,6 +109,7 @@ export class SetPile extends UniqueList {
   clear(): void {
     this.list = null;
     this.index = null;
+    this.added = null;
   }
 
   isEmpty(): bool {

@@ -6,7 +6,7 @@ import { decodeRune, runeLen } from "../text/utf8";
 import { Decision, decideChild } from "./decision";
 import { decideFlags, flagsScore } from "./asciiflags";
 import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
-import { CodeSet, LimitConfig, LimitPile, addCode, appendCodes, limitCode, maxCode, readCodes, writeCodes } from "./limit";
+import { LimitConfig, LimitPile, codeBitsAdd, codeBitsMax, limitCode, writeCodeBits } from "./limit";
 import { asObject, field, readBytes, readU32, readU32Array, readU8 } from "./wire";
 
 export const T_LETTER: u8 = 0;
@@ -366,69 +366,93 @@ export function writeU32List(w: JsonWriter, list: Array<u32> | null): void {
 }
 
 
+// The counters of a SimpleVal pile, in wire order.
+const C_DIGITS = 0;
+const C_LETTERS = 1;
+const C_SPACES = 2;
+const C_SPECIALS = 3;
+const C_NONREADABLES = 4;
+const C_UNICODES = 5;
+const C_SEQUENCES = 6;
+const COUNTERS = 7;
+const ALL_COUNTERS: u32 = (1 << COUNTERS) - 1;
+// Each counter's code set is 4 words (256 bits).
+// @ts-ignore: decorator
+@inline const SET_BYTES: i32 = 32;
+const COUNTER_NAMES: StaticArray<string> = ["Digits", "Letters", "Spaces", "SpecialChars", "NonReadables", "Unicodes", "Sequences"];
+
 export class SimpleValPile {
-  digits: CodeSet | null = null;
-  letters: CodeSet | null = null;
-  spaces: CodeSet | null = null;
-  specialChars: CodeSet | null = null;
-  nonReadables: CodeSet | null = null;
-  unicodes: CodeSet | null = null;
-  sequences: CodeSet | null = null;
+  // The seven counters' code sets (see limit.ts CodeSet) side by side in one block, SET_BYTES
+  // each in wire order; bit i of `present` says whether set i was ever added to. An absent set is
+  // null on the wire, as the original's nil list. One block instead of seven objects: adding a
+  // profile is seven OR-stores and allocates nothing.
+  private codes: StaticArray<u64> = new StaticArray<u64>(COUNTERS * 4);
+  private present: u32 = 0;
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
 
+  // @ts-ignore: decorator
+  @inline private setAt(counter: i32): usize {
+    return changetype<usize>(this.codes) + <usize>(counter * SET_BYTES);
+  }
+
+  /** True when the counter's code set exists (was added to, merged or read), even if empty. */
+  has(counter: i32): bool {
+    return (this.present & (1 << counter)) != 0;
+  }
+
+  /** The largest code a counter saw, or `start` when larger or the set is absent (Limit's learn). */
+  maxCode(counter: i32, start: u8): u8 {
+    if (!this.has(counter)) return start;
+    const m = codeBitsMax(this.setAt(counter));
+    return m > <i32>start ? <u8>m : start;
+  }
+
   add(p: SimpleValProfile): void {
-    this.digits = addCode(this.digits, p.digits);
-    this.letters = addCode(this.letters, p.letters);
-    this.spaces = addCode(this.spaces, p.spaces);
-    this.specialChars = addCode(this.specialChars, p.specialChars);
-    this.nonReadables = addCode(this.nonReadables, p.nonReadables);
-    this.unicodes = addCode(this.unicodes, p.unicodes);
-    this.sequences = addCode(this.sequences, p.sequences);
+    const base = changetype<usize>(this.codes);
+    codeBitsAdd(base + <usize>(C_DIGITS * SET_BYTES), p.digits);
+    codeBitsAdd(base + <usize>(C_LETTERS * SET_BYTES), p.letters);
+    codeBitsAdd(base + <usize>(C_SPACES * SET_BYTES), p.spaces);
+    codeBitsAdd(base + <usize>(C_SPECIALS * SET_BYTES), p.specialChars);
+    codeBitsAdd(base + <usize>(C_NONREADABLES * SET_BYTES), p.nonReadables);
+    codeBitsAdd(base + <usize>(C_UNICODES * SET_BYTES), p.unicodes);
+    codeBitsAdd(base + <usize>(C_SEQUENCES * SET_BYTES), p.sequences);
+    this.present = ALL_COUNTERS;
     this.flags |= p.flags;
-    this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
+    const u = p.unicodeFlags;
+    if (u != null) this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, u);
   }
 
   merge(o: SimpleValPile): void {
-    this.digits = appendCodes(this.digits, o.digits);
-    this.letters = appendCodes(this.letters, o.letters);
-    this.spaces = appendCodes(this.spaces, o.spaces);
-    this.specialChars = appendCodes(this.specialChars, o.specialChars);
-    this.nonReadables = appendCodes(this.nonReadables, o.nonReadables);
-    this.unicodes = appendCodes(this.unicodes, o.unicodes);
-    this.sequences = appendCodes(this.sequences, o.sequences);
+    const from = o.present;
+    if (from != 0) {
+      const dst = changetype<usize>(this.codes);
+      const src = changetype<usize>(o.codes);
+      for (let i = 0; i < COUNTERS * 4; i++) {
+        if ((from & (1 << (i >> 2))) == 0) continue;
+        const at = <usize>i << 3;
+        store<u64>(dst + at, load<u64>(dst + at) | load<u64>(src + at));
+      }
+      this.present |= from;
+    }
     this.flags |= o.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
   }
 
   clear(): void {
-    this.digits = null;
-    this.letters = null;
-    this.spaces = null;
-    this.specialChars = null;
-    this.nonReadables = null;
-    this.unicodes = null;
-    this.sequences = null;
+    memory.fill(changetype<usize>(this.codes), 0, <usize>(COUNTERS * SET_BYTES));
+    this.present = 0;
     this.flags = 0;
     this.unicodeFlags = null;
   }
 
   write(w: JsonWriter): void {
     w.beginObject();
-    w.key("Digits");
-    writeCodes(w, this.digits);
-    w.key("Letters");
-    writeCodes(w, this.letters);
-    w.key("Spaces");
-    writeCodes(w, this.spaces);
-    w.key("SpecialChars");
-    writeCodes(w, this.specialChars);
-    w.key("NonReadables");
-    writeCodes(w, this.nonReadables);
-    w.key("Unicodes");
-    writeCodes(w, this.unicodes);
-    w.key("Sequences");
-    writeCodes(w, this.sequences);
+    for (let i = 0; i < COUNTERS; i++) {
+      w.key(unchecked(COUNTER_NAMES[i]));
+      if (this.has(i)) writeCodeBits(w, this.setAt(i));
+      else w.null();
+    }
     w.key("Flags");
     w.uint(this.flags);
     w.key("UnicodeFlags");
@@ -436,16 +460,19 @@ export class SimpleValPile {
     w.endObject();
   }
 
+  /** Read one counter's code list (null or absent leaves the set absent). */
+  private readCounter(counter: i32, v: JsonValue | null): void {
+    const list = readBytes(v);
+    if (list == null) return;
+    this.present |= 1 << counter;
+    const at = this.setAt(counter);
+    for (let i = 0; i < list.length; i++) codeBitsAdd(at, unchecked(list[i]));
+  }
+
   static read(v: JsonValue | null): SimpleValPile {
     const o = asObject(v, "a SimpleVal pile");
     const p = new SimpleValPile();
-    p.digits = readCodes(field(o, "Digits"));
-    p.letters = readCodes(field(o, "Letters"));
-    p.spaces = readCodes(field(o, "Spaces"));
-    p.specialChars = readCodes(field(o, "SpecialChars"));
-    p.nonReadables = readCodes(field(o, "NonReadables"));
-    p.unicodes = readCodes(field(o, "Unicodes"));
-    p.sequences = readCodes(field(o, "Sequences"));
+    for (let i = 0; i < COUNTERS; i++) p.readCounter(i, field(o, unchecked(COUNTER_NAMES[i])));
     p.flags = readU32(field(o, "Flags"), 0);
     p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
     return p;
@@ -465,13 +492,13 @@ export class SimpleValConfig {
   private cachedScore: u32 = 0;
 
   learn(p: SimpleValPile): void {
-    this.digits = maxCode(p.digits, this.digits);
-    this.letters = maxCode(p.letters, this.letters);
-    this.spaces = maxCode(p.spaces, this.spaces);
-    this.specialChars = maxCode(p.specialChars, this.specialChars);
-    this.nonReadables = maxCode(p.nonReadables, this.nonReadables);
-    this.unicodes = maxCode(p.unicodes, this.unicodes);
-    this.sequences = maxCode(p.sequences, this.sequences);
+    this.digits = p.maxCode(C_DIGITS, this.digits);
+    this.letters = p.maxCode(C_LETTERS, this.letters);
+    this.spaces = p.maxCode(C_SPACES, this.spaces);
+    this.specialChars = p.maxCode(C_SPECIALS, this.specialChars);
+    this.nonReadables = p.maxCode(C_NONREADABLES, this.nonReadables);
+    this.unicodes = p.maxCode(C_UNICODES, this.unicodes);
+    this.sequences = p.maxCode(C_SEQUENCES, this.sequences);
     this.flags |= p.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
   }

@@ -89,14 +89,17 @@ export class StructuredProfile {
     this.kv = null;
   }
 
-  /** An empty KeyVal profile to fill, reusing the one of the last refill. */
+  /**
+   * The KeyVal profile of the last refill, begun to be refilled (KeyValProfile.beginRefill): the
+   * caller fills it with pushSlotKeyed and ends with endRefill.
+   */
   reusableKv(): KeyValProfile {
     let kv = this.storeKv;
     if (kv == null) {
       kv = new KeyValProfile();
       this.storeKv = kv;
     }
-    kv.clearForReuse();
+    kv.beginRefill();
     return kv;
   }
 

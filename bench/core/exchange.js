@@ -1,0 +1,160 @@
+// Case (d) of the core benchmarks: one whole exchange as the gate runs it on its benchmark's mix
+// (bench/gate/mix.js, answered as bench/gate/backend.js answers), on a reused session, against a
+// Guardian learned from those exchanges with block on. Run alone (`node bench/core/exchange.js`)
+// it measures (d) and its stages only, for quick comparisons while working on the core.
+import Benchmark from 'benchmark';
+import { Section } from '../../build/js/core/index.js';
+import { MIX_CYCLE } from '../gate/mix.js';
+
+const ITEM = JSON.stringify({ id: 101, name: 'tea pot', price: 12.5, stock: 3 });
+const DATE = 'Fri, 27 Nov 2026 03:30:00 GMT';
+const REQ = Section.Req | Section.ReqBody;
+const RESP = Section.Resp | Section.RespBody;
+
+/** A mix request as uWS hands it to the gate: lower-case header lines, path and query apart. */
+function gateRequest(m) {
+  const q = m.path.indexOf('?');
+  const headers = [['host', '127.0.0.1:8080'], ['connection', 'keep-alive'], ...Object.entries(m.headers)];
+  if (m.body !== undefined) headers.push(['content-length', String(Buffer.byteLength(m.body))]);
+  return {
+    method: m.method,
+    path: q < 0 ? m.path : m.path.slice(0, q),
+    query: q < 0 ? undefined : m.path.slice(q + 1),
+    headers,
+    remote: '127.0.0.1',
+    body: m.body,
+  };
+}
+
+/** The bench backend's answer to a mix request. */
+function backendResponse(m) {
+  const body = m.method === 'POST' ? `{"ok":true,"cart":${Buffer.byteLength(m.body)}}` : ITEM;
+  return {
+    status: 200,
+    headers: [
+      ['content-type', 'application/json'],
+      ['content-length', String(Buffer.byteLength(body))],
+      ['date', DATE],
+      ['connection', 'keep-alive'],
+      ['keep-alive', 'timeout=5'],
+    ],
+    body,
+  };
+}
+
+/** The 16 exchanges of the gate benchmark's cycle, with envelope timings (ms). */
+export const EXCHANGES = MIX_CYCLE.map((m, i) => ({ req: gateRequest(m), resp: backendResponse(m), ms: [1 + (i % 3), 2 + (i % 4)] }));
+
+/**
+ * Everything case (d) needs: the learned Guardian, a reused session and a pile, the exchange
+ * function and its stages each timed alone.
+ */
+export function exchangeCases(core) {
+  /** A new session with the whole exchange profiled. */
+  const profiled = (x) => {
+    const s = core.newSession();
+    s.profileRequest(x.req);
+    s.profileResponse(x.resp);
+    s.profileEnvelop(x.ms[0], x.ms[1]);
+    return s;
+  };
+  const learning = core.newPile();
+  for (let round = 0; round < 4; round++) {
+    for (const x of EXCHANGES) {
+      const s = profiled(x);
+      learning.add(s);
+      s.dispose();
+    }
+  }
+  const guardian = core.defaultGuardian();
+  guardian.learn(learning);
+  learning.dispose();
+  guardian.control = { alert: true, block: true, learn: true, force: false, auto: true };
+
+  const session = core.newSession();
+  const pile = core.newPile();
+  let at = 0;
+  /** The gate's calls up to the response's verdict, on the reused session. */
+  function requestAndResponse(x) {
+    const s = session;
+    s.reset();
+    s.profileRequest(x.req);
+    s.decide(guardian, REQ);
+    s.profileResponse(x.resp);
+    s.decide(guardian, RESP);
+    return s;
+  }
+  /** One exchange, exactly the gate's sequence of calls; returns the session's result. */
+  function exchange(x) {
+    const s = requestAndResponse(x);
+    s.profileEnvelop(x.ms[0], x.ms[1]);
+    s.decide(guardian, Section.Envelop);
+    const result = s.decide(guardian, 0);
+    pile.add(s);
+    return result;
+  }
+  /** The same with Session.finish: envelope, its decision, the result and the pile in one call. */
+  function exchangeFinish(x) {
+    return requestAndResponse(x).finish(guardian, true, x.ms[0], x.ms[1], pile);
+  }
+  // Builds from before session_finish (to compare with) run (d) alone.
+  const fused = typeof core.wasm.exports.session_finish === 'function';
+  for (const x of EXCHANGES) {
+    if (fused && exchangeFinish(x) !== 0) throw new Error(`bench (d2): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
+    const result = exchange(x);
+    if (result !== 0) throw new Error(`bench (d): the learned Guardian refuses ${x.req.method} ${x.req.path}: ${session.decisionString()}`);
+  }
+  pile.clear();
+
+  // Stages, each on its own session, cycling through the mix like (d).
+  const staged = EXCHANGES.map(profiled);
+  const next = () => {
+    const i = at;
+    at = (at + 1) & 15;
+    return i;
+  };
+  let sink = 0;
+  const cases = {
+    d: { id: 'd', name: '(d) a whole exchange as the gate runs it (mix of bench:gate, session reused)', budgetUs: 20, fn: () => { sink ^= exchange(EXCHANGES[next()]); } },
+    d2: fused && { id: 'd2', name: '(d) the same, ending with Session.finish (one call for envelope, result and pile)', budgetUs: 20, fn: () => { sink ^= exchangeFinish(EXCHANGES[next()]); } },
+  };
+  const stages = [
+    { id: 'd-request', name: '(d): reset + profileRequest + decide(Req|ReqBody)', fn: () => {
+      const x = EXCHANGES[next()];
+      session.reset();
+      session.profileRequest(x.req);
+      sink ^= session.decide(guardian, REQ);
+    } },
+    { id: 'd-response', name: '(d): profileResponse + decide(Resp|RespBody)', fn: () => {
+      const x = EXCHANGES[next()];
+      session.profileResponse(x.resp);
+      sink ^= session.decide(guardian, RESP);
+    } },
+    { id: 'd-envelop', name: '(d): profileEnvelop + decide(Envelop) + decide(0)', fn: () => {
+      const x = EXCHANGES[next()];
+      session.profileEnvelop(x.ms[0], x.ms[1]);
+      session.decide(guardian, Section.Envelop);
+      sink ^= session.decide(guardian, 0);
+    } },
+    { id: 'd-pile', name: '(d): pile.add of a profiled exchange', fn: () => { pile.add(staged[next()]); } },
+  ];
+  return { cases, stages, sink: () => sink };
+}
+
+function median(sample) {
+  const s = [...sample].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // An optional argument names another build of the core to measure (e.g. an older one).
+  const { loadCore, createCore } = await import('../../build/js/core/index.js');
+  const { readFileSync } = await import('node:fs');
+  const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore());
+  for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
+    const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
+    b.run();
+    console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
+  }
+}
