@@ -292,16 +292,27 @@ export class Guardian extends Handle {
     super(core, id, HandleKind.Guardian);
   }
 
-  /** Read on every exchange by the gate: kept (frozen) until it is set; nothing else changes it. */
-  private controlCache: Readonly<Control> | null = null;
+  /** The control mask, read on every exchange by the gate: kept until set (nothing else changes it). */
+  private controlMask = -1;
 
-  get control(): Readonly<Control> {
+  private mask(): number {
     const id = this.id;
-    return (this.controlCache ??= Object.freeze(controlFromMask(this.core.wasm.exports.guardian_control(id))));
+    if (this.controlMask < 0) this.controlMask = this.core.wasm.exports.guardian_control(id);
+    return this.controlMask;
+  }
+
+  /** The control flags, as a copy: changing it changes nothing until it is set. */
+  get control(): Control {
+    return controlFromMask(this.mask());
+  }
+
+  /** control.block, without a copy (the gate's request path). */
+  get blocks(): boolean {
+    return (this.mask() & 2) !== 0;
   }
 
   set control(c: Control) {
-    this.controlCache = null;
+    this.controlMask = -1;
     this.core.wasm.exports.guardian_set_control(this.id, maskFromControl(c));
   }
 

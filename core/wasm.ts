@@ -93,6 +93,11 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           if (this.faulted) refuse();
           try { return fn(a, b, c); } catch (err) { return fail(err); }
         };
+      case 6:
+        return (a: number, b: number, c: number, d: number, e: number, f: number) => {
+          if (this.faulted) refuse();
+          try { return fn(a, b, c, d, e, f); } catch (err) { return fail(err); }
+        };
       default:
         return (...args: number[]) => {
           if (this.faulted) refuse();

@@ -162,7 +162,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       });
     }
     // SPEC §4.1 fix 1: with learn on, clean sessions are learned; with force, alerting ones too.
-    const control = source.current().control;
+    const control = source.control;
     if (!verdict.complete || !control.learn || (verdict.result > 0 && !control.force)) return;
     if (pod) session.setPod(pod);
     sync.addSession(session);

@@ -423,12 +423,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     else if (s) {
       try {
         const t0 = performance.now();
-        // decide returns the session's accumulated result: the envelope's decision completes it.
-        let result: number;
-        if (ex.complete) {
-          s.profileEnvelop(ex.respMs, t0 - ex.start);
-          result = s.decide(opts.getGuardian(), Section.Envelop);
-        } else result = s.decide(opts.getGuardian(), 0);
+        // The envelope (of a complete exchange) profiled and decided; the session's accumulated result.
+        const result = s.finish(opts.getGuardian(), ex.complete, ex.respMs, t0 - ex.start);
         ex.coreMs += performance.now() - t0;
         opts.onSession?.(s, new ExchangeVerdict(ex, result));
       } catch (err) {
@@ -575,7 +571,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       s.profileResponse(resp);
       ex.complete = true;
       const g = opts.getGuardian();
-      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.control.block ? 'block' : 'pass';
+      return s.decide(g, Section.Resp | Section.RespBody) !== 0 && g.blocks ? 'block' : 'pass';
     } catch (err) {
       return responseFailed(ex, err) ? 'answered' : 'pass';
     } finally {
@@ -597,7 +593,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     ex.profiled = true;
     const g = opts.getGuardian();
     const result = s.decide(g, Section.Req | Section.ReqBody);
-    if (result !== 0 && g.control.block) {
+    if (result !== 0 && g.blocks) {
       blockAnswer(ex, 'request');
       return false;
     }
