@@ -318,7 +318,7 @@ class Exchange {
     /** False when the request target is not a valid origin-form path (never forwarded). */
     readonly validTarget: boolean,
     readonly query: string,
-    readonly headers: HeaderLine[],
+    public headers: HeaderLine[],
     readonly remote: string,
     readonly start: number,
   ) {}
@@ -344,7 +344,7 @@ class Exchange {
 }
 
 // uWS calls back once per header line; one callback for all requests, filling `collecting`.
-const NO_HEADERS: HeaderLine[] = [];
+const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
 let collecting: HeaderLine[] = NO_HEADERS;
 function collectHeader(name: string, value: string): void {
   collecting.push([name, value]);
@@ -680,6 +680,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       },
       handler,
     );
+    // Only the plugins read the request's header lines after this: without them, they may die
+    // young instead of being copied by the garbage collector for as long as the exchange lasts.
+    if (!plugins) ex.headers = NO_HEADERS;
   }
 
   /** Why the gate aborted an upstream exchange (never shown to a client). */
@@ -1053,7 +1056,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     // connection stays usable).
     if (analysed.fault === FAULT_TOO_LARGE && oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n');
     if (!profileAndDecideRequest(ex, analysed.body, analysed.fault)) return;
-    approveRequest(ex, () => forward(ex, original, original.length));
+    if (plugins) approveRequest(ex, () => forward(ex, original, original.length));
+    else forward(ex, original, original.length);
   }
 
   /** A failure of the gate itself in the middle of an exchange: logged, answered 500, never forwarded. */
@@ -1142,7 +1146,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (length === 0) {
       // No body: decide at once (no data handler: uWS has nothing to deliver).
       if (!profileAndDecideRequest(ex, undefined, undefined)) return;
-      approveRequest(ex, () => forward(ex, null, 0));
+      if (plugins) approveRequest(ex, () => forward(ex, null, 0));
+      else forward(ex, null, 0);
       return;
     }
 
