@@ -1,7 +1,7 @@
 // Encodes requests, responses and /proc/net snapshots into the core's binary input record, written
 // straight into the wasm input buffer: one copy of each string, no intermediate objects.
 // Layout (little-endian) is documented in docs/abi.md; assembly/ingest/record.ts reads it.
-import type { HttpRequestFields, HttpResponseFields, HeaderLine } from './types.js';
+import type { HttpRequestFields, HttpResponseFields, ResponseHeaderLine } from './types.js';
 import type { WasmModule, WasmIoExports } from './wasm.js';
 import type { ProcNetFiles } from './index.js';
 
@@ -27,10 +27,6 @@ function put32(m: Uint8Array, p: number, v: number): void {
   m[p + 1] = (v >>> 8) & 255;
   m[p + 2] = (v >>> 16) & 255;
   m[p + 3] = v >>> 24;
-}
-
-function readTag(m: Uint8Array, p: number): number {
-  return (m[p]! | (m[p + 1]! << 8) | (m[p + 2]! << 16) | (m[p + 3]! << 24)) >>> 0;
 }
 
 export class RecordWriter {
@@ -162,50 +158,50 @@ export class RecordWriter {
 
   /**
    * Header lines: a table of (name tag, value length) pairs, then the bytes of every line in
-   * order (docs/abi.md). All-ASCII lines (nearly always) go out in one native copy of their
-   * concatenation; otherwise each string is written on its own with its UTF-8 length.
+   * order (docs/abi.md). Strings are copied character by character while they are ASCII (nearly
+   * always; no string is made), a string with other characters as UTF-8, bytes as they are.
    */
-  private headers(list: HeaderLine[]): void {
+  private headers(list: ResponseHeaderLine[]): void {
     const n = list.length;
     const m = this.mem;
     const known = this.known;
     const table = this.pos + 4;
     this.u32(n);
-    const bytesAt = table + n * 8;
-    let blob = '';
+    let p = table + n * 8;
     for (let i = 0; i < n; i++) {
-      const h = list[i];
+      const h = list[i]!;
       const name = h[0];
       const value = h[1];
       const id = known.get(name);
-      let tag: number;
       if (id === undefined) {
-        tag = name.length;
-        blob += name;
-      } else tag = (NAME_REF | id) >>> 0;
-      put32(m, table + i * 8, tag);
-      put32(m, table + i * 8 + 4, value.length);
-      blob += value;
-    }
-    const written = m.utf8Write ? m.utf8Write(blob, bytesAt, blob.length * 3) : encoder.encodeInto(blob, m.subarray(bytesAt, bytesAt + blob.length * 3)).written;
-    if (written === blob.length) {
-      this.pos = bytesAt + written;
-      return;
-    }
-    // Not all ASCII: the lengths above were character counts. Each string on its own.
-    let p = bytesAt;
-    for (let i = 0; i < n; i++) {
-      const h = list[i];
-      if ((readTag(m, table + i * 8) & NAME_REF) === 0) {
-        const k = this.utf8At(h[0], p);
-        put32(m, table + i * 8, k);
-        p += k;
+        const q = this.textAt(name, p);
+        put32(m, table + i * 8, q - p);
+        p = q;
+      } else put32(m, table + i * 8, (NAME_REF | id) >>> 0);
+      let q: number;
+      if (typeof value === 'string') q = this.textAt(value, p);
+      else {
+        m.set(value, p);
+        q = p + value.byteLength;
       }
-      const v = this.utf8At(h[1], p);
-      put32(m, table + i * 8 + 4, v);
-      p += v;
+      put32(m, table + i * 8 + 4, q - p);
+      p = q;
     }
     this.pos = p;
+  }
+
+  /** Write s at p as UTF-8 (no length prefix); returns the position after it. */
+  private textAt(s: string, p: number): number {
+    const m = this.mem;
+    const n = s.length;
+    // Long strings: one native copy. Short ones (most names and values): a loop beats a call.
+    if (n > 64 && m.utf8Write) return p + m.utf8Write(s, p, n * 3);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return p - i + this.utf8At(s, p - i);
+      m[p++] = c;
+    }
+    return p;
   }
 
   /** Write s as UTF-8 at p (no length prefix); returns the byte count. */
@@ -236,9 +232,12 @@ function dataBound(d: string | Uint8Array | undefined): number {
   return typeof d === 'string' ? strBound(d) : 4 + d.byteLength;
 }
 
-function headersBound(list: HeaderLine[]): number {
+function headersBound(list: ResponseHeaderLine[]): number {
   let n = 4;
-  for (let i = 0; i < list.length; i++) n += strBound(list[i][0]) + strBound(list[i][1]);
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]![1];
+    n += strBound(list[i]![0]) + (typeof v === 'string' ? strBound(v) : 4 + v.byteLength);
+  }
   return n;
 }
 

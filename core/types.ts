@@ -4,6 +4,12 @@
 /** One header line as received: repeated names stay separate entries, in order. */
 export type HeaderLine = [name: string, value: string];
 
+/**
+ * A response header line whose value may be the bytes as received (the gate passes an upstream's
+ * values on without making strings of them); bytes are profiled as they are.
+ */
+export type ResponseHeaderLine = [name: string, value: string | Uint8Array];
+
 /** A request as the client sent it (SPEC §3 traffic record). */
 export interface HttpRequestFields {
   method: string;
@@ -24,7 +30,7 @@ export interface HttpRequestFields {
 
 export interface HttpResponseFields {
   status: number;
-  headers: HeaderLine[];
+  headers: ResponseHeaderLine[];
   body?: Uint8Array | string;
   bodyFault?: string;
 }

@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
+import type { Core, Guardian, HeaderLine, ResponseHeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
@@ -146,6 +146,35 @@ const HOP_BY_HOP = new Set([
 
 function isCoreFault(err: unknown): boolean {
   return err instanceof CoreError && err.code === 'GUARD_CORE_FAULT';
+}
+
+// Response header names a service sends on most answers, found from their bytes (any case)
+// without making a string; any other name is made and lower-cased.
+const COMMON_RESPONSE_NAMES: (string[] | undefined)[] = [];
+for (const name of [
+  'content-type', 'content-length', 'date', 'connection', 'keep-alive', 'server', 'cache-control', 'etag',
+  'last-modified', 'vary', 'set-cookie', 'transfer-encoding', 'content-encoding', 'expires', 'location',
+  'access-control-allow-origin', 'x-content-type-options', 'strict-transport-security', 'x-frame-options',
+  'accept-ranges', 'age', 'pragma', 'content-security-policy', 'x-powered-by', 'content-disposition',
+  'content-language', 'x-request-id', 'referrer-policy', 'link', 'retry-after', 'www-authenticate', 'via',
+]) (COMMON_RESPONSE_NAMES[name.length] ??= []).push(name);
+
+export function responseHeaderName(b: Uint8Array): string {
+  const candidates = COMMON_RESPONSE_NAMES[b.length];
+  if (candidates !== undefined) {
+    next: for (const name of candidates) {
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i]!;
+        if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== name.charCodeAt(i)) continue next;
+      }
+      return name;
+    }
+  }
+  return latin1(b).toLowerCase();
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
 // Status lines of the codes seen so far (a handful per service), made once each.
@@ -698,7 +727,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     private abortFn: ((err: Error) => void) | null = null;
     private resumeFn: (() => void) | null = null;
     private status = 0;
-    private respHeaders: HeaderLine[] = [];
+    private respHeaders: ResponseHeaderLine[] = [];
     /** Content-Encoding values of the response, null when it has none. */
     private encodings: string[] | null = null;
     /** Declared content-length of the response, null when unknown (chunked / close-delimited). */
@@ -752,12 +781,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       let clen: string | undefined;
       const headers = this.respHeaders;
       for (let i = 0; i + 1 < raw.length; i += 2) {
-        const k = raw[i]!.toString('latin1').toLowerCase();
-        const v = raw[i + 1]!.toString('latin1');
+        // Values stay the bytes the service sent: profiled as they are (as the original's Go
+        // strings) and written to the client unchanged. Only those the gate reads become text.
+        const k = responseHeaderName(raw[i]!);
+        const v = raw[i + 1]!;
         headers.push([k, v]);
-        if (k === 'content-type') ctype ??= v;
-        else if (k === 'content-length') clen ??= v;
-        else if (k === 'content-encoding') (this.encodings ??= []).push(v);
+        if (k === 'content-type') ctype ??= v.toString('latin1');
+        else if (k === 'content-length') clen ??= v.toString('latin1');
+        else if (k === 'content-encoding') (this.encodings ??= []).push(v.toString('latin1'));
       }
       this.declared = clen !== undefined && DIGITS.test(clen) ? Number(clen) : null;
       this.noBody = ex.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
@@ -870,7 +901,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       if (!plugins) return this.approve();
       const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-      for (const [k, v] of this.respHeaders) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+      for (const [k, b] of this.respHeaders) {
+        const v = typeof b === 'string' ? b : latin1(b);
+        headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+      }
       let v: ChainVerdict | Promise<ChainVerdict>;
       try {
         v = plugins.approveResponse({ request: pluginContext(ex), status: this.status, headers: Object.freeze(headers) });

@@ -509,3 +509,24 @@ describe('parseSyncRequest', () => {
     expect(core().wasm.exports.live_handles()).toBe(before);
   });
 });
+
+describe('response header values as bytes', () => {
+  test('are profiled as the same text given as a string (ASCII), and as their UTF-8 bytes otherwise', () => {
+    const pileOf = (headers: Array<[string, string | Uint8Array]>): string => {
+      const s = core().newSession();
+      const pile = core().newPile();
+      s.profileRequest(request());
+      s.profileResponse({ status: 200, headers, body: Buffer.from('{"a":1}') });
+      pile.add(s);
+      const wire = pile.toWire();
+      s.dispose();
+      pile.dispose();
+      return wire;
+    };
+    const asText = pileOf([['content-type', 'application/json'], ['x-note', 'café au lait'], ['etag', '"v1"']]);
+    const asBytes = pileOf([['content-type', Buffer.from('application/json')], ['x-note', Buffer.from('café au lait', 'utf8')], ['etag', Buffer.from('"v1"')]]);
+    expect(asBytes).toBe(asText);
+    // Bytes are taken as they are: a lone latin1 byte is not the UTF-8 text "é".
+    expect(pileOf([['x-note', Uint8Array.of(0x63, 0x61, 0x66, 0xe9)]])).not.toBe(pileOf([['x-note', 'café']]));
+  });
+});

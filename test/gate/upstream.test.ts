@@ -46,6 +46,11 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
     res.setHeader('content-type', 'application/json');
     res.end('{"ok":true}');
+  } else if (url === '/non-ascii') {
+    // node:http writes header values as UTF-8: café as 63 61 66 C3 A9.
+    res.setHeader('X-Utf8', 'café');
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
   } else if (url === '/truncated-json' || url === '/truncated-binary') {
     // Declares 100 bytes, sends 10, then the connection dies.
     const type = url.endsWith('json') ? 'application/json' : 'application/octet-stream';
@@ -195,6 +200,15 @@ describe('bodies', () => {
     const { data } = await rawExchange(p, 'GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n', 300);
     expect(data).toMatch(/set-cookie: a=1; Path=\/\r\n/i);
     expect(data).toMatch(/set-cookie: b=2; Path=\/\r\n/i);
+  });
+
+  test('non-ASCII bytes of response header values reach the client unchanged', async () => {
+    const p = await proxy();
+    const { data } = await rawExchange(p, 'GET /non-ascii HTTP/1.1\r\nHost: x\r\n\r\n', 300);
+    expect(data).toMatch(/^HTTP\/1\.1 200 /);
+    // Read as latin1: the two bytes C3 A9, not a second UTF-8 encoding of them (C3 83 C2 A9).
+    expect(data).toContain('x-utf8: caf\xc3\xa9\r\n');
+    expect(data).toContain('{"ok":true}');
   });
 
   for (const kind of ['json', 'binary']) {
