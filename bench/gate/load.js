@@ -18,6 +18,6 @@ instance.on('done', (r) => {
   const s = Float64Array.from(times).sort();
   const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
   process.stdout.write(
-    `${JSON.stringify({ rps: r.requests.total / seconds, total: r.requests.total, p50: q(0.5), p99: q(0.99), non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, responses: s.length })}\n`,
+    `${JSON.stringify({ rps: r.requests.total / seconds, total: r.requests.total, p50: q(0.5), p99: q(0.99), non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, responses: s.length, ...(process.env.BENCH_LOAD_TIMES === '1' ? { times: Array.from(s) } : {}) })}\n`,
   );
 });
