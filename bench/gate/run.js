@@ -34,7 +34,8 @@ const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
 // The gate runs with the Node flags of the deployment (deploy/gate-sidecar-example.yaml, NODE_OPTIONS).
-export const GATE_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=128'];
+// BENCH_GATE_NODE_FLAGS (space-separated) tries others; the report names the flags it ran with.
+export const GATE_NODE_FLAGS = process.env.BENCH_GATE_NODE_FLAGS ? process.env.BENCH_GATE_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4', '--max-old-space-size=128'];
 
 // ---- processes -------------------------------------------------------------------------------
 
