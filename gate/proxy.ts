@@ -546,13 +546,17 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   /** Outgoing headers: hop-by-hop (and those named in Connection) removed, XFF appended. */
   function forwardHeaders(ex: Exchange, contentLength: number | null): string[] {
+    const lines = ex.headers;
     let named: Set<string> | null = null;
-    for (const [k, v] of ex.headers) {
-      if (k === 'connection') for (const n of v.split(',')) (named ??= new Set()).add(n.trim().toLowerCase());
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line[0] === 'connection') for (const n of line[1].split(',')) (named ??= new Set()).add(n.trim().toLowerCase());
     }
     const out: string[] = [];
     let xff: string | null = null;
-    for (const [k, v] of ex.headers) {
+    for (let i = 0; i < lines.length; i++) {
+      const k = lines[i]![0];
+      const v = lines[i]![1];
       if (HOP_BY_HOP.has(k) || named?.has(k) || k === 'content-length' || k === 'expect') continue;
       if (k === 'x-forwarded-for') {
         xff = xff === null ? v : `${xff}, ${v}`;
@@ -991,9 +995,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       this.headWritten = true;
       const res = this.ex.res;
       res.writeStatus(statusLine(this.status));
-      for (const [k, v] of this.respHeaders) {
+      const lines = this.respHeaders;
+      for (let i = 0; i < lines.length; i++) {
+        const k = lines[i]![0];
         if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
-        res.writeHeader(k, v);
+        res.writeHeader(k, lines[i]![1]);
       }
     }
 
@@ -1154,7 +1160,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     let te = false;
     let ctype: string | undefined;
     let encodings: string[] | null = null;
-    for (const [k, v] of headers) {
+    for (let i = 0; i < headers.length; i++) {
+      const k = headers[i]![0];
+      const v = headers[i]![1];
       if (k === 'content-length') {
         if (cl !== null) dupCl = true;
         cl = v;
