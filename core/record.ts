@@ -17,6 +17,8 @@ type Utf8Target = Uint8Array & {
 };
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
 
+/** Strings up to this many characters are copied by a loop, longer ones by one native call. */
+const TEXT_LOOP_MAX = 16;
 /** A header name sent as the index of a well-known name (top bit of its length word). */
 const NAME_REF = 0x80000000;
 /** Request records of version 2: header lines as a table of lengths, then their bytes. */
@@ -116,34 +118,11 @@ export class RecordWriter {
     this.pos = this.strAt(s, this.pos);
   }
 
-  /** Write `s` as a str at p; returns the position after it. */
+  /** Write `s` as a str (length, then UTF-8) at p; returns the position after it. */
   private strAt(s: string | undefined, p: number): number {
-    const m = this.mem;
-    const n = s ? s.length : 0;
-    let q = p + 4;
-    // Longer strings: one native UTF-8 copy (a memcpy for ASCII); no scan for non-ASCII first.
-    if (n > 32 && m.utf8Write) return this.lengthAt(p, m.utf8Write(s!, q, n * 3));
-    // Short strings (most header names and values): a plain loop beats a native call.
-    for (let i = 0; i < n; i++) {
-      const c = s!.charCodeAt(i);
-      if (c >= 0x80) return this.lengthAt(p, m.utf8Write ? m.utf8Write(s!, p + 4, n * 3) : encoder.encodeInto(s!, m.subarray(p + 4, p + 4 + n * 3)).written);
-      m[q++] = c;
-    }
-    m[p] = n & 255;
-    m[p + 1] = (n >>> 8) & 255;
-    m[p + 2] = (n >>> 16) & 255;
-    m[p + 3] = n >>> 24;
-    return q;
-  }
-
-  /** Write the length of the n bytes written at p + 4; returns the position after them. */
-  private lengthAt(p: number, n: number): number {
-    const m = this.mem;
-    m[p] = n & 255;
-    m[p + 1] = (n >>> 8) & 255;
-    m[p + 2] = (n >>> 16) & 255;
-    m[p + 3] = n >>> 24;
-    return p + 4 + n;
+    const end = s ? this.textAt(s, p + 4) : p + 4;
+    put32(this.mem, p, end - p - 4);
+    return end;
   }
 
   private data(d: string | Uint8Array): void {
@@ -194,8 +173,9 @@ export class RecordWriter {
   private textAt(s: string, p: number): number {
     const m = this.mem;
     const n = s.length;
-    // Long strings: one native copy. Short ones (most names and values): a loop beats a call.
-    if (n > 64 && m.utf8Write) return p + m.utf8Write(s, p, n * 3);
+    // Longer strings: one native UTF-8 copy (a memcpy for ASCII), no scan first. Short ones (names,
+    // methods, most header values): a plain loop beats a native call.
+    if (n > TEXT_LOOP_MAX && m.utf8Write) return p + m.utf8Write(s, p, n * 3);
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) return p - i + this.utf8At(s, p - i);

@@ -173,6 +173,16 @@ export function responseHeaderName(b: Uint8Array): string {
   return latin1(b).toLowerCase();
 }
 
+/** Header lines as the plugins see them: one frozen entry per name, repeated values joined with ", ". */
+function headerRecord(lines: readonly ResponseHeaderLine[]): Readonly<Record<string, string>> {
+  const byName: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, b] of lines) {
+    const v = typeof b === 'string' ? b : latin1(b);
+    byName[k] = k in byName ? `${byName[k]}, ${v}` : v;
+  }
+  return Object.freeze(byName);
+}
+
 function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
@@ -640,9 +650,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   function pluginContext(ex: Exchange): RequestContext {
     if (ex.pluginCtx) return ex.pluginCtx;
-    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-    for (const [k, v] of ex.headers) headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
-    ex.pluginCtx = Object.freeze({ requestId: ex.id, method: ex.method, path: ex.path, query: ex.query, headers: Object.freeze(headers), clientAddress: ex.remote });
+    ex.pluginCtx = Object.freeze({ requestId: ex.id, method: ex.method, path: ex.path, query: ex.query, headers: headerRecord(ex.headers), clientAddress: ex.remote });
     return ex.pluginCtx;
   }
 
@@ -904,14 +912,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         return false;
       }
       if (!plugins) return this.approve();
-      const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-      for (const [k, b] of this.respHeaders) {
-        const v = typeof b === 'string' ? b : latin1(b);
-        headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
-      }
       let v: ChainVerdict | Promise<ChainVerdict>;
       try {
-        v = plugins.approveResponse({ request: pluginContext(ex), status: this.status, headers: Object.freeze(headers) });
+        v = plugins.approveResponse({ request: pluginContext(ex), status: this.status, headers: headerRecord(this.respHeaders) });
       } catch (err) {
         v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
       }
@@ -1330,11 +1333,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
    * verdict itself, synchronously when the plugins answer synchronously.)
    */
   async function responseApproved(ex: Exchange, status: number, headers: HeaderLine[]): Promise<boolean> {
-    const byName: Record<string, string> = Object.create(null) as Record<string, string>;
-    for (const [k, v] of headers) byName[k] = k in byName ? `${byName[k]}, ${v}` : v;
     let v: ChainVerdict;
     try {
-      v = await plugins!.approveResponse({ request: pluginContext(ex), status, headers: Object.freeze(byName) });
+      v = await plugins!.approveResponse({ request: pluginContext(ex), status, headers: headerRecord(headers) });
     } catch (err) {
       v = { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
     }

@@ -33,13 +33,14 @@ export class CodeSet {
   private w2: u64 = 0;
   private w3: u64 = 0;
 
+  // The four words, in order, as the codeBits functions below read them.
+  // @ts-ignore: decorator
+  @inline private words(): usize {
+    return changetype<usize>(this) + offsetof<CodeSet>("w0");
+  }
+
   add(code: u8): void {
-    const bit = (<u64>1) << (<u64>code & 63);
-    const word = code >> 6;
-    if (word == 0) this.w0 |= bit;
-    else if (word == 1) this.w1 |= bit;
-    else if (word == 2) this.w2 |= bit;
-    else this.w3 |= bit;
+    codeBitsAdd(this.words(), code);
   }
 
   or(o: CodeSet): void {
@@ -55,11 +56,7 @@ export class CodeSet {
 
   /** The largest code, or -1 when empty. */
   max(): i32 {
-    if (this.w3 != 0) return 255 - <i32>clz<u64>(this.w3);
-    if (this.w2 != 0) return 191 - <i32>clz<u64>(this.w2);
-    if (this.w1 != 0) return 127 - <i32>clz<u64>(this.w1);
-    if (this.w0 != 0) return 63 - <i32>clz<u64>(this.w0);
-    return -1;
+    return codeBitsMax(this.words());
   }
 
   /** The smallest code, or -1 when empty. */
@@ -73,7 +70,7 @@ export class CodeSet {
 
   /** Write the codes ascending at dst (room for 256); returns how many. */
   writeTo(dst: usize): i32 {
-    return codeBitsTo(changetype<usize>(this) + offsetof<CodeSet>("w0"), dst);
+    return codeBitsTo(this.words(), dst);
   }
 }
 

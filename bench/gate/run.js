@@ -147,28 +147,15 @@ async function main() {
   try {
     const idle = await ask(gate.child, 'memory');
     const results = [];
-    const measure = async (name, server, connections, seconds = SECONDS) => {
-      const before = cpuSnapshot();
-      const serverTicks = ticks(`/proc/${server.child.pid}/stat`, [14, 15]);
-      const r = await load(server.port, connections, seconds);
-      r.foreign = foreignCores(before, cpuSnapshot());
-      // The measured server's own CPU (user + system) per request: less sensitive to the load
-      // generator's share of the cores than req/s.
-      r.cpuPerRequestUs = ((ticks(`/proc/${server.child.pid}/stat`, [14, 15]) - serverTicks) / HZ / r.total) * 1e6;
-      r.name = name;
-      r.connections = connections;
-      r.seconds = seconds;
-      r.load1 = os.loadavg()[0];
-      results.push(r);
-      console.log(`${name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores  server CPU ${r.cpuPerRequestUs.toFixed(0)} µs/req`);
-      return r;
-    };
-
-    /** Each case in turn for SECONDS / SLICES, SLICES times; one result per case over all of its slices. */
-    const measureInterleaved = async (cases, connections) => {
+    /**
+     * Each case in turn for SECONDS / slices, `slices` times; one result per case over all of its
+     * slices (latency percentiles over every response). Server CPU per request is the measured
+     * server's own user + system time: less sensitive to the load generator's share of the cores.
+     */
+    const measureInterleaved = async (cases, connections, slices = SLICES) => {
       const acc = cases.map(([name, server]) => ({ name, server, total: 0, seconds: 0, times: [], non2xx: 0, errors: 0, timeouts: 0, ticks: 0, foreign: 0 }));
-      const slice = SECONDS / SLICES;
-      for (let i = 0; i < SLICES; i++) {
+      const slice = SECONDS / slices;
+      for (let i = 0; i < slices; i++) {
         for (const a of acc) {
           const before = cpuSnapshot();
           const serverTicks = ticks(`/proc/${a.server.child.pid}/stat`, [14, 15]);
@@ -190,7 +177,7 @@ async function main() {
           name: a.name,
           connections,
           seconds: a.seconds,
-          slices: SLICES,
+          slices,
           rps: a.total / a.seconds,
           total: a.total,
           p50: q(0.5),
@@ -203,9 +190,11 @@ async function main() {
           load1: os.loadavg()[0],
         };
         results.push(r);
-        console.log(`${r.name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores  server CPU ${r.cpuPerRequestUs.toFixed(0)} µs/req  (${SLICES} slices)`);
+        console.log(`${r.name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores  server CPU ${r.cpuPerRequestUs.toFixed(0)} µs/req${slices > 1 ? `  (${slices} slices)` : ''}`);
       }
     };
+    /** One case alone for SECONDS. */
+    const measure = (name, server, connections) => measureInterleaved([[name, server]], connections, 1);
 
     // 1. Learn mode: the gate's first Guardian comes from guard-service on the first sync.
     console.log(`learning: ${LEARN_REQUESTS} requests of the mix through the gate (learn mode)…`);
