@@ -18,7 +18,7 @@ type Utf8Target = Uint8Array & {
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike): Uint8Array } }).Buffer;
 
 /** Strings up to this many characters are copied by a loop, longer ones by one native call. */
-const TEXT_LOOP_MAX = 16;
+const TEXT_LOOP_MAX = 32;
 /** A header name sent as the index of a well-known name (top bit of its length word). */
 const NAME_REF = 0x80000000;
 /** Request records of version 2: header lines as a table of lengths, then their bytes. */
@@ -137,8 +137,7 @@ export class RecordWriter {
 
   /**
    * Header lines: a table of (name tag, value length) pairs, then the bytes of every line in
-   * order (docs/abi.md). Strings are copied character by character while they are ASCII (nearly
-   * always; no string is made), a string with other characters as UTF-8, bytes as they are.
+   * order (docs/abi.md). Text as UTF-8, bytes as they are.
    */
   private headers(list: ResponseHeaderLine[]): void {
     const n = list.length;
@@ -146,11 +145,37 @@ export class RecordWriter {
     const known = this.known;
     const table = this.pos + 4;
     this.u32(n);
-    let p = table + n * 8;
+    const bytesAt = table + n * 8;
+    // Text only (requests, nearly always ASCII): the table with character counts, and every line's
+    // text in one native copy of their concatenation.
+    let blob = '';
+    let text = true;
+    for (let i = 0; i < n && text; i++) {
+      const name = list[i]![0];
+      const value = list[i]![1];
+      if (typeof value !== 'string') {
+        text = false;
+        break;
+      }
+      const id = known.get(name);
+      let tag: number;
+      if (id === undefined) {
+        tag = name.length;
+        blob += name;
+      } else tag = (NAME_REF | id) >>> 0;
+      put32(m, table + i * 8, tag);
+      put32(m, table + i * 8 + 4, value.length);
+      blob += value;
+    }
+    if (text && this.utf8At(blob, bytesAt) === blob.length) {
+      this.pos = bytesAt + blob.length;
+      return;
+    }
+    // Values given as bytes (the gate's responses), or text that is not ASCII: line by line.
+    let p = bytesAt;
     for (let i = 0; i < n; i++) {
-      const h = list[i]!;
-      const name = h[0];
-      const value = h[1];
+      const name = list[i]![0];
+      const value = list[i]![1];
       const id = known.get(name);
       if (id === undefined) {
         const q = this.textAt(name, p);
