@@ -12,7 +12,8 @@ import type { Core, Guardian, HeaderLine, ResponseHeaderLine, Session } from '..
 import { CoreError, Section } from '../core/index.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
-import { abText, createApp, listen, serveWebSockets, type CompleteUpgrade, type HttpRequest, type HttpResponse } from './uws.js';
+import { digitsValue, RecentText } from './recent-text.js';
+import { createApp, peerAddress, listen, serveWebSockets, type CompleteUpgrade, type HttpRequest, type HttpResponse } from './uws.js';
 import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type Stage = 'request' | 'response' | 'none';
@@ -130,6 +131,7 @@ export interface ProxyHandle {
 const MiB = 1024 * 1024;
 const DIGITS = /^\d+$/;
 const NO_CODINGS: readonly string[] = Object.freeze([]);
+const EMPTY = Buffer.alloc(0);
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -193,6 +195,9 @@ function statusLine(code: number): string {
   if (code >= 100 && code <= 999) return (statusLines[code] ??= `${code} ${STATUS_CODES[code] ?? 'Status'}`);
   return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
 }
+
+// The text of the last Content-Type of a response (a service answers with few).
+const responseTypes = new RecentText();
 
 // A service answers with a handful of distinct Content-Type values: remember the verdicts (bounded).
 const analysableCache = new Map<string, boolean>();
@@ -258,24 +263,44 @@ export function canonicalPath(raw: string): string | null {
   return out;
 }
 
-/** One growable private buffer: preallocated when the length is known, doubled otherwise. */
+/**
+ * One growable private buffer: preallocated when the length is known, doubled otherwise. Made with
+ * `borrow`, it keeps a first chunk as it is (chunks undici hands out are never reused), and copies
+ * only when a second one comes: most answers arrive in one chunk.
+ */
 class BodyBuffer {
-  buf: Buffer;
+  private buf: Buffer | null = null;
+  private first: Buffer | null = null;
   len = 0;
-  constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(initial, 0));
+  constructor(
+    private readonly initial: number,
+    private readonly borrow = false,
+  ) {
+    if (!borrow) this.buf = Buffer.allocUnsafe(Math.max(initial, 0));
   }
   push(chunk: Uint8Array): void {
-    if (this.len + chunk.byteLength > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + chunk.byteLength, 4096));
-      this.buf.copy(next, 0, 0, this.len);
-      this.buf = next;
+    let buf = this.buf;
+    if (buf === null) {
+      const first = this.first;
+      if (first === null) {
+        this.first = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        this.len = chunk.byteLength;
+        return;
+      }
+      buf = Buffer.allocUnsafe(Math.max(this.initial, this.len + chunk.byteLength));
+      buf.set(first, 0);
+      this.first = null;
+    } else if (this.len + chunk.byteLength > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, this.len + chunk.byteLength, 4096));
+      buf.copy(next, 0, 0, this.len);
+      buf = next;
     }
-    this.buf.set(chunk, this.len);
+    buf.set(chunk, this.len);
+    this.buf = buf;
     this.len += chunk.byteLength;
   }
   view(): Buffer {
-    return this.buf.subarray(0, this.len);
+    return this.first ?? (this.buf === null ? EMPTY : this.buf.subarray(0, this.len));
   }
 }
 
@@ -790,7 +815,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       this.resumeFn = resume;
       this.status = statusCode;
       let ctype: string | undefined;
-      let clen: string | undefined;
+      let clen: Buffer | undefined;
       const headers = this.respHeaders;
       for (let i = 0; i + 1 < raw.length; i += 2) {
         // Values stay the bytes the service sent: profiled as they are (as the original's Go
@@ -798,16 +823,16 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         const k = responseHeaderName(raw[i]!);
         const v = raw[i + 1]!;
         headers.push([k, v]);
-        if (k === 'content-type') ctype ??= v.toString('latin1');
-        else if (k === 'content-length') clen ??= v.toString('latin1');
+        if (k === 'content-type') ctype ??= responseTypes.of(v);
+        else if (k === 'content-length') clen ??= v;
         else if (k === 'content-encoding') (this.encodings ??= []).push(v.toString('latin1'));
       }
-      this.declared = clen !== undefined && DIGITS.test(clen) ? Number(clen) : null;
+      this.declared = clen !== undefined ? digitsValue(clen) : null;
       this.noBody = ex.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
       const analysable = !this.noBody && analyzeBody && isAnalysable(ctype);
       if (analysable && (this.declared === null || this.declared <= maxBody)) {
         // Decided once the body is complete (or over the limit).
-        this.collect = new BodyBuffer(this.declared ?? 16384);
+        this.collect = new BodyBuffer(this.declared ?? 16384, true);
         return true;
       }
       if (analysable) this.fault = 'TooLargeBody';
@@ -830,7 +855,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       if (!this.approved) {
         // Not decided yet (undici normally pauses before any body arrives): kept, sent once approved.
-        (this.held ??= new BodyBuffer(chunk.byteLength)).push(chunk);
+        (this.held ??= new BodyBuffer(chunk.byteLength, true)).push(chunk);
         return false;
       }
       return this.send(chunk);
@@ -1127,7 +1152,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       canonical !== null,
       req.getQuery() ?? '',
       headers,
-      abText(res.getRemoteAddressAsText()),
+      peerAddress(res),
       performance.now(),
     );
   }

@@ -342,6 +342,9 @@ export class SyncClient {
   /** After a change on the request path: re-arm only if it brings the next sync forward. */
   private poke(): void {
     if (this.inFlight || this.closed) return;
+    // dueAt() is never before the earliest time allowed: armed for that, there is nothing to bring
+    // forward (and no need to ask the core for the pile's count on every exchange).
+    if (this.armedAt <= Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil)) return;
     if (this.dueAt() < this.armedAt) this.arm();
   }
 

@@ -3,6 +3,7 @@
 // else in the gate talks to uWS through the types re-exported here, so the binding can be swapped.
 import { createRequire } from 'node:module';
 import type * as UwsTypes from 'uWebSockets.js';
+import { RecentText } from './recent-text.js';
 
 export type TemplatedApp = UwsTypes.TemplatedApp;
 export type HttpResponse = UwsTypes.HttpResponse;
@@ -109,9 +110,15 @@ export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promi
   });
 }
 
-/** Text of an ArrayBuffer handed out by uWS (copied: the buffer is only valid synchronously). */
-export function abText(ab: ArrayBuffer): string {
-  return Buffer.from(ab).toString('latin1');
+// A sidecar's clients are few (the mesh proxy, the ingress): their address text is kept, not remade.
+const peers = new RecentText();
+
+/**
+ * The client's address as text (IPv4 dotted, or IPv6), as uWS reports the peer of the connection;
+ * copied, as every ArrayBuffer uWS hands out is valid only synchronously.
+ */
+export function peerAddress(res: HttpResponse): string {
+  return peers.of(new Uint8Array(res.getRemoteAddressAsText()));
 }
 
 /** Completes a client's upgrade: 101 with `headers` (besides the handshake's own), then WebSocket. */

@@ -153,16 +153,18 @@ async function main() {
      * server's own user + system time: less sensitive to the load generator's share of the cores.
      */
     const measureInterleaved = async (cases, connections, slices = SLICES) => {
-      const acc = cases.map(([name, server]) => ({ name, server, total: 0, seconds: 0, times: [], non2xx: 0, errors: 0, timeouts: 0, ticks: 0, foreign: 0 }));
+      const acc = cases.map(([name, server]) => ({ name, server, total: 0, seconds: 0, times: [], non2xx: 0, errors: 0, timeouts: 0, ticks: 0, foreign: 0, perSlice: [] }));
       const slice = SECONDS / slices;
       for (let i = 0; i < slices; i++) {
-        for (const a of acc) {
+        // A B, B A, A B …: a drift of the machine's speed within the case favours neither.
+        for (const a of i % 2 === 0 ? acc : [...acc].reverse()) {
           const before = cpuSnapshot();
           const serverTicks = ticks(`/proc/${a.server.child.pid}/stat`, [14, 15]);
           const r = await load(a.server.port, connections, slice, true);
           a.foreign += foreignCores(before, cpuSnapshot()) * slice;
           a.ticks += ticks(`/proc/${a.server.child.pid}/stat`, [14, 15]) - serverTicks;
           a.total += r.total;
+          a.perSlice.push(r.total);
           a.seconds += slice;
           for (const t of r.times) a.times.push(t);
           a.non2xx += r.non2xx;
@@ -179,6 +181,7 @@ async function main() {
           seconds: a.seconds,
           slices,
           rps: a.total / a.seconds,
+          sliceRps: a.perSlice.map((n) => n / slice),
           total: a.total,
           p50: q(0.5),
           p99: q(0.99),
@@ -293,7 +296,8 @@ function budgets(run) {
     const near = find(run.results, 'pass-through (interleaved)', c);
     const first = find(run.results, 'uWS + undici pass-through', c);
     const disp = find(run.results, 'pass-through, undici dispatch', c);
-    out.push({ what: `gate block ÷ pass-through, req/s at ${c} connections`, value: gate.rps / near.rps, note: `${pct(gate.rps / first.rps)} against the first pass-through run, ${pct(gate.rps / disp.rps)} against the dispatch pass-through; server CPU per request ${gate.cpuPerRequestUs.toFixed(0)} µs against ${near.cpuPerRequestUs.toFixed(0)} µs`, ok: gate.rps / near.rps >= BUDGET.ratio, budget: `≥ ${pct(BUDGET.ratio)}`, fmt: pct });
+    const pairs = gate.sliceRps.map((g, i) => g / near.sliceRps[i]).sort((a, b) => a - b);
+    out.push({ what: `gate block ÷ pass-through, req/s at ${c} connections`, value: gate.rps / near.rps, note: `slice by slice ${pct(pairs[0])}–${pct(pairs[pairs.length - 1])} (median ${pct(pairs[pairs.length >> 1])}); ${pct(gate.rps / first.rps)} against the first pass-through run, ${pct(gate.rps / disp.rps)} against the dispatch pass-through; server CPU per request ${gate.cpuPerRequestUs.toFixed(0)} µs against ${near.cpuPerRequestUs.toFixed(0)} µs`, ok: gate.rps / near.rps >= BUDGET.ratio, budget: `≥ ${pct(BUDGET.ratio)}`, fmt: pct });
   }
   const g16 = find(run.results, 'gate, block mode + body', 16);
   const p16 = find(run.results, 'pass-through (interleaved)', 16);
@@ -326,9 +330,10 @@ function report(run) {
   lines.push('  and learn on) and synced; before measuring, every request of the cycle was checked to be allowed');
   lines.push(`  (${run.check.allowed}/${run.check.cycle}) and attacks blocked (${run.check.blocked}/${run.check.attacks}: SQL injection in the query, script in a JSON body).`);
   lines.push(`* Each case runs ${SECONDS} s per connection count after a ${WARMUP_SECONDS} s warm-up per server; connections 1, 16, 64, pipelining 1. In block mode`);
-  lines.push(`  at 16 and 64 connections the pass-through and the gate take turns in ${SLICES} slices of ${SECONDS / SLICES} s each (${SECONDS} s per case), and`);
-  lines.push('  the ratios compare those two: this machine\'s speed drifts by 10–20 % within a minute, and alternating spreads the');
-  lines.push('  drift over both alike. Latency: p50 and p99 of every response of the run (all slices of a case together), at full');
+  lines.push(`  at 16 and 64 connections the pass-through and the gate take turns in ${SLICES} slices of ${SECONDS / SLICES} s each (${SECONDS} s per case; in the`);
+  lines.push('  order A B, B A, A B …), and the ratios compare those two: this machine\'s speed drifts by 10–20 % within a minute,');
+  lines.push('  and alternating spreads the drift over both alike. The budget is the ratio of the two totals; the ratios of the');
+  lines.push('  slices side by side are given with it, to show the spread. Latency: p50 and p99 of every response of the run (all slices of a case together), at full');
   lines.push('  timer resolution (autocannon\'s own histogram rounds to whole milliseconds), from request written to response read,');
   lines.push('  as the load generator sees it.');
   lines.push('* Server CPU per request: user + system time of the measured server process (backend, pass-through or gate) over');
