@@ -12,7 +12,7 @@ import type { Core, Guardian, HeaderLine, ResponseHeaderLine, Session } from '..
 import { CoreError, Section } from '../core/index.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
-import { digitsValue, RecentText } from './recent-text.js';
+import { digitsValue, latin1, RecentText } from './recent-text.js';
 import { createApp, peerAddress, listen, serveWebSockets, type CompleteUpgrade, type HttpRequest, type HttpResponse } from './uws.js';
 import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
@@ -183,10 +183,6 @@ function headerRecord(lines: readonly ResponseHeaderLine[]): Readonly<Record<str
     byName[k] = k in byName ? `${byName[k]}, ${v}` : v;
   }
   return Object.freeze(byName);
-}
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
 // Status lines of the codes seen so far (a handful per service), made once each.

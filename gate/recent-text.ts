@@ -2,6 +2,11 @@
 // service's Content-Type): the last one is remembered, so a repeat costs a comparison of a few
 // bytes instead of a Buffer and a string per request.
 
+/** The latin1 text of bytes (each byte one character), without copying them first. */
+export function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
 export class RecentText {
   private bytes: Uint8Array = new Uint8Array(0);
   private text = '';
@@ -16,7 +21,7 @@ export class RecentText {
       if (i === n) return this.text;
     }
     const copy = b.slice();
-    this.text = Buffer.from(copy.buffer, copy.byteOffset, n).toString('latin1');
+    this.text = latin1(copy);
     this.bytes = copy;
     return this.text;
   }

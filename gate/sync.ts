@@ -314,7 +314,7 @@ export class SyncClient {
     if (this.inFlight) return this.inFlight;
     if (this.closed) return Promise.resolve(skipped());
     const now = this.clock.now();
-    if (!force && now < Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil)) {
+    if (!force && now < this.earliest()) {
       return Promise.resolve(skipped());
     }
     this.disarm();
@@ -328,9 +328,14 @@ export class SyncClient {
 
   // ---- policy -------------------------------------------------------------------------------
 
+  /** The earliest time (clock ms) any sync may start: 5 s after the last attempt, and not in a back-off. */
+  private earliest(): number {
+    return Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil);
+  }
+
   /** The earliest time (clock ms) a sync is due under the policy. */
   private dueAt(): number {
-    const earliest = Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil);
+    const earliest = this.earliest();
     const count = this.count();
     if (count >= PILE_LIMIT || this.alerts.length >= ALERTS_LIMIT) return earliest;
     const samples = this.source.ready && !this.core.faulted ? this.source.current().samples : 0;
@@ -342,16 +347,16 @@ export class SyncClient {
   /** After a change on the request path: re-arm only if it brings the next sync forward. */
   private poke(): void {
     if (this.inFlight || this.closed) return;
-    // dueAt() is never before the earliest time allowed: armed for that, there is nothing to bring
+    // dueAt() is never before earliest(): armed for that, there is nothing to bring
     // forward (and no need to ask the core for the pile's count on every exchange).
-    if (this.armedAt <= Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil)) return;
+    if (this.armedAt <= this.earliest()) return;
     if (this.dueAt() < this.armedAt) this.arm();
   }
 
   private arm(now = false): void {
     if (this.closed || this.inFlight) return;
     this.disarm();
-    const at = now ? Math.max(this.lastAttempt + MIN_TIME_BETWEEN_SYNCS_MS, this.backoffUntil, this.clock.now()) : this.dueAt();
+    const at = now ? Math.max(this.earliest(), this.clock.now()) : this.dueAt();
     if (!Number.isFinite(at)) return;
     this.armedAt = Math.max(at, this.clock.now());
     this.timer = this.clock.setTimeout(() => {
