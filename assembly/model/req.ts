@@ -9,6 +9,7 @@ import { KvSectionConfig, KvSectionPile, KvSectionProfile } from "./kvsection";
 import { MediaTypeConfig, MediaTypePile, MediaTypeProfile } from "./mediatype";
 import { SetConfig, SetPile, SetProfile } from "./set";
 import { UrlConfig, UrlPile, UrlProfile } from "./url";
+import { TABLE_PARAMS } from "./caps";
 import { asObject, enter, field, leave, readU8 } from "./wire";
 
 /** Content length as its bit length (1 → 1, 1024 → 11); 0 when unknown or empty. */
@@ -160,7 +161,7 @@ export class ReqConfig {
   mediatype: MediaTypeConfig = new MediaTypeConfig();
   contentlength: CountConfig = new CountConfig();
   url: UrlConfig = new UrlConfig();
-  qs: KvSectionConfig = new KvSectionConfig();
+  qs: KvSectionConfig = KvSectionConfig.ofKind(TABLE_PARAMS);
   headers: KvSectionConfig = new KvSectionConfig();
 
   learn(p: ReqPile): void {
@@ -231,7 +232,7 @@ export class ReqConfig {
     enter("mediatype"); c.mediatype = MediaTypeConfig.read(field(o, "mediatype")); leave();
     enter("contentlength"); c.contentlength = CountConfig.read(field(o, "contentlength")); leave();
     enter("url"); c.url = UrlConfig.read(field(o, "url")); leave();
-    enter("qs"); c.qs = KvSectionConfig.read(field(o, "qs")); leave();
+    enter("qs"); c.qs = KvSectionConfig.read(field(o, "qs"), TABLE_PARAMS); leave();
     enter("headers"); c.headers = KvSectionConfig.read(field(o, "headers")); leave();
     return c;
   }

@@ -4,6 +4,7 @@ import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { decodeRune, runeLen } from "../text/utf8";
 import { Decision, decideChild } from "./decision";
+import { slackSteps } from "./policy";
 import { decideFlags, flagsScore } from "./asciiflags";
 import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
 import { LimitConfig, LimitPile, codeBitsAdd, codeBitsMax, limitCode, writeCodeBits } from "./limit";
@@ -536,11 +537,12 @@ export class SimpleValConfig {
 
   // @ts-ignore: decorator
   @inline decide(p: SimpleValProfile): Decision | null {
-    // Inlined fast path: nothing exceeds the config.
+    // Inlined fast path: nothing exceeds the config (widened by the Guardian's slack, usually 0).
+    const s = slackSteps();
     if (
-      p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
-      p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&
-      p.unicodes <= this.unicodes && p.sequences <= this.sequences &&
+      <i32>p.letters <= <i32>this.letters + s && <i32>p.digits <= <i32>this.digits + s && <i32>p.spaces <= <i32>this.spaces + s &&
+      <i32>p.specialChars <= <i32>this.specialChars + s && <i32>p.nonReadables <= <i32>this.nonReadables + s &&
+      <i32>p.unicodes <= <i32>this.unicodes + s && <i32>p.sequences <= <i32>this.sequences + s &&
       (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
     ) return null;
     return this.decideExceeding(p);

@@ -7,6 +7,7 @@ import { formatFloatF6, formatFloatV } from "../text/gofmt";
 import { compareUtf8 } from "../text/utf8";
 import { goNumberTextFromLiteral } from "../text/gonumber";
 import { Decision, decideChild, decideInner } from "./decision";
+import { TABLE_PARAMS } from "./caps";
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asArray, asObject, enter, fail, field, leave, readString } from "./wire";
@@ -325,7 +326,7 @@ export class StructuredPile {
 export class StructuredConfig {
   kind: string = KIND_EMPTY;
   val: SimpleValConfig | null = null;
-  kv: KeyValConfig = new KeyValConfig();
+  kv: KeyValConfig = paramsTable();
 
   learn(p: StructuredPile): void {
     if (this.kind == KIND_EMPTY) {
@@ -403,7 +404,15 @@ export class StructuredConfig {
     }
     enter("kv");
     c.kv = KeyValConfig.read(field(o, "kv"));
+    c.kv.tableKind = TABLE_PARAMS;
     leave();
     return c;
   }
+}
+
+/** Body fields (form and JSON) are parameters: their cap is the parameters' (caps.ts). */
+function paramsTable(): KeyValConfig {
+  const c = new KeyValConfig();
+  c.tableKind = TABLE_PARAMS;
+  return c;
 }
