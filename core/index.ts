@@ -3,7 +3,7 @@
 // are named here by handles; dispose() frees them. Not thread-safe: one Core per thread.
 import { CoreError, type CoreErrorCode } from './errors.js';
 import { RecordWriter } from './record.js';
-import type { Control, HttpRequestFields, HttpResponseFields } from './types.js';
+import type { Control, HttpRequestFields, HttpResponseFields, LearningCaps, NamePolicy, RoutePolicy } from './types.js';
 import { instantiateModule, instantiateSync, readBuildFile, WasmModule, type WasmIoExports } from './wasm.js';
 
 export { CoreError } from './errors.js';
@@ -18,6 +18,9 @@ interface CoreExports extends WasmIoExports {
   guardian_set_control(gid: number, mask: number): void;
   guardian_samples(gid: number): number;
   guardian_learn(gid: number, pid: number): void;
+  guardian_learn_caps?(gid: number, pid: number, params: number, headers: number, routes: number, unknownHeaders: number): number;
+  guardian_policy?(gid: number): number;
+  guardian_set_policy?(gid: number, unknownRoute: number, unknownParam: number, slack: number): number;
   guardian_free(gid: number): void;
   pile_new(): number;
   pile_load(len: number): number;
@@ -53,6 +56,11 @@ const CONTROL_BITS: Array<[keyof Control, number]> = [
   ['force', 8],
   ['auto', 16],
 ];
+
+const POLICY_NAMES: readonly NamePolicy[] = ['alert', 'ignore', 'service-wide'];
+
+/** What guard-service and `guard learn` learn with unless configured (docs/routes.md). */
+export const DEFAULT_LEARNING_CAPS: Readonly<Required<LearningCaps>> = Object.freeze({ params: 64, headers: 32, routes: 256, unknownHeaders: 'alert' });
 
 function controlFromMask(mask: number): Control {
   return { alert: !!(mask & 1), block: !!(mask & 2), learn: !!(mask & 4), force: !!(mask & 8), auto: !!(mask & 16) };
@@ -325,10 +333,35 @@ export class Guardian extends Handle {
     return this.samplesCache;
   }
 
-  /** Widen `learned` by everything in the pile and add its count to `samples`. */
-  learn(pile: Pile): void {
+  /**
+   * Widen `learned` by everything in the pile and add its count to `samples`. With `caps` (fields
+   * left out take DEFAULT_LEARNING_CAPS), learning uses those key caps and route bound and
+   * `learned` records them; without, it uses what `learned` records — the original's learning
+   * (7 keys by name, no route table) when it records none (docs/routes.md).
+   */
+  learn(pile: Pile, caps?: LearningCaps): void {
     this.samplesCache = -1;
-    this.core.wasm.exports.guardian_learn(this.id, pile.id);
+    const x = this.core.wasm.exports;
+    if (caps === undefined) {
+      x.guardian_learn(this.id, pile.id);
+      return;
+    }
+    const c = { ...DEFAULT_LEARNING_CAPS, ...caps };
+    const rc = x.guardian_learn_caps!(this.id, pile.id, c.params, c.headers, c.routes, c.unknownHeaders === 'shape' ? 1 : 0);
+    if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', this.core.wasm.readOutputString());
+  }
+
+  /** The policies for unknown routes and parameter names, and the slack (control, issue 15). */
+  get policy(): RoutePolicy {
+    const p = this.core.wasm.exports.guardian_policy!(this.id);
+    return { unknownRoute: POLICY_NAMES[p & 15], unknownParam: POLICY_NAMES[(p >> 4) & 15], slack: p >> 8 };
+  }
+
+  set policy(p: RoutePolicy) {
+    const route = POLICY_NAMES.indexOf(p.unknownRoute);
+    const param = POLICY_NAMES.indexOf(p.unknownParam);
+    const rc = this.core.wasm.exports.guardian_set_policy!(this.id, route, param, p.slack);
+    if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', `invalid policy: ${this.core.wasm.readOutputString()}`);
   }
 
   /** The GuardianSpec as wire JSON text, readable by the original. */

@@ -20,6 +20,7 @@ import { HeaderTable, MAX_HEADER_LINES, WELL_KNOWN_COUNT } from "./headers";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
 import { profileJsonBody } from "./jsonbody";
+import { profileRoute } from "./route";
 import { KnownMediaType, mediaTypeAt } from "./mediatypes";
 import { RecordReader } from "./record";
 
@@ -288,6 +289,7 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   req.proto = protoLen == 0 ? COMMON_SETS[7] : tokenSet(protoAt, protoLen);
   req.mediatype = ct.profile;
   req.url.profileBytes(changetype<usize>(pathBuf), decodedLen);
+  profileRoute(req, methodAt, methodLen, changetype<usize>(pathBuf), decodedLen);
   // The session's own profile objects are refilled in place (sessions are pooled).
   req.qs.kv = query.profile(queryAt, queryLen, req.qs.reusable());
   req.headers.kv = headers.profile(req.headers.reusable());

@@ -11,6 +11,7 @@ import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
 import { lengthOf, refAt, u32At } from "../arrays";
 import { catchAllLearnsEveryKey, keyCap, TABLE_HEADERS } from "./caps";
+import { findEntry, MIN_SLOTS, rehash } from "./keyindex";
 
 export const MAX_KEY_LENGTH = 64;
 /** Most distinct keys a KeyVal pile holds; later new keys are not piled (memory stays bounded). */
@@ -237,29 +238,6 @@ export function writeKeyValProfile(w: JsonWriter, p: KeyValProfile | null): void
   else p.write(w);
 }
 
-/**
- * The entry of `k` (hash `h`) in an open-addressed index of entries (slot = entry + 1, 0 = empty,
- * capacity a power of two, never full), or -(slot + 1) of the empty slot where it would go. A key
- * object already held is recognised by identity, others by hash and characters.
- */
-function findEntry(slots: StaticArray<i32>, keys: Array<string>, hashes: Array<u32>, k: string, h: u32): i32 {
-  const base = changetype<usize>(slots);
-  const mask = <u32>(slots.length - 1);
-  const kp = changetype<usize>(k);
-  let i = h & mask;
-  while (true) {
-    const e = load<i32>(base + (<usize>i << 2));
-    if (e == 0) return -(<i32>i + 1);
-    const at = e - 1;
-    const held = refAt(keys, at);
-    if (changetype<usize>(held) == kp || (u32At(hashes, at) == h && held == k)) return at;
-    i = (i + 1) & mask;
-  }
-}
-
-// The index's capacity: at least twice the entries, so probes stay short and a slot is free.
-// @ts-ignore: decorator
-@inline const MIN_SLOTS: i32 = 16;
 // What a pile that holds no keys points at (never written to: open() replaces them first), so
 // that the many piles that are never added to allocate nothing more.
 const NO_PILES = new Array<SimpleValPile>();
@@ -305,16 +283,7 @@ export class KeyValPile {
 
   /** Double the index and put every entry back. */
   private grow(): void {
-    const slots = new StaticArray<i32>(this.slots.length << 1);
-    const mask = <u32>(slots.length - 1);
-    const hashes = this.hashes;
-    const n = lengthOf(hashes);
-    for (let e = 0; e < n; e++) {
-      let i = u32At(hashes, e) & mask;
-      while (unchecked(slots[<i32>i]) != 0) i = (i + 1) & mask;
-      unchecked((slots[<i32>i] = e + 1));
-    }
-    this.slots = slots;
+    this.slots = rehash(this.hashes, this.slots.length << 1);
   }
 
   add(p: KeyValProfile | null): void {

@@ -28,6 +28,14 @@ export class ReqProfile {
   url: UrlProfile = new UrlProfile();
   qs: KvSectionProfile = new KvSectionProfile();
   headers: KvSectionProfile = new KvSectionProfile();
+  /**
+   * The route ("METHOD /path/{id}", route.ts templating) and its keyHash and method class; ""
+   * when not profiled from a request (then no route check applies). Not part of the wire profile.
+   */
+  route: string = "";
+  routeHash: u32 = 0;
+  methodClass: u8 = 0;
+
   write(w: JsonWriter): void {
     w.beginObject();
     w.key("cip");
