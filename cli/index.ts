@@ -10,6 +10,7 @@ import type { CommandContext } from './report.js';
 import { DEFAULT_MAX_BODY } from './traffic-record.js';
 import { DEFAULT_MAX_LINE_BYTES } from './traffic.js';
 import { GATE_HELP, runGate } from './gate.js';
+import { CAPS_HELP, CAPS_OPTIONS, capsOf, POLICY_HELP, POLICY_OPTIONS, policyOf } from './route-options.js';
 import { DEMO_HELP, runDemo } from './demo.js';
 
 export type { CommandContext } from './report.js';
@@ -27,10 +28,11 @@ Commands:
 Run \`guard <command> --help\` for the options of a command.
 `;
 
-const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json]
+const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json] [caps]
 
-Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions, and
-writes its GuardianSpec (learned rules, samples, control.auto on) as JSON.
+Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions (and
+the same caps), and writes its GuardianSpec (learned rules and route table, the caps it was
+learned with, samples, control.auto on) as JSON.
 
 Options:
   --in FILE        traffic: JSON Lines (one record a line), optionally gzip-compressed (.gz), or a
@@ -38,6 +40,7 @@ Options:
   --out FILE       write the Guardian to FILE (atomically) instead of standard output
   --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody, as the gate
                    does (default ${DEFAULT_MAX_BODY})
+${CAPS_HELP}
   -h, --help       show this help
 
 A traffic record (one JSON line):
@@ -62,7 +65,11 @@ Options:
                    repeated, the files are read in order
   --out FILE       write the decisions to FILE instead of standard output
   --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody (default ${DEFAULT_MAX_BODY})
+${POLICY_HELP}
   -h, --help       show this help
+
+A decision names what failed, down to the route and the parameter, e.g.
+  [Req:[Route GET /items/{id}:[Query parameter debug is not known on this route,],],]
 
 Exit status: 0 done (whatever the decisions), 1 a file could not be read or written, 2 usage error.
 `;
@@ -92,18 +99,20 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         ctx.stdout.write(rest[0] ? helpOf(rest[0]) : USAGE);
         return 0;
       case 'learn': {
-        const v = parse('learn', rest, FILE_OPTIONS);
+        const v = parse('learn', rest, { ...FILE_OPTIONS, ...CAPS_OPTIONS });
         if (v.help) return help(ctx, LEARN_HELP);
         const inputs = required('learn', v.in, '--in');
-        await runLearn({ inputs, out: v.out, maxBody: maxBody('learn', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
+        const caps = capsOf('learn', v);
+        await runLearn({ inputs, out: v.out, maxBody: maxBody('learn', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES, caps }, ctx);
         return 0;
       }
       case 'check': {
-        const v = parse('check', rest, { ...FILE_OPTIONS, guardian: { type: 'string' } });
+        const v = parse('check', rest, { ...FILE_OPTIONS, ...POLICY_OPTIONS, guardian: { type: 'string' } });
         if (v.help) return help(ctx, CHECK_HELP);
         const guardian = required('check', v.guardian, '--guardian');
         const inputs = required('check', v.in, '--in');
-        await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
+        const policy = policyOf('check', v);
+        await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES, policy }, ctx);
         return 0;
       }
       case 'service':

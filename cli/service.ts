@@ -27,6 +27,11 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
                              or token (a token generated at start; default with auth off)
   GUARD_SERVICE_PEOPLE_TOKEN_FILE  token mode: also write the people token to this file
   GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
+  GUARD_LEARN_PARAM_CAP      query, form and JSON body fields learned by name per table, 1–256
+                             (default 64)
+  GUARD_LEARN_HEADER_CAP     header names learned by name per table, 1–256 (default 64)
+  GUARD_LEARN_ROUTE_CAP      routes in a Guardian's route table, 0–1024 (default 256; 0: none)
+  GUARD_LEARN_UNKNOWN_HEADERS  alert (default) or shape: how header names not learned are judged
   GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
 
 Exit status: 0 stopped by SIGTERM/SIGINT with learning flushed, 1 could not listen (port in use)

@@ -60,7 +60,7 @@ const CONTROL_BITS: Array<[keyof Control, number]> = [
 const POLICY_NAMES: readonly NamePolicy[] = ['alert', 'ignore', 'service-wide'];
 
 /** What guard-service and `guard learn` learn with unless configured (docs/routes.md). */
-export const DEFAULT_LEARNING_CAPS: Readonly<Required<LearningCaps>> = Object.freeze({ params: 64, headers: 32, routes: 256, unknownHeaders: 'alert' });
+export const DEFAULT_LEARNING_CAPS: Readonly<Required<LearningCaps>> = Object.freeze({ params: 64, headers: 64, routes: 256, unknownHeaders: 'alert' });
 
 function controlFromMask(mask: number): Control {
   return { alert: !!(mask & 1), block: !!(mask & 2), learn: !!(mask & 4), force: !!(mask & 8), auto: !!(mask & 16) };

@@ -1,5 +1,7 @@
 // guard-service's configuration (SPEC §6.6): the environment is read once, here, validated and
 // frozen. An invalid value is a ConfigError naming the variable; nothing is silently replaced.
+import { DEFAULT_LEARNING_CAPS, type LearningCaps } from '../core/index.js';
+
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** How people (the API and UI) authenticate: Kubernetes TokenReview + SubjectAccessReview, or the token made at start. */
@@ -23,6 +25,8 @@ export interface ServiceConfig {
   maxBodyBytes: number;
   /** KUBERNETES_SERVICE_HOST is set: running in a pod. */
   inCluster: boolean;
+  /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
+  learningCaps: Readonly<Required<LearningCaps>>;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +76,12 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     peopleTokenFile: nonEmpty(env.GUARD_SERVICE_PEOPLE_TOKEN_FILE) ?? null,
     maxBodyBytes: integer('GUARD_SERVICE_MAX_BODY', env.GUARD_SERVICE_MAX_BODY, DEFAULT_MAX_BODY, 1024, 512 << 20),
     inCluster,
+    learningCaps: Object.freeze({
+      params: integer('GUARD_LEARN_PARAM_CAP', env.GUARD_LEARN_PARAM_CAP, DEFAULT_LEARNING_CAPS.params, 1, 256),
+      headers: integer('GUARD_LEARN_HEADER_CAP', env.GUARD_LEARN_HEADER_CAP, DEFAULT_LEARNING_CAPS.headers, 1, 256),
+      routes: integer('GUARD_LEARN_ROUTE_CAP', env.GUARD_LEARN_ROUTE_CAP, DEFAULT_LEARNING_CAPS.routes, 0, 1024),
+      unknownHeaders: oneOf('GUARD_LEARN_UNKNOWN_HEADERS', env.GUARD_LEARN_UNKNOWN_HEADERS, ['alert', 'shape'] as const) ?? DEFAULT_LEARNING_CAPS.unknownHeaders,
+    }),
   };
   if (config.peopleTokenFile !== null && peopleAuth !== 'token') {
     throw new ConfigError('GUARD_SERVICE_PEOPLE_TOKEN_FILE', 'is used only with the generated people token (GUARD_SERVICE_PEOPLE_AUTH=token)');

@@ -109,21 +109,22 @@ function isEmail(p: usize, n: i32): bool {
   return at > 0 && dotAfter;
 }
 
-/** The class of a whole segment (no extension split): a value class, or WORD. */
-function valueClass(p: usize, n: i32): i32 {
+/**
+ * The class of a whole segment (no extension split): a value class, or WORD. The strict classes
+ * have a fixed form; `loose` adds the two judged by proportions (mostly digits, long mixed runs).
+ */
+function valueClass(p: usize, n: i32, loose: bool): i32 {
   let digits = 0;
-  let hexLetters = 0;
   let letters = 0;
-  let tokenPunct = 0; // - _ . = ~, which ids and tokens use
-  let other = 0;
+  let hexLetters = 0;
+  let other = 0; // not a letter, digit or - _ . = ~ (which ids and tokens use)
   for (let i = 0; i < n; i++) {
     const c = load<u8>(p + <usize>i);
     if (isDigit(c)) digits++;
     else if (isLetter(c)) {
       letters++;
       if (isHexLetter(c)) hexLetters++;
-    } else if (c == 45 || c == 95 || c == 46 || c == 61 || c == 126) tokenPunct++;
-    else other++;
+    } else if (!(c == 45 || c == 95 || c == 46 || c == 61 || c == 126)) other++;
   }
   if (digits == n) return ID;
   if (isUuid(p, n)) return UUID;
@@ -131,7 +132,7 @@ function valueClass(p: usize, n: i32): i32 {
   if (digits > 0 && isDate(p, n)) return DATE;
   if (digits > 0 && isVersion(p, n)) return VERSION;
   if (isEmail(p, n)) return EMAIL;
-  if (other > 0) return WORD;
+  if (!loose || other > 0) return WORD;
   // Mostly digits (ORD-2024-000123, A123456): an identifier with a prefix.
   if (digits >= 5 && digits * 2 >= n) return ID;
   // Long mixed runs of letters and digits (base64url ids, slugs with a hash, JWTs).
@@ -142,6 +143,19 @@ function valueClass(p: usize, n: i32): i32 {
 // Where the stem of the last classified segment ends (its extension follows).
 let stemEnd: i32 = 0;
 
+/** Where a file extension of 1 to 8 letters or digits starts (its dot), or -1. */
+function extensionDot(p: usize, n: i32): i32 {
+  let dot = n - 1;
+  while (dot > 0 && load<u8>(p + <usize>dot) != 46) dot--;
+  const ext = n - dot - 1;
+  if (dot <= 0 || ext < 1 || ext > MAX_EXTENSION_BYTES) return -1;
+  for (let i = dot + 1; i < n; i++) {
+    const c = load<u8>(p + <usize>i);
+    if (!(isLetter(c) || isDigit(c))) return -1;
+  }
+  return dot;
+}
+
 /** The class of a segment; for a value with a file extension, stemEnd marks where it starts. */
 function segmentClass(p: usize, n: i32): i32 {
   stemEnd = n;
@@ -151,25 +165,18 @@ function segmentClass(p: usize, n: i32): i32 {
     // A literal brace would read as a placeholder: such a segment is a class of its own.
     if (c == 123 || c == 125) return TEXT;
   }
-  const whole = valueClass(p, n);
-  if (whole != WORD) return whole;
-  let dot = n - 1;
-  while (dot > 0 && load<u8>(p + <usize>dot) != 46) dot--;
-  const ext = n - dot - 1;
-  if (dot > 0 && ext >= 1 && ext <= MAX_EXTENSION_BYTES) {
-    let alnum = true;
-    for (let i = dot + 1; i < n && alnum; i++) {
-      const c = load<u8>(p + <usize>i);
-      alnum = isLetter(c) || isDigit(c);
-    }
-    if (alnum) {
-      const stem = valueClass(p, dot);
-      if (stem != WORD) {
-        stemEnd = dot;
-        return stem;
-      }
+  const strict = valueClass(p, n, false);
+  if (strict != WORD) return strict;
+  const dot = extensionDot(p, n);
+  if (dot > 0) {
+    const stem = valueClass(p, dot, true);
+    if (stem != WORD) {
+      stemEnd = dot;
+      return stem;
     }
   }
+  const loose = valueClass(p, n, true);
+  if (loose != WORD) return loose;
   return n > MAX_WORD_BYTES ? LONG : WORD;
 }
 

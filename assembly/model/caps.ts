@@ -23,7 +23,7 @@ export const HEADERS_SHAPE = 1;
 
 // Defaults of new learning (docs/routes.md says how the header defaults were measured).
 export const DEFAULT_PARAM_CAP = 64;
-export const DEFAULT_HEADER_CAP = 32;
+export const DEFAULT_HEADER_CAP = 64;
 export const DEFAULT_ROUTE_CAP = 256;
 export const DEFAULT_UNKNOWN_HEADERS = HEADERS_ALERT;
 
@@ -72,20 +72,19 @@ export class Caps {
     c.params = readCap(o, "params", DEFAULT_PARAM_CAP, 1, MAX_KEY_CAP);
     c.headers = readCap(o, "headers", DEFAULT_HEADER_CAP, 1, MAX_KEY_CAP);
     c.routes = readCap(o, "routes", DEFAULT_ROUTE_CAP, 0, MAX_ROUTE_CAP);
-    enter("unknownHeaders");
     const u = readString(field(o, "unknownHeaders"), "alert");
     if (u == "shape") c.unknownHeaders = HEADERS_SHAPE;
-    else if (u == "alert") c.unknownHeaders = HEADERS_ALERT;
-    else fail("expected alert or shape, got \"" + u + "\"");
-    leave();
+    else if (u != "alert") {
+      enter("unknownHeaders");
+      fail("expected alert or shape, got \"" + u + "\"");
+      leave();
+    }
     return c;
   }
 }
 
 function readCap(o: JsonValue | null, name: string, dflt: i32, min: i32, max: i32): i32 {
-  enter(name);
   const n = readU32(field(o, name), <u32>dflt);
-  leave();
   if (n < <u32>min || n > <u32>max) {
     enter(name);
     fail("expected an integer from " + min.toString() + " to " + max.toString() + ", got " + n.toString());
@@ -100,12 +99,19 @@ function readCap(o: JsonValue | null, name: string, dflt: i32, min: i32, max: i3
 let paramCap: i32 = ORIGINAL_KEY_CAP;
 let headerCap: i32 = ORIGINAL_KEY_CAP;
 let headerShape: bool = false;
+let guardCaps: bool = false;
 
 /** Learn and prepare with these caps (null: the original's) until the next call. */
 export function useCaps(c: Caps | null): void {
+  guardCaps = c != null;
   paramCap = c == null ? ORIGINAL_KEY_CAP : c.params;
   headerCap = c == null ? ORIGINAL_KEY_CAP : c.headers;
   headerShape = c != null && c.unknownHeaders == HEADERS_SHAPE;
+}
+
+/** Whether keys are kept by name while a table has room whatever their score (Guard's caps). */
+export function keysKeptWhileRoom(): bool {
+  return guardCaps;
 }
 
 /** Keys a table of this kind learns by name. */

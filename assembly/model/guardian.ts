@@ -92,25 +92,25 @@ export class Ctrl {
     enter("auto"); c.auto = readBool(field(o, "auto"), false); leave();
     c.unknownRoute = readPolicy(o, "unknownRoute");
     c.unknownParam = readPolicy(o, "unknownParam");
-    enter("slack");
     const slack = readU32(field(o, "slack"), 0);
-    if (slack > <u32>MAX_SLACK) fail("expected an integer from 0 to " + MAX_SLACK.toString() + ", got " + slack.toString());
-    else c.slack = <u8>slack;
-    leave();
+    if (slack <= <u32>MAX_SLACK) c.slack = <u8>slack;
+    else {
+      enter("slack");
+      fail("expected an integer from 0 to " + MAX_SLACK.toString() + ", got " + slack.toString());
+      leave();
+    }
     return c;
   }
 }
 
 function readPolicy(o: JsonValue | null, name: string): u8 {
-  enter(name);
   const s = readString(field(o, name), "alert");
-  let p = policyOf(s);
-  if (p == 255) {
-    fail("expected alert, ignore or service-wide, got \"" + s + "\"");
-    p = POLICY_ALERT;
-  }
+  const p = policyOf(s);
+  if (p != 255) return p;
+  enter(name);
+  fail("expected alert, ignore or service-wide, got \"" + s + "\"");
   leave();
-  return p;
+  return POLICY_ALERT;
 }
 
 export class GuardianSpec {

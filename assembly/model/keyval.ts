@@ -10,7 +10,7 @@ import { Decision, decideChild, decideInner } from "./decision";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
 import { lengthOf, refAt, u32At } from "../arrays";
-import { catchAllLearnsEveryKey, keyCap, TABLE_HEADERS } from "./caps";
+import { catchAllLearnsEveryKey, keyCap, keysKeptWhileRoom, TABLE_HEADERS } from "./caps";
 import { findEntry, MIN_SLOTS, rehash } from "./keyindex";
 
 export const MAX_KEY_LENGTH = 64;
@@ -484,6 +484,9 @@ export class KeyValConfig {
         lowestSvc = vals.has(lowestKey) ? vals.get(lowestKey) : null;
         this.setScore(s, key, idx);
         vals.set(key, svc);
+      } else if (this.takeFreeSlot(s, key)) {
+        vals.set(key, svc);
+        continue;
       }
       if (lowestKey.length == 0) continue;
       if (key != lowestKey) vals.delete(lowestKey);
@@ -584,7 +587,24 @@ export class KeyValConfig {
       const s = vals.get(keys[i]).score();
       const idx = this.findScoreIndex(s);
       if (idx >= 0) this.setScore(s, keys[i], idx);
+      else this.takeFreeSlot(s, keys[i]);
     }
+  }
+
+  /**
+   * With Guard's caps in force, a key that ranks below every kept one (score 0: only empty
+   * values) still takes a free slot: keys are kept by name while there is room, and the catch-all
+   * only holds what is beyond the cap. The original sends such keys to the catch-all even when
+   * slots are free (kept without caps). Free slots (0, "") come first, so the key goes after them.
+   */
+  private takeFreeSlot(s: u32, key: string): bool {
+    if (!keysKeptWhileRoom()) return false;
+    const n = this.slotKeys.length;
+    let free = 0;
+    while (free < n && this.slotScores[free] == 0 && this.slotKeys[free].length == 0) free++;
+    if (free == 0 || s != 0) return false;
+    this.slotKeys[free - 1] = key;
+    return true;
   }
 
   prepare(): void {
