@@ -47,9 +47,10 @@ export const EXCHANGES = MIX_CYCLE.map((m, i) => ({ req: gateRequest(m), resp: b
 
 /**
  * Everything case (d) needs: the learned Guardian, a reused session and a pile, the exchange
- * function and its stages each timed alone.
+ * function and its stages each timed alone. `caps` are the caps the Guardian is learned with, as
+ * guard-service learns (route table included); null learns as the original (no caps, no routes).
  */
-export function exchangeCases(core) {
+export function exchangeCases(core, caps = {}) {
   /** A new session with the whole exchange profiled. */
   const profiled = (x) => {
     const s = core.newSession();
@@ -67,7 +68,7 @@ export function exchangeCases(core) {
     }
   }
   const guardian = core.defaultGuardian();
-  guardian.learn(learning);
+  guardian.learn(learning, caps ?? undefined);
   learning.dispose();
   guardian.control = { alert: true, block: true, learn: true, force: false, auto: true };
 
@@ -138,7 +139,34 @@ export function exchangeCases(core) {
     } },
     { id: 'd-pile', name: '(d): pile.add of a profiled exchange', fn: () => { pile.add(staged[next()]); } },
   ];
-  return { cases, stages, sink: () => sink };
+  /** decide(Req|ReqBody) alone, on sessions that hold a profiled exchange. */
+  const decideRequest = () => {
+    sink ^= staged[next()].decide(guardian, REQ);
+  };
+  return { cases, stages, decideRequest, guardian, sink: () => sink };
+}
+
+/**
+ * A against B in the same process: `slices` pairs of timed slices (A B, then B A, …, so that the
+ * machine's drift falls on both), each the median of a short benchmark.js run; returns each
+ * side's median and the median of the pairs' ratios B / A.
+ */
+export function interleaved(a, b, slices = 6, maxTime = 0.4) {
+  const run = (fn) => {
+    const bench = new Benchmark('slice', fn, { maxTime, minSamples: 5 });
+    bench.run();
+    return median(bench.stats.sample) * 1e6;
+  };
+  const as = [];
+  const bs = [];
+  const ratios = [];
+  for (let i = 0; i < slices; i++) {
+    const [x, y] = i % 2 ? [run(b), run(a)].reverse() : [run(a), run(b)];
+    as.push(x);
+    bs.push(y);
+    ratios.push(y / x);
+  }
+  return { a: median(as), b: median(bs), ratio: median(ratios), ratios };
 }
 
 function median(sample) {
@@ -148,13 +176,22 @@ function median(sample) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // An optional argument names another build of the core to measure (e.g. an older one).
+  // An optional argument names another build of the core to measure (e.g. an older one);
+  // `--compare OTHER.wasm` measures (d) of that build against this one's, interleaved.
   const { loadCore, createCore } = await import('../../build/js/core/index.js');
   const { readFileSync } = await import('node:fs');
-  const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore());
-  for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
-    const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
-    b.run();
-    console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
+  if (process.argv[2] === '--compare') {
+    // The other build learns as its own host would: without caps (an older core has none).
+    const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
+    const mine = exchangeCases(loadCore());
+    const r = interleaved(other.cases.d.fn, mine.cases.d.fn, 10);
+    console.log(`(d) ${process.argv[3]}: ${r.a.toFixed(2)} µs; this build: ${r.b.toFixed(2)} µs; ratio ${r.ratio.toFixed(3)} (slices ${r.ratios.map((x) => x.toFixed(3)).join(' ')})`);
+  } else {
+    const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore(), process.argv[2] ? null : {});
+    for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
+      const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
+      b.run();
+      console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
+    }
   }
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { loadCore, Section } from '../../build/js/core/index.js';
 import { random, getRequest, postRequest, mixedExchange } from './traffic.js';
-import { exchangeCases } from './exchange.js';
+import { exchangeCases, interleaved } from './exchange.js';
 
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
 const START = '<!-- bench:core:start -->';
@@ -112,6 +112,9 @@ function leakCheck() {
 
 let sink = 0;
 const exchange = exchangeCases(core);
+// The same Guardian without its route table (learned with routes 0), for the route table's cost.
+const noRoutes = exchangeCases(core, { routes: 0 });
+const mixRoutes = Object.keys(JSON.parse(exchange.guardian.toWire()).learned.routes ?? {}).length;
 const CASES = [
   { id: 'a', name: '(a) GET, 10 headers, 4 query params: profile + decide', budgetUs: 5, fn: () => { sink ^= profileDecide(getGuardian, getReq); } },
   { id: 'b', name: '(b) POST, 1 KB JSON body: profile + decide', budgetUs: 20, fn: () => { sink ^= profileDecide(postGuardian, postReq); } },
@@ -183,6 +186,17 @@ console.log('benchmarks:');
 const r = Object.fromEntries(CASES.map((c) => [c.id, measure(c, 2.5)]));
 console.log('stages:');
 const st = Object.fromEntries(STAGES.map((c) => [c.id, measure(c, 1)]));
+console.log('route table, with against without, interleaved:');
+const routeCost = {
+  decide: interleaved(noRoutes.decideRequest, exchange.decideRequest),
+  exchange: interleaved(noRoutes.cases.d.fn, exchange.cases.d.fn),
+};
+const costLine = (what, x) => `${what}: ${fmt(x.b)} with, ${fmt(x.a)} without — ratio ${x.ratio.toFixed(3)} (slices ${x.ratios.map((v) => v.toFixed(2)).join(', ')})`;
+const routeLines = [
+  costLine('decide(Req|ReqBody) of (d)\'s requests on profiled sessions', routeCost.decide),
+  costLine('the whole exchange (d)', routeCost.exchange),
+];
+for (const l of routeLines) console.log(`  ${l}`);
 
 r.parse.label = 'JSON.parse';
 r.copyGet.label = 'copy';
@@ -238,6 +252,10 @@ const section = [
   table(stageRows, 'Share'),
   '',
   leakLine,
+  '',
+  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 6 interleaved slice pairs in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
+  '',
+  ...routeLines.map((l) => `* ${l}`),
   '',
   `Decision of the benchmarked requests against their learned Guardians: GET ${decisions.get ? `\`${decisions.get}\`` : 'allowed'}, POST ${decisions.post ? `\`${decisions.post}\`` : 'allowed'}.`,
   END,

@@ -224,7 +224,7 @@ function randomRequest(rng: Rng): HttpRequestFields {
   }
   const req: HttpRequestFields = {
     method: rng.bool(0.8) ? rng.pick(['GET', 'POST', 'PUT', 'DELETE', 'get']) : randomText(rng, 10),
-    path: rng.bool(0.5) ? '/' + rng.from('abc/%2F019', 20) : randomText(rng, 60),
+    path: rng.bool(0.3) ? randomRoutePath(rng) : rng.bool(0.5) ? '/' + rng.from('abc/%2F019', 20) : randomText(rng, 60),
     headers,
   };
   if (rng.bool(0.7)) req.query = rng.bool(0.5) ? rng.from('ab=&;%+1[]', 30) : randomText(rng, 50);
@@ -237,6 +237,31 @@ function randomRequest(rng: Rng): HttpRequestFields {
     if (body !== undefined) req.body = body;
   }
   return req;
+}
+
+/** A path of segments that are, or nearly are, what templating recognises (docs/routes.md). */
+function randomRoutePath(rng: Rng): string {
+  const hex = (n: number) => rng.from('0123456789abcdef', n);
+  const segment = (): string => {
+    switch (rng.int(12)) {
+      case 0: return String(rng.int(1e9));
+      case 1: return `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+      case 2: return hex(7 + rng.int(60));
+      case 3: return `20${rng.int(100)}-${rng.int(13)}-${rng.int(32)}${rng.bool() ? 'T10:00' : ''}`;
+      case 4: return `v${rng.int(20)}${rng.bool() ? `.${rng.int(9)}` : ''}${rng.bool(0.3) ? 'beta' + rng.int(3) : ''}`;
+      case 5: return `${rng.from('abc.+', 6)}@${rng.from('ab.', 6)}`;
+      case 6: return rng.from('aZ09-_.=~', 10 + rng.int(40));
+      case 7: return `${rng.int(1e6)}.${rng.from('jpgpnx', 1 + rng.int(10))}`;
+      case 8: return rng.from('{}*%2F%zz', 8);
+      case 9: return rng.from('a', rng.int(600));
+      case 10: return '';
+      default: return rng.pick(['admin', 'about', 'items', 'x86_64', 'deadbeef', 'café', '..', '.']);
+    }
+  };
+  let p = '';
+  const n = rng.bool(0.05) ? 300 : 1 + rng.int(6);
+  for (let i = 0; i < n; i++) p += `/${segment()}`;
+  return rng.bool(0.1) ? `${p}/` : p;
 }
 
 function describeRequest(req: HttpRequestFields): string {
@@ -257,6 +282,9 @@ const WIRE_KEYS = [
   'level', 'children', 'reasons', 'result', 'spec', 'metadata', 'apiVersion', 'min', 'max', 'data',
   'Guardian', 'input', 'inputs', 'merge', 'clear', 'times', 'prepare', 'json', 'config', 'other',
   'steps', 'inner', 'tag', 'childResult', 'child', 'op', 'vals',
+  // route-aware Guardians (docs/routes.md)
+  'caps', 'routes', 'query', 'body', 'anyQuery', 'anyBody', 'unknownRoute', 'unknownParam', 'slack', 'unknownHeaders',
+  'GET /items/{id}', 'GET {*}', '* {*}',
 ];
 
 const SPECIAL_NUMBERS = [0, -0, 1, -1, 255, 256, 300, 65535, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -(2 ** 63), 1e308, 1.5, -2.5e-7];
@@ -345,8 +373,16 @@ function seedDocuments(): { guardians: unknown[]; piles: unknown[]; syncs: unkno
   p.dispose();
   const learned = JSON.parse(knownWire);
   const configured = { ...learned, configured: learned.learned, learned: undefined };
+  // a route-aware Guardian: caps, a route table with a catch-all, policies and slack
+  const routed = c.defaultGuardian();
+  const rp = c.parsePile(JSON.stringify(pileJson));
+  routed.learn(rp, { params: 3, headers: 5, routes: 1 });
+  rp.dispose();
+  routed.policy = { unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 };
+  const withRoutes = JSON.parse(routed.toWire());
+  routed.dispose();
   return {
-    guardians: [learned, configured, { apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', spec: learned }],
+    guardians: [learned, configured, { apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', spec: learned }, withRoutes],
     piles: [pileJson, syncExamplePile()],
     syncs: [JSON.parse(syncExampleText()), { pile: pileJson, alerts: JSON.parse(syncExampleText()).alerts, compromised: true }],
   };
@@ -746,6 +782,76 @@ describe('deep and wide JSON', () => {
   );
 });
 
+const POLICIES = ['alert', 'ignore', 'service-wide'] as const;
+
+describe('route tables', () => {
+  test('random paths, methods and names: bounded routes and names, deterministic learning, only CoreErrors', () => {
+    withSeed(SEED + 9, 'route tables', (rng) => {
+      const c = core();
+      const before = c.wasm.exports.live_handles() as number;
+      const requests: HttpRequestFields[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const req: HttpRequestFields = {
+          method: rng.bool(0.9) ? rng.pick(['GET', 'POST', 'PUT', 'DELETE']) : randomText(rng, 30),
+          path: randomRoutePath(rng),
+          query: Array.from({ length: rng.int(5) }, () => `${rng.bool(0.8) ? rng.from('abcq', 3) : randomText(rng, 70)}=${rng.int(9)}`).join('&'),
+          headers: [['Content-Type', 'application/json']],
+          body: JSON.stringify(Object.fromEntries(Array.from({ length: rng.int(4) }, () => [rng.from('xyz:', 4), rng.int(9)]))),
+        };
+        requests.push(req);
+      }
+      const learnAll = (caps: object): string => {
+        const g = c.defaultGuardian();
+        const pile = c.newPile();
+        for (let i = 0; i < requests.length; i++) {
+          const s = c.newSession();
+          onlyCoreErrors(() => `request ${describeRequest(requests[i])}`, () => {
+            s.profileRequest(requests[i]);
+            pile.add(s);
+          });
+          s.dispose();
+          if (i % 1000 === 999) {
+            const wire = JSON.parse(pile.toWire());
+            for (const [key, r] of Object.entries<any>(wire.routes ?? {})) {
+              expect(key.length).toBeLessThanOrEqual(16 + 1 + 512);
+              expect(r.query.length).toBeLessThanOrEqual(256);
+            }
+            const received = c.parsePile(JSON.stringify(wire));
+            g.learn(received, caps);
+            received.dispose();
+            pile.clear();
+          }
+        }
+        pile.dispose();
+        const text = g.toWire();
+        const routes = JSON.parse(text).learned.routes ?? {};
+        expect(Object.keys(routes).filter((k) => !k.endsWith(' {*}')).length).toBeLessThanOrEqual((caps as { routes: number }).routes);
+        for (const r of Object.values<any>(routes)) expect(r.query.length).toBeLessThanOrEqual((caps as { params: number }).params);
+        // whatever was learned decides random requests under any policy, and loads back the same
+        for (let k = 0; k < 200; k++) {
+          g.policy = { unknownRoute: rng.pick(POLICIES), unknownParam: rng.pick(POLICIES), slack: rng.int(17) };
+          const s = c.newSession();
+          onlyCoreErrors(() => 'decide', () => {
+            s.profileRequest(rng.bool(0.5) ? rng.pick(requests) : randomRequest(rng));
+            s.decide(g, Section.All);
+            s.decisionString();
+          });
+          s.dispose();
+        }
+        const again = c.parseGuardian(text);
+        expect(again.toWire()).toBe(text);
+        again.dispose();
+        g.dispose();
+        return text;
+      };
+      const caps = { params: 1 + rng.int(20), headers: 1 + rng.int(20), routes: 1 + rng.int(50) };
+      expect(learnAll(caps)).toBe(learnAll(caps));
+      expect(c.wasm.exports.live_handles()).toBe(before);
+      expectCoreStillWorks();
+    });
+  });
+});
+
 describe('random JSON into the parsers', () => {
   test('parseGuardian, parsePile, parseSyncRequest: only CoreErrors, and the core keeps working', () => {
     withSeed(SEED + 2, 'random wire JSON', (rng) => {
@@ -804,9 +910,11 @@ describe('random JSON into the parsers', () => {
           () => {
             g = c.parseGuardian(gText);
             if (rng.bool(0.5)) g.control = { alert: true, block: rng.bool(), learn: true, force: true, auto: rng.bool() };
+            if (rng.bool(0.3)) g.policy = { unknownRoute: rng.pick(POLICIES), unknownParam: rng.pick(POLICIES), slack: rng.int(20) };
             const p = c.parsePile(pText);
             try {
-              g.learn(p);
+              const caps = rng.bool(0.5) ? undefined : { params: rng.int(300), headers: rng.int(300), routes: rng.int(1100) - 10, unknownHeaders: rng.pick(['alert', 'shape'] as const) };
+              g.learn(p, caps);
               g.learn(p);
             } finally {
               p.dispose();
