@@ -27,6 +27,8 @@ const METHOD_CLASSES = 10;
 export const MAX_PILE_ROUTES = 1024;
 /** Names of one location (query or body) of one route that a pile holds; beyond, any name. */
 export const MAX_PILE_NAMES = 256;
+/** Longest parameter name: a KeyVal key (longer keys are named by their hash, keyval.ts). */
+const MAX_NAME_LENGTH = 64;
 /** Names one pile or table holds in all its routes together. */
 export const MAX_NAMES = 16384;
 /** Longest method kept in a route ("{method}" stands for longer ones and for non-tokens). */
@@ -117,11 +119,14 @@ class RouteSet {
     return e < 0 ? null : refAt(this.entries, e);
   }
 
-  /** The entry of a route, made when new: in its method's catch-all when `maxRoutes` are held. */
+  /**
+   * The entry of a route, made when new: in its method's catch-all when `maxRoutes` are held. A
+   * catch-all key is taken as its method class's (`FOO {*}` is `* {*}`): at most one per class.
+   */
   entryFor(k: string, h: u32, maxRoutes: i32): RouteEntry {
     const found = this.find(k, h);
     if (found != null) return found;
-    if (isCatchAll(k)) return this.made(k, h);
+    if (isCatchAll(k)) return this.catchAll(methodClassOf(k));
     if (this.routes >= maxRoutes) return this.catchAll(methodClassOf(k));
     this.routes++;
     return this.made(k, h);
@@ -210,11 +215,7 @@ class RouteSet {
         break;
       }
       const ro = asObject(o.vals[i], "a route");
-      if (withCount) {
-        enter("count");
-        e.count += readU32(field(ro, "count"), 0);
-        leave();
-      }
+      if (withCount) e.count = addCount(e.count, readU32(field(ro, "count"), 0));
       enter("query");
       set.readNames(e.query, field(ro, "query"), maxNames);
       leave();
@@ -241,12 +242,22 @@ class RouteSet {
     }
     for (let i = 0; i < items.length; i++) {
       const k = readString(items[i], "");
+      if (k.length > MAX_NAME_LENGTH) {
+        fail("a parameter name has at most " + MAX_NAME_LENGTH.toString() + " characters (longer keys are named by their hash)");
+        return;
+      }
       this.addName(to, k, keyHash(k), max);
     }
   }
 }
 
 /** METHOD, a space, a template; no longer than a request's route can be (one unit per byte). */
+/** Session counts saturate instead of wrapping around. */
+function addCount(a: u32, b: u32): u32 {
+  const s = <u64>a + <u64>b;
+  return s > <u64>u32.MAX_VALUE ? u32.MAX_VALUE : <u32>s;
+}
+
 function validRouteKey(key: string): bool {
   const sp = key.indexOf(" ");
   return sp > 0 && key.length <= MAX_ROUTE_KEY_BYTES;
@@ -273,7 +284,7 @@ export class RoutePile {
       this.set = set;
     }
     const e = set.entryFor(route, req.routeHash, MAX_PILE_ROUTES);
-    e.count++;
+    e.count = addCount(e.count, 1);
     set.addProfileNames(e.query, req.qs.kv, MAX_PILE_NAMES);
     set.addProfileNames(e.body, bodyNames(body), MAX_PILE_NAMES);
   }
@@ -290,7 +301,7 @@ export class RoutePile {
     for (let i = 0, n = lengthOf(entries); i < n; i++) {
       const from = refAt(entries, i);
       const to = set.entryFor(from.key, keyHash(from.key), MAX_PILE_ROUTES);
-      to.count += from.count;
+      to.count = addCount(to.count, from.count);
       set.addNames(to.query, from.query, MAX_PILE_NAMES);
       set.addNames(to.body, from.body, MAX_PILE_NAMES);
     }

@@ -324,9 +324,19 @@ describe('bounds', () => {
     expect(coreError(() => core().parseGuardian(spec(many(1, 257)))).message).toMatch(/more than 256 parameter names/);
     expect(coreError(() => core().parseGuardian(spec({ '/no-method': { query: [] } }))).message).toMatch(/a route is METHOD, one space and a path template/);
     expect(coreError(() => core().parsePile(JSON.stringify({ count: 1, routes: { [`GET /${'a'.repeat(600)}`]: { count: 1 } } }))).message).toMatch(/routes\..*a route is METHOD/);
+    expect(coreError(() => core().parseGuardian(spec({ 'GET /a': { query: ['q'.repeat(65)] } }))).message).toMatch(/a parameter name has at most 64 characters/);
     const g = core().parseGuardian(spec(many(1024, 3)));
     expect(Object.keys(JSON.parse(g.toWire()).learned.routes)).toHaveLength(1024);
     g.dispose();
+    // catch-alls are one per method class, whatever a pile names them
+    const odd = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`M${i} {*}`, { count: 1, query: [`n${i}`], body: [] }]));
+    const p = core().parsePile(JSON.stringify({ count: 50, routes: { ...odd, 'GET {*}': { count: 4294967295, query: [], body: [] }, 'GET /x': { count: 4294967295 } } }));
+    p.merge(core().parsePile(p.toWire()));
+    const routes = JSON.parse(p.toWire()).routes;
+    expect(Object.keys(routes).sort()).toEqual(['* {*}', 'GET /x', 'GET {*}']);
+    expect(routes['* {*}'].query).toHaveLength(50);
+    expect(routes['GET /x'].count).toBe(4294967295); // counts saturate
+    p.dispose();
   });
 });
 
