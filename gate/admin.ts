@@ -73,13 +73,19 @@ export class GateMetrics {
   /** Requests received on the proxy listener. */
   readonly requests: Counter;
   /** Counts of the request path, flushed into `requests` and `decisions` when they are read. */
-  private readonly tally = { requests: 0, allow: 0, alert: 0, block: 0 };
+  private readonly tally = { requests: 0, allow: 0, alert: 0, block: 0, refused: 0, aborted: 0 };
 
-  /** One exchange decided: counted in guard_gate_requests_total and decisions_total{outcome}. */
-  countExchange(outcome: 'allow' | 'alert' | 'block'): void {
+  /**
+   * One exchange ended: counted in guard_gate_requests_total, and in decisions_total{outcome} when
+   * the guard decided it, or in undecided_total{reason} when it ended before a decision.
+   */
+  countExchange(outcome: 'allow' | 'alert' | 'block' | 'refused' | 'aborted'): void {
     this.tally.requests++;
     this.tally[outcome]++;
   }
+
+  /** Requests that ended before a decision: refused by the gate (framing, size, shutdown), or the client gone. */
+  readonly undecided: Counter<'reason'>;
 
   /** Decisions of the guard, by outcome. */
   readonly decisions: Counter<'outcome'>;
@@ -110,11 +116,20 @@ export class GateMetrics {
   /** 1 once the core kept failing and the gate failed closed (every request refused). */
   readonly coreFailedClosed: Gauge;
 
+  /** Exchanges in flight (a figure that only grows means exchanges that never end). */
+  readonly inFlight: Gauge;
+
   private pileSource: (() => number) | null = null;
+  private inFlightSource: (() => number) | null = null;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
     this.pileSource = samples;
+  }
+
+  /** The in-flight gauge reads `exchanges` whenever the metrics are scraped. */
+  watchInFlight(exchanges: () => number): void {
+    this.inFlightSource = exchanges;
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -122,7 +137,7 @@ export class GateMetrics {
     // The per-request counts are plain numbers (countExchange), added to the counters when they are
     // read: a prom-client inc() per request costs more than the rest of the bookkeeping together.
     const tally = this.tally;
-    const flushed = { requests: 0, allow: 0, alert: 0, block: 0 };
+    const flushed = { requests: 0, allow: 0, alert: 0, block: 0, refused: 0, aborted: 0 };
     this.requests = new Counter({
       name: 'guard_gate_requests_total',
       help: 'Requests received by the gate',
@@ -144,6 +159,18 @@ export class GateMetrics {
         }
       },
     });
+    this.undecided = new Counter({
+      name: 'guard_gate_undecided_total',
+      help: 'Requests that ended before a guard decision, by reason (refused: answered by the gate; client_gone)',
+      labelNames: ['reason'],
+      registers,
+      collect(this: Counter<'reason'>) {
+        for (const [outcome, reason] of [['refused', 'refused'], ['aborted', 'client_gone']] as const) {
+          if (tally[outcome] > flushed[outcome]) this.inc({ reason }, tally[outcome] - flushed[outcome]);
+          flushed[outcome] = tally[outcome];
+        }
+      },
+    });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
@@ -156,6 +183,14 @@ export class GateMetrics {
       registers,
       collect(this: Gauge) {
         if (self.pileSource) this.set(self.pileSource());
+      },
+    });
+    this.inFlight = new Gauge({
+      name: 'guard_gate_in_flight',
+      help: 'Exchanges in flight',
+      registers,
+      collect(this: Gauge) {
+        if (self.inFlightSource) this.set(self.inFlightSource());
       },
     });
     this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, ResponseHeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
+import { ClientResponse } from './client-response.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import { hasActivePlugins, type ChainVerdict, type PluginRegistry, type RequestContext } from './plugins.js';
 import { digitsValue, latin1, RecentText } from './recent-text.js';
@@ -17,6 +18,13 @@ import { createApp, peerAddress, listen, serveWebSockets, type CompleteUpgrade, 
 import { openServiceSocket, WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type Stage = 'request' | 'response' | 'none';
+
+/**
+ * How an exchange ended: decided (`allow`; `alert` — out of pattern, or not evaluated, and let
+ * through; `block`), `refused` by the gate before any decision (malformed framing or target, body
+ * over the limit, shutting down, the gate's own failure), or `aborted` — the client went away first.
+ */
+export type ExchangeOutcome = 'allow' | 'alert' | 'block' | 'refused' | 'aborted';
 
 /** The outcome of one exchange, handed to onSession with the session. */
 export interface Verdict {
@@ -88,6 +96,12 @@ export interface ProxyOptions {
    */
   onSession?: (session: Session, verdict: Verdict) => void;
   /**
+   * Called exactly once for every request the listener handed to the gate, when its exchange ended
+   * (after onSession, when that is called), with how it ended and the stage blocked ('none' unless
+   * the outcome is 'block'). Every request is counted here.
+   */
+  onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
+  /**
    * Plugins consulted after the guard's own decision (SPEC §5.7): approveRequest before the
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
@@ -119,6 +133,10 @@ export interface ProxyHandle {
   port: number;
   /** Number of exchanges in flight. */
   readonly inFlight: number;
+  /** Requests the listener handed to the gate so far (each ends once, through onEnd). */
+  readonly received: number;
+  /** Resolves when no exchange is in flight (at once when none is), or false after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<boolean>;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
   close(drainMs?: number): Promise<void>;
   /**
@@ -348,7 +366,6 @@ class SessionPool {
  */
 class Exchange {
   private rid: string | null = null;
-  aborted = false;
   finished = false;
   session: Session | null = null;
   /** The upstream exchange once forwarded (aborted when the client goes away). */
@@ -358,8 +375,6 @@ class Exchange {
   complete = false;
   respMs = 0;
   coreMs = 0;
-  /** The request body is paused (backpressure towards the upstream). */
-  paused = false;
   /** The request was profiled (only such exchanges reach onSession). */
   profiled = false;
   /** The core could not evaluate the exchange (a fault); the action taken, reported once. */
@@ -372,7 +387,7 @@ class Exchange {
   stream: Readable | null = null;
 
   constructor(
-    readonly res: HttpResponse,
+    readonly client: ClientResponse,
     readonly method: string,
     readonly path: string,
     /** False when the request target is not a valid origin-form path (never forwarded). */
@@ -387,19 +402,9 @@ class Exchange {
     return (this.rid ??= randomUUID());
   }
 
-  /** Backpressure on the request body: the client's socket is paused until the upstream reads. */
-  pauseBody(): void {
-    if (!this.paused && !this.aborted && !this.finished) {
-      this.paused = true;
-      this.res.pause();
-    }
-  }
-
-  resumeBody(): void {
-    if (this.paused && !this.aborted && !this.finished) {
-      this.paused = false;
-      this.res.resume();
-    }
+  /** The client went away before its response was complete. */
+  get aborted(): boolean {
+    return this.client.aborted;
   }
 }
 
@@ -408,6 +413,13 @@ const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
 let collecting: HeaderLine[] = NO_HEADERS;
 function collectHeader(name: string, value: string): void {
   collecting.push([name, value]);
+}
+
+function outcomeOf(ex: Exchange, result: number): ExchangeOutcome {
+  if (ex.blocked !== 'none') return 'block';
+  if (ex.unevaluated === 'pass' || (ex.profiled && result > 0)) return 'alert';
+  if (ex.profiled) return 'allow';
+  return ex.status > 0 ? 'refused' : 'aborted';
 }
 
 /** What onSession learns of an exchange (the request id, too, only made when read). */
@@ -467,7 +479,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const sessions = new SessionPool(core);
   const inFlight = new Set<Exchange>();
   let closing = false;
-  let drained: (() => void) | null = null;
+  let received = 0;
+  /** Waiting for the in-flight set to empty (drain, idle()). */
+  let idleWaiters: (() => void)[] = [];
 
   const app = createApp({ allowFallback: opts.allowFallback, warn: (m) => log.warn?.({}, m) });
 
@@ -479,12 +493,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     inFlight.delete(ex);
     const s = ex.session;
     ex.session = null;
+    let result = 0;
     if (s && !ex.profiled) sessions.put(s);
     else if (s) {
       try {
         const t0 = performance.now();
         // The envelope (of a complete exchange) profiled and decided; the session's accumulated result.
-        const result = s.finish(opts.getGuardian(), ex.complete, ex.respMs, t0 - ex.start);
+        result = s.finish(opts.getGuardian(), ex.complete, ex.respMs, t0 - ex.start);
         ex.coreMs += performance.now() - t0;
         opts.onSession?.(s, new ExchangeVerdict(ex, result));
       } catch (err) {
@@ -494,27 +509,41 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         sessions.put(s);
       }
     }
-    if (closing && inFlight.size === 0) drained?.();
+    if (opts.onEnd) {
+      try {
+        opts.onEnd(outcomeOf(ex, result), ex.blocked);
+      } catch (err) {
+        log.error?.({ err: String(err), requestId: ex.id }, 'onEnd failed');
+      }
+    }
+    if (inFlight.size === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
-  /** Call inside cork right before the response ends: a paused socket would stay paused for keep-alive. */
-  function unpause(ex: Exchange): void {
-    if (ex.paused && !ex.aborted) {
-      ex.paused = false;
-      ex.res.resume();
-    }
+  function idle(timeoutMs: number): Promise<boolean> {
+    if (inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
   }
 
   /** A short complete answer (block, 400, 413, 502). */
   function answer(ex: Exchange, status: number, body: string, closeConnection = false): void {
     ex.status = status;
-    if (!ex.aborted) {
-      ex.res.cork(() => {
-        ex.res.writeStatus(statusLine(status));
-        ex.res.writeHeader('X-Guard-Request-Id', ex.id);
-        ex.res.writeHeader('Content-Type', 'text/plain; charset=utf-8');
-        unpause(ex);
-        ex.res.end(body, closeConnection);
+    const client = ex.client;
+    if (client.open) {
+      client.cork(() => {
+        client.writeStatus(statusLine(status));
+        client.writeHeader('X-Guard-Request-Id', ex.id);
+        client.writeHeader('Content-Type', 'text/plain; charset=utf-8');
+        client.end(body, closeConnection);
       });
     }
     finish(ex);
@@ -711,7 +740,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           applyRequestVerdict(ex, { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] });
           onBlock?.();
         },
-      );
+      ).catch((err: unknown) => failExchange(ex, err));
       return;
     }
     if (applyRequestVerdict(ex, v)) go();
@@ -776,15 +805,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     /** Waiting for an asynchronous plugin verdict (the upstream is paused). */
     private waiting = false;
     private headWritten = false;
-    /** The client response is complete (tryEnd reported done, or end was called). */
-    private clientEnded = false;
     /** A chunk uWS could not take at once (known-length responses), and how much of it went. */
     private pending: Uint8Array | null = null;
     private pendingAt = 0;
     /** Waiting for uWS to drain (chunked responses) before reading more from the upstream. */
     private draining = false;
     private upstreamDone = false;
-    private writableHooked = false;
 
     constructor(
       private readonly ex: Exchange,
@@ -799,12 +825,50 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       fn?.(new UpstreamAborted(reason));
     }
 
+    // undici's handler calls. An exception in any of them is the gate's own failure: the exchange is
+    // ended (500, or the started response cut short) and the upstream aborted, never left hanging.
+
     onConnect(abort: (err: Error) => void): void {
       if (this.ex.finished) abort(new UpstreamAborted('exchange already finished'));
       else this.abortFn = abort;
     }
 
     onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+      try {
+        return this.head(statusCode, raw, resume);
+      } catch (err) {
+        failExchange(this.ex, err);
+        return false;
+      }
+    }
+
+    onData(chunk: Buffer): boolean {
+      try {
+        return this.data(chunk);
+      } catch (err) {
+        failExchange(this.ex, err);
+        return false;
+      }
+    }
+
+    onComplete(): void {
+      this.upstreamDone = true;
+      try {
+        this.complete();
+      } catch (err) {
+        failExchange(this.ex, err);
+      }
+    }
+
+    onError(err: Error): void {
+      try {
+        this.failed(err);
+      } catch (err2) {
+        failExchange(this.ex, err2);
+      }
+    }
+
+    private head(statusCode: number, raw: Buffer[], resume: () => void): boolean {
       const ex = this.ex;
       if (ex.finished) return false;
       ex.respMs = performance.now() - ex.start;
@@ -835,7 +899,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return this.decide(undefined);
     }
 
-    onData(chunk: Buffer): boolean {
+    private data(chunk: Buffer): boolean {
       const ex = this.ex;
       if (ex.finished) return true;
       const collect = this.collect;
@@ -857,8 +921,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return this.send(chunk);
     }
 
-    onComplete(): void {
-      this.upstreamDone = true;
+    private complete(): void {
       const ex = this.ex;
       if (ex.finished) return;
       const collect = this.collect;
@@ -876,13 +939,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         const decoded = decodeForGate(codings, body, maxBody);
         if (decoded instanceof Promise) {
           this.waiting = true;
-          decoded.then(
-            (d) => {
+          decoded
+            .then((d) => {
               this.waiting = false;
               if (!ex.finished) this.decideDecoded(d);
-            },
-            (err: unknown) => failExchange(ex, err),
-          );
+            })
+            .catch((err: unknown) => failExchange(ex, err));
         } else this.decideDecoded(decoded);
         return;
       }
@@ -894,7 +956,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       this.decide(d.body);
     }
 
-    onError(err: Error): void {
+    private failed(err: Error): void {
       const ex = this.ex;
       this.abortFn = null;
       if (this.body instanceof Readable) this.body.destroy();
@@ -910,8 +972,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream stream failed');
       // The head is out: the client sees a truncated response, never a complete-looking one.
-      unpause(ex);
-      ex.res.close();
+      ex.client.close();
       finish(ex);
     }
 
@@ -944,7 +1005,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       v.then(
         (r) => this.resumeAfter(r),
         (err: unknown) => this.resumeAfter({ action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] }),
-      );
+      ).catch((err: unknown) => failExchange(ex, err));
       return false;
     }
 
@@ -971,17 +1032,16 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       const ex = this.ex;
       this.approved = true;
       ex.status = this.status;
+      const client = ex.client;
       if (ex.aborted) return false;
       if (this.noBody) {
-        ex.res.cork(() => {
+        client.cork(() => {
           this.writeHead();
           // uWS's endWithoutBody(n > 0) leaves a keep-alive connection hung after the answer; the
           // declared length of a HEAD or 304 answer is written as a header instead. A 204 has none.
-          if (this.declared !== null && this.status !== 204) ex.res.writeHeader('content-length', String(this.declared));
-          unpause(ex);
-          ex.res.endWithoutBody();
+          if (this.declared !== null && this.status !== 204) client.writeHeader('content-length', String(this.declared));
+          client.endWithoutBody();
         });
-        this.clientEnded = true;
         // Whatever the upstream still sends (nothing, normally) is ignored. Reading goes on (true):
         // a paused bodiless answer would never complete and its connection never return to the pool.
         finish(ex);
@@ -991,13 +1051,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       if (pending !== null && this.upstreamDone) {
         // The whole (analysed) body is here: one corked write with the head.
         this.pending = null;
-        ex.res.cork(() => {
+        client.cork(() => {
           this.writeHead();
-          unpause(ex);
-          if (this.declared === null || this.declared === pending.length) ex.res.end(pending);
-          else ex.res.close(); // the upstream sent a different length than it declared
+          if (this.declared === null || this.declared === pending.length) client.end(pending);
+          else client.close(); // the upstream sent a different length than it declared
         });
-        this.clientEnded = true;
         finish(ex);
         return false;
       }
@@ -1017,71 +1075,54 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     private writeHead(): void {
       if (this.headWritten) return;
       this.headWritten = true;
-      const res = this.ex.res;
-      res.writeStatus(statusLine(this.status));
+      const client = this.ex.client;
+      client.writeStatus(statusLine(this.status));
       const lines = this.respHeaders;
       for (let i = 0; i < lines.length; i++) {
         const k = lines[i]![0];
         if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
-        res.writeHeader(k, lines[i]![1]);
+        client.writeHeader(k, lines[i]![1]);
       }
-    }
-
-    private hookWritable(): void {
-      if (this.writableHooked) return;
-      this.writableHooked = true;
-      this.ex.res.onWritable(() => this.onWritable());
     }
 
     /** Write one chunk to the client; false = pause the upstream until uWS drains. */
     private send(chunk: Uint8Array): boolean {
-      const ex = this.ex;
-      if (ex.aborted || this.clientEnded) return true;
-      const res = ex.res;
+      const client = this.ex.client;
+      if (!client.open) return true;
       const total = this.declared;
       if (total !== null) {
-        let ok = false;
-        let done = false;
-        let written = 0;
-        res.cork(() => {
+        let taken = 0;
+        client.cork(() => {
           this.writeHead();
-          unpause(ex);
-          const before = res.getWriteOffset();
-          [ok, done] = res.tryEnd(chunk, total);
-          written = res.getWriteOffset() - before;
+          taken = client.writeSized(chunk, total);
         });
-        if (done) {
-          this.clientEnded = true;
-          return true;
-        }
-        if (ok) return true;
+        if (taken === chunk.byteLength) return true;
         this.pending = chunk;
-        this.pendingAt = written;
-        this.hookWritable();
+        this.pendingAt = taken;
+        client.onWritable(this);
         return false;
       }
       let ok = true;
-      res.cork(() => {
+      client.cork(() => {
         this.writeHead();
-        ok = res.write(chunk);
+        ok = client.write(chunk);
       });
       if (ok) return true;
       this.draining = true;
-      this.hookWritable();
+      client.onWritable(this);
       return false;
     }
 
-    private onWritable(): boolean {
+    /** uWS can take more: the rest of a pending chunk, then the upstream is read on. */
+    onWritable(): boolean {
       const ex = this.ex;
-      if (ex.aborted || ex.finished) return true;
+      if (ex.finished) return true;
       const pending = this.pending;
       if (pending !== null) {
-        const res = ex.res;
-        const before = res.getWriteOffset();
-        const [ok, done] = res.tryEnd(pending.subarray(this.pendingAt), this.declared!);
-        if (done) this.clientEnded = true;
-        if (!ok && !done) {
-          this.pendingAt += res.getWriteOffset() - before;
+        const rest = pending.subarray(this.pendingAt);
+        const taken = ex.client.writeSized(rest, this.declared!);
+        if (taken < rest.byteLength) {
+          this.pendingAt += taken;
           return false;
         }
         this.pending = null;
@@ -1096,14 +1137,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     private endIfIdle(): void {
       const ex = this.ex;
       if (ex.finished || this.waiting || this.pending !== null || this.draining) return;
-      if (!ex.aborted && !this.clientEnded) {
-        ex.res.cork(() => {
+      const client = ex.client;
+      if (client.open) {
+        client.cork(() => {
           this.writeHead();
-          unpause(ex);
-          if (this.declared === null || this.declared === 0) ex.res.end();
-          else ex.res.close(); // the upstream sent less than it declared
+          if (this.declared === null || this.declared === 0) client.end();
+          else client.close(); // the upstream sent less than it declared
         });
-        this.clientEnded = true;
       }
       finish(ex);
     }
@@ -1127,7 +1167,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   /** A failure of the gate itself in the middle of an exchange: logged, answered 500, never forwarded. */
   function failExchange(ex: Exchange, err: unknown): void {
     log.error?.({ requestId: ex.id, err: String(err) }, 'exchange failed');
-    if (!ex.finished) answer(ex, 500, 'guard-gate: internal error\n', true);
+    if (!ex.finished) {
+      // A response already started can only be cut short: the client never sees it complete.
+      if (ex.client.started) {
+        ex.client.close();
+        finish(ex);
+      } else answer(ex, 500, 'guard-gate: internal error\n', true);
+    }
+    ex.upstream?.abort('gate error');
+    ex.stream?.destroy();
   }
 
   // ---- request handler -----------------------------------------------------------------------
@@ -1142,7 +1190,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     req.forEach(collectHeader);
     collecting = NO_HEADERS;
     return new Exchange(
-      res,
+      new ClientResponse(res),
       req.getCaseSensitiveMethod(),
       canonical ?? rawPath,
       canonical !== null,
@@ -1153,25 +1201,25 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     );
   }
 
-  function handle(res: HttpResponse, req: HttpRequest): void {
-    const ex = newExchange(res, req);
+  function handle(ex: Exchange): void {
     const validTarget = ex.validTarget;
     const headers = ex.headers;
-    res.onAborted(() => {
-      ex.aborted = true;
+    const client = ex.client;
+    client.onAbort(() => {
       ex.upstream?.abort('client gone');
       ex.stream?.destroy();
       finish(ex);
     });
 
     if (closing) {
-      res.onData(() => {});
+      client.discardBody();
       answer(ex, 503, 'guard-gate: shutting down\n', true);
       return;
     }
     const refused = opts.failClosed?.() ?? null;
     if (refused !== null) {
-      res.onData(() => {});
+      client.discardBody();
+      ex.blocked = 'request';
       answer(ex, blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
       return;
     }
@@ -1195,12 +1243,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       else if (k === 'content-encoding') (encodings ??= []).push(v);
     }
     if (dupCl || (cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
-      res.onData(() => {});
+      client.discardBody();
       return answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
     if (!validTarget) {
       // Never forwarded: the core could not profile it, and the backend might read it otherwise.
-      res.onData(() => {});
+      client.discardBody();
       return answer(ex, 400, 'guard-gate: invalid request target\n', true);
     }
     const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
@@ -1218,7 +1266,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
 
     if (analyse && length !== null && length > maxBody && oversize === 'refuse') {
-      res.onData(() => {});
+      client.discardBody();
       return answer(ex, 413, 'guard-gate: request body too large\n', true);
     }
 
@@ -1226,12 +1274,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // Uninspected body (or a declared one over the limit, in stream mode): the handler is
       // registered first (uWS lifetime), the head is decided, then the body streams through
       // with backpressure. A blocked request's body is discarded.
-      const body = new Readable({ read: () => ex.resumeBody() });
+      const body = new Readable({ read: () => client.resume() });
       ex.stream = body;
-      res.onData((ab, last) => {
+      client.onData((ab, last) => {
         if (ex.finished) return;
         // Never pause on the last chunk: nothing would resume the (keep-alive) socket.
-        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) ex.pauseBody();
+        if (!body.push(Buffer.from(new Uint8Array(ab))) && !last) client.pause();
         if (last) body.push(null);
       });
       if (!profileAndDecideRequest(ex, undefined, analyse ? 'TooLargeBody' : undefined)) {
@@ -1245,11 +1293,17 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     // Analysed body: read into one private buffer, then decide, then forward those exact bytes.
     const bb = new BodyBuffer(length ?? 16384);
     let over = false;
-    res.onData((ab, last) => {
+    client.onData((ab, last) => {
       if (ex.finished) return;
-      const chunk = new Uint8Array(ab);
+      try {
+        analysedChunk(new Uint8Array(ab), last);
+      } catch (err) {
+        failExchange(ex, err);
+      }
+    });
+    const analysedChunk = (chunk: Uint8Array, last: boolean): void => {
       if (over) {
-        if (!ex.stream!.push(Buffer.from(chunk)) && !last) ex.pauseBody();
+        if (!ex.stream!.push(Buffer.from(chunk)) && !last) client.pause();
         if (last) ex.stream!.push(null);
         return;
       }
@@ -1259,7 +1313,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         if (oversize === 'refuse') return answer(ex, 413, 'guard-gate: request body too large\n', true);
         over = true;
         if (!profileAndDecideRequest(ex, undefined, 'TooLargeBody')) return;
-        const s = new Readable({ read: () => ex.resumeBody() });
+        const s = new Readable({ read: () => client.resume() });
         ex.stream = s;
         s.push(Buffer.from(bb.view()));
         if (last) s.push(null);
@@ -1271,10 +1325,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         if (codings.length === 0) return decideAnalysed(ex, { body }, body);
         // A compressed body: the decoded bytes (or the fault) are decided, the original bytes sent.
         const decoded = decodeForGate(codings, body, maxBody);
-        if (decoded instanceof Promise) decoded.then((d) => decideAnalysed(ex, d, body), (err: unknown) => failExchange(ex, err));
+        if (decoded instanceof Promise) decoded.then((d) => decideAnalysed(ex, d, body)).catch((err: unknown) => failExchange(ex, err));
         else decideAnalysed(ex, decoded, body);
       }
-    });
+    };
   }
 
   // ---- WebSocket upgrades (SPEC §5.1: profiled and decided at the upgrade request only) -------
@@ -1286,16 +1340,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
    * allowed, the service's side is opened, and only when the service accepted is the client's
    * upgrade completed (with the subprotocol the service chose). Refused: its status, else 502.
    */
-  function handleUpgrade(res: HttpResponse, req: HttpRequest, complete: CompleteUpgrade<RelayData>): void {
-    const ex = newExchange(res, req);
+  function handleUpgrade(ex: Exchange, key: string, protocols: string, complete: CompleteUpgrade<RelayData>): void {
     const validTarget = ex.validTarget;
-    const key = req.getHeader('sec-websocket-key');
-    const protocols = req.getHeader('sec-websocket-protocol');
     // Upgrades are rare: an AbortController for the service's handshake is fine here.
     const handshake = new AbortController();
     ex.upstream = { abort: () => handshake.abort() };
-    res.onAborted(() => {
-      ex.aborted = true;
+    ex.client.onAbort(() => {
       handshake.abort();
       finish(ex);
     });
@@ -1306,7 +1356,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     if (bodyFraming) return answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
     if (!validTarget) return answer(ex, 400, 'guard-gate: invalid request target\n', true);
     if (!profileAndDecideRequest(ex, undefined, undefined)) return;
-    approveRequest(ex, () => void openUpstream(ex, key, protocols, complete, handshake.signal));
+    approveRequest(ex, () => {
+      openUpstream(ex, key, protocols, complete, handshake.signal).catch((err: unknown) => failExchange(ex, err));
+    });
   }
 
   async function openUpstream(ex: Exchange, key: string, protocols: string, complete: CompleteUpgrade<RelayData>, signal: AbortSignal): Promise<void> {
@@ -1344,7 +1396,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return finish(ex);
     }
     ex.status = 101;
-    ex.res.cork(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, '', headers));
+    ex.client.upgrade(() => complete({ id: ex.id, service: r.socket, client: null }, key, r.protocol, '', headers));
     finish(ex);
   }
 
@@ -1377,29 +1429,23 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     app,
     '/*',
     relays.route((res, req, complete) => {
+      received++;
+      const ex = newExchange(res, req);
       try {
-        handleUpgrade(res, req, complete);
+        handleUpgrade(ex, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), complete);
       } catch (err) {
-        log.error?.({ err: String(err) }, 'upgrade handler failed');
-        try {
-          res.cork(() => res.writeStatus(statusLine(500)).end('guard-gate: internal error\n', true));
-        } catch {
-          /* already answered or aborted */
-        }
+        failExchange(ex, err);
       }
     }),
   );
 
   app.any('/*', (res, req) => {
+    received++;
+    const ex = newExchange(res, req);
     try {
-      handle(res, req);
+      handle(ex);
     } catch (err) {
-      log.error?.({ err: String(err) }, 'request handler failed');
-      try {
-        res.cork(() => res.writeStatus(statusLine(500)).end('guard-gate: internal error\n', true));
-      } catch {
-        /* already answered or aborted */
-      }
+      failExchange(ex, err);
     }
   });
 
@@ -1410,19 +1456,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     get inFlight() {
       return inFlight.size;
     },
+    get received() {
+      return received;
+    },
+    idle,
     async close(drainMs = 5_000): Promise<void> {
       if (closing) return;
       closing = true;
       listening.stopListening();
-      if (inFlight.size > 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, drainMs);
-          drained = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
+      await idle(drainMs);
       for (const ex of inFlight) ex.upstream?.abort('gate shutting down');
       relays.closeAll();
       listening.close();

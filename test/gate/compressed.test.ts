@@ -8,8 +8,11 @@ import { brotliCompressSync, createGzip, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 
@@ -37,7 +40,7 @@ let guardian: Guardian;
 let pile: Pile | null = null;
 
 async function proxy(extra: Partial<ProxyOptions> = {}): Promise<ProxyHandle> {
-  const p = await startProxy({
+  const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${backendPort}`,
@@ -225,7 +228,7 @@ describe('compressed response bodies', () => {
     guardian = core.defaultGuardian();
     pile = core.newPile();
     try {
-      const p = await startProxy({
+      const p = await checkedProxy({
         port: 0,
         host: '127.0.0.1',
         upstream: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,

@@ -7,8 +7,11 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 
@@ -108,7 +111,7 @@ const proxies: ProxyHandle[] = [];
 
 async function proxyTo(backend: Backend | number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }) {
   const port = typeof backend === 'number' ? backend : backend.port;
-  const p = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
+  const p = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
   proxies.push(p);
   return p;
 }
@@ -404,7 +407,7 @@ describe('failure modes', () => {
     backends.push(b);
     const guardian = core.defaultGuardian();
     const seen: Verdict[] = [];
-    const proxy = await startProxy({
+    const proxy = await checkedProxy({
       port: 0,
       host: '127.0.0.1',
       upstream: `http://127.0.0.1:${b.port}`,

@@ -6,6 +6,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCore, type Core, type Guardian } from '../../core/index.js';
 import { canonicalPath, startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 interface Received {
   method: string;
@@ -89,7 +92,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   guardian = core.defaultGuardian();
   const pile = core.newPile();
-  proxy = await startProxy({
+  proxy = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
