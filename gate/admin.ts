@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GateStats } from './proxy.js';
 
 export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
 export type BlockStage = 'request' | 'response' | 'pod';
@@ -121,10 +122,24 @@ export class GateMetrics {
 
   private pileSource: (() => number) | null = null;
   private inFlightSource: (() => number) | null = null;
+  private statsSource: (() => GateStats) | null = null;
+  /** Requests refused by a limit of the gate, by reason. */
+  readonly refusals: Counter<'reason'>;
+  /** Query pieces dropped (never profiled, never forwarded). */
+  readonly queryPiecesDropped: Counter;
+  /** Request bodies over GUARD_MAX_BODY (decided with the fault TooLargeBody). */
+  readonly oversizeBodies: Counter;
+  /** Bytes held by buffered bodies. */
+  readonly bodyBytesHeld: Gauge;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
     this.pileSource = samples;
+  }
+
+  /** The limits' counters read `stats` whenever the metrics are scraped. */
+  watchProxy(stats: () => GateStats): void {
+    this.statsSource = stats;
   }
 
   /** The in-flight gauge reads `exchanges` whenever the metrics are scraped. */
@@ -183,6 +198,55 @@ export class GateMetrics {
       registers,
       collect(this: Gauge) {
         if (self.pileSource) this.set(self.pileSource());
+      },
+    });
+    // The proxy's own counts, turned into counter increments when scraped.
+    const seen = { repeated: 0, inFlight: 0, budget: 0, dropped: 0, oversize: 0 };
+    const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
+      if (now > seen[key]) {
+        if (labels) counter.inc(labels, now - seen[key]);
+        else counter.inc(now - seen[key]);
+      }
+      seen[key] = now;
+    };
+    this.refusals = new Counter({
+      name: 'guard_gate_refusals_total',
+      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503)',
+      labelNames: ['reason'],
+      registers,
+      collect(this: Counter<'reason'>) {
+        const s = self.statsSource?.();
+        if (!s) return;
+        grow(this, 'repeated', s.repeatedFieldRefusals, { reason: 'repeated_header' });
+        grow(this, 'inFlight', s.inFlightRefusals, { reason: 'too_many_in_flight' });
+        grow(this, 'budget', s.bodyBudgetRefusals, { reason: 'body_budget' });
+      },
+    });
+    this.queryPiecesDropped = new Counter({
+      name: 'guard_gate_query_pieces_dropped_total',
+      help: 'Query pieces with a ";" or an invalid escape, dropped: never profiled, never forwarded',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'dropped', s.queryPiecesDropped);
+      },
+    });
+    this.oversizeBodies = new Counter({
+      name: 'guard_gate_oversize_bodies_total',
+      help: 'Request bodies over GUARD_MAX_BODY, decided with the fault TooLargeBody',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'oversize', s.oversizeBodies);
+      },
+    });
+    this.bodyBytesHeld = new Gauge({
+      name: 'guard_gate_body_bytes_held',
+      help: 'Bytes held by bodies buffered for analysis',
+      registers,
+      collect(this: Gauge) {
+        const s = self.statsSource?.();
+        if (s) this.set(s.bodyBytesHeld);
       },
     });
     this.inFlight = new Gauge({

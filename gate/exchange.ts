@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { HeaderLine, Session } from '../core/index.js';
+import type { BodyBuffer } from './body-buffer.js';
 import type { AbortListener, ClientResponse } from './client-response.js';
 import type { RequestContext } from './plugins.js';
 
@@ -86,16 +87,22 @@ export class Exchange implements AbortListener {
   pluginCtx: RequestContext | null = null;
   /** A request body streamed to the upstream uninspected (destroyed when the client goes away). */
   stream: Readable | null = null;
+  /** Bodies held for analysis, given back to the budget when the exchange ends. */
+  requestBody: BodyBuffer | null = null;
+  responseBody: BodyBuffer | null = null;
 
   constructor(
     /** Ends the exchange (Exchanges.finish). */
     private readonly owner: { finish(ex: Exchange): void },
     readonly client: ClientResponse,
     readonly method: string,
-    /** The path as decided and forwarded (canonical), or as received when `validTarget` is false. */
+    /** The path as the core profiles it and logs show it (canonical), or as received when `validTarget` is false. */
     readonly path: string,
+    /** The path as the client sent it, forwarded when valid (it decodes to the same bytes as `path`). */
+    readonly target: string,
     /** False when the request target is not a valid origin-form path (never forwarded). */
     readonly validTarget: boolean,
+    /** The query as decided and forwarded (canonicalQuery: only the pieces the core parses). */
     readonly query: string,
     /** Header lines as received (names lower-case); let go once forwarded when no plugin reads them. */
     public headers: HeaderLine[],

@@ -34,7 +34,20 @@ export function failedChain(err: unknown): ChainVerdict {
   return { action: 'block', blockedBy: 'plugins', reason: String(err), tags: [], addHeaders: [] };
 }
 
+/** Counts of what the gate refused or left out, read by the metrics when scraped. */
+export interface ProxyStats {
+  /** Query pieces dropped (a ';' or an invalid escape): never profiled, never forwarded. */
+  queryPiecesDropped: number;
+  /** Requests refused (400) for a repeated single-valued header line. */
+  repeatedFieldRefusals: number;
+  /** Requests refused (503) because the gate had its most exchanges in flight. */
+  inFlightRefusals: number;
+  /** Request bodies over the limit, decided with the fault TooLargeBody (streamed uninspected when allowed). */
+  oversizeBodies: number;
+}
+
 export class Exchanges {
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0 };
   private readonly inFlight = new Set<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];
@@ -78,6 +91,8 @@ export class Exchanges {
     if (ex.finished) return;
     ex.finished = true;
     this.inFlight.delete(ex);
+    ex.requestBody?.release();
+    ex.responseBody?.release();
     const s = ex.session;
     ex.session = null;
     let result = 0;
@@ -132,8 +147,11 @@ export class Exchanges {
     this.sessions.dispose();
   }
 
-  /** A short complete answer of the gate's own (block, 400, 413, 500, 502, 503), then the end. */
-  answer(ex: Exchange, status: number, body: string, closeConnection = false): void {
+  /**
+   * A short complete answer of the gate's own (block, 400, 413, 500, 502, 503), then the end;
+   * `retryAfter` (seconds) tells the client when to try again (503).
+   */
+  answer(ex: Exchange, status: number, body: string, closeConnection = false, retryAfter = 0): void {
     ex.status = status;
     const client = ex.client;
     if (client.open) {
@@ -141,6 +159,7 @@ export class Exchanges {
         client.writeStatus(statusLine(status));
         client.writeHeader('X-Guard-Request-Id', ex.id);
         client.writeHeader('Content-Type', 'text/plain; charset=utf-8');
+        if (retryAfter > 0) client.writeHeader('Retry-After', String(retryAfter));
         client.end(body, closeConnection);
       });
     }

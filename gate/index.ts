@@ -205,6 +205,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       onCoreFault,
       failClosed,
       maxBody: config.maxBody,
+      oversize: config.oversize,
+      bodyBudget: config.bodyBudget,
+      maxInFlight: config.maxInFlight,
       analyzeBody: config.analyzeBody,
       blockStatus: config.blockStatus,
       allowFallback: options.allowFallback,
@@ -219,6 +222,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     });
     const live = proxy;
     metrics.watchInFlight(() => live.inFlight);
+    metrics.watchProxy(() => live.stats());
     admin = await startAdmin({
       metrics,
       ready: () => source.ready && host.failedClosed === null,

@@ -6,17 +6,25 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
+import { BodyBudget } from './body-buffer.js';
 import { UwsClientResponse } from './client-response.js';
 import { Exchange, type CoreFault, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
-import { Exchanges, type ProxyLog } from './exchanges.js';
+import { Exchanges, type ProxyLog, type ProxyStats } from './exchanges.js';
 import { hasActivePlugins, type PluginRegistry } from './plugins.js';
 import { RequestPath } from './request-path.js';
-import { canonicalPath } from './request-target.js';
+import { canonicalPath, canonicalQuery, type QueryForm } from './request-target.js';
 import { UpgradePath } from './upgrade.js';
 import { createApp, peerAddress, listen, serveWebSockets, type HttpRequest, type HttpResponse } from './uws.js';
 import { WebSocketRelays, type WebSocketEvent } from './websocket.js';
 
 export type { CoreFault, ExchangeOutcome, ProxyLog, Stage, Verdict };
+
+export interface GateStats extends ProxyStats {
+  /** Request bodies refused (503) because the gate held its most body bytes. */
+  bodyBudgetRefusals: number;
+  /** Bytes held by buffered bodies now. */
+  bodyBytesHeld: number;
+}
 export { canonicalPath };
 
 export interface ProxyOptions {
@@ -31,8 +39,16 @@ export interface ProxyOptions {
   analyzeBody?: boolean;
   /** Status of block answers (default 403). */
   blockStatus?: number;
-  /** A request body over maxBody: refuse with 413 (default) or stream it uninspected. */
-  oversize?: 'refuse' | 'stream';
+  /**
+   * A request body over maxBody: 'decide' (default) profiles the fault TooLargeBody and decides it
+   * as the Guardian says — blocked (403) when it blocks that, streamed uninspected otherwise (an
+   * alert when out of pattern) — or 'refuse': 413, whatever the Guardian.
+   */
+  oversize?: 'decide' | 'refuse';
+  /** Exchanges in flight at once (default 4096); beyond, 503 with Retry-After. */
+  maxInFlight?: number;
+  /** Bytes all buffered bodies may hold together (default 64 MiB); beyond, 503 with Retry-After. */
+  bodyBudget?: number;
   /**
    * Called once per exchange whose request was profiled (blocked ones and upstream failures
    * included; `verdict.complete` tells whether the response was profiled too), synchronously.
@@ -83,6 +99,8 @@ export interface ProxyHandle {
   readonly received: number;
   /** Resolves when no exchange is in flight (at once when none is), or false after `timeoutMs`. */
   idle(timeoutMs: number): Promise<boolean>;
+  /** What the gate refused or left out so far, and the body bytes it holds now (read when scraped). */
+  stats(): GateStats;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
   close(drainMs?: number): Promise<void>;
   /**
@@ -97,6 +115,7 @@ const MiB = 1024 * 1024;
 // uWS calls back once per header line; one callback for all requests, filling `collecting`.
 const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
 let collecting: HeaderLine[] = NO_HEADERS;
+const queryForm: QueryForm = { query: '', dropped: 0 };
 function collectHeader(name: string, value: string): void {
   collecting.push([name, value]);
 }
@@ -121,7 +140,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // The guard's own listing entry does nothing: with only it, the chain is skipped entirely.
   const plugins = hasActivePlugins(opts.plugins) ? opts.plugins! : null;
   const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins);
-  const limits = { maxBody, analyzeBody: opts.analyzeBody ?? true, oversize: opts.oversize ?? 'refuse' } as const;
+  const limits = {
+    maxBody,
+    analyzeBody: opts.analyzeBody ?? true,
+    oversize: opts.oversize ?? 'decide',
+    maxInFlight: opts.maxInFlight ?? 4096,
+    budget: new BodyBudget(opts.bodyBudget ?? 64 * MiB),
+  } as const;
   const requests = new RequestPath(exchanges, pool, limits, opts.failClosed);
   const upgrades = new UpgradePath(exchanges, {
     upstream,
@@ -135,11 +160,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   function newExchange(res: HttpResponse, req: HttpRequest, client: UwsClientResponse): Exchange {
     const rawPath = req.getUrl();
     const canonical = canonicalPath(rawPath);
+    const query = canonicalQuery(req.getQuery() ?? '', queryForm);
+    if (query.dropped > 0) exchanges.stats.queryPiecesDropped += query.dropped;
     const headers: HeaderLine[] = [];
     collecting = headers;
     req.forEach(collectHeader);
     collecting = NO_HEADERS;
-    return new Exchange(exchanges, client, req.getCaseSensitiveMethod(), canonical ?? rawPath, canonical !== null, req.getQuery() ?? '', headers, peerAddress(res), performance.now());
+    return new Exchange(exchanges, client, req.getCaseSensitiveMethod(), canonical ?? rawPath, rawPath, canonical !== null, query.query, headers, peerAddress(res), performance.now());
   }
 
   const app = createApp({ allowFallback: opts.allowFallback, warn: (m) => log.warn?.({}, m) });
@@ -178,6 +205,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return exchanges.received;
     },
     idle: (timeoutMs) => exchanges.idle(timeoutMs),
+    stats: () => ({ ...exchanges.stats, bodyBudgetRefusals: limits.budget.refusals, bodyBytesHeld: limits.budget.held }),
     async close(drainMs = 5_000): Promise<void> {
       if (exchanges.closing) return;
       exchanges.closing = true;

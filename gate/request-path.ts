@@ -9,16 +9,30 @@ import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './
 import type { Exchange } from './exchange.js';
 import type { Exchanges } from './exchanges.js';
 import { HOP_BY_HOP } from './header-text.js';
-import { isAnalysable } from './media-type.js';
 import { UpstreamHandler, type ResponseLimits } from './response-path.js';
 
 const DIGITS = /^\d+$/;
+
+/**
+ * Fields with one value (RFC 9110: a sender must not repeat them) that common parsers read from
+ * different lines when repeated — Node keeps the first, the core joins them all — and those the gate
+ * itself reads: a request with two lines of one of them is refused (400), except Content-Encoding, a
+ * list the gate, the core and Node all join. A bit each, to find a repetition without a set per request.
+ */
+const SINGLE_VALUED = new Map<string, number>(
+  [
+    'content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'host', 'authorization', 'proxy-authorization',
+    'user-agent', 'referer', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'content-range', 'origin',
+  ].map((name, i) => [name, 1 << i]),
+);
 const NO_CODINGS: readonly string[] = Object.freeze([]);
 const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
 
 export interface RequestLimits extends ResponseLimits {
-  /** A request body over maxBody: refuse with 413, or stream it uninspected. */
-  oversize: 'refuse' | 'stream';
+  /** A request body over maxBody: decided with the fault TooLargeBody (streamed uninspected when allowed), or refused with 413. */
+  oversize: 'decide' | 'refuse';
+  /** Exchanges in flight at once; beyond, a request is answered 503 with Retry-After. */
+  maxInFlight: number;
 }
 
 /** Outgoing headers: hop-by-hop (and those named in Connection) removed, X-Forwarded-For appended. */
@@ -70,26 +84,38 @@ export class RequestPath {
       ex.blocked = 'request';
       return exchanges.answer(ex, exchanges.blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
     }
+    if (exchanges.size >= this.limits.maxInFlight) {
+      client.discardBody();
+      exchanges.stats.inFlightRefusals++;
+      return exchanges.answer(ex, 503, 'guard-gate: too many requests in flight; retry shortly\n', true, 1);
+    }
     exchanges.begin(ex);
 
-    // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE).
+    // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE), nor one
+    // with two lines of a field that has one value: parsers disagree on which line counts.
     const headers = ex.headers;
     let cl: string | null = null;
-    let dupCl = false;
     let te = false;
-    let ctype: string | undefined;
     let encodings: string[] | null = null;
+    let seen = 0;
+    let repeated: string | null = null;
     for (let i = 0; i < headers.length; i++) {
       const k = headers[i]![0];
+      const bit = SINGLE_VALUED.get(k);
+      if (bit === undefined) continue;
+      if ((seen & bit) !== 0) repeated ??= k;
+      seen |= bit;
       const v = headers[i]![1];
-      if (k === 'content-length') {
-        if (cl !== null) dupCl = true;
-        cl = v;
-      } else if (k === 'transfer-encoding') te = true;
-      else if (k === 'content-type') ctype = v;
+      if (k === 'content-length') cl = v;
+      else if (k === 'transfer-encoding') te = true;
       else if (k === 'content-encoding') (encodings ??= []).push(v);
     }
-    if (dupCl || (cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
+    if (repeated !== null && repeated !== 'content-encoding') {
+      client.discardBody();
+      exchanges.stats.repeatedFieldRefusals++;
+      return exchanges.answer(ex, 400, `guard-gate: repeated ${repeated} header\n`, true);
+    }
+    if ((cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
       client.discardBody();
       return exchanges.answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
     }
@@ -100,7 +126,9 @@ export class RequestPath {
     }
     const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
     const { maxBody, oversize } = this.limits;
-    const analyse = this.limits.analyzeBody && length !== 0 && isAnalysable(ctype);
+    // Every body is analysed, whatever its declared type: a missing or unknown media type is profiled
+    // as text (many services parse JSON whatever Content-Type says).
+    const analyse = this.limits.analyzeBody && length !== 0;
 
     if (length === 0) {
       // No body: decide at once (no data handler: the listener has nothing to deliver).
@@ -118,11 +146,12 @@ export class RequestPath {
   }
 
   /**
-   * An uninspected body (not analysed, or a declared one over the limit in stream mode): the data
+   * An uninspected body (not analysed, or a declared one over the limit): the data
    * handler is registered first (the listener's lifetime rule), the head is decided, then the body
    * streams through with backpressure. A blocked request's body is discarded.
    */
   private streamUninspected(ex: Exchange, length: number | null, analysed: boolean): void {
+    if (analysed) this.exchanges.stats.oversizeBodies++;
     const client = ex.client;
     const body = new Readable({ read: () => client.resume() });
     ex.stream = body;
@@ -144,7 +173,12 @@ export class RequestPath {
     const exchanges = this.exchanges;
     const client = ex.client;
     const maxBody = this.limits.maxBody;
-    const bb = new BodyBuffer(length ?? 16384);
+    const bb = BodyBuffer.open(length ?? 16384, this.limits.budget);
+    if (bb === null) {
+      client.discardBody();
+      return this.overBudget(ex);
+    }
+    ex.requestBody = bb;
     let over: Readable | null = null;
     const chunkArrived = (chunk: Uint8Array, last: boolean): void => {
       if (over !== null) {
@@ -152,10 +186,11 @@ export class RequestPath {
         if (last) over.push(null);
         return;
       }
-      bb.push(chunk);
+      if (!bb.push(chunk)) return this.overBudget(ex);
       if (bb.len > maxBody) {
         // A chunked body over the limit (a declared one was handled before reading).
         if (this.limits.oversize === 'refuse') return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
+        exchanges.stats.oversizeBodies++;
         if (!exchanges.decideRequest(ex, undefined, 'TooLargeBody')) return;
         const s = new Readable({ read: () => client.resume() });
         over = s;
@@ -180,6 +215,11 @@ export class RequestPath {
         exchanges.fail(ex, err);
       }
     });
+  }
+
+  /** The gate holds as many body bytes as it may: the client is told to come back (the body is not read on). */
+  private overBudget(ex: Exchange): void {
+    this.exchanges.answer(ex, 503, 'guard-gate: too many request bodies held at once; retry shortly\n', true, 1);
   }
 
   /** Decide an analysed request body (decoded for analysis when compressed), then forward `original`. */
@@ -211,7 +251,7 @@ export class RequestPath {
     this.upstream.dispatch(
       {
         method: ex.method as never,
-        path: ex.query ? `${ex.path}?${ex.query}` : ex.path,
+        path: ex.query ? `${ex.target}?${ex.query}` : ex.target,
         headers: forwardHeaders(ex, contentLength),
         body: body ?? undefined,
       },

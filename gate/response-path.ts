@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { ResponseHeaderLine } from '../core/index.js';
-import { BodyBuffer } from './body-buffer.js';
+import { BodyBuffer, type BodyBudget } from './body-buffer.js';
 import type { WritableListener } from './client-response.js';
 import { contentCodings, decodeForGate, type Decoded } from './decode.js';
 import type { Exchange, UpstreamExchange } from './exchange.js';
@@ -22,6 +22,8 @@ export interface ResponseLimits {
   /** Largest body buffered for analysis (bytes). */
   maxBody: number;
   analyzeBody: boolean;
+  /** The bytes all buffered bodies of the gate may hold together. */
+  budget: BodyBudget;
 }
 
 /** Why the gate aborted an upstream exchange (never shown to a client). */
@@ -148,7 +150,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     const analysable = !this.noBody && analyzeBody && isAnalysable(ctype);
     if (analysable && (this.declared === null || this.declared <= maxBody)) {
       // Decided once the body is complete (or over the limit).
-      this.collect = new BodyBuffer(this.declared ?? 16384, true);
+      this.collect = ex.responseBody = BodyBuffer.open(this.declared ?? 16384, this.limits.budget, true)!;
       return true;
     }
     if (analysable) this.fault = 'TooLargeBody';
@@ -160,9 +162,16 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     if (ex.finished) return true;
     const collect = this.collect;
     if (collect !== null) {
-      collect.push(chunk);
+      // Over the limit, or over what the gate may hold: decided without the body (fault), then the
+      // collected part streams.
+      if (!collect.push(chunk)) {
+        this.collect = null;
+        this.fault = 'TooLargeBody';
+        this.pending = collect.view();
+        (this.held = BodyBuffer.open(chunk.byteLength, null, true)!).push(chunk);
+        return this.decide(undefined);
+      }
       if (collect.len <= this.limits.maxBody) return true;
-      // Over the limit: decided without the body (fault), then the collected part streams.
       this.collect = null;
       this.fault = 'TooLargeBody';
       this.pending = collect.view();
@@ -170,7 +179,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     }
     if (!this.approved) {
       // Not decided yet (undici normally pauses before any body arrives): kept, sent once approved.
-      (this.held ??= new BodyBuffer(chunk.byteLength, true)).push(chunk);
+      (this.held ??= BodyBuffer.open(chunk.byteLength, null, true)!).push(chunk);
       return false;
     }
     return this.send(chunk);

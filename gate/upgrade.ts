@@ -49,7 +49,7 @@ export class UpgradePath {
     const { upstream, maxMessage, connectTimeoutMs, handshakeTimeoutMs } = this.settings;
     const r = await openServiceSocket({
       upstream,
-      target: ex.path + (ex.query ? `?${ex.query}` : ''),
+      target: ex.target + (ex.query ? `?${ex.query}` : ''),
       headers: forwardHeaders(ex, null),
       protocols,
       maxMessage: Math.max(1, maxMessage),

@@ -105,8 +105,8 @@ beforeAll(async () => {
   // Learn from plain, gzip and br orders sent through the gate (default Guardian: never blocks).
   guardian = core.defaultGuardian();
   pile = core.newPile();
-  gate = await proxy(); // oversize: refuse (the default)
-  streaming = await proxy({ oversize: 'stream' });
+  gate = await proxy({ oversize: 'refuse' });
+  streaming = await proxy({ oversize: 'decide' });
   for (let i = 0; i < 12; i++) {
     expect((await post(gate.port, order(i))).status).toBe(200);
     expect((await post(gate.port, gzipSync(order(i)), 'gzip')).status).toBe(200);

@@ -260,8 +260,8 @@ describe('bodies arrive byte-identical', () => {
     backend = await startBackend();
     backends.push(backend);
     guardian = core.defaultGuardian(); // alert on, block off: never blocks
-    analysed = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'stream' });
-    refusing = await proxyTo(backend, { getGuardian: () => guardian });
+    analysed = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'decide' });
+    refusing = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'refuse' });
     passthrough = await proxyTo(backend, { getGuardian: () => guardian, analyzeBody: false });
   });
 
@@ -281,8 +281,8 @@ describe('bodies arrive byte-identical', () => {
 
   const sizes = [0, 1024, MiB - 1, MiB + 1, 8 * MiB];
   const cases: Array<[string, () => ProxyHandle, string]> = [
-    ['analysed (oversize streamed)', () => analysed, 'application/json'],
-    ['uninspected media type', () => analysed, 'application/octet-stream'],
+    ['analysed (oversize decided, then streamed)', () => analysed, 'application/json'],
+    ['binary media type (analysed as text)', () => analysed, 'application/octet-stream'],
     ['body analysis off', () => passthrough, 'application/json'],
   ];
   for (const [name, proxy, ctype] of cases) {
