@@ -4,6 +4,7 @@
 import { lengthOf, refAt, u32At } from "../arrays";
 
 export const MIN_SLOTS: i32 = 16;
+const NO_ALIASES = new StaticArray<string | null>(0);
 
 /**
  * The entry of `k` (hash `h`) in an index of entries, or -(slot + 1) of the empty slot where it
@@ -42,6 +43,9 @@ export class KeyIndex {
   keys: Array<string> = new Array<string>();
   hashes: Array<u32> = new Array<u32>();
   private slots: StaticArray<i32> = new StaticArray<i32>(MIN_SLOTS);
+  // Per entry, the last key object of another identity found equal to it by findAliased (held),
+  // so that the same object is recognised by one comparison of pointers the next time.
+  private aliases: StaticArray<string | null> = NO_ALIASES;
 
   get size(): i32 {
     return lengthOf(this.keys);
@@ -71,6 +75,48 @@ export class KeyIndex {
 
   /** Whether the last insert added its key. */
   added: bool = false;
+
+  /** Make findAliased fast for the keys held now (a table that is read, no longer added to). */
+  freeze(): void {
+    this.aliases = new StaticArray<string | null>(lengthOf(this.keys));
+  }
+
+  /**
+   * find() for keys that recur as the same objects (interned names, decided request after
+   * request): a key object seen before costs a probe and a comparison of pointers. Raw reads of
+   * the arrays (the decide path of every request).
+   */
+  // @ts-ignore: decorator
+  @inline findAliased(k: string, h: u32): i32 {
+    const aliases = this.aliases;
+    const keys = this.keys;
+    if (aliases.length != lengthOf(keys)) return this.find(k, h);
+    const slots = this.slots;
+    const base = changetype<usize>(slots);
+    const mask = <u32>(slots.length - 1);
+    const data = keys.dataStart;
+    const aliasBase = changetype<usize>(aliases);
+    const kp = changetype<usize>(k);
+    let i = h & mask;
+    let found = -1;
+    while (true) {
+      const e = load<i32>(base + (<usize>i << 2));
+      if (e == 0) break;
+      const at = <usize>(e - 1);
+      const held = load<usize>(data + (at << alignof<usize>()));
+      if (held == kp || load<usize>(aliasBase + (at << alignof<usize>())) == kp) {
+        found = <i32>at;
+        break;
+      }
+      if (u32At(this.hashes, <i32>at) == h && changetype<string>(held) == k) {
+        unchecked((aliases[<i32>at] = k));
+        found = <i32>at;
+        break;
+      }
+      i = (i + 1) & mask;
+    }
+    return found;
+  }
 
   keyAt(e: i32): string {
     return refAt(this.keys, e);

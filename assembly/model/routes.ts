@@ -59,8 +59,14 @@ export class NameSet {
   index: KeyIndex = new KeyIndex();
   open: bool = false;
 
-  has(k: string, h: u32): bool {
-    return this.open || this.index.find(k, h) >= 0;
+  // @ts-ignore: decorator
+  @inline has(k: string, h: u32): bool {
+    return this.open || this.index.findAliased(k, h) >= 0;
+  }
+
+  /** Read-only from now on (a prepared table): lookups by alias. */
+  freeze(): void {
+    this.index.freeze();
   }
 
   write(w: JsonWriter): void {
@@ -340,6 +346,10 @@ export class RoutePile {
 }
 
 const NO_ENTRIES = new StaticArray<RouteEntry | null>(METHOD_CLASSES);
+/** Routes remembered by the identity of the request's route string (direct-mapped by hash). */
+const ROUTE_ALIASES = 64;
+const NO_ROUTE_ALIASES = new StaticArray<string | null>(0);
+const NO_ALIASED_ENTRIES = new StaticArray<RouteEntry | null>(0);
 
 /** The learned routes of a criteria, and the decisions on a request's route and names. */
 export class RouteTable {
@@ -349,6 +359,10 @@ export class RouteTable {
   private catchAlls: StaticArray<RouteEntry | null> = NO_ENTRIES;
   private serviceQuery: NameSet = new NameSet();
   private serviceBody: NameSet = new NameSet();
+  // A request's route string (interned by the ingest, the same object request after request) and
+  // the entry that decides it, by the route's hash: the decide path's lookup is then two loads.
+  private aliasRoutes: StaticArray<string | null> = NO_ROUTE_ALIASES;
+  private aliasEntries: StaticArray<RouteEntry | null> = NO_ALIASED_ENTRIES;
 
   /** Widen by a pile: at most `maxRoutes` routes and `maxNames` names per route and location. */
   learn(p: RoutePile, maxRoutes: i32, maxNames: i32): void {
@@ -372,16 +386,39 @@ export class RouteTable {
       if (isCatchAll(e.key)) catchAlls[methodClassOf(e.key)] = e;
       unionInto(query, e.query);
       unionInto(body, e.body);
+      e.query.freeze();
+      e.body.freeze();
     }
+    query.freeze();
+    body.freeze();
     this.catchAlls = catchAlls;
     this.serviceQuery = query;
     this.serviceBody = body;
+    this.aliasRoutes = new StaticArray<string | null>(ROUTE_ALIASES);
+    this.aliasEntries = new StaticArray<RouteEntry | null>(ROUTE_ALIASES);
   }
 
   /** The entry deciding a request: its route, else its method's catch-all, else null. */
-  private entryOf(req: ReqProfile): RouteEntry | null {
-    const e = this.set.find(req.route, req.routeHash);
-    return e != null ? e : unchecked(this.catchAlls[req.methodClass]);
+  // @ts-ignore: decorator
+  @inline private entryOf(req: ReqProfile): RouteEntry | null {
+    const aliases = this.aliasRoutes;
+    const slot = <usize>(req.routeHash & <u32>(ROUTE_ALIASES - 1));
+    if (aliases.length == ROUTE_ALIASES && load<usize>(changetype<usize>(aliases) + (slot << alignof<usize>())) == changetype<usize>(req.route)) {
+      return changetype<RouteEntry>(load<usize>(changetype<usize>(this.aliasEntries) + (slot << alignof<usize>())));
+    }
+    return this.resolve(req);
+  }
+
+  /** entryOf's lookup when the route string is not remembered: found entries are remembered. */
+  private resolve(req: ReqProfile): RouteEntry | null {
+    let e = this.set.find(req.route, req.routeHash);
+    if (e == null) e = unchecked(this.catchAlls[req.methodClass]);
+    if (e != null && this.aliasRoutes.length == ROUTE_ALIASES) {
+      const slot = <i32>(req.routeHash & <u32>(ROUTE_ALIASES - 1));
+      unchecked((this.aliasRoutes[slot] = req.route));
+      unchecked((this.aliasEntries[slot] = e));
+    }
+    return e;
   }
 
   /** Decide the request's route and query names; the verdict is added to `d` (the request's). */
