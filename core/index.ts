@@ -360,6 +360,10 @@ export class Guardian extends Handle {
   set policy(p: RoutePolicy) {
     const route = POLICY_NAMES.indexOf(p.unknownRoute);
     const param = POLICY_NAMES.indexOf(p.unknownParam);
+    if (route < 0 || param < 0) {
+      const [name, value] = route < 0 ? ['unknownRoute', p.unknownRoute] : ['unknownParam', p.unknownParam];
+      throw new CoreError('GUARD_INVALID_ARGUMENT', `invalid policy: ${name} must be one of ${POLICY_NAMES.join(', ')}, got ${JSON.stringify(value)}`);
+    }
     const rc = this.core.wasm.exports.guardian_set_policy!(this.id, route, param, p.slack);
     if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', `invalid policy: ${this.core.wasm.readOutputString()}`);
   }

@@ -425,6 +425,8 @@ export class RouteTable {
   decideRequest(req: ReqProfile, d: Decision | null): Decision | null {
     if (req.route.length == 0) return d;
     const e = this.entryOf(req);
+    // The usual case in one pass, without a call: a known route whose query names are all its own.
+    if (e != null && allKnown(req.qs.kv, e.query)) return d;
     if (e == null) {
       const policy = unknownRoutePolicy();
       if (policy == POLICY_ALERT) return decideChild(d, decideInner(null, "Route is not known"), "Route " + req.route);
@@ -435,9 +437,11 @@ export class RouteTable {
 
   /** Decide the request body's names against its route; added to `d` (the body's verdict). */
   decideBody(req: ReqProfile, body: BodyProfile, d: Decision | null): Decision | null {
-    const names = bodyNames(body);
-    if (req.route.length == 0 || names == null) return d;
+    const s = body.structured;
+    if (s == null || req.route.length == 0) return d;
+    const names = s.kv;
     const e = this.entryOf(req);
+    if (e != null && allKnown(names, e.body)) return d;
     // An unknown route already alerted (or is ignored) with the request; the service-wide policy
     // judges its body's names as it judged its query's.
     if (e == null && unknownRoutePolicy() != POLICY_SERVICE) return d;
@@ -480,6 +484,20 @@ export class RouteTable {
     t.set = RouteSet.read(v, MAX_ROUTE_CAP, MAX_KEY_CAP, false);
     return t;
   }
+}
+
+/** Whether every key of a profile is a name of the set (no keys: true). */
+// @ts-ignore: decorator
+@inline function allKnown(kv: KeyValProfile | null, names: NameSet): bool {
+  let all = true;
+  if (kv != null && !names.open) {
+    const keys = kv.keys;
+    const n = lengthOf(keys);
+    const hashes = kv.hashes;
+    if (lengthOf(hashes) != n) all = false;
+    for (let i = 0; i < n && all; i++) all = names.index.findAliased(refAt(keys, i), u32At(hashes, i)) >= 0;
+  }
+  return all;
 }
 
 /** Add every name of a route's set to a service-wide set (open when any route's is). */

@@ -216,6 +216,7 @@ describe('route table and names', () => {
       expect(bad({ slack: -1 })).toMatch(/control\.slack/);
       const g = core().defaultGuardian();
       expect(() => (g.policy = { unknownRoute: 'alert', unknownParam: 'alert', slack: 99 })).toThrow(/slack is 0 to 16/);
+      expect(() => (g.policy = { unknownRoute: 'block' as never, unknownParam: 'alert', slack: 0 })).toThrow(/invalid policy: unknownRoute must be one of alert, ignore, service-wide, got "block"/);
       g.dispose();
     });
   });
