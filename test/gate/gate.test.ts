@@ -104,4 +104,38 @@ describe('guard-gate', () => {
     const metrics = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
     expect(await metrics.body.text()).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
   });
+
+  it('learns a route table through guard-service and blocks unknown routes and names (docs/routes.md)', async () => {
+    const app = await backend();
+    const svc = await start(null);
+    const learner = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
+    for (let i = 0; i < 50; i++) {
+      const n = normal(i);
+      const r = await request(`http://127.0.0.1:${learner.port}${n.path}`, { headers: n.headers });
+      await r.body.text();
+    }
+    await learner.close();
+    await svc.service.close();
+    const stored = (await svc.disk.get('default', 'shop'))!.spec;
+    expect(stored.learned!.routes).toEqual({ 'GET /items/{id}': { query: ['id', 'lang'], body: [] } });
+
+    const dir = await mkdtemp(join(tmpdir(), 'guard-gate-routes-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const blocking = async (control: object) => {
+      const file = join(dir, `guardian-${Object.keys(control).length}.json`);
+      await writeFile(file, JSON.stringify({ ...stored, control: { alert: true, block: true, learn: false, force: false, auto: true, ...control } }));
+      return gate({ protectedService: app.url, guardianFile: file });
+    };
+    const status = async (port: number, path: string) => {
+      const r = await request(`http://127.0.0.1:${port}${path}`, { headers: normal(0).headers });
+      await r.body.text();
+      return r.statusCode;
+    };
+    const g = await blocking({});
+    expect(await status(g.port, '/items/7?id=3&lang=en')).toBe(200);
+    expect(await status(g.port, '/itemz/7?id=3&lang=en')).toBe(403); // a page of the same shape on no route
+    const lenient = await blocking({ unknownRoute: 'ignore' });
+    expect(await status(lenient.port, '/itemz/7?id=3&lang=en')).toBe(200);
+    expect(app.hits()).toBe(50 + 2);
+  });
 });
