@@ -147,21 +147,34 @@ export function exchangeCases(core, caps = {}) {
 }
 
 /**
- * A against B in the same process: `slices` pairs of timed slices (A B, then B A, …, so that the
- * machine's drift falls on both), each the median of a short benchmark.js run; returns each
- * side's median and the median of the pairs' ratios B / A.
+ * A against B in the same process: `pairs` pairs of short timed slices (A B, then B A, …), so that
+ * the load of a shared machine falls on both alike; returns each side's median time per call (µs)
+ * and the median of the pairs' ratios B / A, with every ratio. A slice is a plain timed loop of
+ * about `sliceMs` (the count calibrated on A).
  */
-export function interleaved(a, b, slices = 6, maxTime = 0.4) {
-  const run = (fn) => {
-    const bench = new Benchmark('slice', fn, { maxTime, minSamples: 5 });
-    bench.run();
-    return median(bench.stats.sample) * 1e6;
+export function interleaved(a, b, pairs = 40, sliceMs = 20) {
+  const time = (fn, n) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    return Number(process.hrtime.bigint() - t) / 1e3 / n;
   };
+  // warm both, then size the slices
+  time(a, 2000);
+  time(b, 2000);
+  const n = Math.max(100, Math.round((sliceMs * 1000) / time(a, 2000)));
   const as = [];
   const bs = [];
   const ratios = [];
-  for (let i = 0; i < slices; i++) {
-    const [x, y] = i % 2 ? [run(b), run(a)].reverse() : [run(a), run(b)];
+  for (let i = 0; i < pairs; i++) {
+    let x;
+    let y;
+    if (i % 2) {
+      y = time(b, n);
+      x = time(a, n);
+    } else {
+      x = time(a, n);
+      y = time(b, n);
+    }
     as.push(x);
     bs.push(y);
     ratios.push(y / x);
@@ -184,8 +197,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     // The other build learns as its own host would: without caps (an older core has none).
     const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
     const mine = exchangeCases(loadCore());
-    const r = interleaved(other.cases.d.fn, mine.cases.d.fn, 10);
-    console.log(`(d) ${process.argv[3]}: ${r.a.toFixed(2)} µs; this build: ${r.b.toFixed(2)} µs; ratio ${r.ratio.toFixed(3)} (slices ${r.ratios.map((x) => x.toFixed(3)).join(' ')})`);
+    const r = interleaved(other.cases.d.fn, mine.cases.d.fn);
+    const spread = [...r.ratios].sort((x, y) => x - y);
+    console.log(`(d) ${process.argv[3]}: ${r.a.toFixed(2)} µs; this build: ${r.b.toFixed(2)} µs; ratio ${r.ratio.toFixed(3)} (${r.ratios.length} slice pairs, quartiles ${spread[spread.length >> 2].toFixed(3)}–${spread[(3 * spread.length) >> 2].toFixed(3)})`);
   } else {
     const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore(), process.argv[2] ? null : {});
     for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {

@@ -191,7 +191,11 @@ const routeCost = {
   decide: interleaved(noRoutes.decideRequest, exchange.decideRequest),
   exchange: interleaved(noRoutes.cases.d.fn, exchange.cases.d.fn),
 };
-const costLine = (what, x) => `${what}: ${fmt(x.b)} with, ${fmt(x.a)} without — ratio ${x.ratio.toFixed(3)} (slices ${x.ratios.map((v) => v.toFixed(2)).join(', ')})`;
+const quartiles = (x) => {
+  const s = [...x.ratios].sort((p, q) => p - q);
+  return `${s[s.length >> 2].toFixed(3)}–${s[(3 * s.length) >> 2].toFixed(3)}`;
+};
+const costLine = (what, x) => `${what}: ${fmt(x.b)} with, ${fmt(x.a)} without — ratio ${x.ratio.toFixed(3)} (median of ${x.ratios.length} slice pairs; quartiles ${quartiles(x)})${x.ratio <= 1.1 ? '' : ' **over 1.10**'}`;
 const routeLines = [
   costLine('decide(Req|ReqBody) of (d)\'s requests on profiled sessions', routeCost.decide),
   costLine('the whole exchange (d)', routeCost.exchange),
@@ -253,7 +257,7 @@ const section = [
   '',
   leakLine,
   '',
-  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 6 interleaved slice pairs in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
+  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 40 interleaved pairs of 20 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
   '',
   ...routeLines.map((l) => `* ${l}`),
   '',
