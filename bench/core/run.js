@@ -25,7 +25,10 @@ const REQ = Section.Req | Section.ReqBody;
 const core = loadCore();
 const exports = core.wasm.exports;
 
-/** A Guardian learned (control.auto on) from PILE_SIZE requests of one generator, via the wire. */
+/**
+ * A Guardian learned (control.auto on) from PILE_SIZE requests of one generator, via the wire, as
+ * guard-service learns it (default caps, route table).
+ */
 function learnedGuardian(make, seed) {
   const rnd = random(seed);
   const pile = core.newPile();
@@ -38,7 +41,7 @@ function learnedGuardian(make, seed) {
   const wire = core.parsePile(pile.toWire());
   pile.dispose();
   const guardian = core.defaultGuardian();
-  guardian.learn(wire);
+  guardian.learn(wire, {});
   wire.dispose();
   return guardian;
 }
@@ -122,7 +125,7 @@ const CASES = [
   { id: 'b2', name: '(b) the same, session reused (reset) as the gate does', budgetUs: 20, fn: () => { sink ^= profileDecideReused(postGuardian, postReq); } },
   { id: 'c', name: `(c) learn a Guardian from ${PILE_SIZE} mixed sessions`, budgetUs: 50_000, maxTime: 4, fn: () => {
     const g = core.defaultGuardian();
-    g.learn(pile);
+    g.learn(pile, {});
     g.dispose();
   } },
   exchange.cases.d,
@@ -301,7 +304,8 @@ function writeDoc(block) {
     '  record into wasm memory (`core.writeRequest`, no profiling) and `JSON.parse` of the same body.',
     '* (a) and (b) decide against a Guardian learned from 1000 requests of the same shape (learned',
     '  criteria, control.auto on); (c) learns a fresh default Guardian from a 1000-session pile of a mix',
-    '  of item GETs, searches, HTML pages and JSON cart POSTs with their responses.',
+    '  of item GETs, searches, HTML pages and JSON cart POSTs with their responses. All of them learn as',
+    '  guard-service does: with the default key caps and a route table (docs/routes.md).',
     '* (d) runs the gate\'s whole sequence of core calls for one exchange on a reused session — reset,',
     '  profileRequest, decide(Req|ReqBody), profileResponse, decide(Resp|RespBody), profileEnvelop,',
     '  decide(Envelop), decide(0), pile.add — cycling through the 16 requests of bench:gate\'s mix with',
