@@ -109,29 +109,49 @@ function isEmail(p: usize, n: i32): bool {
   return at > 0 && dotAfter;
 }
 
-/**
- * The class of a whole segment (no extension split): a value class, or WORD. The strict classes
- * have a fixed form; `loose` adds the two judged by proportions (mostly digits, long mixed runs).
- */
-function valueClass(p: usize, n: i32, loose: bool): i32 {
-  let digits = 0;
-  let letters = 0;
-  let hexLetters = 0;
-  let other = 0; // not a letter, digit or - _ . = ~ (which ids and tokens use)
+// What the last scan of a segment (or stem) counted: module globals, no object per segment.
+let digits = 0;
+let letters = 0;
+let hexLetters = 0;
+let other = 0; // neither a letter, a digit nor - _ . = ~ (which ids and tokens use)
+let ats = 0;
+let braces = 0;
+let lastDot = -1;
+
+function scan(p: usize, n: i32): void {
+  digits = 0;
+  letters = 0;
+  hexLetters = 0;
+  other = 0;
+  ats = 0;
+  braces = 0;
+  lastDot = -1;
   for (let i = 0; i < n; i++) {
     const c = load<u8>(p + <usize>i);
     if (isDigit(c)) digits++;
     else if (isLetter(c)) {
       letters++;
       if (isHexLetter(c)) hexLetters++;
-    } else if (!(c == 45 || c == 95 || c == 46 || c == 61 || c == 126)) other++;
+    } else if (c == 46) lastDot = i;
+    else if (!(c == 45 || c == 95 || c == 61 || c == 126)) {
+      other++;
+      if (c == 64) ats++;
+      else if (c == 123 || c == 125) braces++;
+    }
   }
+}
+
+/**
+ * The class of [p, p+n) by the counts of its scan: a value class, or WORD. The strict classes have
+ * a fixed form; `loose` adds the two judged by proportions (mostly digits, long mixed runs).
+ */
+function classOf(p: usize, n: i32, loose: bool): i32 {
   if (digits == n) return ID;
-  if (isUuid(p, n)) return UUID;
+  if (n == 36 && isUuid(p, n)) return UUID;
   if (n >= 7 && digits + hexLetters == n && digits > 0 && hexLetters > 0) return HEX;
   if (digits > 0 && isDate(p, n)) return DATE;
   if (digits > 0 && isVersion(p, n)) return VERSION;
-  if (isEmail(p, n)) return EMAIL;
+  if (ats == 1 && isEmail(p, n)) return EMAIL;
   if (!loose || other > 0) return WORD;
   // Mostly digits (ORD-2024-000123, A123456): an identifier with a prefix.
   if (digits >= 5 && digits * 2 >= n) return ID;
@@ -143,39 +163,37 @@ function valueClass(p: usize, n: i32, loose: bool): i32 {
 // Where the stem of the last classified segment ends (its extension follows).
 let stemEnd: i32 = 0;
 
-/** Where a file extension of 1 to 8 letters or digits starts (its dot), or -1. */
-function extensionDot(p: usize, n: i32): i32 {
-  let dot = n - 1;
-  while (dot > 0 && load<u8>(p + <usize>dot) != 46) dot--;
+/** Whether what follows the dot at `dot` is a file extension: 1 to 8 letters or digits. */
+function isExtension(p: usize, dot: i32, n: i32): bool {
   const ext = n - dot - 1;
-  if (dot <= 0 || ext < 1 || ext > MAX_EXTENSION_BYTES) return -1;
+  if (dot <= 0 || ext < 1 || ext > MAX_EXTENSION_BYTES) return false;
   for (let i = dot + 1; i < n; i++) {
     const c = load<u8>(p + <usize>i);
-    if (!(isLetter(c) || isDigit(c))) return -1;
+    if (!(isLetter(c) || isDigit(c))) return false;
   }
-  return dot;
+  return true;
 }
 
 /** The class of a segment; for a value with a file extension, stemEnd marks where it starts. */
 function segmentClass(p: usize, n: i32): i32 {
   stemEnd = n;
   if (n == 0) return WORD;
-  for (let i = 0; i < n; i++) {
-    const c = load<u8>(p + <usize>i);
-    // A literal brace would read as a placeholder: such a segment is a class of its own.
-    if (c == 123 || c == 125) return TEXT;
-  }
-  const strict = valueClass(p, n, false);
+  scan(p, n);
+  // A literal brace would read as a placeholder: such a segment is a class of its own.
+  if (braces > 0) return TEXT;
+  const strict = classOf(p, n, false);
   if (strict != WORD) return strict;
-  const dot = extensionDot(p, n);
-  if (dot > 0) {
-    const stem = valueClass(p, dot, true);
+  const dot = lastDot;
+  if (dot > 0 && isExtension(p, dot, n)) {
+    scan(p, dot);
+    const stem = classOf(p, dot, true);
     if (stem != WORD) {
       stemEnd = dot;
       return stem;
     }
+    scan(p, n);
   }
-  const loose = valueClass(p, n, true);
+  const loose = classOf(p, n, true);
   if (loose != WORD) return loose;
   return n > MAX_WORD_BYTES ? LONG : WORD;
 }

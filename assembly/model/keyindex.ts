@@ -52,7 +52,8 @@ export class KeyIndex {
   }
 
   /** The entry of `k` (hash `h`), or -1. */
-  find(k: string, h: u32): i32 {
+  // @ts-ignore: decorator
+  @inline find(k: string, h: u32): i32 {
     const at = findEntry(this.slots, this.keys, this.hashes, k, h);
     return at >= 0 ? at : -1;
   }

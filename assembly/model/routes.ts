@@ -120,7 +120,8 @@ class RouteSet {
   /** Names held by all routes. */
   names: i32 = 0;
 
-  find(k: string, h: u32): RouteEntry | null {
+  // @ts-ignore: decorator
+  @inline find(k: string, h: u32): RouteEntry | null {
     const e = this.index.find(k, h);
     return e < 0 ? null : refAt(this.entries, e);
   }
@@ -180,7 +181,9 @@ class RouteSet {
     const hashes = lengthOf(kv.hashes) == n ? kv.hashes : null;
     for (let i = 0; i < n && !to.open; i++) {
       const k = refAt(keys, i);
-      this.addName(to, k, hashes != null ? u32At(hashes, i) : keyHash(k), max);
+      const h = hashes != null ? u32At(hashes, i) : keyHash(k);
+      // Usually a name piled before, as the same (interned) object: found at its first probe.
+      if (to.index.find(k, h) < 0) this.addName(to, k, h, max);
     }
   }
 
@@ -259,7 +262,8 @@ class RouteSet {
 
 /** METHOD, a space, a template; no longer than a request's route can be (one unit per byte). */
 /** Session counts saturate instead of wrapping around. */
-function addCount(a: u32, b: u32): u32 {
+// @ts-ignore: decorator
+@inline function addCount(a: u32, b: u32): u32 {
   const s = <u64>a + <u64>b;
   return s > <u64>u32.MAX_VALUE ? u32.MAX_VALUE : <u32>s;
 }
