@@ -269,8 +269,11 @@ export function session_decide(sid: i32, gid: i32, sections: i32): i32 {
   if ((g.controlMask() & CTRL_ALERT) == 0) return s.result();
   const criteria = g.criteria();
   if (!criteria.active) return s.result();
-  // The Guardian's policies and slack hold for this decision only.
-  g.control!.useForDeciding();
+  // The Guardian's policies and slack hold for this decision only (the defaults are in force
+  // between decisions, so a Guardian with the defaults has nothing to set).
+  const ctl = g.control!;
+  if (ctl.hasDefaultPolicy()) return s.decide(criteria, sections & SECTION_ALL);
+  ctl.useForDeciding();
   const result = s.decide(criteria, sections & SECTION_ALL);
   resetDecidePolicy();
   return result;

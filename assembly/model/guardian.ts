@@ -39,6 +39,11 @@ export class Ctrl {
     this.auto = (m & CTRL_AUTO) != 0;
   }
 
+  /** Alert on unknown routes and names, no slack: what is in force between decisions. */
+  hasDefaultPolicy(): bool {
+    return this.unknownRoute == POLICY_ALERT && this.unknownParam == POLICY_ALERT && this.slack == 0;
+  }
+
   /** Decide with this control's policies and slack until resetDecidePolicy(). */
   useForDeciding(): void {
     useDecidePolicy(this.slack, this.unknownRoute, this.unknownParam);

@@ -537,18 +537,25 @@ export class SimpleValConfig {
 
   // @ts-ignore: decorator
   @inline decide(p: SimpleValProfile): Decision | null {
-    // Inlined fast path: nothing exceeds the config (widened by the Guardian's slack, usually 0).
-    const s = slackSteps();
+    // Inlined fast path: nothing exceeds the config.
     if (
-      <i32>p.letters <= <i32>this.letters + s && <i32>p.digits <= <i32>this.digits + s && <i32>p.spaces <= <i32>this.spaces + s &&
-      <i32>p.specialChars <= <i32>this.specialChars + s && <i32>p.nonReadables <= <i32>this.nonReadables + s &&
-      <i32>p.unicodes <= <i32>this.unicodes + s && <i32>p.sequences <= <i32>this.sequences + s &&
+      p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
+      p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&
+      p.unicodes <= this.unicodes && p.sequences <= this.sequences &&
       (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
     ) return null;
     return this.decideExceeding(p);
   }
 
   private decideExceeding(p: SimpleValProfile): Decision | null {
+    // A Guardian's slack (usually 0) widens the counters: checked here, off the fast path.
+    const s = slackSteps();
+    if (
+      s > 0 && <i32>p.letters <= <i32>this.letters + s && <i32>p.digits <= <i32>this.digits + s &&
+      <i32>p.spaces <= <i32>this.spaces + s && <i32>p.specialChars <= <i32>this.specialChars + s &&
+      <i32>p.nonReadables <= <i32>this.nonReadables + s && <i32>p.unicodes <= <i32>this.unicodes + s &&
+      <i32>p.sequences <= <i32>this.sequences + s && (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
+    ) return null;
     let d: Decision | null = null;
     d = decideChild(d, limitDecide(p.letters, this.letters), "Letters");
     d = decideChild(d, limitDecide(p.digits, this.digits), "Digits");
