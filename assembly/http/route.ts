@@ -109,36 +109,73 @@ function isEmail(p: usize, n: i32): bool {
   return at > 0 && dotAfter;
 }
 
+// Byte classes, one table lookup per byte: what a segment's scan accumulates.
+const C_DIGIT: u8 = 1;
+const C_LETTER: u8 = 2;
+const C_HEX: u8 = 4; // a–f, A–F (also C_LETTER)
+const C_DOT: u8 = 8;
+const C_ID_PUNCT: u8 = 16; // - _ = ~ (ids and tokens use them)
+const C_OTHER: u8 = 32; // anything else
+const C_AT: u8 = 64; // @ (also C_OTHER)
+const C_BRACE: u8 = 128; // { } (also C_OTHER)
+
+function byteClasses(): StaticArray<u8> {
+  const t = new StaticArray<u8>(256);
+  for (let c = 0; c < 256; c++) {
+    let f: u8 = C_OTHER;
+    if (c >= 48 && c <= 57) f = C_DIGIT;
+    else if ((c | 32) >= 97 && (c | 32) <= 122) f = (c | 32) <= 102 ? C_LETTER | C_HEX : C_LETTER;
+    else if (c == 46) f = C_DOT;
+    else if (c == 45 || c == 95 || c == 61 || c == 126) f = C_ID_PUNCT;
+    else if (c == 64) f = C_OTHER | C_AT;
+    else if (c == 123 || c == 125) f = C_OTHER | C_BRACE;
+    t[c] = f;
+  }
+  return t;
+}
+const CLASSES = byteClasses();
+
 // What the last scan of a segment (or stem) counted: module globals, no object per segment.
 let digits = 0;
 let letters = 0;
 let hexLetters = 0;
-let other = 0; // neither a letter, a digit nor - _ . = ~ (which ids and tokens use)
+let classes: u8 = 0; // every class seen (OR)
 let ats = 0;
-let braces = 0;
 let lastDot = -1;
 
-function scan(p: usize, n: i32): void {
-  digits = 0;
-  letters = 0;
-  hexLetters = 0;
-  other = 0;
-  ats = 0;
-  braces = 0;
-  lastDot = -1;
-  for (let i = 0; i < n; i++) {
+/**
+ * Scan a segment from p up to the next '/' (or `max` bytes): counts and classes in the globals
+ * above; returns its length.
+ */
+function scan(p: usize, max: i32): i32 {
+  const table = changetype<usize>(CLASSES);
+  let acc: u8 = 0;
+  let d = 0;
+  let l = 0;
+  let h = 0;
+  let at = 0;
+  let dot = -1;
+  let i = 0;
+  for (; i < max; i++) {
     const c = load<u8>(p + <usize>i);
-    if (isDigit(c)) digits++;
-    else if (isLetter(c)) {
-      letters++;
-      if (isHexLetter(c)) hexLetters++;
-    } else if (c == 46) lastDot = i;
-    else if (!(c == 45 || c == 95 || c == 61 || c == 126)) {
-      other++;
-      if (c == 64) ats++;
-      else if (c == 123 || c == 125) braces++;
+    if (c == SLASH) break;
+    const f = load<u8>(table + <usize>c);
+    acc |= f;
+    d += f & C_DIGIT;
+    l += (f >> 1) & 1;
+    h += (f >> 2) & 1;
+    if (f & (C_DOT | C_AT)) {
+      if (f & C_DOT) dot = i;
+      else at++;
     }
   }
+  digits = d;
+  letters = l;
+  hexLetters = h;
+  classes = acc;
+  ats = at;
+  lastDot = dot;
+  return i;
 }
 
 /**
@@ -152,7 +189,7 @@ function classOf(p: usize, n: i32, loose: bool): i32 {
   if (digits > 0 && isDate(p, n)) return DATE;
   if (digits > 0 && isVersion(p, n)) return VERSION;
   if (ats == 1 && isEmail(p, n)) return EMAIL;
-  if (!loose || other > 0) return WORD;
+  if (!loose || (classes & C_OTHER) != 0) return WORD;
   // Mostly digits (ORD-2024-000123, A123456): an identifier with a prefix.
   if (digits >= 5 && digits * 2 >= n) return ID;
   // Long mixed runs of letters and digits (base64url ids, slugs with a hash, JWTs).
@@ -174,13 +211,18 @@ function isExtension(p: usize, dot: i32, n: i32): bool {
   return true;
 }
 
-/** The class of a segment; for a value with a file extension, stemEnd marks where it starts. */
+/**
+ * The class of the segment just scanned, [p, p+n); for a value with a file extension, stemEnd
+ * marks where the extension starts.
+ */
 function segmentClass(p: usize, n: i32): i32 {
   stemEnd = n;
+  const seen = classes;
   if (n == 0) return WORD;
-  scan(p, n);
   // A literal brace would read as a placeholder: such a segment is a class of its own.
-  if (braces > 0) return TEXT;
+  if (seen & C_BRACE) return TEXT;
+  // Every value class but the e-mail address has a digit: most words end here.
+  if ((seen & (C_DIGIT | C_AT)) == 0) return n > MAX_WORD_BYTES ? LONG : WORD;
   const strict = classOf(p, n, false);
   if (strict != WORD) return strict;
   const dot = lastDot;
@@ -198,9 +240,18 @@ function segmentClass(p: usize, n: i32): i32 {
   return n > MAX_WORD_BYTES ? LONG : WORD;
 }
 
+/** Copy a few bytes (a segment): a loop costs less than a bulk copy at these sizes. */
+// @ts-ignore: decorator
+@inline function copyBytes(dst: usize, src: usize, n: i32): void {
+  if (n > 32) memory.copy(dst, src, <usize>n);
+  else for (let i = 0; i < n; i++) store<u8>(dst + <usize>i, load<u8>(src + <usize>i));
+}
+
+/** Write an ASCII string's characters as bytes (raw reads of its UTF-16 units). */
 function writeAscii(dst: usize, at: i32, s: string): i32 {
   const n = s.length;
-  for (let i = 0; i < n; i++) store<u8>(dst + <usize>(at + i), <u8>s.charCodeAt(i));
+  const src = changetype<usize>(s);
+  for (let i = 0; i < n; i++) store<u8>(dst + <usize>(at + i), <u8>load<u16>(src + (<usize>i << 1)));
   return at + n;
 }
 
@@ -212,19 +263,18 @@ export function templatePath(ptr: usize, len: i32, dst: usize): i32 {
   let w = 0;
   let i = 0;
   while (true) {
-    let e = i;
-    while (e < len && load<u8>(ptr + <usize>e) != SLASH) e++;
-    const n = e - i;
+    const n = scan(ptr + <usize>i, len - i);
+    const e = i + n;
     const cls = segmentClass(ptr + <usize>i, n);
     const tail = n - stemEnd;
-    const size = cls == WORD ? n : PLACEHOLDERS[cls].length + tail;
+    const size = cls == WORD ? n : unchecked(PLACEHOLDERS[cls]).length + tail;
     if (w + size + 1 > MAX_TEMPLATE_BYTES) return writeAscii(dst, 0, PLACEHOLDERS[LONG]);
     if (cls == WORD) {
-      memory.copy(dst + <usize>w, ptr + <usize>i, <usize>n);
+      copyBytes(dst + <usize>w, ptr + <usize>i, n);
       w += n;
     } else {
-      w = writeAscii(dst, w, PLACEHOLDERS[cls]);
-      memory.copy(dst + <usize>w, ptr + <usize>(i + stemEnd), <usize>tail);
+      w = writeAscii(dst, w, unchecked(PLACEHOLDERS[cls]));
+      copyBytes(dst + <usize>w, ptr + <usize>(i + stemEnd), tail);
       w += tail;
     }
     if (e >= len) return w;

@@ -14,7 +14,8 @@ const keyBuf = new ArrayBuffer(MAX_ROUTE_KEY_BYTES);
 const NOT_A_TOKEN = "{method}";
 
 /** An HTTP token character (RFC 9110): what a method is made of. */
-function isTokenChar(c: u8): bool {
+// @ts-ignore: decorator
+@inline function isTokenChar(c: u8): bool {
   if (c >= 48 && c <= 57) return true;
   const l = c | 32;
   if (l >= 97 && l <= 122) return true;
@@ -27,7 +28,7 @@ function writeMethod(dst: usize, ptr: usize, len: i32): i32 {
   let ok = len > 0 && len <= MAX_METHOD_BYTES;
   for (let i = 0; i < len && ok; i++) ok = isTokenChar(load<u8>(ptr + <usize>i));
   if (ok) {
-    memory.copy(dst, ptr, <usize>len);
+    for (let i = 0; i < len; i++) store<u8>(dst + <usize>i, load<u8>(ptr + <usize>i));
     return len;
   }
   for (let i = 0; i < NOT_A_TOKEN.length; i++) store<u8>(dst + <usize>i, <u8>NOT_A_TOKEN.charCodeAt(i));
@@ -43,7 +44,9 @@ export function profileRoute(req: ReqProfile, methodPtr: usize, methodLen: i32, 
   n += templatePath(pathPtr, pathLen, dst + <usize>n);
   const slot = routes.findSlot(dst, n);
   if (slot >= 0) {
-    req.route = routes.valueAt(slot);
+    const route = routes.valueAt(slot);
+    // A pooled session usually held the same route last time: no store, no write barrier.
+    if (changetype<usize>(req.route) != changetype<usize>(route)) req.route = route;
     req.routeHash = routes.hashAt(slot);
     req.methodClass = <u8>routes.tagAt(slot);
     return;
