@@ -197,7 +197,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     // The other build learns as its own host would: without caps (an older core has none).
     const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
     const mine = exchangeCases(loadCore());
-    const r = interleaved(other.cases.d.fn, mine.cases.d.fn);
+    const r = interleaved(other.cases.d.fn, mine.cases.d.fn, 200, 5);
     const spread = [...r.ratios].sort((x, y) => x - y);
     console.log(`(d) ${process.argv[3]}: ${r.a.toFixed(2)} µs; this build: ${r.b.toFixed(2)} µs; ratio ${r.ratio.toFixed(3)} (${r.ratios.length} slice pairs, quartiles ${spread[spread.length >> 2].toFixed(3)}–${spread[(3 * spread.length) >> 2].toFixed(3)})`);
   } else {

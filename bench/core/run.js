@@ -191,8 +191,8 @@ console.log('stages:');
 const st = Object.fromEntries(STAGES.map((c) => [c.id, measure(c, 1)]));
 console.log('route table, with against without, interleaved:');
 const routeCost = {
-  decide: interleaved(noRoutes.decideRequest, exchange.decideRequest),
-  exchange: interleaved(noRoutes.cases.d.fn, exchange.cases.d.fn),
+  decide: interleaved(noRoutes.decideRequest, exchange.decideRequest, 200, 5),
+  exchange: interleaved(noRoutes.cases.d.fn, exchange.cases.d.fn, 200, 5),
 };
 const quartiles = (x) => {
   const s = [...x.ratios].sort((p, q) => p - q);
@@ -260,7 +260,7 @@ const section = [
   '',
   leakLine,
   '',
-  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 40 interleaved pairs of 20 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
+  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 200 interleaved pairs of 5 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
   '',
   ...routeLines.map((l) => `* ${l}`),
   '',
