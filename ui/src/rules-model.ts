@@ -42,7 +42,7 @@ const cidrs = (key: string, label: string, help: string): Field => ({ key, label
 
 export const FIELDS: Record<string, Field[]> = {
   session: [
-    { key: 'active', label: 'Rules switched on', kind: 'bool', help: 'Off: these rules decide nothing (the gate passes everything they would judge).' },
+    { key: 'active', label: 'Rules switched on', kind: 'bool', help: 'Off, these rules decide nothing: the gate passes everything they would judge.' },
     { key: 'req', label: 'Request', kind: 'req' },
     { key: 'reqbody', label: 'Request body', kind: 'body' },
     { key: 'resp', label: 'Response', kind: 'resp' },

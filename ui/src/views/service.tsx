@@ -77,7 +77,9 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
   if (problem) return <p class="error" role="alert">{problem}</p>;
   if (!base || !draft) return <p aria-busy="true">Loading {props.namespace}/{props.service}…</p>;
 
-  const edit = (path: Path, value: unknown): void => setDraft((d) => ({ ...d!, configured: setAt(d!.configured, path, value) }));
+  const edit = (path: Path, value: unknown): void => {
+    setDraft((d) => ({ ...d!, configured: setAt(d!.configured, path, value) }));
+  };
   const remove = (path: Path): void => setDraft((d) => ({ ...d!, configured: deleteAt(d!.configured, path) }));
   const promote = (path: Path): void => edit(path, structuredClone(getAt(base.spec.learned, path)));
   const promoteAll = (): void => setDraft((d) => ({ ...d!, configured: structuredClone(base.spec.learned ?? null) }));

@@ -36,7 +36,7 @@ export function LimitEditor(props: { label: string; noun: Noun; code: unknown; s
         value={shown}
         aria-describedby={`${id}-d`}
         onInput={(e) => setText((e.target as HTMLInputElement).value)}
-        onBlur={(e) => commit((e.target as HTMLInputElement).value)}
+        onChange={(e) => commit((e.target as HTMLInputElement).value)}
         onKeyDown={(e) => e.key === 'Enter' && commit((e.target as HTMLInputElement).value)}
       />{' '}
       <span id={`${id}-d`} class="hint">

@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { emptyValueRule, fieldsOf, getAt, isObject, same, SIMPLEVAL_FIELDS, summarize, summarizeValue, type Field, type Path } from '../rules-model.js';
+import { Sentence } from './sentence.js';
 import { ChipsEditor, checkCidr, cidrItems, cidrsFromItems, FlagsEditor, LimitEditor, RangesEditor, setItems, UnicodeEditor, useId } from './editors.js';
 
 export interface RulesProps {
@@ -36,14 +37,23 @@ function Section(props: RulesProps & { field: Field & { known: boolean }; path: 
   const learned = getAt(props.learned, path);
   const configured = getAt(props.configured, path);
   if (field.kind === 'bool') {
+    const id = `rule-${path.join('-')}`;
     return (
-      <Row {...props} field={field} path={path} learned={learned} configured={configured}>
-        <input type="checkbox" aria-label={field.label} checked={configured === true} disabled={props.configured == null} onChange={(e) => props.edit(path, (e.target as HTMLInputElement).checked)} />{' '}
-        {summarize(field, configured)}
-      </Row>
+      <p class="rule-switch">
+        <input id={id} type="checkbox" checked={configured === true} disabled={props.configured == null} onChange={(e) => props.edit(path, (e.target as HTMLInputElement).checked)} />{' '}
+        <label for={id}>{field.label} (configured)</label> <span class="hint">learned: {summarize(field, learned)}. {field.help}</span>
+      </p>
     );
   }
-  if (!field.known) return <Row {...props} field={field} path={path} learned={learned} configured={configured} />;
+  if (!field.known) {
+    return (
+      <table class="rule-table">
+        <tbody>
+          <Row {...props} field={field} path={path} rowLearned={learned} rowConfigured={configured} />
+        </tbody>
+      </table>
+    );
+  }
   const notConfigured = configured == null;
   return (
     <section class="rule-section" aria-labelledby={`sec-${path.join('-')}`}>
@@ -85,7 +95,7 @@ function Fields(props: RulesProps & { kind: Field['kind']; path: Path; prefix: s
         const path = [...props.path, f.key];
         const label = f.label ? `${props.prefix}${f.label}` : props.prefix.replace(/ › $/, '');
         const sub = { ...props, path, prefix: `${label} › `, keyNoun: f.keyNoun ?? props.keyNoun };
-        if (!f.known) return <Row {...props} key={f.key} field={{ ...f, label }} path={path} learned={getAt(props.learned, path)} configured={getAt(props.configured, path)} />;
+        if (!f.known) return <Row {...props} key={f.key} field={{ ...f, label }} path={path} rowLearned={getAt(props.learned, path)} rowConfigured={getAt(props.configured, path)} />;
         switch (f.kind) {
           case 'url':
           case 'kvsection':
@@ -107,8 +117,8 @@ function Fields(props: RulesProps & { kind: Field['kind']; path: Path; prefix: s
   );
 }
 
-function Row(props: RulesProps & { field: Field & { known?: boolean }; path: Path; learned: unknown; configured: unknown; editable?: boolean; children?: ComponentChildren; extra?: ComponentChildren }) {
-  const { field, learned, configured } = props;
+function Row(props: RulesProps & { field: Field & { known?: boolean }; path: Path; rowLearned: unknown; rowConfigured: unknown; editable?: boolean; children?: ComponentChildren; extra?: ComponentChildren }) {
+  const { field, rowLearned: learned, rowConfigured: configured } = props;
   const differs = !same(learned, configured);
   const label = field.label;
   if (props.onlyDiff && !differs) return null;
@@ -117,7 +127,7 @@ function Row(props: RulesProps & { field: Field & { known?: boolean }; path: Pat
   return (
     <tr class={differs ? 'differs' : undefined} data-rule={props.path.join('.')}>
       <th scope="row">
-        {label}
+        <Sentence text={label} />
         {field.help && <span class="help">{field.help}</span>}
         {field.known === false && <span class="badge">unknown field</span>}
       </th>
@@ -164,15 +174,15 @@ function Leaf(props: RulesProps & { field: Field; path: Path; editable: boolean 
         editor = <RangesEditor value={configured} bytes={field.kind === 'byteRanges'} noun={field.kind === 'byteRanges' ? 'bytes' : (field.noun?.many ?? '')} onChange={set} />;
         break;
       case 'simpleval':
-        return <ValueRow {...props} field={field} path={path} learned={learned} configured={configured} />;
+        return <ValueRow {...props} field={field} path={path} rowLearned={learned} rowConfigured={configured} />;
       default:
         break;
     }
   } else if (field.kind === 'simpleval') {
-    return <ValueRow {...props} field={field} path={path} learned={learned} configured={configured} />;
+    return <ValueRow {...props} field={field} path={path} rowLearned={learned} rowConfigured={configured} />;
   }
   return (
-    <Row {...props} field={field} path={path} learned={learned} configured={configured}>
+    <Row {...props} field={field} path={path} rowLearned={learned} rowConfigured={configured}>
       {editor !== undefined ? (
         <div class="editor">
           <span class="summary">{summarize(field, configured)}</span>
@@ -184,11 +194,11 @@ function Leaf(props: RulesProps & { field: Field; path: Path; editable: boolean 
 }
 
 /** A value rule (SimpleVal): its summary, and when editable an expandable editor of each counter. */
-function ValueRow(props: RulesProps & { field: Field; path: Path; editable: boolean; learned: unknown; configured: unknown; extra?: ComponentChildren }) {
-  const { field, path, configured, learned } = props;
+function ValueRow(props: RulesProps & { field: Field; path: Path; editable: boolean; rowLearned: unknown; rowConfigured: unknown; extra?: ComponentChildren }) {
+  const { field, path, rowConfigured: configured, rowLearned: learned } = props;
   const editable = props.editable && isObject(configured);
   return (
-    <Row {...props} field={{ ...field, kind: 'simpleval' }} path={path} learned={learned} configured={configured} extra={props.extra}>
+    <Row {...props} field={{ ...field, kind: 'simpleval' }} path={path} rowLearned={learned} rowConfigured={configured} extra={props.extra}>
       {editable ? (
         <details class="value-editor">
           <summary>{summarizeValue(configured)}</summary>
@@ -241,8 +251,8 @@ function KeyRows(props: RulesProps & { path: Path; prefix: string; editable: boo
             key={k}
             field={{ key: k, label: `${props.keyNoun} \`${k}\``, kind: 'simpleval' }}
             path={path}
-            learned={getAt(props.learned, path)}
-            configured={getAt(props.configured, path)}
+            rowLearned={getAt(props.learned, path)}
+            rowConfigured={getAt(props.configured, path)}
             extra={
               props.editable && inConfigured ? (
                 <button type="button" class="remove" aria-label={`Remove ${props.keyNoun} ${k}`} onClick={() => props.remove(path)}>
