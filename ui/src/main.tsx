@@ -54,7 +54,7 @@ function SignIn(props: { onSignIn(token: string): void; problem: string | null }
       <h1>Guard</h1>
       <form onSubmit={submit}>
         <label for="token">People token</label>
-        <p class="hint">The bearer token of guard-service's people API: the one it printed at start (GUARD_PEOPLE_TOKEN_FILE), or a Kubernetes token in a cluster.</p>
+        <p class="hint">The bearer token of guard-service's people API: the one it printed at start (or wrote to GUARD_SERVICE_PEOPLE_TOKEN_FILE), or a Kubernetes token in a cluster.</p>
         <input id="token" type="password" autoComplete="off" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} autoFocus />{' '}
         <button type="submit" class="primary" disabled={checking || token.trim() === ''}>
           {checking ? 'Checking…' : 'Sign in'}
