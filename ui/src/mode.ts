@@ -1,13 +1,8 @@
 // A Guardian's control flags in words: the mode, one sentence per flag, and how ready the service
 // is to block. Pure (no DOM).
+import type { Control } from '../../core/types.js';
 
-export interface Control {
-  alert: boolean;
-  block: boolean;
-  learn: boolean;
-  force: boolean;
-  auto: boolean;
-}
+export type { Control };
 
 export const CONTROL_FLAGS: ReadonlyArray<{ key: keyof Control; label: string; on: string; off: string }> = [
   { key: 'alert', label: 'Alert', on: 'Every request and response is decided against the rules in force; what is out of pattern is reported as an alert.', off: 'Nothing is decided: no alerts and no blocks, whatever the rules say.' },
