@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
+import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
 import { ATTACKS, MIX_CYCLE, mixRequest } from './mix.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -33,13 +34,6 @@ const LEARN_REQUESTS = 1200;
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
-// The gate runs with the Node flags of the deployment (deploy/gate-sidecar-example.yaml, NODE_OPTIONS).
-// And the environment of the deployment's gate container: glibc returns freed memory above 128 KiB to
-// the system instead of raising that threshold as large blocks come and go (about 6 MB of RSS).
-export const GATE_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
-// BENCH_GATE_NODE_FLAGS (space-separated) tries others; the report names the flags it ran with.
-export const GATE_NODE_FLAGS = process.env.BENCH_GATE_NODE_FLAGS ? process.env.BENCH_GATE_NODE_FLAGS.split(' ').filter(Boolean) : ['--max-semi-space-size=4', '--max-old-space-size=128'];
-
 // ---- processes -------------------------------------------------------------------------------
 
 const children = [];

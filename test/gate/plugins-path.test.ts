@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core } from '../../core/index.js';
 import { guardPlugin, PluginRegistry, TestGate, type Plugin, type PluginLogger } from '../../gate/plugins.js';
-import { startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { checkedProxy, checkedGate, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const quiet: PluginLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -46,7 +49,7 @@ afterAll(async () => {
 
 async function proxyWith(plugins: PluginRegistry | undefined, verdicts: Verdict[], blockStatus?: number): Promise<ProxyHandle> {
   const guardian = core.defaultGuardian(); // alert on, block off: the guard never blocks here
-  const p = await startProxy({
+  const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${backendPort}`,
@@ -211,7 +214,7 @@ describe('startGate wires the registry', () => {
       orig();
     };
     reg.register(tg);
-    const g = await startGate(
+    const g = await checkedGate(
       gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: `http://127.0.0.1:${backendPort}` }),
       { core, log: pino({ level: 'silent' }), podName: 'shop-1', drainMs: 500, plugins: reg, pluginConfig: { testgate: { action: 'block', path: '/admin' } } },
     );
