@@ -11,7 +11,9 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
 /healthz, /readyz and /metrics. Configured by the environment:
 
   GUARD_SERVICE_PORT         listening port (default 8888)
-  GUARD_SERVICE_ADDRESS      listening address (default 0.0.0.0)
+  GUARD_SERVICE_ADDRESS      listening address (default 0.0.0.0; 127.0.0.1 when
+                             GUARD_SERVICE_AUTH=false: a non-loopback address is refused then,
+                             unless GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK=true)
   GUARD_SERVICE_AUTH         gates authenticate with a service-account token checked by
                              TokenReview (default on; only "false" turns it off, and only with
                              GUARD_STORE=file: gates then name ns, sid and pod in the query)
@@ -35,6 +37,8 @@ or could not flush, 2 invalid configuration.
 
 /** Runs until a signal; resolves to the exit status. */
 export async function runService(ctx: CommandContext, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  // Listening first: a signal that arrives while the announcement is read is not lost.
+  const stopped = waitForStopSignal();
   let service: RunningService;
   try {
     const config = readServiceConfig(env);
@@ -50,10 +54,10 @@ export async function runService(ctx: CommandContext, env: Readonly<Record<strin
     }
     throw err;
   }
-  ctx.stderr.write(`guard service: listening on ${service.url}\n`);
+  ctx.stderr.write(`guard service: listening on ${service.bound} (${service.url})\n`);
   if (service.peopleToken !== null) ctx.stderr.write(`guard service: people API token: ${service.peopleToken}\n`);
 
-  const signal = await waitForStopSignal();
+  const signal = await stopped;
   ctx.stderr.write(`guard service: ${signal}: stopping, flushing learning\n`);
   const report = await service.close();
   if (!report.flushed) {

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { listenServer } from './node-listener.js';
 import type { GateStats } from './proxy.js';
 
 export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
@@ -131,6 +132,10 @@ export class GateMetrics {
   readonly oversizeBodies: Counter;
   /** Bytes held by buffered bodies. */
   readonly bodyBytesHeld: Gauge;
+  /** Responses without a declared length relayed as streams, decided on their head. */
+  readonly streamedResponses: Counter;
+  /** The service's 1xx responses the listener could not relay. */
+  readonly informationalDropped: Counter;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
@@ -201,7 +206,7 @@ export class GateMetrics {
       },
     });
     // The proxy's own counts, turned into counter increments when scraped.
-    const seen = { repeated: 0, inFlight: 0, budget: 0, dropped: 0, oversize: 0 };
+    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0, streamed: 0, informational: 0 };
     const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
       if (now > seen[key]) {
         if (labels) counter.inc(labels, now - seen[key]);
@@ -211,7 +216,7 @@ export class GateMetrics {
     };
     this.refusals = new Counter({
       name: 'guard_gate_refusals_total',
-      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503)',
+      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503, malformed 400/408/431 on the node listener)',
       labelNames: ['reason'],
       registers,
       collect(this: Counter<'reason'>) {
@@ -220,6 +225,7 @@ export class GateMetrics {
         grow(this, 'repeated', s.repeatedFieldRefusals, { reason: 'repeated_header' });
         grow(this, 'inFlight', s.inFlightRefusals, { reason: 'too_many_in_flight' });
         grow(this, 'budget', s.bodyBudgetRefusals, { reason: 'body_budget' });
+        grow(this, 'malformed', s.malformedRefusals, { reason: 'malformed' });
       },
     });
     this.queryPiecesDropped = new Counter({
@@ -238,6 +244,24 @@ export class GateMetrics {
       collect(this: Counter) {
         const s = self.statsSource?.();
         if (s) grow(this, 'oversize', s.oversizeBodies);
+      },
+    });
+    this.streamedResponses = new Counter({
+      name: 'guard_gate_responses_streamed_total',
+      help: 'Responses without a declared length still arriving after GUARD_RESPONSE_HOLD_MS (or server-sent events): decided on their head, body not profiled',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'streamed', s.streamedResponses);
+      },
+    });
+    this.informationalDropped = new Counter({
+      name: 'guard_gate_informational_dropped_total',
+      help: "The service's 1xx responses (103 Early Hints, 102 Processing) the listener could not relay (uws listener; HTTP/1.0 clients)",
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'informational', s.informationalDropped);
       },
     });
     this.bodyBytesHeld = new Gauge({
@@ -330,14 +354,7 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await listenServer(server, options.port, options.host ?? '0.0.0.0');
   return {
     server,
     port: (server.address() as AddressInfo).port,

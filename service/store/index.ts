@@ -1,6 +1,6 @@
 // Guardian storage for guard-service and the gate: the contract, its named errors, the checks every
 // store applies, the file store and the Kubernetes stores (Guardian CRDs, ConfigMaps).
-export type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
+export type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 export { MAX_SAMPLES } from './types.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
 export { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';

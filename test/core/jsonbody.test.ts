@@ -3,7 +3,7 @@
 // docs/compatibility.md). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
 import { createCore, loadCore, type Core } from '../../core/index.js';
-import { readBuildFile } from '../../core/wasm.js';
+import { readBuildFile } from '../../core/build-file.js';
 import { random } from '../support/random.js';
 
 const core = loadCore();
