@@ -2,7 +2,8 @@
 // data model profiles decoded values (StructuredProfile.of, with null members kept as bodies are:
 // docs/compatibility.md). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
-import { createCore, loadCore, type Core } from '../../core/index.js';
+import { createCore, loadCore, Section, type Core, type HeaderLine } from '../../core/index.js';
+import { learnedGuardian } from './support.js';
 import { readBuildFile } from '../../core/build-file.js';
 import { random } from '../support/random.js';
 
@@ -130,19 +131,12 @@ describe('streaming JSON body profile', () => {
   });
 
   it('a Guardian learned without a null member decides one as out of pattern', () => {
-    const g = core.defaultGuardian();
-    const p = core.newPile();
-    for (const body of ['{"id":1,"note":"x"}', '{"id":2,"note":"yy"}']) {
-      const s = core.newSession();
-      s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
-      p.add(s);
-      s.dispose();
-    }
-    g.learn(p);
+    const post = (body: string) => ({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']] as HeaderLine[], body });
+    const g = learnedGuardian(['{"id":1,"note":"x"}', '{"id":2,"note":"yy"}'].map(post));
     const decide = (body: string): string => {
       const s = core.newSession();
-      s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
-      s.decide(g, 63);
+      s.profileRequest(post(body));
+      s.decide(g, Section.All);
       const d = s.decisionString();
       s.dispose();
       return d;
@@ -151,7 +145,6 @@ describe('streaming JSON body profile', () => {
     expect(decide('{"id":3,"note":null}')).toContain('KnownKey note');
     expect(decide('{"id":3,"admin":null}')).toContain('Key admin is not known');
     expect(decide('{"id":3,"note":"z"}\n{"admin":true}')).toContain('Body Faults:[Unexpected key JsonTrailingData in Set,]');
-    p.dispose();
     g.dispose();
   });
 

@@ -3,7 +3,7 @@
 // it is learned and decided, and that Guardians and piles without it keep working as before.
 import { describe, expect, test } from 'vitest';
 import { Section, type Guardian, type HeaderLine, type HttpRequestFields } from '../../core/index.js';
-import { core, expectCode, pileWire, Rng, suiteSeed, withSeed } from './support.js';
+import { core, expectCode, learnedGuardian, pileWire, Rng, suiteSeed, withSeed } from './support.js';
 
 function req(headers: HeaderLine[], extra: Partial<HttpRequestFields> = {}): HttpRequestFields {
   return { method: 'GET', path: '/', headers, ...extra };
@@ -24,18 +24,7 @@ function pileFor(host: string | undefined): any {
 }
 
 function learnedFrom(hosts: Array<string | undefined>): Guardian {
-  const c = core();
-  const pile = c.newPile();
-  for (const host of hosts) {
-    const s = c.newSession();
-    s.profileRequest(req(hostLines(host), { remote: '8.8.4.4' }));
-    pile.add(s);
-    s.dispose();
-  }
-  const g = c.defaultGuardian();
-  g.learn(pile);
-  pile.dispose();
-  return g;
+  return learnedGuardian(hosts.map((host) => req(hostLines(host), { remote: '8.8.4.4' })));
 }
 
 function decision(g: Guardian, headers: HeaderLine[]): string {
