@@ -29,7 +29,7 @@ wireLimits.maxDepth = 64;
 wireLimits.maxBytes = 256 << 20;
 
 /** Parse the input buffer as one JSON document of the wire format, or report why not. */
-export function parseWire(len: i32): JsonValue | null {
+function parseWire(len: i32): JsonValue | null {
   resetDecodeErrors();
   const v = parseJson(inputPtr(), len, wireLimits, false);
   if (v == null) setOutputString("malformed JSON: " + jsonError);
@@ -43,7 +43,7 @@ function decodeFailed(): bool {
   return true;
 }
 
-export function writeOut(): void {
+function writeOut(): void {
   setOutputString(writer.toString());
 }
 

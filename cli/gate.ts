@@ -5,37 +5,6 @@ import { ConfigError, readGateConfig, startGate, type GateHandle } from '../gate
 import type { CommandContext } from './report.js';
 import { waitForStopSignal } from './signals.js';
 
-export const GATE_HELP = `Usage: guard gate
-
-Runs guard-gate, the sidecar in front of one service: it profiles every request and response,
-decides them against the service's Guardian, alerts or blocks, and syncs what it saw with
-guard-service. Configured by the environment (names of the original kept):
-
-  SERVICE_NAME, NAMESPACE      the protected service (required)
-  PROTECTED_SERVICE            where requests go (default http://127.0.0.1:8080)
-  PORT                         the gate's port (default 22000)
-  GUARD_SERVICE_URL            guard-service's base URL (unset: no sync; Guardians from
-                               Kubernetes or GUARDIAN_FILE)
-  USE_CRD                      Guardian CRDs (true, default) or ConfigMaps (false)
-  MONITOR_POD                  watch the pod's peers in /proc/net (default true)
-  ANALYZE_BODY                 profile JSON, form and text bodies (default true)
-  GUARDIAN_SYNC_INTERVAL       seconds between syncs (default 60)
-  POD_MONITOR_INTERVAL         seconds between pod samples (default 5)
-  LOG_LEVEL                    pino level (default info)
-  GUARDIAN_FILE                a Guardian to use without a cluster
-  GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
-  GUARD_MAX_BODY               largest body analysed and WebSocket message relayed, in bytes
-                               (default 1048576); a compressed body is held to it before and
-                               after decoding
-  GUARD_BLOCK_STATUS           status of block answers (default 403)
-  GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
-                               (default /var/run/secrets/tokens/guard-service)
-  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to
-  GUARD_SERVICE_SERVER_NAME    name verified in guard-service's certificate
-
-Exit status: 0 stopped by SIGTERM/SIGINT after draining, 1 could not start, 2 invalid
-configuration.
-`;
 
 /** Runs until a signal; resolves to the exit status. */
 export async function runGate(ctx: CommandContext, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {

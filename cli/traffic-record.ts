@@ -23,9 +23,6 @@ export interface TrafficRecord {
   response?: TrafficResponse;
 }
 
-/** The gate's default analysed-body limit (GUARD_MAX_BODY, SPEC §5.1). */
-export const DEFAULT_MAX_BODY = 1024 * 1024;
-
 export class RecordError extends Error {
   constructor(message: string) {
     super(message);

@@ -43,6 +43,7 @@ interface CoreExports extends WasmIoExports {
   pod_free(podId: number): void;
   sync_load(len: number): number;
   introspect(len: number): number;
+  live_handles(): number;
   debug_trap(): void;
 }
 

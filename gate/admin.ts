@@ -160,7 +160,7 @@ export class GateMetrics {
     });
     this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
     this.upstreamSeconds = new RequestHistogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
-    this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });
+    this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that failed: threw (kind throw), gave no verdict in time (timeout) or not a verdict (invalid)', labelNames: ['plugin', 'kind'], registers });
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
     this.websocketUpgrades = new Counter({ name: 'guard_gate_websocket_upgrades_total', help: 'WebSocket upgrades passed through to the service', registers });
     this.websocketMessages = new Counter({ name: 'guard_gate_websocket_messages_total', help: 'WebSocket messages relayed, by direction', labelNames: ['direction'], registers });

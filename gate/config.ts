@@ -28,6 +28,8 @@ export interface GateConfig {
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
   guardServiceServerName: string | null;
+  /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
+  inCluster: boolean;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +89,7 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+    inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
   };
   return Object.freeze(config);
 }

@@ -2,11 +2,12 @@
 // uWebSockets.js proxy, alerts and the admin listener, wired as SPEC §5 describes. Each part is
 // its own module; this file only connects them and orders start and shutdown.
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { loadCore, type Core, type PodProfile, type Session } from '../core/index.js';
 import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
 import { Alerts } from './alerts.js';
 import type { GateConfig } from './config.js';
+import type { Logger } from '../log/index.js';
 import { CoreHost } from './core-host.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
 import { guardPlugin, PluginRegistry } from './plugins.js';
@@ -61,6 +62,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
 
   // Plugins first: a fail-closed plugin that cannot initialise stops the start before anything runs.
   const plugins = options.plugins ?? new PluginRegistry({ logger: log });
+  plugins.onFailure((f) => metrics.pluginFailures.inc({ plugin: f.plugin, kind: f.kind }));
   if (!plugins.get(guardPlugin.name)) plugins.register(guardPlugin, { first: true });
   await plugins.init(options.pluginConfig ?? {}, { serviceName: config.serviceName, namespace: config.namespace, logger: log });
   log.info({ plugins: plugins.list().map((e) => ({ name: e.plugin.name, version: e.plugin.version, failure: e.failure })) }, 'plugins');
@@ -70,7 +72,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     namespace: config.namespace,
     service: config.serviceName,
     // The store validates what it reads with the gate's current core instance (see CoreHost below).
-    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log, core: () => host.core }),
+    store: await gateKubeStore({ useCrd: config.useCrd, inCluster: config.inCluster, namespace: config.namespace, log, core: () => host.core }),
     guardianFile: config.guardianFile ?? undefined,
     log,
   });

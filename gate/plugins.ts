@@ -6,14 +6,9 @@
 // A synchronous plugin is called without any timer, so the common path costs no allocation of one;
 // a synchronous plugin that never returns cannot be contained (it would hang the event loop).
 
-export type HeaderLine = readonly [name: string, value: string];
+import type { Logger } from '../log/index.js';
 
-export interface PluginLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type HeaderLine = readonly [name: string, value: string];
 
 /** What a plugin sees of a request. Header names are lower-case. */
 export interface RequestContext {
@@ -52,7 +47,7 @@ export interface PluginInit {
   config: Readonly<Record<string, string>>;
   serviceName: string;
   namespace: string;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 export interface Plugin {
@@ -106,20 +101,25 @@ export const DEFAULT_PLUGIN_TIMEOUT_MS = 1000;
 class PluginTimeout extends Error {}
 
 export interface PluginRegistryOptions {
-  logger?: PluginLogger;
+  logger?: Logger;
   /** Called for every contained failure (metrics). */
   onFailure?: (failure: PluginFailure) => void;
 }
 
 export class PluginRegistry {
   private readonly plugins: RegisteredPlugin[] = [];
-  private readonly logger: PluginLogger | undefined;
-  private readonly onFailure: ((failure: PluginFailure) => void) | undefined;
+  private readonly logger: Logger | undefined;
+  private readonly failureListeners: Array<(failure: PluginFailure) => void> = [];
   private readonly failureCounts = new Map<string, number>();
 
   constructor(options: PluginRegistryOptions = {}) {
     this.logger = options.logger;
-    this.onFailure = options.onFailure;
+    if (options.onFailure) this.failureListeners.push(options.onFailure);
+  }
+
+  /** Also call `listener` for every contained failure (the gate feeds its metric this way). */
+  onFailure(listener: (failure: PluginFailure) => void): void {
+    this.failureListeners.push(listener);
   }
 
   /** Add a plugin at the end of the order. Names are unique, compared case-insensitively. */
@@ -245,10 +245,12 @@ export class PluginRegistry {
     this.failureCounts.set(name, (this.failureCounts.get(name) ?? 0) + 1);
     const failure: PluginFailure = { plugin: name, stage, kind, error: err instanceof Error ? err.message : safeString(err) };
     this.logger?.error({ ...failure, policy: entry.failure }, `plugin ${name} failed during ${stage} (${kind})`);
-    try {
-      this.onFailure?.(failure);
-    } catch {
-      // a metrics callback must not break the chain
+    for (const listener of this.failureListeners) {
+      try {
+        listener(failure);
+      } catch {
+        // a metrics callback must not break the chain
+      }
     }
   }
 
@@ -336,7 +338,7 @@ export class TestGate implements Plugin {
   private header = 'x-testgate-hi';
   private pathPrefix = '';
   private action: 'tag' | 'block' = 'tag';
-  private logger: PluginLogger | undefined;
+  private logger: Logger | undefined;
 
   init({ config, logger }: PluginInit): void {
     this.logger = logger;

@@ -16,8 +16,10 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Core, Pile, Session } from '../core/index.js';
-import { systemClock, type Clock, type Timer } from '../service/clock.js';
-import { silentLogger, type GateLogger, type GuardianSource } from './guardian-source.js';
+import { systemClock, type Clock, type Timer } from '../clock/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import type { AlertLevel } from './alerts.js';
+import type { GuardianSource } from './guardian-source.js';
 
 export const PILE_LIMIT = 1000;
 export const ALERTS_LIMIT = 1000;
@@ -26,12 +28,12 @@ export const SKIP_INTERVALS = 5;
 export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
 
-/** One alert as guard-service receives it (reference upstream-gate.md §5.5). */
+/** One alert as guard-service receives it: held here, de-duplicated, until a sync delivers it. */
 export interface SyncAlert {
   decision: unknown;
   /** Unix seconds of the first occurrence. */
   time: number;
-  level: 'Session' | 'Gate';
+  level: AlertLevel;
   count: number;
 }
 
@@ -81,7 +83,7 @@ export interface SyncClientOptions {
   /** Wall clock for alert times (ms since the epoch). */
   wallNow?: () => number;
   random?: () => number;
-  log?: GateLogger;
+  log?: Logger;
   /** Called after every attempt (metrics). */
   onResult?: (result: SyncResult) => void;
 }
@@ -106,7 +108,7 @@ export class SyncClient {
   private readonly tokenFile: string;
   private readonly clock: Clock;
   private readonly wallNow: () => number;
-  private readonly log: GateLogger;
+  private readonly log: Logger;
   private readonly onResult: SyncClientOptions['onResult'];
   private readonly intervalMs: number;
   private readonly backoffBaseMs: number;
@@ -211,7 +213,7 @@ export class SyncClient {
    * Record an alert; `key` is the decision's sorted string (duplicates of the same level only
    * count up). Beyond maxAlerts distinct alerts the newest are dropped.
    */
-  addAlert(decision: unknown, key: string, level: 'Session' | 'Gate' = 'Session'): void {
+  addAlert(decision: unknown, key: string, level: AlertLevel = 'Session'): void {
     if (this.closed) return;
     const k = `${level}${key}`;
     const seen = this.alertIndex.get(k);
@@ -434,7 +436,7 @@ export class SyncClient {
       this.currentBackoff = 0;
       this.counters.successes++;
       this.counters.consecutiveFailures = 0;
-      this.log.debug?.({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
+      this.log.debug({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
     } else {
       if (sendingCore === this.core) this.restore(sending, sentAlerts);
       else {

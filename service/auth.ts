@@ -7,8 +7,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError } from './api-errors.js';
 import type { KubeAccess } from './kube-access.js';
-import { httpStatus } from './store/kube-client.js';
-import { isDnsLabel } from './store/index.js';
+import { httpStatus } from '../store/kube.js';
+import { isDnsLabel } from '../store/index.js';
 
 export const GATE_AUDIENCE = 'guard-service';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';

@@ -28,8 +28,9 @@
 //   persist is learned into it again, so nothing is lost (B-8).
 import { createHash } from 'node:crypto';
 import type { Core, Guardian, Pile } from '../core/index.js';
-import type { Clock, Timer } from './clock.js';
-import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from './store/index.js';
+import type { Clock, Timer } from '../clock/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
 
 export interface LearnerLimits {
   /** Learn when the pile holds at least this many samples. */
@@ -71,14 +72,6 @@ export const DEFAULT_LEARNER_LIMITS: Readonly<LearnerLimits> = Object.freeze({
   maxDeferredEvents: 16,
 });
 
-/** pino-compatible: (details, message). */
-export interface LearnerLog {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
-
-const silentLog: LearnerLog = { info() {}, warn() {} };
-
 export type LearnerErrorCode =
   /** The service's Guardian could not be read; the gate keeps its pile and Guardian and retries. */
   | 'GUARD_LEARNER_STORE_UNAVAILABLE'
@@ -99,7 +92,7 @@ export interface LearnerOptions {
   core: Core;
   store: GuardianStore;
   clock: Clock;
-  log?: LearnerLog;
+  log?: Logger;
   limits?: Partial<LearnerLimits>;
 }
 
@@ -176,7 +169,7 @@ export class Learner {
   private readonly core: Core;
   private readonly store: GuardianStore;
   private readonly clock: Clock;
-  private readonly log: LearnerLog;
+  private readonly log: Logger;
   private readonly limits: Readonly<LearnerLimits>;
   private readonly records = new Map<string, ServiceRecord>();
   /** Services with a pending pile or unpersisted learning, in round-robin order for the tick. */
@@ -189,7 +182,7 @@ export class Learner {
     this.core = options.core;
     this.store = options.store;
     this.clock = options.clock;
-    this.log = options.log ?? silentLog;
+    this.log = options.log ?? silentLogger;
     this.limits = Object.freeze({ ...DEFAULT_LEARNER_LIMITS, ...options.limits });
   }
 

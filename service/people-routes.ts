@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, isApiError } from './api-errors.js';
 import type { Person, PersonVerb } from './auth.js';
 import type { ServiceContext } from './service-context.js';
-import { isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from './store/index.js';
+import { defaultSpec, isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +22,7 @@ interface GuardianParams {
 const MAX_ALERT_LIMIT = 1000;
 
 export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
-  const defaults = defaultSpec(ctx);
+  const defaults = defaultSpec(ctx.core);
 
   app.addHook('onRequest', async (req) => {
     try {
@@ -158,11 +158,3 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function defaultSpec(ctx: ServiceContext): GuardianSpecJson {
-  const g = ctx.core.defaultGuardian();
-  try {
-    return JSON.parse(g.toWire()) as GuardianSpecJson;
-  } finally {
-    g.dispose();
-  }
-}

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { TtlCache, type GateIdentity } from './auth.js';
 import type { KubeAccess } from './kube-access.js';
-import { httpStatus } from './store/kube-client.js';
+import { httpStatus } from '../store/kube.js';
 
 export interface PodRestarterOptions {
   /** null: no Kubernetes (auth off); restarts are refused and logged. */

@@ -8,7 +8,7 @@ import type { ServiceConfig } from './config.js';
 import type { Learner } from './learner.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PodRestarter } from './pod-restarts.js';
-import type { GuardianStore } from './store/index.js';
+import type { GuardianStore } from '../store/index.js';
 
 export interface ServiceContext {
   config: Readonly<ServiceConfig>;

@@ -9,7 +9,7 @@ import type { GateIdentity } from './auth.js';
 import { LearnerError } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
 import type { ServiceContext } from './service-context.js';
-import { isStoreError } from './store/index.js';
+import { isStoreError } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

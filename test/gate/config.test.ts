@@ -37,8 +37,10 @@ describe('readGateConfig', () => {
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
       guardServiceServerName: null,
+      inCluster: false,
     });
     expect(Object.isFrozen(c)).toBe(true);
+    expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
   });
 
   it('reads every variable', () => {

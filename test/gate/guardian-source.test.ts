@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
-import { StoreError, type GuardianSpecJson, type GuardianStore, type StoredGuardian } from '../../service/store/index.js';
+import { StoreError, type GuardianSpecJson, type GuardianStore, type StoredGuardian } from '../../store/index.js';
 
 const core = loadCore();
 const NS = 'shop';

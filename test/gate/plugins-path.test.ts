@@ -5,10 +5,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core } from '../../core/index.js';
-import { guardPlugin, PluginRegistry, TestGate, type Plugin, type PluginLogger } from '../../gate/plugins.js';
+import { guardPlugin, PluginRegistry, TestGate, type Plugin } from '../../gate/plugins.js';
+import { silentLogger as quiet } from '../../log/index.js';
 import { startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
-
-const quiet: PluginLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Received {
   method: string;

@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readServiceConfig, serviceConfig, ServiceError, startService } from '../../service/index.js';
 import { syncMessage } from '../vectors/fixtures.js';
+import { freePort } from '../support/ports.js';
 import { core, silent, start } from './api-support.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -65,14 +66,6 @@ async function post(url: string, body: string, dispatcher: Agent) {
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-/** A port nothing listens on (free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { loadCore } from '../../../core/index.js';
-import { StoreError, type GuardianSpecJson, type StoreErrorCode } from '../../../service/store/index.js';
-import { DEFAULT_GUARDIAN_SPEC_TEXT, guardianSpec } from '../../vectors/fixtures.js';
+import { loadCore } from '../../core/index.js';
+import { StoreError, type GuardianSpecJson, type StoreErrorCode } from '../../store/index.js';
+import { DEFAULT_GUARDIAN_SPEC_TEXT, guardianSpec } from '../vectors/fixtures.js';
 
 export const core = loadCore;
 
@@ -63,6 +63,6 @@ export async function storeError(p: Promise<unknown>, code: StoreErrorCode): Pro
 }
 
 /** The compiled store, for child processes (plain node cannot load the TypeScript source). */
-export const COMPILED_STORE = fileURLToPath(new URL('../../../build/js/service/store/index.js', import.meta.url));
+export const COMPILED_STORE = fileURLToPath(new URL('../../build/js/store/file.js', import.meta.url));
 export const compiledStoreMissing = !existsSync(COMPILED_STORE);
-export const COMPILED_MISSING_MESSAGE = `${COMPILED_STORE} is missing: run \`npm run build\` first (tsconfig must include service/**/*.ts)`;
+export const COMPILED_MISSING_MESSAGE = `${COMPILED_STORE} is missing: run \`npm run build\` first (tsconfig must include store/**/*.ts)`;

@@ -19,12 +19,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadCore, type Core } from '../../core/index.js';
+import { loadCore, type Core } from '../core/index.js';
 import { StoreError } from './errors.js';
 import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type HeldLock } from './file-lock.js';
 import { watchDirectory } from './file-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
 import { serializeOn } from './queue.js';
 
 export interface FileGuardianStoreOptions {
@@ -83,7 +83,6 @@ export class FileGuardianStore implements GuardianStore {
   private readonly reported = new Map<string, string>();
   private initialised?: Promise<void>;
   private closed = false;
-  private defaultSpec?: GuardianSpecJson;
 
   constructor(dir: string, options: FileGuardianStoreOptions = {}) {
     this.dir = dir;
@@ -130,7 +129,7 @@ export class FileGuardianStore implements GuardianStore {
 
   async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
     return this.update(namespace, service, (current) => {
-      const base = current ?? this.defaults();
+      const base = current ?? defaultSpec(this.core);
       return { configured: base.configured, learned, samples, control: base.control };
     });
   }
@@ -393,18 +392,6 @@ export class FileGuardianStore implements GuardianStore {
     }
   }
 
-  /** The default Guardian's spec: what a Guardian learned before anyone configured it starts from. */
-  private defaults(): GuardianSpecJson {
-    if (!this.defaultSpec) {
-      const g = this.core.defaultGuardian();
-      try {
-        this.defaultSpec = JSON.parse(g.toWire()) as GuardianSpecJson;
-      } finally {
-        g.dispose();
-      }
-    }
-    return structuredClone(this.defaultSpec);
-  }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 // (kube-store-suite.ts) plus the ConfigMap format — `guardian.<service>`, data key `Guardian`,
 // samples persisted (B-4), other ConfigMaps ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfigMapGuardianStore } from '../../../service/store/kube-configmap.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { KubeConfigMapGuardianStore } from '../../store/kube-configmap.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { kubeStoreSuite, learnedWith, marksOf } from './kube-store-suite.js';
 import { canonical, defaultSpec } from './support.js';
 

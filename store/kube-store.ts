@@ -3,12 +3,12 @@
 // the list-then-watch. kube-crd.ts and kube-configmap.ts say only how a Guardian maps to an object.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadCore, type Core } from '../../core/index.js';
+import { loadCore, type Core } from '../core/index.js';
 import { StoreError } from './errors.js';
 import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.js';
 import { reflect, type KubeObjectLike } from './kube-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
 import { serializeOn } from './queue.js';
 
 export interface KubeGuardianStoreOptions {
@@ -91,7 +91,6 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly watches = new Set<{ close(): void }>();
   private closed = false;
-  private defaultSpec?: GuardianSpecJson;
 
   protected abstract readonly objects: GuardianObjects<O>;
 
@@ -151,7 +150,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
   async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
     checkNames(namespace, service);
     const change = (current: GuardianSpecJson | null): GuardianSpecJson => {
-      const base = current ?? this.defaults();
+      const base = current ?? defaultSpec(this.core);
       return { configured: base.configured, learned, samples, control: base.control };
     };
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, true)));
@@ -300,18 +299,6 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     }
   }
 
-  /** The default Guardian's spec: what a Guardian learned before anyone configured it starts from. */
-  private defaults(): GuardianSpecJson {
-    if (!this.defaultSpec) {
-      const g = this.core.defaultGuardian();
-      try {
-        this.defaultSpec = JSON.parse(g.toWire()) as GuardianSpecJson;
-      } finally {
-        g.dispose();
-      }
-    }
-    return structuredClone(this.defaultSpec);
-  }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 // real @kubernetes/client-node: each test file calls kubeStoreSuite with how its kind keeps a
 // Guardian as an object.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SAMPLES, StoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent, type StoredGuardian } from '../../../service/store/index.js';
-import type { KubeGuardianStoreOptions } from '../../../service/store/kube-store.js';
-import { resolveGuardian } from '../../../service/store/resolve.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { MAX_SAMPLES, StoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent, type StoredGuardian } from '../../store/index.js';
+import type { KubeGuardianStoreOptions } from '../../store/kube-store.js';
+import { resolveGuardian } from '../../store/resolve.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { canonical, defaultSpec, exampleSpec, storeError } from './support.js';
 
 export interface KubeStoreKind {

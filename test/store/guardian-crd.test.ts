@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { canonical, defaultSpec, exampleSpec } from './support.js';
 
-const CRD_PATH = fileURLToPath(new URL('../../../deploy/guardian-crd.yaml', import.meta.url));
+const CRD_PATH = fileURLToPath(new URL('../../deploy/guardian-crd.yaml', import.meta.url));
 
 type Schema = {
   type?: string;
