@@ -357,7 +357,7 @@ export class TestGate implements Plugin {
   }
 
   private matches(ctx: RequestContext): boolean {
-    if (Object.prototype.hasOwnProperty.call(ctx.headers, this.header)) return true;
+    if (Object.hasOwn(ctx.headers, this.header)) return true;
     return this.pathPrefix !== '' && ctx.path.startsWith(this.pathPrefix);
   }
 

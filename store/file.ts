@@ -15,7 +15,6 @@
 // resourceVersion is a per-file counter, +1 on every write; a file a person dropped in without
 // our envelope (a bare GuardianSpec, a Guardian object or a ConfigMap as JSON) is read as
 // resourceVersion "0".
-import { randomBytes } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

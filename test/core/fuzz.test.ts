@@ -75,6 +75,8 @@ beforeAll(() => {
 
 afterAll(() => {
   known?.dispose();
+  // Every handle made by the suite on the shared core was freed, whatever the inputs did.
+  if (!core().faulted) expect(core().wasm.exports.live_handles()).toBe(startHandles);
 });
 
 // ---- random requests --------------------------------------------------------------------------

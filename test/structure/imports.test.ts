@@ -80,7 +80,7 @@ function packageOf(spec: string): string {
 const componentOf = (path: string): string | undefined => (path.includes('/') && path.split('/')[0] in MAY_IMPORT ? path.split('/')[0] : undefined);
 
 /** Every broken rule, as text. */
-export function violations(edges: readonly Edge[]): string[] {
+function violations(edges: readonly Edge[]): string[] {
   const out: string[] = [];
   for (const e of edges) {
     const from = componentOf(e.from)!;
@@ -93,7 +93,7 @@ export function violations(edges: readonly Edge[]): string[] {
 }
 
 /** Packages reached from `start` through imports that load with it (static, not type-only). */
-export function loadedWith(start: string, edges: readonly Edge[]): Map<string, string> {
+function loadedWith(start: string, edges: readonly Edge[]): Map<string, string> {
   const byFile = new Map<string, Edge[]>();
   for (const e of edges) if (!e.typeOnly && !e.dynamic) byFile.set(e.from, [...(byFile.get(e.from) ?? []), e]);
   const packages = new Map<string, string>();
