@@ -5,9 +5,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
-export type BlockStage = 'request' | 'response' | 'pod';
-export type SyncResult = 'ok' | 'unauthorized' | 'rejected' | 'unavailable' | 'error';
 
 /**
  * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
