@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-
 /**
  * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
  * set and looks up its bucket map on every observe, a few µs per request on the gate's hot path;
