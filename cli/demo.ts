@@ -1,4 +1,4 @@
-// `guard demo`: Guard end to end on one machine (SPEC §8) — a sample shop service, guard-service
+// `guard demo`: Guard end to end on one machine — a sample shop service, guard-service
 // with the file store, and a gate in front of the shop; normal traffic until the Guardian is
 // learned, then blocking, attacks refused and normal requests served.
 import { createServer, type Server } from 'node:http';

@@ -1,4 +1,4 @@
-// `guard service`: run guard-service from the environment (SPEC §6.6) until SIGTERM or SIGINT.
+// `guard service`: run guard-service from the environment (docs/configuration.md) until SIGTERM or SIGINT.
 // Exit status: 0 stopped cleanly, 1 it could not listen or lost learning at shutdown, 2 bad
 // configuration.
 import { ConfigError, readServiceConfig, ServiceError, startService, type RunningService } from '../service/index.js';

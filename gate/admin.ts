@@ -1,4 +1,4 @@
-// guard-gate's admin listener (SPEC §5.5) on its own port: /healthz (the process is up), /readyz
+// guard-gate's admin listener on its own port (GUARD_ADMIN_PORT): /healthz (the process is up), /readyz
 // (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is created once
 // and handed to the request path, the sync client and the pod monitor, which update it.
 import { createServer, type Server } from 'node:http';

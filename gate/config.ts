@@ -1,4 +1,4 @@
-// guard-gate's configuration (SPEC §5.6): the environment is read once, here, validated and frozen.
+// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated and frozen.
 // Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
 // allowed; nothing is silently replaced by a default.
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -1,4 +1,4 @@
-// The gate's core instance and its recovery (SPEC "fail static, never silently open"). A trap of the
+// The gate's core instance and its recovery (fail static, never silently open). A trap of the
 // core (an internal bug) leaves its instance unusable: every later call throws GUARD_CORE_FAULT.
 // CoreHost owns the instance: told of a trap synchronously (Core.onFault), before the failing caller
 // sees the error, it puts a fresh instance of the same compiled module in place and has the gate

@@ -1,4 +1,4 @@
-// The Guardian in force for this gate (SPEC §5.2, §4.1 fix 9). Resolution order: guard-service's
+// The Guardian in force for this gate (difference 9 of docs/compatibility.md). Resolution order: guard-service's
 // /sync answer (handed in by the SyncClient); else Kubernetes (CRD `<service>` then
 // `ns-<namespace>`, or ConfigMaps) through the stores' resolveGuardian; else a local GUARDIAN_FILE;
 // else the default Guardian. Fail-static: a failed or invalid load never replaces the Guardian in
@@ -169,7 +169,7 @@ export class GuardianSource {
           if (this.loaded) return this.entry.origin;
         }
       } catch (err) {
-        // A failed read is not absence: keep what is in force (fix 9); without anything, go on.
+        // A failed read is not absence: keep what is in force (fail-static); without anything, go on.
         this.log.warn({ err: messageOf(err), namespace: this.namespace, service: this.service }, 'guardian: Kubernetes read failed - keeping the Guardian in force');
         if (this.loaded) return this.entry.origin;
       }

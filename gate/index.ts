@@ -1,5 +1,5 @@
 // guard-gate assembled: the Guardian source and its sync with guard-service, the pod monitor, the
-// uWebSockets.js proxy, alerts and the admin listener, wired as SPEC §5 describes. Each part is
+// uWebSockets.js proxy, alerts and the admin listener, wired as docs/architecture.md draws them. Each part is
 // its own module; this file only connects them and orders start and shutdown.
 import { hostname } from 'node:os';
 import { pino } from 'pino';
@@ -29,7 +29,7 @@ export interface GateOptions {
   /** How long SIGTERM waits for in-flight requests (default 10 s). */
   drainMs?: number;
   /**
-   * Plugins in the request path (SPEC §5.7), registered but not yet initialised: startGate adds the
+   * Plugins in the request path, registered but not yet initialised: startGate adds the
    * guard's own entry at the front, initialises them with pluginConfig and shuts them down on close.
    */
   plugins?: PluginRegistry;
@@ -163,7 +163,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
         clientAddress: verdict.remote,
       });
     }
-    // SPEC §4.1 fix 1: with learn on, clean sessions are learned; with force, alerting ones too.
+    // With learn on, clean sessions are learned; with force, alerting ones too (difference 1 of
+    // docs/compatibility.md).
     const control = source.control;
     if (!verdict.complete || !control.learn || (verdict.result > 0 && !control.force)) return;
     if (pod) session.setPod(pod);

@@ -1,4 +1,4 @@
-// The gate's checks as plugins (SPEC §5.7, reference §8): one interface — name, version, init,
+// The gate's checks as plugins, as the original's gate has them: one interface — name, version, init,
 // approveRequest, approveResponse, shutdown — a registry, and containment. A plugin that throws, or
 // whose asynchronous verdict does not arrive in time, is logged and counted and its verdict is
 // decided by its failure policy: 'closed' (block; the default for security plugins) or 'open'
@@ -323,7 +323,7 @@ export function hasActivePlugins(registry: PluginRegistry | null | undefined): b
 }
 
 /**
- * testgate (reference §8.3, name and version of the original) — never for production. Config keys:
+ * testgate (the original's test plugin, its name and version kept) — never for production. Config keys:
  * `sender` (default `someone`) and `response` (default `CU`) as the original; `header` (default
  * `X-Testgate-Hi`, matched case-insensitively, any value) and `path` (a path prefix; empty = none) say
  * which requests match; `action` is `tag` (default: the original's behaviour — log, tag the request,

@@ -1,4 +1,4 @@
-// Pod monitoring (SPEC §5.4, reference §4): every interval the remote addresses of the pod's sockets
+// Pod monitoring, as the original's gate does it: every interval (POD_MONITOR_INTERVAL) the remote addresses of the pod's sockets
 // are read from /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6} (asynchronously, bounded, with a
 // timeout; a missing file is fine), profiled by the core (public peers only) and decided against the
 // pod criteria of the Guardian in force. A non-zero decision is reported as a Gate-level alert; under

@@ -1,4 +1,4 @@
-// Sync with guard-service (SPEC §5.3, as written; reference upstream-gate.md §5.6, §6 for the wire).
+// Sync with guard-service: POST /sync with {pile, alerts, compromised}, the original's wire format.
 //
 // Policy, evaluated whenever the pile or the alerts change and on a timer:
 //   * ≥ 1000 samples or ≥ 1000 alerts held                              → sync now;

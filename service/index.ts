@@ -1,4 +1,4 @@
-// guard-service (SPEC §6): the HTTP API gates sync with, the people API, health and metrics, over
+// guard-service: the HTTP API gates sync with, the people API, health and metrics, over
 // the learner, the alert store and a Guardian store. startService() builds and listens; close()
 // stops accepting, flushes learning to the store (bounded), and releases everything.
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// The API for people and the UI (SPEC §6.1, F-2, F-3): list and read Guardians, replace their
+// The API for people and the UI: list and read Guardians, replace their
 // configured rules and control (people's fields; the learner's are kept), copy learned rules into
 // configured ones, and query alerts. Every call carries a bearer token; each verb is checked for
 // the namespace it touches.

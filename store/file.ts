@@ -1,4 +1,4 @@
-// The file store (SPEC §6.3): a directory with one JSON file per Guardian, `<namespace>.<service>.json`
+// The file store: a directory with one JSON file per Guardian, `<namespace>.<service>.json`
 // holding {namespace, service, resourceVersion, spec}; the embedded default when there is no cluster.
 //
 // Durability: a write goes to a private temp file in the same directory, is fsync'd, renamed over

@@ -1,4 +1,4 @@
-// Property and fuzz tests of the core host (SPEC §4, §9): random requests, random wire JSON and
+// Property and fuzz tests of the core host (no input may crash, loop or leak): random requests, random wire JSON and
 // random introspection commands may only ever fail with a CoreError, leave the core working,
 // learn deterministically and free what they allocate. Seeded: a failure prints its seed; rerun
 // with GUARD_FUZZ_SEED=<seed> to reproduce.

@@ -1,4 +1,4 @@
-// guard-gate's environment (SPEC §5.6): defaults, and every invalid value is a ConfigError naming
+// guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a ConfigError naming
 // the variable and what is allowed.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, gateConfig, readGateConfig } from '../../gate/config.js';
@@ -16,7 +16,7 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('readGateConfig', () => {
-  it('has the defaults of SPEC §5.6 and is frozen', () => {
+  it('has the documented defaults and is frozen', () => {
     const c = readGateConfig(BASE);
     expect(c).toEqual({
       serviceName: 'myapp',

@@ -1,4 +1,4 @@
-// GuardianSource: the resolution order of SPEC §5.2 and fail-static (§4.1 fix 9), with a stub
+// GuardianSource: its resolution order and fail-static (difference 9 of docs/compatibility.md), with a stub
 // Kubernetes store and a temporary GUARDIAN_FILE.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Plugins in the request path (SPEC §5.7): the proxy consults the registry after the guard's own
+// Plugins in the request path: the proxy consults the registry after the guard's own
 // decision — approveRequest before forwarding, approveResponse before sending.
 import http from 'node:http';
 import net from 'node:net';

@@ -1,5 +1,5 @@
-// The plugin interface (SPEC §5.7): registry, ordered chain, containment of throwing and slow
-// plugins per failure policy, and the testgate plugin (reference §8.3).
+// The plugin interface: registry, ordered chain, containment of throwing and slow
+// plugins per failure policy, and the testgate plugin (the original's test plugin).
 import { describe, expect, it } from 'vitest';
 import {
   PluginRegistry,

@@ -1,4 +1,5 @@
-// The pod monitor against fake /proc/net tables in a temp dir (line format: reference §4.1, §7.11).
+// The pod monitor against fake /proc/net tables in a temp dir (the kernel's line format, as
+// test/vectors/pod.test.ts has it).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

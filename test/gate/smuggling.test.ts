@@ -1,4 +1,4 @@
-// Header smuggling and encoding tricks against the request path (SPEC §5.1): none bypasses the
+// Header smuggling and encoding tricks against the request path: none bypasses the
 // decision, and none reaches the backend as a different request than the one decided. Requests are
 // written as raw bytes; a learned Guardian in block mode decides them.
 import http from 'node:http';

@@ -1,4 +1,4 @@
-// SyncClient: the policy of SPEC §5.3 on a FakeClock (against a small capturing HTTP server), and
+// SyncClient: its sync policy (gate/sync.ts) on a FakeClock (against a small capturing HTTP server), and
 // the protocol against a real guard-service (file store, auth off: identity in the query).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// WebSocket pass-through (SPEC §5.1) end to end: a real uWS WebSocket service, the real gate
+// WebSocket pass-through end to end: a real uWS WebSocket service, the real gate
 // (startProxy / startGate) and real clients (undici's WebSocket, and raw sockets to read the
 // handshake answers), all on port 0.
 import { createHash, randomBytes } from 'node:crypto';

@@ -94,7 +94,7 @@ describe('Learner: when to learn', () => {
     expect(spec(await learner.sync(NS, 'eleven', pileOf(1))).samples).toBe(13); // 11 < 2 × 10
   });
 
-  it('learns the first ten single-session syncs of a new service, then waits (reference T16)', async () => {
+  it('learns the first ten single-session syncs of a new service, then waits, as the original does', async () => {
     const { store, learner } = setup();
     for (let i = 1; i <= 10; i++) expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(i);
     expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(10);

@@ -1,6 +1,6 @@
 // guard-service with TLS on (GUARD_SERVICE_TLS): a throwaway CA and a server certificate made with
 // the openssl CLI at test time, for the name the original's gates pin (data-plane.knative.dev,
-// reference upstream-service.md §3.8) and localhost. Real listeners on port 0, real undici
+// docs/operations.md) and localhost. Real listeners on port 0, real undici
 // clients; what a gate, a stranger and an operator with a broken secret each observe.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,7 +87,7 @@ describe.skipIf(!hasOpenssl)('guard-service over TLS (certificates made with the
   /** guard-service on the file store, auth off, TLS on with the generated certificate. */
   const startTls = () => start(null, { tls: { certFile: pki.certFile, keyFile: pki.keyFile } }, { core });
 
-  it('a gate that trusts the CA and sends server name data-plane.knative.dev syncs the §6.4 example and gets its Guardian', async () => {
+  it('a gate that trusts the CA and sends server name data-plane.knative.dev syncs the original\'s example message and gets its Guardian', async () => {
     const { url } = await startTls();
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const gate = client({ ca: pki.caCert, servername: GATE_SERVER_NAME });

@@ -106,7 +106,7 @@ describe('deploy/guardian-crd.yaml', () => {
 
   it('accepts, without pruning anything, every spec the original or the core writes', () => {
     const accepted = [
-      exampleSpec(), // reference upstream-datamodel.md §6.5
+      exampleSpec(), // the original's example GuardianSpec
       canonical(exampleSpec()),
       defaultSpec(),
       { configured: null, samples: 0, control: null },

@@ -1,5 +1,5 @@
 // Shared helpers of the Guardian store suites: a fresh temporary directory per test, the core, the
-// reference's example Guardians, and a way to await a StoreError.
+// original's example Guardians (test/vectors/fixtures.ts), and a way to await a StoreError.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +28,12 @@ export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
 
-/** The reference's §6.5 GuardianSpec (configured zero config, learned tree, samples 1). */
+/** The original's example GuardianSpec (test/vectors/fixtures.ts: configured zero config, learned tree, samples 1). */
 export function exampleSpec(): GuardianSpecJson {
   return guardianSpec() as GuardianSpecJson;
 }
 
-/** The service's default Guardian (§6.3 of the data model). */
+/** The service's default Guardian. */
 export function defaultSpec(): GuardianSpecJson {
   return JSON.parse(DEFAULT_GUARDIAN_SPEC_TEXT) as GuardianSpecJson;
 }
