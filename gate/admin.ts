@@ -81,6 +81,8 @@ export class GateMetrics {
   readonly decisions: Counter<'outcome'>;
   /** Alerts reported, by level (Session, Gate). */
   readonly alerts: Counter<'level'>;
+  /** Distinct alerts not held for guard-service because 1000 were held already. */
+  readonly alertsDropped: Counter;
   /** Blocked exchanges, by stage (request, response, pod). */
   readonly blocks: Counter<'stage'>;
   readonly syncs: Counter<'result'>;
@@ -91,7 +93,7 @@ export class GateMetrics {
   readonly coreSeconds: RequestHistogram;
   /** Time to the protected service's response headers. */
   readonly upstreamSeconds: RequestHistogram;
-  /** Plugin failures (throw or timeout), by plugin and kind. */
+  /** Plugin failures (throw, timeout, invalid verdict), by plugin and kind. */
   readonly pluginFailures: Counter<'plugin' | 'kind'>;
   /** 1 while the pod is reported compromised. */
   readonly podCompromised: Gauge;
@@ -141,6 +143,7 @@ export class GateMetrics {
       },
     });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
+    this.alertsDropped = new Counter({ name: 'guard_gate_alerts_dropped_total', help: 'Distinct alerts not sent to guard-service: the sync client held its limit already (still logged)', registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
     this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });

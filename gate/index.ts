@@ -93,6 +93,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       metrics.syncs.inc({ result: r.outcome });
       metrics.syncSeconds.observe(r.ms / 1000);
     },
+    onAlertDropped: () => metrics.alertsDropped.inc(),
   });
   metrics.watchPile(() => sync.pileCount);
 

@@ -86,6 +86,8 @@ export interface SyncClientOptions {
   log?: Logger;
   /** Called after every attempt (metrics). */
   onResult?: (result: SyncResult) => void;
+  /** Called for each distinct alert not held because maxAlerts were held already (metrics). */
+  onAlertDropped?: () => void;
 }
 
 export interface SyncStats {
@@ -110,6 +112,7 @@ export class SyncClient {
   private readonly wallNow: () => number;
   private readonly log: Logger;
   private readonly onResult: SyncClientOptions['onResult'];
+  private readonly onAlertDropped: SyncClientOptions['onAlertDropped'];
   private readonly intervalMs: number;
   private readonly backoffBaseMs: number;
   private readonly maxBackoffMs: number;
@@ -155,6 +158,7 @@ export class SyncClient {
     this.wallNow = options.wallNow ?? Date.now;
     this.log = options.log ?? silentLogger;
     this.onResult = options.onResult;
+    this.onAlertDropped = options.onAlertDropped;
     this.intervalMs = positive(options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS, 'intervalMs');
     this.backoffBaseMs = positive(options.backoffMs ?? 5000, 'backoffMs');
     this.maxBackoffMs = Math.max(this.backoffBaseMs, options.maxBackoffMs ?? 300_000);
@@ -211,7 +215,7 @@ export class SyncClient {
 
   /**
    * Record an alert; `key` is the decision's sorted string (duplicates of the same level only
-   * count up). Beyond maxAlerts distinct alerts the newest are dropped.
+   * count up). Beyond maxAlerts distinct alerts the newest are dropped (and counted).
    */
   addAlert(decision: unknown, key: string, level: AlertLevel = 'Session'): void {
     if (this.closed) return;
@@ -221,7 +225,10 @@ export class SyncClient {
       seen.count++;
       return;
     }
-    if (this.alerts.length >= this.maxAlerts) return;
+    if (this.alerts.length >= this.maxAlerts) {
+      this.onAlertDropped?.();
+      return;
+    }
     const alert: SyncAlert = { decision, time: Math.floor(this.wallNow() / 1000), level, count: 1 };
     this.alerts.push(alert);
     this.alertIndex.set(k, alert);
@@ -502,7 +509,10 @@ export class SyncClient {
       seen.count += alert.count;
       return;
     }
-    if (this.alerts.length >= this.maxAlerts) return;
+    if (this.alerts.length >= this.maxAlerts) {
+      this.onAlertDropped?.();
+      return;
+    }
     this.alerts.push(alert);
     this.alertIndex.set(k, alert);
   }

@@ -185,7 +185,8 @@ describe('sync policy (FakeClock)', () => {
 
   it('syncs at 1000 alerts; any alert syncs at the interval', async () => {
     const srv = await capturingServer({ answer: `{"guardian":${JSON.stringify(spec(1_000_000))}}` });
-    const h = harness(srv.url);
+    let dropped = 0;
+    const h = harness(srv.url, { onAlertDropped: () => dropped++ });
     await h.client.start();
     h.client.addAlert({ children: {}, reasons: ['x'], result: 1 }, 'x');
     h.client.addAlert({ children: {}, reasons: ['x'], result: 1 }, 'x'); // duplicate: counted
@@ -198,6 +199,7 @@ describe('sync policy (FakeClock)', () => {
     expect(h.client.nextSyncAt).toBe(5000);
     h.client.addAlert({ reasons: ['dropped'] }, 'dropped'); // beyond the cap: the newest is dropped
     expect(h.client.alertCount).toBe(1000);
+    expect(dropped).toBe(1);
     await advanceTo(h, 5000, 2);
     expect(srv.captured[1]!.alerts).toHaveLength(1000);
     expect((srv.captured[1]!.alerts![0] as { count: number }).count).toBe(2);
