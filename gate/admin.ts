@@ -187,7 +187,16 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Start the admin listener; resolves once listening, rejects when the port cannot be bound. */
+/** The admin port cannot be bound (in use, not permitted). */
+export class AdminListenError extends Error {
+  readonly code = 'GUARD_LISTEN_FAILED';
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    super(`cannot listen on ${host}:${port} for the admin listener (GUARD_ADMIN_PORT): ${cause.code === 'EADDRINUSE' ? 'port in use' : cause.message}`, { cause });
+    this.name = 'AdminListenError';
+  }
+}
+
+/** Start the admin listener; resolves once listening, rejects with AdminListenError when the port cannot be bound. */
 export async function startAdmin(options: AdminServerOptions): Promise<AdminServer> {
   const { metrics, ready } = options;
   const server = createServer((req, res) => {
@@ -231,7 +240,7 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: NodeJS.ErrnoException) => reject(new AdminListenError(options.host ?? '0.0.0.0', options.port, err));
     server.once('error', onError);
     server.listen(options.port, options.host ?? '0.0.0.0', () => {
       server.off('error', onError);
