@@ -1,6 +1,8 @@
 // guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated and frozen.
 // Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
 // allowed; nothing is silently replaced by a default.
+import { hostname as osHostname } from 'node:os';
+
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface GateConfig {
@@ -30,6 +32,8 @@ export interface GateConfig {
   guardServiceServerName: string | null;
   /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
   inCluster: boolean;
+  /** This pod's name, sent with every sync: HOSTNAME (Kubernetes sets it to the pod's name), else the host name. */
+  podName: string;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +94,7 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
     inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
+    podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
   };
   return Object.freeze(config);
 }

@@ -1,7 +1,6 @@
 // guard-gate assembled: the Guardian source and its sync with guard-service, the pod monitor, the
 // uWebSockets.js proxy, alerts and the admin listener, wired as docs/architecture.md draws them. Each part is
 // its own module; this file only connects them and orders start and shutdown.
-import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { loadCore, type Core, type PodProfile, type Session } from '../core/index.js';
 import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
@@ -20,7 +19,7 @@ export { readGateConfig, ConfigError, type GateConfig } from './config.js';
 export interface GateOptions {
   core?: Core;
   log?: Logger;
-  /** This pod's name (default: HOSTNAME, as Kubernetes sets it, else the host name). */
+  /** This pod's name (default: the configuration's, from HOSTNAME). */
   podName?: string;
   /** Where the /proc/net tables are read (tests point it at fixtures). */
   procDir?: string;
@@ -58,7 +57,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const core = options.core ?? loadCore();
   const log = options.log ?? pino({ level: config.logLevel, base: { component: 'guard-gate', service: config.serviceName, namespace: config.namespace } });
   const metrics = new GateMetrics();
-  const podName = options.podName ?? process.env.HOSTNAME ?? hostname();
+  const podName = options.podName ?? config.podName;
 
   // Plugins first: a fail-closed plugin that cannot initialise stops the start before anything runs.
   const plugins = options.plugins ?? new PluginRegistry({ logger: log });

@@ -19,6 +19,7 @@ import type { Core, Pile, Session } from '../core/index.js';
 import { systemClock, type Clock, type Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { AlertLevel } from './alerts.js';
+import { ConfigError } from './config.js';
 import type { GuardianSource } from './guardian-source.js';
 
 export const PILE_LIMIT = 1000;
@@ -170,7 +171,7 @@ export class SyncClient {
     this.pile = this.core.newPile();
     this.lastSuccess = this.clock.now();
     if (this.url) {
-      const ca = options.caFile ? readFileSync(options.caFile, 'utf8') : undefined;
+      const ca = options.caFile ? readCa(options.caFile) : undefined;
       this.agent = new Agent({
         connect: {
           timeout: options.connectTimeoutMs ?? 5000,
@@ -536,6 +537,15 @@ export class SyncClient {
     } finally {
       if (this.abort === abort) this.abort = null;
     }
+  }
+}
+
+/** GUARD_SERVICE_CA_FILE, read once at start: a file that cannot be read is a configuration error. */
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('GUARD_SERVICE_CA_FILE', `cannot read ${file}: ${messageOf(err)}`);
   }
 }
 

@@ -53,4 +53,10 @@ describe.skipIf(!built)('guard gate that cannot start (needs `npm run build`)', 
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('guard gate: invalid configuration: GUARDIAN_SYNC_INTERVAL: expected whole seconds');
   });
+
+  it('exits 2 naming GUARD_SERVICE_CA_FILE when the CA file cannot be read', async () => {
+    const r = await gate({ GUARD_SERVICE_URL: 'https://guard-service.example', GUARD_SERVICE_CA_FILE: '/nonexistent/ca.crt' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('guard gate: invalid configuration: GUARD_SERVICE_CA_FILE: cannot read /nonexistent/ca.crt');
+  });
 });

@@ -1,5 +1,6 @@
 // guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a ConfigError naming
 // the variable and what is allowed.
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, gateConfig, readGateConfig } from '../../gate/config.js';
 
@@ -38,9 +39,11 @@ describe('readGateConfig', () => {
       guardServiceCaFile: null,
       guardServiceServerName: null,
       inCluster: false,
+      podName: hostname(),
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
+    expect(readGateConfig({ ...BASE, HOSTNAME: 'shop-7f9c-abcde' }).podName).toBe('shop-7f9c-abcde');
   });
 
   it('reads every variable', () => {

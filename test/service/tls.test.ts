@@ -196,11 +196,8 @@ describe.skipIf(!hasOpenssl)('guard-service over TLS (certificates made with the
       }
     });
 
-    // Known bug (reported to the lead): files that read but are not a usable PEM certificate / key
-    // pair reach Fastify's https.createServer, which throws OpenSSL's own error (for example
-    // ERR_OSSL_PEM_NO_START_LINE) after the store, the learner and its watch were started and
-    // never released; `guard service` reports it as an internal error (exit 3). When service/index.ts
-    // checks the pair in readTls, these two start passing: drop `.fails`.
+    // Files that read but are not a usable PEM certificate / key pair are refused by readTls
+    // (service/index.ts) before anything is started, as unreadable ones are.
     it('a file that is not PEM: the same named error', async () => {
       const garbage = join(pki.dir, 'garbage.crt');
       await writeFile(garbage, 'not a certificate\n');
