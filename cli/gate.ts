@@ -1,6 +1,6 @@
-// `guard gate`: run guard-gate from the environment (docs/configuration.md) until SIGTERM or SIGINT, then
-// drain in-flight requests and send the final sync. Exit status: 0 stopped cleanly, 1 it could
-// not start (a port in use, the slow uWS fallback), 2 bad configuration.
+// `guard gate`: run guard-gate from the environment (docs/configuration.md) until SIGTERM or
+// SIGINT, then drain in-flight requests and send the final sync. Exit status: 0 stopped cleanly, 1
+// it could not start (a port in use, the slow uWS fallback), 2 bad configuration.
 import { ConfigError, readGateConfig, startGate, type GateHandle } from '../gate/index.js';
 import type { CommandContext } from './report.js';
 import { waitForStopSignal } from './signals.js';

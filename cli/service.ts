@@ -1,5 +1,5 @@
-// `guard service`: run guard-service from the environment (docs/configuration.md) until SIGTERM or SIGINT.
-// Exit status: 0 stopped cleanly, 1 it could not listen or lost learning at shutdown, 2 bad
+// `guard service`: run guard-service from the environment (docs/configuration.md) until SIGTERM or
+// SIGINT. Exit status: 0 stopped cleanly, 1 it could not listen or lost learning at shutdown, 2 bad
 // configuration.
 import { ConfigError, readServiceConfig, ServiceError, startService, type RunningService } from '../service/index.js';
 import type { CommandContext } from './report.js';

@@ -1,5 +1,6 @@
-// One traffic record (the format is in README.md): validated from parsed JSON into a TrafficRecord, and mapped to the
-// request and response fields the core profiles. Validation errors are messages a person can act on.
+// One traffic record (the format is in README.md): validated from parsed JSON into a TrafficRecord,
+// and mapped to the request and response fields the core profiles. Validation errors are messages a
+// person can act on.
 import { isIP } from 'node:net';
 import type { HeaderLine, HttpRequestFields, HttpResponseFields } from '../core/index.js';
 

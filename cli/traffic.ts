@@ -1,6 +1,7 @@
-// Streaming readers of traffic files (the format is in README.md): JSON Lines, optionally gzip-compressed, and HAR.
-// Records come out one at a time; a malformed record is an item with an error and the stream goes
-// on. Only a file that cannot be read (missing, not gzip, corrupt, not HAR) stops the stream.
+// Streaming readers of traffic files (the format is in README.md): JSON Lines, optionally
+// gzip-compressed, and HAR. Records come out one at a time; a malformed record is an item with an
+// error and the stream goes on. Only a file that cannot be read (missing, not gzip, corrupt, not
+// HAR) stops the stream.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';

@@ -35,7 +35,7 @@ export interface HttpResponseFields {
   bodyFault?: string;
 }
 
-/** The five control flags of a Guardian (differences 1 and 2 of docs/compatibility.md apply to how they are read). */
+/** The five control flags of a Guardian (read with differences 1 and 2 of docs/compatibility.md). */
 export interface Control {
   alert: boolean;
   block: boolean;

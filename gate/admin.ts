@@ -1,6 +1,7 @@
-// guard-gate's admin listener on its own port (GUARD_ADMIN_PORT): /healthz (the process is up), /readyz
-// (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is created once
-// and handed to the request path, the sync client and the pod monitor, which update it.
+// guard-gate's admin listener on its own port (GUARD_ADMIN_PORT): /healthz (the process is up),
+// /readyz (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is
+// created once and handed to the request path, the sync client and the pod monitor, which update
+// it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -196,7 +197,7 @@ export class AdminListenError extends Error {
   }
 }
 
-/** Start the admin listener; resolves once listening, rejects with AdminListenError when the port cannot be bound. */
+/** Start the admin listener; resolves once listening, rejects with AdminListenError otherwise. */
 export async function startAdmin(options: AdminServerOptions): Promise<AdminServer> {
   const { metrics, ready } = options;
   const server = createServer((req, res) => {

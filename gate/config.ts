@@ -1,6 +1,6 @@
-// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated and frozen.
-// Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
-// allowed; nothing is silently replaced by a default.
+// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
+// and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
+// and what is allowed; nothing is silently replaced by a default.
 import { hostname as osHostname } from 'node:os';
 
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -32,7 +32,7 @@ export interface GateConfig {
   guardServiceServerName: string | null;
   /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
   inCluster: boolean;
-  /** This pod's name, sent with every sync: HOSTNAME (Kubernetes sets it to the pod's name), else the host name. */
+  /** This pod's name, sent with every sync: HOSTNAME (a pod's name in Kubernetes), else the host name. */
   podName: string;
 }
 

@@ -1,5 +1,5 @@
-// The Guardian in force for this gate (difference 9 of docs/compatibility.md). Resolution order: guard-service's
-// /sync answer (handed in by the SyncClient); else Kubernetes (CRD `<service>` then
+// The Guardian in force for this gate (difference 9 of docs/compatibility.md). Resolution order:
+// guard-service's /sync answer (handed in by the SyncClient); else Kubernetes (CRD `<service>` then
 // `ns-<namespace>`, or ConfigMaps) through the stores' resolveGuardian; else a local GUARDIAN_FILE;
 // else the default Guardian. Fail-static: a failed or invalid load never replaces the Guardian in
 // force; the default applies only when no Guardian was ever loaded.
@@ -169,7 +169,8 @@ export class GuardianSource {
           if (this.loaded) return this.entry.origin;
         }
       } catch (err) {
-        // A failed read is not absence: keep what is in force (fail-static); without anything, go on.
+        // A failed read is not absence: keep what is in force (fail-static); without anything, go
+        // on.
         this.log.warn({ err: messageOf(err), namespace: this.namespace, service: this.service }, 'guardian: Kubernetes read failed - keeping the Guardian in force');
         if (this.loaded) return this.entry.origin;
       }

@@ -1,6 +1,6 @@
 // guard-gate assembled: the Guardian source and its sync with guard-service, the pod monitor, the
-// uWebSockets.js proxy, alerts and the admin listener, wired as docs/architecture.md draws them. Each part is
-// its own module; this file only connects them and orders start and shutdown.
+// uWebSockets.js proxy, alerts and the admin listener, wired as docs/architecture.md draws them.
+// Each part is its own module; this file only connects them and orders start and shutdown.
 import { pino } from 'pino';
 import { loadCore, type Core, type PodProfile, type Session } from '../core/index.js';
 import { GateMetrics, startAdmin, type AdminServer } from './admin.js';

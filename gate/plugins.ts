@@ -1,10 +1,10 @@
-// The gate's checks as plugins, as the original's gate has them: one interface — name, version, init,
-// approveRequest, approveResponse, shutdown — a registry, and containment. A plugin that throws, or
-// whose asynchronous verdict does not arrive in time, is logged and counted and its verdict is
-// decided by its failure policy: 'closed' (block; the default for security plugins) or 'open'
-// (allow). The guard check is one plugin; `testgate` blocks or tags requests for tests.
-// A synchronous plugin is called without any timer, so the common path costs no allocation of one;
-// a synchronous plugin that never returns cannot be contained (it would hang the event loop).
+// The gate's checks as plugins, as the original's gate has them: one interface — name, version,
+// init, approveRequest, approveResponse, shutdown — a registry, and containment. A plugin that
+// throws, or whose asynchronous verdict does not arrive in time, is logged and counted and its
+// verdict is decided by its failure policy: 'closed' (block; the default for security plugins) or
+// 'open' (allow). The guard check is one plugin; `testgate` blocks or tags requests for tests. A
+// synchronous plugin is called without any timer, so the common path costs no allocation of one; a
+// synchronous plugin that never returns cannot be contained (it would hang the event loop).
 
 import type { Logger } from '../log/index.js';
 
@@ -323,11 +323,11 @@ export function hasActivePlugins(registry: PluginRegistry | null | undefined): b
 }
 
 /**
- * testgate (the original's test plugin, its name and version kept) — never for production. Config keys:
- * `sender` (default `someone`) and `response` (default `CU`) as the original; `header` (default
- * `X-Testgate-Hi`, matched case-insensitively, any value) and `path` (a path prefix; empty = none) say
- * which requests match; `action` is `tag` (default: the original's behaviour — log, tag the request,
- * add `X-Testgate-Bye: <response>` to its response) or `block` (refuse the request).
+ * testgate (the original's test plugin, its name and version kept) — never for production. Config
+ * keys: `sender` (default `someone`) and `response` (default `CU`) as the original; `header`
+ * (default `X-Testgate-Hi`, matched case-insensitively, any value) and `path` (a path prefix; empty
+ * = none) say which requests match; `action` is `tag` (default: the original's behaviour — log, tag
+ * the request, add `X-Testgate-Bye: <response>` to its response) or `block` (refuse the request).
  */
 export class TestGate implements Plugin {
   readonly name = 'testgate';

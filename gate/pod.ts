@@ -1,10 +1,11 @@
-// Pod monitoring, as the original's gate does it: every interval (POD_MONITOR_INTERVAL) the remote addresses of the pod's sockets
-// are read from /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6} (asynchronously, bounded, with a
-// timeout; a missing file is fine), profiled by the core (public peers only) and decided against the
-// pod criteria of the Guardian in force. A non-zero decision is reported as a Gate-level alert; under
-// control.block it also marks the pod compromised (for the sync client). The alert holds until a
-// different (new) Guardian allows the pod's state. Nothing here runs on the request path: the
-// request path only reads `current` (the latest profile) through onProfile.
+// Pod monitoring, as the original's gate does it: every interval (POD_MONITOR_INTERVAL) the remote
+// addresses of the pod's sockets are read from /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6}
+// (asynchronously, bounded, with a timeout; a missing file is fine), profiled by the core (public
+// peers only) and decided against the pod criteria of the Guardian in force. A non-zero decision is
+// reported as a Gate-level alert; under control.block it also marks the pod compromised (for the
+// sync client). The alert holds until a different (new) Guardian allows the pod's state. Nothing
+// here runs on the request path: the request path only reads `current` (the latest profile) through
+// onProfile.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../clock/index.js';

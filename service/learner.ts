@@ -1,7 +1,8 @@
 // guard-service's learner: merges the piles the gates of a service send, learns them into the
 // service's Guardian on the policy below, and persists learned + samples to the store.
 //
-// The policy (the original's README states it; where its wording and its code differ, the code wins):
+// The policy, as the original's README states it (where its wording and its code differ, the
+// code's reading):
 // * Learn a service's pile, when it is non-empty, as soon as ANY of these holds (the README's
 //   "and" before "≥30 s" is read as "or", as the original's code has it):
 //   - the pile holds ≥ learnSamples (1000) samples ("more than 1000" means ≥ 1000, as in its code);
@@ -18,8 +19,9 @@
 //   - otherwise when ≥ persistIntervalMs (5 min) passed since the last persist (a Guardian loaded
 //     with learned rules counts as persisted at load, so a restart does not cause a write storm).
 //   A failed persist keeps everything and is retried with back-off (5 s doubling to 5 min), not
-//   only after the next learn (docs/threat-model.md, B-7). Later persists go through the tick, at most
-//   persistsPerTick per tick (a thundering herd of writes after a restart is spread out). `samples` is capped at 1,000,000 by the core's learn.
+//   only after the next learn (docs/threat-model.md, B-7). Later persists go through the tick, at
+//   most persistsPerTick per tick (a thundering herd of writes after a restart is spread out).
+//   `samples` is capped at 1,000,000 by the core's learn.
 // * flush() learns every pending pile and persists every service learned since its last persist,
 //   whatever the timers say, and awaits the store (docs/threat-model.md, B-6, B-7).
 // * configured and control belong to people: the learner takes them from the store (load, the
@@ -411,7 +413,8 @@ export class Learner {
       guardian = stored ? this.core.parseGuardian(stored.spec) : this.core.defaultGuardian();
     } catch (err) {
       rec.deferred.length = 0;
-      // A read error is never taken for "no Guardian" (docs/threat-model.md, B-5): the default would overwrite learning.
+      // A read error is never taken for "no Guardian" (docs/threat-model.md, B-5): the default
+      // would overwrite learning.
       const code = isStoreError(err) ? ` (${err.code})` : '';
       throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `cannot read the Guardian of ${rec.namespace}/${rec.service}${code}: ${(err as Error).message}`, { cause: err });
     }

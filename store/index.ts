@@ -1,8 +1,8 @@
 // Guardian storage, shared by guard-service and the gate: the contract (GuardianStore), its named
 // errors, the checks every store applies, the default spec, resolution of the Guardian in force,
-// and one opener for every kind of store. A store's module is loaded only when a store of that
-// kind is opened: the Kubernetes stores bring the Kubernetes client, most of a gate's memory, and
-// a gate outside a cluster never opens one (kube.ts is their surface for code that always needs them).
+// and one opener for every kind of store. A store's module is loaded only when a store of that kind
+// is opened: the Kubernetes stores bring the Kubernetes client, most of a gate's memory, and a gate
+// outside a cluster never opens one (kube.ts is their surface for code that always needs them).
 import type { FileGuardianStoreOptions } from './file.js';
 import type { KubeGuardianStoreOptions } from './kube-store.js';
 import type { GuardianStore } from './types.js';

@@ -1,6 +1,7 @@
 // Unit tests of the AssemblyScript primitives (assembly/text, assembly/net, assembly/http) through
-// the harness build/test-primitives.wasm. Oracles: fixed vectors (the original's outputs, libxxhash, Go
-// documentation facts) and independent JS implementations (BigInt XXH3, BigInt %f, JS Number).
+// the harness build/test-primitives.wasm. Oracles: fixed vectors (the original's outputs,
+// libxxhash, Go documentation facts) and independent JS implementations (BigInt XXH3, BigInt %f, JS
+// Number).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmFile, type WasmIoExports, type WasmModule } from '../core/wasm.js';
 

@@ -186,7 +186,7 @@ function isHex(c: u8): bool {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
-/** Profile a body by its media type (JSON, form, multipart, else text); multipart and forms for requests only. */
+/** Profile a body by its media type: JSON, forms and multipart (requests only), anything else as text. */
 export function profileBody(body: BodyProfile, ptr: usize, len: i32, mt: MediaType | null, isRequest: bool): void {
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {

@@ -396,7 +396,8 @@ export class IpSetConfig {
         let mask: Uint8Array;
         if (maskBytes.length == 4) {
           // A 4-byte IPv4 mask read beside a 16-byte IP: widen to 16 bytes (same meaning) so that
-          // later learning never indexes past it (the original crashes there: a 4-byte mask learning a 16-byte IP indexed byte 15).
+          // later learning never indexes past it (the original crashes there: a 4-byte mask
+          // learning a 16-byte IP indexed byte 15).
           mask = new Uint8Array(16);
           for (let k = 0; k < 12; k++) mask[k] = 0xff;
           for (let k = 0; k < 4; k++) mask[12 + k] = maskBytes[k];

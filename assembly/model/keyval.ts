@@ -1,6 +1,6 @@
-// KeyVal: key → SimpleVal. At most 7 keys are learned by name, ranked by their
-// config's score; the rest are fused into OtherVals / OtherKeynames. Learning iterates keys in
-// byte-wise sorted order, so the same pile always learns the same config (the original iterated Go maps: with tied scores
+// KeyVal: key → SimpleVal. At most 7 keys are learned by name, ranked by their config's score; the
+// rest are fused into OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order,
+// so the same pile always learns the same config (the original iterated Go maps: with tied scores
 // its kept keys were random; docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

@@ -1,8 +1,8 @@
 // guard-gate for the benchmark as the image runs it: `node bin/guard.js gate`, configured by the
 // environment, with the Node flags and process settings of the deployment's gate container
 // (deploy/gate-sidecar-example.yaml: NODE_OPTIONS, MALLOC_TRIM_THRESHOLD_, LOG_LEVEL) and local
-// addresses (the benchmark's backend and guard-service, free ports). Nothing is added to the process:
-// its memory is read from /proc, its syncs are counted from its admin /metrics.
+// addresses (the benchmark's backend and guard-service, free ports). Nothing is added to the
+// process: its memory is read from /proc, its syncs are counted from its admin /metrics.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -26,7 +26,8 @@ export function deploymentEnv() {
     const env = {};
     for (const e of gate.env ?? []) if (FROM_MANIFEST.includes(e.name) && typeof e.value === 'string') env[e.name] = e.value;
     for (const name of FROM_MANIFEST) if (!(name in env)) throw new Error(`${MANIFEST}: the guard-gate container sets no ${name}`);
-    // BENCH_GATE_NODE_FLAGS (space-separated) tries other flags; the report names those it ran with.
+    // BENCH_GATE_NODE_FLAGS (space-separated) tries other flags; the report names those it ran
+    // with.
     if (process.env.BENCH_GATE_NODE_FLAGS) env.NODE_OPTIONS = process.env.BENCH_GATE_NODE_FLAGS;
     return env;
   }

@@ -261,7 +261,8 @@ let results;
 let after;
 let answer = '';
 try {
-  // Every service's first sync: its Guardian is created, learned and persisted at once (service/learner.ts).
+  // Every service's first sync: its Guardian is created, learned and persisted at once
+  // (service/learner.ts).
   console.log(`warm-up: one sync per gate (${SERVICES} services are created)…`);
   const pool = new Pool(service.url, { connections: 1 });
   for (const gate of gates) {

@@ -77,7 +77,8 @@ describe.skipIf(!built)('the modules `guard gate` loads (needs `npm run build`)'
     child.stdout.resume();
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      // Listening: the command says so on stderr once both listeners are up and a Guardian is in force.
+      // Listening: the command says so on stderr once both listeners are up and a Guardian is in
+      // force.
       await new Promise<void>((resolve, reject) => {
         const onData = () => stderr.includes('listening on port') && resolve();
         child.stderr.on('data', onData);

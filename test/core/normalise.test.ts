@@ -1,5 +1,5 @@
-// The gate's normalisation of a request (what the original's gate saw), seen through sessions: profile a request,
-// add it to a pile and read the pile's wire JSON.
+// The gate's normalisation of a request (what the original's gate saw), seen through sessions:
+// profile a request, add it to a pile and read the pile's wire JSON.
 import { describe, expect, test } from 'vitest';
 import { Section, type HeaderLine, type HttpRequestFields } from '../../core/index.js';
 import { core, expectCode, pileWire, svPile } from './support.js';

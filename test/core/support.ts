@@ -49,7 +49,7 @@ export function svPile(value: string): any {
   return core().introspect({ op: 'pile', type: 'SimpleVal', inputs: [value] });
 }
 
-// ---- the original's example SyncMessageReq (one copy, kept in test/vectors/fixtures.ts) ----------------
+// ---- the original's example SyncMessageReq (one copy, in test/vectors/fixtures.ts) ----------
 
 export function syncExamplePile(): any {
   return syncPile();

@@ -1,7 +1,7 @@
 // The Kubernetes manifests of deploy/: every document parses and names itself; guard-service's RBAC
-// is exactly the least set it needs (the original's S-1/S-10 narrowed, docs/threat-model.md); its Deployment
-// is hardened and probed; the Service keeps the original's ports; and the sidecar example hands
-// the gate the projected token where the gate looks for it by default.
+// is exactly the least set it needs (the original's S-1/S-10 narrowed, docs/threat-model.md); its
+// Deployment is hardened and probed; the Service keeps the original's ports; and the sidecar
+// example hands the gate the projected token where the gate looks for it by default.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-// guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a ConfigError naming
-// the variable and what is allowed.
+// guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a
+// ConfigError naming the variable and what is allowed.
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, gateConfig, readGateConfig } from '../../gate/config.js';

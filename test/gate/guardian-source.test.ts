@@ -1,5 +1,5 @@
-// GuardianSource: its resolution order and fail-static (difference 9 of docs/compatibility.md), with a stub
-// Kubernetes store and a temporary GUARDIAN_FILE.
+// GuardianSource: its resolution order and fail-static (difference 9 of docs/compatibility.md),
+// with a stub Kubernetes store and a temporary GUARDIAN_FILE.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,6 @@
-// SyncClient: its sync policy (gate/sync.ts) on a FakeClock (against a small capturing HTTP server), and
-// the protocol against a real guard-service (file store, auth off: identity in the query).
+// SyncClient: its sync policy (gate/sync.ts) on a FakeClock (against a small capturing HTTP
+// server), and the protocol against a real guard-service (file store, auth off: identity in the
+// query).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -182,7 +182,8 @@ describe('POST /sync without authentication (file store only)', () => {
       expect(r.status, query).toBeGreaterThanOrEqual(400);
       expect(r.status, query).toBeLessThan(500);
     }
-    // Compromised without authentication: never a pod deletion (threat model S-1); the sync is still answered.
+    // Compromised without authentication: never a pod deletion (threat model S-1); the sync is
+    // still answered.
     expect((await sync(url, undefined, syncBody(1, { compromised: true }), '?ns=shop&sid=cart&pod=cart-1')).status).toBe(200);
   });
 });

@@ -174,7 +174,8 @@ export function kubeStoreSuite(kind: KubeStoreKind): void {
       expect(await resolveGuardian(store, ns, 'cart')).toMatchObject({ service: 'cart', spec: { control: { block: false, learn: true } } });
       await storeError(resolveGuardian(store, ns, `ns-${ns}`), 'GUARD_STORE_INVALID_NAME');
 
-      // A failed read of the service's own Guardian is not "no Guardian" (docs/threat-model.md, B-5).
+      // A failed read of the service's own Guardian is not "no Guardian" (docs/threat-model.md,
+      // B-5).
       kube.state.failNext(`GET ${kind.readPath.replace('{ns}', ns).replace('{name}', kind.name === 'kube-crd' ? 'cart' : 'guardian.cart')}`, 500);
       await storeError(resolveGuardian(store, ns, 'cart'), 'GUARD_STORE_IO');
       // Nor is an invalid one: the caller keeps its last good Guardian.

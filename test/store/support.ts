@@ -28,7 +28,7 @@ export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
 
-/** The original's example GuardianSpec (test/vectors/fixtures.ts: configured zero config, learned tree, samples 1). */
+/** The original's example GuardianSpec (test/vectors/fixtures.ts): zero configured, a learned tree, 1 sample. */
 export function exampleSpec(): GuardianSpecJson {
   return guardianSpec() as GuardianSpecJson;
 }

@@ -26,7 +26,7 @@ const all = [...text.values()].join('\n');
 
 /** Environment variables the sources read: `env.NAME`, `env['NAME']`, `process.env.NAME`. */
 const envRead = new Set([...all.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[['"]([A-Z][A-Z0-9_]*)['"]\])/g)].map((m) => m[1] ?? m[2]));
-/** Error codes: `GUARD_…` string literals that are not a variable's name (nor a prefix such as 'GUARD_API_'). */
+/** Error codes: `GUARD_…` string literals that are not a variable's name, nor a prefix ('GUARD_API_'). */
 const codes = new Set(
   [...all.matchAll(/['"`](GUARD_[A-Z0-9_]*[A-Z0-9])['"`]/g)].map((m) => m[1]).filter((name) => !envRead.has(name)),
 );

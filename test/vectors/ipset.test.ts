@@ -138,8 +138,9 @@ describe('IpSet', () => {
       List: ['1.2.3.4', '2001:db8::1'],
     });
     expect(introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: null })).toBe(null);
-    // Go re-emits the 4-byte mask as read; Guard may widen it to the 16-byte form of the same
-    // mask beside the 16-byte decoded IP (the crash fix of docs/compatibility.md) — same meaning, accepted by Go decoders.
+    // Go re-emits the 4-byte mask as read; Guard may widen it to the 16-byte form of the same mask
+    // beside the 16-byte decoded IP (the crash fix of docs/compatibility.md) — same meaning,
+    // accepted by Go decoders.
     const rt = introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: [{ IP: '111.7.1.126', Mask: '////AA==' }] });
     expect(rt).toHaveLength(1);
     expect(rt[0].IP).toBe('111.7.1.126');

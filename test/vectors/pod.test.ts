@@ -1,6 +1,6 @@
-// Vectors of the original's data model — Pod peers from /proc/net. The original's test files data1…data4
-// (pod_test.go) are not known here; they are rebuilt from what the original reads of them:
-// a header line, then socket lines whose remote addresses are the listed IPs.
+// Vectors of the original's data model — Pod peers from /proc/net. The original's test files
+// data1…data4 (pod_test.go) are not known here; they are rebuilt from what the original reads of
+// them: a header line, then socket lines whose remote addresses are the listed IPs.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, learn, pile, profile } from './helpers.js';
 

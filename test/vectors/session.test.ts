@@ -1,5 +1,6 @@
 // Vectors of the original's data model — Request, Response, SessionData (data-model level, no gate
-// normalisation), with difference 5 of docs/compatibility.md (X-Forwarded-For hops merged and cleared).
+// normalisation), with difference 5 of docs/compatibility.md (X-Forwarded-For hops merged and
+// cleared).
 import { describe, expect, test } from 'vitest';
 import { zeroSessionConfig } from './fixtures.js';
 import { expectDecide, expectSameJson, learn, pile, profile, svProfile, ZERO_SV_PROFILE } from './helpers.js';

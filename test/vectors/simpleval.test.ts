@@ -73,7 +73,8 @@ describe('SimpleVal', () => {
     fffd[15] = 1073741824;
     expect(profile('SimpleVal', { bytes: [0xff] })).toEqual(svProfile(0, 0, 0, 0, 0, 1, 1, 0, fffd));
     expect(profile('SimpleVal', '\ufffd')).toEqual(svProfile(0, 0, 0, 0, 0, 1, 1, 0, fffd));
-    // Go decodes one U+FFFD per invalid byte: "a", a lead byte not followed by a continuation, "(", "b"
+    // Go decodes one U+FFFD per invalid byte: "a", a lead byte not followed by a continuation, "(",
+    // "b"
     expect(profile('SimpleVal', { bytes: [0x61, 0xc3, 0x28, 0x62] })).toEqual(
       // a, U+FFFD, "(", b → letters 2, specials 1, unicodes 1, sequences 4, RoundBracket (bit 7)
       svProfile(0, 2, 0, 1, 0, 1, 4, 128, fffd),

@@ -1,6 +1,7 @@
-// Vectors of the original's data model — properties the original's generic test driver (ValueTests_All) requires of
-// every type: learning is sound (whatever was piled is accepted afterwards) through add,
-// self-merge, JSON round trips, learning twice and learning from two piles; zero values work.
+// Vectors of the original's data model — properties the original's generic test driver
+// (ValueTests_All) requires of every type: learning is sound (whatever was piled is accepted
+// afterwards) through add, self-merge, JSON round trips, learning twice and learning from two
+// piles; zero values work.
 import { describe, expect, test } from 'vitest';
 import { decideRaw, introspect, learn, pile } from './helpers.js';
 

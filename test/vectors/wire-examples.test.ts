@@ -39,8 +39,9 @@ describe('canonical payloads', () => {
     const rt = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: zeroSessionConfig() });
     expectSameJson(rt, zeroSessionConfig());
     expect(JSON.stringify(rt)).toBe(JSON.stringify(zeroSessionConfig()));
-    // `{}`: Go fills every section with its zero value; Guard may keep the sections that were
-    // left out as null = not enforced (difference 8 of docs/compatibility.md). Either way the rest is the zero config.
+    // `{}`: Go fills every section with its zero value; Guard may keep the sections that were left
+    // out as null = not enforced (difference 8 of docs/compatibility.md). Either way the rest is
+    // the zero config.
     const empty = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: {} });
     const expected = zeroSessionConfig();
     for (const k of ['resp', 'reqbody', 'respbody', 'envelop', 'pod']) if (empty[k] === null) expected[k] = null;
@@ -126,9 +127,9 @@ describe('the example GuardianSpec', () => {
     const g = core().parseGuardian({ configured: zeroSessionConfig(), samples: 0, control: MAX_AUTOMATION });
     g.learn(core().parseSyncRequest(JSON.stringify(syncMessage())).pile!);
     expect(g.samples).toBe(1);
-    // Difference 8 of docs/compatibility.md (where the original wrote zero configs): a section no record
-    // carried data for stays unlearned and is written as null — here both bodies. For the pod
-    // section null (unlearned) or the original's all-null object are both accepted.
+    // Difference 8 of docs/compatibility.md (where the original wrote zero configs): a section no
+    // record carried data for stays unlearned and is written as null — here both bodies. For the
+    // pod section null (unlearned) or the original's all-null object are both accepted.
     const expected = guardianSpec();
     expected.learned.reqbody = null;
     expected.learned.respbody = null;
