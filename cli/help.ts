@@ -82,9 +82,10 @@ guard-service. Configured by the environment (names of the original kept):
                                (default /var/run/secrets/tokens/guard-service)
   GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to
   GUARD_SERVICE_SERVER_NAME    name verified in guard-service's certificate
+  HOSTNAME                     this pod's name in syncs (Kubernetes sets it)
 
-Exit status: 0 stopped by SIGTERM/SIGINT after draining, 1 could not start, 2 invalid
-configuration.
+Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT after
+draining, 1 could not start (a port in use), 2 invalid configuration.
 `;
 
 export const SERVICE_HELP = `Usage: guard service
@@ -111,8 +112,8 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
   GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
   GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
 
-Exit status: 0 stopped by SIGTERM/SIGINT with learning flushed, 1 could not listen (port in use)
-or could not flush, 2 invalid configuration.
+Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT with
+learning flushed, 1 could not listen (port in use) or could not flush, 2 invalid configuration.
 `;
 
 export const DEMO_HELP = `Usage: guard demo [--keep]
