@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { Client } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { freePort } from '../support/ports.js';
@@ -48,7 +48,10 @@ describe.skipIf(!built)('the modules `guard gate` loads (needs `npm run build`)'
   it('a started gate serving a request loads neither guard-service, fastify, stream-json nor the Kubernetes client', async () => {
     const backend = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.end('{"ok":true}'));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":true}');
+      });
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const guardianFile = join(dir, 'guardian.json');
@@ -84,9 +87,11 @@ describe.skipIf(!built)('the modules `guard gate` loads (needs `npm run build`)'
         child.stderr.on('data', onData);
         child.once('exit', (code) => reject(new Error(`guard gate exited ${code} before listening:\n${stderr}`)));
       });
-      const res = await request(`http://127.0.0.1:${port}/items/1?id=1`, { headers: { accept: 'application/json' } });
+      const client = new Client(`http://127.0.0.1:${port}`);
+      const res = await client.request({ path: '/items/1?id=1', method: 'GET', headers: { accept: 'application/json' } });
       expect(res.statusCode).toBe(200);
       expect(await res.body.text()).toBe('{"ok":true}');
+      await client.close();
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
