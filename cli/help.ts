@@ -68,7 +68,8 @@ guard-service. Configured by the environment (names of the original kept):
                                Kubernetes or GUARDIAN_FILE)
   USE_CRD                      Guardian CRDs (true, default) or ConfigMaps (false)
   MONITOR_POD                  watch the pod's peers in /proc/net (default true)
-  ANALYZE_BODY                 profile JSON, form and text bodies (default true)
+  ANALYZE_BODY                 profile request bodies of every type, and JSON, form and text
+                               response bodies (default true)
   GUARDIAN_SYNC_INTERVAL       seconds between syncs (default 60)
   POD_MONITOR_INTERVAL         seconds between pod samples (default 5)
   LOG_LEVEL                    pino level (default info)
@@ -78,6 +79,14 @@ guard-service. Configured by the environment (names of the original kept):
                                (default 1048576); a compressed body is held to it before and
                                after decoding
   GUARD_BLOCK_STATUS           status of block answers (default 403)
+  GUARD_OVERSIZE               a request body over GUARD_MAX_BODY: decide (default: the fault
+                               TooLargeBody is decided; streamed uninspected when allowed) or
+                               refuse (413)
+  GUARD_BODY_BUDGET            bytes all bodies buffered for analysis may hold at once; beyond,
+                               503 with Retry-After (default: a quarter of the container's
+                               memory limit, 16-512 MiB; 64 MiB without a limit)
+  GUARD_MAX_IN_FLIGHT          requests in flight at once; beyond, 503 with Retry-After
+                               (default 4096)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)
   GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GateStats } from './proxy.js';
 
 /**
  * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
@@ -70,13 +71,19 @@ export class GateMetrics {
   /** Requests received on the proxy listener. */
   readonly requests: Counter;
   /** Counts of the request path, flushed into `requests` and `decisions` when they are read. */
-  private readonly tally = { requests: 0, allow: 0, alert: 0, block: 0 };
+  private readonly tally = { requests: 0, allow: 0, alert: 0, block: 0, refused: 0, aborted: 0 };
 
-  /** One exchange decided: counted in guard_gate_requests_total and decisions_total{outcome}. */
-  countExchange(outcome: 'allow' | 'alert' | 'block'): void {
+  /**
+   * One exchange ended: counted in guard_gate_requests_total, and in decisions_total{outcome} when
+   * the guard decided it, or in undecided_total{reason} when it ended before a decision.
+   */
+  countExchange(outcome: 'allow' | 'alert' | 'block' | 'refused' | 'aborted'): void {
     this.tally.requests++;
     this.tally[outcome]++;
   }
+
+  /** Requests that ended before a decision: refused by the gate (framing, size, shutdown), or the client gone. */
+  readonly undecided: Counter<'reason'>;
 
   /** Decisions of the guard, by outcome. */
   readonly decisions: Counter<'outcome'>;
@@ -109,11 +116,34 @@ export class GateMetrics {
   /** 1 once the core kept failing and the gate failed closed (every request refused). */
   readonly coreFailedClosed: Gauge;
 
+  /** Exchanges in flight (a figure that only grows means exchanges that never end). */
+  readonly inFlight: Gauge;
+
   private pileSource: (() => number) | null = null;
+  private inFlightSource: (() => number) | null = null;
+  private statsSource: (() => GateStats) | null = null;
+  /** Requests refused by a limit of the gate, by reason. */
+  readonly refusals: Counter<'reason'>;
+  /** Query pieces dropped (never profiled, never forwarded). */
+  readonly queryPiecesDropped: Counter;
+  /** Request bodies over GUARD_MAX_BODY (decided with the fault TooLargeBody). */
+  readonly oversizeBodies: Counter;
+  /** Bytes held by buffered bodies. */
+  readonly bodyBytesHeld: Gauge;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
     this.pileSource = samples;
+  }
+
+  /** The limits' counters read `stats` whenever the metrics are scraped. */
+  watchProxy(stats: () => GateStats): void {
+    this.statsSource = stats;
+  }
+
+  /** The in-flight gauge reads `exchanges` whenever the metrics are scraped. */
+  watchInFlight(exchanges: () => number): void {
+    this.inFlightSource = exchanges;
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -121,7 +151,7 @@ export class GateMetrics {
     // The per-request counts are plain numbers (countExchange), added to the counters when they are
     // read: a prom-client inc() per request costs more than the rest of the bookkeeping together.
     const tally = this.tally;
-    const flushed = { requests: 0, allow: 0, alert: 0, block: 0 };
+    const flushed = { requests: 0, allow: 0, alert: 0, block: 0, refused: 0, aborted: 0 };
     this.requests = new Counter({
       name: 'guard_gate_requests_total',
       help: 'Requests received by the gate',
@@ -143,6 +173,18 @@ export class GateMetrics {
         }
       },
     });
+    this.undecided = new Counter({
+      name: 'guard_gate_undecided_total',
+      help: 'Requests that ended before a guard decision, by reason (refused: answered by the gate; client_gone)',
+      labelNames: ['reason'],
+      registers,
+      collect(this: Counter<'reason'>) {
+        for (const [outcome, reason] of [['refused', 'refused'], ['aborted', 'client_gone']] as const) {
+          if (tally[outcome] > flushed[outcome]) this.inc({ reason }, tally[outcome] - flushed[outcome]);
+          flushed[outcome] = tally[outcome];
+        }
+      },
+    });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
     this.alertsDropped = new Counter({ name: 'guard_gate_alerts_dropped_total', help: 'Distinct alerts not sent to guard-service: the sync client held its limit already (still logged)', registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
@@ -156,6 +198,63 @@ export class GateMetrics {
       registers,
       collect(this: Gauge) {
         if (self.pileSource) this.set(self.pileSource());
+      },
+    });
+    // The proxy's own counts, turned into counter increments when scraped.
+    const seen = { repeated: 0, inFlight: 0, budget: 0, dropped: 0, oversize: 0 };
+    const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
+      if (now > seen[key]) {
+        if (labels) counter.inc(labels, now - seen[key]);
+        else counter.inc(now - seen[key]);
+      }
+      seen[key] = now;
+    };
+    this.refusals = new Counter({
+      name: 'guard_gate_refusals_total',
+      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503)',
+      labelNames: ['reason'],
+      registers,
+      collect(this: Counter<'reason'>) {
+        const s = self.statsSource?.();
+        if (!s) return;
+        grow(this, 'repeated', s.repeatedFieldRefusals, { reason: 'repeated_header' });
+        grow(this, 'inFlight', s.inFlightRefusals, { reason: 'too_many_in_flight' });
+        grow(this, 'budget', s.bodyBudgetRefusals, { reason: 'body_budget' });
+      },
+    });
+    this.queryPiecesDropped = new Counter({
+      name: 'guard_gate_query_pieces_dropped_total',
+      help: 'Query pieces with a ";" or an invalid escape, dropped: never profiled, never forwarded',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'dropped', s.queryPiecesDropped);
+      },
+    });
+    this.oversizeBodies = new Counter({
+      name: 'guard_gate_oversize_bodies_total',
+      help: 'Request bodies over GUARD_MAX_BODY, decided with the fault TooLargeBody',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'oversize', s.oversizeBodies);
+      },
+    });
+    this.bodyBytesHeld = new Gauge({
+      name: 'guard_gate_body_bytes_held',
+      help: 'Bytes held by bodies buffered for analysis',
+      registers,
+      collect(this: Gauge) {
+        const s = self.statsSource?.();
+        if (s) this.set(s.bodyBytesHeld);
+      },
+    });
+    this.inFlight = new Gauge({
+      name: 'guard_gate_in_flight',
+      help: 'Exchanges in flight',
+      registers,
+      collect(this: Gauge) {
+        if (self.inFlightSource) this.set(self.inFlightSource());
       },
     });
     this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });

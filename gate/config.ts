@@ -1,6 +1,7 @@
 // guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
 // and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
 // and what is allowed; nothing is silently replaced by a default.
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -27,6 +28,12 @@ export interface GateConfig {
   maxBody: number;
   /** HTTP status answered for a blocked request or response. */
   blockStatus: number;
+  /** A request body over maxBody: decided with the fault TooLargeBody, or refused with 413. */
+  oversize: 'decide' | 'refuse';
+  /** Bytes all buffered bodies may hold together. */
+  bodyBudget: number;
+  /** Exchanges in flight at once. */
+  maxInFlight: number;
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
   guardServiceServerName: string | null;
@@ -58,6 +65,38 @@ export const MIN_MAX_BODY = 1024;
 export const MAX_MAX_BODY = 64 << 20;
 export const DEFAULT_BLOCK_STATUS = 403;
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
+export const DEFAULT_MAX_IN_FLIGHT = 4096;
+const MiB = 1 << 20;
+/** Without a memory limit to derive it from: 64 MiB. */
+export const DEFAULT_BODY_BUDGET = 64 * MiB;
+
+/**
+ * The body budget's default: a quarter of the container's memory limit (cgroup v2 memory.max, or
+ * v1 memory.limit_in_bytes), between 16 and 512 MiB; 64 MiB when there is no limit. The example
+ * deployment's 256 MiB gives 64 MiB: 64 bodies of the default 1 MiB held at once.
+ */
+export function defaultBodyBudget(readLimit: () => number | null = cgroupMemoryLimit): number {
+  const limit = readLimit();
+  if (limit === null) return DEFAULT_BODY_BUDGET;
+  return Math.min(512 * MiB, Math.max(16 * MiB, Math.floor(limit / 4 / MiB) * MiB));
+}
+
+/** The memory limit of this process's cgroup in bytes, or null when it has none (or it cannot be read). */
+export function cgroupMemoryLimit(): number | null {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const text = readFileSync(file, 'utf8').trim();
+      if (text === 'max') return null;
+      const n = Number(text);
+      // cgroup v1 reports "no limit" as a huge page-rounded number.
+      if (Number.isSafeInteger(n) && n > 0 && n < 2 ** 50) return n;
+      return null;
+    } catch {
+      // not this cgroup version
+    }
+  }
+  return null;
+}
 const LOG_LEVELS: readonly GateLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -90,12 +129,18 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     adminPort,
     maxBody: integer('GUARD_MAX_BODY', env.GUARD_MAX_BODY, DEFAULT_MAX_BODY, MIN_MAX_BODY, MAX_MAX_BODY),
     blockStatus: integer('GUARD_BLOCK_STATUS', env.GUARD_BLOCK_STATUS, DEFAULT_BLOCK_STATUS, 400, 599),
+    oversize: oneOf('GUARD_OVERSIZE', env.GUARD_OVERSIZE, ['decide', 'refuse'] as const) ?? 'decide',
+    bodyBudget: integer('GUARD_BODY_BUDGET', env.GUARD_BODY_BUDGET, defaultBodyBudget(), MIN_MAX_BODY, Number.MAX_SAFE_INTEGER),
+    maxInFlight: integer('GUARD_MAX_IN_FLIGHT', env.GUARD_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000),
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
     inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
     podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
   };
+  if (config.bodyBudget < config.maxBody) {
+    throw new ConfigError('GUARD_BODY_BUDGET', `must be at least GUARD_MAX_BODY (${config.maxBody}), got ${config.bodyBudget}`);
+  }
   return Object.freeze(config);
 }
 

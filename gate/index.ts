@@ -11,7 +11,7 @@ import { CoreHost } from './core-host.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
 import { guardPlugin, PluginRegistry } from './plugins.js';
 import { PodMonitor } from './pod.js';
-import { startProxy, type CoreFault, type ProxyHandle, type Verdict } from './proxy.js';
+import { startProxy, type CoreFault, type ExchangeOutcome, type ProxyHandle, type Stage, type Verdict } from './proxy.js';
 import { SyncClient } from './sync.js';
 
 export { readGateConfig, ConfigError, type GateConfig } from './config.js';
@@ -46,6 +46,8 @@ export interface GateHandle {
   plugins: PluginRegistry;
   /** Owner of the core instance (restarts after a core fault). */
   coreHost: CoreHost;
+  /** The request path (exchanges in flight, requests received). */
+  proxy: ProxyHandle;
   /** Sync with guard-service now (for tools and the demo; the policy still applies otherwise). */
   syncNow(): Promise<void>;
   /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
@@ -150,8 +152,6 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const onSession = (session: Session, verdict: Verdict): void => {
     metrics.coreSeconds.observe(verdict.coreMs / 1000);
     if (verdict.upstreamMs > 0) metrics.upstreamSeconds.observe(verdict.upstreamMs / 1000);
-    metrics.countExchange(verdict.blocked !== 'none' ? 'block' : verdict.result > 0 ? 'alert' : 'allow');
-    if (verdict.blocked !== 'none') metrics.blocks.inc({ stage: verdict.blocked });
     if (verdict.result > 0) {
       alerts.report({
         level: 'Session',
@@ -176,10 +176,6 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const onCoreFault = (f: CoreFault): 'block' | 'pass' => {
     const action = (source.control.block || host.failedClosed !== null) && f.stage !== 'exchange' ? 'block' : 'pass';
     metrics.coreUnevaluated.inc({ stage: f.stage, action });
-    if (f.stage !== 'exchange') {
-      metrics.countExchange(action === 'block' ? 'block' : 'alert');
-      if (action === 'block') metrics.blocks.inc({ stage: f.stage });
-    }
     const reason = `${f.cause === 'core' ? 'core fault' : 'gate error'}: ${f.stage} not evaluated`;
     alerts.report({
       level: 'Session',
@@ -193,13 +189,11 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     return action;
   };
   // Once the core kept failing: every request is refused (and counted as blocked).
-  const failClosed = (): string | null => {
-    const reason = host.failedClosed;
-    if (reason !== null) {
-      metrics.countExchange('block');
-      metrics.blocks.inc({ stage: 'request' });
-    }
-    return reason;
+  const failClosed = (): string | null => host.failedClosed;
+  // Every request ends here once, whatever path it took.
+  const onEnd = (outcome: ExchangeOutcome, blocked: Stage): void => {
+    metrics.countExchange(outcome);
+    if (blocked !== 'none') metrics.blocks.inc({ stage: blocked });
   };
 
   const toService = metrics.websocketMessages.labels({ direction: 'to_service' });
@@ -214,10 +208,14 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       onCoreFault,
       failClosed,
       maxBody: config.maxBody,
+      oversize: config.oversize,
+      bodyBudget: config.bodyBudget,
+      maxInFlight: config.maxInFlight,
       analyzeBody: config.analyzeBody,
       blockStatus: config.blockStatus,
       allowFallback: options.allowFallback,
       onSession,
+      onEnd,
       onWebSocket: (event) => {
         if (event === 'upgrade') metrics.websocketUpgrades.inc();
         else (event === 'client-message' ? toService : toClient).inc();
@@ -225,6 +223,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       plugins,
       log,
     });
+    const live = proxy;
+    metrics.watchInFlight(() => live.inFlight);
+    metrics.watchProxy(() => live.stats());
     admin = await startAdmin({
       metrics,
       ready: () => source.ready && host.failedClosed === null,
@@ -250,6 +251,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics,
     plugins,
     coreHost: host,
+    proxy: proxyHandle,
     syncNow: async () => {
       await sync.sync(true);
     },

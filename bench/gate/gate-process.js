@@ -1,41 +1,19 @@
 // guard-gate for the benchmark as the image runs it: `node bin/guard.js gate`, configured by the
 // environment, with the Node flags and process settings of the deployment's gate container
-// (deploy/gate-sidecar-example.yaml: NODE_OPTIONS, MALLOC_TRIM_THRESHOLD_, LOG_LEVEL) and local
-// addresses (the benchmark's backend and guard-service, free ports). Nothing is added to the
-// process: its memory is read from /proc, its syncs are counted from its admin /metrics.
+// (flags.js) and local addresses (the benchmark's backend and guard-service, free ports). Nothing
+// is added to the process: its memory is read from /proc, its syncs are counted from /metrics.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { parseAllDocuments } from 'yaml';
+import { deploymentEnv } from './flags.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const BIN = here('../../bin/guard.js');
-const MANIFEST = here('../../deploy/gate-sidecar-example.yaml');
-/** The deployment's settings of the process itself (not of what it talks to). */
-const FROM_MANIFEST = ['NODE_OPTIONS', 'MALLOC_TRIM_THRESHOLD_', 'LOG_LEVEL'];
-
-/** The plain `value`s of FROM_MANIFEST in the manifest's guard-gate container. */
-export function deploymentEnv() {
-  for (const doc of parseAllDocuments(readFileSync(MANIFEST, 'utf8'))) {
-    const containers = doc.toJS()?.spec?.template?.spec?.containers ?? [];
-    const gate = containers.find((c) => c.name === 'guard-gate');
-    if (!gate) continue;
-    /** @type {Record<string, string>} */
-    const env = {};
-    for (const e of gate.env ?? []) if (FROM_MANIFEST.includes(e.name) && typeof e.value === 'string') env[e.name] = e.value;
-    for (const name of FROM_MANIFEST) if (!(name in env)) throw new Error(`${MANIFEST}: the guard-gate container sets no ${name}`);
-    // BENCH_GATE_NODE_FLAGS (space-separated) tries other flags; the report names those it ran
-    // with.
-    if (process.env.BENCH_GATE_NODE_FLAGS) env.NODE_OPTIONS = process.env.BENCH_GATE_NODE_FLAGS;
-    return env;
-  }
-  throw new Error(`${MANIFEST}: no guard-gate container`);
-}
 
 /** A port nothing listens on (free a moment ago): `guard gate` takes PORT, not port 0. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
-import { deploymentEnv, startGateProcess } from './gate-process.js';
+import { startGateProcess } from './gate-process.js';
+import { deploymentEnv } from './flags.js';
 import { ATTACKS, MIX_CYCLE, mixRequest } from './mix.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -35,8 +36,8 @@ const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
 // The gate is the process the image runs, with the deployment's Node flags and environment
-// (gate-process.js reads them from deploy/gate-sidecar-example.yaml).
-const GATE_ENV = deploymentEnv();
+// (flags.js reads them from deploy/gate-sidecar-example.yaml).
+const GATE_SETTINGS = deploymentEnv();
 
 // ---- processes -------------------------------------------------------------------------------
 
@@ -317,7 +318,7 @@ function report(run) {
   lines.push('  pass-through (bench/gate/passthrough.js: uWebSockets.js App + undici Pool of 64 connections, bodies streamed both');
   lines.push('  ways, nothing else; undici\'s `request` API, the baseline of the budgets, and the same on undici\'s `dispatch` API as');
   lines.push('  the gate uses it, for reference), the gate (the process the image runs, `bin/guard.js gate`, configured by the environment,');
-  lines.push(`  with the Node flags and settings of deploy/gate-sidecar-example.yaml: \`${Object.entries(GATE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\`; pod monitor and body analysis on, their defaults) and the`);
+  lines.push(`  with the Node flags and settings of deploy/gate-sidecar-example.yaml: \`${Object.entries(GATE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ')}\`; pod monitor and body analysis on, their defaults) and the`);
   lines.push('  load generator (autocannon 9, one process per run) each run on their own; guard-service (file store, auth off)');
   lines.push('  runs in the benchmark process, which is idle while load runs. All share the machine\'s cores.');
   lines.push(`* The mix: a cycle of ${MIX_CYCLE.length} requests per connection, item GETs with a query and one JSON cart POST in four, browser headers.`);

@@ -8,8 +8,11 @@ import { brotliCompressSync, createGzip, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 
@@ -37,7 +40,7 @@ let guardian: Guardian;
 let pile: Pile | null = null;
 
 async function proxy(extra: Partial<ProxyOptions> = {}): Promise<ProxyHandle> {
-  const p = await startProxy({
+  const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${backendPort}`,
@@ -102,8 +105,8 @@ beforeAll(async () => {
   // Learn from plain, gzip and br orders sent through the gate (default Guardian: never blocks).
   guardian = core.defaultGuardian();
   pile = core.newPile();
-  gate = await proxy(); // oversize: refuse (the default)
-  streaming = await proxy({ oversize: 'stream' });
+  gate = await proxy({ oversize: 'refuse' });
+  streaming = await proxy({ oversize: 'decide' });
   for (let i = 0; i < 12; i++) {
     expect((await post(gate.port, order(i))).status).toBe(200);
     expect((await post(gate.port, gzipSync(order(i)), 'gzip')).status).toBe(200);
@@ -225,7 +228,7 @@ describe('compressed response bodies', () => {
     guardian = core.defaultGuardian();
     pile = core.newPile();
     try {
-      const p = await startProxy({
+      const p = await checkedProxy({
         port: 0,
         host: '127.0.0.1',
         upstream: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,

@@ -2,7 +2,7 @@
 // ConfigError naming the variable and what is allowed.
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, gateConfig, readGateConfig } from '../../gate/config.js';
+import { ConfigError, gateConfig, readGateConfig, defaultBodyBudget } from '../../gate/config.js';
 
 const BASE = { SERVICE_NAME: 'myapp', NAMESPACE: 'prod' };
 
@@ -35,6 +35,9 @@ describe('readGateConfig', () => {
       adminPort: 22001,
       maxBody: 1024 * 1024,
       blockStatus: 403,
+      oversize: 'decide',
+      bodyBudget: defaultBodyBudget(),
+      maxInFlight: 4096,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
       guardServiceServerName: null,
@@ -44,6 +47,18 @@ describe('readGateConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
     expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
     expect(readGateConfig({ ...BASE, HOSTNAME: 'shop-7f9c-abcde' }).podName).toBe('shop-7f9c-abcde');
+  });
+
+  it('derives the body budget from the memory limit, and refuses one below GUARD_MAX_BODY', () => {
+    const MiB = 1 << 20;
+    expect(defaultBodyBudget(() => null)).toBe(64 * MiB);
+    expect(defaultBodyBudget(() => 256 * MiB)).toBe(64 * MiB);
+    expect(defaultBodyBudget(() => 32 * MiB)).toBe(16 * MiB);
+    expect(defaultBodyBudget(() => 64 * 1024 * MiB)).toBe(512 * MiB);
+    expect(readGateConfig({ ...BASE, GUARD_BODY_BUDGET: String(8 * MiB), GUARD_MAX_IN_FLIGHT: '100', GUARD_OVERSIZE: 'refuse' })).toMatchObject({ bodyBudget: 8 * MiB, maxInFlight: 100, oversize: 'refuse' });
+    expect(() => readGateConfig({ ...BASE, GUARD_BODY_BUDGET: String(MiB / 2) })).toThrow(/GUARD_BODY_BUDGET: must be at least GUARD_MAX_BODY/);
+    expect(() => readGateConfig({ ...BASE, GUARD_OVERSIZE: 'stream' })).toThrow(/GUARD_OVERSIZE: expected one of decide, refuse/);
+    expect(() => readGateConfig({ ...BASE, GUARD_MAX_IN_FLIGHT: '0' })).toThrow(/GUARD_MAX_IN_FLIGHT/);
   });
 
   it('reads every variable', () => {

@@ -15,9 +15,11 @@ import { pino, type Logger } from 'pino';
 import { Core, loadCore, type HttpRequestFields, type HttpResponseFields } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
 import { gateKubeStore } from '../../gate/guardian-source.js';
-import { startGate, type GateHandle } from '../../gate/index.js';
+import type { GateHandle } from '../../gate/index.js';
 import { startKubeStandin } from '../kube/standin.js';
 import { start } from '../service/api-support.js';
+import { checkedGate, checkGateInvariants } from './invariants.js';
+
 
 /** The real core, made to trap (debug_trap: `unreachable` in wasm) on marked input. Test only. */
 class TrappingCore extends Core {
@@ -46,6 +48,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
+checkGateInvariants();
 
 interface Backend {
   url: string;
@@ -93,7 +96,7 @@ function capturingLog(): { log: Logger; events: Array<Record<string, unknown>> }
 }
 
 async function gate(core: Core, overrides: Parameters<typeof gateConfig>[0], log = pino({ level: 'silent' })): Promise<GateHandle> {
-  const g = await startGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, log, podName: 'shop-1', drainMs: 2000 });
+  const g = await checkedGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, log, podName: 'shop-1', drainMs: 2000 });
   cleanups.push(() => g.close());
   return g;
 }

@@ -11,16 +11,18 @@ import { request } from 'undici';
 import { pino } from 'pino';
 import { loadCore } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
-import { startGate, type GateHandle } from '../../gate/index.js';
+import type { GateHandle } from '../../gate/index.js';
 import { PluginRegistry, type Plugin, type Verdict } from '../../gate/plugins.js';
 import { start } from '../service/api-support.js';
+import { checkedGate, checkGateInvariants } from './invariants.js';
+
 
 const core = loadCore();
-const silent = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
+checkGateInvariants();
 
 async function backend(): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
@@ -37,10 +39,11 @@ async function backend(): Promise<{ url: string; hits: () => number }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
 }
 
-async function gate(overrides: Parameters<typeof gateConfig>[0], plugins?: PluginRegistry): Promise<GateHandle> {
+async function gate(overrides: Parameters<typeof gateConfig>[0], check: { quiet?: boolean } = {}, plugins?: PluginRegistry): Promise<GateHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'guard-gate-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const g = await startGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, log: process.env.GATE_DEBUG ? pino({ level: 'debug' }) : silent, podName: 'shop-1', drainMs: 2000, plugins });
+  const log = process.env.GATE_DEBUG ? { log: pino({ level: 'debug' }) } : {};
+  const g = await checkedGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, ...log, podName: 'shop-1', drainMs: 2000, plugins }, check);
   cleanups.push(() => g.close());
   return g;
 }
@@ -51,7 +54,7 @@ describe('guard-gate', () => {
   it('passes traffic in learn mode and delivers every sample to guard-service on shutdown', async () => {
     const app = await backend();
     const svc = await start(null);
-    const g = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
+    const g = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 }, { quiet: true });
     for (let i = 0; i < 40; i++) {
       const n = normal(i);
       const r = await request(`http://127.0.0.1:${g.port}${n.path}`, { headers: n.headers });
@@ -125,7 +128,7 @@ describe('guard-gate', () => {
       failing('sleeper', () => new Promise<Verdict>(() => {})),
       { failure: 'open', timeoutMs: 50 },
     );
-    const g = await gate({ protectedService: app.url }, plugins);
+    const g = await gate({ protectedService: app.url }, {}, plugins);
     for (let i = 0; i < 2; i++) {
       const r = await request(`http://127.0.0.1:${g.port}/items/${i}`, { headers: normal(i).headers });
       expect(r.statusCode).toBe(200);

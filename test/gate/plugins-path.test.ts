@@ -6,8 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core } from '../../core/index.js';
 import { guardPlugin, PluginRegistry, TestGate, type Plugin } from '../../gate/plugins.js';
+import { type ProxyHandle, type Verdict } from '../../gate/proxy.js';
 import { silentLogger as quiet } from '../../log/index.js';
-import { startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { checkedProxy, checkedGate, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 interface Received {
   method: string;
@@ -45,7 +48,7 @@ afterAll(async () => {
 
 async function proxyWith(plugins: PluginRegistry | undefined, verdicts: Verdict[], blockStatus?: number): Promise<ProxyHandle> {
   const guardian = core.defaultGuardian(); // alert on, block off: the guard never blocks here
-  const p = await startProxy({
+  const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${backendPort}`,
@@ -198,7 +201,6 @@ describe('plugin failures are contained by policy', () => {
 
 describe('startGate wires the registry', () => {
   test('the guard entry is listed first; testgate blocks through the assembled gate; shutdown reaches the plugins', async () => {
-    const { startGate } = await import('../../gate/index.js');
     const { gateConfig } = await import('../../gate/config.js');
     const { pino } = await import('pino');
     const reg = new PluginRegistry({ logger: quiet });
@@ -210,7 +212,7 @@ describe('startGate wires the registry', () => {
       orig();
     };
     reg.register(tg);
-    const g = await startGate(
+    const g = await checkedGate(
       gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: `http://127.0.0.1:${backendPort}` }),
       { core, log: pino({ level: 'silent' }), podName: 'shop-1', drainMs: 500, plugins: reg, pluginConfig: { testgate: { action: 'block', path: '/admin' } } },
     );

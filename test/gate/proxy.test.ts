@@ -7,8 +7,11 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 
@@ -108,7 +111,7 @@ const proxies: ProxyHandle[] = [];
 
 async function proxyTo(backend: Backend | number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }) {
   const port = typeof backend === 'number' ? backend : backend.port;
-  const p = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
+  const p = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
   proxies.push(p);
   return p;
 }
@@ -257,8 +260,8 @@ describe('bodies arrive byte-identical', () => {
     backend = await startBackend();
     backends.push(backend);
     guardian = core.defaultGuardian(); // alert on, block off: never blocks
-    analysed = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'stream' });
-    refusing = await proxyTo(backend, { getGuardian: () => guardian });
+    analysed = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'decide' });
+    refusing = await proxyTo(backend, { getGuardian: () => guardian, oversize: 'refuse' });
     passthrough = await proxyTo(backend, { getGuardian: () => guardian, analyzeBody: false });
   });
 
@@ -278,8 +281,8 @@ describe('bodies arrive byte-identical', () => {
 
   const sizes = [0, 1024, MiB - 1, MiB + 1, 8 * MiB];
   const cases: Array<[string, () => ProxyHandle, string]> = [
-    ['analysed (oversize streamed)', () => analysed, 'application/json'],
-    ['uninspected media type', () => analysed, 'application/octet-stream'],
+    ['analysed (oversize decided, then streamed)', () => analysed, 'application/json'],
+    ['binary media type (analysed as text)', () => analysed, 'application/octet-stream'],
     ['body analysis off', () => passthrough, 'application/json'],
   ];
   for (const [name, proxy, ctype] of cases) {
@@ -404,7 +407,7 @@ describe('failure modes', () => {
     backends.push(b);
     const guardian = core.defaultGuardian();
     const seen: Verdict[] = [];
-    const proxy = await startProxy({
+    const proxy = await checkedProxy({
       port: 0,
       host: '127.0.0.1',
       upstream: `http://127.0.0.1:${b.port}`,

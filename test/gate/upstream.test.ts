@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian } from '../../core/index.js';
 import { guardPlugin, PluginRegistry, type Plugin } from '../../gate/plugins.js';
+import { type ProxyHandle, type Verdict } from '../../gate/proxy.js';
 import { silentLogger as quiet } from '../../log/index.js';
-import { startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 const big = randomBytes(3 * MiB);
@@ -88,7 +91,7 @@ afterAll(async () => {
 });
 
 async function proxy(options: { plugins?: PluginRegistry; verdicts?: Verdict[]; connections?: number } = {}): Promise<ProxyHandle> {
-  const p = await startProxy({
+  const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
     upstream: `http://127.0.0.1:${port}`,

@@ -9,11 +9,13 @@ import { request, WebSocket } from 'undici';
 import { pino } from 'pino';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
-import { startGate } from '../../gate/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import type { ProxyHandle, ProxyOptions, Verdict } from '../../gate/proxy.js';
 import { openServiceSocket, ServiceSocket } from '../../gate/websocket.js';
 import { guardPlugin, PluginRegistry, TestGate } from '../../gate/plugins.js';
 import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';
+import { checkedProxy, checkedGate, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
 
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -158,7 +160,7 @@ let service: Service;
 const proxies: ProxyHandle[] = [];
 
 async function gateTo(port: number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }): Promise<ProxyHandle> {
-  const p = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
+  const p = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
   proxies.push(p);
   return p;
 }
@@ -428,7 +430,7 @@ describe('WebSocket pass-through', () => {
   });
 
   test('shutting the gate down closes relayed WebSockets with 1001', async () => {
-    const g = await startProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${service.port}`, core, getGuardian: () => core.defaultGuardian() });
+    const g = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${service.port}`, core, getGuardian: () => core.defaultGuardian() });
     const c = new Client(`ws://127.0.0.1:${g.port}/chat`);
     expect(await c.opened).toBe(true);
     const before = service.closes.length;
@@ -441,7 +443,7 @@ describe('WebSocket pass-through', () => {
 
 describe('WebSocket pass-through in guard-gate', () => {
   test('upgrades and messages are counted, and the upgrade request is piled', async () => {
-    const g = await startGate(gateConfig({ serviceName: 'chat', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: `http://127.0.0.1:${service.port}` }), {
+    const g = await checkedGate(gateConfig({ serviceName: 'chat', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: `http://127.0.0.1:${service.port}` }), {
       core,
       log: pino({ level: 'silent' }),
       podName: 'chat-1',

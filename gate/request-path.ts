@@ -1,0 +1,264 @@
+// The request path: a request's framing checked, its body read into one private buffer (or streamed
+// uninspected when it is not analysed or over the limit), profiled and decided with the core, the
+// plugins asked, and only then forwarded to the protected service — the exact bytes decided.
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { HeaderLine } from '../core/index.js';
+import { BodyBuffer } from './body-buffer.js';
+import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
+import type { Exchange } from './exchange.js';
+import type { Exchanges } from './exchanges.js';
+import { HOP_BY_HOP } from './header-text.js';
+import { UpstreamHandler, type ResponseLimits } from './response-path.js';
+
+const DIGITS = /^\d+$/;
+
+/**
+ * Fields with one value (RFC 9110: a sender must not repeat them) that common parsers read from
+ * different lines when repeated — Node keeps the first, the core joins them all — and those the gate
+ * itself reads: a request with two lines of one of them is refused (400), except Content-Encoding, a
+ * list the gate, the core and Node all join. A bit each, to find a repetition without a set per request.
+ */
+const SINGLE_VALUED = new Map<string, number>(
+  [
+    'content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'host', 'authorization', 'proxy-authorization',
+    'user-agent', 'referer', 'from', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'content-range', 'origin',
+  ].map((name, i) => [name, 1 << i]),
+);
+const NO_CODINGS: readonly string[] = Object.freeze([]);
+const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
+
+export interface RequestLimits extends ResponseLimits {
+  /** A request body over maxBody: decided with the fault TooLargeBody (streamed uninspected when allowed), or refused with 413. */
+  oversize: 'decide' | 'refuse';
+  /** Exchanges in flight at once; beyond, a request is answered 503 with Retry-After. */
+  maxInFlight: number;
+}
+
+/** Outgoing headers: hop-by-hop (and those named in Connection) removed, X-Forwarded-For appended. */
+export function forwardHeaders(ex: Exchange, contentLength: number | null): string[] {
+  const lines = ex.headers;
+  let named: Set<string> | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line[0] === 'connection') for (const n of line[1].split(',')) (named ??= new Set()).add(n.trim().toLowerCase());
+  }
+  const out: string[] = [];
+  let xff: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const k = lines[i]![0];
+    const v = lines[i]![1];
+    if (HOP_BY_HOP.has(k) || named?.has(k) || k === 'content-length' || k === 'expect') continue;
+    if (k === 'x-forwarded-for') {
+      xff = xff === null ? v : `${xff}, ${v}`;
+      continue;
+    }
+    out.push(k, v);
+  }
+  out.push('x-forwarded-for', xff === null ? ex.remote : `${xff}, ${ex.remote}`);
+  if (contentLength !== null) out.push('content-length', String(contentLength));
+  return out;
+}
+
+export class RequestPath {
+  constructor(
+    private readonly exchanges: Exchanges,
+    private readonly upstream: Dispatcher,
+    private readonly limits: RequestLimits,
+    /** A reason (text) answers every request with the block status, unevaluated; null lets it be evaluated. */
+    private readonly failClosed: (() => string | null) | undefined,
+  ) {}
+
+  /** A new request: checked, read, decided, forwarded (or answered by the gate). */
+  handle(ex: Exchange): void {
+    const exchanges = this.exchanges;
+    const client = ex.client;
+    client.onAbort(ex);
+    if (exchanges.closing) {
+      client.discardBody();
+      return exchanges.answer(ex, 503, 'guard-gate: shutting down\n', true);
+    }
+    const refused = this.failClosed?.() ?? null;
+    if (refused !== null) {
+      client.discardBody();
+      ex.blocked = 'request';
+      return exchanges.answer(ex, exchanges.blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
+    }
+    if (exchanges.size >= this.limits.maxInFlight) {
+      client.discardBody();
+      exchanges.stats.inFlightRefusals++;
+      return exchanges.answer(ex, 503, 'guard-gate: too many requests in flight; retry shortly\n', true, 1);
+    }
+    exchanges.begin(ex);
+
+    // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE), nor one
+    // with two lines of a field that has one value: parsers disagree on which line counts.
+    const headers = ex.headers;
+    let cl: string | null = null;
+    let te = false;
+    let encodings: string[] | null = null;
+    let seen = 0;
+    let repeated: string | null = null;
+    for (let i = 0; i < headers.length; i++) {
+      const k = headers[i]![0];
+      const bit = SINGLE_VALUED.get(k);
+      if (bit === undefined) continue;
+      if ((seen & bit) !== 0) repeated ??= k;
+      seen |= bit;
+      const v = headers[i]![1];
+      if (k === 'content-length') cl = v;
+      else if (k === 'transfer-encoding') te = true;
+      else if (k === 'content-encoding') (encodings ??= []).push(v);
+    }
+    if (repeated !== null && repeated !== 'content-encoding') {
+      client.discardBody();
+      exchanges.stats.repeatedFieldRefusals++;
+      return exchanges.answer(ex, 400, `guard-gate: repeated ${repeated} header\n`, true);
+    }
+    if ((cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
+      client.discardBody();
+      return exchanges.answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
+    }
+    if (!ex.validTarget) {
+      // Never forwarded: the core could not profile it, and the backend might read it otherwise.
+      client.discardBody();
+      return exchanges.answer(ex, 400, 'guard-gate: invalid request target\n', true);
+    }
+    const length = cl !== null ? Number(cl.trim()) : te ? null : 0;
+    const { maxBody, oversize } = this.limits;
+    // Every body is analysed, whatever its declared type: a missing or unknown media type is profiled
+    // as text (many services parse JSON whatever Content-Type says).
+    const analyse = this.limits.analyzeBody && length !== 0;
+
+    if (length === 0) {
+      // No body: decide at once (no data handler: the listener has nothing to deliver).
+      if (exchanges.decideRequest(ex, undefined, undefined)) this.approveAndForward(ex, null, 0);
+      return;
+    }
+    if (analyse && length !== null && length > maxBody && oversize === 'refuse') {
+      client.discardBody();
+      return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
+    }
+    if (!analyse || (length !== null && length > maxBody)) return this.streamUninspected(ex, length, analyse);
+    // A compressed body is buffered as it came (the limit applies to those bytes), decoded for
+    // analysis only, and forwarded as it came.
+    this.readAnalysed(ex, length, encodings === null ? NO_CODINGS : contentCodings(encodings));
+  }
+
+  /**
+   * An uninspected body (not analysed, or a declared one over the limit): the data
+   * handler is registered first (the listener's lifetime rule), the head is decided, then the body
+   * streams through with backpressure. A blocked request's body is discarded.
+   */
+  private streamUninspected(ex: Exchange, length: number | null, analysed: boolean): void {
+    if (analysed) this.exchanges.stats.oversizeBodies++;
+    const client = ex.client;
+    const body = new Readable({ read: () => client.resume() });
+    ex.stream = body;
+    client.onData((chunk, last) => {
+      if (ex.finished) return;
+      // Never pause on the last chunk: nothing would resume the (keep-alive) socket.
+      if (!body.push(Buffer.from(chunk)) && !last) client.pause();
+      if (last) body.push(null);
+    });
+    if (!this.exchanges.decideRequest(ex, undefined, analysed ? 'TooLargeBody' : undefined)) {
+      body.destroy();
+      return;
+    }
+    this.exchanges.approveRequest(ex, () => this.forward(ex, body, length), () => body.destroy());
+  }
+
+  /** An analysed body: read into one private buffer, then decided, then those exact bytes forwarded. */
+  private readAnalysed(ex: Exchange, length: number | null, codings: readonly string[]): void {
+    const exchanges = this.exchanges;
+    const client = ex.client;
+    const maxBody = this.limits.maxBody;
+    const bb = BodyBuffer.open(length ?? 16384, this.limits.budget);
+    if (bb === null) {
+      client.discardBody();
+      return this.overBudget(ex);
+    }
+    ex.requestBody = bb;
+    let over: Readable | null = null;
+    const chunkArrived = (chunk: Uint8Array, last: boolean): void => {
+      if (over !== null) {
+        if (!over.push(Buffer.from(chunk)) && !last) client.pause();
+        if (last) over.push(null);
+        return;
+      }
+      if (!bb.push(chunk)) return this.overBudget(ex);
+      if (bb.len > maxBody) {
+        // A chunked body over the limit (a declared one was handled before reading).
+        if (this.limits.oversize === 'refuse') return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
+        exchanges.stats.oversizeBodies++;
+        if (!exchanges.decideRequest(ex, undefined, 'TooLargeBody')) return;
+        const s = new Readable({ read: () => client.resume() });
+        over = s;
+        ex.stream = s;
+        s.push(Buffer.from(bb.view()));
+        if (last) s.push(null);
+        return exchanges.approveRequest(ex, () => this.forward(ex, s, null), () => s.destroy());
+      }
+      if (!last) return;
+      const body = bb.view();
+      if (codings.length === 0) return this.decideAnalysed(ex, { body }, body);
+      // A compressed body: the decoded bytes (or the fault) are decided, the original bytes sent.
+      const decoded = decodeForGate(codings, body, maxBody);
+      if (decoded instanceof Promise) decoded.then((d) => this.decideAnalysed(ex, d, body)).catch((err: unknown) => exchanges.fail(ex, err));
+      else this.decideAnalysed(ex, decoded, body);
+    };
+    client.onData((chunk, last) => {
+      if (ex.finished) return;
+      try {
+        chunkArrived(chunk, last);
+      } catch (err) {
+        exchanges.fail(ex, err);
+      }
+    });
+  }
+
+  /** The gate holds as many body bytes as it may: the client is told to come back (the body is not read on). */
+  private overBudget(ex: Exchange): void {
+    this.exchanges.answer(ex, 503, 'guard-gate: too many request bodies held at once; retry shortly\n', true, 1);
+  }
+
+  /** Decide an analysed request body (decoded for analysis when compressed), then forward `original`. */
+  private decideAnalysed(ex: Exchange, analysed: Decoded, original: Buffer): void {
+    if (ex.finished) return;
+    // Decoded over the limit: as a plain body over the limit (the whole body was read, so the
+    // connection stays usable).
+    if (analysed.fault === FAULT_TOO_LARGE && this.limits.oversize === 'refuse') return this.exchanges.answer(ex, 413, 'guard-gate: request body too large\n');
+    if (this.exchanges.decideRequest(ex, analysed.body, analysed.fault)) this.approveAndForward(ex, original, original.length);
+  }
+
+  private approveAndForward(ex: Exchange, body: Buffer | null, contentLength: number): void {
+    if (this.exchanges.plugins) this.exchanges.approveRequest(ex, () => this.forward(ex, body, contentLength));
+    else this.forward(ex, body, contentLength);
+  }
+
+  /**
+   * Forward a decided request with undici's dispatch API: one handler object per exchange, no
+   * promise, no stream and no AbortController per request (the upstream's abort function arrives in
+   * onConnect).
+   */
+  private forward(ex: Exchange, body: Buffer | Readable | null, contentLength: number | null): void {
+    if (ex.finished) {
+      if (body instanceof Readable) body.destroy();
+      return;
+    }
+    const handler = new UpstreamHandler(this.exchanges, this.limits, ex, body);
+    ex.upstream = handler;
+    this.upstream.dispatch(
+      {
+        method: ex.method as never,
+        path: ex.query ? `${ex.target}?${ex.query}` : ex.target,
+        headers: forwardHeaders(ex, contentLength),
+        body: body ?? undefined,
+      },
+      handler,
+    );
+    // Only the plugins read the request's header lines after this: without them, they may die
+    // young instead of being copied by the garbage collector for as long as the exchange lasts.
+    if (!this.exchanges.plugins) ex.headers = NO_HEADERS;
+  }
+}
