@@ -19,12 +19,12 @@ import { promises as fs, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCore, type Core } from '../core/index.js';
-import { StoreError } from './errors.js';
+import { guardedCallback, StoreError } from './errors.js';
 import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type HeldLock } from './file-lock.js';
 import { watchDirectory } from './file-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
-import { serializeOn } from './queue.js';
+import { serializeOn, tracked } from './queue.js';
 
 export interface FileGuardianStoreOptions {
   /** The core that validates specs; the process-wide one by default. */
@@ -159,14 +159,7 @@ export class FileGuardianStore implements GuardianStore {
     let scanning = false;
     let again = false;
 
-    const emit = (event: GuardianWatchEvent): void => {
-      if (stopped) return;
-      try {
-        onChange(event);
-      } catch (err) {
-        this.report(new StoreError('GUARD_STORE_IO', `a Guardian watch callback failed: ${(err as Error).message}`, { cause: err }));
-      }
-    };
+    const emit = guardedCallback(onChange, this.report, () => stopped);
 
     const diff = async (): Promise<void> => {
       const present = new Set<string>();
@@ -414,11 +407,7 @@ export class FileGuardianStore implements GuardianStore {
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const p = this.init().then(op);
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return tracked(this.inflight, this.init().then(op));
   }
 
   /** Run fn after every earlier operation on the same Guardian in this store has finished. */

@@ -4,12 +4,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadCore, type Core } from '../core/index.js';
-import { StoreError } from './errors.js';
+import { guardedCallback, StoreError } from './errors.js';
 import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.js';
 import { reflect, type KubeObjectLike } from './kube-watch.js';
 import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
-import { serializeOn } from './queue.js';
+import { serializeOn, tracked } from './queue.js';
 
 export interface KubeGuardianStoreOptions {
   /** Default: the pod's in-cluster configuration (kube-client.ts). */
@@ -177,14 +177,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     /** Guardians a put went out for: only those get a delete, and an invalid change keeps them. */
     const emitted = new Set<string>();
     let stopped = false;
-    const emit = (event: GuardianWatchEvent): void => {
-      if (stopped) return;
-      try {
-        onChange(event);
-      } catch (err) {
-        this.report(new StoreError('GUARD_STORE_IO', `a Guardian watch callback failed: ${(err as Error).message}`, { cause: err }));
-      }
-    };
+    const emit = guardedCallback(onChange, this.report, () => stopped);
     const reflector = reflect(
       this.api,
       {
@@ -304,11 +297,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const p = op();
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return tracked(this.inflight, op());
   }
 
   /** Run fn after every earlier write to the same Guardian through this store has finished. */

@@ -7,6 +7,7 @@ import type { KubeGuardianStoreOptions } from '../../store/kube-store.js';
 import { resolveGuardian } from '../../store/resolve.js';
 import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { canonical, defaultSpec, exampleSpec, storeError } from './support.js';
+import { waitFor } from '../support/waiters.js';
 
 export interface KubeStoreKind {
   name: 'kube-crd' | 'kube-configmap';
@@ -51,20 +52,7 @@ function watcher(store: GuardianStore) {
     for (const w of [...waiters]) w();
   });
   const until = (predicate: () => boolean, what: string, timeoutMs = 5000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`watch: timed out waiting for ${what}; saw ${JSON.stringify(events.map((e) => `${e.type} ${e.guardian.service}`))}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+    waitFor(waiters, predicate, what, () => `saw ${JSON.stringify(events.map((e) => `${e.type} ${e.guardian.service}`))}`, timeoutMs);
   return { events, view, until, close: () => handle.close() };
 }
 
