@@ -135,8 +135,10 @@ export async function runDemo(ctx: CommandContext, options: { keep: boolean }): 
     await gate.syncNow(); // alerts travel with the sync
     const alerts = await api(`/api/v1/alerts?namespace=${NAMESPACE}&service=${SERVICE}&limit=100`);
     say('');
-    say(`The people API (UI to come): ${service.url}/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
-    say(`   token: ${service.peopleToken}   (${alerts.json?.items?.length ?? 0} recent alerts at /api/v1/alerts)`);
+    say(`guard-ui: ${service.url}/ui/   (sign in with the people token below)`);
+    say(`   token: ${service.peopleToken}`);
+    say(`   ${alerts.json?.items?.length ?? 0} recent alerts; the same token opens the people API at ${service.url}/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
+    if (!options.keep) say('   (run `guard demo --keep` to keep everything running and open the UI)');
     if (options.keep) {
       say('\nEverything keeps running; Ctrl-C stops it.');
       await waitForStopSignal();

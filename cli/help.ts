@@ -87,6 +87,16 @@ guard-service. Configured by the environment (names of the original kept):
                                memory limit, 16-512 MiB; 64 MiB without a limit)
   GUARD_MAX_IN_FLIGHT          requests in flight at once; beyond, 503 with Retry-After
                                (default 4096)
+  GUARD_LISTEN_ADDRESS         address of both listeners (default ::, IPv6 and IPv4)
+  GUARD_LISTENER               uws (default) or node (HTTP/1.0, every method, larger heads)
+  GUARD_MAX_HEADER_SIZE        node listener: largest request head in bytes (default 16384)
+  GUARD_MAX_CONNECTIONS        node listener: client connections at once (default 10000)
+  GUARD_KEEPALIVE_TIMEOUT      node listener: idle keep-alive seconds (default 10)
+  GUARD_UPSTREAM_HEADERS_TIMEOUT  seconds for the service's response head (default 300)
+  GUARD_UPSTREAM_BODY_TIMEOUT  seconds for the service's next body bytes (default 300)
+  GUARD_UPSTREAM_CONNECT_TIMEOUT  seconds to connect to the service (default 5)
+  GUARD_SHUTDOWN_DELAY         seconds serving, not ready, after SIGTERM (default 0)
+  GUARD_DRAIN_TIMEOUT          seconds in-flight requests get after that (default 10)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)
   GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to

@@ -44,6 +44,12 @@ export interface Control {
   auto: boolean;
 }
 
+/**
+ * The largest body analysed by default (the gate's GUARD_MAX_BODY): `guard learn`, `guard check`
+ * and guard-ui apply the same, so that what they decide is what the gate decides.
+ */
+export const DEFAULT_MAX_BODY = 1 << 20;
+
 /** Sections of a session, as a bit set, for deciding one stage at a time. */
 export const Section = {
   Req: 1,

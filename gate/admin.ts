@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { listenServer } from './node-listener.js';
 import type { GateStats } from './proxy.js';
 
 /**
@@ -201,7 +202,7 @@ export class GateMetrics {
       },
     });
     // The proxy's own counts, turned into counter increments when scraped.
-    const seen = { repeated: 0, inFlight: 0, budget: 0, dropped: 0, oversize: 0 };
+    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0 };
     const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
       if (now > seen[key]) {
         if (labels) counter.inc(labels, now - seen[key]);
@@ -211,7 +212,7 @@ export class GateMetrics {
     };
     this.refusals = new Counter({
       name: 'guard_gate_refusals_total',
-      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503)',
+      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503, malformed 400/408/431 on the node listener)',
       labelNames: ['reason'],
       registers,
       collect(this: Counter<'reason'>) {
@@ -220,6 +221,7 @@ export class GateMetrics {
         grow(this, 'repeated', s.repeatedFieldRefusals, { reason: 'repeated_header' });
         grow(this, 'inFlight', s.inFlightRefusals, { reason: 'too_many_in_flight' });
         grow(this, 'budget', s.bodyBudgetRefusals, { reason: 'body_budget' });
+        grow(this, 'malformed', s.malformedRefusals, { reason: 'malformed' });
       },
     });
     this.queryPiecesDropped = new Counter({
@@ -287,16 +289,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** The admin port cannot be bound (in use, not permitted). */
-export class AdminListenError extends Error {
-  readonly code = 'GUARD_LISTEN_FAILED';
-  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
-    super(`cannot listen on ${host}:${port} for the admin listener (GUARD_ADMIN_PORT): ${cause.code === 'EADDRINUSE' ? 'port in use' : cause.message}`, { cause });
-    this.name = 'AdminListenError';
-  }
-}
-
-/** Start the admin listener; resolves once listening, rejects with AdminListenError otherwise. */
+/** Start the admin listener; resolves once listening, rejects with GUARD_LISTEN_FAILED otherwise. */
 export async function startAdmin(options: AdminServerOptions): Promise<AdminServer> {
   const { metrics, ready } = options;
   const server = createServer((req, res) => {
@@ -339,14 +332,7 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(new AdminListenError(options.host ?? '0.0.0.0', options.port, err));
-    server.once('error', onError);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await listenServer(server, options.port, options.host ?? '0.0.0.0');
   return {
     server,
     port: (server.address() as AddressInfo).port,

@@ -44,10 +44,12 @@ export interface ProxyStats {
   inFlightRefusals: number;
   /** Request bodies over the limit, decided with the fault TooLargeBody (streamed uninspected when allowed). */
   oversizeBodies: number;
+  /** Requests the node listener's parser refused (400, 408, 431) before they reached the gate. */
+  malformedRefusals: number;
 }
 
 export class Exchanges {
-  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0 };
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0 };
   private readonly inFlight = new Set<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];

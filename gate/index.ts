@@ -25,7 +25,7 @@ export interface GateOptions {
   procDir?: string;
   /** Start on the slow uWS JavaScript fallback (default: refuse). */
   allowFallback?: boolean;
-  /** How long SIGTERM waits for in-flight requests (default 10 s). */
+  /** How long SIGTERM waits for in-flight requests (default: the config's drainTimeout, GUARD_DRAIN_TIMEOUT). */
   drainMs?: number;
   /**
    * Plugins in the request path, registered but not yet initialised: startGate adds the
@@ -199,9 +199,18 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const toService = metrics.websocketMessages.labels({ direction: 'to_service' });
   const toClient = metrics.websocketMessages.labels({ direction: 'to_client' });
   let admin: AdminServer | null = null;
+  let stopping = false;
   try {
     proxy = await startProxy({
       port: config.port,
+      host: config.listenAddress,
+      listener: config.listener,
+      maxHeaderSize: config.maxHeaderSize,
+      maxConnections: config.maxConnections,
+      keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
+      headersTimeoutMs: config.upstreamHeadersTimeout * 1000,
+      bodyTimeoutMs: config.upstreamBodyTimeout * 1000,
+      connectTimeoutMs: config.upstreamConnectTimeout * 1000,
       upstream: config.protectedService,
       getGuardian: () => source.current(),
       core: host.core,
@@ -228,9 +237,10 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.watchProxy(() => live.stats());
     admin = await startAdmin({
       metrics,
-      ready: () => source.ready && host.failedClosed === null,
-      notReadyReason: () => host.failedClosed,
+      ready: () => source.ready && host.failedClosed === null && !stopping,
+      notReadyReason: () => (stopping ? 'shutting down' : host.failedClosed),
       port: config.adminPort,
+      host: config.listenAddress,
     });
   } catch (err) {
     await proxy?.close(0);
@@ -257,8 +267,12 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     },
     close: () =>
       (closing ??= (async () => {
+        // Not ready from now on, so that Kubernetes takes the pod out of its endpoints; requests
+        // still arriving meanwhile are served (a closed port would refuse them).
+        stopping = true;
+        if (config.shutdownDelay > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
         // In-flight exchanges finish (and are piled) before the final sync carries them.
-        await proxyHandle.close(options.drainMs ?? 10_000);
+        await proxyHandle.close(options.drainMs ?? config.drainTimeout * 1000);
         await podMonitor?.stop();
         await sync.close();
         await adminHandle.close();

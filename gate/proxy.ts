@@ -1,5 +1,5 @@
-// guard-gate's proxy assembled: the listener (uWebSockets.js), the undici pool to the protected
-// service, and the stages of an exchange — request path (request-path.ts), response path
+// guard-gate's proxy assembled: the listener (uWebSockets.js, or Node's HTTP parser), the undici
+// pool to the protected service, and the stages of an exchange — request path (request-path.ts), response path
 // (response-path.ts), WebSocket upgrades (upgrade.ts) — around one Exchanges context (exchanges.ts).
 // A blocked request never reaches the service; a blocked response never reaches the client.
 // docs/architecture.md follows a request through these files.
@@ -7,15 +7,18 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { BodyBudget } from './body-buffer.js';
-import { UwsClientResponse } from './client-response.js';
+import type { ClientResponse, UwsClientResponse } from './client-response.js';
 import { Exchange, type CoreFault, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
 import { Exchanges, type ProxyLog, type ProxyStats } from './exchanges.js';
 import { hasActivePlugins, type PluginRegistry } from './plugins.js';
 import { RequestPath } from './request-path.js';
 import { canonicalPath, canonicalQuery, type QueryForm } from './request-target.js';
 import { UpgradePath } from './upgrade.js';
-import { createApp, peerAddress, listen, serveWebSockets, type HttpRequest, type HttpResponse } from './uws.js';
-import { WebSocketRelays, type WebSocketEvent } from './websocket.js';
+import type { Listening } from './listener.js';
+import { listenNode } from './node-listener.js';
+import type { CompleteUpgrade } from './uws.js';
+import { listenUws } from './uws-listener.js';
+import { WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
 export type { CoreFault, ExchangeOutcome, ProxyLog, Stage, Verdict };
 
@@ -30,6 +33,14 @@ export { canonicalPath };
 export interface ProxyOptions {
   port: number;
   host?: string;
+  /** uws (default): uWebSockets.js; node: Node's HTTP parser (HTTP/1.0, every method, larger heads). */
+  listener?: 'uws' | 'node';
+  /** The node listener's limits: request head bytes (default 16 KiB), idle keep-alive, connections. */
+  maxHeaderSize?: number;
+  keepAliveTimeoutMs?: number;
+  maxConnections?: number;
+  /** Time for a client to send a request head (node listener; default 60 s). */
+  clientHeadersTimeoutMs?: number;
   /** The protected service origin, e.g. http://127.0.0.1:8080 */
   upstream: string;
   getGuardian: () => Guardian;
@@ -111,14 +122,7 @@ export interface ProxyHandle {
 }
 
 const MiB = 1024 * 1024;
-
-// uWS calls back once per header line; one callback for all requests, filling `collecting`.
-const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
-let collecting: HeaderLine[] = NO_HEADERS;
 const queryForm: QueryForm = { query: '', dropped: 0 };
-function collectHeader(name: string, value: string): void {
-  collecting.push([name, value]);
-}
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const maxBody = opts.maxBody ?? MiB;
@@ -156,45 +160,56 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   });
   const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket, log });
 
-  /** The exchange of a new request (everything read from `req` now: it is invalid after the handler returns). */
-  function newExchange(res: HttpResponse, req: HttpRequest, client: UwsClientResponse): Exchange {
-    const rawPath = req.getUrl();
+  /** The exchange of a request head, as any listener delivers it. */
+  function exchangeOf(client: ClientResponse, method: string, rawPath: string, rawQuery: string, headers: HeaderLine[], remote: string): Exchange {
+    exchanges.received++;
     const canonical = canonicalPath(rawPath);
-    const query = canonicalQuery(req.getQuery() ?? '', queryForm);
+    const query = canonicalQuery(rawQuery, queryForm);
     if (query.dropped > 0) exchanges.stats.queryPiecesDropped += query.dropped;
-    const headers: HeaderLine[] = [];
-    collecting = headers;
-    req.forEach(collectHeader);
-    collecting = NO_HEADERS;
-    return new Exchange(exchanges, client, req.getCaseSensitiveMethod(), canonical ?? rawPath, rawPath, canonical !== null, query.query, headers, peerAddress(res), performance.now());
+    return new Exchange(exchanges, client, method, canonical ?? rawPath, rawPath, canonical !== null, query.query, headers, remote, performance.now());
   }
 
-  const app = createApp({ allowFallback: opts.allowFallback, warn: (m) => log.warn?.({}, m) });
-  serveWebSockets(
-    app,
-    '/*',
-    relays.route((res, req, complete) => {
-      exchanges.received++;
-      const client = new UwsClientResponse(res);
-      const ex = newExchange(res, req, client);
+  const gateway = {
+    request(client: ClientResponse, method: string, rawPath: string, rawQuery: string, headers: HeaderLine[], remote: string): void {
+      const ex = exchangeOf(client, method, rawPath, rawQuery, headers, remote);
       try {
-        upgrades.handle(ex, client, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), complete);
+        requests.handle(ex);
       } catch (err) {
         exchanges.fail(ex, err);
       }
-    }),
-  );
-  app.any('/*', (res, req) => {
-    exchanges.received++;
-    const ex = newExchange(res, req, new UwsClientResponse(res));
-    try {
-      requests.handle(ex);
-    } catch (err) {
-      exchanges.fail(ex, err);
-    }
-  });
-
-  const listening = await listen(app, opts.port, opts.host ?? '0.0.0.0');
+    },
+  };
+  const host = opts.host ?? '0.0.0.0';
+  const listening: Listening =
+    opts.listener === 'node'
+      ? await listenNode(gateway, {
+          port: opts.port,
+          host,
+          maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+          headersTimeoutMs: opts.clientHeadersTimeoutMs ?? 60_000,
+          requestTimeoutMs: 0,
+          keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 10_000,
+          maxConnections: opts.maxConnections ?? 10_000,
+          log,
+          onMalformed: () => {
+            exchanges.stats.malformedRefusals++;
+          },
+        })
+      : await listenUws(gateway, {
+          port: opts.port,
+          host,
+          allowFallback: opts.allowFallback,
+          warn: (m) => log.warn?.({}, m),
+          relays,
+          upgrade(client: UwsClientResponse, method, rawPath, rawQuery, headers, remote, key: string, protocols: string, complete: CompleteUpgrade<RelayData>): void {
+            const ex = exchangeOf(client, method, rawPath, rawQuery, headers, remote);
+            try {
+              upgrades.handle(ex, client, key, protocols, complete);
+            } catch (err) {
+              exchanges.fail(ex, err);
+            }
+          },
+        });
 
   return {
     port: listening.port,

@@ -22,6 +22,7 @@ import { PodRestarter } from './pod-restarts.js';
 import type { ServiceContext } from './service-context.js';
 import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { syncRoute } from './sync-route.js';
+import { uiRoutes } from './ui-routes.js';
 
 export { readServiceConfig, serviceConfig, ConfigError, type ServiceConfig } from './config.js';
 export { ApiError, type ApiErrorCode } from './api-errors.js';
@@ -117,7 +118,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
-  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, metrics, log, learnerRunning: () => running };
+  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
 
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
@@ -199,6 +200,7 @@ function buildApp(ctx: ServiceContext, tls: { key: Buffer; cert: Buffer } | null
   void app.register(async (scope) => opsRoutes(scope, ctx));
   void app.register(async (scope) => syncRoute(scope, ctx));
   void app.register(async (scope) => peopleRoutes(scope, ctx));
+  void app.register(async (scope) => uiRoutes(scope, ctx));
   return app;
 }
 

@@ -22,7 +22,7 @@ import { loadCore, type Core } from '../core/index.js';
 import { guardedCallback, StoreError } from './errors.js';
 import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type HeldLock } from './file-lock.js';
 import { watchDirectory } from './file-watch.js';
-import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
+import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
 import { serializeOn, tracked } from './queue.js';
 
@@ -121,7 +121,7 @@ export class FileGuardianStore implements GuardianStore {
     });
   }
 
-  async update(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson): Promise<StoredGuardian> {
+  async update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian> {
     checkNames(namespace, service);
     return this.run(() => this.serialized(`${namespace}.${service}`, () => this.readModifyWrite(namespace, service, change)));
   }
@@ -315,13 +315,13 @@ export class FileGuardianStore implements GuardianStore {
 
   // ---- writing ----------------------------------------------------------------------------------
 
-  private async readModifyWrite(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson): Promise<StoredGuardian> {
+  private async readModifyWrite(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian> {
     const file = join(this.dir, `${namespace}.${service}.json`);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.locked(file, async (lock) => {
           const current = await this.read(namespace, service);
-          const spec = specToWrite(this.core, change(current ? structuredClone(current.stored.spec) : null), file);
+          const spec = specToWrite(this.core, change(current ? structuredClone(current.stored.spec) : null, current?.stored.resourceVersion ?? null), file);
           const resourceVersion = String((current?.rv ?? 0) + 1);
           const text = `${JSON.stringify({ namespace, service, resourceVersion, spec }, null, 2)}\n`;
           await this.commit(file, text, current?.identity ?? null, lock);

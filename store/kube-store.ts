@@ -7,7 +7,7 @@ import { loadCore, type Core } from '../core/index.js';
 import { guardedCallback, StoreError } from './errors.js';
 import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.js';
 import { reflect, type KubeObjectLike } from './kube-watch.js';
-import type { GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
+import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
 import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
 import { serializeOn, tracked } from './queue.js';
 
@@ -142,7 +142,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     });
   }
 
-  async update(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson): Promise<StoredGuardian> {
+  async update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian> {
     checkNames(namespace, service);
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, false)));
   }
@@ -263,14 +263,14 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
 
   // ---- writing ----------------------------------------------------------------------------------
 
-  private async readModifyWrite(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson, learnedOnly: boolean): Promise<StoredGuardian> {
+  private async readModifyWrite(namespace: string, service: string, change: GuardianChange, learnedOnly: boolean): Promise<StoredGuardian> {
     const name = this.objects.objectName(service);
     const where = this.objects.describe(namespace, name);
     for (let attempt = 1; ; attempt++) {
       const object = await this.fetch(namespace, name);
       // An invalid stored Guardian is refused, never overwritten as if it were absent.
       const current = object ? this.stored(namespace, service, object) : null;
-      const spec = specToWrite(this.core, change(current ? structuredClone(current.spec) : null), where);
+      const spec = specToWrite(this.core, change(current ? structuredClone(current.spec) : null, current?.resourceVersion ?? null), where);
       let written: O;
       try {
         if (!object) written = await this.objects.create(namespace, this.objects.withSpec(namespace, name, null, spec));

@@ -10,6 +10,9 @@ export type GuardianSpecJson = {
   control: { alert: boolean; block: boolean; learn: boolean; force: boolean; auto: boolean } | null;
 };
 
+/** A read-modify-write step: the current spec and its resourceVersion (both null when absent). */
+export type GuardianChange = (current: GuardianSpecJson | null, resourceVersion: string | null) => GuardianSpecJson;
+
 export interface StoredGuardian {
   namespace: string;
   service: string;
@@ -37,10 +40,12 @@ export interface GuardianStore {
   list(namespace?: string): Promise<StoredGuardian[]>;
   /**
    * Read-modify-write with optimistic concurrency: `change` gets the current spec (null if none)
-   * and returns the new one; retried on conflict (bounded, GUARD_STORE_CONFLICT after the last
-   * try). `change` may run more than once, so it must not have side effects.
+   * and its resourceVersion, and returns the new one; retried on conflict (bounded,
+   * GUARD_STORE_CONFLICT after the last try). `change` may run more than once, so it must not have
+   * side effects; it may throw to refuse (e.g. a caller's precondition on the resourceVersion):
+   * nothing is written and the error reaches the caller.
    */
-  update(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson): Promise<StoredGuardian>;
+  update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian>;
   /**
    * Only learned + samples, leaving configured/control (people's fields) untouched. A Guardian
    * that does not exist yet is created with the default Guardian's configured and control.

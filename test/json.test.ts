@@ -2,7 +2,8 @@
 // exact bytes for round trips and escaping, Go's decoder semantics, limits, and fuzzing.
 import { describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
-import { loadWasmFile, type WasmIoExports } from '../core/wasm.js';
+import { loadWasmFile } from '../core/build-file.js';
+import type { WasmIoExports } from '../core/wasm.js';
 import { random } from './support/random.js';
 
 interface JsonHarness extends WasmIoExports {

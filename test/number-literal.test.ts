@@ -1,7 +1,8 @@
 // The %v fast path for JSON number literals (assembly/text/gonumber.ts) must print exactly what
 // Go's %v prints for the float64 the literal parses to — checked against the exact formatter.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadWasmFile, type WasmIoExports, type WasmModule } from '../core/wasm.js';
+import { loadWasmFile } from '../core/build-file.js';
+import type { WasmIoExports, WasmModule } from '../core/wasm.js';
 import { random } from './support/random.js';
 
 interface Exports extends WasmIoExports {

@@ -3,7 +3,8 @@
 // libxxhash, Go documentation facts) and independent JS implementations (BigInt XXH3, BigInt %f, JS
 // Number).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadWasmFile, type WasmIoExports, type WasmModule } from '../core/wasm.js';
+import { loadWasmFile } from '../core/build-file.js';
+import type { WasmIoExports, WasmModule } from '../core/wasm.js';
 
 interface Exports extends WasmIoExports {
   t_decodeRunes(len: number): void;

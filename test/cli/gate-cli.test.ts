@@ -45,7 +45,7 @@ describe.skipIf(!built)('guard gate that cannot start (needs `npm run build`)', 
     await new Promise<void>((r) => free.close(() => r()));
     const r = await gate({ PORT: String(port), GUARD_ADMIN_PORT: String(takenPort) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`guard gate: cannot listen on 0.0.0.0:${takenPort} for the admin listener (GUARD_ADMIN_PORT): port in use`);
+    expect(r.stderr).toMatch(new RegExp(`guard gate: cannot listen on .*:${takenPort}`));
   });
 
   it('exits 2 naming an invalid variable', async () => {

@@ -215,7 +215,7 @@ describe('HAR', () => {
         path: '/shop/item%20one',
         query: 'id=2&lang=en',
         headers: [['user-agent', 'Mozilla/5.0']],
-        response: { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from('{"ok":1}') },
+        response: { status: 200, headers: [['content-type', 'application/json']], body: new TextEncoder().encode('{"ok":1}') },
       },
     });
     expect(items[1]).toEqual({ line: 2, record: { method: 'POST', path: '/', query: '', headers: [], body: '{"a":1}' } });

@@ -2,7 +2,7 @@
 // data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
 import { createCore, loadCore, type Core } from '../../core/index.js';
-import { readBuildFile } from '../../core/wasm.js';
+import { readBuildFile } from '../../core/build-file.js';
 import { random } from '../support/random.js';
 
 const core = loadCore();

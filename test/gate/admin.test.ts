@@ -111,7 +111,7 @@ describe('admin listener', () => {
 
   it('fails to start on a port in use', async () => {
     admin = await startAdmin({ metrics: new GateMetrics({ defaultMetrics: false }), ready: () => true, port: 0, host: '127.0.0.1' });
-    await expect(startAdmin({ metrics: new GateMetrics({ defaultMetrics: false }), ready: () => true, port: admin.port, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'GUARD_LISTEN_FAILED', message: expect.stringContaining('port in use') });
+    await expect(startAdmin({ metrics: new GateMetrics({ defaultMetrics: false }), ready: () => true, port: admin.port, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'GUARD_LISTEN_FAILED' });
   });
 });
 

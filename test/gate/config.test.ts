@@ -38,6 +38,16 @@ describe('readGateConfig', () => {
       oversize: 'decide',
       bodyBudget: defaultBodyBudget(),
       maxInFlight: 4096,
+      listener: 'uws',
+      listenAddress: '::',
+      maxHeaderSize: 16384,
+      maxConnections: 10000,
+      keepAliveTimeout: 10,
+      upstreamHeadersTimeout: 300,
+      upstreamBodyTimeout: 300,
+      upstreamConnectTimeout: 5,
+      shutdownDelay: 0,
+      drainTimeout: 10,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
       guardServiceServerName: null,
@@ -59,6 +69,18 @@ describe('readGateConfig', () => {
     expect(() => readGateConfig({ ...BASE, GUARD_BODY_BUDGET: String(MiB / 2) })).toThrow(/GUARD_BODY_BUDGET: must be at least GUARD_MAX_BODY/);
     expect(() => readGateConfig({ ...BASE, GUARD_OVERSIZE: 'stream' })).toThrow(/GUARD_OVERSIZE: expected one of decide, refuse/);
     expect(() => readGateConfig({ ...BASE, GUARD_MAX_IN_FLIGHT: '0' })).toThrow(/GUARD_MAX_IN_FLIGHT/);
+  });
+
+  it('reads the listener, its address and the timeouts', () => {
+    expect(readGateConfig({ ...BASE, GUARD_LISTENER: 'node', GUARD_LISTEN_ADDRESS: '0.0.0.0', GUARD_UPSTREAM_HEADERS_TIMEOUT: '15m', GUARD_SHUTDOWN_DELAY: '5s', GUARD_MAX_HEADER_SIZE: '65536' })).toMatchObject({
+      listener: 'node',
+      listenAddress: '0.0.0.0',
+      upstreamHeadersTimeout: 900,
+      shutdownDelay: 5,
+      maxHeaderSize: 65536,
+    });
+    expect(() => readGateConfig({ ...BASE, GUARD_LISTENER: 'express' })).toThrow(/GUARD_LISTENER: expected one of uws, node/);
+    expect(() => readGateConfig({ ...BASE, GUARD_LISTEN_ADDRESS: 'localhost' })).toThrow(/GUARD_LISTEN_ADDRESS: expected an IP address/);
   });
 
   it('reads every variable', () => {

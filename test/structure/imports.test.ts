@@ -18,11 +18,14 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   gate: ['core', 'store', 'clock', 'log'],
   service: ['core', 'store', 'clock', 'log'],
   cli: ['core', 'store', 'clock', 'log', 'gate', 'service'],
+  // guard-ui runs in a browser: the runtime-neutral core and the CLI's runtime-neutral readers.
+  ui: ['core', 'cli'],
 };
 
 /** The files of a component that other components may import. */
 const SURFACE: Record<string, readonly string[]> = {
-  core: ['index.ts'],
+  // portable.ts: the runtime-neutral core (no node: import), for code that also runs in a browser.
+  core: ['index.ts', 'portable.ts'],
   clock: ['index.ts'],
   log: ['index.ts'],
   // kube.ts: the Kubernetes stores, for code that always talks to the API (guard-service).
@@ -30,7 +33,9 @@ const SURFACE: Record<string, readonly string[]> = {
   // config.ts: read without loading the component (the CLI's help texts, the demo).
   gate: ['index.ts', 'config.ts'],
   service: ['index.ts', 'config.ts'],
-  cli: ['index.ts'],
+  // The traffic readers that run unchanged in guard-ui (no Node API), so that it decides as `guard check`.
+  cli: ['index.ts', 'traffic-record.ts', 'decide-record.ts', 'har-entry.ts'],
+  ui: [],
 };
 
 /** Packages the gate must not load when it starts (it may load them later, lazily, when needed). */
@@ -55,10 +60,10 @@ function sourceFiles(): string[] {
       for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
         const path = `${dir}/${e.name}`;
         if (e.isDirectory()) walk(path);
-        else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) out.push(path);
+        else if (/\.tsx?$/.test(e.name) && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) out.push(path);
       }
     };
-    walk(component);
+    walk(component === 'ui' ? 'ui/src' : component);
   }
   return out;
 }

@@ -14,8 +14,27 @@ export function core(): Core {
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** One introspect call as run in Node: what test/core/second-runtime.test.ts replays elsewhere. */
+export interface RecordedCall {
+  command: string;
+  output?: string;
+  error?: string;
+}
+
+// Set (before this module loads) by the second-runtime test; absent otherwise.
+const recorder = (globalThis as { guardVectorLog?: RecordedCall[] }).guardVectorLog;
+
 export function introspect(command: Record<string, unknown>): any {
-  return core().introspect(command);
+  if (!recorder) return core().introspect(command);
+  const text = JSON.stringify(command);
+  try {
+    const out = core().introspect(command);
+    recorder.push({ command: text, output: JSON.stringify(out) });
+    return out;
+  } catch (err) {
+    recorder.push({ command: text, error: (err as Error).message });
+    throw err;
+  }
 }
 
 export function profile(type: string, input: unknown): any {
