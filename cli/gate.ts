@@ -8,6 +8,8 @@ import { waitForStopSignal } from './signals.js';
 
 /** Runs until a signal; resolves to the exit status. */
 export async function runGate(ctx: CommandContext, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  // Listening first: a signal that arrives while the announcement is read is not lost.
+  const stopped = waitForStopSignal();
   let gate: GateHandle;
   try {
     gate = await startGate(readGateConfig(env));
@@ -24,7 +26,7 @@ export async function runGate(ctx: CommandContext, env: Readonly<Record<string, 
     throw err;
   }
   ctx.stderr.write(`guard gate: listening on port ${gate.port} (admin ${gate.adminPort})\n`);
-  const signal = await waitForStopSignal();
+  const signal = await stopped;
   ctx.stderr.write(`guard gate: ${signal}: draining, final sync\n`);
   await gate.close();
   ctx.stderr.write('guard gate: stopped\n');

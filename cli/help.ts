@@ -95,6 +95,9 @@ guard-service. Configured by the environment (names of the original kept):
   GUARD_UPSTREAM_HEADERS_TIMEOUT  seconds for the service's response head (default 300)
   GUARD_UPSTREAM_BODY_TIMEOUT  seconds for the service's next body bytes (default 300)
   GUARD_UPSTREAM_CONNECT_TIMEOUT  seconds to connect to the service (default 5)
+  GUARD_MAX_RESPONSE_HEAD_SIZE largest response head from the service in bytes (default 65536)
+  GUARD_RESPONSE_HOLD_MS       how long an analysed response without a length is held to be
+                               decided whole before it streams (default 100)
   GUARD_SHUTDOWN_DELAY         seconds serving, not ready, after SIGTERM (default 0)
   GUARD_DRAIN_TIMEOUT          seconds in-flight requests get after that (default 10)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
@@ -113,7 +116,9 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
 /healthz, /readyz and /metrics. Configured by the environment:
 
   GUARD_SERVICE_PORT         listening port (default 8888)
-  GUARD_SERVICE_ADDRESS      listening address (default 0.0.0.0)
+  GUARD_SERVICE_ADDRESS      listening address (default 0.0.0.0; 127.0.0.1 when
+                             GUARD_SERVICE_AUTH=false: a non-loopback address is refused then,
+                             unless GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK=true)
   GUARD_SERVICE_AUTH         gates authenticate with a service-account token checked by
                              TokenReview (default on; only "false" turns it off, and only with
                              GUARD_STORE=file: gates then name ns, sid and pod in the query)

@@ -8,6 +8,8 @@ import { waitForStopSignal } from './signals.js';
 
 /** Runs until a signal; resolves to the exit status. */
 export async function runService(ctx: CommandContext, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  // Listening first: a signal that arrives while the announcement is read is not lost.
+  const stopped = waitForStopSignal();
   let service: RunningService;
   try {
     const config = readServiceConfig(env);
@@ -23,10 +25,10 @@ export async function runService(ctx: CommandContext, env: Readonly<Record<strin
     }
     throw err;
   }
-  ctx.stderr.write(`guard service: listening on ${service.url}\n`);
+  ctx.stderr.write(`guard service: listening on ${service.bound} (${service.url})\n`);
   if (service.peopleToken !== null) ctx.stderr.write(`guard service: people API token: ${service.peopleToken}\n`);
 
-  const signal = await waitForStopSignal();
+  const signal = await stopped;
   ctx.stderr.write(`guard service: ${signal}: stopping, flushing learning\n`);
   const report = await service.close();
   if (!report.flushed) {

@@ -131,6 +131,10 @@ export class GateMetrics {
   readonly oversizeBodies: Counter;
   /** Bytes held by buffered bodies. */
   readonly bodyBytesHeld: Gauge;
+  /** Responses without a declared length relayed as streams, decided on their head. */
+  readonly streamedResponses: Counter;
+  /** The service's 1xx responses the listener could not relay. */
+  readonly informationalDropped: Counter;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
@@ -202,7 +206,7 @@ export class GateMetrics {
       },
     });
     // The proxy's own counts, turned into counter increments when scraped.
-    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0 };
+    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0, streamed: 0, informational: 0 };
     const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
       if (now > seen[key]) {
         if (labels) counter.inc(labels, now - seen[key]);
@@ -240,6 +244,24 @@ export class GateMetrics {
       collect(this: Counter) {
         const s = self.statsSource?.();
         if (s) grow(this, 'oversize', s.oversizeBodies);
+      },
+    });
+    this.streamedResponses = new Counter({
+      name: 'guard_gate_responses_streamed_total',
+      help: 'Responses without a declared length still arriving after GUARD_RESPONSE_HOLD_MS (or server-sent events): decided on their head, body not profiled',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'streamed', s.streamedResponses);
+      },
+    });
+    this.informationalDropped = new Counter({
+      name: 'guard_gate_informational_dropped_total',
+      help: "The service's 1xx responses (103 Early Hints, 102 Processing) the listener could not relay (uws listener; HTTP/1.0 clients)",
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'informational', s.informationalDropped);
       },
     });
     this.bodyBytesHeld = new Gauge({

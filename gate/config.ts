@@ -43,6 +43,10 @@ export interface GateConfig {
   /** Node listener: largest request head in bytes; client connections at once; idle keep-alive (seconds). */
   maxHeaderSize: number;
   maxConnections: number;
+  /** Largest response head read from the service, in bytes. */
+  maxResponseHeadSize: number;
+  /** Milliseconds a response without a declared length is held for analysis before it is streamed. */
+  responseHold: number;
   keepAliveTimeout: number;
   /** Seconds to wait for the service's response head, for its next body bytes, and to connect. */
   upstreamHeadersTimeout: number;
@@ -156,6 +160,8 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     listenAddress: address('GUARD_LISTEN_ADDRESS', env.GUARD_LISTEN_ADDRESS) ?? '::',
     maxHeaderSize: integer('GUARD_MAX_HEADER_SIZE', env.GUARD_MAX_HEADER_SIZE, 16 * 1024, 1024, 1024 * 1024),
     maxConnections: integer('GUARD_MAX_CONNECTIONS', env.GUARD_MAX_CONNECTIONS, 10_000, 1, 1_000_000),
+    maxResponseHeadSize: integer('GUARD_MAX_RESPONSE_HEAD_SIZE', env.GUARD_MAX_RESPONSE_HEAD_SIZE, 64 * 1024, 1024, 1024 * 1024),
+    responseHold: integer('GUARD_RESPONSE_HOLD_MS', env.GUARD_RESPONSE_HOLD_MS, 100, 0, 60_000),
     keepAliveTimeout: seconds('GUARD_KEEPALIVE_TIMEOUT', env.GUARD_KEEPALIVE_TIMEOUT, 10, 1, 3_600),
     upstreamHeadersTimeout: seconds('GUARD_UPSTREAM_HEADERS_TIMEOUT', env.GUARD_UPSTREAM_HEADERS_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
     upstreamBodyTimeout: seconds('GUARD_UPSTREAM_BODY_TIMEOUT', env.GUARD_UPSTREAM_BODY_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),

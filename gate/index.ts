@@ -207,6 +207,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       listener: config.listener,
       maxHeaderSize: config.maxHeaderSize,
       maxConnections: config.maxConnections,
+      maxResponseHeadSize: config.maxResponseHeadSize,
+      responseHoldMs: config.responseHold,
       keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
       headersTimeoutMs: config.upstreamHeadersTimeout * 1000,
       bodyTimeoutMs: config.upstreamBodyTimeout * 1000,
@@ -237,8 +239,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.watchProxy(() => live.stats());
     admin = await startAdmin({
       metrics,
-      ready: () => source.ready && host.failedClosed === null && !stopping,
-      notReadyReason: () => (stopping ? 'shutting down' : host.failedClosed),
+      ready: () => source.ready && host.failedClosed === null && !stopping && live.upstreamStalled() === null,
+      notReadyReason: () => (stopping ? 'shutting down' : (host.failedClosed ?? live.upstreamStalled())),
       port: config.adminPort,
       host: config.listenAddress,
     });

@@ -12,7 +12,7 @@ import { AlertStore } from './alerts.js';
 import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
 import { systemClock, type Clock } from '../clock/index.js';
-import type { ServiceConfig } from './config.js';
+import { exposureProblem, type ServiceConfig } from './config.js';
 import { defaultKubeConfig, kubeAccess, type KubeAccess } from './kube-access.js';
 import { Learner, type LearnerLimits } from './learner.js';
 import { ServiceMetrics } from './metrics.js';
@@ -69,12 +69,17 @@ export interface ShutdownReport {
 export interface RunningService {
   /** http(s)://host:port, with a loopback host when listening on every address. */
   url: string;
+  /** The address and port really bound, as the system reports them. */
+  bound: string;
   /** Token mode: the bearer token people use; null with Kubernetes authentication. */
   peopleToken: string | null;
   close(): Promise<ShutdownReport>;
 }
 
 export async function startService(config: Readonly<ServiceConfig>, options: ServiceOptions = {}): Promise<RunningService> {
+  // Checked here too: a config built in code (serviceConfig overrides) skips readServiceConfig.
+  const exposed = exposureProblem(config);
+  if (exposed !== null) throw new ServiceError('GUARD_SERVICE_SETUP', `GUARD_SERVICE_ADDRESS: ${exposed}`);
   const log = options.logger ?? pino({ level: config.logLevel, base: { component: 'guard-service' } });
   const core = options.core ?? loadCore();
   const clock = options.clock ?? systemClock;
@@ -154,6 +159,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   let closing: Promise<ShutdownReport> | null = null;
   return {
     url: urlOf(app, tls !== null),
+    bound: boundOf(app),
     peopleToken,
     close: () =>
       (closing ??= (async () => {
@@ -235,6 +241,11 @@ async function readTls(files: { certFile: string; keyFile: string }): Promise<{ 
     );
   }
   return pair;
+}
+
+function boundOf(app: FastifyInstance): string {
+  const { address, port } = app.server.address() as AddressInfo;
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 function urlOf(app: FastifyInstance, tls: boolean): string {

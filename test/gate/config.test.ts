@@ -42,6 +42,8 @@ describe('readGateConfig', () => {
       listenAddress: '::',
       maxHeaderSize: 16384,
       maxConnections: 10000,
+      maxResponseHeadSize: 65536,
+      responseHold: 100,
       keepAliveTimeout: 10,
       upstreamHeadersTimeout: 300,
       upstreamBodyTimeout: 300,
