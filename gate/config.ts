@@ -1,8 +1,10 @@
-// guard-gate's configuration (SPEC §5.6): the environment is read once, here, validated and frozen.
-// Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
-// allowed; nothing is silently replaced by a default.
+// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
+// and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
+// and what is allowed; nothing is silently replaced by a default.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { DEFAULT_MAX_BODY } from '../core/index.js';
 
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -57,6 +59,10 @@ export interface GateConfig {
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
   guardServiceServerName: string | null;
+  /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
+  inCluster: boolean;
+  /** This pod's name, sent with every sync: HOSTNAME (a pod's name in Kubernetes), else the host name. */
+  podName: string;
 }
 
 export class ConfigError extends Error {
@@ -76,7 +82,7 @@ export const DEFAULT_ADMIN_PORT = 22001;
 export const DEFAULT_SYNC_INTERVAL = 60;
 export const MIN_SYNC_INTERVAL = 5;
 export const DEFAULT_POD_MONITOR_INTERVAL = 5;
-export const DEFAULT_MAX_BODY = 1 << 20;
+export { DEFAULT_MAX_BODY };
 export const MIN_MAX_BODY = 1024;
 export const MAX_MAX_BODY = 64 << 20;
 export const DEFAULT_BLOCK_STATUS = 403;
@@ -165,6 +171,8 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+    inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
+    podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
   };
   if (config.bodyBudget < config.maxBody) {
     throw new ConfigError('GUARD_BODY_BUDGET', `must be at least GUARD_MAX_BODY (${config.maxBody}), got ${config.bodyBudget}`);

@@ -1,5 +1,6 @@
-// guard-service's configuration (SPEC §6.6): the environment is read once, here, validated and
-// frozen. An invalid value is a ConfigError naming the variable; nothing is silently replaced.
+// guard-service's configuration (docs/configuration.md): the environment is read once, here,
+// validated and frozen. An invalid value is a ConfigError naming the variable; nothing is silently
+// replaced.
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** How people (the API and UI) authenticate: Kubernetes TokenReview + SubjectAccessReview, or the token made at start. */
@@ -54,7 +55,8 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
   const store = oneOf('GUARD_STORE', env.GUARD_STORE, STORES) ?? (inCluster ? 'kube-crd' : 'file');
   const auth = flag('GUARD_SERVICE_AUTH', env.GUARD_SERVICE_AUTH, true);
   if (!auth && store !== 'file') {
-    // S-1: without authentication any caller names any namespace; only a local file store may run so.
+    // Without authentication any caller names any namespace (docs/threat-model.md, S-1): only a
+    // local file store may run so.
     throw new ConfigError('GUARD_SERVICE_AUTH', `false is allowed only with GUARD_STORE=file (local use); with the ${store} store gates must authenticate`);
   }
   const tlsOn = flag('GUARD_SERVICE_TLS', env.GUARD_SERVICE_TLS, inCluster);

@@ -1,4 +1,4 @@
-// guard-service (SPEC §6): the HTTP API gates sync with, the people API, health and metrics, over
+// guard-service: the HTTP API gates sync with, the people API, health and metrics, over
 // the learner, the alert store and a Guardian store. startService() builds and listens; close()
 // stops accepting, flushes learning to the store (bounded), and releases everything.
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { loadCore, type Core } from '../core/index.js';
 import { AlertStore } from './alerts.js';
 import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock/index.js';
 import { exposureProblem, type ServiceConfig } from './config.js';
 import { defaultKubeConfig, kubeAccess, type KubeAccess } from './kube-access.js';
 import { Learner, type LearnerLimits } from './learner.js';
@@ -20,9 +20,7 @@ import { opsRoutes } from './ops-routes.js';
 import { peopleRoutes } from './people-routes.js';
 import { PodRestarter } from './pod-restarts.js';
 import type { ServiceContext } from './service-context.js';
-import { KubeConfigMapGuardianStore } from './store/kube-configmap.js';
-import { KubeCrdGuardianStore } from './store/kube-crd.js';
-import { FileGuardianStore, type GuardianStore } from './store/index.js';
+import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { syncRoute } from './sync-route.js';
 import { uiRoutes } from './ui-routes.js';
 
@@ -112,10 +110,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
       } catch (err) {
         throw new ServiceError('GUARD_SERVICE_SETUP', `the file store's directory ${config.storeDir} (GUARD_STORE_DIR) cannot be created: ${(err as Error).message}`, { cause: err });
       }
-      store = new FileGuardianStore(config.storeDir, { core, report });
+      store = await openGuardianStore({ kind: 'file', dir: config.storeDir, core, report });
     } else {
-      const kubeConfig = kube!.kubeConfig;
-      store = config.store === 'kube-crd' ? new KubeCrdGuardianStore({ kubeConfig, core, report }) : new KubeConfigMapGuardianStore({ kubeConfig, core, report });
+      store = await openGuardianStore({ kind: config.store, kubeConfig: kube!.kubeConfig, core, report });
     }
   }
 

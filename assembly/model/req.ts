@@ -1,7 +1,7 @@
-// Request (reference §4.5): client and hop addresses, method, protocol, media type, content
-// length, path, query and headers. HopIp is merged and cleared like the rest (SPEC §4.1 fix 5).
-// Host is Guard's own optional criterion (docs/compatibility.md): written only when it holds
-// something, and not enforced by a config that learned none.
+// Request: client and hop addresses, method, protocol, host, media type, content length, path,
+// query and headers. HopIp is merged and cleared like the rest (difference 5 of
+// docs/compatibility.md). Host is Guard's own optional criterion (docs/compatibility.md, "Host"):
+// written only when it holds something, and not enforced by a config that learned none.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { CountConfig, CountPile } from "./count";

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FileGuardianStore } from '../../service/store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { call, methods, sync, syncBody, tempDir } from './api-support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/guard.js', import.meta.url));
