@@ -5,16 +5,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Core, Guardian, ResponseHeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
+import type { Logger } from '../log/index.js';
 import { ExchangeVerdict, type CoreFault, type Exchange, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
 import { headerRecord, statusLine } from './header-text.js';
 import type { ChainVerdict, PluginRegistry, RequestContext } from './plugins.js';
 import { SessionPool } from './session-pool.js';
-
-export interface ProxyLog {
-  info?(obj: object, msg?: string): void;
-  warn?(obj: object, msg?: string): void;
-  error?(obj: object, msg?: string): void;
-}
 
 /** What the exchanges report and ask of the gate around them (gate/index.ts wires metrics, alerts, piles). */
 export interface ExchangeHooks {
@@ -22,7 +17,7 @@ export interface ExchangeHooks {
   onSession?: (session: Session, verdict: Verdict) => void;
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   onCoreFault?: (fault: CoreFault) => 'block' | 'pass';
-  log: ProxyLog;
+  log: Logger;
 }
 
 function isCoreFault(err: unknown): boolean {
@@ -65,7 +60,7 @@ export class Exchanges {
   awaitingHead = 0;
   /** performance.now() of the last response head (or failure) from the service. */
   upstreamProgressAt = performance.now();
-  readonly log: ProxyLog;
+  readonly log: Logger;
 
   constructor(
     core: Core,

@@ -9,7 +9,8 @@ import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { BodyBudget } from './body-buffer.js';
 import type { ClientResponse, UwsClientResponse } from './client-response.js';
 import { Exchange, type CoreFault, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
-import { Exchanges, type ProxyLog, type ProxyStats } from './exchanges.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { Exchanges, type ProxyStats } from './exchanges.js';
 import { hasActivePlugins, type PluginRegistry } from './plugins.js';
 import { RequestPath } from './request-path.js';
 import { SHUTTING_DOWN } from './response-path.js';
@@ -22,7 +23,7 @@ import type { CompleteUpgrade } from './uws.js';
 import { listenUws } from './uws-listener.js';
 import { WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
-export type { CoreFault, ExchangeOutcome, ProxyLog, Stage, Verdict };
+export type { CoreFault, ExchangeOutcome, Stage, Verdict };
 
 export interface GateStats extends ProxyStats {
   /** Request bodies refused (503) because the gate held its most body bytes. */
@@ -77,13 +78,13 @@ export interface ProxyOptions {
    */
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   /**
-   * Plugins consulted after the guard's own decision (SPEC §5.7): approveRequest before the
+   * Plugins consulted after the guard's own decision (gate/plugins.ts): approveRequest before the
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
   plugins?: PluginRegistry;
   /** WebSocket upgrades completed and messages relayed (for metrics). */
   onWebSocket?: (event: WebSocketEvent) => void;
-  log?: ProxyLog;
+  log?: Logger;
   /**
    * An exchange could not be evaluated (GUARD_CORE_FAULT): 'block' answers it with the block status
    * (a response is withheld), 'pass' lets it through — the callee raises the alert. Called once per
@@ -138,7 +139,7 @@ const queryForm: QueryForm = { query: '', dropped: 0 };
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const maxBody = opts.maxBody ?? MiB;
   const blockStatus = opts.blockStatus ?? 403;
-  const log = opts.log ?? {};
+  const log = opts.log ?? silentLogger;
   if (!Number.isInteger(maxBody) || maxBody < 0) throw new Error(`invalid maxBody: ${maxBody}`);
   if (!Number.isInteger(blockStatus) || blockStatus < 200 || blockStatus > 599) throw new Error(`invalid blockStatus: ${blockStatus}`);
   const upstream = new URL(opts.upstream);
