@@ -1,6 +1,6 @@
 // multipart/form-data by its grammar (RFC 2046 §5.1.1 framing, RFC 7578, RFC 2183 / RFC 2045
 // parameters, RFC 8187 ext-values): every part under its field name, in order — a field by its
-// value, a file (a non-empty filename) as "<media type> <size>" (docs/compatibility.md). What
+// value, a file (a non-empty filename) as "<media type> <size> <file name>" (docs/compatibility.md). What
 // common parsers (Go's mime/multipart, WHATWG/undici, busboy) would read differently is a failure,
 // which the gate records as the fault FailedMultipart: the boundary text anywhere but in a
 // delimiter line, a part without exactly one valid form-data disposition, a repeated parameter,
@@ -105,6 +105,8 @@ function scratchFor(n: i32): usize {
 // What a Content-Disposition parse found (parseDisposition).
 let dispName: string | null = null;
 let dispFile = false;
+/** The part's file name (filename* over filename), when dispFile. */
+let dispFilename = "";
 // Set by the value readers: where the value ended, and its decoded length in scratch (-1: invalid).
 let valueEnd: i32 = 0;
 let valueLen: i32 = 0;
@@ -206,6 +208,8 @@ function parseDisposition(p: usize, from: i32, to: i32): bool {
   let nameStar: string | null = null;
   let fileLen = -1;
   let fileStarLen = -1;
+  let filePlain = "";
+  let fileStar = "";
   let params = 0;
   while (true) {
     i = skipOWS(p, i, to);
@@ -250,8 +254,15 @@ function parseDisposition(p: usize, from: i32, to: i32): bool {
       if (star) nameStar = v;
       else name = v;
     } else if (isFilename) {
-      if (star) fileStarLen = valueLen;
-      else fileLen = valueLen;
+      // The name a service may store the file under: kept (filename* over filename), decided.
+      const v = goStringFromUtf8(changetype<usize>(scratch), valueLen);
+      if (star) {
+        fileStarLen = valueLen;
+        fileStar = v;
+      } else {
+        fileLen = valueLen;
+        filePlain = v;
+      }
     }
   }
   // name and name*: Go takes name*, WHATWG the last one; they must agree.
@@ -259,6 +270,7 @@ function parseDisposition(p: usize, from: i32, to: i32): bool {
   dispName = nameStar != null ? nameStar : name;
   // filename* wins over filename (RFC 8187 §4.2, Go, WHATWG); a file needs a non-empty name.
   dispFile = (fileStarLen >= 0 ? fileStarLen : fileLen) > 0;
+  dispFilename = fileStarLen >= 0 ? fileStar : filePlain;
   return true;
 }
 
@@ -319,14 +331,17 @@ function parseHeaders(p: usize, pos: i32, len: i32): i32 {
   return -1;
 }
 
-/** The value a file part is profiled by: its media type (lower-case) and its size in bytes. */
+/**
+ * The value a file part is profiled by: its media type (lower-case), its size in bytes and its
+ * file name — the name a service may store it under (a path in it is what the Guardian must see).
+ */
 function fileValue(p: usize, size: i32): string {
   let type = DEFAULT_FILE_TYPE;
   if (typeAt >= 0) {
     const mt = mediaTypeAt(p + <usize>typeAt, typeLen).parsed;
     type = mt == null ? "none" : mt.type;
   }
-  return type + " " + size.toString();
+  return type + " " + size.toString() + " " + dispFilename;
 }
 
 /** Whether [i, len) is transport padding then CRLF (or, when `closing`, the end of the body). */

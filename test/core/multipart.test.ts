@@ -50,7 +50,7 @@ describe('Content-Disposition parameters', () => {
     expectForm(part([disp('; name="a;filename=x"')], 'v') + CLOSE, [['a;filename=x', 'v']]);
     expectForm(part([disp('; name=a; note="x; filename=y"')], 'v') + CLOSE, [['a', 'v']]);
     // an escaped quote inside a filename does not end it: the part stays a file named x";name="y
-    expectForm(part([disp('; name="f"; filename="x\\";name=\\"y"')], 'data') + CLOSE, [['f', 'application/octet-stream 4']]);
+    expectForm(part([disp('; name="f"; filename="x\\";name=\\"y"')], 'data') + CLOSE, [['f', 'application/octet-stream 4 x";name="y']]);
     // token values
     expectForm(part([disp('; name=title')], 'hello') + CLOSE, [['title', 'hello']]);
   });
@@ -67,20 +67,21 @@ describe('Content-Disposition parameters', () => {
   });
 
   test('a part is a file only with a non-empty filename; filename* wins over filename', () => {
-    const cases: Array<[string, boolean]> = [
-      ['; name="f"; filename=""', false],
-      ['; name="f"; filename="a.txt"', true],
-      ['; name="f"; FILENAME=a.txt', true],
-      ["; name=\"f\"; filename*=UTF-8''%C3%A9t%C3%A9.png", true],
-      ["; name=\"f\"; filename*=utf-8'fr'r%C3%A9sum%C3%A9.pdf", true],
-      ["; name=\"f\"; filename*=us-ascii''a.txt", true],
-      ["; name=\"f\"; filename*=UTF-8''", false],
-      ["; name=\"f\"; filename*=UTF-8''; filename=\"a.txt\"", false],
-      ["; name=\"f\"; filename=\"\"; filename*=UTF-8''a.txt", true],
-      ["; filename*=UTF-8''a.txt; name=\"f\"", true],
+    // [parameters, the file name it is profiled with (null: a field)]
+    const cases: Array<[string, string | null]> = [
+      ['; name="f"; filename=""', null],
+      ['; name="f"; filename="a.txt"', 'a.txt'],
+      ['; name="f"; FILENAME=a.txt', 'a.txt'],
+      ["; name=\"f\"; filename*=UTF-8''%C3%A9t%C3%A9.png", 'été.png'],
+      ["; name=\"f\"; filename*=utf-8'fr'r%C3%A9sum%C3%A9.pdf", 'résumé.pdf'],
+      ["; name=\"f\"; filename*=us-ascii''a.txt", 'a.txt'],
+      ["; name=\"f\"; filename*=UTF-8''", null],
+      ["; name=\"f\"; filename*=UTF-8''; filename=\"a.txt\"", null],
+      ["; name=\"f\"; filename=\"\"; filename*=UTF-8''a.txt", 'a.txt'],
+      ["; filename*=UTF-8''a.txt; name=\"f\"", 'a.txt'],
     ];
-    for (const [params, isFile] of cases) {
-      expectForm(part([disp(params)], 'hello') + CLOSE, [['f', isFile ? 'application/octet-stream 5' : 'hello']]);
+    for (const [params, file] of cases) {
+      expectForm(part([disp(params)], 'hello') + CLOSE, [['f', file !== null ? `application/octet-stream 5 ${file}` : 'hello']]);
     }
   });
 
@@ -92,7 +93,7 @@ describe('Content-Disposition parameters', () => {
     }
   });
 
-  test('file parts by media type (lower-case, parameters dropped; absent → application/octet-stream) and size', () => {
+  test('file parts by media type (lower-case, parameters dropped; absent → application/octet-stream), size and file name', () => {
     const png = '\u0089PNG\r\n\u001a\n' + 'x'.repeat(100);
     const body =
       part([disp('; name="avatar"; filename="me.png"'), 'Content-Type: Image/PNG'], png) +
@@ -102,10 +103,10 @@ describe('Content-Disposition parameters', () => {
       part([disp('; name="title"')], 'hi') +
       CLOSE;
     expectForm(body, [
-      ['avatar', `image/png ${Buffer.byteLength(png)}`],
-      ['doc', 'text/plain 3'],
-      ['doc', 'application/octet-stream 0'],
-      ['odd', 'none 1'],
+      ['avatar', `image/png ${Buffer.byteLength(png)} me.png`],
+      ['doc', 'text/plain 3 a.txt'],
+      ['doc', 'application/octet-stream 0 b.bin'],
+      ['odd', 'none 1 c'],
       ['title', 'hi'],
     ]);
   });
@@ -309,7 +310,7 @@ function generatedPart(rng: Rng, i: number): GeneratedPart {
   if (refused) return { header, content, expect: 'fault' };
   const effective = fileStar !== undefined ? fileStar : filename;
   const isFile = effective !== undefined && effective.length > 0;
-  return { header, content, expect: [name, isFile ? `application/octet-stream ${Buffer.byteLength(content)}` : content] };
+  return { header, content, expect: [name, isFile ? `application/octet-stream ${Buffer.byteLength(content)} ${effective}` : content] };
 }
 
 describe('generated dispositions', () => {

@@ -63,9 +63,12 @@ function viewOf(session: Parameters<NonNullable<Parameters<typeof checkedProxy>[
   };
 }
 
-/** Every value a parser read of a forwarded request (files are read as files: not values). */
+/**
+ * Every value a parser read of a forwarded request. A file's content is the service's to store, not a
+ * value; its name, which a service may store it under, is.
+ */
 function valuesRead(p: ParsedRequest): string[] {
-  const out = [...p.query, ...p.fields].flatMap((s) => [s.key, s.value]);
+  const out = [...p.query, ...p.fields, ...p.files].flatMap((s) => [s.key, s.value]);
   out.push(...p.rawHeaders);
   return out.filter((x): x is string => typeof x === 'string');
 }
