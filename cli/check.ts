@@ -1,13 +1,16 @@
 // `guard check`: decides every traffic record against a Guardian (the criteria control.auto
 // selects, honouring control.alert) and writes one JSON line per record, in input order.
 import { readFile, stat } from 'node:fs/promises';
-import { CoreError, Section, type Core, type Guardian, type RoutePolicy } from '../core/index.js';
+import { CoreError, type Core, type Guardian, type RoutePolicy } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError, describeSystemError } from './errors.js';
 import { LineWriter, OutputClosed } from './output.js';
 import { count, RunReport, type CommandContext } from './report.js';
 import { openTrafficFiles, type TrafficFile } from './traffic.js';
-import { toRequestFields, toResponseFields, type BodyPolicy, type TrafficRecord } from './traffic-record.js';
+import { decideRecord as decide } from './decide-record.js';
+import type { BodyPolicy } from './traffic-record.js';
+
+export { decideRecord as decide, type Decision } from './decide-record.js';
 
 export interface CheckOptions {
   guardian: string;
@@ -22,12 +25,6 @@ export interface CheckOptions {
 
 /** A Guardian is a Kubernetes object: far below this. */
 const MAX_GUARDIAN_BYTES = 64 * 1024 * 1024;
-
-export interface Decision {
-  allowed: boolean;
-  result: number;
-  decision: string;
-}
 
 export async function runCheck(options: CheckOptions, ctx: CommandContext): Promise<void> {
   const core = ctx.core();
@@ -88,20 +85,6 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
     `checked ${count(allowed + alerted + report.errors, 'record')}: ${allowed.toLocaleString('en')} allowed, ${alerted.toLocaleString('en')} alerted${refused}, in ${report.progress.seconds.toFixed(1)} s`,
     { records: report.progress.done, allowed, alerted },
   );
-}
-
-/** One record's decision: the request (and response, when recorded) against all sections. */
-export function decide(core: Core, guardian: Guardian, record: TrafficRecord, policy: BodyPolicy): Decision {
-  const session = core.newSession();
-  try {
-    session.profileRequest(toRequestFields(record, policy));
-    if (record.response) session.profileResponse(toResponseFields(record.response, policy));
-    const result = session.decide(guardian, Section.All);
-    if (result === 0) return { allowed: true, result: 0, decision: '' };
-    return { allowed: false, result, decision: session.decisionString() };
-  } finally {
-    session.dispose();
-  }
 }
 
 async function loadGuardian(core: Core, path: string): Promise<Guardian> {

@@ -1,7 +1,8 @@
-// The command-line options of issue 15: the caps `guard learn` learns with (recorded by the
-// Guardian) and the route policies and slack `guard check` may decide with instead of the
-// Guardian's own. Each is validated here; a bad value is a usage error naming the option.
-import { DEFAULT_LEARNING_CAPS, type LearningCaps, type NamePolicy, type RoutePolicy } from '../core/index.js';
+// The command-line options of route-aware Guardians (docs/routes.md): the caps `guard learn` learns
+// with (recorded by the Guardian) and the route policies and slack `guard check` may decide with
+// instead of the Guardian's own. Each is validated here; a bad value is a usage error naming the
+// option. (Their help is in help.ts.)
+import { DEFAULT_LEARNING_CAPS, type LearningCaps, type NamePolicy, type RoutePolicy } from '../core/portable.js';
 import { CliError } from './errors.js';
 
 export const CAPS_OPTIONS = {
@@ -16,20 +17,6 @@ export const POLICY_OPTIONS = {
   'unknown-param': { type: 'string' },
   slack: { type: 'string' },
 } as const;
-
-export const CAPS_HELP = `  --param-cap N    query, form and JSON body fields learned by name per table, 1–256
-                   (default ${DEFAULT_LEARNING_CAPS.params}); beyond, the original's catch-all
-  --header-cap N   header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})
-  --route-cap N    routes (method + path template) in the route table, 0–1024 (default
-                   ${DEFAULT_LEARNING_CAPS.routes}); beyond, a catch-all per method; 0: no route table
-  --unknown-headers alert|shape
-                   a header name not learned alerts (alert, default), or passes when it fits the
-                   shape of all learned headers (shape)`;
-
-export const POLICY_HELP = `  --unknown-route alert|ignore|service-wide
-  --unknown-param alert|ignore|service-wide
-  --slack N        decide with these route policies and this slack (0–16 steps on learned
-                   limits) instead of the Guardian's control`;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 

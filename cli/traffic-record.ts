@@ -1,7 +1,11 @@
-// One traffic record (SPEC §3): validated from parsed JSON into a TrafficRecord, and mapped to the
-// request and response fields the core profiles. Validation errors are messages a person can act on.
-import { isIP } from 'node:net';
-import type { HeaderLine, HttpRequestFields, HttpResponseFields } from '../core/index.js';
+// One traffic record (the format is in README.md): validated from parsed JSON into a TrafficRecord,
+// and mapped to the request and response fields the core profiles. Validation errors are messages a
+// person can act on. Runtime-neutral (no Node API): guard-ui's "try a request" reads a pasted record
+// with this same code in the browser, so it decides exactly what `guard check` decides.
+import type { HeaderLine, HttpRequestFields, HttpResponseFields } from '../core/portable.js';
+
+// What learn, check and guard-ui's "try a request" analyse by default: the gate's own limit.
+export { DEFAULT_MAX_BODY } from '../core/portable.js';
 
 export interface TrafficResponse {
   status: number;
@@ -22,9 +26,6 @@ export interface TrafficRecord {
   remote?: string;
   response?: TrafficResponse;
 }
-
-/** The gate's default analysed-body limit (GUARD_MAX_BODY, SPEC §5.1). */
-export const DEFAULT_MAX_BODY = 1024 * 1024;
 
 export class RecordError extends Error {
   constructor(message: string) {
@@ -123,12 +124,12 @@ function checkNoControl(s: string, field: string): void {
 /** The IP of "ip", "ip:port" or "[ipv6]:port" (the forms of a peer address). */
 export function toRemote(text: string): string {
   let ip = text;
-  if (isIP(ip) === 0) {
+  if (!isIpText(ip)) {
     const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
     const v4port = /^([^:]+):\d+$/.exec(text);
     ip = bracket?.[1] ?? v4port?.[1] ?? '';
   }
-  if (isIP(ip) === 0) throw new RecordError(`"remote" must be an IP address such as "203.0.113.7", got ${describe(text)}`);
+  if (!isIpText(ip)) throw new RecordError(`"remote" must be an IP address such as "203.0.113.7", got ${describe(text)}`);
   return ip;
 }
 
@@ -192,8 +193,51 @@ export function toResponseFields(response: TrafficResponse, policy: BodyPolicy):
 // is not read but recorded as the fault TooLargeBody.
 function setBody(fields: HttpRequestFields | HttpResponseFields, body: string | Uint8Array | undefined, policy: BodyPolicy): void {
   if (body === undefined) return;
-  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+  const size = typeof body === 'string' ? utf8Length(body) : body.byteLength;
   if (size === 0) return;
   if (size > policy.maxBody) fields.bodyFault = 'TooLargeBody';
   else fields.body = body;
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/**
+ * IP address text as Node's net.isIP accepts it (dotted IPv4 without leading zeros; IPv6 with at
+ * most one "::", an optional dotted IPv4 tail and an optional %zone), without Node.
+ */
+export function isIpText(text: string): boolean {
+  if (IPV4.test(text)) return true;
+  const zone = text.indexOf('%');
+  const address = zone < 0 ? text : text.slice(0, zone);
+  if (zone >= 0 && !/^[0-9a-zA-Z\-.:]+$/.test(text.slice(zone + 1))) return false;
+  const halves = address.split('::');
+  if (halves.length > 2) return false;
+  let groups = 0;
+  for (let h = 0; h < halves.length; h++) {
+    if (halves[h] === '') continue;
+    const parts = halves[h].split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const last = h === halves.length - 1 && i === parts.length - 1;
+      if (last && IPV4.test(parts[i])) groups += 2;
+      else if (IPV6_GROUP.test(parts[i])) groups += 1;
+      else return false;
+    }
+  }
+  return halves.length === 2 ? groups <= 7 : groups === 8;
+}
+
+/** Bytes of a string in UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD, as Node writes it). */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }

@@ -3,7 +3,7 @@
 // Layout (little-endian) is documented in docs/abi.md; assembly/ingest/record.ts reads it.
 import type { HttpRequestFields, HttpResponseFields, ResponseHeaderLine } from './types.js';
 import type { WasmModule, WasmIoExports } from './wasm.js';
-import type { ProcNetFiles } from './index.js';
+import type { ProcNetFiles } from './portable.js';
 
 const encoder = new TextEncoder();
 const BODY_NONE = 0;

@@ -1,8 +1,7 @@
-// Loads a Guard wasm module and moves bytes across its boundary (assembly/io.ts). The only code
-// that reads or writes wasm memory; everything above it speaks strings, bytes and numbers.
-import { existsSync, readFileSync } from 'node:fs';
+// Instantiates a Guard wasm module and moves bytes across its boundary (assembly/io.ts). The only
+// code that reads or writes wasm memory; everything above it speaks strings, bytes and numbers.
+// Runtime-neutral: reading the module from build/ is core/build-file.ts's job (Node only).
 import { CoreError } from './errors.js';
-import { fileURLToPath } from 'node:url';
 
 export interface WasmIoExports {
   memory: WebAssembly.Memory;
@@ -202,17 +201,4 @@ export function instantiateModule<E extends WasmIoExports>(mod: WebAssembly.Modu
   const instance = new WebAssembly.Instance(mod, { env: { abort, seed: () => 0x9e3779b9, shortestDigits } });
   memory = instance.exports.memory as WebAssembly.Memory;
   return new WasmModule<E>(instance, mod);
-}
-
-/** Read a file of build/ whether this code runs from source (core/) or compiled (build/js/core/). */
-export function readBuildFile(name: string): Uint8Array {
-  for (const rel of [`../build/${name}`, `../../${name}`]) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return readFileSync(path);
-  }
-  throw new Error(`build/${name} not found: run npm run build`);
-}
-
-export function loadWasmFile<E extends WasmIoExports>(name: string): WasmModule<E> {
-  return instantiateSync<E>(readBuildFile(name));
 }

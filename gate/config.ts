@@ -1,7 +1,10 @@
-// guard-gate's configuration (SPEC §5.6): the environment is read once, here, validated and frozen.
-// Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
-// allowed; nothing is silently replaced by a default.
+// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
+// and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
+// and what is allowed; nothing is silently replaced by a default.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { DEFAULT_MAX_BODY } from '../core/index.js';
 
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -33,9 +36,33 @@ export interface GateConfig {
   bodyBudget: number;
   /** Exchanges in flight at once. */
   maxInFlight: number;
+  /** The listener: uWebSockets.js (fastest) or Node's HTTP parser (HTTP/1.0, every method, larger heads). */
+  listener: 'uws' | 'node';
+  /** Address of the proxy and admin listeners: '::' (all, IPv6 and IPv4), '0.0.0.0', or one address. */
+  listenAddress: string;
+  /** Node listener: largest request head in bytes; client connections at once; idle keep-alive (seconds). */
+  maxHeaderSize: number;
+  maxConnections: number;
+  /** Largest response head read from the service, in bytes. */
+  maxResponseHeadSize: number;
+  /** Milliseconds a response without a declared length is held for analysis before it is streamed. */
+  responseHold: number;
+  keepAliveTimeout: number;
+  /** Seconds to wait for the service's response head, for its next body bytes, and to connect. */
+  upstreamHeadersTimeout: number;
+  upstreamBodyTimeout: number;
+  upstreamConnectTimeout: number;
+  /** Seconds the gate keeps accepting after SIGTERM (while Kubernetes removes the endpoint), before draining. */
+  shutdownDelay: number;
+  /** Seconds in-flight exchanges get to finish after that, before they are cut. */
+  drainTimeout: number;
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
   guardServiceServerName: string | null;
+  /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
+  inCluster: boolean;
+  /** This pod's name, sent with every sync: HOSTNAME (a pod's name in Kubernetes), else the host name. */
+  podName: string;
 }
 
 export class ConfigError extends Error {
@@ -55,12 +82,14 @@ export const DEFAULT_ADMIN_PORT = 22001;
 export const DEFAULT_SYNC_INTERVAL = 60;
 export const MIN_SYNC_INTERVAL = 5;
 export const DEFAULT_POD_MONITOR_INTERVAL = 5;
-export const DEFAULT_MAX_BODY = 1 << 20;
+export { DEFAULT_MAX_BODY };
 export const MIN_MAX_BODY = 1024;
 export const MAX_MAX_BODY = 64 << 20;
 export const DEFAULT_BLOCK_STATUS = 403;
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
 export const DEFAULT_MAX_IN_FLIGHT = 4096;
+/** Knative's default request timeout is 300 s: a service may take that long to answer or to pause a body. */
+export const DEFAULT_UPSTREAM_TIMEOUT = 300;
 const MiB = 1 << 20;
 /** Without a memory limit to derive it from: 64 MiB. */
 export const DEFAULT_BODY_BUDGET = 64 * MiB;
@@ -127,9 +156,23 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     oversize: oneOf('GUARD_OVERSIZE', env.GUARD_OVERSIZE, ['decide', 'refuse'] as const) ?? 'decide',
     bodyBudget: integer('GUARD_BODY_BUDGET', env.GUARD_BODY_BUDGET, defaultBodyBudget(), MIN_MAX_BODY, Number.MAX_SAFE_INTEGER),
     maxInFlight: integer('GUARD_MAX_IN_FLIGHT', env.GUARD_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000),
+    listener: oneOf('GUARD_LISTENER', env.GUARD_LISTENER, ['uws', 'node'] as const) ?? 'uws',
+    listenAddress: address('GUARD_LISTEN_ADDRESS', env.GUARD_LISTEN_ADDRESS) ?? '::',
+    maxHeaderSize: integer('GUARD_MAX_HEADER_SIZE', env.GUARD_MAX_HEADER_SIZE, 16 * 1024, 1024, 1024 * 1024),
+    maxConnections: integer('GUARD_MAX_CONNECTIONS', env.GUARD_MAX_CONNECTIONS, 10_000, 1, 1_000_000),
+    maxResponseHeadSize: integer('GUARD_MAX_RESPONSE_HEAD_SIZE', env.GUARD_MAX_RESPONSE_HEAD_SIZE, 64 * 1024, 1024, 1024 * 1024),
+    responseHold: integer('GUARD_RESPONSE_HOLD_MS', env.GUARD_RESPONSE_HOLD_MS, 100, 0, 60_000),
+    keepAliveTimeout: seconds('GUARD_KEEPALIVE_TIMEOUT', env.GUARD_KEEPALIVE_TIMEOUT, 10, 1, 3_600),
+    upstreamHeadersTimeout: seconds('GUARD_UPSTREAM_HEADERS_TIMEOUT', env.GUARD_UPSTREAM_HEADERS_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
+    upstreamBodyTimeout: seconds('GUARD_UPSTREAM_BODY_TIMEOUT', env.GUARD_UPSTREAM_BODY_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
+    upstreamConnectTimeout: seconds('GUARD_UPSTREAM_CONNECT_TIMEOUT', env.GUARD_UPSTREAM_CONNECT_TIMEOUT, 5, 1, 600),
+    shutdownDelay: seconds('GUARD_SHUTDOWN_DELAY', env.GUARD_SHUTDOWN_DELAY, 0, 0, 600),
+    drainTimeout: seconds('GUARD_DRAIN_TIMEOUT', env.GUARD_DRAIN_TIMEOUT, 10, 0, 3_600),
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+    inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
+    podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
   };
   if (config.bodyBudget < config.maxBody) {
     throw new ConfigError('GUARD_BODY_BUDGET', `must be at least GUARD_MAX_BODY (${config.maxBody}), got ${config.bodyBudget}`);
@@ -210,6 +253,14 @@ function url(name: string, v: string | undefined): string | undefined {
     throw new ConfigError(name, `expected a URL without credentials, query or fragment, got ${JSON.stringify(v)}`);
   }
   return t.replace(/\/+$/, '');
+}
+
+/** An IP address to listen on: IPv4 dotted, or IPv6 (`::` for every address, IPv6 and IPv4). */
+function address(name: string, v: string | undefined): string | undefined {
+  const t = nonEmpty(v);
+  if (t === undefined) return undefined;
+  if (isIP(t) === 0) throw new ConfigError(name, `expected an IP address such as ::, 0.0.0.0, 127.0.0.1 or ::1, got ${JSON.stringify(v)}`);
+  return t;
 }
 
 function hostname(name: string, v: string | undefined): string | undefined {

@@ -1,5 +1,5 @@
-// guard-gate's proxy assembled: the listener (uWebSockets.js), the undici pool to the protected
-// service, and the stages of an exchange — request path (request-path.ts), response path
+// guard-gate's proxy assembled: the listener (uWebSockets.js, or Node's HTTP parser), the undici
+// pool to the protected service, and the stages of an exchange — request path (request-path.ts), response path
 // (response-path.ts), WebSocket upgrades (upgrade.ts) — around one Exchanges context (exchanges.ts).
 // A blocked request never reaches the service; a blocked response never reaches the client.
 // docs/architecture.md follows a request through these files.
@@ -7,17 +7,23 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { BodyBudget } from './body-buffer.js';
-import { UwsClientResponse } from './client-response.js';
+import type { ClientResponse, UwsClientResponse } from './client-response.js';
 import { Exchange, type CoreFault, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
-import { Exchanges, type ProxyLog, type ProxyStats } from './exchanges.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { Exchanges, type ProxyStats } from './exchanges.js';
 import { hasActivePlugins, type PluginRegistry } from './plugins.js';
 import { RequestPath } from './request-path.js';
+import { SHUTTING_DOWN } from './response-path.js';
 import { canonicalPath, canonicalQuery, type QueryForm } from './request-target.js';
 import { UpgradePath } from './upgrade.js';
-import { createApp, peerAddress, listen, serveWebSockets, type HttpRequest, type HttpResponse } from './uws.js';
-import { WebSocketRelays, type WebSocketEvent } from './websocket.js';
+import type { Listening } from './listener.js';
+import { headerLines, listenNode, peerOf } from './node-listener.js';
+import { NodeUpgradePath, SocketClientResponse } from './node-upgrade.js';
+import type { CompleteUpgrade } from './uws.js';
+import { listenUws } from './uws-listener.js';
+import { WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
-export type { CoreFault, ExchangeOutcome, ProxyLog, Stage, Verdict };
+export type { CoreFault, ExchangeOutcome, Stage, Verdict };
 
 export interface GateStats extends ProxyStats {
   /** Request bodies refused (503) because the gate held its most body bytes. */
@@ -30,6 +36,14 @@ export { canonicalPath };
 export interface ProxyOptions {
   port: number;
   host?: string;
+  /** uws (default): uWebSockets.js; node: Node's HTTP parser (HTTP/1.0, every method, larger heads). */
+  listener?: 'uws' | 'node';
+  /** The node listener's limits: request head bytes (default 16 KiB), idle keep-alive, connections. */
+  maxHeaderSize?: number;
+  keepAliveTimeoutMs?: number;
+  maxConnections?: number;
+  /** Time for a client to send a request head (node listener; default 60 s). */
+  clientHeadersTimeoutMs?: number;
   /** The protected service origin, e.g. http://127.0.0.1:8080 */
   upstream: string;
   getGuardian: () => Guardian;
@@ -64,13 +78,13 @@ export interface ProxyOptions {
    */
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   /**
-   * Plugins consulted after the guard's own decision (SPEC §5.7): approveRequest before the
+   * Plugins consulted after the guard's own decision (gate/plugins.ts): approveRequest before the
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
   plugins?: PluginRegistry;
   /** WebSocket upgrades completed and messages relayed (for metrics). */
   onWebSocket?: (event: WebSocketEvent) => void;
-  log?: ProxyLog;
+  log?: Logger;
   /**
    * An exchange could not be evaluated (GUARD_CORE_FAULT): 'block' answers it with the block status
    * (a response is withheld), 'pass' lets it through — the callee raises the alert. Called once per
@@ -86,6 +100,10 @@ export interface ProxyOptions {
   allowFallback?: boolean;
   /** undici pool settings. */
   connections?: number;
+  /** Largest response head read from the service (default 64 KiB); beyond, 502 with the reason. */
+  maxResponseHeadSize?: number;
+  /** How long an analysable response without a declared length is held before it is streamed (default 100 ms). */
+  responseHoldMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -101,6 +119,11 @@ export interface ProxyHandle {
   idle(timeoutMs: number): Promise<boolean>;
   /** What the gate refused or left out so far, and the body bytes it holds now (read when scraped). */
   stats(): GateStats;
+  /**
+   * Requests wait for the service and none of its answers arrived for longer than the upstream
+   * headers timeout: the pool is wedged (a reason for /readyz), else null.
+   */
+  upstreamStalled(): string | null;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
   close(drainMs?: number): Promise<void>;
   /**
@@ -111,24 +134,19 @@ export interface ProxyHandle {
 }
 
 const MiB = 1024 * 1024;
-
-// uWS calls back once per header line; one callback for all requests, filling `collecting`.
-const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
-let collecting: HeaderLine[] = NO_HEADERS;
 const queryForm: QueryForm = { query: '', dropped: 0 };
-function collectHeader(name: string, value: string): void {
-  collecting.push([name, value]);
-}
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const maxBody = opts.maxBody ?? MiB;
   const blockStatus = opts.blockStatus ?? 403;
-  const log = opts.log ?? {};
+  const log = opts.log ?? silentLogger;
   if (!Number.isInteger(maxBody) || maxBody < 0) throw new Error(`invalid maxBody: ${maxBody}`);
   if (!Number.isInteger(blockStatus) || blockStatus < 200 || blockStatus > 599) throw new Error(`invalid blockStatus: ${blockStatus}`);
   const upstream = new URL(opts.upstream);
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`invalid upstream: ${opts.upstream}`);
 
+  // No answer from the service for this long while requests wait for one: the upstream is wedged.
+  const stallMs = opts.headersTimeoutMs ?? 30_000;
   const pool = new Pool(upstream.origin, {
     connections: opts.connections ?? 64,
     pipelining: 1,
@@ -136,18 +154,21 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     headersTimeout: opts.headersTimeoutMs ?? 30_000,
     bodyTimeout: opts.bodyTimeoutMs ?? 30_000,
     connectTimeout: opts.connectTimeoutMs ?? 5_000,
+    maxHeaderSize: opts.maxResponseHeadSize ?? 64 * 1024,
   });
   // The guard's own listing entry does nothing: with only it, the chain is skipped entirely.
   const plugins = hasActivePlugins(opts.plugins) ? opts.plugins! : null;
-  const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins);
+  const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins, opts.failClosed);
   const limits = {
     maxBody,
     analyzeBody: opts.analyzeBody ?? true,
     oversize: opts.oversize ?? 'decide',
     maxInFlight: opts.maxInFlight ?? 4096,
     budget: new BodyBudget(opts.bodyBudget ?? 64 * MiB),
+    maxResponseHead: opts.maxResponseHeadSize ?? 64 * 1024,
+    holdMs: opts.responseHoldMs ?? 100,
   } as const;
-  const requests = new RequestPath(exchanges, pool, limits, opts.failClosed);
+  const requests = new RequestPath(exchanges, pool, limits);
   const upgrades = new UpgradePath(exchanges, {
     upstream,
     maxMessage: maxBody,
@@ -155,46 +176,74 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
   });
   const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket, log });
+  const nodeUpgrades = new NodeUpgradePath(exchanges, {
+    upstream,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+    handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+    onUpgraded: () => opts.onWebSocket?.('upgrade'),
+  });
 
-  /** The exchange of a new request (everything read from `req` now: it is invalid after the handler returns). */
-  function newExchange(res: HttpResponse, req: HttpRequest, client: UwsClientResponse): Exchange {
-    const rawPath = req.getUrl();
+  /** The exchange of a request head, as any listener delivers it. */
+  function exchangeOf(client: ClientResponse, method: string, rawPath: string, rawQuery: string, headers: HeaderLine[], remote: string): Exchange {
+    exchanges.received++;
     const canonical = canonicalPath(rawPath);
-    const query = canonicalQuery(req.getQuery() ?? '', queryForm);
+    const query = canonicalQuery(rawQuery, queryForm);
     if (query.dropped > 0) exchanges.stats.queryPiecesDropped += query.dropped;
-    const headers: HeaderLine[] = [];
-    collecting = headers;
-    req.forEach(collectHeader);
-    collecting = NO_HEADERS;
-    return new Exchange(exchanges, client, req.getCaseSensitiveMethod(), canonical ?? rawPath, rawPath, canonical !== null, query.query, headers, peerAddress(res), performance.now());
+    return new Exchange(exchanges, client, method, canonical ?? rawPath, rawPath, canonical !== null, query.query, headers, remote, performance.now());
   }
 
-  const app = createApp({ allowFallback: opts.allowFallback, warn: (m) => log.warn?.({}, m) });
-  serveWebSockets(
-    app,
-    '/*',
-    relays.route((res, req, complete) => {
-      exchanges.received++;
-      const client = new UwsClientResponse(res);
-      const ex = newExchange(res, req, client);
+  const gateway = {
+    request(client: ClientResponse, method: string, rawPath: string, rawQuery: string, headers: HeaderLine[], remote: string): void {
+      const ex = exchangeOf(client, method, rawPath, rawQuery, headers, remote);
       try {
-        upgrades.handle(ex, client, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), complete);
+        requests.handle(ex);
       } catch (err) {
         exchanges.fail(ex, err);
       }
-    }),
-  );
-  app.any('/*', (res, req) => {
-    exchanges.received++;
-    const ex = newExchange(res, req, new UwsClientResponse(res));
-    try {
-      requests.handle(ex);
-    } catch (err) {
-      exchanges.fail(ex, err);
-    }
-  });
-
-  const listening = await listen(app, opts.port, opts.host ?? '0.0.0.0');
+    },
+  };
+  const host = opts.host ?? '0.0.0.0';
+  const listening: Listening =
+    opts.listener === 'node'
+      ? await listenNode(gateway, {
+          port: opts.port,
+          host,
+          maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+          headersTimeoutMs: opts.clientHeadersTimeoutMs ?? 60_000,
+          requestTimeoutMs: 0,
+          keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 10_000,
+          maxConnections: opts.maxConnections ?? 10_000,
+          log,
+          onMalformed: () => {
+            exchanges.stats.malformedRefusals++;
+          },
+          onUpgrade: (req, socket, head) => {
+            const url = req.url ?? '';
+            const q = url.indexOf('?');
+            const client = new SocketClientResponse(socket);
+            const ex = exchangeOf(client, req.method ?? '', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1), headerLines(req), peerOf(req.socket));
+            try {
+              nodeUpgrades.handle(ex, client, head);
+            } catch (err) {
+              exchanges.fail(ex, err);
+            }
+          },
+        })
+      : await listenUws(gateway, {
+          port: opts.port,
+          host,
+          allowFallback: opts.allowFallback,
+          warn: (m) => log.warn?.({}, m),
+          relays,
+          upgrade(client: UwsClientResponse, method, rawPath, rawQuery, headers, remote, key: string, protocols: string, complete: CompleteUpgrade<RelayData>): void {
+            const ex = exchangeOf(client, method, rawPath, rawQuery, headers, remote);
+            try {
+              upgrades.handle(ex, client, key, protocols, complete);
+            } catch (err) {
+              exchanges.fail(ex, err);
+            }
+          },
+        });
 
   return {
     port: listening.port,
@@ -206,13 +255,18 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     },
     idle: (timeoutMs) => exchanges.idle(timeoutMs),
     stats: () => ({ ...exchanges.stats, bodyBudgetRefusals: limits.budget.refusals, bodyBytesHeld: limits.budget.held }),
+    upstreamStalled: () => {
+      const quiet = performance.now() - exchanges.upstreamProgressAt;
+      return exchanges.awaitingHead > 0 && quiet > stallMs ? `${exchanges.awaitingHead} requests wait for the service, which has not answered for ${Math.round(quiet / 1000)} s` : null;
+    },
     async close(drainMs = 5_000): Promise<void> {
       if (exchanges.closing) return;
       exchanges.closing = true;
       listening.stopListening();
       await exchanges.idle(drainMs);
-      exchanges.each((ex) => ex.upstream?.abort('gate shutting down'));
+      exchanges.each((ex) => ex.upstream?.abort(SHUTTING_DOWN));
       relays.closeAll();
+      nodeUpgrades.closeAll();
       listening.close();
       await pool.close().catch(() => pool.destroy());
       exchanges.dispose();

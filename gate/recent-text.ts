@@ -11,6 +11,9 @@ export class RecentText {
   private bytes: Uint8Array = new Uint8Array(0);
   private text = '';
 
+  /** `form` turns the latin1 text of new bytes into the text kept (done once per distinct value). */
+  constructor(private readonly form: (text: string) => string = (t) => t) {}
+
   /** The latin1 text of `b` (copied: the bytes may be reused or invalid after the call). */
   of(b: Uint8Array): string {
     const n = b.length;
@@ -21,7 +24,7 @@ export class RecentText {
       if (i === n) return this.text;
     }
     const copy = b.slice();
-    this.text = latin1(copy);
+    this.text = this.form(latin1(copy));
     this.bytes = copy;
     return this.text;
   }

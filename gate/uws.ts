@@ -1,4 +1,4 @@
-// The one adapter around uWebSockets.js (SPEC §2): load the binding, refuse its slow JavaScript
+// The one adapter around uWebSockets.js (docs/architecture.md): load the binding, refuse its slow JavaScript
 // fallback unless explicitly allowed, create an App, listen (port 0 allowed), close. Everything
 // else in the gate talks to uWS through the types re-exported here, so the binding can be swapped.
 import { createRequire } from 'node:module';
@@ -84,34 +84,61 @@ export interface Listening {
   close(): void;
 }
 
-/** Listen on host:port (port 0 = any free port) and resolve with the actual port. */
+/**
+ * Listen on host:port (port 0 = any free port) and resolve with the actual port. `::` listens on
+ * every address, IPv6 and IPv4; where the kernel has no IPv6 it falls back to `0.0.0.0`.
+ */
 export function listen(app: TemplatedApp, port: number, host = '0.0.0.0'): Promise<Listening> {
   const { uws } = loadUws();
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (sock) => {
-      if (!sock) return reject(new UwsListenError(host, port));
-      let open = true;
-      const stopListening = (): void => {
-        if (open) {
-          open = false;
-          uws.us_listen_socket_close(sock);
-        }
-      };
-      resolve({
-        port: uws.us_socket_local_port(sock),
-        stopListening,
-        close() {
-          stopListening();
-          const closable = app as unknown as { close?: () => void };
-          if (typeof closable.close === 'function') closable.close();
-        },
+    const attempt = (at: string, fallback: string | null): void => {
+      app.listen(at, port, (sock) => {
+        if (!sock) return fallback !== null ? attempt(fallback, null) : reject(new UwsListenError(host, port));
+        let open = true;
+        const stopListening = (): void => {
+          if (open) {
+            open = false;
+            uws.us_listen_socket_close(sock);
+          }
+        };
+        resolve({
+          port: uws.us_socket_local_port(sock),
+          stopListening,
+          close() {
+            stopListening();
+            const closable = app as unknown as { close?: () => void };
+            if (typeof closable.close === 'function') closable.close();
+          },
+        });
       });
-    });
+    };
+    attempt(host, host === '::' ? '0.0.0.0' : null);
   });
 }
 
+/**
+ * A peer address as other tools print it: uWS gives IPv6 uncompressed (and an IPv4 client of a
+ * dual-stack listener as 0000:…:ffff:7f00:0001); compressed, and an IPv4-mapped address as dotted IPv4.
+ */
+export function peerText(text: string): string {
+  if (!text.includes(':')) return text;
+  let v6: string;
+  try {
+    v6 = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return text;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (mapped) {
+    const hi = parseInt(mapped[1]!, 16);
+    const lo = parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return v6;
+}
+
 // A sidecar's clients are few (the mesh proxy, the ingress): their address text is kept, not remade.
-const peers = new RecentText();
+const peers = new RecentText(peerText);
 
 /**
  * The client's address as text (IPv4 dotted, or IPv6), as uWS reports the peer of the connection;

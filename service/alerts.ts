@@ -40,6 +40,13 @@ export interface AlertCounts {
   stored: number;
 }
 
+export interface RecentAlerts {
+  /** One per time asked for, in the same order. */
+  windows: Array<{ entries: number; occurrences: number }>;
+  /** Wall-clock ms of the newest alert within the oldest window, or null. */
+  newestAt: number | null;
+}
+
 export interface AlertStoreOptions {
   /** Alerts kept per service (default 1000). */
   perService?: number;
@@ -152,6 +159,33 @@ export class AlertStore {
     }
     found.sort((a, b) => b.seq - a.seq);
     return found.slice(0, limit);
+  }
+
+  /**
+   * Per service (keyed namespace/service), the alerts received at or after each of the given
+   * times (wall-clock ms, oldest last is not required): entries and the sum of their counts, and
+   * when the newest arrived. One pass over each service's ring, newest first, for the overview.
+   */
+  recent(since: readonly number[], namespace?: string): Map<string, RecentAlerts> {
+    const oldest = Math.min(...since);
+    const out = new Map<string, RecentAlerts>();
+    for (const [key, ring] of this.rings) {
+      if (namespace !== undefined && ring.namespace !== namespace) continue;
+      const windows = since.map(() => ({ entries: 0, occurrences: 0 }));
+      let newestAt: number | null = null;
+      for (const a of ring.newest()) {
+        if (a.receivedAt < oldest) break;
+        newestAt ??= a.receivedAt;
+        for (let i = 0; i < since.length; i++) {
+          if (a.receivedAt >= since[i]) {
+            windows[i].entries++;
+            windows[i].occurrences += a.count;
+          }
+        }
+      }
+      out.set(key, { windows, newestAt });
+    }
+    return out;
   }
 
   /** Totals over all services, or one service's (zeros when it sent none). */

@@ -13,6 +13,8 @@ export type ApiErrorCode =
   | 'GUARD_API_TOO_LARGE'
   /** A Guardian changed under the write too many times. */
   | 'GUARD_API_CONFLICT'
+  /** A conditional write (If-Match, resourceVersion): the Guardian changed since it was read. */
+  | 'GUARD_API_STALE'
   /** Kubernetes or the store cannot answer now; retry after Retry-After seconds. */
   | 'GUARD_API_UNAVAILABLE'
   | 'GUARD_API_INTERNAL';
@@ -24,6 +26,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   GUARD_API_INVALID: 400,
   GUARD_API_TOO_LARGE: 413,
   GUARD_API_CONFLICT: 409,
+  GUARD_API_STALE: 412,
   GUARD_API_UNAVAILABLE: 503,
   GUARD_API_INTERNAL: 500,
 };

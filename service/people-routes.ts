@@ -1,12 +1,15 @@
-// The API for people and the UI (SPEC §6.1, F-2, F-3): list and read Guardians, replace their
+// The API for people and the UI: list and read Guardians, replace their
 // configured rules and control (people's fields; the learner's are kept), copy learned rules into
-// configured ones, and query alerts. Every call carries a bearer token; each verb is checked for
-// the namespace it touches.
+// configured ones, query alerts, and the services at a glance. Every call carries a bearer token;
+// each verb is checked for the namespace it touches. A read answers the Guardian's resourceVersion
+// (also as ETag); a write that names one (If-Match, or resourceVersion in the body) is refused with
+// GUARD_API_STALE when the Guardian changed since, so nobody's change is overwritten unseen.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, isApiError } from './api-errors.js';
+import type { RecentAlerts } from './alerts.js';
 import type { Person, PersonVerb } from './auth.js';
 import type { ServiceContext } from './service-context.js';
-import { isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from './store/index.js';
+import { defaultSpec, isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,9 +23,10 @@ interface GuardianParams {
 }
 
 const MAX_ALERT_LIMIT = 1000;
+const HOUR_MS = 3_600_000;
 
 export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
-  const defaults = defaultSpec(ctx);
+  const defaults = defaultSpec(ctx.core);
 
   app.addHook('onRequest', async (req) => {
     try {
@@ -50,15 +54,32 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
     return { items: items.map(view) };
   });
 
-  app.get('/api/v1/guardians/:namespace/:service', async (req) => {
+  app.get('/api/v1/guardians/:namespace/:service', async (req, reply) => {
     const { namespace, service } = guardianParams(req);
     await allow(req, 'get', namespace);
     const stored = await storeCall(() => ctx.store.get(namespace, service));
     if (!stored) throw new ApiError('GUARD_API_NOT_FOUND', `there is no Guardian ${namespace}/${service}`);
+    void reply.header('etag', etagOf(stored));
     return { ...view(stored), learning: ctx.learner.status(namespace, service) };
   });
 
-  app.put('/api/v1/guardians/:namespace/:service', async (req) => {
+  // The services at a glance (the UI's first screen): mode, samples, when last learned, alerts in
+  // the last hour and day. Alerts and learning times are what this guard-service saw since it started.
+  app.get('/api/v1/services', async (req) => {
+    const { namespace } = req.query as { namespace?: string };
+    if (namespace !== undefined) checkName('namespace', namespace);
+    await allow(req, 'list', namespace);
+    const items = await storeCall(() => ctx.store.list(namespace));
+    const now = Date.now();
+    const recent = ctx.alerts.recent([now - HOUR_MS, now - 24 * HOUR_MS], namespace);
+    return {
+      now: new Date(now).toISOString(),
+      serviceStartedAt: new Date(ctx.startedAt).toISOString(),
+      items: items.map((g) => serviceSummary(ctx, g, recent.get(`${g.namespace}/${g.service}`), now)),
+    };
+  });
+
+  app.put('/api/v1/guardians/:namespace/:service', async (req, reply) => {
     const { namespace, service } = guardianParams(req);
     await allow(req, 'update', namespace);
     // Replacing a Guardian that does not exist creates it: that takes the create right too, so
@@ -70,32 +91,40 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
     const hasConfigured = 'configured' in body;
     const hasControl = 'control' in body;
     if (!hasConfigured && !hasControl) throw new ApiError('GUARD_API_INVALID', 'nothing to change: give configured and/or control (learned and samples belong to the learner)');
+    const expected = expectedVersion(req, body);
     const stored = await storeCall(() =>
-      ctx.store.update(namespace, service, (current) => ({
-        configured: hasConfigured ? body.configured : (current?.configured ?? defaults.configured),
-        // The learner's fields as the store holds them now: a learn persisted meanwhile is kept.
-        learned: current?.learned ?? null,
-        samples: current?.samples ?? 0,
-        control: (hasControl ? body.control : (current?.control ?? defaults.control)) as GuardianSpecJson['control'],
-      })),
+      ctx.store.update(namespace, service, (current, version) => {
+        checkVersion(namespace, service, expected, version);
+        return {
+          configured: hasConfigured ? body.configured : (current?.configured ?? defaults.configured),
+          // The learner's fields as the store holds them now: a learn persisted meanwhile is kept.
+          learned: current?.learned ?? null,
+          samples: current?.samples ?? 0,
+          control: (hasControl ? body.control : (current?.control ?? defaults.control)) as GuardianSpecJson['control'],
+        };
+      }),
     );
     ctx.learner.onStoreChange({ type: 'put', guardian: stored });
     ctx.log.info({ namespace, service, by: req.person!.name }, 'Guardian configured or control replaced');
+    void reply.header('etag', etagOf(stored));
     return view(stored);
   });
 
-  app.post('/api/v1/guardians/:namespace/:service/copy-learned', async (req) => {
+  app.post('/api/v1/guardians/:namespace/:service/copy-learned', async (req, reply) => {
     const { namespace, service } = guardianParams(req);
     await allow(req, 'update', namespace);
+    const expected = expectedVersion(req, req.body);
     const stored = await storeCall(() =>
-      ctx.store.update(namespace, service, (current) => {
+      ctx.store.update(namespace, service, (current, version) => {
         if (!current) throw new ApiError('GUARD_API_NOT_FOUND', `there is no Guardian ${namespace}/${service}`);
+        checkVersion(namespace, service, expected, version);
         if (current.learned == null) throw new ApiError('GUARD_API_INVALID', `Guardian ${namespace}/${service} has learned nothing yet`);
         return { ...current, configured: current.learned };
       }),
     );
     ctx.learner.onStoreChange({ type: 'put', guardian: stored });
     ctx.log.info({ namespace, service, by: req.person!.name }, 'learned rules copied into configured');
+    void reply.header('etag', etagOf(stored));
     return view(stored);
   });
 
@@ -118,6 +147,58 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
 
 function view(g: StoredGuardian): object {
   return { namespace: g.namespace, service: g.service, resourceVersion: g.resourceVersion, spec: g.spec };
+}
+
+function etagOf(g: StoredGuardian): string {
+  return `"${g.resourceVersion}"`;
+}
+
+/**
+ * The resourceVersion a write is conditional on: the If-Match header (one entity tag, quoted or
+ * not; `*` = the Guardian must exist) or `resourceVersion` in the body; undefined = unconditional.
+ */
+function expectedVersion(req: FastifyRequest, body: unknown): string | undefined {
+  const header = req.headers['if-match'];
+  const fromBody = body !== null && typeof body === 'object' ? (body as { resourceVersion?: unknown }).resourceVersion : undefined;
+  if (fromBody !== undefined && typeof fromBody !== 'string') throw new ApiError('GUARD_API_INVALID', 'resourceVersion must be the text a read of the Guardian answered');
+  if (header === undefined) return fromBody;
+  const match = /^\s*(?:W\/)?"?([^",\s]*)"?\s*$/.exec(header);
+  if (!match || match[1] === '') throw new ApiError('GUARD_API_INVALID', `If-Match ${JSON.stringify(header)} is not one entity tag (the ETag a read of the Guardian answered)`);
+  if (fromBody !== undefined && fromBody !== match[1]) throw new ApiError('GUARD_API_INVALID', 'If-Match and resourceVersion name different versions');
+  return match[1];
+}
+
+/** Refuse a conditional write when the Guardian is not at the version its author read. */
+function checkVersion(namespace: string, service: string, expected: string | undefined, current: string | null): void {
+  if (expected === undefined) return;
+  if (current === null) {
+    throw new ApiError('GUARD_API_STALE', `Guardian ${namespace}/${service} was deleted since you read it: nothing was saved`);
+  }
+  if (expected !== '*' && expected !== current) {
+    throw new ApiError(
+      'GUARD_API_STALE',
+      `Guardian ${namespace}/${service} was changed since you read it (you read version ${expected}, it is now at ${current}): nothing was saved. Read it again and redo your change on the new version`,
+    );
+  }
+}
+
+/** One line of the services overview. */
+function serviceSummary(ctx: ServiceContext, g: StoredGuardian, recent: RecentAlerts | undefined, now: number): object {
+  const status = ctx.learner.status(g.namespace, g.service);
+  const sinceLearn = status?.lastLearnAt == null ? null : ctx.clock.now() - status.lastLearnAt;
+  const [hour, day] = recent?.windows ?? [{ entries: 0, occurrences: 0 }, { entries: 0, occurrences: 0 }];
+  return {
+    namespace: g.namespace,
+    service: g.service,
+    resourceVersion: g.resourceVersion,
+    control: g.spec.control,
+    samples: g.spec.samples,
+    hasConfigured: g.spec.configured != null,
+    hasLearned: g.spec.learned != null,
+    lastLearnedAt: sinceLearn === null ? null : new Date(now - sinceLearn).toISOString(),
+    pileSamples: status?.pileSamples ?? 0,
+    alerts: { lastHour: hour, lastDay: day, newestAt: recent?.newestAt == null ? null : new Date(recent.newestAt).toISOString() },
+  };
 }
 
 function guardianParams(req: FastifyRequest): GuardianParams {
@@ -158,11 +239,3 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function defaultSpec(ctx: ServiceContext): GuardianSpecJson {
-  const g = ctx.core.defaultGuardian();
-  try {
-    return JSON.parse(g.toWire()) as GuardianSpecJson;
-  } finally {
-    g.dispose();
-  }
-}

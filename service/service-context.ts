@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.js';
 import type { AlertStore } from './alerts.js';
 import type { GateAuthenticator, PeopleAuthenticator } from './auth.js';
+import type { Clock } from '../clock/index.js';
 import type { ServiceConfig } from './config.js';
 import type { Learner } from './learner.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PodRestarter } from './pod-restarts.js';
-import type { GuardianStore } from './store/index.js';
+import type { GuardianStore } from '../store/index.js';
 
 export interface ServiceContext {
   config: Readonly<ServiceConfig>;
@@ -21,6 +22,10 @@ export interface ServiceContext {
   podRestarts: PodRestarter;
   metrics: ServiceMetrics;
   log: Logger;
+  /** The learner's clock (monotonic): learning times are on it. */
+  clock: Clock;
+  /** Wall-clock ms when this guard-service started: alerts and learning times are since then. */
+  startedAt: number;
   /** The learner ticks (false once shutdown began). */
   learnerRunning(): boolean;
 }

@@ -1,7 +1,8 @@
 // The %v fast path for JSON number literals (assembly/text/gonumber.ts) must print exactly what
 // Go's %v prints for the float64 the literal parses to — checked against the exact formatter.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadWasmFile, type WasmIoExports, type WasmModule } from '../core/wasm.js';
+import { loadWasmFile } from '../core/build-file.js';
+import type { WasmIoExports, WasmModule } from '../core/wasm.js';
 import { random } from './support/random.js';
 
 interface Exports extends WasmIoExports {
@@ -23,7 +24,7 @@ function both(literal: string): [string, string] {
 const rng = random;
 
 describe('Go %v of JSON number literals', () => {
-  it('prints the reference forms', () => {
+  it('prints Go\'s forms', () => {
     const cases: Array<[string, string]> = [
       ['12', '12'], ['2.3', '2.3'], ['1000000', '1e+06'], ['0.00001', '1e-05'], ['1e21', '1e+21'],
       ['123456', '123456'], ['1234567', '1.234567e+06'], ['0.0001', '0.0001'], ['1.2e-5', '1.2e-05'],

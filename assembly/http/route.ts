@@ -1,7 +1,7 @@
-// Path templating (issue 15): a request path becomes its route template. Segments that are values
-// — numeric ids, UUIDs, hex hashes, dates, versions, e-mail addresses, long tokens — become a
-// placeholder, so /items/123 and /items/456 are one route /items/{id}; words stay as they are,
-// so /admin and /about never merge. Works on the decoded path's bytes and allocates nothing.
+// Path templating (docs/routes.md): a request path becomes its route template. Segments that are
+// values — numeric ids, UUIDs, hex hashes, dates, versions, e-mail addresses, long tokens — become
+// a placeholder, so /items/123 and /items/456 are one route /items/{id}; words stay as they are, so
+// /admin and /about never merge. Works on the decoded path's bytes and allocates nothing.
 
 /** Longest template; a longer one is the single placeholder {long}. */
 export const MAX_TEMPLATE_BYTES = 512;

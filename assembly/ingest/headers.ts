@@ -1,4 +1,4 @@
-// What the original's gate saw of the request headers (reference §5.1), computed over byte ranges
+// What the original's gate saw of the request headers, computed over byte ranges
 // of the input record without copying values: canonical names, Host excluded, hop-by-hop headers
 // removed, Te: trailers kept, Connection/Upgrade restored for upgrades, an empty User-Agent when
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.
@@ -254,6 +254,13 @@ export class HeaderTable {
   /** The first live Content-Type line, or -1. */
   contentType(): i32 {
     return this.findKind(K_CONTENT_TYPE);
+  }
+
+  /** The request's Host line: its index, -1 when there is none, -2 when there are several. */
+  hostLine(): i32 {
+    const first = this.findKind(K_HOST);
+    if (first < 0) return -1;
+    return this.lastKind(K_HOST) == first ? first : -2;
   }
 
   contentLength(): i32 {

@@ -1,7 +1,7 @@
-// The route of a request (issue 15): "METHOD TEMPLATE" of its method and decoded path, interned so
-// that the same route is the same string request after request (no allocation once seen), with
-// its keyHash and method class. The intern table is bounded: a flood of new routes costs a string
-// each, not memory that stays.
+// The route of a request (docs/routes.md): "METHOD TEMPLATE" of its method and decoded path,
+// interned so that the same route is the same string request after request (no allocation once
+// seen), with its keyHash and method class. The intern table is bounded: a flood of new routes
+// costs a string each, not memory that stays.
 import { templatePath } from "../http/route";
 import { keyHash } from "../model/keyval";
 import { ReqProfile } from "../model/req";

@@ -1,5 +1,5 @@
-// Body (reference §4.2): faults, or an unstructured text, or a structured (JSON / form) value.
-// Faults are cleared with the pile (SPEC §4.1 fix 6).
+// Body: faults, or an unstructured text, or a structured (JSON / form) value.
+// Faults are cleared with the pile (difference 6 of docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideChild, decideInner } from "./decision";
@@ -11,6 +11,8 @@ import { asObject, enter, field, leave } from "./wire";
 export const FAULT_TOO_LARGE = "TooLargeBody";
 export const FAULT_UNKNOWN_SIZE = "UnknownSizeBody";
 export const FAULT_JSON = "FailedJsonDecode";
+/** Guard's own: a JSON body with data after its first value (docs/compatibility.md). */
+export const FAULT_JSON_TRAILING = "JsonTrailingData";
 export const FAULT_MULTIPART = "FailedMultipart";
 export const FAULT_URLENCODED = "FailedUrlencoded";
 export const FAULT_UNSTRUCTURED = "FailedUnstructured";

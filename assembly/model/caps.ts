@@ -1,4 +1,4 @@
-// Key caps (issue 15): how many keys a key/value table learns by name, per table kind, how
+// Key caps (docs/routes.md): how many keys a key/value table learns by name, per table kind, how
 // unknown header names are learned, and how many routes a route table keeps. A learned criteria
 // records the caps it was learned with ("caps"); without that record the original's 7 apply.
 import { JsonValue } from "../json/value";

@@ -1,7 +1,7 @@
-// GuardianSpec (reference §4.8): configured and learned criteria, the sample count and the five
-// control flags — plus Guard's optional control members (issue 15): the policies for unknown
-// routes and parameter names and the slack on learned limits. Criteria are prepared once when
-// loaded or learned, never on the request path.
+// GuardianSpec: configured and learned criteria, the sample count and the five control flags —
+// plus Guard's optional control members (docs/routes.md): the policies for unknown routes and
+// parameter names and the slack on learned limits. Criteria are prepared once when loaded or
+// learned, never on the request path.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Caps } from "./caps";

@@ -1,7 +1,8 @@
-// KeyVal (reference §3.1): key → SimpleVal. At most a cap of keys are learned by name (the
-// original's 7, or the caps the criteria records: caps.ts), ranked by their config's score; the
-// rest are fused into OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order,
-// so the same pile always learns the same config (fix of Q3/Q24).
+// KeyVal: key → SimpleVal. At most a cap of keys are learned by name (the original's 7, or the
+// caps the criteria records: caps.ts), ranked by their config's score; the rest are fused into
+// OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order, so the same pile
+// always learns the same config (the original iterated Go maps: with tied scores its kept keys
+// were random; docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { xxh3_64 } from "../text/xxh3";
@@ -406,7 +407,7 @@ export class KeyValConfig {
   /** Which cap applies (caps.ts): TABLE_HEADERS or TABLE_PARAMS; set by the owner. */
   tableKind: u8 = TABLE_HEADERS;
   // Ascending score slots, one per key learned by name (the cap); an empty slot is (0, ""), as in
-  // the original (Q23 kept). Sized by prepare() and learn() to the cap in force.
+  // the original. Sized by prepare() and learn() to the cap in force.
   private slotScores: StaticArray<u32> = NO_SCORES;
   private slotKeys: StaticArray<string> = NO_SLOT_KEYS;
   // Unknown key names already accepted by otherKeynames (reset whenever the config changes).

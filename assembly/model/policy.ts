@@ -1,7 +1,7 @@
-// Decide-time settings of the Guardian being decided (its control, issue 15): the slack on learned
-// limits and the policies for an unknown route and for an unknown parameter name on a known route.
-// The host call that decides sets them from the Guardian and resets them after (single-threaded),
-// so that no decide function has to carry them.
+// Decide-time settings of the Guardian being decided (its control, docs/routes.md): the slack on
+// learned limits and the policies for an unknown route and for an unknown parameter name on a known
+// route. The host call that decides sets them from the Guardian and resets them after
+// (single-threaded), so that no decide function has to carry them.
 
 /** An unknown route or parameter name raises an alert. */
 export const POLICY_ALERT: u8 = 0;

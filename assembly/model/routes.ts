@@ -1,6 +1,6 @@
-// Route table (issue 15): the routes (method + path template) a service serves and the parameter
-// names each uses — query keys and body fields — learned from piles like everything else; value
-// shapes stay in the service-wide tables. Everything is bounded: routes (beyond the bound, a
+// Route table (docs/routes.md): the routes (method + path template) a service serves and the
+// parameter names each uses — query keys and body fields — learned from piles like everything else;
+// value shapes stay in the service-wide tables. Everything is bounded: routes (beyond the bound, a
 // catch-all route per method), names per route (beyond, the route accepts any name) and names in
 // all. The original has no route table: without one, nothing here is consulted.
 import { JsonValue } from "../json/value";

@@ -1,7 +1,7 @@
-// SessionData (reference §4.7): one request/response exchange. In the config, a section that was
-// never learned is null and not enforced (SPEC §4.1 fix 8); only the request is always present.
-// Two optional members are Guard's (issue 15): the pile's and the config's route table (absent:
-// no route checks) and the caps a config was learned with (absent: the original's).
+// SessionData: one request/response exchange. In the config, a section that was never learned is
+// null and not enforced (difference 8 of docs/compatibility.md); only the request is always
+// present. Two optional members are Guard's (docs/routes.md): the pile's and the config's route
+// table (absent: no route checks) and the caps a config was learned with (absent: the original's).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { BodyConfig, BodyPile, BodyProfile } from "./body";
@@ -290,7 +290,7 @@ export class SessionDataConfig {
     const pod = this.pod;
     if (pod == null) w.null();
     else pod.write(w);
-    // Guard's additions (issue 15), written only when present: the original ignores them.
+    // Guard's additions (docs/routes.md), written only when present: the original ignores them.
     const caps = this.caps;
     if (caps != null) {
       w.key("caps");

@@ -1,6 +1,6 @@
-// Structured (reference §4.1): the profile of a decoded JSON (or form) value. Objects become a
-// KeyVal of leaf texts keyed by their full path "a:b:c" (SPEC §4.1 fix 4); top-level arrays are
-// profiled element by element (fix 3); leaves use Go's %v text, top-level numbers Go's %f.
+// Structured: the profile of a decoded JSON (or form) value. Objects become a KeyVal of leaf texts
+// keyed by their full path "a:b:c" (difference 4 of docs/compatibility.md); top-level arrays are
+// profiled element by element (difference 3); leaves use Go's %v text, top-level numbers Go's %f.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { formatFloatF6, formatFloatV } from "../text/gofmt";
@@ -128,7 +128,12 @@ export class StructuredProfile {
     return p;
   }
 
-  static of(v: JsonValue | null): StructuredProfile {
+  /**
+   * The original's profile of a decoded value: an object member whose value is null is left out.
+   * With `keepNulls` (how Guard profiles bodies, docs/compatibility.md) its key is kept and its
+   * value profiled as Go's %v text of nil, "<nil>", as a null inside an array always was.
+   */
+  static of(v: JsonValue | null, keepNulls: bool = false): StructuredProfile {
     const p = new StructuredProfile();
     if (v == null) return p;
     switch (v.kind) {
@@ -137,7 +142,7 @@ export class StructuredProfile {
       case JsonKind.Object: {
         p.kind = KIND_OBJECT;
         const kv = new KeyValProfile();
-        addObject(kv, "", v);
+        addObject(kv, "", v, keepNulls);
         p.kv = kv;
         break;
       }
@@ -213,12 +218,12 @@ function single(p: SimpleValProfile): Array<SimpleValProfile> {
   return a;
 }
 
-function addObject(kv: KeyValProfile, prefix: string, o: JsonValue): void {
+function addObject(kv: KeyValProfile, prefix: string, o: JsonValue, keepNulls: bool): void {
   for (let i = 0; i < o.keys.length; i++) {
     const key = prefix.length == 0 ? o.keys[i] : prefix + ":" + o.keys[i];
     const v = o.vals[i];
-    if (v.kind == JsonKind.Null) continue;
-    if (v.kind == JsonKind.Object) addObject(kv, key, v);
+    if (v.kind == JsonKind.Null && !keepNulls) continue;
+    if (v.kind == JsonKind.Object) addObject(kv, key, v, keepNulls);
     else kv.set(key, SimpleValProfile.ofString(goValueText(v)));
   }
 }
@@ -368,7 +373,8 @@ export class StructuredConfig {
     if (this.kind == KIND_OBJECT) return decideChild(null, this.kv.decide(p.kv), "Structured KeyVal:");
     const vals = p.vals;
     if (vals == null || !isValueKind(this.kind)) return null;
-    // A config without val (hand-written or decoded null) decides as an empty one (Q22 fixed).
+    // A config without val (hand-written or decoded null) decides as an empty one (the original
+    // crashed on it; docs/compatibility.md).
     const val = this.valConfig();
     if (this.kind == KIND_ARRAY) {
       let d: Decision | null = null;

@@ -76,7 +76,7 @@ const getGuardian = learnedGuardian(getRequest, 1);
 const postGuardian = learnedGuardian(postRequest, 2);
 const getReq = getRequest(random(101));
 const postReq = postRequest(random(102));
-const body = postReq.body;
+const body = /** @type {string} */ (postReq.body);
 const bodyCopy = 'x'.repeat(body.length);
 const pile = mixedPile(3);
 const pileWire = pile.toWire();
@@ -260,7 +260,7 @@ const section = [
   '',
   leakLine,
   '',
-  `Route table (issue 15): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 200 interleaved pairs of 5 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
+  `Route table (docs/routes.md): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 200 interleaved pairs of 5 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
   '',
   ...routeLines.map((l) => `* ${l}`),
   '',

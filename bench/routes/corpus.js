@@ -1,11 +1,11 @@
-// A generated, labelled traffic corpus for route-aware Guardians (issue 15): a bookshop of 10
+// A generated, labelled traffic corpus for route-aware Guardians (docs/routes.md): a bookshop of 10
 // endpoints using 25 parameter names (query, form and JSON body fields), visited by browsers, a
 // mobile app and probes with their own header sets (some headers rare), behind an ingress. Normal
 // traffic, and six kinds of anomaly made from normal requests: added, renamed and moved parameters,
 // unknown pages, unknown headers and attack strings. Deterministic for a seed.
 //
 // `node bench/routes/corpus.js --out DIR [--seed N]` writes train.jsonl and test.jsonl (traffic
-// records of SPEC §3 with a "label" field, which guard learn / guard check ignore).
+// traffic records as README.md describes them, with a "label" field, which guard learn / guard check ignore).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,7 +87,8 @@ export const ENDPOINTS = [
 ];
 const TOTAL_WEIGHT = ENDPOINTS.reduce((n, e) => n + e.weight, 0);
 
-function pickEndpoint(rnd, filter = () => true) {
+/** @param {() => number} rnd @param {(e: typeof ENDPOINTS[number]) => boolean} [filter] */
+function pickEndpoint(rnd, filter = (_e) => true) {
   for (;;) {
     let r = rnd() * TOTAL_WEIGHT;
     for (const e of ENDPOINTS) {
@@ -153,6 +154,7 @@ function browserHeaders(rnd, client, nav, h) {
   if (chance(rnd, 0.7)) h.push(['Referer', `https://books.example.com/${pick(rnd, ['', 'search?q=' + pick(rnd, WORDS), 'books/' + id(rnd)])}`]);
 }
 
+/** @type {Array<[string, string, number]>} */
 const RARE_HEADERS = [
   ['Sec-Purpose', 'prefetch', 2e-3], ['Accept-Charset', 'utf-8', 1e-3], ['X-Forwarded-Port', '443', 1e-3],
   ['Device-Memory', '8', 5e-4], ['Downlink', '10', 5e-4], ['Ect', '4g', 5e-4], ['Rtt', '50', 3e-4],

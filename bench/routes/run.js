@@ -1,5 +1,5 @@
 // Detection and false positives of route-aware Guardians on the generated corpus (npm run
-// bench:routes, issue 15). Learns as guard learn / guard-service learn (piles of 1000 sent through
+// bench:routes, docs/routes.md). Learns as guard learn / guard-service learn (piles of 1000 sent through
 // their wire form) and decides as guard check does, in this process, for: the original's learning,
 // high key caps without routes, and with the route table under each policy; then sweeps the header
 // cap and unknown-header policy, and slack with little training data. Checks that `guard learn` +

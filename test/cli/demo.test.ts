@@ -15,5 +15,8 @@ describe('guard demo', () => {
     expect(stdout).toMatch(/learned the shop's Guardian from [1-9]\d* samples/);
     expect(stdout).toMatch(/10 of 10 normal requests served, 5 of 5 attacks blocked/);
     expect(stdout).toMatch(/[1-9]\d* recent alerts/);
+    // The UI's address on guard-service and the token to sign in with.
+    expect(stdout).toMatch(/guard-ui: http:\/\/127\.0\.0\.1:\d+\/ui\//);
+    expect(stdout).toMatch(/token: [A-Za-z0-9_-]{40,}/);
   });
 });

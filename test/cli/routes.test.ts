@@ -1,4 +1,4 @@
-// `guard learn` and `guard check` with route-aware Guardians (issue 15), on the real core: the caps
+// `guard learn` and `guard check` with route-aware Guardians (docs/routes.md), on the real core: the caps
 // options are recorded by the Guardian, the policy options decide instead of the Guardian's, the
 // reasons name the route and the parameter, and bad values are usage errors naming the option.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -214,8 +214,9 @@ describe('HAR', () => {
         method: 'GET',
         path: '/shop/item%20one',
         query: 'id=2&lang=en',
-        headers: [['user-agent', 'Mozilla/5.0']],
-        response: { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from('{"ok":1}') },
+        // :authority is the request's Host, as an HTTP/2 to HTTP/1.1 proxy makes it (RFC 9113 §8.3.1)
+        headers: [['Host', 'shop.example'], ['user-agent', 'Mozilla/5.0']],
+        response: { status: 200, headers: [['content-type', 'application/json']], body: new TextEncoder().encode('{"ok":1}') },
       },
     });
     expect(items[1]).toEqual({ line: 2, record: { method: 'POST', path: '/', query: '', headers: [], body: '{"a":1}' } });

@@ -1,4 +1,4 @@
-// Route-aware Guardians (issue 15, docs/routes.md): path templating, the route table's bounds under
+// Route-aware Guardians (docs/routes.md): path templating, the route table's bounds under
 // floods of paths and names, each policy for unknown routes and names, slack, key caps, merging of
 // piles, and the compatibility rules (no new field = the original's decisions and learning).
 import { describe, expect, test } from 'vitest';

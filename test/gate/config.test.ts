@@ -1,5 +1,6 @@
-// guard-gate's environment (SPEC §5.6): defaults, and every invalid value is a ConfigError naming
-// the variable and what is allowed.
+// guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a
+// ConfigError naming the variable and what is allowed.
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, gateConfig, readGateConfig, defaultBodyBudget } from '../../gate/config.js';
 
@@ -16,7 +17,7 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('readGateConfig', () => {
-  it('has the defaults of SPEC §5.6 and is frozen', () => {
+  it('has the documented defaults and is frozen', () => {
     const c = readGateConfig(BASE);
     expect(c).toEqual({
       serviceName: 'myapp',
@@ -37,11 +38,27 @@ describe('readGateConfig', () => {
       oversize: 'decide',
       bodyBudget: defaultBodyBudget(),
       maxInFlight: 4096,
+      listener: 'uws',
+      listenAddress: '::',
+      maxHeaderSize: 16384,
+      maxConnections: 10000,
+      maxResponseHeadSize: 65536,
+      responseHold: 100,
+      keepAliveTimeout: 10,
+      upstreamHeadersTimeout: 300,
+      upstreamBodyTimeout: 300,
+      upstreamConnectTimeout: 5,
+      shutdownDelay: 0,
+      drainTimeout: 10,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
       guardServiceServerName: null,
+      inCluster: false,
+      podName: hostname(),
     });
     expect(Object.isFrozen(c)).toBe(true);
+    expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
+    expect(readGateConfig({ ...BASE, HOSTNAME: 'shop-7f9c-abcde' }).podName).toBe('shop-7f9c-abcde');
   });
 
   it('derives the body budget from the memory limit, and refuses one below GUARD_MAX_BODY', () => {
@@ -54,6 +71,18 @@ describe('readGateConfig', () => {
     expect(() => readGateConfig({ ...BASE, GUARD_BODY_BUDGET: String(MiB / 2) })).toThrow(/GUARD_BODY_BUDGET: must be at least GUARD_MAX_BODY/);
     expect(() => readGateConfig({ ...BASE, GUARD_OVERSIZE: 'stream' })).toThrow(/GUARD_OVERSIZE: expected one of decide, refuse/);
     expect(() => readGateConfig({ ...BASE, GUARD_MAX_IN_FLIGHT: '0' })).toThrow(/GUARD_MAX_IN_FLIGHT/);
+  });
+
+  it('reads the listener, its address and the timeouts', () => {
+    expect(readGateConfig({ ...BASE, GUARD_LISTENER: 'node', GUARD_LISTEN_ADDRESS: '0.0.0.0', GUARD_UPSTREAM_HEADERS_TIMEOUT: '15m', GUARD_SHUTDOWN_DELAY: '5s', GUARD_MAX_HEADER_SIZE: '65536' })).toMatchObject({
+      listener: 'node',
+      listenAddress: '0.0.0.0',
+      upstreamHeadersTimeout: 900,
+      shutdownDelay: 5,
+      maxHeaderSize: 65536,
+    });
+    expect(() => readGateConfig({ ...BASE, GUARD_LISTENER: 'express' })).toThrow(/GUARD_LISTENER: expected one of uws, node/);
+    expect(() => readGateConfig({ ...BASE, GUARD_LISTEN_ADDRESS: 'localhost' })).toThrow(/GUARD_LISTEN_ADDRESS: expected an IP address/);
   });
 
   it('reads every variable', () => {

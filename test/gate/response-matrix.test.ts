@@ -95,9 +95,9 @@ async function service(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function gate(upstream: string) {
+async function gate(upstream: string, listener: 'uws' | 'node') {
   const g = await checkedGate(
-    gateConfig({ serviceName: 'files', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, useCrd: false, protectedService: upstream, maxBody: MAX_BODY }),
+    gateConfig({ serviceName: 'files', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, useCrd: false, protectedService: upstream, maxBody: MAX_BODY, listener }),
     { core, podName: 'files-1', drainMs: 2000 },
     { quiet: true },
   );
@@ -105,9 +105,9 @@ async function gate(upstream: string) {
   return g;
 }
 
-describe('responses of every framing, type and size through the gate', () => {
+describe.each(['uws', 'node'] as const)('responses of every framing, type and size through the gate (%s listener)', (listener) => {
   it('reach keep-alive and Connection: close clients byte for byte; every exchange ends and is counted', async () => {
-    const g = await gate(await service());
+    const g = await gate(await service(), listener);
     const keepAlive = new Agent({ connections: 4 });
     cleanups.push(() => keepAlive.close());
     let sent = 0;
@@ -134,7 +134,7 @@ describe('responses of every framing, type and size through the gate', () => {
   });
 
   it('answers HEAD, 204 and 304 without a body and keeps the connection usable', async () => {
-    const g = await gate(await service());
+    const g = await gate(await service(), listener);
     const one = new Agent({ connections: 1 });
     cleanups.push(() => one.close());
     let sent = 0;
@@ -162,7 +162,7 @@ describe('responses of every framing, type and size through the gate', () => {
   });
 
   it('ends the exchange of a client that goes away in the middle of a large response', async () => {
-    const g = await gate(await service());
+    const g = await gate(await service(), listener);
     let sent = 0;
     for (const type of ['image/png', 'application/json'] as const) {
       for (const framing of FRAMINGS) {
@@ -183,7 +183,7 @@ describe('responses of every framing, type and size through the gate', () => {
   });
 
   it('serves many concurrent image downloads and ends every exchange', async () => {
-    const g = await gate(await service());
+    const g = await gate(await service(), listener);
     const pool = new Agent({ connections: 16 });
     cleanups.push(() => pool.close());
     const N = 200;

@@ -7,11 +7,12 @@ import {
   checkNames,
   specToWrite,
   StoreError,
+  type GuardianChange,
   type GuardianSpecJson,
   type GuardianStore,
   type GuardianWatchEvent,
   type StoredGuardian,
-} from '../../service/store/index.js';
+} from '../../store/index.js';
 
 export interface LearnedWrite {
   namespace: string;
@@ -64,7 +65,7 @@ export class MemoryGuardianStore implements GuardianStore {
     return [...this.guardians.values()].filter((g) => namespace === undefined || g.namespace === namespace).map((g) => structuredClone(g));
   }
 
-  async update(namespace: string, service: string, change: (current: GuardianSpecJson | null) => GuardianSpecJson): Promise<StoredGuardian> {
+  async update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian> {
     checkNames(namespace, service);
     await this.held;
     if (this.failWrites > 0) {
@@ -73,7 +74,7 @@ export class MemoryGuardianStore implements GuardianStore {
     }
     const key = `${namespace}/${service}`;
     const current = this.guardians.get(key);
-    const spec = specToWrite(this.core, change(current ? structuredClone(current.spec) : null), key);
+    const spec = specToWrite(this.core, change(current ? structuredClone(current.spec) : null, current?.resourceVersion ?? null), key);
     const stored: StoredGuardian = { namespace, service, spec, resourceVersion: String(++this.version) };
     this.guardians.set(key, stored);
     this.emit({ type: 'put', guardian: structuredClone(stored) });

@@ -1,5 +1,5 @@
-// Shared helpers of the reference-vector suite (test/vectors/*.test.ts).
-// Every vector of reference/upstream-datamodel.md §7 is driven through core.introspect(); the
+// Shared helpers of the data-model vector suite (test/vectors/*.test.ts): vectors of the original
+// (named V-…) and our own, each driven through core.introspect(); the
 // helpers only build commands and compare results — all expectations live in the test files.
 import { expect } from 'vitest';
 import { loadCore, type Core } from '../../core/index.js';
@@ -14,8 +14,27 @@ export function core(): Core {
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** One introspect call as run in Node: what test/core/second-runtime.test.ts replays elsewhere. */
+export interface RecordedCall {
+  command: string;
+  output?: string;
+  error?: string;
+}
+
+// Set (before this module loads) by the second-runtime test; absent otherwise.
+const recorder = (globalThis as { guardVectorLog?: RecordedCall[] }).guardVectorLog;
+
 export function introspect(command: Record<string, unknown>): any {
-  return core().introspect(command);
+  if (!recorder) return core().introspect(command);
+  const text = JSON.stringify(command);
+  try {
+    const out = core().introspect(command);
+    recorder.push({ command: text, output: JSON.stringify(out) });
+    return out;
+  } catch (err) {
+    recorder.push({ command: text, error: (err as Error).message });
+    throw err;
+  }
 }
 
 export function profile(type: string, input: unknown): any {
@@ -67,7 +86,7 @@ export function countReasons(sorted: string): number {
 }
 
 /**
- * Decide and compare with the reference's SortedString("") (`""` = accepted).
+ * Decide and compare with the original's SortedString("") (`""` = accepted).
  * `result` defaults to the number of leaf reasons in the expected string.
  */
 export function expectDecide(
@@ -84,7 +103,7 @@ export function expectDecide(
   return got;
 }
 
-/** SimpleVal profile / pile keys (capitalised, §6.1). */
+/** SimpleVal profile / pile keys (capitalised, as Go writes them). */
 export function svProfile(
   D: number,
   L: number,
@@ -109,7 +128,7 @@ export function svProfile(
   };
 }
 
-/** SimpleVal config (lower-case keys, §6.2). */
+/** SimpleVal config (lower-case keys, as Go writes them). */
 export function svConfig(
   D: number,
   L: number,
@@ -157,7 +176,7 @@ function expectKeyOrder(actual: unknown, expected: unknown, path: string): void 
   }
 }
 
-/** Limit encoding of §2.1 computed independently (BigInt), for building inputs with a given code. */
+/** The Limit encoding computed independently (BigInt), for building inputs with a given code. */
 export function limitCode(v: bigint): number {
   let base = 0n;
   while (v >= 16n) {

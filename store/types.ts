@@ -1,0 +1,66 @@
+// The storage contract of guard-service and the gate: where Guardians live (a directory of files,
+// Guardian CRDs or ConfigMaps) is hidden behind GuardianStore. Specs cross it as GuardianSpec JSON.
+
+/** A GuardianSpec as wire JSON, as the core writes it (the original's field names). */
+export type GuardianSpecJson = {
+  configured: unknown | null;
+  /** Omitted (or null) until something was learned. */
+  learned?: unknown | null;
+  samples: number;
+  control: { alert: boolean; block: boolean; learn: boolean; force: boolean; auto: boolean } | null;
+};
+
+/** A read-modify-write step: the current spec and its resourceVersion (both null when absent). */
+export type GuardianChange = (current: GuardianSpecJson | null, resourceVersion: string | null) => GuardianSpecJson;
+
+export interface StoredGuardian {
+  namespace: string;
+  service: string;
+  /** Always the core's canonical wire form of what was stored. */
+  spec: GuardianSpecJson;
+  /** Opaque: compare for equality only. */
+  resourceVersion: string;
+}
+
+export type GuardianWatchEvent =
+  | { type: 'put'; guardian: StoredGuardian }
+  | { type: 'delete'; guardian: { namespace: string; service: string } };
+
+/**
+ * Every spec written is first loaded by the core (an invalid one is refused with
+ * GUARD_STORE_INVALID and nothing is written); every spec read is loaded too, and an invalid one
+ * is reported and skipped by list() and watch(), or refused by get() and update() — never taken
+ * for "no Guardian", so a gate keeps its last good one. Names are DNS-1123 labels.
+ */
+export interface GuardianStore {
+  readonly kind: 'file' | 'kube-crd' | 'kube-configmap';
+  /** null when there is no Guardian of that name. */
+  get(namespace: string, service: string): Promise<StoredGuardian | null>;
+  /** Every valid Guardian, in one namespace or in all. */
+  list(namespace?: string): Promise<StoredGuardian[]>;
+  /**
+   * Read-modify-write with optimistic concurrency: `change` gets the current spec (null if none)
+   * and its resourceVersion, and returns the new one; retried on conflict (bounded,
+   * GUARD_STORE_CONFLICT after the last try). `change` may run more than once, so it must not have
+   * side effects; it may throw to refuse (e.g. a caller's precondition on the resourceVersion):
+   * nothing is written and the error reaches the caller.
+   */
+  update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian>;
+  /**
+   * Only learned + samples, leaving configured/control (people's fields) untouched. A Guardian
+   * that does not exist yet is created with the default Guardian's configured and control.
+   */
+  updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian>;
+  /** GUARD_STORE_NOT_FOUND when there is no such Guardian. */
+  delete(namespace: string, service: string): Promise<void>;
+  /**
+   * Changes as they happen. Starts with a 'put' for every Guardian present (like an informer's
+   * initial list), so list-then-watch has no gap; a 'put' repeats the whole Guardian.
+   */
+  watch(onChange: (event: GuardianWatchEvent) => void): { close(): void };
+  /** Stops every watch; later calls fail with GUARD_STORE_CLOSED. */
+  close(): Promise<void>;
+}
+
+/** The cap of a Guardian's samples count (the original's numSamplesLimit). */
+export const MAX_SAMPLES = 1_000_000;

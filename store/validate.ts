@@ -1,0 +1,88 @@
+// Checks shared by every store: Guardian names are DNS-1123 labels (they become file and object
+// names), and a spec is stored only in the form the core loads and writes back.
+import { CoreError, type Core } from '../core/index.js';
+import { StoreError } from './errors.js';
+import { MAX_SAMPLES, type GuardianSpecJson } from './types.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isDnsLabel(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= 63 && DNS_LABEL.test(name);
+}
+
+/** Refuse a name that is not a DNS-1123 label (no dots, slashes or "..": no path tricks). */
+export function checkName(what: 'namespace' | 'service', name: unknown): asserts name is string {
+  if (!isDnsLabel(name)) {
+    throw new StoreError(
+      'GUARD_STORE_INVALID_NAME',
+      `invalid ${what} ${JSON.stringify(name)}: expected a DNS-1123 label (lower-case letters, digits and '-', at most 63)`,
+    );
+  }
+}
+
+export function checkNames(namespace: unknown, service: unknown): void {
+  checkName('namespace', namespace);
+  checkName('service', service);
+}
+
+/**
+ * Load `input` (a GuardianSpec, a Guardian object or a ConfigMap, as text or value) with the core
+ * and return the canonical GuardianSpec JSON the core writes. `where` names the file or object in
+ * the error.
+ */
+export function canonicalSpec(core: Core, input: string | object, where: string): GuardianSpecJson {
+  let guardian;
+  try {
+    guardian = core.parseGuardian(input);
+  } catch (err) {
+    if (err instanceof CoreError) throw new StoreError('GUARD_STORE_INVALID', `${where}: ${err.message}`, { location: where, cause: err });
+    throw err;
+  }
+  try {
+    return JSON.parse(guardian.toWire()) as GuardianSpecJson;
+  } finally {
+    guardian.dispose();
+  }
+}
+
+/**
+ * Validate a spec about to be written. Stricter than reading: `samples` must already be within
+ * the cap (the core would silently clamp it, the CRD schema refuses it), and the value must be a
+ * plain object, not a whole Guardian or ConfigMap.
+ */
+export function specToWrite(core: Core, spec: unknown, where: string): GuardianSpecJson {
+  const proto = spec !== null && typeof spec === 'object' ? Object.getPrototypeOf(spec) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec must be a plain object`, { location: where });
+  }
+  const s = spec as Record<string, unknown>;
+  for (const key of ['spec', 'kind', 'data']) {
+    if (key in s) throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec has no "${key}" member (pass the spec, not the object holding it)`, { location: where });
+  }
+  const samples = s.samples;
+  if (samples !== undefined && !(Number.isInteger(samples) && (samples as number) >= 0 && (samples as number) <= MAX_SAMPLES)) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: samples must be an integer from 0 to ${MAX_SAMPLES}, got ${typeof samples === 'string' ? JSON.stringify(samples) : String(samples)}`, { location: where });
+  }
+  return canonicalSpec(core, s, where);
+}
+
+const defaults = new WeakMap<Core, GuardianSpecJson>();
+
+/**
+ * The default Guardian's spec (no criteria; auto, learn, force and alert on; block off), as the
+ * core writes it: what a Guardian learned before anyone configured it starts from. A fresh copy
+ * on every call; the core is asked once per core instance.
+ */
+export function defaultSpec(core: Core): GuardianSpecJson {
+  let spec = defaults.get(core);
+  if (!spec) {
+    const g = core.defaultGuardian();
+    try {
+      spec = JSON.parse(g.toWire()) as GuardianSpecJson;
+    } finally {
+      g.dispose();
+    }
+    defaults.set(core, spec);
+  }
+  return structuredClone(spec);
+}

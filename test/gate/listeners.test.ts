@@ -1,0 +1,235 @@
+// The two listeners as clients meet them. The node listener serves what the uWebSockets.js binding
+// drops without an answer — HTTP/1.0, extension methods, many header lines — answers malformed heads
+// with a prompt 4xx, serves pipelined requests in order, and bounds its heads; the uWS binding's own
+// behaviour for those requests is shown on a bare uWS app (what docs/threat-model.md states). Both
+// listen on every address, IPv6 and IPv4, and report an IPv4 client as dotted IPv4.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadCore } from '../../core/index.js';
+import type { ProxyHandle } from '../../gate/proxy.js';
+import { peerText } from '../../gate/uws.js';
+import { blockingGuardianFrom } from '../support/guardian.js';
+import { checkedProxy, checkGateInvariants } from './invariants.js';
+
+checkGateInvariants();
+
+interface Seen {
+  method: string;
+  url: string;
+  httpVersion: string;
+  headers: number;
+  xff: string | undefined;
+}
+
+const core = loadCore();
+const seen: Seen[] = [];
+let backend: Server;
+let backendPort: number;
+
+beforeAll(async () => {
+  backend = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, httpVersion: req.httpVersion, headers: req.rawHeaders.length / 2, xff: req.headers['x-forwarded-for'] as string | undefined });
+      const body = `${req.method} ${req.url}`;
+      res.setHeader('content-type', 'text/plain');
+      res.setHeader('x-sha', createHash('sha256').update(body).digest('hex'));
+      res.end(body);
+    });
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+  backendPort = (backend.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  backend.closeAllConnections();
+  await new Promise<void>((r) => backend.close(() => r()));
+});
+
+/** Raw bytes to host:port; everything that came back, once the peer closed or `ms` passed (and how long that took). */
+function raw(port: number, text: string | Buffer, ms = 3_000, host = '127.0.0.1'): Promise<{ out: string; ms: number; closed: boolean }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const c = net.connect(port, host, () => c.write(text));
+    let out = '';
+    c.on('data', (d) => (out += d.toString('latin1')));
+    c.on('error', () => {});
+    const t = setTimeout(() => {
+      c.destroy();
+      resolve({ out, ms: performance.now() - t0, closed: false });
+    }, ms);
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve({ out, ms: performance.now() - t0, closed: true });
+    });
+  });
+}
+
+const statusOf = (out: string): number => Number(/^HTTP\/1\.[01] (\d{3})/.exec(out)?.[1] ?? 0);
+
+describe('the node listener', () => {
+  let gate: ProxyHandle;
+  beforeAll(async () => {
+    gate = await checkedProxy({ port: 0, host: '::', listener: 'node', maxHeaderSize: 8 * 1024, upstream: `http://127.0.0.1:${backendPort}`, core, getGuardian: () => core.defaultGuardian() }, { quiet: true });
+  });
+  afterAll(() => gate.close(500));
+
+  test('serves HTTP/1.0 requests (nginx proxy_pass, ab, health checkers), closing after each', async () => {
+    const n = seen.length;
+    const r = await raw(gate.port, 'GET /health?x=1 HTTP/1.0\r\nHost: shop\r\n\r\n');
+    expect(statusOf(r.out)).toBe(200);
+    expect(r.out.endsWith('GET /health?x=1')).toBe(true);
+    expect(r.closed).toBe(true);
+    expect(seen.length).toBe(n + 1);
+  });
+
+  test.each(['PROPFIND', 'MKCOL', 'MOVE', 'COPY', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH', 'PURGE', 'MKCALENDAR'])('forwards the extension method %s', async (method) => {
+    const r = await raw(gate.port, `${method} /dav/a HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n`);
+    expect(statusOf(r.out)).toBe(200);
+    expect(seen.at(-1)!.method).toBe(method);
+  });
+
+  test('serves a head of 80 header lines (a browser behind a mesh and an ingress)', async () => {
+    const lines = Array.from({ length: 80 }, (_, i) => `X-Hop-${i}: value-${i}\r\n`).join('');
+    const r = await raw(gate.port, `GET /many HTTP/1.1\r\nHost: shop\r\n${lines}Connection: close\r\n\r\n`);
+    expect(statusOf(r.out)).toBe(200);
+    expect(seen.at(-1)!.headers).toBeGreaterThanOrEqual(81);
+  });
+
+  test('answers a head over GUARD_MAX_HEADER_SIZE with 431 at once', async () => {
+    const r = await raw(gate.port, `GET /big HTTP/1.1\r\nHost: shop\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`);
+    expect(statusOf(r.out)).toBe(431);
+    expect(r.closed).toBe(true);
+  });
+
+  test.each([
+    ['absolute-form target', 'GET http://evil.example/a HTTP/1.1\r\nHost: shop\r\n\r\n'],
+    ['no Host', 'GET /a HTTP/1.1\r\n\r\n'],
+    ['two Host lines', 'GET /a HTTP/1.1\r\nHost: shop\r\nHost: evil\r\n\r\n'],
+    ['a space before the colon', 'GET /a HTTP/1.1\r\nHost : shop\r\n\r\n'],
+    ['NUL in a name', 'GET /a HTTP/1.1\r\nHost: shop\r\nX-\0A: b\r\n\r\n'],
+    ['a control byte in a value', 'GET /a HTTP/1.1\r\nHost: shop\r\nX-A: b\x01c\r\n\r\n'],
+    ['obs-fold', 'GET /a HTTP/1.1\r\nHost: shop\r\nX-A: b\r\n c\r\n\r\n'],
+    ['Content-Length and Transfer-Encoding', 'POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['a bad chunk size', 'POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+    ['an invalid method', 'G@T /a HTTP/1.1\r\nHost: shop\r\n\r\n'],
+  ])('answers a malformed head (%s) with a prompt 400, never forwarded', async (_what, text) => {
+    const n = seen.length;
+    const r = await raw(gate.port, text);
+    expect(statusOf(r.out)).toBe(400);
+    expect(r.ms).toBeLessThan(1_500);
+    expect(seen.length).toBe(n);
+  });
+
+  test('serves pipelined requests in order', async () => {
+    const r = await raw(gate.port, ['/p1', '/p2', '/p3'].map((p, i) => `GET ${p} HTTP/1.1\r\nHost: shop\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`).join(''));
+    expect([...r.out.matchAll(/GET (\/p\d)/g)].map((m) => m[1]), r.out).toEqual(['/p1', '/p2', '/p3']);
+    expect([...r.out.matchAll(/HTTP\/1\.1 200 OK\r\n/g)].length).toBe(3);
+  });
+
+  test('listens on IPv6 and IPv4 alike, and reports an IPv4 client as dotted IPv4', async () => {
+    const v4 = await raw(gate.port, 'GET /v4 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n');
+    expect(statusOf(v4.out)).toBe(200);
+    expect(seen.at(-1)!.xff).toBe('127.0.0.1');
+    const v6 = await raw(gate.port, 'GET /v6 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n', 3_000, '::1');
+    expect(statusOf(v6.out)).toBe(200);
+    expect(seen.at(-1)!.xff).toBe('::1');
+  });
+});
+
+describe('WebSockets on the node listener', () => {
+  test('an upgrade is decided, relayed, and the connection joined byte for byte; a blocked one never reaches the service', async () => {
+    const require = createRequire(import.meta.url);
+    const uws = require('uWebSockets.js') as typeof import('uWebSockets.js');
+    let upgrades = 0;
+    const app = uws.App();
+    app.ws('/*', {
+      upgrade: (res, req, context) => {
+        upgrades++;
+        res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
+      message: (ws, data, isBinary) => void ws.send(data, isBinary),
+    });
+    const sock = await new Promise<unknown>((r) => app.listen('127.0.0.1', 0, r));
+    const servicePort = uws.us_socket_local_port(sock as never);
+    let block = false;
+    const allow = core.defaultGuardian();
+    // A Guardian that learned only a POST: a GET upgrade is out of pattern.
+    const session = core.newSession();
+    session.profileRequest({ method: 'POST', path: '/other', query: '', headers: [['content-type', 'text/plain']], remote: '127.0.0.1' });
+    const pile = core.newPile();
+    pile.add(session);
+    session.dispose();
+    const refuse = blockingGuardianFrom(core, pile);
+    const gate = await checkedProxy({ port: 0, host: '127.0.0.1', listener: 'node', upstream: `http://127.0.0.1:${servicePort}`, core, getGuardian: () => (block ? refuse : allow) });
+    try {
+      const { WebSocket } = await import('undici');
+      const ws = new WebSocket(`ws://127.0.0.1:${gate.port}/chat?room=1`);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        ws.onopen = () => ws.send('hello through the gate');
+        ws.onmessage = (e) => resolve(String(e.data));
+        ws.onerror = () => reject(new Error('websocket failed'));
+      });
+      expect(echoed).toBe('hello through the gate');
+      ws.close();
+      expect(upgrades).toBe(1);
+      block = true;
+      const r = await raw(gate.port, 'GET /chat HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      expect(statusOf(r.out)).toBe(403);
+      expect(upgrades).toBe(1);
+    } finally {
+      await gate.close(200);
+      uws.us_listen_socket_close(sock as never);
+    }
+  });
+});
+
+describe('the uws listener', () => {
+  let gate: ProxyHandle;
+  beforeAll(async () => {
+    gate = await checkedProxy({ port: 0, host: '::', upstream: `http://127.0.0.1:${backendPort}`, core, getGuardian: () => core.defaultGuardian() }, { quiet: true });
+  });
+  afterAll(() => gate.close(500));
+
+  test('listens on IPv6 and IPv4 alike, and reports an IPv4 client as dotted IPv4', async () => {
+    expect(statusOf((await raw(gate.port, 'GET /v4 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n')).out)).toBe(200);
+    expect(seen.at(-1)!.xff).toBe('127.0.0.1');
+    expect(statusOf((await raw(gate.port, 'GET /v6 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n', 3_000, '::1')).out)).toBe(200);
+    expect(seen.at(-1)!.xff).toBe('::1');
+  });
+
+  test('peer addresses as uWS gives them, in the form other tools print', () => {
+    expect(peerText('0000:0000:0000:0000:0000:ffff:7f00:0001')).toBe('127.0.0.1');
+    expect(peerText('0000:0000:0000:0000:0000:0000:0000:0001')).toBe('::1');
+    expect(peerText('2001:0db8:0000:0000:0000:0000:0000:0042')).toBe('2001:db8::42');
+    expect(peerText('10.1.2.3')).toBe('10.1.2.3');
+  });
+});
+
+describe('the uWebSockets.js binding itself (why the node listener exists)', () => {
+  test('a bare uWS app never answers HTTP/1.0, extension methods or many header lines', async () => {
+    const require = createRequire(import.meta.url);
+    const uws = require('uWebSockets.js') as typeof import('uWebSockets.js');
+    const app = uws.App();
+    let handled = 0;
+    app.any('/*', (res) => {
+      handled++;
+      res.end('ok');
+    });
+    const sock = await new Promise<unknown>((r) => app.listen('127.0.0.1', 0, r));
+    const port = uws.us_socket_local_port(sock as never);
+    try {
+      const lines = Array.from({ length: 60 }, (_, i) => `X-H${i}: v\r\n`).join('');
+      for (const text of ['GET /a HTTP/1.0\r\nHost: shop\r\n\r\n', 'PROPFIND /a HTTP/1.1\r\nHost: shop\r\n\r\n', `GET /a HTTP/1.1\r\nHost: shop\r\n${lines}\r\n`]) {
+        const r = await raw(port, text, 600);
+        expect(statusOf(r.out)).toBe(0);
+      }
+      expect(handled).toBe(0);
+    } finally {
+      uws.us_listen_socket_close(sock as never);
+    }
+  });
+});

@@ -1,0 +1,240 @@
+// guard-ui in Debian's Chromium against a real guard-service (file store, token sign-in), as a
+// person uses it: sign in, find a service, read rules in words, edit an allowed key and a control
+// flag and see both stored, promote one learned field, watch a new alert arrive with its sentence,
+// decide a pasted request in the browser exactly as `guard check` does, and see a concurrent edit
+// refused. Screenshots of the main views go to build/screenshots (docs/ui with `npm run screenshots`).
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Section } from '../../core/index.js';
+import { limitCode } from '../../ui/src/units.js';
+import { serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { FileGuardianStore } from '../../store/file.js';
+import { call, core, silent, sync, tempDir } from '../service/api-support.js';
+import { launchChromium, type Browser } from '../support/browser.js';
+
+const bin = fileURLToPath(new URL('../../bin/guard.js', import.meta.url));
+const shots = process.env.GUARD_UI_SCREENSHOTS ?? fileURLToPath(new URL('../../build/screenshots', import.meta.url));
+const json = { 'content-type': 'application/json' };
+
+const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+function shopRequest(i: number, page: boolean) {
+  const query = `id=${100 + (i % 50)}&lang=${i % 2 ? 'en' : 'de'}${page ? `&page=${i % 9}` : ''}`;
+  return { method: 'GET', path: `/shop/items/${100 + (i % 50)}`, query, headers: [['Accept', 'application/json'], ['User-Agent', UA]] as Array<[string, string]>, remote: '203.0.113.7' };
+}
+
+/** A spec learned as guard-service learns (a pile through its wire form) from shop traffic. */
+function learnedSpec(page: boolean): any {
+  const pile = core.newPile();
+  for (let i = 0; i < 300; i++) {
+    const s = core.newSession();
+    s.profileRequest(shopRequest(i, page && i % 3 === 0));
+    s.profileResponse({ status: 200, headers: [['Content-Type', 'application/json']], body: '{"name":"tea pot"}' });
+    pile.add(s);
+    s.dispose();
+  }
+  const loaded = core.parsePile(pile.toWire());
+  pile.dispose();
+  const g = core.defaultGuardian();
+  g.learn(loaded);
+  loaded.dispose();
+  try {
+    return JSON.parse(g.toWire());
+  } finally {
+    g.dispose();
+  }
+}
+
+/** guard-service for the whole file (the API suites' start() lasts one test). */
+let svc: { url: string; service: RunningService; disk: FileGuardianStore; dir: string };
+let token: string;
+let browser: Browser;
+const api = (path: string) => call(`${svc.url}/api/v1/guardians/${path}`, { token });
+
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'guard-ui-'));
+  const service = await startService(serviceConfig({ port: 0, address: '127.0.0.1', auth: false, peopleAuth: 'token', store: 'file', storeDir: dir, tls: null }), { logger: silent });
+  svc = { url: service.url, service, dir, disk: new FileGuardianStore(dir, { report: () => {} }) };
+  token = service.peopleToken!;
+  // demo/shop: configured from an earlier learn (without `page`); learned since then also saw `page`.
+  const older = learnedSpec(false);
+  const newer = learnedSpec(true);
+  await svc.disk.update('demo', 'shop', () => ({ configured: older.learned, learned: newer.learned, samples: newer.samples, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
+  await svc.disk.update('demo', 'cart', () => learnedSpec(false));
+  await svc.disk.update('other', 'billing', () => learnedSpec(false));
+  browser = await launchChromium();
+  await mkdir(shots, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await svc?.service.close();
+  await svc?.disk.close();
+  if (svc) await rm(svc.dir, { recursive: true, force: true });
+});
+
+const page = () => browser.page;
+const shot = (name: string) => page().screenshot({ path: join(shots, `${name}.png`) });
+
+describe('guard-ui in Chromium', () => {
+  it('signs in with the people token (keyboard only), refusing a wrong one', async () => {
+    const p = page();
+    await p.goto(`${svc.url}/ui/`);
+    await p.keyboard.type('not-the-token'); // the token field has the focus
+    await p.keyboard.press('Enter');
+    await p.getByRole('alert').filter({ hasText: 'guard-service did not accept this token.' }).waitFor();
+    await p.fill('#token', token);
+    await p.keyboard.press('Enter');
+    await p.locator('table.service-table').waitFor();
+    expect(await p.locator('table.service-table tbody tr').count()).toBe(3);
+    // The refused sign-in's 401 is the one error the page may have logged.
+    expect(browser.problems).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+    browser.problems.length = 0;
+  });
+
+  it('finds a service and shows its mode, samples and readiness in words', async () => {
+    const p = page();
+    await p.fill('#find-service', 'shop');
+    await expect.poll(() => p.locator('table.service-table tbody tr').count()).toBe(1);
+    const row = p.locator('table.service-table tbody tr', { hasText: 'demo/shop' });
+    expect(await row.innerText()).toMatch(/alerting only\s+with the configured rules/);
+    expect(await row.innerText()).toMatch(/Keep learning: 300 samples, block after at least 1,000|Ready to block|Alerting only/);
+    await p.fill('#find-service', '');
+    await shot('services');
+    await p.fill('#find-service', 'shop');
+    await row.getByRole('link', { name: 'demo/shop' }).focus();
+    await p.keyboard.press('Enter');
+    await p.locator('fieldset.control').waitFor();
+    expect(await p.locator('.service-head').innerText()).toMatch(/alerting only with the configured rules · 300 samples learned/);
+  });
+
+  it('reads rules in words, learned beside configured', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    const id = p.locator('tr[data-rule="req.qs.kv.vals.id"]');
+    await id.waitFor();
+    expect(await id.locator('td.learned').innerText()).toBe('up to 3 digits · up to 1 run');
+    const lang = p.locator('tr[data-rule="req.qs.kv.vals.lang"]');
+    expect(await lang.locator('td.learned').innerText()).toBe('up to 2 letters · up to 1 run');
+    expect(await p.locator('tr[data-rule="req.method"] td.learned').innerText()).toBe('GET');
+    expect(await p.locator('tr[data-rule="req.url.segments"] td.learned').innerText()).toBe('3 segments');
+    const accept = await p.locator('tr[data-rule="req.headers.kv.vals.Accept"] td.learned').innerText();
+    expect(accept).toMatch(/^up to 15 letters · up to 1 special character · up to 3 runs · special: \/$/);
+    // Never a raw code in the readable columns.
+    expect(await p.locator('table.rule-table td.learned').allInnerTexts()).not.toContainEqual(expect.stringMatching(/"letters":|0x[0-9a-f]+/));
+    await shot('rules');
+  });
+
+  it('changes an allowed key and a control flag; both are stored (a learner write meanwhile is no obstacle)', async () => {
+    const p = page();
+    await p.fill('#' + (await p.getByLabel('Allow a query parameter').getAttribute('id')), 'sort');
+    await p.getByRole('button', { name: 'Allow query parameter' }).click();
+    const sort = p.locator('tr[data-rule="req.qs.kv.vals.sort"]');
+    await sort.locator('summary').click();
+    const letters = sort.getByLabel('Letters: up to');
+    await letters.fill('20');
+    await letters.press('Enter');
+    expect(await sort.locator('summary').innerText()).toBe('up to 21 letters'); // 20 and 21 are one step of Guard's counts
+    await p.getByRole('link', { name: 'Overview' }).click();
+    await p.getByLabel('Block').check();
+    expect(await p.locator('.flag', { hasText: 'Block' }).innerText()).toMatch(/refused \(403\) before it reaches the service/);
+    // The learner writes (learned and samples) while the person edits.
+    const before = (await api('demo/shop')).json;
+    await svc.disk.updateLearned('demo', 'shop', before.spec.learned, before.spec.samples + 5);
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const stored = (await api('demo/shop')).json.spec;
+    expect(stored.control.block).toBe(true);
+    expect(stored.configured.req.qs.kv.vals.sort).toMatchObject({ letters: limitCode(20), digits: 0 });
+    expect(stored.samples).toBe(before.spec.samples + 5);
+  });
+
+  it('promotes one learned field', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    const row = p.locator('tr[data-rule="req.qs.kv.vals.page"]');
+    expect(await row.locator('td.configured').innerText()).toBe('—');
+    await row.getByRole('button', { name: 'Use learned: query parameter `page`' }).click();
+    expect(await row.locator('td.configured summary').innerText()).toBe('up to 1 digit · up to 1 run');
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const spec = (await api('demo/shop')).json.spec;
+    expect(spec.configured.req.qs.kv.vals.page).toEqual(spec.learned.req.qs.kv.vals.page);
+    expect(spec.configured.req.qs.kv.vals.id).toEqual(spec.learned.req.qs.kv.vals.id);
+  });
+
+  it('shows a new alert as it arrives, explained in a sentence', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Alerts' }).nth(1).click();
+    await p.getByText('No alerts received since guard-service started.').waitFor();
+    // What a gate reports: the decision of a request with letters in `id`, against the rules in force.
+    const guardian = core.parseGuardian((await api('demo/shop')).json.spec);
+    const s = core.newSession();
+    s.profileRequest({ ...shopRequest(1, false), query: 'id=abc&lang=en' });
+    expect(s.decide(guardian, Section.All)).toBeGreaterThan(0);
+    const alert = { decision: s.decisionTree(), time: Math.floor(Date.now() / 1000), level: 'Session', count: 2 };
+    s.dispose();
+    guardian.dispose();
+    expect((await sync(svc.url, undefined, JSON.stringify({ pile: null, alerts: [alert], compromised: false }), '?ns=demo&sid=shop&pod=shop-7')).status).toBe(200);
+    const card = p.locator('li.alert-card.new');
+    await card.waitFor({ timeout: 15_000 });
+    expect(await card.locator('.sentence').first().innerText()).toBe('Query parameter id had 3 letters; it never had any letters.');
+    expect(await card.locator('code').first().innerText()).toBe('id');
+    expect(await card.locator('.alert-head').innerText()).toMatch(/2 times.*pods shop-7/s);
+    await shot('alerts');
+  });
+
+  it('decides a pasted request in the browser with the result guard check gives', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Try a request' }).click();
+    const raw = `GET /shop/items/101?id=abc&lang=en%27OR%271 HTTP/1.1\nAccept: */*\nUser-Agent: ${UA}\n`;
+    await p.getByLabel('Request').fill(raw);
+    await p.getByRole('button', { name: 'Decide' }).click();
+    const line = (await p.locator('code.check-line').textContent())!; // exact text (two spaces stay two)
+    expect(await p.locator('.try-result h4').innerText()).toBe('raw HTTP request: refused (blocked)');
+    expect(await p.locator('.try-result .sentence').allInnerTexts()).toContain('Query parameter id had 3 letters; it never had any letters.');
+    await shot('try');
+
+    // The same request as a traffic record, through the real `guard check`.
+    const dir = await tempDir();
+    await writeFile(join(dir, 'guardian.json'), JSON.stringify((await api('demo/shop')).json));
+    const record = { method: 'GET', path: '/shop/items/101', query: 'id=abc&lang=en%27OR%271', headers: [['Accept', '*/*'], ['User-Agent', UA]] };
+    await writeFile(join(dir, 'traffic.jsonl'), `${JSON.stringify(record)}\n`);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bin, 'check', '--guardian', join(dir, 'guardian.json'), '--in', join(dir, 'traffic.jsonl')], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(line).toBe(out.trim());
+    expect(JSON.parse(line).allowed).toBe(false);
+
+    // A HAR entry of a normal request passes, here as there.
+    const har = { request: { method: 'GET', url: 'https://shop.example/shop/items/120?id=120&lang=de', headers: [{ name: 'Accept', value: 'application/json' }, { name: 'User-Agent', value: UA }] } };
+    await p.getByLabel('Request').fill(JSON.stringify(har));
+    await p.getByRole('button', { name: 'Decide' }).click();
+    await p.locator('.try-result.allowed').waitFor();
+    expect(await p.locator('code.check-line').innerText()).toBe('{"allowed":true,"result":0,"decision":""}');
+  });
+
+  it('refuses to save over a concurrent change of the rules, saying so', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    const lang = p.locator('tr[data-rule="req.qs.kv.vals.lang"]');
+    await lang.getByRole('button', { name: 'Remove query parameter lang' }).click();
+    // Another person changes the rules meanwhile.
+    const theirs = (await api('demo/shop')).json.spec.configured;
+    theirs.req.method = { set: ['GET', 'HEAD'] };
+    expect((await call(`${svc.url}/api/v1/guardians/demo/shop`, { method: 'PUT', token, headers: json, body: JSON.stringify({ configured: theirs }) })).status).toBe(200);
+    await p.getByRole('button', { name: 'Save' }).click();
+    const message = await p.locator('.save-bar p[role="alert"]').innerText();
+    expect(message).toMatch(/^Not saved: someone else changed the rules or the control of demo\/shop while you were editing \(you started from version \d+, it is now at \d+\)\. Your changes are still here; reload to see theirs, then redo yours\.$/);
+    await shot('conflict');
+    const stored = (await api('demo/shop')).json.spec.configured;
+    expect(stored.req.method.set).toEqual(['GET', 'HEAD']);
+    expect(stored.req.qs.kv.vals.lang).toBeDefined();
+    // The browser logs the two refused saves (the learner's write, then this one); nothing else failed.
+    const refused = 'console: Failed to load resource: the server responded with a status of 412 (Precondition Failed)';
+    expect(browser.problems).toEqual([refused, refused]);
+  });
+});
