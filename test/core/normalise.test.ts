@@ -416,7 +416,7 @@ describe('bodies', () => {
     expect(bodyPile('application/x-www-form-urlencoded', 'a=%zz').faults).toEqual({ set: ['FailedUrlencoded'] });
   });
 
-  test('multipart form: fields by value, files by media type and size (multipart.test.ts)', () => {
+  test('multipart form: fields by value, files by media type, size and name (multipart.test.ts)', () => {
     const body =
       '--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n' +
       '--XyZ\r\nContent-Disposition: form-data; name="upload"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nfile data\r\n' +
@@ -427,7 +427,7 @@ describe('bodies', () => {
     expect(b.structured.kind).toBe('object');
     expect(Object.keys(b.structured.kv).sort()).toEqual(['n', 'title', 'upload']);
     expect(b.structured.kv.title).toEqual(svPile('[hello]'));
-    expect(b.structured.kv.upload).toEqual(svPile('[text/plain 9]'));
+    expect(b.structured.kv.upload).toEqual(svPile('[text/plain 9 a.txt]'));
     expect(b.structured.kv.n).toEqual(svPile('[42]'));
   });
 

@@ -125,6 +125,15 @@ describe.each(['uws', 'node'] as const)('on the %s listener', (listener) => {
         expect(status, payload).toBe(403);
       }
     });
+
+    test('decides Host: a name never learned is refused, a malformed one is a 400', async () => {
+      const get = (host: string): Buffer => encode({ method: 'GET', target: '/api/items?id=7&name=alice', headers: [['Host', host], ['Accept', 'application/json'], ['User-Agent', 'shop-client/1.0']], noHost: true });
+      expect(await send(proxy.port, get('shop'))).toBe(200);
+      expect(await send(proxy.port, get('evil.example'))).toBe(403);
+      expect(await send(proxy.port, get('shop:8080'))).toBe(403);
+      expect(await send(proxy.port, get('sh op'))).toBe(400);
+      expect(await send(proxy.port, get('shop/../admin'))).toBe(400);
+    });
   });
 
   describe(`${variants.length} generated variants`, () => {
@@ -132,7 +141,7 @@ describe.each(['uws', 'node'] as const)('on the %s listener', (listener) => {
       const byClass = new Map<string, number>();
       for (const v of variants) byClass.set(v.cls, (byClass.get(v.cls) ?? 0) + 1);
       expect(variants.filter((v) => v.payload !== null).length).toBeGreaterThanOrEqual(300);
-      for (const cls of ['query', 'headers', 'json', 'form', 'multipart', 'framing']) expect(byClass.get(cls) ?? 0, cls).toBeGreaterThan(5);
+      for (const cls of ['query', 'headers', 'host', 'json', 'form', 'multipart', 'framing']) expect(byClass.get(cls) ?? 0, cls).toBeGreaterThan(5);
     });
 
     const classes = [...new Set(variants.map((v) => v.cls))];
