@@ -29,7 +29,7 @@ wireLimits.maxDepth = 64;
 wireLimits.maxBytes = 256 << 20;
 
 /** Parse the input buffer as one JSON document of the wire format, or report why not. */
-export function parseWire(len: i32): JsonValue | null {
+function parseWire(len: i32): JsonValue | null {
   resetDecodeErrors();
   const v = parseJson(inputPtr(), len, wireLimits, false);
   if (v == null) setOutputString("malformed JSON: " + jsonError);
@@ -43,7 +43,7 @@ function decodeFailed(): bool {
   return true;
 }
 
-export function writeOut(): void {
+function writeOut(): void {
   setOutputString(writer.toString());
 }
 
@@ -207,7 +207,8 @@ export function session_decide(sid: i32, gid: i32, sections: i32): i32 {
   const s = sessions.get(sid);
   const g = guardians.get(gid);
   if (s == null || g == null) return -1;
-  // SPEC §4.1 fix 2: with control.alert off nothing alerts; an inactive criteria decides nothing.
+  // With control.alert off nothing alerts (difference 2 of docs/compatibility.md); an inactive
+  // criteria decides nothing.
   if ((g.controlMask() & CTRL_ALERT) == 0) return s.result();
   const criteria = g.criteria();
   if (!criteria.active) return s.result();
@@ -223,8 +224,8 @@ const FINISH_PILE = 2;
  * The end of an exchange in one call, as the gate runs it: when complete, session_envelop and
  * session_decide(Envelop); then the session's result (session_decide with no section); then, when
  * asked and the exchange is complete, pile_add if the Guardian's control learns the session (learn
- * on, and the session clean or force on: SPEC §4.1 fix 1). Returns the result; -1 for an unknown
- * session or Guardian (nothing done).
+ * on, and the session clean or force on: difference 1 of docs/compatibility.md). Returns the
+ * result; -1 for an unknown session or Guardian (nothing done).
  */
 export function session_finish(sid: i32, gid: i32, responseSeconds: i32, completionSeconds: i32, pid: i32, flags: i32): i32 {
   if (sessions.get(sid) == null || guardians.get(gid) == null) return -1;

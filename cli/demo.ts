@@ -1,4 +1,4 @@
-// `guard demo`: Guard end to end on one machine (SPEC §8) — a sample shop service, guard-service
+// `guard demo`: Guard end to end on one machine — a sample shop service, guard-service
 // with the file store, and a gate in front of the shop; normal traffic until the Guardian is
 // learned, then blocking, attacks refused and normal requests served.
 import { createServer, type Server } from 'node:http';
@@ -15,17 +15,6 @@ import { serviceConfig, startService } from '../service/index.js';
 import type { CommandContext } from './report.js';
 import { waitForStopSignal } from './signals.js';
 
-export const DEMO_HELP = `Usage: guard demo [--keep]
-
-Starts a sample shop service, guard-service (file store in a temporary directory) and a gate in
-front of the shop, all on 127.0.0.1. Sends normal traffic until the shop's Guardian is learned,
-switches it to blocking through guard-service's people API, then shows attacks blocked and normal
-requests passing.
-
-Options:
-  --keep       keep everything running after the demo (stop with Ctrl-C)
-  -h, --help   show this help
-`;
 
 const NAMESPACE = 'demo';
 const SERVICE = 'shop';

@@ -3,7 +3,6 @@
 
 export type CliErrorCode =
   | 'GUARD_CLI_USAGE'
-  | 'GUARD_CLI_NOT_IN_BUILD'
   | 'GUARD_TRAFFIC_UNREADABLE'
   | 'GUARD_GUARDIAN_UNREADABLE'
   | 'GUARD_OUTPUT_UNWRITABLE'
@@ -13,7 +12,6 @@ export type CliErrorCode =
 /** Exit statuses: 1 = an input or output file failed, 2 = usage, 3 = the core failed. */
 const EXIT_STATUS: Record<CliErrorCode, number> = {
   GUARD_CLI_USAGE: 2,
-  GUARD_CLI_NOT_IN_BUILD: 2,
   GUARD_TRAFFIC_UNREADABLE: 1,
   GUARD_GUARDIAN_UNREADABLE: 1,
   GUARD_OUTPUT_UNWRITABLE: 1,

@@ -1,75 +1,21 @@
 // The `guard` command: parses the command line, runs a subcommand, and turns its outcome into an
 // exit status (0 done, 1 a file could not be read or written, 2 usage, 3 the core failed).
+// Subcommands are imported when chosen: `guard gate`, what the sidecar image runs, loads the gate
+// and nothing of guard-service, the learner or the traffic readers (test/cli/modules.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { runCheck } from './check.js';
 import { openCore } from './core.js';
 import { CliError } from './errors.js';
-import { runLearn } from './learn.js';
-import { runService, SERVICE_HELP } from './service.js';
+import { CHECK_HELP, DEMO_HELP, GATE_HELP, LEARN_HELP, SERVICE_HELP, USAGE } from './help.js';
+import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 import type { CommandContext } from './report.js';
-import { DEFAULT_MAX_BODY } from './traffic-record.js';
-import { DEFAULT_MAX_LINE_BYTES } from './traffic.js';
-import { GATE_HELP, runGate } from './gate.js';
-import { DEMO_HELP, runDemo } from './demo.js';
+// learn and check analyse bodies up to the gate's own default limit (GUARD_MAX_BODY).
+import { DEFAULT_MAX_BODY } from '../gate/config.js';
 
 export type { CommandContext } from './report.js';
 export { CliError } from './errors.js';
 
-const USAGE = `Usage: guard <command> [options]
 
-Commands:
-  gate      run guard-gate, the sidecar in front of a service (configured by env)
-  service   run guard-service, the learner and Guardian store
-  learn     learn a Guardian from traffic files
-  check     decide traffic records against a Guardian
-  demo      a self-contained local demonstration
 
-Run \`guard <command> --help\` for the options of a command.
-`;
-
-const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json]
-
-Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions, and
-writes its GuardianSpec (learned rules, samples, control.auto on) as JSON.
-
-Options:
-  --in FILE        traffic: JSON Lines (one record a line), optionally gzip-compressed (.gz), or a
-                   HAR file (.har); repeat for several files
-  --out FILE       write the Guardian to FILE (atomically) instead of standard output
-  --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody, as the gate
-                   does (default ${DEFAULT_MAX_BODY})
-  -h, --help       show this help
-
-A traffic record (one JSON line):
-  {"method":"GET","path":"/shop/item","query":"id=2","headers":[["Host","shop"],["Accept","*/*"]],
-   "body":"", "remote":"203.0.113.7", "response":{"status":200,"headers":[…],"body":"…"}}
-
-Malformed records are reported on stderr with file:line and skipped. Exit status: 0 done, 1 a
-file could not be read or written, 2 usage error.
-`;
-
-const CHECK_HELP = `Usage: guard check --guardian GUARDIAN --in TRAFFIC [--out decisions.jsonl]
-
-Decides every traffic record against a Guardian (learned or configured rules, as control.auto
-selects) and writes one JSON line per record, in order:
-  {"allowed":true,"result":0,"decision":""}
-  {"allowed":false,"result":2,"decision":"<sorted decision string>"}
-  {"error":"<file:line>: <why the record is malformed>"}
-
-Options:
-  --guardian FILE  a GuardianSpec or a whole Guardian object (JSON), e.g. the output of guard learn
-  --in FILE        traffic: JSON Lines, optionally gzip-compressed (.gz), or HAR (.har); may be
-                   repeated, the files are read in order
-  --out FILE       write the decisions to FILE instead of standard output
-  --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody (default ${DEFAULT_MAX_BODY})
-  -h, --help       show this help
-
-Exit status: 0 done (whatever the decisions), 1 a file could not be read or written, 2 usage error.
-`;
-
-const NOT_IN_BUILD: Record<string, string> = {
-  demo: 'guard demo starts a sample service, guard-service and a gate, and shows attacks blocked',
-};
 
 const FILE_OPTIONS = {
   in: { type: 'string', multiple: true },
@@ -95,6 +41,7 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         const v = parse('learn', rest, FILE_OPTIONS);
         if (v.help) return help(ctx, LEARN_HELP);
         const inputs = required('learn', v.in, '--in');
+        const { runLearn } = await import('./learn.js');
         await runLearn({ inputs, out: v.out, maxBody: maxBody('learn', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
         return 0;
       }
@@ -103,21 +50,22 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         if (v.help) return help(ctx, CHECK_HELP);
         const guardian = required('check', v.guardian, '--guardian');
         const inputs = required('check', v.in, '--in');
+        const { runCheck } = await import('./check.js');
         await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
         return 0;
       }
       case 'service':
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, SERVICE_HELP);
         if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard service takes no arguments (it is configured by the environment)\nRun \`guard service --help\` for its variables.`);
-        return await runService(ctx);
+        return await (await import('./service.js')).runService(ctx);
       case 'gate':
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, GATE_HELP);
         if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard gate takes no arguments (it is configured by the environment)\nRun \`guard gate --help\` for its variables.`);
-        return await runGate(ctx);
+        return await (await import('./gate.js')).runGate(ctx);
       case 'demo': {
         const v = parse('demo', rest, { keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
         if (v.help) return help(ctx, DEMO_HELP);
-        return await runDemo(ctx, { keep: v.keep === true });
+        return await (await import('./demo.js')).runDemo(ctx, { keep: v.keep === true });
       }
       default:
         throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
@@ -140,8 +88,6 @@ function helpOf(command: string): string {
   if (command === 'service') return SERVICE_HELP;
   if (command === 'gate') return GATE_HELP;
   if (command === 'demo') return DEMO_HELP;
-  const about = NOT_IN_BUILD[command];
-  if (about) return `Usage: guard ${command}\n\n${about}.\nIt is not part of this build yet.\n`;
   throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
 }
 

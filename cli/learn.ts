@@ -17,7 +17,7 @@ export interface LearnOptions {
   maxLineBytes: number;
 }
 
-/** A gate syncs when it holds 1000 sessions (SPEC §5.3): the service learns piles of that size. */
+/** A gate syncs when it holds 1000 sessions (gate/sync.ts): the service learns piles of that size. */
 export const PILE_SESSIONS = 1000;
 
 export async function runLearn(options: LearnOptions, ctx: CommandContext): Promise<void> {

@@ -10,6 +10,9 @@ export interface Line {
   error?: string;
 }
 
+/** Large enough for a traffic record carrying a 1 MiB body written with JSON escapes. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });

@@ -1,8 +1,11 @@
-// One traffic record (SPEC §3): validated from parsed JSON into a TrafficRecord, and mapped to the
-// request and response fields the core profiles. Validation errors are messages a person can act on.
-// Runtime-neutral (no Node API): guard-ui's "try a request" reads a pasted record with this same
-// code in the browser, so it decides exactly what `guard check` decides.
+// One traffic record (the format is in README.md): validated from parsed JSON into a TrafficRecord,
+// and mapped to the request and response fields the core profiles. Validation errors are messages a
+// person can act on. Runtime-neutral (no Node API): guard-ui's "try a request" reads a pasted record
+// with this same code in the browser, so it decides exactly what `guard check` decides.
 import type { HeaderLine, HttpRequestFields, HttpResponseFields } from '../core/portable.js';
+
+// What learn, check and guard-ui's "try a request" analyse by default: the gate's own limit.
+export { DEFAULT_MAX_BODY } from '../core/portable.js';
 
 export interface TrafficResponse {
   status: number;
@@ -23,9 +26,6 @@ export interface TrafficRecord {
   remote?: string;
   response?: TrafficResponse;
 }
-
-/** The gate's default analysed-body limit (GUARD_MAX_BODY, SPEC §5.1). */
-export const DEFAULT_MAX_BODY = 1024 * 1024;
 
 export class RecordError extends Error {
   constructor(message: string) {

@@ -1,11 +1,12 @@
-// Streaming readers of traffic files (SPEC §3): JSON Lines, optionally gzip-compressed, and HAR.
-// Records come out one at a time; a malformed record is an item with an error and the stream goes
-// on. Only a file that cannot be read (missing, not gzip, corrupt, not HAR) stops the stream.
+// Streaming readers of traffic files (the format is in README.md): JSON Lines, optionally
+// gzip-compressed, and HAR. Records come out one at a time; a malformed record is an item with an
+// error and the stream goes on. Only a file that cannot be read (missing, not gzip, corrupt, not
+// HAR) stops the stream.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CliError, describeSystemError } from './errors.js';
-import { splitLines } from './lines.js';
+import { DEFAULT_MAX_LINE_BYTES, splitLines } from './lines.js';
 import { harEntries, harEntryToRecord, HarSyntaxError } from './traffic-har.js';
 import { RecordError, toTrafficRecord, type TrafficRecord } from './traffic-record.js';
 
@@ -25,8 +26,6 @@ export interface TrafficOptions {
   maxLineBytes?: number;
 }
 
-/** Large enough for a record carrying a 1 MiB body written with JSON escapes. */
-export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 

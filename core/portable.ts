@@ -46,6 +46,7 @@ interface CoreExports extends WasmIoExports {
   pod_free(podId: number): void;
   sync_load(len: number): number;
   introspect(len: number): number;
+  live_handles(): number;
   debug_trap(): void;
 }
 
@@ -430,8 +431,9 @@ export class Session extends Handle {
    * The end of an exchange in one call into the core. When `complete`: profileEnvelop(responseMs,
    * completionMs) and decide(guardian, Section.Envelop). Then the accumulated result, as
    * decide(guardian, 0) returns it. Then, when `learnInto` is given and the exchange is complete,
-   * learnInto.add(this) if the Guardian's control learns the session (learn on, and the result 0
-   * or force on: SPEC §4.1 fix 1). Attach a pod (setPod) before, if it is to be piled with it.
+   * learnInto.add(this) if the Guardian's control learns the session (learn on, and the result 0 or
+   * force on: difference 1 of docs/compatibility.md). Attach a pod (setPod) before, if it is to be
+   * piled with it.
    */
   finish(guardian: Guardian, complete: boolean, responseMs: number, completionMs: number, learnInto: Pile | null = null): number {
     const flags = (complete ? 1 : 0) | (learnInto !== null ? 2 : 0);

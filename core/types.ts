@@ -10,7 +10,7 @@ export type HeaderLine = [name: string, value: string];
  */
 export type ResponseHeaderLine = [name: string, value: string | Uint8Array];
 
-/** A request as the client sent it (SPEC §3 traffic record). */
+/** A request as the client sent it (a traffic record's request, README.md). */
 export interface HttpRequestFields {
   method: string;
   /** Raw request path, still percent-encoded, without the query string. */
@@ -35,7 +35,7 @@ export interface HttpResponseFields {
   bodyFault?: string;
 }
 
-/** The five control flags of a Guardian (SPEC §4.1 fixes 1 and 2 apply to how they are read). */
+/** The five control flags of a Guardian (read with differences 1 and 2 of docs/compatibility.md). */
 export interface Control {
   alert: boolean;
   block: boolean;
@@ -43,6 +43,12 @@ export interface Control {
   force: boolean;
   auto: boolean;
 }
+
+/**
+ * The largest body analysed by default (the gate's GUARD_MAX_BODY): `guard learn`, `guard check`
+ * and guard-ui apply the same, so that what they decide is what the gate decides.
+ */
+export const DEFAULT_MAX_BODY = 1 << 20;
 
 /** Sections of a session, as a bit set, for deciding one stage at a time. */
 export const Section = {

@@ -1,15 +1,12 @@
-// guard-gate's admin listener (SPEC §5.5) on its own port: /healthz (the process is up), /readyz
-// (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is created once
-// and handed to the request path, the sync client and the pod monitor, which update it.
+// guard-gate's admin listener on its own port (GUARD_ADMIN_PORT): /healthz (the process is up),
+// /readyz (ready only once a Guardian is in force) and /metrics (Prometheus). GateMetrics is
+// created once and handed to the request path, the sync client and the pod monitor, which update
+// it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { listenServer } from './node-listener.js';
 import type { GateStats } from './proxy.js';
-
-export type DecisionOutcome = 'allow' | 'alert' | 'block' | 'error';
-export type BlockStage = 'request' | 'response' | 'pod';
-export type SyncResult = 'ok' | 'unauthorized' | 'rejected' | 'unavailable' | 'error';
 
 /**
  * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
@@ -93,6 +90,8 @@ export class GateMetrics {
   readonly decisions: Counter<'outcome'>;
   /** Alerts reported, by level (Session, Gate). */
   readonly alerts: Counter<'level'>;
+  /** Distinct alerts not held for guard-service because 1000 were held already. */
+  readonly alertsDropped: Counter;
   /** Blocked exchanges, by stage (request, response, pod). */
   readonly blocks: Counter<'stage'>;
   readonly syncs: Counter<'result'>;
@@ -103,7 +102,7 @@ export class GateMetrics {
   readonly coreSeconds: RequestHistogram;
   /** Time to the protected service's response headers. */
   readonly upstreamSeconds: RequestHistogram;
-  /** Plugin failures (throw or timeout), by plugin and kind. */
+  /** Plugin failures (throw, timeout, invalid verdict), by plugin and kind. */
   readonly pluginFailures: Counter<'plugin' | 'kind'>;
   /** 1 while the pod is reported compromised. */
   readonly podCompromised: Gauge;
@@ -132,6 +131,10 @@ export class GateMetrics {
   readonly oversizeBodies: Counter;
   /** Bytes held by buffered bodies. */
   readonly bodyBytesHeld: Gauge;
+  /** Responses without a declared length relayed as streams, decided on their head. */
+  readonly streamedResponses: Counter;
+  /** The service's 1xx responses the listener could not relay. */
+  readonly informationalDropped: Counter;
 
   /** The pile size gauge reads `samples` whenever the metrics are scraped. */
   watchPile(samples: () => number): void {
@@ -188,6 +191,7 @@ export class GateMetrics {
       },
     });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
+    this.alertsDropped = new Counter({ name: 'guard_gate_alerts_dropped_total', help: 'Distinct alerts not sent to guard-service: the sync client held its limit already (still logged)', registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
     this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });
@@ -202,7 +206,7 @@ export class GateMetrics {
       },
     });
     // The proxy's own counts, turned into counter increments when scraped.
-    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0 };
+    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, dropped: 0, oversize: 0, streamed: 0, informational: 0 };
     const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
       if (now > seen[key]) {
         if (labels) counter.inc(labels, now - seen[key]);
@@ -242,6 +246,24 @@ export class GateMetrics {
         if (s) grow(this, 'oversize', s.oversizeBodies);
       },
     });
+    this.streamedResponses = new Counter({
+      name: 'guard_gate_responses_streamed_total',
+      help: 'Responses without a declared length still arriving after GUARD_RESPONSE_HOLD_MS (or server-sent events): decided on their head, body not profiled',
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'streamed', s.streamedResponses);
+      },
+    });
+    this.informationalDropped = new Counter({
+      name: 'guard_gate_informational_dropped_total',
+      help: "The service's 1xx responses (103 Early Hints, 102 Processing) the listener could not relay (uws listener; HTTP/1.0 clients)",
+      registers,
+      collect(this: Counter) {
+        const s = self.statsSource?.();
+        if (s) grow(this, 'informational', s.informationalDropped);
+      },
+    });
     this.bodyBytesHeld = new Gauge({
       name: 'guard_gate_body_bytes_held',
       help: 'Bytes held by bodies buffered for analysis',
@@ -261,7 +283,7 @@ export class GateMetrics {
     });
     this.coreSeconds = new RequestHistogram({ name: 'guard_gate_core_duration_seconds', help: 'Time in the core (profile and decide) per request', buckets: FAST, registers });
     this.upstreamSeconds = new RequestHistogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
-    this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that threw or timed out', labelNames: ['plugin', 'kind'], registers });
+    this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that failed: threw (kind throw), gave no verdict in time (timeout) or not a verdict (invalid)', labelNames: ['plugin', 'kind'], registers });
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
     this.websocketUpgrades = new Counter({ name: 'guard_gate_websocket_upgrades_total', help: 'WebSocket upgrades passed through to the service', registers });
     this.websocketMessages = new Counter({ name: 'guard_gate_websocket_messages_total', help: 'WebSocket messages relayed, by direction', labelNames: ['direction'], registers });
@@ -289,7 +311,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Start the admin listener; resolves once listening, rejects when the port cannot be bound. */
+/** Start the admin listener; resolves once listening, rejects with GUARD_LISTEN_FAILED otherwise. */
 export async function startAdmin(options: AdminServerOptions): Promise<AdminServer> {
   const { metrics, ready } = options;
   const server = createServer((req, res) => {

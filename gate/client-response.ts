@@ -54,6 +54,15 @@ export interface ClientResponse {
   /** Close the connection at once: a response already started is seen truncated, never complete. */
   close(): void;
   onWritable(listener: WritableListener): void;
+  /**
+   * An informational (1xx) response before the final one; false when it is not sent (this listener
+   * cannot, or the client speaks HTTP/1.0): the final response follows either way.
+   */
+  informational(status: number, reason: string, headers: readonly (readonly [string, string])[]): boolean;
+  /** Whether trailer fields can follow a response without a declared length on this listener. */
+  readonly trailersRelayed: boolean;
+  /** Trailer fields, sent with the end of a response without a declared length (call before end). */
+  trailers(lines: readonly (readonly [string, string])[]): void;
 }
 
 /** A uWS HttpResponse behind the ClientResponse interface. */
@@ -61,6 +70,8 @@ export class UwsClientResponse implements ClientResponse {
   aborted = false;
   ended = false;
   started = false;
+  // The binding writes neither informational responses nor trailers.
+  readonly trailersRelayed = false;
   private paused = false;
   /** Body bytes handed to uWS so far (tryEnd's offset, counted here rather than asked of uWS). */
   private sent = 0;
@@ -104,7 +115,15 @@ export class UwsClientResponse implements ClientResponse {
     if (!this.open) return;
     this.started = true;
     this.res.writeStatus(line);
+    // uWS closes a keep-alive connection idle for about 10 s without saying so: clients are told.
+    this.res.writeHeader('Keep-Alive', 'timeout=10');
   }
+
+  informational(): boolean {
+    return false;
+  }
+
+  trailers(): void {}
 
   writeHeader(name: string, value: string | Uint8Array): void {
     if (this.open) this.res.writeHeader(name, value);

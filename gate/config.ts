@@ -1,8 +1,10 @@
-// guard-gate's configuration (SPEC §5.6): the environment is read once, here, validated and frozen.
-// Names of the original are kept. An invalid value is a ConfigError naming the variable and what is
-// allowed; nothing is silently replaced by a default.
+// guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
+// and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
+// and what is allowed; nothing is silently replaced by a default.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { DEFAULT_MAX_BODY } from '../core/index.js';
 
 export type GateLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -41,6 +43,10 @@ export interface GateConfig {
   /** Node listener: largest request head in bytes; client connections at once; idle keep-alive (seconds). */
   maxHeaderSize: number;
   maxConnections: number;
+  /** Largest response head read from the service, in bytes. */
+  maxResponseHeadSize: number;
+  /** Milliseconds a response without a declared length is held for analysis before it is streamed. */
+  responseHold: number;
   keepAliveTimeout: number;
   /** Seconds to wait for the service's response head, for its next body bytes, and to connect. */
   upstreamHeadersTimeout: number;
@@ -53,6 +59,10 @@ export interface GateConfig {
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
   guardServiceServerName: string | null;
+  /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
+  inCluster: boolean;
+  /** This pod's name, sent with every sync: HOSTNAME (a pod's name in Kubernetes), else the host name. */
+  podName: string;
 }
 
 export class ConfigError extends Error {
@@ -72,7 +82,7 @@ export const DEFAULT_ADMIN_PORT = 22001;
 export const DEFAULT_SYNC_INTERVAL = 60;
 export const MIN_SYNC_INTERVAL = 5;
 export const DEFAULT_POD_MONITOR_INTERVAL = 5;
-export const DEFAULT_MAX_BODY = 1 << 20;
+export { DEFAULT_MAX_BODY };
 export const MIN_MAX_BODY = 1024;
 export const MAX_MAX_BODY = 64 << 20;
 export const DEFAULT_BLOCK_STATUS = 403;
@@ -150,6 +160,8 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     listenAddress: address('GUARD_LISTEN_ADDRESS', env.GUARD_LISTEN_ADDRESS) ?? '::',
     maxHeaderSize: integer('GUARD_MAX_HEADER_SIZE', env.GUARD_MAX_HEADER_SIZE, 16 * 1024, 1024, 1024 * 1024),
     maxConnections: integer('GUARD_MAX_CONNECTIONS', env.GUARD_MAX_CONNECTIONS, 10_000, 1, 1_000_000),
+    maxResponseHeadSize: integer('GUARD_MAX_RESPONSE_HEAD_SIZE', env.GUARD_MAX_RESPONSE_HEAD_SIZE, 64 * 1024, 1024, 1024 * 1024),
+    responseHold: integer('GUARD_RESPONSE_HOLD_MS', env.GUARD_RESPONSE_HOLD_MS, 100, 0, 60_000),
     keepAliveTimeout: seconds('GUARD_KEEPALIVE_TIMEOUT', env.GUARD_KEEPALIVE_TIMEOUT, 10, 1, 3_600),
     upstreamHeadersTimeout: seconds('GUARD_UPSTREAM_HEADERS_TIMEOUT', env.GUARD_UPSTREAM_HEADERS_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
     upstreamBodyTimeout: seconds('GUARD_UPSTREAM_BODY_TIMEOUT', env.GUARD_UPSTREAM_BODY_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
@@ -159,6 +171,8 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
     guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
     guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+    inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
+    podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
   };
   if (config.bodyBudget < config.maxBody) {
     throw new ConfigError('GUARD_BODY_BUDGET', `must be at least GUARD_MAX_BODY (${config.maxBody}), got ${config.bodyBudget}`);

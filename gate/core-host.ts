@@ -1,19 +1,16 @@
-// The gate's core instance and its recovery (SPEC "fail static, never silently open"). A trap of the
+// The gate's core instance and its recovery (fail static, never silently open). A trap of the
 // core (an internal bug) leaves its instance unusable: every later call throws GUARD_CORE_FAULT.
 // CoreHost owns the instance: told of a trap synchronously (Core.onFault), before the failing caller
 // sees the error, it puts a fresh instance of the same compiled module in place and has the gate
 // re-wire into it (Guardian loaded again, empty pile, pod session, proxy sessions). Bounded: more
 // than `maxRestarts` restarts within `windowMs` and it stops restarting — the gate fails closed.
+import { systemClock, type Clock } from '../clock/index.js';
 import type { Core } from '../core/index.js';
-
-export interface CoreHostLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import type { Logger } from '../log/index.js';
 
 export interface CoreHostOptions {
   core: Core;
-  log: CoreHostLogger;
+  log: Logger;
   /**
    * Move the gate's state into the new instance; returns what the restart log line should carry
    * (e.g. the lost sample count). A throw fails this restart (another one is tried, bounded).
@@ -26,8 +23,8 @@ export interface CoreHostOptions {
   /** Restarts allowed within windowMs (default 5); one more fault fails closed. */
   maxRestarts?: number;
   windowMs?: number;
-  /** Monotonic milliseconds. */
-  now?: () => number;
+  /** Default: the process's monotonic clock. */
+  clock?: Clock;
 }
 
 export const DEFAULT_MAX_RESTARTS = 5;
@@ -38,7 +35,7 @@ export class CoreHost {
   private readonly options: CoreHostOptions;
   private readonly maxRestarts: number;
   private readonly windowMs: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   /** Times of the recent restarts (within the window). */
   private recent: number[] = [];
   private total = 0;
@@ -51,7 +48,7 @@ export class CoreHost {
     this.options = options;
     this.maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
     this.windowMs = options.windowMs ?? DEFAULT_RESTART_WINDOW_MS;
-    this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock ?? systemClock;
     this.currentCore = options.core;
     this.watch(this.currentCore);
   }
@@ -98,7 +95,7 @@ export class CoreHost {
     let cause = first;
     for (;;) {
       this.currentCore.onFault = null;
-      const at = this.now();
+      const at = this.clock.now();
       this.recent = this.recent.filter((t) => at - t < this.windowMs);
       if (this.recent.length >= this.maxRestarts) {
         this.failClosed(cause);

@@ -1,4 +1,4 @@
-// Content-Encoding for analysis only (SPEC §5.1): a compressed body is decoded so that the core
+// Content-Encoding for analysis only: a compressed body is decoded so that the core
 // profiles what the service will read, bounded in output and in codings; what is forwarded (or
 // sent to the client) is always the original bytes, with their Content-Encoding.
 import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, createInflateRaw, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';

@@ -5,16 +5,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Core, Guardian, ResponseHeaderLine, Session } from '../core/index.js';
 import { CoreError, Section } from '../core/index.js';
+import type { Logger } from '../log/index.js';
 import { ExchangeVerdict, type CoreFault, type Exchange, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
 import { headerRecord, statusLine } from './header-text.js';
 import type { ChainVerdict, PluginRegistry, RequestContext } from './plugins.js';
 import { SessionPool } from './session-pool.js';
-
-export interface ProxyLog {
-  info?(obj: object, msg?: string): void;
-  warn?(obj: object, msg?: string): void;
-  error?(obj: object, msg?: string): void;
-}
 
 /** What the exchanges report and ask of the gate around them (gate/index.ts wires metrics, alerts, piles). */
 export interface ExchangeHooks {
@@ -22,7 +17,7 @@ export interface ExchangeHooks {
   onSession?: (session: Session, verdict: Verdict) => void;
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   onCoreFault?: (fault: CoreFault) => 'block' | 'pass';
-  log: ProxyLog;
+  log: Logger;
 }
 
 function isCoreFault(err: unknown): boolean {
@@ -46,10 +41,14 @@ export interface ProxyStats {
   oversizeBodies: number;
   /** Requests the node listener's parser refused (400, 408, 431) before they reached the gate. */
   malformedRefusals: number;
+  /** 1xx responses of the service the listener could not relay (uWS; HTTP/1.0 clients). */
+  informationalDropped: number;
+  /** Responses without a declared length relayed as streams (decided on their head). */
+  streamedResponses: number;
 }
 
 export class Exchanges {
-  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0 };
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0 };
   private readonly inFlight = new Set<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];
@@ -57,7 +56,11 @@ export class Exchanges {
   received = 0;
   /** No new exchange is begun (503) once the proxy is closing. */
   closing = false;
-  readonly log: ProxyLog;
+  /** Requests forwarded whose response head has not arrived yet. */
+  awaitingHead = 0;
+  /** performance.now() of the last response head (or failure) from the service. */
+  upstreamProgressAt = performance.now();
+  readonly log: Logger;
 
   constructor(
     core: Core,
@@ -65,6 +68,8 @@ export class Exchanges {
     readonly blockStatus: number,
     /** Plugins with something to do, or null (the guard's own entry alone is skipped). */
     readonly plugins: PluginRegistry | null,
+    /** A reason (text) answers every request with the block status, unevaluated; null lets it be evaluated. */
+    private readonly failClosed?: () => string | null,
   ) {
     this.sessions = new SessionPool(core);
     this.log = hooks.log;
@@ -72,6 +77,28 @@ export class Exchanges {
 
   get size(): number {
     return this.inFlight.size;
+  }
+
+  /**
+   * Admit a new exchange: answered at once when the proxy is closing (503) or the gate failed
+   * closed (the block status, unevaluated); otherwise in flight with a session of the current core
+   * instance. False when it was answered.
+   */
+  admit(ex: Exchange): boolean {
+    if (this.closing) {
+      ex.client.discardBody();
+      this.answer(ex, 503, 'guard-gate: shutting down\n', true, 1);
+      return false;
+    }
+    const refused = this.failClosed?.() ?? null;
+    if (refused !== null) {
+      ex.client.discardBody();
+      ex.blocked = 'request';
+      this.answer(ex, this.blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
+      return false;
+    }
+    this.begin(ex);
+    return true;
   }
 
   /** The exchange is in flight, with a session of the current core instance. */

@@ -1,5 +1,5 @@
-// The Guardian in force for this gate (SPEC §5.2, §4.1 fix 9). Resolution order: guard-service's
-// /sync answer (handed in by the SyncClient); else Kubernetes (CRD `<service>` then
+// The Guardian in force for this gate (difference 9 of docs/compatibility.md). Resolution order:
+// guard-service's /sync answer (handed in by the SyncClient); else Kubernetes (CRD `<service>` then
 // `ns-<namespace>`, or ConfigMaps) through the stores' resolveGuardian; else a local GUARDIAN_FILE;
 // else the default Guardian. Fail-static: a failed or invalid load never replaces the Guardian in
 // force; the default applies only when no Guardian was ever loaded.
@@ -12,21 +12,11 @@
 // same Guardian is loaded again into the new core instance (rebind()).
 import { readFile } from 'node:fs/promises';
 import type { Control, Core, Guardian } from '../core/index.js';
-import { resolveGuardian } from '../service/store/resolve.js';
-import type { GuardianStore } from '../service/store/types.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { silentLogger, type Logger } from '../log/index.js';
+import { openGuardianStore, resolveGuardian, type GuardianStore, type KubeGuardianStoreOptions } from '../store/index.js';
 
 /** Where the Guardian in force came from. */
 export type GuardianOrigin = 'service' | 'kubernetes' | 'file' | 'default' | 'none';
-
-/** The part of a pino logger used here. */
-export interface GateLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug?(obj: object, msg: string): void;
-}
-
-export const silentLogger: GateLogger = { info: () => {}, warn: () => {} };
 
 export interface GuardianSourceOptions {
   core: Core;
@@ -36,7 +26,7 @@ export interface GuardianSourceOptions {
   store?: GuardianStore | null;
   /** GUARDIAN_FILE: a GuardianSpec (or Guardian / ConfigMap object) as JSON. */
   guardianFile?: string;
-  log?: GateLogger;
+  log?: Logger;
   /** Called after every replacement (metrics, pod re-decision). */
   onChange?: (origin: GuardianOrigin, guardian: Guardian) => void;
 }
@@ -65,7 +55,7 @@ export class GuardianSource {
   private readonly service: string;
   private readonly store: GuardianStore | null;
   private readonly guardianFile: string | undefined;
-  private readonly log: GateLogger;
+  private readonly log: Logger;
   private readonly onChange: GuardianSourceOptions['onChange'];
   private entry: Entry;
   private loaded = false;
@@ -179,7 +169,8 @@ export class GuardianSource {
           if (this.loaded) return this.entry.origin;
         }
       } catch (err) {
-        // A failed read is not absence: keep what is in force (fix 9); without anything, go on.
+        // A failed read is not absence: keep what is in force (fail-static); without anything, go
+        // on.
         this.log.warn({ err: messageOf(err), namespace: this.namespace, service: this.service }, 'guardian: Kubernetes read failed - keeping the Guardian in force');
         if (this.loaded) return this.entry.origin;
       }
@@ -243,44 +234,38 @@ export class GuardianSource {
 }
 
 /**
- * The gate's Kubernetes store: Guardian CRDs (USE_CRD=true) or ConfigMaps, scoped to its namespace,
- * from the pod's in-cluster configuration; null (with a log line) when not running in a cluster.
- */
-/**
  * The Kubernetes store of a gate (Guardian CRDs or ConfigMaps in its namespace), or null outside a
- * cluster. The Kubernetes client is loaded only here, when it is needed: it is most of a gate's
- * memory otherwise.
+ * cluster or without a usable in-cluster configuration. The store's module, and with it the
+ * Kubernetes client (most of a gate's memory), is loaded only in a cluster.
  */
 export async function gateKubeStore(options: {
   useCrd: boolean;
   namespace: string;
-  kubeConfig?: KubeConfig;
+  /** Running in a pod (KUBERNETES_SERVICE_HOST set); ignored when a kubeConfig is given. */
+  inCluster?: boolean;
+  kubeConfig?: KubeGuardianStoreOptions['kubeConfig'];
   requestTimeoutMs?: number;
-  log?: GateLogger;
+  log?: Logger;
   /** The gate's core instance (it changes after a core fault); default the process-wide core. */
   core?: () => Core;
 }): Promise<GuardianStore | null> {
   const log = options.log ?? silentLogger;
-  if (!options.kubeConfig && !process.env.KUBERNETES_SERVICE_HOST) {
+  if (!options.kubeConfig && !options.inCluster) {
     log.info({}, 'guardian: not in a Kubernetes pod - Kubernetes Guardians are not read');
     return null;
   }
-  const [{ inClusterKubeConfig }, { KubeCrdGuardianStore }, { KubeConfigMapGuardianStore }] = await Promise.all([
-    import('../service/store/kube-client.js'),
-    import('../service/store/kube-crd.js'),
-    import('../service/store/kube-configmap.js'),
-  ]);
-  let kubeConfig = options.kubeConfig;
-  if (!kubeConfig) {
-    try {
-      kubeConfig = inClusterKubeConfig();
-    } catch (err) {
-      log.info({ err: messageOf(err) }, 'guardian: no Kubernetes configuration - Kubernetes Guardians are not read');
-      return null;
-    }
+  try {
+    return await openGuardianStore({
+      kind: options.useCrd ? 'kube-crd' : 'kube-configmap',
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+      core: options.core,
+    });
+  } catch (err) {
+    log.info({ err: messageOf(err) }, 'guardian: no Kubernetes configuration - Kubernetes Guardians are not read');
+    return null;
   }
-  const storeOptions = { kubeConfig, namespace: options.namespace, requestTimeoutMs: options.requestTimeoutMs ?? 5000, core: options.core };
-  return options.useCrd ? new KubeCrdGuardianStore(storeOptions) : new KubeConfigMapGuardianStore(storeOptions);
 }
 
 function messageOf(err: unknown): string {

@@ -57,9 +57,19 @@ export function headerRecord(lines: readonly ResponseHeaderLine[]): Readonly<Rec
   return Object.freeze(byName);
 }
 
+/** A reason phrase fit to write in a status line (tab, space, visible and obs-text bytes), else null. */
+export function safeReason(reason: string): string | null {
+  return reason.length > 0 && reason.length <= 512 && /^[\t\x20-\x7e\x80-\xff]+$/.test(reason) ? reason : null;
+}
+
 // Status lines of the codes seen so far (a handful per service), made once each.
 const statusLines: string[] = [];
-export function statusLine(code: number): string {
+/** The status line of `code`: with the service's own reason phrase when it sent one, else the standard one. */
+export function statusLine(code: number, reason = ''): string {
+  if (reason !== '' && reason !== STATUS_CODES[code]) {
+    const own = safeReason(reason);
+    if (own !== null) return `${code} ${own}`;
+  }
   if (code >= 100 && code <= 999) return (statusLines[code] ??= `${code} ${STATUS_CODES[code] ?? 'Status'}`);
   return `${code} ${STATUS_CODES[code] ?? 'Status'}`;
 }

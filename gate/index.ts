@@ -1,12 +1,12 @@
 // guard-gate assembled: the Guardian source and its sync with guard-service, the pod monitor, the
-// uWebSockets.js proxy, alerts and the admin listener, wired as SPEC §5 describes. Each part is
-// its own module; this file only connects them and orders start and shutdown.
-import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+// uWebSockets.js proxy, alerts and the admin listener, wired as docs/architecture.md draws them.
+// Each part is its own module; this file only connects them and orders start and shutdown.
+import { pino } from 'pino';
 import { loadCore, type Core, type PodProfile, type Session } from '../core/index.js';
 import { GateMetrics, startAdmin, type AdminServer } from './admin.js';
 import { Alerts } from './alerts.js';
 import type { GateConfig } from './config.js';
+import type { Logger } from '../log/index.js';
 import { CoreHost } from './core-host.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
 import { guardPlugin, PluginRegistry } from './plugins.js';
@@ -19,7 +19,7 @@ export { readGateConfig, ConfigError, type GateConfig } from './config.js';
 export interface GateOptions {
   core?: Core;
   log?: Logger;
-  /** This pod's name (default: HOSTNAME, as Kubernetes sets it, else the host name). */
+  /** This pod's name (default: the configuration's, from HOSTNAME). */
   podName?: string;
   /** Where the /proc/net tables are read (tests point it at fixtures). */
   procDir?: string;
@@ -28,7 +28,7 @@ export interface GateOptions {
   /** How long SIGTERM waits for in-flight requests (default: the config's drainTimeout, GUARD_DRAIN_TIMEOUT). */
   drainMs?: number;
   /**
-   * Plugins in the request path (SPEC §5.7), registered but not yet initialised: startGate adds the
+   * Plugins in the request path, registered but not yet initialised: startGate adds the
    * guard's own entry at the front, initialises them with pluginConfig and shuts them down on close.
    */
   plugins?: PluginRegistry;
@@ -59,10 +59,11 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const core = options.core ?? loadCore();
   const log = options.log ?? pino({ level: config.logLevel, base: { component: 'guard-gate', service: config.serviceName, namespace: config.namespace } });
   const metrics = new GateMetrics();
-  const podName = options.podName ?? process.env.HOSTNAME ?? hostname();
+  const podName = options.podName ?? config.podName;
 
   // Plugins first: a fail-closed plugin that cannot initialise stops the start before anything runs.
   const plugins = options.plugins ?? new PluginRegistry({ logger: log });
+  plugins.onFailure((f) => metrics.pluginFailures.inc({ plugin: f.plugin, kind: f.kind }));
   if (!plugins.get(guardPlugin.name)) plugins.register(guardPlugin, { first: true });
   await plugins.init(options.pluginConfig ?? {}, { serviceName: config.serviceName, namespace: config.namespace, logger: log });
   log.info({ plugins: plugins.list().map((e) => ({ name: e.plugin.name, version: e.plugin.version, failure: e.failure })) }, 'plugins');
@@ -72,7 +73,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     namespace: config.namespace,
     service: config.serviceName,
     // The store validates what it reads with the gate's current core instance (see CoreHost below).
-    store: await gateKubeStore({ useCrd: config.useCrd, namespace: config.namespace, log, core: () => host.core }),
+    store: await gateKubeStore({ useCrd: config.useCrd, inCluster: config.inCluster, namespace: config.namespace, log, core: () => host.core }),
     guardianFile: config.guardianFile ?? undefined,
     log,
   });
@@ -93,6 +94,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       metrics.syncs.inc({ result: r.outcome });
       metrics.syncSeconds.observe(r.ms / 1000);
     },
+    onAlertDropped: () => metrics.alertsDropped.inc(),
   });
   metrics.watchPile(() => sync.pileCount);
 
@@ -161,7 +163,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
         clientAddress: verdict.remote,
       });
     }
-    // SPEC §4.1 fix 1: with learn on, clean sessions are learned; with force, alerting ones too.
+    // With learn on, clean sessions are learned; with force, alerting ones too (difference 1 of
+    // docs/compatibility.md).
     const control = source.control;
     if (!verdict.complete || !control.learn || (verdict.result > 0 && !control.force)) return;
     if (pod) session.setPod(pod);
@@ -204,6 +207,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       listener: config.listener,
       maxHeaderSize: config.maxHeaderSize,
       maxConnections: config.maxConnections,
+      maxResponseHeadSize: config.maxResponseHeadSize,
+      responseHoldMs: config.responseHold,
       keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
       headersTimeoutMs: config.upstreamHeadersTimeout * 1000,
       bodyTimeoutMs: config.upstreamBodyTimeout * 1000,
@@ -234,8 +239,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     metrics.watchProxy(() => live.stats());
     admin = await startAdmin({
       metrics,
-      ready: () => source.ready && host.failedClosed === null && !stopping,
-      notReadyReason: () => (stopping ? 'shutting down' : host.failedClosed),
+      ready: () => source.ready && host.failedClosed === null && !stopping && live.upstreamStalled() === null,
+      notReadyReason: () => (stopping ? 'shutting down' : (host.failedClosed ?? live.upstreamStalled())),
       port: config.adminPort,
       host: config.listenAddress,
     });

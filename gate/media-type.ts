@@ -17,6 +17,8 @@ export function isAnalysable(contentType: string | undefined): boolean {
 
 function analysableMediaType(contentType: string): boolean {
   const t = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  // Server-sent events are a stream by definition: never held, decided on the head.
+  if (t === 'text/event-stream') return false;
   return (
     t.startsWith('text/') ||
     t === 'application/json' ||

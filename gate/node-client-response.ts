@@ -10,6 +10,7 @@ export class NodeClientResponse implements ClientResponse {
   aborted = false;
   ended = false;
   started = false;
+  readonly trailersRelayed = true;
   private status = 200;
   private reason = '';
   /** Header lines of the answer, flat: name, value, name, value… */
@@ -135,6 +136,22 @@ export class NodeClientResponse implements ClientResponse {
 
   onWritable(listener: WritableListener): void {
     this.writableListener = listener;
+  }
+
+  informational(status: number, reason: string, headers: readonly (readonly [string, string])[]): boolean {
+    // An HTTP/1.0 client does not expect them (RFC 9110 §15.2); after the head there is no room.
+    if (!this.open || this.res.headersSent || this.req.httpVersionMajor !== 1 || this.req.httpVersionMinor === 0) return false;
+    const socket = this.res.socket;
+    if (!socket || !socket.writable) return false;
+    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
+    socket.write(`${head}\r\n`, 'latin1');
+    return true;
+  }
+
+  trailers(lines: readonly (readonly [string, string])[]): void {
+    if (!this.open || lines.length === 0) return;
+    this.res.addTrailers(lines.map(([k, v]) => [k, v] as [string, string]));
   }
 
   private flushHead(): void {

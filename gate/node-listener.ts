@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HeaderLine } from '../core/index.js';
-import type { ProxyLog } from './exchanges.js';
+import type { Logger } from '../log/index.js';
 import type { Gateway, Listening } from './listener.js';
 import { NodeClientResponse } from './node-client-response.js';
 import { UwsListenError } from './uws.js';
@@ -24,7 +24,7 @@ export interface NodeListenerOptions {
   keepAliveTimeoutMs: number;
   /** Client connections at once; beyond, new ones are dropped. */
   maxConnections: number;
-  log: ProxyLog;
+  log: Logger;
   /** A request the parser refused (answered 400, 408 or 431 without reaching the gate). */
   onMalformed(reason: string): void;
   /** An upgrade request (WebSocket), with the socket and the bytes already read past its head. */

@@ -1,19 +1,14 @@
-// The gate's checks as plugins (SPEC §5.7, reference §8): one interface — name, version, init,
-// approveRequest, approveResponse, shutdown — a registry, and containment. A plugin that throws, or
-// whose asynchronous verdict does not arrive in time, is logged and counted and its verdict is
-// decided by its failure policy: 'closed' (block; the default for security plugins) or 'open'
-// (allow). The guard check is one plugin; `testgate` blocks or tags requests for tests.
-// A synchronous plugin is called without any timer, so the common path costs no allocation of one;
-// a synchronous plugin that never returns cannot be contained (it would hang the event loop).
+// The gate's checks as plugins, as the original's gate has them: one interface — name, version,
+// init, approveRequest, approveResponse, shutdown — a registry, and containment. A plugin that
+// throws, or whose asynchronous verdict does not arrive in time, is logged and counted and its
+// verdict is decided by its failure policy: 'closed' (block; the default for security plugins) or
+// 'open' (allow). The guard check is one plugin; `testgate` blocks or tags requests for tests. A
+// synchronous plugin is called without any timer, so the common path costs no allocation of one; a
+// synchronous plugin that never returns cannot be contained (it would hang the event loop).
+
+import type { Logger } from '../log/index.js';
 
 export type HeaderLine = readonly [name: string, value: string];
-
-export interface PluginLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 /** What a plugin sees of a request. Header names are lower-case. */
 export interface RequestContext {
@@ -52,7 +47,7 @@ export interface PluginInit {
   config: Readonly<Record<string, string>>;
   serviceName: string;
   namespace: string;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 export interface Plugin {
@@ -106,20 +101,25 @@ export const DEFAULT_PLUGIN_TIMEOUT_MS = 1000;
 class PluginTimeout extends Error {}
 
 export interface PluginRegistryOptions {
-  logger?: PluginLogger;
+  logger?: Logger;
   /** Called for every contained failure (metrics). */
   onFailure?: (failure: PluginFailure) => void;
 }
 
 export class PluginRegistry {
   private readonly plugins: RegisteredPlugin[] = [];
-  private readonly logger: PluginLogger | undefined;
-  private readonly onFailure: ((failure: PluginFailure) => void) | undefined;
+  private readonly logger: Logger | undefined;
+  private readonly failureListeners: Array<(failure: PluginFailure) => void> = [];
   private readonly failureCounts = new Map<string, number>();
 
   constructor(options: PluginRegistryOptions = {}) {
     this.logger = options.logger;
-    this.onFailure = options.onFailure;
+    if (options.onFailure) this.failureListeners.push(options.onFailure);
+  }
+
+  /** Also call `listener` for every contained failure (the gate feeds its metric this way). */
+  onFailure(listener: (failure: PluginFailure) => void): void {
+    this.failureListeners.push(listener);
   }
 
   /** Add a plugin at the end of the order. Names are unique, compared case-insensitively. */
@@ -245,10 +245,12 @@ export class PluginRegistry {
     this.failureCounts.set(name, (this.failureCounts.get(name) ?? 0) + 1);
     const failure: PluginFailure = { plugin: name, stage, kind, error: err instanceof Error ? err.message : safeString(err) };
     this.logger?.error({ ...failure, policy: entry.failure }, `plugin ${name} failed during ${stage} (${kind})`);
-    try {
-      this.onFailure?.(failure);
-    } catch {
-      // a metrics callback must not break the chain
+    for (const listener of this.failureListeners) {
+      try {
+        listener(failure);
+      } catch {
+        // a metrics callback must not break the chain
+      }
     }
   }
 
@@ -321,11 +323,11 @@ export function hasActivePlugins(registry: PluginRegistry | null | undefined): b
 }
 
 /**
- * testgate (reference §8.3, name and version of the original) — never for production. Config keys:
- * `sender` (default `someone`) and `response` (default `CU`) as the original; `header` (default
- * `X-Testgate-Hi`, matched case-insensitively, any value) and `path` (a path prefix; empty = none) say
- * which requests match; `action` is `tag` (default: the original's behaviour — log, tag the request,
- * add `X-Testgate-Bye: <response>` to its response) or `block` (refuse the request).
+ * testgate (the original's test plugin, its name and version kept) — never for production. Config
+ * keys: `sender` (default `someone`) and `response` (default `CU`) as the original; `header`
+ * (default `X-Testgate-Hi`, matched case-insensitively, any value) and `path` (a path prefix; empty
+ * = none) say which requests match; `action` is `tag` (default: the original's behaviour — log, tag
+ * the request, add `X-Testgate-Bye: <response>` to its response) or `block` (refuse the request).
  */
 export class TestGate implements Plugin {
   readonly name = 'testgate';
@@ -336,7 +338,7 @@ export class TestGate implements Plugin {
   private header = 'x-testgate-hi';
   private pathPrefix = '';
   private action: 'tag' | 'block' = 'tag';
-  private logger: PluginLogger | undefined;
+  private logger: Logger | undefined;
 
   init({ config, logger }: PluginInit): void {
     this.logger = logger;
@@ -355,7 +357,7 @@ export class TestGate implements Plugin {
   }
 
   private matches(ctx: RequestContext): boolean {
-    if (Object.prototype.hasOwnProperty.call(ctx.headers, this.header)) return true;
+    if (Object.hasOwn(ctx.headers, this.header)) return true;
     return this.pathPrefix !== '' && ctx.path.startsWith(this.pathPrefix);
   }
 

@@ -1,12 +1,15 @@
-// Pod monitoring (SPEC §5.4, reference §4): every interval the remote addresses of the pod's sockets
-// are read from /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6} (asynchronously, bounded, with a
-// timeout; a missing file is fine), profiled by the core (public peers only) and decided against the
-// pod criteria of the Guardian in force. A non-zero decision is reported as a Gate-level alert; under
-// control.block it also marks the pod compromised (for the sync client). The alert holds until a
-// different (new) Guardian allows the pod's state. Nothing here runs on the request path: the
-// request path only reads `current` (the latest profile) through onProfile.
+// Pod monitoring, as the original's gate does it: every interval (POD_MONITOR_INTERVAL) the remote
+// addresses of the pod's sockets are read from /proc/net/{tcp,udp,udplite,tcp6,udp6,udplite6}
+// (asynchronously, bounded, with a timeout; a missing file is fine), profiled by the core (public
+// peers only) and decided against the pod criteria of the Guardian in force. A non-zero decision is
+// reported as a Gate-level alert; under control.block it also marks the pod compromised (for the
+// sync client). The alert holds until a different (new) Guardian allows the pod's state. Nothing
+// here runs on the request path: the request path only reads `current` (the latest profile) through
+// onProfile.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { systemClock, type Clock, type Timer } from '../clock/index.js';
+import type { Logger } from '../log/index.js';
 import { Section, type Core, type Guardian, type PodProfile, type ProcNetFiles, type Session } from '../core/index.js';
 
 export const PROC_NET_FILES = ['tcp', 'udp', 'udplite', 'tcp6', 'udp6', 'udplite6'] as const;
@@ -24,16 +27,6 @@ export interface PodAlert {
   block: boolean;
 }
 
-/** Timers, replaceable in tests. Handles returned by setTimeout are unref'd when they can be. */
-export interface PodClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface PodLogger {
-  warn(obj: object, msg: string): void;
-}
-
 export interface PodMonitorOptions {
   core: Core;
   /** Seconds between samples (≥ 1). */
@@ -43,8 +36,8 @@ export interface PodMonitorOptions {
   procDir?: string;
   /** Timeout of one sample's reads (ms); default min(interval, 2 s). */
   readTimeoutMs?: number;
-  clock?: PodClock;
-  logger?: PodLogger;
+  clock?: Clock;
+  logger?: Logger;
   /** A new profile: the latest snapshot for sessions (valid until the next call; do not dispose). */
   onProfile?: (pod: PodProfile) => void;
   /** A new pod alert (or a changed one): report it (level Gate). */
@@ -55,30 +48,19 @@ export interface PodMonitorOptions {
   onCompromised?: () => void;
 }
 
-const realClock: PodClock = {
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
-  },
-};
-
 export class PodMonitor {
   private core: Core;
   private readonly intervalMs: number;
   private readonly guardianOf: () => Guardian | null;
   private readonly procDir: string;
   private readonly readTimeoutMs: number;
-  private readonly clock: PodClock;
-  private readonly logger: PodLogger | undefined;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
   private readonly options: PodMonitorOptions;
   private readonly loggedErrors = new Set<string>();
   private session: Session | null = null;
   private latest: PodProfile | null = null;
-  private timer: unknown = null;
+  private timer: Timer | null = null;
   private running = false;
   private inFlight: Promise<void> | null = null;
   private alert: PodAlert | null = null;
@@ -95,7 +77,7 @@ export class PodMonitor {
     this.guardianOf = options.guardian;
     this.procDir = options.procDir ?? '/proc/net';
     this.readTimeoutMs = options.readTimeoutMs ?? Math.min(this.intervalMs, 2000);
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
   }
 

@@ -9,18 +9,21 @@ import type { Core, Guardian, HeaderLine, Session } from '../core/index.js';
 import { BodyBudget } from './body-buffer.js';
 import type { ClientResponse, UwsClientResponse } from './client-response.js';
 import { Exchange, type CoreFault, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
-import { Exchanges, type ProxyLog, type ProxyStats } from './exchanges.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { Exchanges, type ProxyStats } from './exchanges.js';
 import { hasActivePlugins, type PluginRegistry } from './plugins.js';
 import { RequestPath } from './request-path.js';
+import { SHUTTING_DOWN } from './response-path.js';
 import { canonicalPath, canonicalQuery, type QueryForm } from './request-target.js';
 import { UpgradePath } from './upgrade.js';
 import type { Listening } from './listener.js';
-import { listenNode } from './node-listener.js';
+import { headerLines, listenNode, peerOf } from './node-listener.js';
+import { NodeUpgradePath, SocketClientResponse } from './node-upgrade.js';
 import type { CompleteUpgrade } from './uws.js';
 import { listenUws } from './uws-listener.js';
 import { WebSocketRelays, type RelayData, type WebSocketEvent } from './websocket.js';
 
-export type { CoreFault, ExchangeOutcome, ProxyLog, Stage, Verdict };
+export type { CoreFault, ExchangeOutcome, Stage, Verdict };
 
 export interface GateStats extends ProxyStats {
   /** Request bodies refused (503) because the gate held its most body bytes. */
@@ -75,13 +78,13 @@ export interface ProxyOptions {
    */
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   /**
-   * Plugins consulted after the guard's own decision (SPEC §5.7): approveRequest before the
+   * Plugins consulted after the guard's own decision (gate/plugins.ts): approveRequest before the
    * request is forwarded, approveResponse before the response is sent. Default: none.
    */
   plugins?: PluginRegistry;
   /** WebSocket upgrades completed and messages relayed (for metrics). */
   onWebSocket?: (event: WebSocketEvent) => void;
-  log?: ProxyLog;
+  log?: Logger;
   /**
    * An exchange could not be evaluated (GUARD_CORE_FAULT): 'block' answers it with the block status
    * (a response is withheld), 'pass' lets it through — the callee raises the alert. Called once per
@@ -97,6 +100,10 @@ export interface ProxyOptions {
   allowFallback?: boolean;
   /** undici pool settings. */
   connections?: number;
+  /** Largest response head read from the service (default 64 KiB); beyond, 502 with the reason. */
+  maxResponseHeadSize?: number;
+  /** How long an analysable response without a declared length is held before it is streamed (default 100 ms). */
+  responseHoldMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -112,6 +119,11 @@ export interface ProxyHandle {
   idle(timeoutMs: number): Promise<boolean>;
   /** What the gate refused or left out so far, and the body bytes it holds now (read when scraped). */
   stats(): GateStats;
+  /**
+   * Requests wait for the service and none of its answers arrived for longer than the upstream
+   * headers timeout: the pool is wedged (a reason for /readyz), else null.
+   */
+  upstreamStalled(): string | null;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
   close(drainMs?: number): Promise<void>;
   /**
@@ -127,12 +139,14 @@ const queryForm: QueryForm = { query: '', dropped: 0 };
 export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const maxBody = opts.maxBody ?? MiB;
   const blockStatus = opts.blockStatus ?? 403;
-  const log = opts.log ?? {};
+  const log = opts.log ?? silentLogger;
   if (!Number.isInteger(maxBody) || maxBody < 0) throw new Error(`invalid maxBody: ${maxBody}`);
   if (!Number.isInteger(blockStatus) || blockStatus < 200 || blockStatus > 599) throw new Error(`invalid blockStatus: ${blockStatus}`);
   const upstream = new URL(opts.upstream);
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`invalid upstream: ${opts.upstream}`);
 
+  // No answer from the service for this long while requests wait for one: the upstream is wedged.
+  const stallMs = opts.headersTimeoutMs ?? 30_000;
   const pool = new Pool(upstream.origin, {
     connections: opts.connections ?? 64,
     pipelining: 1,
@@ -140,18 +154,21 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     headersTimeout: opts.headersTimeoutMs ?? 30_000,
     bodyTimeout: opts.bodyTimeoutMs ?? 30_000,
     connectTimeout: opts.connectTimeoutMs ?? 5_000,
+    maxHeaderSize: opts.maxResponseHeadSize ?? 64 * 1024,
   });
   // The guard's own listing entry does nothing: with only it, the chain is skipped entirely.
   const plugins = hasActivePlugins(opts.plugins) ? opts.plugins! : null;
-  const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins);
+  const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins, opts.failClosed);
   const limits = {
     maxBody,
     analyzeBody: opts.analyzeBody ?? true,
     oversize: opts.oversize ?? 'decide',
     maxInFlight: opts.maxInFlight ?? 4096,
     budget: new BodyBudget(opts.bodyBudget ?? 64 * MiB),
+    maxResponseHead: opts.maxResponseHeadSize ?? 64 * 1024,
+    holdMs: opts.responseHoldMs ?? 100,
   } as const;
-  const requests = new RequestPath(exchanges, pool, limits, opts.failClosed);
+  const requests = new RequestPath(exchanges, pool, limits);
   const upgrades = new UpgradePath(exchanges, {
     upstream,
     maxMessage: maxBody,
@@ -159,6 +176,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
   });
   const relays = new WebSocketRelays({ maxMessage: maxBody, onEvent: opts.onWebSocket, log });
+  const nodeUpgrades = new NodeUpgradePath(exchanges, {
+    upstream,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+    handshakeTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+    onUpgraded: () => opts.onWebSocket?.('upgrade'),
+  });
 
   /** The exchange of a request head, as any listener delivers it. */
   function exchangeOf(client: ClientResponse, method: string, rawPath: string, rawQuery: string, headers: HeaderLine[], remote: string): Exchange {
@@ -194,6 +217,17 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           onMalformed: () => {
             exchanges.stats.malformedRefusals++;
           },
+          onUpgrade: (req, socket, head) => {
+            const url = req.url ?? '';
+            const q = url.indexOf('?');
+            const client = new SocketClientResponse(socket);
+            const ex = exchangeOf(client, req.method ?? '', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1), headerLines(req), peerOf(req.socket));
+            try {
+              nodeUpgrades.handle(ex, client, head);
+            } catch (err) {
+              exchanges.fail(ex, err);
+            }
+          },
         })
       : await listenUws(gateway, {
           port: opts.port,
@@ -221,13 +255,18 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     },
     idle: (timeoutMs) => exchanges.idle(timeoutMs),
     stats: () => ({ ...exchanges.stats, bodyBudgetRefusals: limits.budget.refusals, bodyBytesHeld: limits.budget.held }),
+    upstreamStalled: () => {
+      const quiet = performance.now() - exchanges.upstreamProgressAt;
+      return exchanges.awaitingHead > 0 && quiet > stallMs ? `${exchanges.awaitingHead} requests wait for the service, which has not answered for ${Math.round(quiet / 1000)} s` : null;
+    },
     async close(drainMs = 5_000): Promise<void> {
       if (exchanges.closing) return;
       exchanges.closing = true;
       listening.stopListening();
       await exchanges.idle(drainMs);
-      exchanges.each((ex) => ex.upstream?.abort('gate shutting down'));
+      exchanges.each((ex) => ex.upstream?.abort(SHUTTING_DOWN));
       relays.closeAll();
+      nodeUpgrades.closeAll();
       listening.close();
       await pool.close().catch(() => pool.destroy());
       exchanges.dispose();

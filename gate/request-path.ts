@@ -65,8 +65,6 @@ export class RequestPath {
     private readonly exchanges: Exchanges,
     private readonly upstream: Dispatcher,
     private readonly limits: RequestLimits,
-    /** A reason (text) answers every request with the block status, unevaluated; null lets it be evaluated. */
-    private readonly failClosed: (() => string | null) | undefined,
   ) {}
 
   /** A new request: checked, read, decided, forwarded (or answered by the gate). */
@@ -74,22 +72,12 @@ export class RequestPath {
     const exchanges = this.exchanges;
     const client = ex.client;
     client.onAbort(ex);
-    if (exchanges.closing) {
-      client.discardBody();
-      return exchanges.answer(ex, 503, 'guard-gate: shutting down\n', true);
-    }
-    const refused = this.failClosed?.() ?? null;
-    if (refused !== null) {
-      client.discardBody();
-      ex.blocked = 'request';
-      return exchanges.answer(ex, exchanges.blockStatus, `blocked by guard: ${refused} (request id ${ex.id})\n`, true);
-    }
-    if (exchanges.size >= this.limits.maxInFlight) {
+    if (exchanges.size >= this.limits.maxInFlight && !exchanges.closing) {
       client.discardBody();
       exchanges.stats.inFlightRefusals++;
       return exchanges.answer(ex, 503, 'guard-gate: too many requests in flight; retry shortly\n', true, 1);
     }
-    exchanges.begin(ex);
+    if (!exchanges.admit(ex)) return;
 
     // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE), nor one
     // with two lines of a field that has one value: parsers disagree on which line counts.

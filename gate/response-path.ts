@@ -10,12 +10,51 @@ import type { WritableListener } from './client-response.js';
 import { contentCodings, decodeForGate, type Decoded } from './decode.js';
 import type { Exchange, UpstreamExchange } from './exchange.js';
 import { failedChain, type Exchanges } from './exchanges.js';
-import { HOP_BY_HOP, responseHeaderName, responseTypes, statusLine } from './header-text.js';
+import { STATUS_CODES } from 'node:http';
+import { HOP_BY_HOP, responseHeaderName, responseTypes, safeReason, statusLine } from './header-text.js';
 import { isAnalysable } from './media-type.js';
 import type { ChainVerdict } from './plugins.js';
-import { digitsValue } from './recent-text.js';
+import { digitsValue, latin1 } from './recent-text.js';
 
 const NO_CODINGS: readonly string[] = Object.freeze([]);
+
+/** Trailer fields as undici hands them (name, value, … as bytes) as text lines. */
+function trailerLines(raw: (Buffer | string)[]): [string, string][] {
+  const text = (b: Buffer | string): string => (typeof b === 'string' ? b : latin1(b));
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([text(raw[i]!), text(raw[i + 1]!)]);
+  return out;
+}
+
+/** The reason the gate gives when it cuts its exchanges at shutdown. */
+export const SHUTTING_DOWN = 'gate shutting down';
+
+/** What went wrong with the service, in words an operator can act on (logged, and in the 502's body). */
+export function upstreamFailure(err: Error, maxHead: number): string {
+  const code = (err as { code?: string }).code ?? '';
+  switch (code) {
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return `the service's response head is over ${maxHead} bytes (GUARD_MAX_RESPONSE_HEAD_SIZE)`;
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return "the service's body does not match its Content-Length (or it sent Content-Length twice)";
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'the service sent no response head in time (GUARD_UPSTREAM_HEADERS_TIMEOUT)';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'the service paused its body too long (GUARD_UPSTREAM_BODY_TIMEOUT)';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connecting to the service timed out (GUARD_UPSTREAM_CONNECT_TIMEOUT)';
+    case 'ECONNREFUSED':
+      return 'the service refused the connection (is it listening on PROTECTED_SERVICE?)';
+    case 'EPIPE':
+    case 'ECONNRESET':
+      return 'the service closed the connection while the request was being sent (an answer it sent before reading the whole body is lost when it resets the connection)';
+    case 'UND_ERR_SOCKET':
+      return /bad response/i.test(err.message) ? 'the service sent a response that is not HTTP/1.1 (an unsolicited 100 Continue?)' : 'the service closed the connection';
+    default:
+      if (/Missing expected CR|HPE_/i.test(err.message)) return 'the service sent malformed HTTP/1.1 (bare LF line ends, invalid framing)';
+      return err.message || code || 'unknown error';
+  }
+}
 
 /** The limits the response path works within. */
 export interface ResponseLimits {
@@ -24,6 +63,14 @@ export interface ResponseLimits {
   analyzeBody: boolean;
   /** The bytes all buffered bodies of the gate may hold together. */
   budget: BodyBudget;
+  /** Largest response head the pool reads (for the error message). */
+  maxResponseHead: number;
+  /**
+   * Milliseconds an analysable response without a declared length is held for analysis: one that
+   * completes sooner is decided whole (and withheld when blocked); one still arriving is a stream —
+   * decided on its head, then relayed as it comes, its body not profiled.
+   */
+  holdMs: number;
 }
 
 /** Why the gate aborted an upstream exchange (never shown to a client). */
@@ -59,13 +106,34 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   /** Waiting for the client to drain before reading more from the upstream. */
   private draining = false;
   private upstreamDone = false;
+  /** The reason phrase the service sent (kept unless it is not fit to forward). */
+  private reason = '';
+  /** Trailer fields the service sent after its body. */
+  private trailerLines: [string, string][] | null = null;
+  /** Ends the hold of a response without a declared length (stream()). */
+  private holdTimer: NodeJS.Timeout | null = null;
+
+  /** Counted in Exchanges.awaitingHead until the response head (or a failure) arrives. */
+  private awaiting = true;
 
   constructor(
     private readonly exchanges: Exchanges,
     private readonly limits: ResponseLimits,
     private readonly ex: Exchange,
     private readonly body: Buffer | Readable | null,
-  ) {}
+  ) {
+    exchanges.awaitingHead++;
+  }
+
+  /** The service answered (or failed): no longer waiting for its head. */
+  private progressed(): void {
+    const exchanges = this.exchanges;
+    exchanges.upstreamProgressAt = performance.now();
+    if (this.awaiting) {
+      this.awaiting = false;
+      exchanges.awaitingHead--;
+    }
+  }
 
   /** Abort the upstream exchange (client gone, response blocked, shutdown). */
   abort(reason: string): void {
@@ -83,9 +151,11 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     else this.abortFn = abort;
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
+    this.progressed();
     try {
-      return this.head(statusCode, raw, resume);
+      if (statusCode < 200) return this.informational(statusCode, raw, statusText ?? '');
+      return this.head(statusCode, raw, resume, statusText ?? '');
     } catch (err) {
       this.exchanges.fail(this.ex, err);
       return false;
@@ -101,8 +171,9 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     }
   }
 
-  onComplete(): void {
+  onComplete(trailers: (Buffer | string)[] | null): void {
     this.upstreamDone = true;
+    if (trailers && trailers.length > 1) this.trailerLines = trailerLines(trailers);
     try {
       this.complete();
     } catch (err) {
@@ -111,6 +182,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   }
 
   onError(err: Error): void {
+    this.progressed();
     try {
       this.failed(err);
     } catch (err2) {
@@ -125,12 +197,26 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     else this.resumeFn?.();
   }
 
-  private head(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+  /**
+   * A 1xx before the final response (103 Early Hints, 102 Processing): relayed where the listener
+   * can, dropped otherwise; not the exchange's response, never profiled. Reading goes on.
+   */
+  private informational(statusCode: number, raw: Buffer[], statusText: string): boolean {
+    const ex = this.ex;
+    if (ex.finished) return true;
+    const lines: [string, string][] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) lines.push([latin1(raw[i]!), latin1(raw[i + 1]!)]);
+    if (!ex.client.informational(statusCode, safeReason(statusText) ?? STATUS_CODES[statusCode] ?? 'Informational', lines)) this.exchanges.stats.informationalDropped++;
+    return true;
+  }
+
+  private head(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     const ex = this.ex;
     if (ex.finished) return false;
     ex.respMs = performance.now() - ex.start;
     this.resumeFn = resume;
     this.status = statusCode;
+    this.reason = statusText;
     let ctype: string | undefined;
     let clen: Buffer | undefined;
     const headers = this.respHeaders;
@@ -149,8 +235,13 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     const { maxBody, analyzeBody } = this.limits;
     const analysable = !this.noBody && analyzeBody && isAnalysable(ctype);
     if (analysable && (this.declared === null || this.declared <= maxBody)) {
-      // Decided once the body is complete (or over the limit).
+      // Decided once the body is complete (or over the limit), unless it turns out to be a stream.
       this.collect = ex.responseBody = BodyBuffer.open(this.declared ?? 16384, this.limits.budget, true)!;
+      if (this.declared === null) {
+        if (this.limits.holdMs === 0) return this.stream();
+        this.holdTimer = setTimeout(() => this.stream(), this.limits.holdMs);
+        this.holdTimer.unref();
+      }
       return true;
     }
     if (analysable) this.fault = 'TooLargeBody';
@@ -185,8 +276,27 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     return this.send(chunk);
   }
 
+  /**
+   * A response without a declared length still arriving after the hold: a stream (server-sent
+   * events, a long report). Decided on its head now; what was collected and the rest are relayed as
+   * they come, so its first byte is not delayed until its end. Returns whether undici reads on.
+   */
+  private stream(): boolean {
+    this.holdTimer = null;
+    const collect = this.collect;
+    if (collect === null || this.ex.finished) return true;
+    this.collect = null;
+    this.exchanges.stats.streamedResponses++;
+    if (collect.len > 0) this.pending = collect.view();
+    return this.decide(undefined);
+  }
+
   private complete(): void {
     const ex = this.ex;
+    if (this.holdTimer !== null) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = null;
+    }
     if (ex.finished) return;
     const collect = this.collect;
     if (collect !== null) {
@@ -223,19 +333,26 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     const ex = this.ex;
     const exchanges = this.exchanges;
     this.abortFn = null;
+    if (this.holdTimer !== null) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = null;
+    }
     if (this.body instanceof Readable) this.body.destroy();
     if (ex.finished) return;
     if (ex.aborted) return exchanges.finish(ex);
     const log = exchanges.log;
+    const why = { requestId: ex.id, err: String(err.message ?? err), code: (err as { code?: string }).code, reason: upstreamFailure(err, this.limits.maxResponseHead) };
     if (!this.headWritten) {
+      // The gate is closing and cut this exchange: the client may retry elsewhere at once.
+      if (err instanceof UpstreamAborted && err.message === SHUTTING_DOWN) return exchanges.answer(ex, 503, 'guard-gate: shutting down\n', true, 1);
       if (this.status === 0) {
-        log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream unavailable');
-        return exchanges.answer(ex, 502, 'guard-gate: upstream unavailable\n');
+        log.warn?.(why, 'upstream unavailable');
+        return exchanges.answer(ex, 502, `guard-gate: upstream unavailable (${why.reason})\n`);
       }
-      log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream response failed');
-      return exchanges.answer(ex, 502, 'guard-gate: upstream response failed\n');
+      log.warn?.(why, 'upstream response failed');
+      return exchanges.answer(ex, 502, `guard-gate: upstream response failed (${why.reason})\n`);
     }
-    log.warn?.({ requestId: ex.id, err: String(err.message ?? err) }, 'upstream stream failed');
+    log.warn?.(why, 'upstream stream failed');
     // The head is out: the client sees a truncated response, never a complete-looking one.
     ex.client.close();
     exchanges.finish(ex);
@@ -334,11 +451,12 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     if (this.headWritten) return;
     this.headWritten = true;
     const client = this.ex.client;
-    client.writeStatus(statusLine(this.status));
+    client.writeStatus(statusLine(this.status, this.reason));
     const lines = this.respHeaders;
+    const trailer = client.trailersRelayed && this.declared === null;
     for (let i = 0; i < lines.length; i++) {
       const k = lines[i]![0];
-      if (HOP_BY_HOP.has(k) || k === 'content-length' || k === 'date') continue;
+      if ((HOP_BY_HOP.has(k) && !(trailer && k === 'trailer')) || k === 'content-length' || k === 'date') continue;
       client.writeHeader(k, lines[i]![1]);
     }
   }
@@ -367,8 +485,10 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     if (client.open) {
       client.cork(() => {
         this.writeHead();
-        if (this.declared === null || this.declared === 0) client.end();
-        else client.close(); // the upstream sent less than it declared
+        if (this.declared === null || this.declared === 0) {
+          if (this.trailerLines !== null && this.declared === null) client.trailers(this.trailerLines);
+          client.end();
+        } else client.close(); // the upstream sent less than it declared
       });
     }
     this.exchanges.finish(ex);

@@ -1,4 +1,4 @@
-// Sync with guard-service (SPEC §5.3, as written; reference upstream-gate.md §5.6, §6 for the wire).
+// Sync with guard-service: POST /sync with {pile, alerts, compromised}, the original's wire format.
 //
 // Policy, evaluated whenever the pile or the alerts change and on a timer:
 //   * ≥ 1000 samples or ≥ 1000 alerts held                              → sync now;
@@ -16,8 +16,11 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Core, Pile, Session } from '../core/index.js';
-import { systemClock, type Clock, type Timer } from '../service/clock.js';
-import { silentLogger, type GateLogger, type GuardianSource } from './guardian-source.js';
+import { systemClock, type Clock, type Timer } from '../clock/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import type { AlertLevel } from './alerts.js';
+import { ConfigError } from './config.js';
+import type { GuardianSource } from './guardian-source.js';
 
 export const PILE_LIMIT = 1000;
 export const ALERTS_LIMIT = 1000;
@@ -26,12 +29,12 @@ export const SKIP_INTERVALS = 5;
 export const DEFAULT_SYNC_INTERVAL_MS = 60_000;
 export const DEFAULT_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
 
-/** One alert as guard-service receives it (reference upstream-gate.md §5.5). */
+/** One alert as guard-service receives it: held here, de-duplicated, until a sync delivers it. */
 export interface SyncAlert {
   decision: unknown;
   /** Unix seconds of the first occurrence. */
   time: number;
-  level: 'Session' | 'Gate';
+  level: AlertLevel;
   count: number;
 }
 
@@ -81,9 +84,11 @@ export interface SyncClientOptions {
   /** Wall clock for alert times (ms since the epoch). */
   wallNow?: () => number;
   random?: () => number;
-  log?: GateLogger;
+  log?: Logger;
   /** Called after every attempt (metrics). */
   onResult?: (result: SyncResult) => void;
+  /** Called for each distinct alert not held because maxAlerts were held already (metrics). */
+  onAlertDropped?: () => void;
 }
 
 export interface SyncStats {
@@ -106,8 +111,9 @@ export class SyncClient {
   private readonly tokenFile: string;
   private readonly clock: Clock;
   private readonly wallNow: () => number;
-  private readonly log: GateLogger;
+  private readonly log: Logger;
   private readonly onResult: SyncClientOptions['onResult'];
+  private readonly onAlertDropped: SyncClientOptions['onAlertDropped'];
   private readonly intervalMs: number;
   private readonly backoffBaseMs: number;
   private readonly maxBackoffMs: number;
@@ -153,6 +159,7 @@ export class SyncClient {
     this.wallNow = options.wallNow ?? Date.now;
     this.log = options.log ?? silentLogger;
     this.onResult = options.onResult;
+    this.onAlertDropped = options.onAlertDropped;
     this.intervalMs = positive(options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS, 'intervalMs');
     this.backoffBaseMs = positive(options.backoffMs ?? 5000, 'backoffMs');
     this.maxBackoffMs = Math.max(this.backoffBaseMs, options.maxBackoffMs ?? 300_000);
@@ -164,7 +171,7 @@ export class SyncClient {
     this.pile = this.core.newPile();
     this.lastSuccess = this.clock.now();
     if (this.url) {
-      const ca = options.caFile ? readFileSync(options.caFile, 'utf8') : undefined;
+      const ca = options.caFile ? readCa(options.caFile) : undefined;
       this.agent = new Agent({
         connect: {
           timeout: options.connectTimeoutMs ?? 5000,
@@ -209,9 +216,9 @@ export class SyncClient {
 
   /**
    * Record an alert; `key` is the decision's sorted string (duplicates of the same level only
-   * count up). Beyond maxAlerts distinct alerts the newest are dropped.
+   * count up). Beyond maxAlerts distinct alerts the newest are dropped (and counted).
    */
-  addAlert(decision: unknown, key: string, level: 'Session' | 'Gate' = 'Session'): void {
+  addAlert(decision: unknown, key: string, level: AlertLevel = 'Session'): void {
     if (this.closed) return;
     const k = `${level}${key}`;
     const seen = this.alertIndex.get(k);
@@ -219,7 +226,10 @@ export class SyncClient {
       seen.count++;
       return;
     }
-    if (this.alerts.length >= this.maxAlerts) return;
+    if (this.alerts.length >= this.maxAlerts) {
+      this.onAlertDropped?.();
+      return;
+    }
     const alert: SyncAlert = { decision, time: Math.floor(this.wallNow() / 1000), level, count: 1 };
     this.alerts.push(alert);
     this.alertIndex.set(k, alert);
@@ -434,7 +444,7 @@ export class SyncClient {
       this.currentBackoff = 0;
       this.counters.successes++;
       this.counters.consecutiveFailures = 0;
-      this.log.debug?.({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
+      this.log.debug({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
     } else {
       if (sendingCore === this.core) this.restore(sending, sentAlerts);
       else {
@@ -500,7 +510,10 @@ export class SyncClient {
       seen.count += alert.count;
       return;
     }
-    if (this.alerts.length >= this.maxAlerts) return;
+    if (this.alerts.length >= this.maxAlerts) {
+      this.onAlertDropped?.();
+      return;
+    }
     this.alerts.push(alert);
     this.alertIndex.set(k, alert);
   }
@@ -524,6 +537,15 @@ export class SyncClient {
     } finally {
       if (this.abort === abort) this.abort = null;
     }
+  }
+}
+
+/** GUARD_SERVICE_CA_FILE, read once at start: a file that cannot be read is a configuration error. */
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('GUARD_SERVICE_CA_FILE', `cannot read ${file}: ${messageOf(err)}`);
   }
 }
 

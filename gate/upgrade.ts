@@ -33,8 +33,7 @@ export class UpgradePath {
     const handshake = new AbortController();
     ex.upstream = { abort: () => handshake.abort() };
     client.onAbort(ex);
-    if (exchanges.closing) return exchanges.answer(ex, 503, 'guard-gate: shutting down\n', true);
-    exchanges.begin(ex);
+    if (!exchanges.admit(ex)) return;
     const bodyFraming = ex.headers.some(([k, v]) => (k === 'content-length' && v.trim() !== '0') || k === 'transfer-encoding');
     if (bodyFraming) return exchanges.answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
     if (!ex.validTarget) return exchanges.answer(ex, 400, 'guard-gate: invalid request target\n', true);

@@ -1,4 +1,4 @@
-// The one adapter around uWebSockets.js (SPEC §2): load the binding, refuse its slow JavaScript
+// The one adapter around uWebSockets.js (docs/architecture.md): load the binding, refuse its slow JavaScript
 // fallback unless explicitly allowed, create an App, listen (port 0 allowed), close. Everything
 // else in the gate talks to uWS through the types re-exported here, so the binding can be swapped.
 import { createRequire } from 'node:module';

@@ -1,4 +1,4 @@
-// WebSocket pass-through (SPEC §5.1). The upgrade request is decided in proxy.ts like any request;
+// WebSocket pass-through on the uws listener. The upgrade request is decided (upgrade.ts) like any request;
 // this module then opens the service's side with a minimal RFC 6455 client (ServiceSocket) and,
 // once the client's upgrade is completed, relays messages both ways (WebSocketRelays).
 //

@@ -1,14 +1,15 @@
-// Who is calling guard-service (SPEC §6.4). Gates: a projected service-account token reviewed by
-// Kubernetes (TokenReview, audience guard-service); the namespace and pod come from the reviewed
-// identity (never from an unverified JWT, S-4) and the service from the pod's labels. People: a
-// bearer token reviewed by Kubernetes plus a SubjectAccessReview for each verb and namespace, or,
-// in local mode, the token generated at start. Kubernetes failures are 503, not 401 (B-12).
+// Who is calling guard-service (docs/threat-model.md). Gates: a projected service-account token
+// reviewed by Kubernetes (TokenReview, audience guard-service); the namespace and pod come from the
+// reviewed identity (never from an unverified JWT, docs/threat-model.md S-4) and the service from
+// the pod's labels. People: a bearer token reviewed by Kubernetes plus a SubjectAccessReview for
+// each verb and namespace, or, in local mode, the token generated at start. Kubernetes failures are
+// 503, not 401 (docs/threat-model.md, B-12).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError } from './api-errors.js';
 import type { KubeAccess } from './kube-access.js';
-import { httpStatus } from './store/kube-client.js';
-import { isDnsLabel } from './store/index.js';
+import { httpStatus } from '../store/kube.js';
+import { isDnsLabel } from '../store/index.js';
 
 export const GATE_AUDIENCE = 'guard-service';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
@@ -176,7 +177,7 @@ export class QueryGateIdentifier implements GateAuthenticator {
   }
 }
 
-/** A service name must be a Guardian name (B-11) and not the namespace default's (B-17). */
+/** A service name must be a Guardian name, not the namespace default's (docs/threat-model.md B-11, B-17). */
 function checkService(namespace: string, service: string, what: string): void {
   if (!isDnsLabel(service)) {
     throw new ApiError('GUARD_API_FORBIDDEN', `${what} service ${JSON.stringify(service)}, which is not a DNS-1123 label (lower-case letters, digits and '-', at most 63): fix the label`, { reason: 'bad_service' });

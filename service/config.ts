@@ -1,5 +1,6 @@
-// guard-service's configuration (SPEC §6.6): the environment is read once, here, validated and
-// frozen. An invalid value is a ConfigError naming the variable; nothing is silently replaced.
+// guard-service's configuration (docs/configuration.md): the environment is read once, here,
+// validated and frozen. An invalid value is a ConfigError naming the variable; nothing is silently
+// replaced.
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** How people (the API and UI) authenticate: Kubernetes TokenReview + SubjectAccessReview, or the token made at start. */
@@ -23,6 +24,8 @@ export interface ServiceConfig {
   maxBodyBytes: number;
   /** KUBERNETES_SERVICE_HOST is set: running in a pod. */
   inCluster: boolean;
+  /** GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK: listen on a non-loopback address with auth off. */
+  allowUnauthenticatedNetwork: boolean;
 }
 
 export class ConfigError extends Error {
@@ -52,7 +55,8 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
   const store = oneOf('GUARD_STORE', env.GUARD_STORE, STORES) ?? (inCluster ? 'kube-crd' : 'file');
   const auth = flag('GUARD_SERVICE_AUTH', env.GUARD_SERVICE_AUTH, true);
   if (!auth && store !== 'file') {
-    // S-1: without authentication any caller names any namespace; only a local file store may run so.
+    // Without authentication any caller names any namespace (docs/threat-model.md, S-1): only a
+    // local file store may run so.
     throw new ConfigError('GUARD_SERVICE_AUTH', `false is allowed only with GUARD_STORE=file (local use); with the ${store} store gates must authenticate`);
   }
   const tlsOn = flag('GUARD_SERVICE_TLS', env.GUARD_SERVICE_TLS, inCluster);
@@ -61,7 +65,9 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
   const peopleAuth = oneOf('GUARD_SERVICE_PEOPLE_AUTH', env.GUARD_SERVICE_PEOPLE_AUTH, ['kubernetes', 'token'] as const) ?? (auth ? 'kubernetes' : 'token');
   const config: ServiceConfig = {
     port: integer('GUARD_SERVICE_PORT', env.GUARD_SERVICE_PORT, DEFAULT_PORT, 0, 65535),
-    address: nonEmpty(env.GUARD_SERVICE_ADDRESS) ?? '0.0.0.0',
+    // Without authentication anyone who reaches the port writes any Guardian: loopback only, unless
+    // a person says otherwise in so many words.
+    address: nonEmpty(env.GUARD_SERVICE_ADDRESS) ?? (auth ? '0.0.0.0' : '127.0.0.1'),
     auth,
     tls: tlsOn ? { certFile, keyFile } : null,
     serviceLabels: Object.freeze(labels(env.GUARD_SERVICE_LABELS)),
@@ -72,7 +78,10 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     peopleTokenFile: nonEmpty(env.GUARD_SERVICE_PEOPLE_TOKEN_FILE) ?? null,
     maxBodyBytes: integer('GUARD_SERVICE_MAX_BODY', env.GUARD_SERVICE_MAX_BODY, DEFAULT_MAX_BODY, 1024, 512 << 20),
     inCluster,
+    allowUnauthenticatedNetwork: flag('GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK', env.GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK, false),
   };
+  const problem = exposureProblem(config);
+  if (problem !== null) throw new ConfigError('GUARD_SERVICE_ADDRESS', problem);
   if (config.peopleTokenFile !== null && peopleAuth !== 'token') {
     throw new ConfigError('GUARD_SERVICE_PEOPLE_TOKEN_FILE', 'is used only with the generated people token (GUARD_SERVICE_PEOPLE_AUTH=token)');
   }
@@ -82,6 +91,20 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
 /** A config for tests and embedding: defaults of a local run, then `overrides`. */
 export function serviceConfig(overrides: Partial<ServiceConfig> = {}): Readonly<ServiceConfig> {
   return Object.freeze({ ...readServiceConfig({}), ...overrides });
+}
+
+/**
+ * Without authentication anyone who reaches the port writes any Guardian: such a service listens on
+ * loopback only, unless a person says otherwise in so many words. The reason it may not, or null.
+ */
+export function exposureProblem(config: Pick<ServiceConfig, 'auth' | 'address' | 'allowUnauthenticatedNetwork'>): string | null {
+  if (config.auth || isLoopback(config.address) || config.allowUnauthenticatedNetwork) return null;
+  return `${config.address} is not a loopback address, and with GUARD_SERVICE_AUTH=false anyone who reaches it writes any Guardian: listen on 127.0.0.1 or ::1, turn authentication on, or set GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK=true`;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || /^::ffff:127\./.test(address);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

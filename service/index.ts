@@ -1,4 +1,4 @@
-// guard-service (SPEC §6): the HTTP API gates sync with, the people API, health and metrics, over
+// guard-service: the HTTP API gates sync with, the people API, health and metrics, over
 // the learner, the alert store and a Guardian store. startService() builds and listens; close()
 // stops accepting, flushes learning to the store (bounded), and releases everything.
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
@@ -11,8 +11,8 @@ import { loadCore, type Core } from '../core/index.js';
 import { AlertStore } from './alerts.js';
 import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
-import { systemClock, type Clock } from './clock.js';
-import type { ServiceConfig } from './config.js';
+import { systemClock, type Clock } from '../clock/index.js';
+import { exposureProblem, type ServiceConfig } from './config.js';
 import { defaultKubeConfig, kubeAccess, type KubeAccess } from './kube-access.js';
 import { Learner, type LearnerLimits } from './learner.js';
 import { ServiceMetrics } from './metrics.js';
@@ -20,9 +20,7 @@ import { opsRoutes } from './ops-routes.js';
 import { peopleRoutes } from './people-routes.js';
 import { PodRestarter } from './pod-restarts.js';
 import type { ServiceContext } from './service-context.js';
-import { KubeConfigMapGuardianStore } from './store/kube-configmap.js';
-import { KubeCrdGuardianStore } from './store/kube-crd.js';
-import { FileGuardianStore, type GuardianStore } from './store/index.js';
+import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { syncRoute } from './sync-route.js';
 import { uiRoutes } from './ui-routes.js';
 
@@ -71,12 +69,17 @@ export interface ShutdownReport {
 export interface RunningService {
   /** http(s)://host:port, with a loopback host when listening on every address. */
   url: string;
+  /** The address and port really bound, as the system reports them. */
+  bound: string;
   /** Token mode: the bearer token people use; null with Kubernetes authentication. */
   peopleToken: string | null;
   close(): Promise<ShutdownReport>;
 }
 
 export async function startService(config: Readonly<ServiceConfig>, options: ServiceOptions = {}): Promise<RunningService> {
+  // Checked here too: a config built in code (serviceConfig overrides) skips readServiceConfig.
+  const exposed = exposureProblem(config);
+  if (exposed !== null) throw new ServiceError('GUARD_SERVICE_SETUP', `GUARD_SERVICE_ADDRESS: ${exposed}`);
   const log = options.logger ?? pino({ level: config.logLevel, base: { component: 'guard-service' } });
   const core = options.core ?? loadCore();
   const clock = options.clock ?? systemClock;
@@ -107,10 +110,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
       } catch (err) {
         throw new ServiceError('GUARD_SERVICE_SETUP', `the file store's directory ${config.storeDir} (GUARD_STORE_DIR) cannot be created: ${(err as Error).message}`, { cause: err });
       }
-      store = new FileGuardianStore(config.storeDir, { core, report });
+      store = await openGuardianStore({ kind: 'file', dir: config.storeDir, core, report });
     } else {
-      const kubeConfig = kube!.kubeConfig;
-      store = config.store === 'kube-crd' ? new KubeCrdGuardianStore({ kubeConfig, core, report }) : new KubeConfigMapGuardianStore({ kubeConfig, core, report });
+      store = await openGuardianStore({ kind: config.store, kubeConfig: kube!.kubeConfig, core, report });
     }
   }
 
@@ -157,6 +159,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   let closing: Promise<ShutdownReport> | null = null;
   return {
     url: urlOf(app, tls !== null),
+    bound: boundOf(app),
     peopleToken,
     close: () =>
       (closing ??= (async () => {
@@ -238,6 +241,11 @@ async function readTls(files: { certFile: string; keyFile: string }): Promise<{ 
     );
   }
   return pair;
+}
+
+function boundOf(app: FastifyInstance): string {
+  const { address, port } = app.server.address() as AddressInfo;
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 function urlOf(app: FastifyInstance, tls: boolean): string {

@@ -11,7 +11,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { inClusterKubeConfig } from './store/kube-client.js';
+import { inClusterKubeConfig } from '../store/kube.js';
 
 export interface KubeAccess {
   readonly kubeConfig: KubeConfig;

@@ -1,10 +1,11 @@
 // guard-service's learner: merges the piles the gates of a service send, learns them into the
-// service's Guardian on the policy of SPEC §6.2, and persists learned + samples to the store.
+// service's Guardian on the policy below, and persists learned + samples to the store.
 //
-// Reading of the policy (SPEC §6.2, resolved against reference upstream-service.md §4.4 and D-4):
+// The policy, as the original's README states it (where its wording and its code differ, the
+// code's reading):
 // * Learn a service's pile, when it is non-empty, as soon as ANY of these holds (the README's
-//   "and" before "≥30 s" is read as "or", as the original's code and D-4 have it):
-//   - the pile holds ≥ learnSamples (1000) samples ("more than 1000" means ≥ 1000, D-4);
+//   "and" before "≥30 s" is read as "or", as the original's code has it):
+//   - the pile holds ≥ learnSamples (1000) samples ("more than 1000" means ≥ 1000, as in its code);
 //   - the pile is more than 10 % of the samples learned so far: samples < pile × 10 (integer
 //     form, as the original; with pile 1 this fires at samples ≤ 9);
 //   - ≥ learnIntervalMs (30 s) passed since this service's last learn (never learned here yet:
@@ -18,18 +19,20 @@
 //   - otherwise when ≥ persistIntervalMs (5 min) passed since the last persist (a Guardian loaded
 //     with learned rules counts as persisted at load, so a restart does not cause a write storm).
 //   A failed persist keeps everything and is retried with back-off (5 s doubling to 5 min), not
-//   only after the next learn (B-7). Later persists go through the tick, at most persistsPerTick
-//   per tick (P-5). `samples` is capped at 1,000,000 by the core's learn.
+//   only after the next learn (docs/threat-model.md, B-7). Later persists go through the tick, at
+//   most persistsPerTick per tick (a thundering herd of writes after a restart is spread out).
+//   `samples` is capped at 1,000,000 by the core's learn.
 // * flush() learns every pending pile and persists every service learned since its last persist,
-//   whatever the timers say, and awaits the store (B-6, B-7).
+//   whatever the timers say, and awaits the store (docs/threat-model.md, B-6, B-7).
 // * configured and control belong to people: the learner takes them from the store (load, the
 //   answer of its own writes, watch events) and never writes them. A learned part written
 //   elsewhere (a reset, another replica) is adopted, and what was learned here since the last
-//   persist is learned into it again, so nothing is lost (B-8).
+//   persist is learned into it again, so nothing is lost (docs/threat-model.md, B-8).
 import { createHash } from 'node:crypto';
 import type { Core, Guardian, Pile } from '../core/index.js';
-import type { Clock, Timer } from './clock.js';
-import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from './store/index.js';
+import type { Clock, Timer } from '../clock/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
 
 export interface LearnerLimits {
   /** Learn when the pile holds at least this many samples. */
@@ -71,14 +74,6 @@ export const DEFAULT_LEARNER_LIMITS: Readonly<LearnerLimits> = Object.freeze({
   maxDeferredEvents: 16,
 });
 
-/** pino-compatible: (details, message). */
-export interface LearnerLog {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
-
-const silentLog: LearnerLog = { info() {}, warn() {} };
-
 export type LearnerErrorCode =
   /** The service's Guardian could not be read; the gate keeps its pile and Guardian and retries. */
   | 'GUARD_LEARNER_STORE_UNAVAILABLE'
@@ -99,7 +94,7 @@ export interface LearnerOptions {
   core: Core;
   store: GuardianStore;
   clock: Clock;
-  log?: LearnerLog;
+  log?: Logger;
   limits?: Partial<LearnerLimits>;
 }
 
@@ -176,7 +171,7 @@ export class Learner {
   private readonly core: Core;
   private readonly store: GuardianStore;
   private readonly clock: Clock;
-  private readonly log: LearnerLog;
+  private readonly log: Logger;
   private readonly limits: Readonly<LearnerLimits>;
   private readonly records = new Map<string, ServiceRecord>();
   /** Services with a pending pile or unpersisted learning, in round-robin order for the tick. */
@@ -189,7 +184,7 @@ export class Learner {
     this.core = options.core;
     this.store = options.store;
     this.clock = options.clock;
-    this.log = options.log ?? silentLog;
+    this.log = options.log ?? silentLogger;
     this.limits = Object.freeze({ ...DEFAULT_LEARNER_LIMITS, ...options.limits });
   }
 
@@ -418,7 +413,8 @@ export class Learner {
       guardian = stored ? this.core.parseGuardian(stored.spec) : this.core.defaultGuardian();
     } catch (err) {
       rec.deferred.length = 0;
-      // A read error is never taken for "no Guardian" (B-5): the default would overwrite learning.
+      // A read error is never taken for "no Guardian" (docs/threat-model.md, B-5): the default
+      // would overwrite learning.
       const code = isStoreError(err) ? ` (${err.code})` : '';
       throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `cannot read the Guardian of ${rec.namespace}/${rec.service}${code}: ${(err as Error).message}`, { cause: err });
     }

@@ -1,5 +1,6 @@
-// guard-service's Prometheus metrics (P-7): syncs by outcome and their latency, what the learner
-// did (read from its counters at scrape time), alerts, authentication failures, pod restarts.
+// guard-service's Prometheus metrics (docs/operations.md): syncs by outcome and their latency, what
+// the learner did (read from its counters at scrape time), alerts, authentication failures, pod
+// restarts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AlertStore } from './alerts.js';
 import type { Learner } from './learner.js';

@@ -1,4 +1,4 @@
-// Operations endpoints (F-1): /healthz (the process answers), /readyz (the store answers and the
+// Operations endpoints: /healthz (the process answers), /readyz (the store answers and the
 // learner runs), /metrics (Prometheus text). Unauthenticated, as kubelet probes and scrapers are.
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from './service-context.js';

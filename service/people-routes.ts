@@ -1,4 +1,4 @@
-// The API for people and the UI (SPEC §6.1, F-2, F-3): list and read Guardians, replace their
+// The API for people and the UI: list and read Guardians, replace their
 // configured rules and control (people's fields; the learner's are kept), copy learned rules into
 // configured ones, query alerts, and the services at a glance. Every call carries a bearer token;
 // each verb is checked for the namespace it touches. A read answers the Guardian's resourceVersion
@@ -9,7 +9,7 @@ import { ApiError, isApiError } from './api-errors.js';
 import type { RecentAlerts } from './alerts.js';
 import type { Person, PersonVerb } from './auth.js';
 import type { ServiceContext } from './service-context.js';
-import { isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from './store/index.js';
+import { defaultSpec, isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,7 +26,7 @@ const MAX_ALERT_LIMIT = 1000;
 const HOUR_MS = 3_600_000;
 
 export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
-  const defaults = defaultSpec(ctx);
+  const defaults = defaultSpec(ctx.core);
 
   app.addHook('onRequest', async (req) => {
     try {
@@ -239,11 +239,3 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function defaultSpec(ctx: ServiceContext): GuardianSpecJson {
-  const g = ctx.core.defaultGuardian();
-  try {
-    return JSON.parse(g.toWire()) as GuardianSpecJson;
-  } finally {
-    g.dispose();
-  }
-}

@@ -1,11 +1,12 @@
-// Restarting compromised pods (reference upstream-service.md §4.10): a gate that reports its pod
+// Restarting compromised pods, as the original service does: a gate that reports its pod
 // compromised gets that pod deleted (its controller makes a new one). Only the caller's own pod,
 // known from its reviewed token, conditioned on the pod's uid; at most once per pod per interval
-// (the gate repeats `compromised` on every sync); never for an identity the caller named (S-1).
+// (the gate repeats `compromised` on every sync); never for an identity the caller named
+// (docs/threat-model.md, S-1).
 import type { Logger } from 'pino';
 import { TtlCache, type GateIdentity } from './auth.js';
 import type { KubeAccess } from './kube-access.js';
-import { httpStatus } from './store/kube-client.js';
+import { httpStatus } from '../store/kube.js';
 
 export interface PodRestarterOptions {
   /** null: no Kubernetes (auth off); restarts are refused and logged. */

@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { Core } from '../core/index.js';
 import type { AlertStore } from './alerts.js';
 import type { GateAuthenticator, PeopleAuthenticator } from './auth.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock/index.js';
 import type { ServiceConfig } from './config.js';
 import type { Learner } from './learner.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PodRestarter } from './pod-restarts.js';
-import type { GuardianStore } from './store/index.js';
+import type { GuardianStore } from '../store/index.js';
 
 export interface ServiceContext {
   config: Readonly<ServiceConfig>;

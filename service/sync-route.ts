@@ -1,4 +1,4 @@
-// POST /sync, wire-compatible with the original gates (SPEC §6.1, reference upstream-service.md §3):
+// POST /sync, wire-compatible with the original gates:
 // {pile, alerts, compromised} in, {"guardian": <GuardianSpec>} out. The caller is identified
 // before its body is read; the body is bounded and checked by the core; a refused sync changes
 // nothing. The learner's GuardianSpec text is spliced into the answer as it is, not re-serialised.
@@ -9,7 +9,7 @@ import type { GateIdentity } from './auth.js';
 import { LearnerError } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
 import type { ServiceContext } from './service-context.js';
-import { isStoreError } from './store/index.js';
+import { isStoreError } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,7 +52,7 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       }
       let pile: Pile | null = message.pile;
       if (message.compromised) {
-        // S-7: what a compromised pod saw is not learned.
+        // What a compromised pod saw is not learned (docs/threat-model.md, S-7).
         pile?.dispose();
         pile = null;
         ctx.podRestarts.restart(gate);

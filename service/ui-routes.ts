@@ -1,4 +1,4 @@
-// guard-ui's files (SPEC §7), served by guard-service on the people API's origin: the page signs
+// guard-ui's files, served by guard-service on the people API's origin: the page signs
 // in with the people token and calls /api/v1 itself, so the files hold no secret and are served
 // without authentication. They are the Vite build in build/ui, read once at start into memory: a
 // URL only ever selects one of those files, never a path on disk. Gzipped copies are kept for

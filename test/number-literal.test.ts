@@ -24,7 +24,7 @@ function both(literal: string): [string, string] {
 const rng = random;
 
 describe('Go %v of JSON number literals', () => {
-  it('prints the reference forms', () => {
+  it('prints Go\'s forms', () => {
     const cases: Array<[string, string]> = [
       ['12', '12'], ['2.3', '2.3'], ['1000000', '1e+06'], ['0.00001', '1e-05'], ['1e21', '1e+21'],
       ['123456', '123456'], ['1234567', '1.234567e+06'], ['0.0001', '0.0001'], ['1.2e-5', '1.2e-05'],

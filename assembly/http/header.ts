@@ -1,4 +1,4 @@
-// Go textproto.CanonicalMIMEHeaderKey (reference §5.1).
+// Go textproto.CanonicalMIMEHeaderKey: the header names the original's gate saw.
 import { goStringFromUtf8 } from "../text/utf8";
 
 /** RFC 7230 token byte: ALPHA, DIGIT and !#$%&'*+-.^_`|~ */

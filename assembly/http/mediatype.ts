@@ -1,4 +1,4 @@
-// Go mime.ParseMediaType (reference §9.4, §3.4): same lower-cased media type and parameters for
+// Go mime.ParseMediaType: same lower-cased media type and parameters for
 // valid input, null on exactly the inputs Go rejects. Ported step by step from Go's algorithm.
 import { goStringFromUtf8, utf8ByteLength, writeUtf8 } from "../text/utf8";
 

@@ -1,4 +1,4 @@
-// Go URL path decoding of a request target's path (reference §5.3): %XX decoded (hex digits of
+// Go URL path decoding of a request target's path: %XX decoded (hex digits of
 // either case), '+' kept as is; an invalid escape is an error (Go's server answers 400).
 import { goStringFromUtf8 } from "../text/utf8";
 

@@ -1,4 +1,4 @@
-// Go url.ParseQuery (reference §5.2): pieces split on '&', empty pieces skipped, a piece with ';'
+// Go url.ParseQuery: pieces split on '&', empty pieces skipped, a piece with ';'
 // dropped, key/value split at the first '=', both unescaped in query mode ('+' → space, %XX),
 // a piece with an invalid escape dropped, values appended in order.
 import { goStringFromUtf8 } from "../text/utf8";

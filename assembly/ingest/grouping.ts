@@ -48,7 +48,7 @@ export class KeyGroups {
       this.cap = cap;
     }
     const hashBase = changetype<usize>(hashes);
-    const liveBase = live == null ? 0 : changetype<usize>(live);
+    const liveBase: usize = live == null ? 0 : changetype<usize>(live);
     let seen: u64 = 0;
     let collide = false;
     for (let i = 0; i < n; i++) {

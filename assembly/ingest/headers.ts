@@ -1,4 +1,4 @@
-// What the original's gate saw of the request headers (reference §5.1), computed over byte ranges
+// What the original's gate saw of the request headers, computed over byte ranges
 // of the input record without copying values: canonical names, Host excluded, hop-by-hop headers
 // removed, Te: trailers kept, Connection/Upgrade restored for upgrades, an empty User-Agent when
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.

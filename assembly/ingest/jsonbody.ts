@@ -1,7 +1,7 @@
 // Profiles a JSON body in one pass over its bytes, as Go's json.Decoder would have handed the first
-// value to the original (reference §4.1, §5.4) but without building a tree: leaves are profiled
-// from their decoded bytes and object keys carry their full path (SPEC §4.1 fix 4). A leaf's %v
-// text is tallied while scanned (jsontally.ts); only when that gives up is the text written here.
+// value to the original but without building a tree: leaves are profiled from their decoded bytes
+// and object keys carry their full path (difference 4 of docs/compatibility.md). A leaf's %v text
+// is tallied while scanned (jsontally.ts); only when that gives up is the text written here.
 import { KeyValProfile, hashIfNeeded, keyHash } from "../model/keyval";
 import { SimpleValProfile } from "../model/simpleval";
 import { KIND_ARRAY, KIND_BOOLEAN, KIND_NUMBER, KIND_OBJECT, KIND_STRING, StructuredProfile } from "../model/structured";

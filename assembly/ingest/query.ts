@@ -1,6 +1,6 @@
-// A raw query string profiled as Go's url.ParseQuery would hand it to the original (reference
-// §5.2): pieces split on '&', a piece with ';' or a bad escape dropped, '+' as space, values of a
-// repeated key joined with one space. Values are profiled from the unescaped bytes in place.
+// A raw query string profiled as Go's url.ParseQuery would hand it to the original: pieces split on
+// '&', a piece with ';' or a bad escape dropped, '+' as space, values of a repeated key joined with
+// one space. Values are profiled from the unescaped bytes in place.
 import { hashIfNeeded, keyHash, KeyValProfile } from "../model/keyval";
 import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";

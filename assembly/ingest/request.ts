@@ -1,5 +1,5 @@
 // Profiles a request or response given as a binary record (docs/abi.md) the way the original's
-// gate saw it (reference §5): normalised headers, Go's path and query rules, and bodies by media
+// gate saw it: normalised headers, Go's path and query rules, and bodies by media
 // type — JSON, form, multipart or text — into the session's profile.
 import { MediaType } from "../http/mediatype";
 import { unescapePathBytes } from "../http/path";
@@ -186,7 +186,7 @@ function isHex(c: u8): bool {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
-/** Profile a body by its media type (reference §5.4); multipart and forms for requests only. */
+/** Profile a body by its media type: JSON, forms and multipart (requests only), anything else as text. */
 export function profileBody(body: BodyProfile, ptr: usize, len: i32, mt: MediaType | null, isRequest: bool): void {
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {
@@ -275,7 +275,8 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   const ct = contentTypeOf(headers);
 
   // HopIp is the last X-Forwarded-For line. After the rewrite it is the peer alone, or a comma
-  // list (client hops + peer) that does not parse as one address (reference Q15).
+  // list (client hops + peer) that does not parse as one address (so it fails as
+  // the original's did for a list).
   if (remoteLen > 0) {
     req.cip = remotes.cip;
     req.hopip = clientSentXff ? EMPTY_IPS : remotes.hop;

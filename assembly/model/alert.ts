@@ -1,4 +1,4 @@
-// Alerts (reference §1.3): a decision with its level, first time and repeat count. Alerts with
+// Alerts: a decision with its level, first time and repeat count. Alerts with
 // the same sorted decision string (tagged by level) are counted once; the key is not serialised.
 import { JsonWriter } from "../json/writer";
 import { Decision } from "./decision";

@@ -1,4 +1,4 @@
-// AsciiFlags (reference §2.3): 32 bits of special-character use, named in reasons by bit number.
+// AsciiFlags: 32 bits of special-character use, named in reasons by bit number.
 import { Decision, decideInner } from "./decision";
 
 const FLAG_NAMES: StaticArray<string> = [

@@ -1,5 +1,5 @@
-// Body (reference §4.2): faults, or an unstructured text, or a structured (JSON / form) value.
-// Faults are cleared with the pile (SPEC §4.1 fix 6).
+// Body: faults, or an unstructured text, or a structured (JSON / form) value.
+// Faults are cleared with the pile (difference 6 of docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideChild, decideInner } from "./decision";

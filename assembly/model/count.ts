@@ -1,4 +1,4 @@
-// Count (reference §2.2): a raw byte; config = ordered ranges, scanned with the original's early stop.
+// Count: a raw byte; config = ordered ranges, scanned with the original's early stop.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";

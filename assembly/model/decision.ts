@@ -1,4 +1,4 @@
-// Decision trees (reference §1.2): created lazily when a check fails; Result counts failing leaves
+// Decision trees: created lazily when a check fails; Result counts failing leaves
 // even when a child tag is overwritten. String forms reproduce the original's spill-out.
 import { compareUtf8 } from "../text/utf8";
 import { JsonWriter } from "../json/writer";

@@ -1,4 +1,4 @@
-// Envelop (reference §4.3): response and completion times as Limit codes of whole seconds; a
+// Envelop: response and completion times as Limit codes of whole seconds; a
 // negative duration saturates to 255 as in the original.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

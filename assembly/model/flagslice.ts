@@ -1,4 +1,4 @@
-// FlagSlice (reference §2.4): a growable array of bitmaps (unicode blocks); merge = OR, extending.
+// FlagSlice: a growable array of bitmaps (unicode blocks); merge = OR, extending.
 import { Decision, decideInner } from "./decision";
 
 export function mergeFlagSlice(base: Array<u32> | null, extra: Array<u32> | null): Array<u32> | null {

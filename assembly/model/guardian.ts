@@ -1,4 +1,4 @@
-// GuardianSpec (reference §4.8): configured and learned criteria, the sample count and the five
+// GuardianSpec: configured and learned criteria, the sample count and the five
 // control flags. Criteria are prepared once when loaded or learned, never on the request path.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

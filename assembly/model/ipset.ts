@@ -1,4 +1,4 @@
-// IpSet (reference §2.7): public peer addresses; config = CIDRs that grow only inside the last byte.
+// IpSet: public peer addresses; config = CIDRs that grow only inside the last byte.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { ipToString, isLoopback, isPrivate, isUnspecified, parseIP, to4, v4Offset } from "../net/ip";
@@ -227,7 +227,7 @@ export class Cidr {
     return this.kind != 0 && this.kind == normKind && (normHi & this.maskHi) == this.netHi && (normLo & this.maskLo) == this.netLo;
   }
 
-  /** Widen to include ip within the last byte only (reference §2.7 InflateBy). */
+  /** Widen to include ip within the last byte only (the original's InflateBy). */
   inflateBy(ip: Uint8Array): bool {
     if (this.contains(ip)) return true;
     const n = ip.length;
@@ -396,7 +396,8 @@ export class IpSetConfig {
         let mask: Uint8Array;
         if (maskBytes.length == 4) {
           // A 4-byte IPv4 mask read beside a 16-byte IP: widen to 16 bytes (same meaning) so that
-          // later learning never indexes past it (the original crashes there, Q22).
+          // later learning never indexes past it (the original crashes there: a 4-byte mask
+          // learning a 16-byte IP indexed byte 15).
           mask = new Uint8Array(16);
           for (let k = 0; k < 12; k++) mask[k] = 0xff;
           for (let k = 0; k < 4; k++) mask[12 + k] = maskBytes[k];

@@ -1,6 +1,7 @@
-// KeyVal (reference §3.1): key → SimpleVal. At most 7 keys are learned by name, ranked by their
-// config's score; the rest are fused into OtherVals / OtherKeynames. Learning iterates keys in
-// byte-wise sorted order, so the same pile always learns the same config (fix of Q3/Q24).
+// KeyVal: key → SimpleVal. At most 7 keys are learned by name, ranked by their config's score; the
+// rest are fused into OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order,
+// so the same pile always learns the same config (the original iterated Go maps: with tied scores
+// its kept keys were random; docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { xxh3_64 } from "../text/xxh3";
@@ -430,7 +431,7 @@ export class KeyValConfig {
   vals: Map<string, SimpleValConfig> | null = null;
   otherVals: SimpleValConfig | null = null;
   otherKeynames: SimpleValConfig | null = null;
-  // Ascending score slots; an empty slot is (0, ""), as in the original (Q23 kept).
+  // Ascending score slots; an empty slot is (0, ""), as in the original.
   private slotScores: StaticArray<u32> = new StaticArray<u32>(MAX_KEYS_LEARNED);
   private slotKeys: StaticArray<string> = new StaticArray<string>(MAX_KEYS_LEARNED);
   // Unknown key names already accepted by otherKeynames (reset whenever the config changes).

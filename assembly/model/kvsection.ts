@@ -1,4 +1,4 @@
-// Headers and Query (reference §3.2, §3.3): the same wrapper around KeyVal, JSON {"kv": …}; the
+// Headers and Query: the same wrapper around KeyVal, JSON {"kv": …}; the
 // pile holds its KeyVal pile by pointer (null until the first add, null again after clear).
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

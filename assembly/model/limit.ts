@@ -1,4 +1,4 @@
-// Limit (reference §2.1): an exponential one-byte counter code; pile = list of codes; config = max.
+// Limit: an exponential one-byte counter code; pile = list of codes; config = max.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";

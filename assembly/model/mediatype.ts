@@ -1,4 +1,4 @@
-// MediaType (reference §3.4): the Content-Type parsed as Go's mime.ParseMediaType; any error → "none".
+// MediaType: the Content-Type parsed as Go's mime.ParseMediaType; any error → "none".
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { MediaType, parseMediaType } from "../http/mediatype";

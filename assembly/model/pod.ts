@@ -1,4 +1,4 @@
-// Pod (reference §4.4): the public remote peers of the pod's sockets, read from the six
+// Pod: the public remote peers of the pod's sockets, read from the six
 // /proc/net tables; the family is decided by the hex address length, not by the file name.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

@@ -1,5 +1,5 @@
-// Request (reference §4.5): client and hop addresses, method, protocol, media type, content
-// length, path, query and headers. HopIp is merged and cleared like the rest (SPEC §4.1 fix 5).
+// Request: client and hop addresses, method, protocol, media type, content length, path, query and
+// headers. HopIp is merged and cleared like the rest (difference 5 of docs/compatibility.md).
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { CountConfig, CountPile } from "./count";

@@ -1,4 +1,4 @@
-// Response (reference §4.6): headers, media type and content length of the service's answer.
+// Response: headers, media type and content length of the service's answer.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { CountConfig, CountPile } from "./count";

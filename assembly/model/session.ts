@@ -1,5 +1,6 @@
-// SessionData (reference §4.7): one request/response exchange. In the config, a section that was
-// never learned is null and not enforced (SPEC §4.1 fix 8); only the request is always present.
+// SessionData: one request/response exchange. In the config, a section that was never learned is
+// null and not enforced (difference 8 of docs/compatibility.md); only the request is always
+// present.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { BodyConfig, BodyPile, BodyProfile } from "./body";

@@ -1,4 +1,4 @@
-// Set (reference §2.5): ordered unique strings; the lookup map is not serialised and is rebuilt by
+// Set: ordered unique strings; the lookup map is not serialised and is rebuilt by
 // prepare() (a decoded, unprepared config rejects every key, as in the original).
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

@@ -1,4 +1,4 @@
-// SimpleVal (reference §2.6): the profile of one short string — character classes, special-char
+// SimpleVal: the profile of one short string — character classes, special-char
 // flags, unicode blocks and class changes — each counter stored as its Limit code.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
@@ -524,7 +524,7 @@ export class SimpleValConfig {
 
   prepare(): void {}
 
-  /** Cached the first time it is non-zero and never invalidated, as the original (Q2). */
+  /** Cached the first time it is non-zero and never invalidated, as the original's. */
   score(): u32 {
     if (this.cachedScore != 0) return this.cachedScore;
     const s: u32 =

@@ -1,6 +1,6 @@
-// Structured (reference §4.1): the profile of a decoded JSON (or form) value. Objects become a
-// KeyVal of leaf texts keyed by their full path "a:b:c" (SPEC §4.1 fix 4); top-level arrays are
-// profiled element by element (fix 3); leaves use Go's %v text, top-level numbers Go's %f.
+// Structured: the profile of a decoded JSON (or form) value. Objects become a KeyVal of leaf texts
+// keyed by their full path "a:b:c" (difference 4 of docs/compatibility.md); top-level arrays are
+// profiled element by element (difference 3); leaves use Go's %v text, top-level numbers Go's %f.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { formatFloatF6, formatFloatV } from "../text/gofmt";
@@ -367,7 +367,8 @@ export class StructuredConfig {
     if (this.kind == KIND_OBJECT) return decideChild(null, this.kv.decide(p.kv), "Structured KeyVal:");
     const vals = p.vals;
     if (vals == null || !isValueKind(this.kind)) return null;
-    // A config without val (hand-written or decoded null) decides as an empty one (Q22 fixed).
+    // A config without val (hand-written or decoded null) decides as an empty one (the original
+    // crashed on it; docs/compatibility.md).
     const val = this.valConfig();
     if (this.kind == KIND_ARRAY) {
       let d: Decision | null = null;

@@ -1,4 +1,4 @@
-// Url (reference §3.5): the decoded path as a segment count (Count) and the SimpleVal of its
+// Url: the decoded path as a segment count (Count) and the SimpleVal of its
 // pieces concatenated without separators — computed in place, without splitting.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";

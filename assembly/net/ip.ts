@@ -1,4 +1,5 @@
-// IP addresses with Go net semantics (reference §2.7, §9.3). An IP is a Uint8Array of 4 or 16 bytes.
+// IP addresses with the semantics of Go's net package (parsing, CIDR masks, text forms). An IP is a
+// Uint8Array of 4 or 16 bytes.
 
 /** Parse dotted IPv4 fields of s[from, to) into dst[off..off+4]; false on any error (Go netip rules). */
 function parseV4Fields(p: usize, from: i32, to: i32, dst: Uint8Array, off: i32): bool {

@@ -1,4 +1,4 @@
-// Go fmt / strconv number formatting and parsing for float64 (reference §9.2):
+// Go fmt / strconv number formatting and parsing for float64:
 //   formatFloatV  — Go %v (strconv 'g', shortest): shortest round-trip digits, exponent form when
 //                   the decimal exponent X < −4 or X ≥ 6 (at least two exponent digits).
 //   formatFloatF6 — Go %f: exactly 6 decimals of the exact binary value, round half to even.

@@ -1,4 +1,4 @@
-// UTF-8 primitives with Go's semantics (reference §9.1): iterating bytes yields the code point of
+// UTF-8 primitives with Go's semantics: iterating bytes yields the code point of
 // each valid sequence, and U+FFFD consuming exactly one byte for any invalid byte (bad lead byte,
 // truncated or overlong sequence, encoded surrogate, value above U+10FFFF).
 

@@ -1,5 +1,5 @@
-// XXH3 64-bit hash with seed 0 and the default 192-byte secret (public XXH3 specification).
-// Used to shorten over-long KeyVal keys (reference §3.1.1). Allocates nothing.
+// XXH3 64-bit hash with seed 0 and the default 192-byte secret (public XXH3 specification). Used to
+// shorten over-long KeyVal keys (over 64 bytes, as the original names them). Allocates nothing.
 
 // @ts-ignore: decorator
 @inline const PRIME32_1: u64 = 0x9e3779b1;

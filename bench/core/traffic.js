@@ -38,7 +38,10 @@ function hex(rnd, n) {
 const uuid = (rnd) => `${hex(rnd, 8)}-${hex(rnd, 4)}-4${hex(rnd, 3)}-a${hex(rnd, 3)}-${hex(rnd, 12)}`;
 const remote = (rnd) => pick(rnd, NETS) + int(rnd, 1, 254);
 
-/** The eight headers every client request carries. */
+/**
+ * The eight headers every client request carries.
+ * @returns {import('../../build/js/core/index.js').HeaderLine[]}
+ */
 function baseHeaders(rnd) {
   return [
     ['Host', 'shop.example.com'],
@@ -53,6 +56,7 @@ function baseHeaders(rnd) {
 }
 
 /** GET /api/items/<id>?color=&size=&page=&sort= with 10 headers. */
+/** @returns {import('../../build/js/core/index.js').HttpRequestFields} */
 export function getRequest(rnd) {
   const headers = baseHeaders(rnd);
   headers.push(['Referer', `https://shop.example.com/catalog/${int(rnd, 1, 40)}`]);
@@ -82,6 +86,7 @@ export function cartJson(rnd, size = 1024) {
 }
 
 /** POST /api/cart with a ~1 KB JSON body and 10 headers. */
+/** @returns {import('../../build/js/core/index.js').HttpRequestFields} */
 export function postRequest(rnd) {
   const body = cartJson(rnd);
   const headers = baseHeaders(rnd);
@@ -90,17 +95,20 @@ export function postRequest(rnd) {
   return { method: 'POST', path: '/api/cart', headers, body, remote: remote(rnd) };
 }
 
+/** @returns {import('../../build/js/core/index.js').HttpRequestFields} */
 function searchRequest(rnd) {
   const headers = baseHeaders(rnd).slice(0, 7);
   return { method: 'GET', path: '/api/search', query: `q=${pick(rnd, WORDS)}&limit=${pick(rnd, [10, 20, 50])}`, headers, remote: remote(rnd) };
 }
 
+/** @returns {import('../../build/js/core/index.js').HttpRequestFields} */
 function pageRequest(rnd) {
   const headers = baseHeaders(rnd);
   headers[2] = ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'];
   return { method: 'GET', path: `/catalog/${int(rnd, 1, 40)}/item-${int(rnd, 1000, 9999)}.html`, headers, remote: remote(rnd) };
 }
 
+/** @returns {import('../../build/js/core/index.js').HttpResponseFields} */
 function jsonResponse(rnd, status, size) {
   const body = JSON.stringify({ ok: status < 400, id: int(rnd, 1, 1e6), data: hex(rnd, Math.max(0, size - 40)) });
   return {
@@ -115,6 +123,7 @@ function jsonResponse(rnd, status, size) {
   };
 }
 
+/** @returns {import('../../build/js/core/index.js').HttpResponseFields} */
 function htmlResponse(rnd) {
   return {
     status: 200,

@@ -58,6 +58,7 @@ function profile(body) {
   session.reset();
 }
 
+/** @type {Array<[name: string, compress: (b: Buffer) => Buffer]>} */
 const codings = [
   ['gzip', gzipSync],
   ['deflate (zlib)', deflateSync],
@@ -80,6 +81,7 @@ async function compressStream(make, chunks, opts) {
   await done;
   return Buffer.concat(parts);
 }
+/** @type {Array<[name: string, encoding: string, packed: Buffer]>} */
 const inputs = [
   ['gzip, 100 MiB of zeros', 'gzip', await compressStream(createGzip, 100)],
   ['br, 100 MiB of zeros (window 4 MiB)', 'br', await compressStream(createBrotliCompress, 100)],

@@ -1,21 +1,90 @@
-// guard-gate as its own process for the benchmark: started with the compiled build, log silent, no
-// pod monitor. The parent asks it over IPC to sync now and to report its memory.
-import { pino } from 'pino';
-import { gateConfig } from '../../build/js/gate/config.js';
-import { startGate } from '../../build/js/gate/index.js';
+// guard-gate for the benchmark as the image runs it: `node bin/guard.js gate`, configured by the
+// environment, with the Node flags and process settings of the deployment's gate container
+// (flags.js) and local addresses (the benchmark's backend and guard-service, free ports). Nothing
+// is added to the process: its memory is read from /proc, its syncs are counted from /metrics.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { deploymentEnv } from './flags.js';
 
-const [upstream, serviceUrl] = process.argv.slice(2);
-const gate = await startGate(
-  gateConfig({ serviceName: 'shop', namespace: 'bench', protectedService: upstream, guardServiceUrl: serviceUrl, port: 0, adminPort: 0, monitorPod: false, analyzeBody: true }),
-  { log: pino({ level: 'silent' }), podName: 'shop-bench-1' },
-);
-process.on('message', async (msg) => {
-  if (msg.op === 'sync') {
-    await gate.syncNow();
-    process.send({ id: msg.id });
-  } else if (msg.op === 'memory') {
-    process.send({ id: msg.id, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, mu: process.memoryUsage() });
-  }
-});
-process.send({ port: gate.port });
-process.on('disconnect', () => gate.close().finally(() => process.exit(0)));
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const BIN = here('../../bin/guard.js');
+
+/** A port nothing listens on (free a moment ago): `guard gate` takes PORT, not port 0. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start the gate in front of `upstream`, syncing with `serviceUrl`; resolves once it listens (the
+ * command says so on stderr once a Guardian is in force and both listeners are up).
+ * @param {string} upstream
+ * @param {string} serviceUrl
+ */
+export async function startGateProcess(upstream, serviceUrl) {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const env = {
+    PATH: process.env.PATH,
+    ...deploymentEnv(),
+    SERVICE_NAME: 'shop',
+    NAMESPACE: 'bench',
+    // Kubernetes sets HOSTNAME to the pod's name: the gate names itself by it in its syncs.
+    HOSTNAME: 'shop-bench-1',
+    PROTECTED_SERVICE: upstream,
+    GUARD_SERVICE_URL: serviceUrl,
+    PORT: String(port),
+    GUARD_ADMIN_PORT: String(adminPort),
+  };
+  const child = spawn(process.execPath, [BIN, 'gate'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('listening on port')) {
+        child.stderr.off('data', onData);
+        child.stderr.pipe(process.stderr);
+        child.off('exit', onExit);
+        resolve(undefined);
+      }
+    };
+    const onExit = (code) => reject(new Error(`guard gate exited (${code}) before listening:\n${stderr}`));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', onData);
+    child.once('exit', onExit);
+  });
+  const metric = async (name) => {
+    const r = await request(`http://127.0.0.1:${adminPort}/metrics`);
+    const text = await r.body.text();
+    const line = text.split('\n').find((l) => l.startsWith(name));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+  return {
+    child,
+    port,
+    env,
+    /** The process's resident memory, as the kernel counts it (VmRSS). */
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024 };
+    },
+    /** Syncs guard-service accepted so far. */
+    syncs: () => metric('guard_gate_syncs_total{result="ok"}'),
+    /** SIGTERM, as Kubernetes stops a pod: the gate drains and sends its final sync. */
+    close() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        child.once('exit', () => resolve(undefined));
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}

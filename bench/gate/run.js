@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
-import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
+import { startGateProcess } from './gate-process.js';
+import { deploymentEnv } from './flags.js';
 import { ATTACKS, MIX_CYCLE, mixRequest } from './mix.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -34,6 +35,10 @@ const LEARN_REQUESTS = 1200;
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
+// The gate is the process the image runs, with the deployment's Node flags and environment
+// (flags.js reads them from deploy/gate-sidecar-example.yaml).
+const GATE_SETTINGS = deploymentEnv();
+
 // ---- processes -------------------------------------------------------------------------------
 
 const children = [];
@@ -43,26 +48,23 @@ function spawnServer(file, args, execArgv = [], env = process.env) {
   const child = fork(here(file), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, port: m.port }));
+    child.once('message', (/** @type {{ port: number }} */ m) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${file} exited (${code}) before listening`)));
   });
 }
 
-let nextId = 1;
-/** Ask the gate process for something over IPC (sync, memory). */
-function ask(child, op) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gate did not answer ${op} in 30 s`)), 30_000);
-    const onMessage = (m) => {
-      if (m.id !== id) return;
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve(m);
-    };
-    child.on('message', onMessage);
-    child.send({ id, op });
-  });
+/**
+ * Have the gate sync as it does in production: it syncs at once when 1000 samples are held (not
+ * sooner than 5 s after its last sync), so send the mix until guard-service accepted one more.
+ */
+async function syncThroughTraffic(gate, gateUrl) {
+  const before = await gate.syncs();
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; ; i++) {
+    await send(gateUrl, mixRequest(i));
+    if (i % 100 === 99 && (await gate.syncs()) > before) return;
+    if (Date.now() > deadline) throw new Error('the gate did not sync within 60 s of traffic');
+  }
 }
 
 /** One autocannon run in its own process; resolves with its JSON summary (and every latency, if asked). */
@@ -129,17 +131,18 @@ async function main() {
   const upstream = `http://127.0.0.1:${backend.port}`;
   const passthrough = await spawnServer('./passthrough.js', [upstream, 'request']);
   const dispatchPassthrough = await spawnServer('./passthrough.js', [upstream, 'dispatch']);
-  const gate = await spawnServer('./gate-process.js', [upstream, service.url], GATE_NODE_FLAGS, { ...process.env, ...GATE_ENV });
+  const gate = await startGateProcess(upstream, service.url);
+  children.push(gate.child);
   const gateUrl = `http://127.0.0.1:${gate.port}`;
   const api = (path, init = {}) =>
     request(`${service.url}${path}`, {
       method: init.method ?? 'GET',
       body: init.body,
       headers: { authorization: `Bearer ${service.peopleToken}`, 'content-type': 'application/json' },
-    }).then(async (r) => ({ status: r.statusCode, json: await r.body.json() }));
+    }).then(async (r) => ({ status: r.statusCode, json: /** @type {any} */ (await r.body.json()) }));
 
   try {
-    const idle = await ask(gate.child, 'memory');
+    const idle = gate.memory();
     const results = [];
     /**
      * Each case in turn for SECONDS / slices, `slices` times; one result per case over all of its
@@ -196,7 +199,7 @@ async function main() {
     // 1. Learn mode: the gate's first Guardian comes from guard-service on the first sync.
     console.log(`learning: ${LEARN_REQUESTS} requests of the mix through the gate (learn mode)…`);
     for (let i = 0; i < LEARN_REQUESTS; i++) await send(gateUrl, mixRequest(i));
-    await ask(gate.child, 'sync');
+    await syncThroughTraffic(gate, gateUrl);
     let learned = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
     for (let i = 0; i < 50 && !(learned.json?.spec?.samples > 0); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -204,7 +207,7 @@ async function main() {
     }
     const samples = learned.json?.spec?.samples ?? 0;
     if (!(samples > 0)) throw new Error('guard-service did not learn the Guardian from the mix');
-    await ask(gate.child, 'sync');
+    await syncThroughTraffic(gate, gateUrl);
     console.log(`   learned from ${samples} samples`);
 
     for (const port of [backend.port, passthrough.port, dispatchPassthrough.port, gate.port]) await load(port, 16, WARMUP_SECONDS);
@@ -221,7 +224,7 @@ async function main() {
       body: JSON.stringify({ control: { alert: true, block: true, learn: true, force: false, auto: true } }),
     });
     if (put.status !== 200) throw new Error(`the people API refused block mode (${put.status}): ${JSON.stringify(put.json)}`);
-    await ask(gate.child, 'sync');
+    await syncThroughTraffic(gate, gateUrl);
     const check = { allowed: 0, cycle: MIX_CYCLE.length, blocked: 0, attacks: ATTACKS.length };
     for (const p of MIX_CYCLE) if ((await send(gateUrl, p)) === 200) check.allowed++;
     for (const a of ATTACKS) if ((await send(gateUrl, a)) === 403) check.blocked++;
@@ -242,14 +245,13 @@ async function main() {
     const soakTicks = ticks(`/proc/${gate.child.pid}/stat`, [14, 15]);
     const soak = load(gate.port, 64, SOAK_SECONDS);
     const soakStart = Date.now();
-    const sampler = setInterval(async () => {
-      const m = await ask(gate.child, 'memory');
-      rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: m.rss, heapUsed: m.heapUsed });
+    const sampler = setInterval(() => {
+      rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: gate.memory().rss });
     }, 10_000);
     const soakResult = await soak;
     clearInterval(sampler);
-    const end = await ask(gate.child, 'memory');
-    rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: end.rss, heapUsed: end.heapUsed });
+    const end = gate.memory();
+    rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: end.rss });
     soakResult.name = 'soak: gate, block mode + body';
     soakResult.connections = 64;
     soakResult.seconds = SOAK_SECONDS;
@@ -265,6 +267,7 @@ async function main() {
     console.log(report(run));
   } finally {
     for (const c of children) c.disconnect?.();
+    await gate.close();
     await service.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -314,12 +317,13 @@ function report(run) {
   lines.push('* Processes: the backend (a minimal `node:http` server answering a small JSON, bench/gate/backend.js), the');
   lines.push('  pass-through (bench/gate/passthrough.js: uWebSockets.js App + undici Pool of 64 connections, bodies streamed both');
   lines.push('  ways, nothing else; undici\'s `request` API, the baseline of the budgets, and the same on undici\'s `dispatch` API as');
-  lines.push(`  the gate uses it, for reference), the gate (\`startGate\` from the build, log silent, no pod monitor, body analysis on,`);
-  lines.push(`  Node flags and environment of the deployment: \`${GATE_NODE_FLAGS.join(' ')}\`, \`${Object.entries(GATE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\`) and the`);
+  lines.push('  the gate uses it, for reference), the gate (the process the image runs, `bin/guard.js gate`, configured by the environment,');
+  lines.push(`  with the Node flags and settings of deploy/gate-sidecar-example.yaml: \`${Object.entries(GATE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ')}\`; pod monitor and body analysis on, their defaults) and the`);
   lines.push('  load generator (autocannon 9, one process per run) each run on their own; guard-service (file store, auth off)');
   lines.push('  runs in the benchmark process, which is idle while load runs. All share the machine\'s cores.');
   lines.push(`* The mix: a cycle of ${MIX_CYCLE.length} requests per connection, item GETs with a query and one JSON cart POST in four, browser headers.`);
-  lines.push(`* Learn mode is the gate's state from its first sync (${LEARN_REQUESTS} requests of the mix were sent through it and synced,`);
+  lines.push(`* Learn mode is the gate's state from its first sync (${LEARN_REQUESTS} requests of the mix were sent through it and synced — the gate`);
+  lines.push('  syncs as in production, at once when 1000 samples are held, so the benchmark sends the mix until it did —');
   lines.push(`  guard-service learned from ${run.samples} samples). Block mode is switched through the people API (control block, alert`);
   lines.push('  and learn on) and synced; before measuring, every request of the cycle was checked to be allowed');
   lines.push(`  (${run.check.allowed}/${run.check.cycle}) and attacks blocked (${run.check.blocked}/${run.check.attacks}: SQL injection in the query, script in a JSON body).`);
@@ -333,7 +337,7 @@ function report(run) {
   lines.push('* Server CPU per request: user + system time of the measured server process (backend, pass-through or gate) over');
   lines.push('  the run, from /proc/<pid>/stat, divided by the requests answered: what one request costs that process, whatever');
   lines.push('  share of the cores the load generator took.');
-  lines.push(`* Memory: the gate process's RSS, asked over IPC every 10 s of a final ${run.soak.seconds} s soak at 64 connections in block mode.`);
+  lines.push(`* Memory: the gate process's RSS (VmRSS of /proc/<pid>/status) every 10 s of a final ${run.soak.seconds} s soak at 64 connections in block mode.`);
   lines.push('');
   lines.push(`Load average (1 min) before the run ${run.loadBefore[0].toFixed(2)}, after it ${run.loadAfter[0].toFixed(2)}; sampled every 5 s during the run: mean ${mean(run.loadSamples).toFixed(2)}, max ${Math.max(...run.loadSamples).toFixed(2)} — on ${cpu.length} cores the servers and the load generator compete for CPU, so every figure is for this contended setting. Wall time ${Math.round(run.wallSeconds)} s. Processes outside this benchmark used ${run.foreign.toFixed(2)} cores on average over the run (the machine's busy time from /proc/stat less the benchmark's own processes'); the last column shows it per run — a figure well above 0 means the run shared the machine with other work.`);
   lines.push('');

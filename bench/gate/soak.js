@@ -6,7 +6,6 @@
 // docs/performance.md.
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
 import { MIX_CYCLE } from './mix.js';
 import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
+import { freePort } from './gate-process.js';
 import { ensureWrk, runWrk } from './wrk.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -33,16 +33,6 @@ export const STATIC_CYCLE = [
   { method: 'GET', path: '/static/download.bin', headers: { accept: '*/*' } },
   { method: 'GET', path: '/static/stream.bin', headers: { accept: '*/*' } },
 ];
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -70,7 +60,7 @@ async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), 'guard-soak-'));
   const service = await startService(serviceConfig({ port: 0, address: '127.0.0.1', auth: false, peopleAuth: 'token', store: 'file', storeDir: dir, tls: null }), { logger: pino({ level: 'silent' }) });
   const backend = fork(here('./backend.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const backendPort = await new Promise((resolve) => backend.once('message', (m) => resolve(m.port)));
+  const backendPort = await new Promise((resolve) => backend.once('message', (/** @type {{ port: number }} */ m) => resolve(m.port)));
   const [port, adminPort] = [await freePort(), await freePort()];
   const gate = spawn(process.execPath, [bin, 'gate'], {
     env: {

@@ -45,7 +45,7 @@ const METHOD = [
   '  log silent). Each service\'s first sync happens before the timed runs (creating, learning and persisting its',
   `  Guardian). Then one run with 1 sync in flight (latency without queueing) and one with ${CONCURRENCY} in flight over`,
   `  ${CONCURRENCY} keep-alive undici connections (throughput); gates are taken round-robin. Latency is client-observed, to the`,
-  '  last byte of the answer. Every 1000-session pile triggers a learn (SPEC §6.2), so each sync merges and learns.',
+  '  last byte of the answer. Every 1000-session pile triggers a learn (service/learner.ts), so each sync merges and learns.',
   '* Syncs/s: the run\'s mean, and the median of its 1-second windows. Latency: p50 and p99 of all syncs of the run.',
   '* The client shares the thread with the service, so the figures are a lower bound for a service on its own core.',
   '* Floors, measured in the same run: the core\'s `parsePile` + `pile.merge` of one pile (no HTTP), then with the',
@@ -200,8 +200,9 @@ async function startEchoServer(answer) {
       res.end(answer);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 function memory() {
@@ -260,7 +261,8 @@ let results;
 let after;
 let answer = '';
 try {
-  // Every service's first sync: its Guardian is created, learned and persisted at once (SPEC §6.2).
+  // Every service's first sync: its Guardian is created, learned and persisted at once
+  // (service/learner.ts).
   console.log(`warm-up: one sync per gate (${SERVICES} services are created)…`);
   const pool = new Pool(service.url, { connections: 1 });
   for (const gate of gates) {

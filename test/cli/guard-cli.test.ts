@@ -117,7 +117,8 @@ describe('guard learn and guard check on shop traffic', () => {
     expect(spec.control).toMatchObject({ auto: true, learn: true, alert: true, block: false });
     expect(spec.learned).toBeTruthy();
     expect(spec.learned.req).toBeTruthy();
-    // No record carried envelope timings: that section stays unlearned (SPEC §3).
+    // No record carried envelope timings: that section stays unlearned (difference 8 of
+    // docs/compatibility.md).
     expect(spec.learned.envelop ?? null).toBeNull();
   });
 

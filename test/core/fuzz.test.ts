@@ -1,7 +1,7 @@
-// Property and fuzz tests of the core host (SPEC §4, §9): random requests, random wire JSON and
-// random introspection commands may only ever fail with a CoreError, leave the core working,
-// learn deterministically and free what they allocate. Seeded: a failure prints its seed; rerun
-// with GUARD_FUZZ_SEED=<seed> to reproduce.
+// Property and fuzz tests of the core host (no input may crash, loop or leak): random requests,
+// random wire JSON and random introspection commands may only ever fail with a CoreError, leave the
+// core working, learn deterministically and free what they allocate. Seeded: a failure prints its
+// seed; rerun with GUARD_FUZZ_SEED=<seed> to reproduce.
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Section, type Guardian, type HeaderLine, type HttpRequestFields } from '../../core/index.js';
@@ -75,6 +75,8 @@ beforeAll(() => {
 
 afterAll(() => {
   known?.dispose();
+  // Every handle made by the suite on the shared core was freed, whatever the inputs did.
+  if (!core().faulted) expect(core().wasm.exports.live_handles()).toBe(startHandles);
 });
 
 // ---- random requests --------------------------------------------------------------------------

@@ -215,7 +215,7 @@ describe('parseGuardian rejects with GUARD_INVALID_GUARDIAN and names the bad fi
   });
 });
 
-describe('ConfigMap storage (SPEC §4: ConfigMap objects are read)', () => {
+describe('ConfigMap storage (ConfigMap objects are read)', () => {
   test('a ConfigMap with the spec text under data.Guardian loads that spec', () => {
     const spec = learnedGuardianWire();
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'guardian.myapp' }, data: { Guardian: spec } };
@@ -302,7 +302,7 @@ describe('control', () => {
     g.dispose();
   });
 
-  test('alert off: nothing alerts (SPEC §4.1 fix 2)', () => {
+  test('alert off: nothing alerts (compatibility difference 2)', () => {
     const spec = JSON.parse(learnedGuardianWire());
     const g = core().parseGuardian(spec);
     const s = core().newSession();
@@ -447,7 +447,7 @@ describe('parsePile', () => {
 });
 
 describe('parseSyncRequest', () => {
-  test('the reference §6.4 example: a pile of count 1, one alert whose decision survived', () => {
+  test('the original\'s example sync message: a pile of count 1, one alert whose decision survived', () => {
     const sync = core().parseSyncRequest(syncExampleText());
     expect(sync.pile).not.toBeNull();
     expect(sync.pile!.count).toBe(1);
@@ -458,7 +458,7 @@ describe('parseSyncRequest', () => {
     sync.pile!.dispose();
   });
 
-  test('the example pile learns the reference §6.5 criteria essentials', () => {
+  test('the example pile learns the essentials of the original\'s example criteria', () => {
     const sync = core().parseSyncRequest(syncExampleText());
     const g = core().defaultGuardian();
     g.learn(sync.pile!);

@@ -1,5 +1,5 @@
-// The gate's normalisation of a request (reference §5), seen through sessions: profile a request,
-// add it to a pile and read the pile's wire JSON.
+// The gate's normalisation of a request (what the original's gate saw), seen through sessions:
+// profile a request, add it to a pile and read the pile's wire JSON.
 import { describe, expect, test } from 'vitest';
 import { Section, type HeaderLine, type HttpRequestFields } from '../../core/index.js';
 import { core, expectCode, pileWire, svPile } from './support.js';
@@ -379,7 +379,7 @@ describe('bodies', () => {
     expect(b.structured.kv.k).toEqual(svPile('true'));
   });
 
-  test('JSON top-level array and scalars (SPEC §4.1 fix 3)', () => {
+  test('JSON top-level array and scalars (compatibility difference 3)', () => {
     expect(bodyPile('application/json', '[1,"a",null]').structured.kind).toBe('array');
     expect(bodyPile('application/json', '"text"').structured.kind).toBe('string');
     expect(bodyPile('application/json', '12').structured.kind).toBe('number');

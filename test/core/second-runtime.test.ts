@@ -171,6 +171,7 @@ describe('the core in a second runtime', () => {
       const core = await compileCore(fetch('/guard-core.wasm'));
       return { userAgent: navigator.userAgent, ...replay(core, { decideRecord, toTrafficRecord }, input) };
     }`;
+    // biome-ignore lint/security/noGlobalEval: the replay function runs in the page, built from our own module text
     const got = (await browser.page.evaluate(([code, input]) => (0, eval)(code)(input), [inPage, expected.input] as const)) as Replayed & { userAgent: string };
     expect(got.userAgent).toMatch(/Chrome\//);
     expectSame(got, expected.expected, 'chromium');

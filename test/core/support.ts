@@ -1,5 +1,5 @@
 // Shared helpers of the core host suites (test/core/*.test.ts): one core per worker, request
-// builders, the reference §6.4 sync example and a seeded PRNG for the fuzz suite.
+// builders, the original's example sync message and a seeded PRNG for the fuzz suite.
 import { expect } from 'vitest';
 import { CoreError, loadCore, type Core, type HttpRequestFields } from '../../core/index.js';
 import { syncAlerts, syncMessage, syncPile } from '../vectors/fixtures.js';
@@ -49,7 +49,7 @@ export function svPile(value: string): any {
   return core().introspect({ op: 'pile', type: 'SimpleVal', inputs: [value] });
 }
 
-// ---- reference §6.4: SyncMessageReq (one copy, kept with the reference vectors) ----------------
+// ---- the original's example SyncMessageReq (one copy, in test/vectors/fixtures.ts) ----------
 
 export function syncExamplePile(): any {
   return syncPile();

@@ -1,14 +1,14 @@
 // The Kubernetes manifests of deploy/: every document parses and names itself; guard-service's RBAC
-// is exactly the least set it needs (SPEC §6.4, the original's S-1/S-10 narrowed); its Deployment
-// is hardened and probed; the Service keeps the original's ports; and the sidecar example hands
-// the gate the projected token where the gate looks for it by default (SPEC §5.6).
+// is exactly the least set it needs (the original's S-1/S-10 narrowed, docs/threat-model.md); its
+// Deployment is hardened and probed; the Service keeps the original's ports; and the sidecar
+// example hands the gate the projected token where the gate looks for it by default.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
-/** SPEC §5.6: GUARD_SERVICE_TOKEN_FILE's default. */
+/** GUARD_SERVICE_TOKEN_FILE's default (docs/configuration.md). */
 const GATE_TOKEN_FILE = '/var/run/secrets/tokens/guard-service';
 const SERVICE_NAMESPACE = 'knative-serving';
 const SERVICE_ACCOUNT = 'guard-service-account';
@@ -265,7 +265,7 @@ describe('gate sidecar example', () => {
     expect(url.hostname).toBe(`guard-service.${SERVICE_NAMESPACE}.svc`);
   });
 
-  it('mounts a projected token of audience guard-service where GUARD_SERVICE_TOKEN_FILE points by default (SPEC §5.6)', () => {
+  it('mounts a projected token of audience guard-service where GUARD_SERVICE_TOKEN_FILE points by default', () => {
     const tokenVolumes = pod.volumes.filter((v: Obj) => v.projected?.sources.some((s: Obj) => s.serviceAccountToken?.audience === 'guard-service'));
     expect(tokenVolumes).toHaveLength(1);
     const volume = tokenVolumes[0];
@@ -311,7 +311,7 @@ describe('the image (deploy/Dockerfile)', () => {
   const gate = find('gate-sidecar-example.yaml', 'Deployment', 'shop').spec.template.spec.containers.find((c: Obj) => c.name === 'guard-gate');
   const service = find('guard-service.yaml', 'Deployment', 'guard-service').spec.template.spec.containers[0];
 
-  it('builds on Debian bookworm with Node.js 20 (the uWS binary needs glibc 2.36 and Node 20, SPEC §2)', () => {
+  it('builds on Debian bookworm with Node.js 20 (the uWS binary needs glibc 2.36 and Node 20)', () => {
     const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     expect(bases.length).toBeGreaterThanOrEqual(1);
     for (const b of bases) expect(b).toMatch(/^node:20-bookworm/);

@@ -1,4 +1,4 @@
-// Compressed request bodies end to end (SPEC §5.1): a real node:http backend that counts and hashes
+// Compressed request bodies end to end: a real node:http backend that counts and hashes
 // what it receives, the real proxy (uWS) and a real undici client, all on port 0. The gate decides
 // the decoded body and forwards the bytes the client sent, Content-Encoding and all.
 import { createHash } from 'node:crypto';

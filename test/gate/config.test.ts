@@ -1,5 +1,6 @@
-// guard-gate's environment (SPEC §5.6): defaults, and every invalid value is a ConfigError naming
-// the variable and what is allowed.
+// guard-gate's environment (docs/configuration.md): defaults, and every invalid value is a
+// ConfigError naming the variable and what is allowed.
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, gateConfig, readGateConfig, defaultBodyBudget } from '../../gate/config.js';
 
@@ -16,7 +17,7 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('readGateConfig', () => {
-  it('has the defaults of SPEC §5.6 and is frozen', () => {
+  it('has the documented defaults and is frozen', () => {
     const c = readGateConfig(BASE);
     expect(c).toEqual({
       serviceName: 'myapp',
@@ -41,6 +42,8 @@ describe('readGateConfig', () => {
       listenAddress: '::',
       maxHeaderSize: 16384,
       maxConnections: 10000,
+      maxResponseHeadSize: 65536,
+      responseHold: 100,
       keepAliveTimeout: 10,
       upstreamHeadersTimeout: 300,
       upstreamBodyTimeout: 300,
@@ -50,8 +53,12 @@ describe('readGateConfig', () => {
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
       guardServiceServerName: null,
+      inCluster: false,
+      podName: hostname(),
     });
     expect(Object.isFrozen(c)).toBe(true);
+    expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
+    expect(readGateConfig({ ...BASE, HOSTNAME: 'shop-7f9c-abcde' }).podName).toBe('shop-7f9c-abcde');
   });
 
   it('derives the body budget from the memory limit, and refuses one below GUARD_MAX_BODY', () => {

@@ -11,7 +11,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Core, loadCore, type HttpRequestFields, type HttpResponseFields } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
 import { gateKubeStore } from '../../gate/guardian-source.js';
@@ -84,7 +84,7 @@ async function backend(): Promise<Backend> {
 }
 
 /** A pino logger whose events are kept as objects. */
-function capturingLog(): { log: pino.Logger; events: Array<Record<string, unknown>> } {
+function capturingLog(): { log: Logger; events: Array<Record<string, unknown>> } {
   const events: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -2,21 +2,23 @@
 // instance while it is set up, and the bound (restarts per window) on a manual clock.
 import { describe, expect, it } from 'vitest';
 import { loadCore, type Core } from '../../core/index.js';
+import { FakeClock } from '../../clock/index.js';
 import { CoreHost } from '../../gate/core-host.js';
+import { silentLogger } from '../../log/index.js';
 
 function harness(rewire: (next: Core) => Record<string, unknown> = () => ({}), bound = { maxRestarts: 5, windowMs: 60_000 }) {
-  let now = 0;
+  const clock = new FakeClock(0);
   const errors: Array<{ obj: Record<string, unknown>; msg: string }> = [];
   const closed: string[] = [];
   const host = new CoreHost({
     core: loadCore().fresh(),
-    log: { warn: () => {}, error: (obj, msg) => void errors.push({ obj: obj as Record<string, unknown>, msg }) },
+    log: { ...silentLogger, error: (obj, msg) => void errors.push({ obj: obj as Record<string, unknown>, msg }) },
     rewire,
     onFailClosed: (reason) => void closed.push(reason),
-    now: () => now,
+    clock,
     ...bound,
   });
-  return { host, errors, closed, advance: (ms: number) => void (now += ms) };
+  return { host, errors, closed, advance: (ms: number) => clock.advance(ms) };
 }
 
 describe('CoreHost', () => {

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { loadCore } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
 import type { GateHandle } from '../../gate/index.js';
+import { PluginRegistry, type Plugin, type Verdict } from '../../gate/plugins.js';
 import { start } from '../service/api-support.js';
 import { checkedGate, checkGateInvariants } from './invariants.js';
 
@@ -38,11 +39,11 @@ async function backend(): Promise<{ url: string; hits: () => number }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
 }
 
-async function gate(overrides: Parameters<typeof gateConfig>[0], check: { quiet?: boolean } = {}): Promise<GateHandle> {
+async function gate(overrides: Parameters<typeof gateConfig>[0], check: { quiet?: boolean } = {}, plugins?: PluginRegistry): Promise<GateHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'guard-gate-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const log = process.env.GATE_DEBUG ? { log: pino({ level: 'debug' }) } : {};
-  const g = await checkedGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, ...log, podName: 'shop-1', drainMs: 2000 }, check);
+  const g = await checkedGate(gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, ...overrides }), { core, ...log, podName: 'shop-1', drainMs: 2000, plugins }, check);
   cleanups.push(() => g.close());
   return g;
 }
@@ -103,5 +104,39 @@ describe('guard-gate', () => {
     expect(app.hits() - hitsBefore).toBe(1);
     const metrics = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
     expect(await metrics.body.text()).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
+  });
+
+  it('counts plugins that really fail (a throw, no answer in time) in guard_gate_plugin_failures_total', async () => {
+    const app = await backend();
+    const failing = (name: string, approveRequest: () => Verdict | Promise<Verdict>): Plugin => ({
+      name,
+      version: '1',
+      init() {},
+      approveRequest,
+      approveResponse: () => ({ action: 'allow' }),
+      shutdown() {},
+    });
+    const plugins = new PluginRegistry();
+    // Failing open: the requests still pass, and each failure is counted once per request.
+    plugins.register(
+      failing('thrower', () => {
+        throw new Error('boom');
+      }),
+      { failure: 'open' },
+    );
+    plugins.register(
+      failing('sleeper', () => new Promise<Verdict>(() => {})),
+      { failure: 'open', timeoutMs: 50 },
+    );
+    const g = await gate({ protectedService: app.url }, {}, plugins);
+    for (let i = 0; i < 2; i++) {
+      const r = await request(`http://127.0.0.1:${g.port}/items/${i}`, { headers: normal(i).headers });
+      expect(r.statusCode).toBe(200);
+      await r.body.text();
+    }
+    expect(app.hits()).toBe(2);
+    const metrics = await (await request(`http://127.0.0.1:${g.adminPort}/metrics`)).body.text();
+    expect(metrics).toContain('guard_gate_plugin_failures_total{plugin="thrower",kind="throw"} 2');
+    expect(metrics).toContain('guard_gate_plugin_failures_total{plugin="sleeper",kind="timeout"} 2');
   });
 });

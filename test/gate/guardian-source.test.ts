@@ -1,12 +1,12 @@
-// GuardianSource: the resolution order of SPEC §5.2 and fail-static (§4.1 fix 9), with a stub
-// Kubernetes store and a temporary GUARDIAN_FILE.
+// GuardianSource: its resolution order and fail-static (difference 9 of docs/compatibility.md),
+// with a stub Kubernetes store and a temporary GUARDIAN_FILE.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
-import { StoreError, type GuardianSpecJson, type GuardianStore, type StoredGuardian } from '../../service/store/index.js';
+import { StoreError, type GuardianSpecJson, type GuardianStore, type StoredGuardian } from '../../store/index.js';
 
 const core = loadCore();
 const NS = 'shop';

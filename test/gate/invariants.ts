@@ -3,9 +3,10 @@
 // request the listener received ended exactly once (counted through onEnd), and — for scenarios of
 // normal traffic — nothing was logged at warn or above.
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { pino, type Logger as PinoLogger } from 'pino';
 import { afterEach, expect } from 'vitest';
-import type { ExchangeOutcome, ProxyHandle, ProxyLog, ProxyOptions, Stage } from '../../gate/proxy.js';
+import type { Logger } from '../../log/index.js';
+import type { ExchangeOutcome, ProxyHandle, ProxyOptions, Stage } from '../../gate/proxy.js';
 import { startProxy } from '../../gate/proxy.js';
 import { startGate, type GateConfig, type GateHandle, type GateOptions } from '../../gate/index.js';
 
@@ -70,16 +71,17 @@ export interface CheckOptions {
   quiet?: boolean;
 }
 
-function recordingLog(lines: LoggedLine[], inner?: ProxyLog): ProxyLog {
+function recordingLog(lines: LoggedLine[], inner?: Logger): Logger {
   return {
-    info: (obj, msg) => inner?.info?.(obj, msg),
+    debug: (obj, msg) => inner?.debug(obj, msg),
+    info: (obj, msg) => inner?.info(obj, msg),
     warn: (obj, msg) => {
       lines.push({ level: 'warn', msg: msg ?? '', fields: obj as Record<string, unknown> });
-      inner?.warn?.(obj, msg);
+      inner?.warn(obj, msg);
     },
     error: (obj, msg) => {
       lines.push({ level: 'error', msg: msg ?? '', fields: obj as Record<string, unknown> });
-      inner?.error?.(obj, msg);
+      inner?.error(obj, msg);
     },
   };
 }
@@ -104,7 +106,7 @@ export async function checkedProxy(opts: ProxyOptions, check: CheckOptions = {})
 }
 
 /** A pino logger whose warn and error lines are recorded (and nothing printed). */
-export function recordingLogger(lines: LoggedLine[]): Logger {
+export function recordingLogger(lines: LoggedLine[]): PinoLogger {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const text of chunk.toString().split('\n')) {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import type { ProxyHandle } from '../../gate/proxy.js';
 import { peerText } from '../../gate/uws.js';
+import { blockingGuardianFrom } from '../support/guardian.js';
 import { checkedProxy, checkGateInvariants } from './invariants.js';
 
 checkGateInvariants();
@@ -136,6 +137,53 @@ describe('the node listener', () => {
     const v6 = await raw(gate.port, 'GET /v6 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n', 3_000, '::1');
     expect(statusOf(v6.out)).toBe(200);
     expect(seen.at(-1)!.xff).toBe('::1');
+  });
+});
+
+describe('WebSockets on the node listener', () => {
+  test('an upgrade is decided, relayed, and the connection joined byte for byte; a blocked one never reaches the service', async () => {
+    const require = createRequire(import.meta.url);
+    const uws = require('uWebSockets.js') as typeof import('uWebSockets.js');
+    let upgrades = 0;
+    const app = uws.App();
+    app.ws('/*', {
+      upgrade: (res, req, context) => {
+        upgrades++;
+        res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
+      message: (ws, data, isBinary) => void ws.send(data, isBinary),
+    });
+    const sock = await new Promise<unknown>((r) => app.listen('127.0.0.1', 0, r));
+    const servicePort = uws.us_socket_local_port(sock as never);
+    let block = false;
+    const allow = core.defaultGuardian();
+    // A Guardian that learned only a POST: a GET upgrade is out of pattern.
+    const session = core.newSession();
+    session.profileRequest({ method: 'POST', path: '/other', query: '', headers: [['content-type', 'text/plain']], remote: '127.0.0.1' });
+    const pile = core.newPile();
+    pile.add(session);
+    session.dispose();
+    const refuse = blockingGuardianFrom(core, pile);
+    const gate = await checkedProxy({ port: 0, host: '127.0.0.1', listener: 'node', upstream: `http://127.0.0.1:${servicePort}`, core, getGuardian: () => (block ? refuse : allow) });
+    try {
+      const { WebSocket } = await import('undici');
+      const ws = new WebSocket(`ws://127.0.0.1:${gate.port}/chat?room=1`);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        ws.onopen = () => ws.send('hello through the gate');
+        ws.onmessage = (e) => resolve(String(e.data));
+        ws.onerror = () => reject(new Error('websocket failed'));
+      });
+      expect(echoed).toBe('hello through the gate');
+      ws.close();
+      expect(upgrades).toBe(1);
+      block = true;
+      const r = await raw(gate.port, 'GET /chat HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      expect(statusOf(r.out)).toBe(403);
+      expect(upgrades).toBe(1);
+    } finally {
+      await gate.close(200);
+      uws.us_listen_socket_close(sock as never);
+    }
   });
 });
 

@@ -1,17 +1,16 @@
-// Plugins in the request path (SPEC §5.7): the proxy consults the registry after the guard's own
+// Plugins in the request path: the proxy consults the registry after the guard's own
 // decision — approveRequest before forwarding, approveResponse before sending.
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core } from '../../core/index.js';
-import { guardPlugin, PluginRegistry, TestGate, type Plugin, type PluginLogger } from '../../gate/plugins.js';
+import { guardPlugin, PluginRegistry, TestGate, type Plugin } from '../../gate/plugins.js';
 import { type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { silentLogger as quiet } from '../../log/index.js';
 import { checkedProxy, checkedGate, checkGateInvariants } from './invariants.js';
 
 checkGateInvariants();
-
-const quiet: PluginLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface Received {
   method: string;
@@ -202,7 +201,6 @@ describe('plugin failures are contained by policy', () => {
 
 describe('startGate wires the registry', () => {
   test('the guard entry is listed first; testgate blocks through the assembled gate; shutdown reaches the plugins', async () => {
-    const { startGate } = await import('../../gate/index.js');
     const { gateConfig } = await import('../../gate/config.js');
     const { pino } = await import('pino');
     const reg = new PluginRegistry({ logger: quiet });

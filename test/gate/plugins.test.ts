@@ -1,21 +1,21 @@
-// The plugin interface (SPEC §5.7): registry, ordered chain, containment of throwing and slow
-// plugins per failure policy, and the testgate plugin (reference §8.3).
+// The plugin interface: registry, ordered chain, containment of throwing and slow
+// plugins per failure policy, and the testgate plugin (the original's test plugin).
 import { describe, expect, it } from 'vitest';
 import {
   PluginRegistry,
   TestGate,
   type Plugin,
   type PluginFailure,
-  type PluginLogger,
   type RequestContext,
   type ResponseContext,
   type Verdict,
 } from '../../gate/plugins.js';
+import type { Logger } from '../../log/index.js';
 
 function recorder() {
   const lines: Array<{ level: string; msg: string; obj: object }> = [];
   const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, msg, obj });
-  const logger: PluginLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   return { logger, lines };
 }
 

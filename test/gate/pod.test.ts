@@ -1,11 +1,14 @@
-// The pod monitor against fake /proc/net tables in a temp dir (line format: reference §4.1, §7.11).
+// The pod monitor against fake /proc/net tables in a temp dir (the kernel's line format, as
+// test/vectors/pod.test.ts has it).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadCore, type Guardian } from '../../core/index.js';
-import { PodMonitor, type PodAlert, type PodClock } from '../../gate/pod.js';
+import type { Clock } from '../../clock/index.js';
+import { PodMonitor, type PodAlert } from '../../gate/pod.js';
+import { silentLogger } from '../../log/index.js';
 
 const core = loadCore();
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -54,13 +57,14 @@ function learnedGuardian(peers: string[], control?: object): Guardian {
 function manualClock() {
   const timers = new Map<number, { fn: () => void; ms: number }>();
   let next = 1;
-  const clock: PodClock = {
+  const clock: Clock = {
+    now: () => 0,
     setTimeout(fn, ms) {
       timers.set(next, { fn, ms });
-      return next++;
+      return { id: next++ };
     },
     clearTimeout(h) {
-      timers.delete(h as number);
+      timers.delete((h as { id: number }).id);
     },
   };
   return {
@@ -93,7 +97,7 @@ function monitor(guardian: () => Guardian | null, extra: Partial<ConstructorPara
     procDir: dir,
     onAlert: (a) => alerts.push(a),
     onClear: () => clears++,
-    logger: { warn: (_o, msg) => warnings.push(msg) },
+    logger: { ...silentLogger, warn: (_o, msg) => void warnings.push(msg) },
     ...extra,
   });
   return { m, alerts, warnings, clears: () => clears };

@@ -1,11 +1,11 @@
-// Header smuggling and encoding tricks against the request path (SPEC §5.1): none bypasses the
+// Header smuggling and encoding tricks against the request path: none bypasses the
 // decision, and none reaches the backend as a different request than the one decided. Requests are
 // written as raw bytes; a learned Guardian in block mode decides them.
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCore, type Core, type Guardian } from '../../core/index.js';
-import { canonicalPath, startProxy, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { canonicalPath, type ProxyHandle, type Verdict } from '../../gate/proxy.js';
 import { checkedProxy, checkGateInvariants } from './invariants.js';
 
 checkGateInvariants();

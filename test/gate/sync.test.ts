@@ -1,5 +1,6 @@
-// SyncClient: the policy of SPEC §5.3 on a FakeClock (against a small capturing HTTP server), and
-// the protocol against a real guard-service (file store, auth off: identity in the query).
+// SyncClient: its sync policy (gate/sync.ts) on a FakeClock (against a small capturing HTTP
+// server), and the protocol against a real guard-service (file store, auth off: identity in the
+// query).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
 import { SyncClient, type SyncClientOptions, type SyncResult } from '../../gate/sync.js';
-import { FakeClock } from '../../service/clock.js';
+import { FakeClock } from '../../clock/index.js';
 import { core, eventually, start, tempDir } from '../service/api-support.js';
 
 const NS = 'shop';
@@ -185,7 +186,8 @@ describe('sync policy (FakeClock)', () => {
 
   it('syncs at 1000 alerts; any alert syncs at the interval', async () => {
     const srv = await capturingServer({ answer: `{"guardian":${JSON.stringify(spec(1_000_000))}}` });
-    const h = harness(srv.url);
+    let dropped = 0;
+    const h = harness(srv.url, { onAlertDropped: () => dropped++ });
     await h.client.start();
     h.client.addAlert({ children: {}, reasons: ['x'], result: 1 }, 'x');
     h.client.addAlert({ children: {}, reasons: ['x'], result: 1 }, 'x'); // duplicate: counted
@@ -198,10 +200,30 @@ describe('sync policy (FakeClock)', () => {
     expect(h.client.nextSyncAt).toBe(5000);
     h.client.addAlert({ reasons: ['dropped'] }, 'dropped'); // beyond the cap: the newest is dropped
     expect(h.client.alertCount).toBe(1000);
+    expect(dropped).toBe(1);
     await advanceTo(h, 5000, 2);
     expect(srv.captured[1]!.alerts).toHaveLength(1000);
     expect((srv.captured[1]!.alerts![0] as { count: number }).count).toBe(2);
     expect(h.client.alertCount).toBe(0);
+  });
+
+  it('holds alerts de-duplicated by level and sorted decision string, with the time of the first', async () => {
+    const srv = await capturingServer();
+    let wall = 1_700_000_000_500;
+    const h = harness(srv.url, { wallNow: () => wall });
+    await h.client.start();
+    h.client.addAlert({ reasons: ['a'] }, '[a,]');
+    wall += 10_000;
+    h.client.addAlert({ reasons: ['a'] }, '[a,]'); // the same: counted
+    h.client.addAlert({ reasons: ['a'] }, '[a,]', 'Gate'); // another level: another alert
+    h.client.addAlert({ reasons: ['b'] }, '[b,]');
+    expect(h.client.alertCount).toBe(3);
+    await advanceTo(h, INTERVAL, 2);
+    expect(srv.captured[1]!.alerts).toEqual([
+      { decision: { reasons: ['a'] }, time: 1_700_000_000, level: 'Session', count: 2 },
+      { decision: { reasons: ['a'] }, time: 1_700_000_010, level: 'Gate', count: 1 },
+      { decision: { reasons: ['b'] }, time: 1_700_000_010, level: 'Session', count: 1 },
+    ]);
   });
 
   it('after the interval syncs when the pile holds ≥ 10 % of the samples learned', async () => {

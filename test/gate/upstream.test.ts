@@ -7,14 +7,14 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian } from '../../core/index.js';
-import { guardPlugin, PluginRegistry, type Plugin, type PluginLogger } from '../../gate/plugins.js';
+import { guardPlugin, PluginRegistry, type Plugin } from '../../gate/plugins.js';
 import { type ProxyHandle, type Verdict } from '../../gate/proxy.js';
+import { silentLogger as quiet } from '../../log/index.js';
 import { checkedProxy, checkGateInvariants } from './invariants.js';
 
 checkGateInvariants();
 
 const MiB = 1024 * 1024;
-const quiet: PluginLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const big = randomBytes(3 * MiB);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -1,4 +1,4 @@
-// WebSocket pass-through (SPEC §5.1) end to end: a real uWS WebSocket service, the real gate
+// WebSocket pass-through end to end: a real uWS WebSocket service, the real gate
 // (startProxy / startGate) and real clients (undici's WebSocket, and raw sockets to read the
 // handshake answers), all on port 0.
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,8 +9,7 @@ import { request, WebSocket } from 'undici';
 import { pino } from 'pino';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
-import { startGate } from '../../gate/index.js';
-import { startProxy, type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
+import type { ProxyHandle, ProxyOptions, Verdict } from '../../gate/proxy.js';
 import { openServiceSocket, ServiceSocket } from '../../gate/websocket.js';
 import { guardPlugin, PluginRegistry, TestGate } from '../../gate/plugins.js';
 import { listen, loadUws, type HttpRequest, type HttpResponse, type Listening } from '../../gate/uws.js';

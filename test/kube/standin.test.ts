@@ -16,6 +16,7 @@ import {
   type V1Status,
 } from '@kubernetes/client-node';
 import { startKubeStandin, type KubeStandin } from './standin.js';
+import { waitFor } from '../support/waiters.js';
 
 const group = 'guard.security.knative.dev';
 const version = 'v1alpha1';
@@ -74,21 +75,7 @@ async function openWatch(config: KubeConfig, path: string, query: Record<string,
       for (const w of [...waiters]) w();
     },
   );
-  const until = (predicate: () => boolean, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`watch: timed out waiting for ${what}; got ${JSON.stringify(events.map((e) => e.type))}`));
-      }, 5000);
-      waiters.add(check);
-      check();
-    });
+  const until = (predicate: () => boolean, what: string) => waitFor(waiters, predicate, what, () => `got ${JSON.stringify(events.map((e) => e.type))}`);
   return {
     events,
     untilEvents: (n: number) => until(() => events.length >= n, `${n} events`),

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FileGuardianStore } from '../../service/store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { call, methods, sync, syncBody, tempDir } from './api-support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/guard.js', import.meta.url));
@@ -52,7 +52,7 @@ describe.skipIf(!BUILT)('guard service (process)', () => {
     const dir = await tempDir();
     const tokenFile = join(dir, 'people-token');
     const c = run({ GUARD_SERVICE_PORT: '0', GUARD_SERVICE_ADDRESS: '127.0.0.1', GUARD_SERVICE_AUTH: 'false', GUARD_STORE: 'file', GUARD_STORE_DIR: join(dir, 'guardians'), GUARD_SERVICE_PEOPLE_TOKEN_FILE: tokenFile });
-    const url = (await waitForLine(c, /listening on (http:\/\/\S+)/))[1]!;
+    const url = (await waitForLine(c, /listening on \S+ \((http:\/\/\S+)\)/))[1]!;
     const token = (await waitForLine(c, /people API token: (\S+)/))[1]!;
     expect((await readFile(tokenFile, 'utf8')).trim()).toBe(token);
 
@@ -80,11 +80,27 @@ describe.skipIf(!BUILT)('guard service (process)', () => {
       [{ GUARD_SERVICE_AUTH: 'false', GUARD_STORE: 'kube-crd' }, /GUARD_SERVICE_AUTH: false is allowed only with GUARD_STORE=file/],
       [{ GUARD_SERVICE_AUTH: 'maybe' }, /GUARD_SERVICE_AUTH: expected true or false/],
       [{ GUARD_STORE: 'sql' }, /GUARD_STORE: expected one of file, kube-crd, kube-configmap/],
+      [{ GUARD_SERVICE_AUTH: 'false', GUARD_SERVICE_ADDRESS: '0.0.0.0' }, /GUARD_SERVICE_ADDRESS: 0\.0\.0\.0 is not a loopback address, and with GUARD_SERVICE_AUTH=false anyone who reaches it writes any Guardian/],
     ] as const) {
       const c = run({ GUARD_STORE_DIR: await tempDir(), ...env });
       expect(await c.exited).toBe(2);
       expect(c.stderr()).toMatch(message);
     }
+  });
+
+  it('with authentication off, listens on loopback only and logs the address it really bound', async () => {
+    const c = run({ GUARD_SERVICE_PORT: '0', GUARD_SERVICE_AUTH: 'false', GUARD_STORE_DIR: await tempDir() });
+    const [, bound, url] = await waitForLine(c, /listening on (\S+) \((http:\/\/\S+)\)/);
+    expect(bound).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(url).toBe(`http://${bound}`);
+    c.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    // Open to the network only when a person says so in so many words.
+    const open = run({ GUARD_SERVICE_PORT: '0', GUARD_SERVICE_AUTH: 'false', GUARD_SERVICE_ADDRESS: '0.0.0.0', GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK: 'true', GUARD_STORE_DIR: await tempDir() });
+    const [, everywhere] = await waitForLine(open, /listening on (\S+) \(/);
+    expect(everywhere).toMatch(/^0\.0\.0\.0:\d+$/);
+    open.child.kill('SIGTERM');
+    expect(await open.exited).toBe(0);
   });
 
   it('exits 1 with a clear message when the port is in use', async () => {

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterEach } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { serviceConfig, startService, type RunningService, type ServiceConfig, type ServiceOptions } from '../../service/index.js';
-import { FileGuardianStore } from '../../service/store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 
 export const core = loadCore();

@@ -27,7 +27,7 @@ describe('POST /sync with authenticated gates', () => {
     expect(methods(stored.spec)).toEqual(['GET']);
   });
 
-  it('accepts the original gate\'s example message (reference data model §6.4) and keeps its alert', async () => {
+  it('accepts the original gate\'s example message (test/vectors/fixtures.ts) and keeps its alert', async () => {
     const kube = await standin();
     const { url, service } = await start(kube);
     const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
@@ -94,7 +94,7 @@ describe('POST /sync with authenticated gates', () => {
     expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="missing_token"\} 1/);
   });
 
-  it('answers 503 with Retry-After when Kubernetes cannot review the token (B-12)', async () => {
+  it('answers 503 with Retry-After when Kubernetes cannot review the token (threat model B-12)', async () => {
     const kube = await standin();
     const { url } = await start(kube);
     const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
@@ -109,7 +109,7 @@ describe('POST /sync with authenticated gates', () => {
     expect((await sync(url, token, syncBody(1))).status).toBe(503);
   });
 
-  it('refuses a service named by labels that is not a Guardian name, or the namespace default (B-11)', async () => {
+  it('refuses a service named by labels that is not a Guardian name, or the namespace default (threat model B-11)', async () => {
     const kube = await standin();
     const { url } = await start(kube, { serviceLabels: ['guard/service'] });
     const dotted = gate(kube, 'shop', 'cart-1', { 'guard/service': 'Cart.v2', app: 'cart' });
@@ -182,7 +182,8 @@ describe('POST /sync without authentication (file store only)', () => {
       expect(r.status, query).toBeGreaterThanOrEqual(400);
       expect(r.status, query).toBeLessThan(500);
     }
-    // Compromised without authentication: never a pod deletion (S-1); the sync is still answered.
+    // Compromised without authentication: never a pod deletion (threat model S-1); the sync is
+    // still answered.
     expect((await sync(url, undefined, syncBody(1, { compromised: true }), '?ns=shop&sid=cart&pod=cart-1')).status).toBe(200);
   });
 });

@@ -8,7 +8,6 @@ import { kubeAccess } from '../../service/kube-access.js';
 import type { KubeStandin } from '../kube/standin.js';
 import { gate, standin } from './api-support.js';
 
-const NO_QUERY = new URLSearchParams();
 
 function authenticator(kube: KubeStandin, serviceLabels: string[] = [], now?: () => number) {
   return new KubeGateAuthenticator({ kube: kubeAccess(kube.kubeConfig(), 2000), serviceLabels, now });
@@ -38,7 +37,7 @@ describe('gate authentication (TokenReview)', () => {
     ];
     for (const [i, [labels, service]] of cases.entries()) {
       const token = gate(kube, 'shop', `pod-${i}`, labels);
-      const id = await auth.identify(`Bearer ${token}`, NO_QUERY);
+      const id = await auth.identify(`Bearer ${token}`);
       expect(id).toMatchObject({ namespace: 'shop', service, pod: `pod-${i}`, verified: true });
       expect(id.podUid).toBe(kube.state.getObject('pods', 'shop', `pod-${i}`)!.metadata.uid);
     }
@@ -61,7 +60,7 @@ describe('gate authentication (TokenReview)', () => {
       ['Bearer person-token-1234', 'not_service_account'],
     ];
     for (const [header, reason] of expectations) {
-      const e = await refusal(auth.identify(header, NO_QUERY));
+      const e = await refusal(auth.identify(header));
       expect([e.status, e.reason], header).toEqual([401, reason]);
     }
   });
@@ -73,17 +72,17 @@ describe('gate authentication (TokenReview)', () => {
     const long = gate(kube, 'shop', 'cart-1', { app: 'cart' });
     const short = kube.state.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'cart', podName: 'cart-1', audiences: ['guard-service'], expiresInSeconds: 60 });
 
-    await auth.identify(`Bearer ${long}`, NO_QUERY);
-    await auth.identify(`Bearer ${long}`, NO_QUERY);
-    await auth.identify(`Bearer ${short}`, NO_QUERY);
+    await auth.identify(`Bearer ${long}`);
+    await auth.identify(`Bearer ${long}`);
+    await auth.identify(`Bearer ${short}`);
     expect(reviews(kube)).toBe(2);
     now += 61_000;
-    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    await auth.identify(`Bearer ${long}`);
     expect(reviews(kube)).toBe(2);
-    await auth.identify(`Bearer ${short}`, NO_QUERY);
+    await auth.identify(`Bearer ${short}`);
     expect(reviews(kube)).toBe(3);
     now += 5 * 60_000;
-    await auth.identify(`Bearer ${long}`, NO_QUERY);
+    await auth.identify(`Bearer ${long}`);
     expect(reviews(kube)).toBe(4);
   });
 
@@ -92,12 +91,12 @@ describe('gate authentication (TokenReview)', () => {
     const auth = authenticator(kube);
     const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
     kube.state.failNext('POST /apis/authentication.k8s.io/v1/tokenreviews', 503);
-    expect((await refusal(auth.identify(`Bearer ${token}`, NO_QUERY))).status).toBe(503);
+    expect((await refusal(auth.identify(`Bearer ${token}`))).status).toBe(503);
     kube.state.failNext('GET /api/v1/namespaces/shop/pods/cart-1', 500);
-    const e = await refusal(auth.identify(`Bearer ${token}`, NO_QUERY));
+    const e = await refusal(auth.identify(`Bearer ${token}`));
     expect([e.status, e.reason]).toEqual([503, 'kube_unavailable']);
     kube.state.removeObject('pods', 'shop', 'cart-1');
-    const gone = await refusal(auth.identify(`Bearer ${token}`, NO_QUERY));
+    const gone = await refusal(auth.identify(`Bearer ${token}`));
     expect([gone.status, gone.reason]).toEqual([401, 'pod_gone']);
   });
 });

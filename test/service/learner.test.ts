@@ -2,9 +2,10 @@
 // the learn and persist policy, flush, store failures, concurrency, and people's edits.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoreError, loadCore, type Pile } from '../../core/index.js';
-import { FakeClock } from '../../service/clock.js';
+import { FakeClock } from '../../clock/index.js';
+import { silentLogger } from '../../log/index.js';
 import { Learner, LearnerError, type LearnerLimits } from '../../service/learner.js';
-import type { GuardianSpecJson, GuardianStore } from '../../service/store/index.js';
+import type { GuardianSpecJson, GuardianStore } from '../../store/index.js';
 import { MemoryGuardianStore } from './memory-store.js';
 
 const core = loadCore();
@@ -93,7 +94,7 @@ describe('Learner: when to learn', () => {
     expect(spec(await learner.sync(NS, 'eleven', pileOf(1))).samples).toBe(13); // 11 < 2 × 10
   });
 
-  it('learns the first ten single-session syncs of a new service, then waits (reference T16)', async () => {
+  it('learns the first ten single-session syncs of a new service, then waits, as the original does', async () => {
     const { store, learner } = setup();
     for (let i = 1; i <= 10; i++) expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(i);
     expect(spec(await learner.sync(NS, SVC, pileOf(1))).samples).toBe(10);
@@ -485,7 +486,7 @@ describe('Learner: changes in the store', () => {
   it('its own writes coming back through the watch change nothing', async () => {
     const store = new MemoryGuardianStore(core);
     const logged: string[] = [];
-    const learner = new Learner({ core, store, clock: new FakeClock(), log: { info: (_, m) => logged.push(m), warn: (_, m) => logged.push(m) } });
+    const learner = new Learner({ core, store, clock: new FakeClock(), log: { ...silentLogger, info: (_, m) => void logged.push(m), warn: (_, m) => void logged.push(m) } });
     learners.push(learner);
     const watch = wire(store, learner);
     for (let i = 0; i < 5; i++) await learner.sync(NS, SVC, pileOf(1));

@@ -12,7 +12,7 @@ import {
   type GuardianStore,
   type GuardianWatchEvent,
   type StoredGuardian,
-} from '../../service/store/index.js';
+} from '../../store/index.js';
 
 export interface LearnedWrite {
   namespace: string;

@@ -1,11 +1,11 @@
 // guard-service with TLS on (GUARD_SERVICE_TLS): a throwaway CA and a server certificate made with
 // the openssl CLI at test time, for the name the original's gates pin (data-plane.knative.dev,
-// reference upstream-service.md §3.8) and localhost. Real listeners on port 0, real undici
+// docs/operations.md) and localhost. Real listeners on port 0, real undici
 // clients; what a gate, a stranger and an operator with a broken secret each observe.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, readServiceConfig, serviceConfig, ServiceError, startService } from '../../service/index.js';
 import { syncMessage } from '../vectors/fixtures.js';
+import { freePort } from '../support/ports.js';
 import { core, silent, start } from './api-support.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -65,14 +66,6 @@ async function post(url: string, body: string, dispatcher: Agent) {
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-/** A port nothing listens on (free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -94,7 +87,7 @@ describe.skipIf(!hasOpenssl)('guard-service over TLS (certificates made with the
   /** guard-service on the file store, auth off, TLS on with the generated certificate. */
   const startTls = () => start(null, { tls: { certFile: pki.certFile, keyFile: pki.keyFile } }, { core });
 
-  it('a gate that trusts the CA and sends server name data-plane.knative.dev syncs the §6.4 example and gets its Guardian', async () => {
+  it('a gate that trusts the CA and sends server name data-plane.knative.dev syncs the original\'s example message and gets its Guardian', async () => {
     const { url } = await startTls();
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const gate = client({ ca: pki.caCert, servername: GATE_SERVER_NAME });
@@ -203,11 +196,8 @@ describe.skipIf(!hasOpenssl)('guard-service over TLS (certificates made with the
       }
     });
 
-    // Known bug (reported to the lead): files that read but are not a usable PEM certificate / key
-    // pair reach Fastify's https.createServer, which throws OpenSSL's own error (for example
-    // ERR_OSSL_PEM_NO_START_LINE) after the store, the learner and its watch were started and
-    // never released; `guard service` reports it as an internal error (exit 3). When service/index.ts
-    // checks the pair in readTls, these two start passing: drop `.fails`.
+    // Files that read but are not a usable PEM certificate / key pair are refused by readTls
+    // (service/index.ts) before anything is started, as unreadable ones are.
     it('a file that is not PEM: the same named error', async () => {
       const garbage = join(pki.dir, 'garbage.crt');
       await writeFile(garbage, 'not a certificate\n');

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Section } from '../../core/index.js';
 import { limitCode } from '../../ui/src/units.js';
 import { serviceConfig, startService, type RunningService } from '../../service/index.js';
-import { FileGuardianStore } from '../../service/store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { call, core, silent, sync, tempDir } from '../service/api-support.js';
 import { launchChromium, type Browser } from '../support/browser.js';
 

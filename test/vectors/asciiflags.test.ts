@@ -1,8 +1,8 @@
-// Reference §2.3 / §7.3 — AsciiFlags.
+// Vectors of the original's data model — AsciiFlags.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, introspect, learn, pile, profile } from './helpers.js';
 
-describe('AsciiFlags (§7.3)', () => {
+describe('AsciiFlags', () => {
   test('V-A1 learn 4, decide 5 and 2', () => {
     expect(profile('AsciiFlags', 5)).toBe(5);
     const config = learn('AsciiFlags', [4]);
@@ -24,7 +24,7 @@ describe('AsciiFlags (§7.3)', () => {
     expect(introspect({ op: 'score', type: 'AsciiFlags', config: 0 })).toBe(0);
   });
 
-  test('AsciiFlags names table, pile OR, fuse OR (§2.3)', () => {
+  test('AsciiFlags names table, pile OR, fuse OR', () => {
     // bit 19 is misnamed CommentSign; bits 30/31 combinations; lowercase hex
     expectDecide('AsciiFlags', 0, 1 << 19, '[Unexpected Flags CommentSign  (0x80000) in Value,]');
     expectDecide(

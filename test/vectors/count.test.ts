@@ -1,10 +1,10 @@
-// Reference §2.2 / §7.2 — Count.
+// Vectors of the original's data model — Count.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, introspect, learn, pile, profile } from './helpers.js';
 
 const r = (min: number, max: number) => ({ min, max });
 
-describe('Count (§7.2)', () => {
+describe('Count', () => {
   test('V-C1 learn 4, decide', () => {
     expect(profile('Count', 4)).toBe(4);
     const config = learn('Count', [4]);
@@ -47,7 +47,7 @@ describe('Count (§7.2)', () => {
     expectDecide('Count', unsorted, 8, '');
   });
 
-  test('V-C5 wire forms; decoded [] then Learn does not crash (SPEC §4.1 fix 7, Q22)', () => {
+  test('V-C5 wire forms; decoded [] then Learn does not crash (a crash of the original, docs/compatibility.md)', () => {
     expect(pile('Count', [1, 2, 3, 255])).toBe('AQID/w==');
     expect(pile('Count', [0])).toBe('AA==');
     expect(pile('Count', [])).toBe(null);
@@ -66,7 +66,7 @@ describe('Count (§7.2)', () => {
     expect(learn('Count', [5, 2], { config: [] })).toEqual([r(2, 5)]);
   });
 
-  test('Count pile merge appends (§2.2)', () => {
+  test('Count pile merge appends', () => {
     expect(pile('Count', [1], { merge: ['AgM='] })).toBe('AQID');
   });
 });

@@ -1,4 +1,4 @@
-// Reference §1.2–1.3 / §7.15 — Decision and Alert.
+// Vectors of the original's data model — Decision and Alert.
 import { describe, expect, test } from 'vitest';
 import { introspect } from './helpers.js';
 
@@ -14,7 +14,7 @@ function buildJson(tag: string, steps: Step[]): unknown {
   return introspect({ type: 'Decision', op: 'build', tag, steps }).json;
 }
 
-describe('Decision / Alert (§7.15)', () => {
+describe('Decision / Alert', () => {
   test('V-D1 DecideInner', () => {
     expect(build('Y', [{ inner: 'X', result: 7 }])).toEqual({ result: 7, summary: 'Fail (7)', sorted: 'Y[X,]' });
     const tree = buildJson('Y', [{ inner: 'X', result: 7 }]);
@@ -34,7 +34,7 @@ describe('Decision / Alert (§7.15)', () => {
     expect(build('Y', [{ child: [], tag: 'X' }])).toEqual({ result: 0, summary: '', sorted: '' });
     expect(build('Y', [{ childResult: 4, tag: 'X' }])).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'Y[X:[],]' });
     const tree = buildJson('Y', [{ childResult: 4, tag: 'X' }]);
-    // a node with only children has "reasons": null (§6.2)
+    // a node with only children has "reasons": null, as Go writes it
     if (tree !== undefined) expect(tree).toEqual({ children: { X: { children: {}, reasons: null, result: 4 } }, reasons: null, result: 4 });
     expect(build('Y', [{ childResult: 4, tag: 'X' }, { childResult: 4, tag: 'Z' }])).toEqual({
       result: 8,
@@ -48,7 +48,7 @@ describe('Decision / Alert (§7.15)', () => {
       summary: 'Fail (4)',
       sorted: 'Y[X:[Z:[],],]',
     });
-    // overwriting a tag keeps counting (§1.2, Q6)
+    // overwriting a tag keeps counting, as in the original
     expect(build('Y', [{ childResult: 4, tag: 'X' }, { childResult: 2, tag: 'X' }])).toEqual({
       result: 6,
       summary: 'Fail (6)',
@@ -65,7 +65,7 @@ describe('Decision / Alert (§7.15)', () => {
         { child: [{ inner: 'x' }], tag: 'Alpha' },
       ]),
     ).toEqual({ result: 4, summary: 'Fail (4)', sorted: 'L[Alpha:[x,],Zeta:[x,],a-reason,b-reason,]' });
-    // when the core also returns the tree (§6.2 Decision JSON), the reasons are sorted in place
+    // when the core also returns the tree (its wire JSON), the reasons are sorted in place
     const tree = buildJson('L', [
       { inner: 'b-reason' },
       { inner: 'a-reason' },

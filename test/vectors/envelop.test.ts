@@ -1,8 +1,8 @@
-// Reference §4.3 / §7.13 — Envelop (timings in seconds; negative differences → 255).
+// Vectors of the original's data model — Envelop (timings in seconds; negative differences → 255).
 import { describe, expect, test } from 'vitest';
 import { expectDecide, learn, pile, profile } from './helpers.js';
 
-describe('Envelop (§7.13)', () => {
+describe('Envelop', () => {
   test('V-E1 learn (t,t,t); a 2-hour gap is code 140', () => {
     const t = 1_700_000_000;
     const config = learn('Envelop', [[t, t, t]]);

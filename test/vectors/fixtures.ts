@@ -1,4 +1,5 @@
-// Wire fixtures copied from reference/upstream-datamodel.md §6.3–6.5 (Go output, verified there).
+// Wire fixtures of the original (Go output): its canonical empty and default payloads, its example
+// sync message (SyncMessageReq) and the GuardianSpec learned from it, with its decide example.
 // Objects are written in Go's field order; JSON.stringify of them is Go's compact form.
 
 export const EMPTY_SESSION_PILE_TEXT =
@@ -18,7 +19,7 @@ const podNull = () => ({
   tcp4peers: null, udp4peers: null, udplite4peers: null, tcp6peers: null, udp6peers: null, udplite6peers: null,
 });
 
-/** Zero SessionDataConfig — the `configured` member of §6.5. */
+/** Zero SessionDataConfig — the `configured` member of the example GuardianSpec. */
 export function zeroSessionConfig(): any {
   return {
     active: false,
@@ -49,7 +50,7 @@ const svp = (D: string, L: string, Sc: string, Seq: string, Flags: number) => ({
   Digits: D, Letters: L, Spaces: 'AA==', SpecialChars: Sc, NonReadables: 'AA==', Unicodes: 'AA==', Sequences: Seq, Flags, UnicodeFlags: null,
 });
 
-/** The `pile` member of the §6.4 SyncMessageReq. */
+/** The `pile` member of the example SyncMessageReq. */
 export function syncPile(): any {
   return {
     count: 1,
@@ -83,7 +84,7 @@ export function syncPile(): any {
   };
 }
 
-/** The `alerts` member of the §6.4 SyncMessageReq. */
+/** The `alerts` member of the example SyncMessageReq. */
 export function syncAlerts(): any[] {
   return [
     {
@@ -115,7 +116,7 @@ const svc = (digits: number, letters: number, schars: number, sequences: number,
   digits, letters, spaces: 0, schars, nonreadables: 0, unicodes: 0, sequences, flags, unicodeFlags: null,
 });
 
-/** The `learned` member of §6.5. */
+/** The `learned` member of the example GuardianSpec. */
 export function learnedSessionConfig(): any {
   return {
     active: true,
@@ -142,7 +143,7 @@ export function learnedSessionConfig(): any {
   };
 }
 
-/** The whole §6.5 GuardianSpec. */
+/** The whole example GuardianSpec. */
 export function guardianSpec(): any {
   return {
     configured: zeroSessionConfig(),
@@ -152,7 +153,7 @@ export function guardianSpec(): any {
   };
 }
 
-/** §6.4 sample at data-model level (introspect SessionData input). */
+/** The example sync message's sample at data-model level (introspect SessionData input). */
 export function syncSampleInput(): any {
   return {
     req: { method: 'GET', path: '/api/v1', query: 'id=7', headers: { Accept: ['*/*'] }, cip: '8.8.4.4' },
@@ -161,7 +162,7 @@ export function syncSampleInput(): any {
   };
 }
 
-/** The §6.5 decide example at data-model level. */
+/** The decide example at data-model level. */
 export function decideExampleInput(): any {
   return {
     req: {
@@ -176,6 +177,6 @@ export function decideExampleInput(): any {
   };
 }
 
-/** §6.5: the learned config decides the example (sorted, tag ""). */
+/** The learned config decides the example (sorted, tag ""). */
 export const DECIDE_EXAMPLE =
   '[Req:[Headers:[KeyVal:[Key X-Forwarded-For is not known,],],HopIp:[IP 9.9.9.9 not allowed,],Method:[Unexpected key POST in Set,],QueryString:[KeyVal:[Key debug is not known,],],Url:[Segments:[Counter out of Range: 3,],Val:[Letters:[Limit out of Range: 5,],Sequences:[Limit out of Range: 3,],],],],]';

@@ -1,10 +1,10 @@
-// Reference §2.4 / §7.4 — FlagSlice.
+// Vectors of the original's data model — FlagSlice.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, introspect, learn, pile, profile } from './helpers.js';
 
 const LEARNED = [1, 4, 3, 7, 43756, 22];
 
-describe('FlagSlice (§7.4)', () => {
+describe('FlagSlice', () => {
   test('V-F1 learn, score 19, decide two offending elements', () => {
     const config = learn('FlagSlice', [LEARNED]);
     expect(config).toEqual(LEARNED);
@@ -36,7 +36,7 @@ describe('FlagSlice (§7.4)', () => {
     expect(profile('FlagSlice', [0, 2])).toEqual([0, 2]);
   });
 
-  test('FlagSlice merge / fuse / empty config (§2.4)', () => {
+  test('FlagSlice merge / fuse / empty config', () => {
     expect(pile('FlagSlice', [[1], [0, 0, 4]])).toEqual([1, 0, 4]);
     expect(pile('FlagSlice', [[1, 2, 3]], { merge: [[4]] })).toEqual([5, 2, 3]);
     expect(pile('FlagSlice', [[1]], { clear: true })).toBe(null);

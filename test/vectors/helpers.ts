@@ -1,5 +1,5 @@
-// Shared helpers of the reference-vector suite (test/vectors/*.test.ts).
-// Every vector of reference/upstream-datamodel.md §7 is driven through core.introspect(); the
+// Shared helpers of the data-model vector suite (test/vectors/*.test.ts): vectors of the original
+// (named V-…) and our own, each driven through core.introspect(); the
 // helpers only build commands and compare results — all expectations live in the test files.
 import { expect } from 'vitest';
 import { loadCore, type Core } from '../../core/index.js';
@@ -86,7 +86,7 @@ export function countReasons(sorted: string): number {
 }
 
 /**
- * Decide and compare with the reference's SortedString("") (`""` = accepted).
+ * Decide and compare with the original's SortedString("") (`""` = accepted).
  * `result` defaults to the number of leaf reasons in the expected string.
  */
 export function expectDecide(
@@ -103,7 +103,7 @@ export function expectDecide(
   return got;
 }
 
-/** SimpleVal profile / pile keys (capitalised, §6.1). */
+/** SimpleVal profile / pile keys (capitalised, as Go writes them). */
 export function svProfile(
   D: number,
   L: number,
@@ -128,7 +128,7 @@ export function svProfile(
   };
 }
 
-/** SimpleVal config (lower-case keys, §6.2). */
+/** SimpleVal config (lower-case keys, as Go writes them). */
 export function svConfig(
   D: number,
   L: number,
@@ -176,7 +176,7 @@ function expectKeyOrder(actual: unknown, expected: unknown, path: string): void 
   }
 }
 
-/** Limit encoding of §2.1 computed independently (BigInt), for building inputs with a given code. */
+/** The Limit encoding computed independently (BigInt), for building inputs with a given code. */
 export function limitCode(v: bigint): number {
   let base = 0n;
   while (v >= 16n) {

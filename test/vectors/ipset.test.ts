@@ -1,4 +1,4 @@
-// Reference §2.7 / §7.10 — IpSet (Go net semantics, §9.3).
+// Vectors of the original's data model — IpSet (Go net semantics).
 import { describe, expect, test } from 'vitest';
 import { decideRaw, expectDecide, introspect, learn, pile, profile } from './helpers.js';
 
@@ -16,7 +16,7 @@ const PAIR2 = ['111.7.2.10', '111.7.2.20'];
 const V6PAIR = ['ff02::1:ff07', 'ff02::1:ff09'];
 const SKIPPED = ['127.1.5.70', '10.17.33.70', '0.0.0.0'];
 
-describe('IpSet (§7.10)', () => {
+describe('IpSet', () => {
   test('V-I1 raw 4-byte net.IP', () => {
     const config = learn('IpSet', [{ ip: [1, 2, 3, 4] }]);
     expect(config).toEqual([{ IP: '1.2.3.4', Mask: '/////w==' }]);
@@ -138,8 +138,9 @@ describe('IpSet (§7.10)', () => {
       List: ['1.2.3.4', '2001:db8::1'],
     });
     expect(introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: null })).toBe(null);
-    // Go re-emits the 4-byte mask as read; Guard may widen it to the 16-byte form of the same
-    // mask beside the 16-byte decoded IP (its Q22 fix) — same meaning, accepted by Go decoders.
+    // Go re-emits the 4-byte mask as read; Guard may widen it to the 16-byte form of the same mask
+    // beside the 16-byte decoded IP (the crash fix of docs/compatibility.md) — same meaning,
+    // accepted by Go decoders.
     const rt = introspect({ op: 'roundtrip', type: 'IpSet', kind: 'config', json: [{ IP: '111.7.1.126', Mask: '////AA==' }] });
     expect(rt).toHaveLength(1);
     expect(rt[0].IP).toBe('111.7.1.126');
@@ -149,7 +150,7 @@ describe('IpSet (§7.10)', () => {
     ).toEqual([{ IP: '2001:db8::1', Mask: '////////////////////8A==' }]);
   });
 
-  test('Q22: learning 16-byte pile IPs into a decoded 4-byte-mask config does not crash', () => {
+  test('learning 16-byte pile IPs into a decoded 4-byte-mask config does not crash', () => {
     const config = learn('IpSet', undefined, {
       config: [{ IP: '1.2.3.4', Mask: '/////w==' }],
       pile: { List: ['1.2.3.5', '1.2.3.4'] },
@@ -159,7 +160,7 @@ describe('IpSet (§7.10)', () => {
   });
 });
 
-describe('IpSet text forms (§9.3)', () => {
+describe('IpSet text forms', () => {
   test('RFC 5952 printing and IPv4-compatible addresses', () => {
     expect(profile('IpSet', '2001:0db8:0000:0000:0000:0000:0000:0001')).toEqual(['2001:db8::1']);
     expect(profile('IpSet', '2001:DB8::1')).toEqual(['2001:db8::1']);

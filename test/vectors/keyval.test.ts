@@ -1,4 +1,4 @@
-// Reference §3.1–3.3 / §7.7 — KeyVal, Headers, Query; §5.2 query parsing.
+// Vectors of the original's data model — KeyVal, Headers, Query; Go's query parsing.
 import { describe, expect, test } from 'vitest';
 import {
   EMPTY_KV_CONFIG,
@@ -15,7 +15,7 @@ import {
 const K1_REASONS =
   'KnownKey a:[Digits:[Limit out of Range: 3,],Sequences:[Limit out of Range: 2,],],Key b is not known,';
 
-describe('KeyVal / Headers / Query (§7.7)', () => {
+describe('KeyVal / Headers / Query', () => {
   test('V-K1 KeyVal learn and decide', () => {
     const config = learn('KeyVal', [{ a: ['abc'] }]);
     expect(config).toEqual({ vals: { a: svConfig(0, 3, 0, 0, 0, 0, 1, 0) }, otherVals: null, otherKeynames: null });
@@ -109,7 +109,7 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     const again = learn('KeyVal', [{ k1: 'a' }], { config });
     expect(again).toEqual(config);
     // a decoded config is Prepared before Learn: a new high-scoring key evicts the lowest kept
-    // key (k3, score 7) into the Other buckets (§3.1.5)
+    // key (k3, score 7) into the Other buckets, as the original evicts
     const evicted = learn('KeyVal', [{ kq: 'abcdefghijklmnop' }], { config });
     expect(Object.keys(evicted.vals).sort()).toEqual(['k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'kq']);
     expect(evicted.vals.kq).toEqual(svConfig(0, 16, 0, 0, 0, 0, 1, 0));
@@ -122,7 +122,7 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     expect(low.otherKeynames).toEqual(svConfig(1, 3, 0, 0, 0, 0, 2, 0));
   });
 
-  test('V-K7 ties: the first 7 keys in byte-wise sorted order are kept (SPEC §4.1 fix 7 / brief fix 6)', () => {
+  test('V-K7 ties: the first 7 keys in byte-wise sorted order are kept (the original kept random ones, docs/compatibility.md)', () => {
     const input: Record<string, string[]> = {};
     for (let i = 8; i >= 1; i--) input[`k${i}`] = ['abc'];
     const config = learn('KeyVal', [input]);
@@ -149,7 +149,7 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     expectDecide('KeyVal', EMPTY_KV_CONFIG, { '': 'v' }, '[Key  is not known,]');
   });
 
-  test('V-K9 query parsing (Go url.ParseQuery, §5.2)', () => {
+  test('V-K9 query parsing (Go url.ParseQuery)', () => {
     expect(profile('Query', { raw: 'q=hello%20world&q=%E2%82%AC' })).toEqual({
       kv: { q: svProfile(0, 10, 2, 0, 0, 1, 5, 0, [0, 0, 1]) },
     });
@@ -172,7 +172,7 @@ describe('KeyVal / Headers / Query (§7.7)', () => {
     expect(profile('Query', { raw: '' })).toEqual({ kv: null });
   });
 
-  test('KeyVal pile shapes (§3.1.3)', () => {
+  test('KeyVal pile shapes', () => {
     expect(pile('KeyVal', [])).toBe(null);
     expect(pile('KeyVal', [{}])).toEqual({});
     expect(pile('Headers', [])).toEqual({ kv: null });

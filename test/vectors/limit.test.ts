@@ -1,8 +1,8 @@
-// Reference §2.1 / §7.1 — Limit (exponential counter).
+// Vectors of the original's data model — Limit (exponential counter).
 import { describe, expect, test } from 'vitest';
 import { decideRaw, expectDecide, introspect, learn, limitCode, pile, profile } from './helpers.js';
 
-describe('Limit (§7.1)', () => {
+describe('Limit', () => {
   test('V-L1 encode', () => {
     const table: Array<[number | string, number]> = [
       [0, 0], [15, 15], [16, 16], [17, 16], [18, 17], [31, 23], [32, 24], [47, 31], [48, 32],
@@ -11,14 +11,14 @@ describe('Limit (§7.1)', () => {
       [1_015_791, 254], [1_015_792, 255], ['18446744073709551615', 255],
     ];
     for (const [v, code] of table) expect(profile('Limit', v), `Limit(${v})`).toBe(code);
-    // further values listed in §2.1
+    // further values the original's encoding gives
     const more: Array<[number | string, number]> = [
       [1, 1], [9, 9], [19, 17], [20, 18], [33, 24], [50, 32], [111, 47], [112, 48], [128, 50],
       [144, 52], [176, 56], [200, 59], [239, 63], [240, 64], [303, 67], [304, 68], [1023, 96],
       [65536, 192], [1_048_576, 255], [2 ** 32, 255], ['4294967296', 255], ['9007199254740993', 255],
     ];
     for (const [v, code] of more) expect(profile('Limit', v), `Limit(${v})`).toBe(code);
-    // §2.1: "In JS, any negative or ≥ 1 015 792 input must yield 255" — also beyond 2^64
+    // Any negative or ≥ 1 015 792 input yields 255 — also beyond 2^64
     for (const big of ['18446744073709551616', '99999999999999999999999', '340282366920938463463374607431768211456']) {
       expect(profile('Limit', big), `Limit(${big})`).toBe(255);
     }
@@ -37,7 +37,7 @@ describe('Limit (§7.1)', () => {
   });
 
   test('V-L3 pile base64 and zero config', () => {
-    // value 98288 encodes to code 200 (§2.1 closed form: code 16k+r = [2^k(16+r)-16, …])
+    // value 98288 encodes to code 200 (closed form: code 16k+r = [2^k(16+r)-16, …])
     expect(limitCode(98288n)).toBe(200);
     expect(profile('Limit', 98288)).toBe(200);
     expect(pile('Limit', [4, 5, 98288])).toBe('BAXI');
@@ -49,7 +49,7 @@ describe('Limit (§7.1)', () => {
     expectDecide('Limit', 0, 0, '');
   });
 
-  test('Limit pile / learn / score / fuse (§2.1)', () => {
+  test('Limit pile / learn / score / fuse', () => {
     expect(pile('Limit', [])).toBe(null);
     expect(pile('Limit', [4, 5], { clear: true })).toBe(null);
     expect(pile('Limit', [4], { merge: ['BQ=='] })).toBe('BAU=');

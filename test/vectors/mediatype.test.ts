@@ -1,11 +1,11 @@
-// Reference §3.4 / §7.8 — MediaType (Go mime.ParseMediaType, §9.4).
+// Vectors of the original's data model — MediaType (Go mime.ParseMediaType).
 import { describe, expect, test } from 'vitest';
 import { EMPTY_KV_CONFIG, expectDecide, learn, pile, profile, svConfig, svProfile } from './helpers.js';
 
 const UTF8 = svProfile(1, 3, 0, 1, 0, 0, 3, 2048);
 const NONE = { type: ['none'], params: null };
 
-describe('MediaType (§7.8)', () => {
+describe('MediaType', () => {
   test('V-M1 text/html;charset=utf-8', () => {
     expect(profile('MediaType', 'text/html;charset=utf-8')).toEqual({ type: ['text/html'], params: { charset: UTF8 } });
   });
@@ -60,14 +60,14 @@ describe('MediaType (§7.8)', () => {
     expectDecide('MediaType', config, 'TEXT/HTML; charset=UTF-8', '');
   });
 
-  test('MediaType pile and empty config (§3.4)', () => {
+  test('MediaType pile and empty config', () => {
     expect(pile('MediaType', ['text/plain'])).toEqual({ type: { set: ['text/plain'] }, params: {} });
     expect(pile('MediaType', [])).toEqual({ type: { set: null }, params: null });
     expect(learn('MediaType', [])).toEqual({ type: { set: null }, params: EMPTY_KV_CONFIG });
   });
 });
 
-describe('mime.ParseMediaType details (§9.4)', () => {
+describe('mime.ParseMediaType details', () => {
   test('RFC 2231 continuations and encodings, quoting, token errors', () => {
     expect(profile('MediaType', "text/plain; title*=utf-8''%E2%82%AC").params).toEqual({
       title: profile('SimpleVal', '€'),

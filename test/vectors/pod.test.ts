@@ -1,6 +1,6 @@
-// Reference §4.4 / §7.11 — Pod peers from /proc/net. The upstream pod_test.go files data1…data4
-// are not in the reference; they are rebuilt here from the facts it states (§4.4, §7.11):
-// a header line, then socket lines whose remote addresses are the listed IPs.
+// Vectors of the original's data model — Pod peers from /proc/net. The original's test files
+// data1…data4 (pod_test.go) are not known here; they are rebuilt from what the original reads of
+// them: a header line, then socket lines whose remote addresses are the listed IPs.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, learn, pile, profile } from './helpers.js';
 
@@ -55,7 +55,7 @@ function same<T>(value: T): Record<string, T> {
   return Object.fromEntries(KEYS.map((k) => [k, value]));
 }
 
-describe('Pod (§7.11)', () => {
+describe('Pod', () => {
   test('V-P1 data1 in all six files', () => {
     expect(hex4('2.217.23.2')).toBe('0217D902');
     expect(profile('Pod', everywhere(data1))).toEqual(same(['2.217.23.2', '2.250.185.2']));
@@ -114,7 +114,7 @@ describe('Pod (§7.11)', () => {
       udp4peers: ['2001:db8::1'],
       tcp6peers: ['2.217.23.2', '2.250.185.2'],
     });
-    // the reference's example line
+    // the original's example line
     expect(profile('Pod', { tcp: HEADER + '0: 02001102:E12E 0217D902:0050 01\n' }).tcp4peers).toEqual(['2.217.23.2']);
     // no header line: the first line is always skipped
     expect(profile('Pod', { tcp: '0: 02001102:E12E 0217D902:0050 01\n' }).tcp4peers).toBe(null);

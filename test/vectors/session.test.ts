@@ -1,5 +1,6 @@
-// Reference §4.5–4.7 / §7.14 — Request, Response, SessionData (data-model level, no gate
-// normalisation), with SPEC §4.1 fix 5 (X-Forwarded-For hops merged and cleared).
+// Vectors of the original's data model — Request, Response, SessionData (data-model level, no gate
+// normalisation), with difference 5 of docs/compatibility.md (X-Forwarded-For hops merged and
+// cleared).
 import { describe, expect, test } from 'vitest';
 import { zeroSessionConfig } from './fixtures.js';
 import { expectDecide, expectSameJson, learn, pile, profile, svProfile, ZERO_SV_PROFILE } from './helpers.js';
@@ -12,7 +13,7 @@ const URL_R2 =
 const V_R2_NEAR = `Method:[Unexpected key POST in Set,],${URL_R2}`;
 const V_R2_FAR = `ClientIp:[IP 1.22.3.5 not allowed,],${V_R2_NEAR}`;
 
-describe('Request / Response / SessionData (§7.14)', () => {
+describe('Request / Response / SessionData', () => {
   test('V-R1 request profile; learned client CIDR has a 16-byte mask', () => {
     expectSameJson(profile('Req', R1), {
       cip: ['1.2.3.5'],
@@ -115,7 +116,7 @@ describe('Request / Response / SessionData (§7.14)', () => {
     }
   });
 
-  test('V-R8 HopIp merged and cleared like every pile (SPEC §4.1 fix 5; upstream keeps it)', () => {
+  test('V-R8 HopIp merged and cleared like every pile (compatibility difference 5; the original keeps it)', () => {
     const withHop = { method: 'GET', path: '/', headers: { 'X-Forwarded-For': ['9.9.9.9'] } };
     expect(profile('Req', withHop).hopip).toEqual(['9.9.9.9']);
     const p = pile('Req', [withHop]);
@@ -136,7 +137,7 @@ describe('Request / Response / SessionData (§7.14)', () => {
     expectDecide('SessionData', config, { req: withHop }, '');
   });
 
-  test('HopIp = last X-Forwarded-For line, comma lists fail (§4.5, Q15)', () => {
+  test('HopIp = last X-Forwarded-For line, comma lists fail', () => {
     const p = (xff: string[]) => profile('Req', { method: 'GET', path: '/', headers: { 'X-Forwarded-For': xff } }).hopip;
     expect(p(['1.1.1.1', '9.9.9.9'])).toEqual(['9.9.9.9']);
     expect(p(['1.2.3.4, 5.6.7.8'])).toBe(null);
@@ -144,7 +145,7 @@ describe('Request / Response / SessionData (§7.14)', () => {
     expect(p([])).toBe(null);
   });
 
-  test('Req: decoded path, query, proto and headers as given (§4.5)', () => {
+  test('Req: decoded path, query, proto and headers as given', () => {
     const r = profile('Req', {
       method: 'GET',
       proto: 'HTTP/2.0',
@@ -163,7 +164,7 @@ describe('Request / Response / SessionData (§7.14)', () => {
     expect(profile('Req', { method: 'GET', path: '/', cip: '::1' }).cip).toBe(null);
   });
 
-  test('SessionData pile counts and shapes (§4.7)', () => {
+  test('SessionData pile counts and shapes', () => {
     const s = pile('SessionData', [{}, {}]);
     expect(s.count).toBe(2);
     expect(Object.keys(s)).toEqual(['count', 'req', 'resp', 'reqbody', 'respbody', 'envelop', 'pod']);

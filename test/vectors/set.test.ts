@@ -1,8 +1,8 @@
-// Reference §2.5 / §7.5 — Set.
+// Vectors of the original's data model — Set.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, introspect, learn, pile, profile } from './helpers.js';
 
-describe('Set (§7.5)', () => {
+describe('Set', () => {
   test('V-S1 learn "ABC", decide strings; JSON shapes', () => {
     expect(profile('Set', 'ABC')).toEqual(['ABC']);
     expect(profile('Set', '')).toEqual(['']);
@@ -65,7 +65,7 @@ describe('Set (§7.5)', () => {
     expectDecide('Set', { set: null }, 'a', '[Unexpected key a in Set,]');
   });
 
-  test('Set learn keeps encounter order (§2.5)', () => {
+  test('Set learn keeps encounter order', () => {
     expect(learn('Set', ['b', 'a', 'b', 'c'], { config: { set: ['c'] } })).toEqual({ set: ['c', 'b', 'a'] });
   });
 });

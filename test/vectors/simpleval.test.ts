@@ -1,11 +1,11 @@
-// Reference §2.6 / §7.6 — SimpleVal profiles, decide, score, fuse.
+// Vectors of the original's data model — SimpleVal profiles, decide, score, fuse.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, introspect, learn, profile, svConfig, svProfile } from './helpers.js';
 
 const hebrew1 = 'A23/*מכבי*/';
 const hebrew2 = 'A23/*מכבימכבי*/';
 
-describe('SimpleVal (§7.6)', () => {
+describe('SimpleVal', () => {
   test('V-SV1 ABC', () => {
     expect(profile('SimpleVal', 'ABC')).toEqual(svProfile(0, 3, 0, 0, 0, 0, 1, 0, null));
   });
@@ -34,8 +34,8 @@ describe('SimpleVal (§7.6)', () => {
   });
 
   // The loremIpsum constant of upstream simpleVal_test.go (expected 8/79/44/11/16/0/60/267328/null)
-  // is not stated in the reference; not reconstructed on purpose.
-  test.todo('V-SV7 loremIpsum (constant not in the reference)');
+  // is not known here; not reconstructed on purpose.
+  test.todo('V-SV7 loremIpsum (the original\'s constant is not known here)');
 
   test('V-SV8 hex combination', () => {
     expect(profile('SimpleVal', '0x1F')).toEqual(svProfile(2, 2, 0, 0, 0, 0, 4, 2147483648, null));
@@ -73,7 +73,8 @@ describe('SimpleVal (§7.6)', () => {
     fffd[15] = 1073741824;
     expect(profile('SimpleVal', { bytes: [0xff] })).toEqual(svProfile(0, 0, 0, 0, 0, 1, 1, 0, fffd));
     expect(profile('SimpleVal', '\ufffd')).toEqual(svProfile(0, 0, 0, 0, 0, 1, 1, 0, fffd));
-    // Go decodes one U+FFFD per invalid byte (§9.1): "a", a lead byte not followed by a continuation, "(", "b"
+    // Go decodes one U+FFFD per invalid byte: "a", a lead byte not followed by a continuation, "(",
+    // "b"
     expect(profile('SimpleVal', { bytes: [0x61, 0xc3, 0x28, 0x62] })).toEqual(
       // a, U+FFFD, "(", b → letters 2, specials 1, unicodes 1, sequences 4, RoundBracket (bit 7)
       svProfile(0, 2, 0, 1, 0, 1, 4, 128, fffd),
@@ -122,7 +123,7 @@ describe('SimpleVal (§7.6)', () => {
       const config = learn('SimpleVal', [s]);
       expect(introspect({ op: 'score', type: 'SimpleVal', config }), `score(${JSON.stringify(s)})`).toBe(score);
     }
-    // a fresh (decoded) config of "a" + "a$b c" scores 32 (§2.6)
+    // a fresh (decoded) config of "a" + "a$b c" scores 32, as in the original
     const wide = learn('SimpleVal', ['a', 'a$b c']);
     expect(introspect({ op: 'score', type: 'SimpleVal', config: wide })).toBe(32);
   });
@@ -135,7 +136,7 @@ describe('SimpleVal (§7.6)', () => {
     );
   });
 
-  test('SimpleVal pile wire form (§6.2: capitalised keys, base64 counters)', () => {
+  test('SimpleVal pile wire form (capitalised keys, base64 counters)', () => {
     // Counters are base64 lists of the distinct codes seen, ascending (the original lists every
     // sample's code in order: Letters "AwA=", Spaces "AAA="; both learn the same).
     expect(introspect({ op: 'pile', type: 'SimpleVal', inputs: ['ABC', '12'] })).toEqual({

@@ -1,6 +1,7 @@
-// Reference §1.4 — properties the upstream generic test driver (ValueTests_All) requires of
-// every type: learning is sound (whatever was piled is accepted afterwards) through add,
-// self-merge, JSON round trips, learning twice and learning from two piles; zero values work.
+// Vectors of the original's data model — properties the original's generic test driver
+// (ValueTests_All) requires of every type: learning is sound (whatever was piled is accepted
+// afterwards) through add, self-merge, JSON round trips, learning twice and learning from two
+// piles; zero values work.
 import { describe, expect, test } from 'vitest';
 import { decideRaw, introspect, learn, pile } from './helpers.js';
 
@@ -45,7 +46,7 @@ function acceptsAll(type: string, config: unknown, inputs: unknown[], how: strin
   }
 }
 
-describe('soundness of every type (§1.4)', () => {
+describe('soundness of every type', () => {
   for (const [type, [a, b]] of Object.entries(SAMPLES)) {
     test(`${type}`, () => {
       // add + learn (twice)

@@ -1,4 +1,5 @@
-// Reference §4.1–4.2 / §7.12 — Structured profiler and Body, with SPEC §4.1 fixes 3, 4, 6, 7.
+// Vectors of the original's data model — Structured profiler and Body, with differences 3, 4, 6
+// and 7 of docs/compatibility.md.
 import { describe, expect, test } from 'vitest';
 import {
   EMPTY_KV_CONFIG,
@@ -16,7 +17,7 @@ const FLOAT_ARRAY =
 const B3_OBJECT = { a: '123abc', b: 12, c: 2.3, d: true, e: [1, 2, 43] };
 const LICENSE = 'licenseID=string&content=string&/paramsXML=string';
 
-describe('Structured / Body (§7.12)', () => {
+describe('Structured / Body', () => {
   test('V-B1 array config; overwritten child tag, Result keeps counting', () => {
     const config = learn('Structured', [['aaa', 'ok']]);
     expect(config.kind).toBe('array');
@@ -37,7 +38,7 @@ describe('Structured / Body (§7.12)', () => {
     expectDecide('Body', config, { structured: [1, 2, 5.5] }, `[Body:${FLOAT_ARRAY},]`, { result: 6 });
   });
 
-  test('V-B3 object config; nested keys keep their path (SPEC §4.1 fix 4)', () => {
+  test('V-B3 object config; nested keys keep their path (compatibility difference 4)', () => {
     const config = learn('Structured', [B3_OBJECT]);
     expect(config.kind).toBe('object');
     expect(config.val).toBe(null);
@@ -91,10 +92,10 @@ describe('Structured / Body (§7.12)', () => {
     expect(Object.keys(p.kv)).not.toContain('n');
     // every depth keeps the whole path
     expect(Object.keys(profile('Structured', { a: { b: { c: { d: 1 } } } }).kv)).toEqual(['a:b:c:d']);
-    // nested %v of arrays/objects: [1 a <nil> true map[a:[3] b:2]] (§9.2)
+    // nested %v of arrays/objects: [1 a <nil> true map[a:[3] b:2]] (Go's %v)
     const q = profile('Structured', { v: [1, 'a', null, true, { b: 2, a: [3] }] });
     expect(q.kv.v).toEqual(profile('SimpleVal', '[1 a <nil> true map[a:[3] b:2]]'));
-    // %v exponent rule of Go (§9.2)
+    // %v exponent rule of Go
     const nums: Array<[number, string]> = [
       [123456, '123456'], [123456.789, '123456.789'], [1e6, '1e+06'], [1234567, '1.234567e+06'],
       [0.0001, '0.0001'], [1.2e-5, '1.2e-05'], [1e100, '1e+100'], [-1e6, '-1e+06'],
@@ -104,7 +105,7 @@ describe('Structured / Body (§7.12)', () => {
     }
   });
 
-  test('V-B5 top-level scalars; arrays profiled element-wise (SPEC §4.1 fix 3)', () => {
+  test('V-B5 top-level scalars; arrays profiled element-wise (compatibility difference 3)', () => {
     const n12 = profile('Structured', 12);
     expect(n12.kind).toBe('number');
     expect(n12.vals).toEqual([svProfile(8, 0, 0, 1, 0, 0, 3, 4096)]); // "12.000000"
@@ -143,7 +144,7 @@ describe('Structured / Body (§7.12)', () => {
     for (const input of ['abc', 12, { z: 'q' }, [1], true, null]) expectDecide('Structured', multi, input, '');
     // a string learned into an object config → multi
     expect(learn('Structured', ['abc'], { config }).kind).toBe('multi');
-    // Q7 [PARITY]: merging a kind-"" pile into a typed pile turns it multi
+    // As the original: merging a kind-"" pile into a typed pile turns it multi
     const nullPile = pile('Structured', [null]);
     expect(nullPile.kind).toBe('');
     expect(pile('Structured', [{ a: 'x' }], { merge: [nullPile] }).kind).toBe('multi');
@@ -158,7 +159,7 @@ describe('Structured / Body (§7.12)', () => {
       unstructured: svConfig(0, 29, 0, 6, 0, 0, 11, 139296),
       structured: null,
     });
-    // a small sample of our own (the upstream XML / JSON samples are not in the reference)
+    // a small sample of our own (the original's XML / JSON samples are not known here)
     expectDecide(
       'Body',
       config,
@@ -167,9 +168,9 @@ describe('Structured / Body (§7.12)', () => {
     );
     expectDecide('Body', config, { unstructured: 'a=b&c=d' }, '');
   });
-  // Expected strings are in the reference, the inputs (upstream body_test.go samples) are not.
-  test.todo('V-B7 decide the XML sample (input not in the reference)');
-  test.todo('V-B7 decide the JSON-ish sample (input not in the reference)');
+  // The original's expected strings are known, its inputs (body_test.go samples) are not.
+  test.todo('V-B7 decide the XML sample (the original\'s input is not known here)');
+  test.todo('V-B7 decide the JSON-ish sample (the original\'s input is not known here)');
 
   test('V-B8 faults and body kinds', () => {
     const config = learn('Body', [{ fault: 'TooLargeBody', unstructured: 'hello world' }]);
@@ -193,7 +194,7 @@ describe('Structured / Body (§7.12)', () => {
     expect(profile('Body', { fault: 'TooLargeBody' })).toEqual({ Faults: ['TooLargeBody'], unstructured: null, structured: null });
   });
 
-  test('V-B9 body faults are cleared with the pile (SPEC §4.1 fix 6)', () => {
+  test('V-B9 body faults are cleared with the pile (compatibility difference 6)', () => {
     expect(pile('Body', [{ fault: 'TooLargeBody' }])).toEqual({
       faults: { set: ['TooLargeBody'] },
       unstructured: null,
@@ -207,7 +208,7 @@ describe('Structured / Body (§7.12)', () => {
     });
   });
 
-  test('Q22: Structured config with val null decides as an empty config (SPEC §4.1 fix 7)', () => {
+  test('a Structured config with val null decides as an empty config (the original crashed)', () => {
     expectDecide(
       'Structured',
       { kind: 'string', val: null, kv: EMPTY_KV_CONFIG },
@@ -224,7 +225,7 @@ describe('Structured / Body (§7.12)', () => {
   });
 });
 
-describe('Go number formatting in Structured (§9.2)', () => {
+describe('Go number formatting in Structured', () => {
   test('%f of big and tiny top-level numbers, %v of extremes', () => {
     // 1e100 printed with %f has a 101-digit integer part + 6 decimals = 107 digits
     expect(profile('Structured', 1e100).vals[0].Digits).toBe(profile('Limit', 107));

@@ -1,8 +1,8 @@
-// Reference §3.5 / §7.9 — Url path.
+// Vectors of the original's data model — Url path.
 import { describe, expect, test } from 'vitest';
 import { expectDecide, learn, profile, svConfig, svProfile, ZERO_SV_PROFILE } from './helpers.js';
 
-describe('Url (§7.9)', () => {
+describe('Url', () => {
   test('V-U1 profile', () => {
     expect(profile('Url', 'abc/def/file.html')).toEqual({ val: svProfile(0, 14, 0, 1, 0, 0, 3, 4096), segments: 3 });
     expect(profile('Url', 'CDE').segments).toBe(1);

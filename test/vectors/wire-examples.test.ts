@@ -1,5 +1,6 @@
-// Reference §6 — wire JSON: canonical payloads (§6.3), SyncMessageReq (§6.4), GuardianSpec and
-// the decide example (§6.5), and the Go encoding rules of §6.1 that the core must reproduce.
+// Vectors of the original's data model — wire JSON: canonical payloads, the example
+// SyncMessageReq, GuardianSpec and decide example (test/vectors/fixtures.ts), and the rules of Go's
+// encoding/json that the core must reproduce.
 import { describe, expect, test } from 'vitest';
 import { CoreError, Section, type HttpRequestFields } from '../../core/index.js';
 import {
@@ -20,7 +21,7 @@ import { core, expectDecide, expectSameJson, introspect, learn, pile, svConfig }
 
 const MAX_AUTOMATION = { alert: true, block: false, learn: true, force: true, auto: true };
 
-describe('§6.3 canonical payloads', () => {
+describe('canonical payloads', () => {
   test('empty SessionDataPile, exact bytes', () => {
     const p = core().newPile();
     expect(p.count).toBe(0);
@@ -34,12 +35,13 @@ describe('§6.3 canonical payloads', () => {
     expect(core().parsePile(EMPTY_SESSION_PILE_TEXT).toWire()).toBe(EMPTY_SESSION_PILE_TEXT);
   });
 
-  test('zero SessionDataConfig = the configured member of §6.5', () => {
+  test('zero SessionDataConfig = the configured member of the example GuardianSpec', () => {
     const rt = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: zeroSessionConfig() });
     expectSameJson(rt, zeroSessionConfig());
     expect(JSON.stringify(rt)).toBe(JSON.stringify(zeroSessionConfig()));
-    // `{}`: Go fills every section with its zero value; Guard may keep the sections that were
-    // left out as null = not enforced (SPEC §4.1 fix 8). Either way the rest is the zero config.
+    // `{}`: Go fills every section with its zero value; Guard may keep the sections that were left
+    // out as null = not enforced (difference 8 of docs/compatibility.md). Either way the rest is
+    // the zero config.
     const empty = introspect({ op: 'roundtrip', type: 'SessionData', kind: 'config', json: {} });
     const expected = zeroSessionConfig();
     for (const k of ['resp', 'reqbody', 'respbody', 'envelop', 'pod']) if (empty[k] === null) expected[k] = null;
@@ -75,7 +77,7 @@ describe('§6.3 canonical payloads', () => {
   });
 });
 
-describe('§6.4 SyncMessageReq', () => {
+describe('the example SyncMessageReq', () => {
   const text = JSON.stringify(syncMessage());
 
   test('decoded → re-encoded → decoded again, same meaning and Go bytes', () => {
@@ -93,7 +95,7 @@ describe('§6.4 SyncMessageReq', () => {
     expect(again.pile!.count).toBe(1);
     expect(again.pile!.toWire()).toBe(wire);
     expect(again.alerts).toEqual(syncAlerts());
-    // whitespace / indentation as in the reference listing decodes the same
+    // whitespace / indentation as in the original's listing decodes the same
     expect(core().parseSyncRequest(JSON.stringify(syncMessage(), null, 2)).pile!.toWire()).toBe(wire);
   });
 
@@ -102,7 +104,7 @@ describe('§6.4 SyncMessageReq', () => {
     expect(none.pile).toBe(null);
     expect(none.alerts).toEqual([]);
     expect(none.compromised).toBe(true);
-    // byte-slice piles also decode from plain arrays; keys case-insensitively (§6.1)
+    // byte-slice piles also decode from plain arrays; keys case-insensitively, as Go's decoder
     const alt = syncPile();
     alt.req.contentlength = [0];
     alt.envelop = { ResponseTime: [0], CompletionTime: [1] };
@@ -116,18 +118,18 @@ describe('§6.4 SyncMessageReq', () => {
   });
 });
 
-describe('§6.5 GuardianSpec', () => {
-  test('learned from the decoded §6.4 pile', () => {
+describe('the example GuardianSpec', () => {
+  test('learned from the decoded example pile', () => {
     expectSameJson(learn('SessionData', undefined, { pile: syncPile() }), learnedSessionConfig());
   });
 
-  test('a Guardian learns the sync pile: the whole §6.5 spec', () => {
+  test('a Guardian learns the sync pile: the whole example spec', () => {
     const g = core().parseGuardian({ configured: zeroSessionConfig(), samples: 0, control: MAX_AUTOMATION });
     g.learn(core().parseSyncRequest(JSON.stringify(syncMessage())).pile!);
     expect(g.samples).toBe(1);
-    // SPEC §3 / §4.1 fix 8 (SPEC wins over the reference): a section no record carried data for
-    // stays unlearned and is written as null — here both bodies. The pod section is not in
-    // SPEC's list; null (unlearned) or the reference's all-null object are both accepted.
+    // Difference 8 of docs/compatibility.md (where the original wrote zero configs): a section no
+    // record carried data for stays unlearned and is written as null — here both bodies. For the
+    // pod section null (unlearned) or the original's all-null object are both accepted.
     const expected = guardianSpec();
     expected.learned.reqbody = null;
     expected.learned.respbody = null;
@@ -169,7 +171,7 @@ describe('§6.5 GuardianSpec', () => {
     };
     bad('not json');
     bad('{"samples":');
-    // an invalid IP text makes the whole decode fail (§6.1)
+    // an invalid IP text makes the whole decode fail, as in Go
     const spec = guardianSpec();
     spec.learned.req.cip = [{ IP: '999.1.1.1', Mask: '/////w==' }];
     bad(JSON.stringify(spec));
@@ -214,7 +216,7 @@ describe('§6.5 GuardianSpec', () => {
   });
 });
 
-describe('§6.1 Go encoding rules', () => {
+describe('Go encoding rules', () => {
   test('HTML-safe escaping and sorted map keys in pile bytes', () => {
     const s = core().newSession();
     s.profileRequest({
@@ -236,7 +238,7 @@ describe('§6.1 Go encoding rules', () => {
     expect(wire.indexOf('"\\u003cb\\u003e":')).toBeLessThan(wire.indexOf('"a":{"Digits"'));
   });
 
-  test('gate normalisation seen in the pile (§5.1)', () => {
+  test('gate normalisation seen in the pile', () => {
     const s = core().newSession();
     s.profileRequest({
       method: 'GET',
@@ -291,7 +293,7 @@ describe('§6.1 Go encoding rules', () => {
   });
 });
 
-describe('gate normalisation details (§5.1–5.3)', () => {
+describe('gate normalisation details', () => {
   function reqOf(fields: HttpRequestFields): any {
     const s = core().newSession();
     s.profileRequest(fields);

@@ -1,6 +1,6 @@
 // A Guardian's control flags in words: the mode, one sentence per flag, and how ready the service
 // is to block. Pure (no DOM).
-import type { Control } from '../../core/types.js';
+import type { Control } from '../../core/portable.js';
 
 export type { Control };
 

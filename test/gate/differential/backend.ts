@@ -82,7 +82,7 @@ function decodeBody(raw: Buffer, encoding: string | undefined): Buffer {
 
 async function multipartByUndici(body: Buffer, contentType: string, out: ParsedRequest): Promise<void> {
   try {
-    const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+    const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData();
     for (const [k, v] of form.entries()) {
       if (typeof v === 'string') out.fields.push({ parser: 'undici multipart', key: k, value: v });
       else out.files.push({ parser: 'undici multipart', key: k, value: `${v.type} ${v.size}` });

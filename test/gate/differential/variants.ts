@@ -5,6 +5,7 @@
 // compressed framing. Each variant also exists with a benign value in place of the payload.
 import zlib from 'node:zlib';
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: attack payloads, a JNDI lookup among them, as clients send them
 export const PAYLOADS = ["<script>alert(1)</script>", "' OR '1'='1", '../../../etc/passwd', '$(cat /etc/passwd)', '{{7*7}}${jndi:x}'];
 const WORDS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'oscar', 'peggy', 'trent', 'victor', 'walter'];
 const BENIGN = 'bob';
@@ -279,6 +280,7 @@ function framingVariants(payload: string | null): Variant[] {
     { cls: 'framing', name: 'Expect: 100-continue', payload, bytes: encode({ method: 'POST', target: '/api/items', headers: [...CLIENT_HEADERS, ['Content-Type', 'application/json'], ['Expect', '100-continue']], body: Buffer.from(JSON.stringify({ name: payload ?? BENIGN, qty: 2 })) }), refusable: true },
     { cls: 'framing', name: 'a chunk extension', payload, bytes: Buffer.concat([encode({ method: 'POST', target: '/api/items', headers: [...CLIENT_HEADERS, ['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked']] }), Buffer.from(`${Buffer.byteLength(JSON.stringify({ name: payload ?? BENIGN, qty: 2 })).toString(16)};ext=${v}\r\n${JSON.stringify({ name: payload ?? BENIGN, qty: 2 })}\r\n0\r\n\r\n`)]), refusable: true },
     { cls: 'framing', name: 'a trailer field', payload, bytes: Buffer.concat([encode({ method: 'POST', target: '/api/items', headers: [...CLIENT_HEADERS, ['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked'], ['Trailer', 'X-Note']] }), Buffer.from(`${Buffer.byteLength(JSON.stringify({ name: 'alice', qty: 2 })).toString(16)}\r\n${JSON.stringify({ name: 'alice', qty: 2 })}\r\n0\r\nX-Note: ${payload ?? BENIGN}\r\n\r\n`)]), refusable: true },
+    // biome-ignore lint/suspicious/noThenProperty: `then` is encode()'s option for a pipelined second request; never awaited
     { cls: 'framing', name: 'pipelined after a normal request', payload, bytes: encode({ method: 'GET', target: '/api/items?id=7&name=alice', headers: [...CLIENT_HEADERS, ['Connection', 'keep-alive']], then: encode({ method: 'GET', target: `/api/items?id=7&name=${v}`, headers: CLIENT_HEADERS }) }), refusable: true },
   ];
   return out;

@@ -60,15 +60,19 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
   useEffect(() => {
     if (!draft || !dirty) return setInvalid(null);
     let current = true;
-    browserCore().then((core) => {
-      if (!current) return;
-      try {
-        core.parseGuardian({ configured: draft.configured, samples: 0, control: draft.control }).dispose();
-        setInvalid(null);
-      } catch (err) {
-        setInvalid((err as Error).message);
-      }
-    });
+    browserCore().then(
+      (core) => {
+        if (!current) return;
+        try {
+          core.parseGuardian({ configured: draft.configured, samples: 0, control: draft.control }).dispose();
+          setInvalid(null);
+        } catch (err) {
+          setInvalid((err as Error).message);
+        }
+      },
+      // Without the core the draft cannot be checked here: say so rather than let it pass unchecked.
+      (err: unknown) => current && setInvalid(`the draft cannot be checked: the core did not load in this page (${(err as Error).message})`),
+    );
     return () => {
       current = false;
     };

@@ -2,11 +2,12 @@
 // real @kubernetes/client-node: each test file calls kubeStoreSuite with how its kind keeps a
 // Guardian as an object.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SAMPLES, StoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent, type StoredGuardian } from '../../../service/store/index.js';
-import type { KubeGuardianStoreOptions } from '../../../service/store/kube-store.js';
-import { resolveGuardian } from '../../../service/store/resolve.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { MAX_SAMPLES, StoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent, type StoredGuardian } from '../../store/index.js';
+import type { KubeGuardianStoreOptions } from '../../store/kube-store.js';
+import { resolveGuardian } from '../../store/resolve.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { canonical, defaultSpec, exampleSpec, storeError } from './support.js';
+import { waitFor } from '../support/waiters.js';
 
 export interface KubeStoreKind {
   name: 'kube-crd' | 'kube-configmap';
@@ -51,20 +52,7 @@ function watcher(store: GuardianStore) {
     for (const w of [...waiters]) w();
   });
   const until = (predicate: () => boolean, what: string, timeoutMs = 5000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`watch: timed out waiting for ${what}; saw ${JSON.stringify(events.map((e) => `${e.type} ${e.guardian.service}`))}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+    waitFor(waiters, predicate, what, () => `saw ${JSON.stringify(events.map((e) => `${e.type} ${e.guardian.service}`))}`, timeoutMs);
   return { events, view, until, close: () => handle.close() };
 }
 
@@ -174,7 +162,8 @@ export function kubeStoreSuite(kind: KubeStoreKind): void {
       expect(await resolveGuardian(store, ns, 'cart')).toMatchObject({ service: 'cart', spec: { control: { block: false, learn: true } } });
       await storeError(resolveGuardian(store, ns, `ns-${ns}`), 'GUARD_STORE_INVALID_NAME');
 
-      // A failed read of the service's own Guardian is not "no Guardian" (B-5).
+      // A failed read of the service's own Guardian is not "no Guardian" (docs/threat-model.md,
+      // B-5).
       kube.state.failNext(`GET ${kind.readPath.replace('{ns}', ns).replace('{name}', kind.name === 'kube-crd' ? 'cart' : 'guardian.cart')}`, 500);
       await storeError(resolveGuardian(store, ns, 'cart'), 'GUARD_STORE_IO');
       // Nor is an invalid one: the caller keeps its last good Guardian.

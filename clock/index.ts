@@ -1,5 +1,6 @@
-// Time for guard-service's schedules (learn and persist timers, the tick): a monotonic clock with
-// timers, real in the service and fake in tests so that every threshold can be hit exactly.
+// Time for every schedule of gate and service (sync, pod samples, core restarts, learn and persist
+// timers): one monotonic clock shape with timers, real in production and fake in tests so that
+// every threshold can be hit exactly.
 
 /** An opaque timer handle, only good for the clock that made it. */
 export type Timer = object;
@@ -12,8 +13,8 @@ export interface Clock {
 }
 
 /**
- * The process's monotonic clock. Its timers are unref'd: a pending learn or persist timer must
- * not keep the process alive (shutdown runs an explicit flush instead).
+ * The process's monotonic clock. Its timers are unref'd: a pending schedule must not keep the
+ * process alive (shutdown runs an explicit flush or final sync instead).
  */
 export const systemClock: Clock = {
   now: () => performance.now(),

@@ -1,4 +1,4 @@
-// The kube-crd store (SPEC §6.3, the default in a cluster): one Guardian object
+// The kube-crd store (the default in a cluster): one Guardian object
 // (guardians.guard.security.knative.dev/v1alpha1) per service, named `<service>` in its namespace,
 // its spec the GuardianSpec. The learner's writes patch only /spec/learned and /spec/samples, so a
 // person's edits of configured and control are never written over.

@@ -1,14 +1,14 @@
 // Shared helpers of the Guardian store suites: a fresh temporary directory per test, the core, the
-// reference's example Guardians, and a way to await a StoreError.
+// original's example Guardians (test/vectors/fixtures.ts), and a way to await a StoreError.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { loadCore } from '../../../core/index.js';
-import { StoreError, type GuardianSpecJson, type StoreErrorCode } from '../../../service/store/index.js';
-import { DEFAULT_GUARDIAN_SPEC_TEXT, guardianSpec } from '../../vectors/fixtures.js';
+import { loadCore } from '../../core/index.js';
+import { StoreError, type GuardianSpecJson, type StoreErrorCode } from '../../store/index.js';
+import { DEFAULT_GUARDIAN_SPEC_TEXT, guardianSpec } from '../vectors/fixtures.js';
 
 export const core = loadCore;
 
@@ -28,12 +28,12 @@ export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
 
-/** The reference's §6.5 GuardianSpec (configured zero config, learned tree, samples 1). */
+/** The original's example GuardianSpec (test/vectors/fixtures.ts): zero configured, a learned tree, 1 sample. */
 export function exampleSpec(): GuardianSpecJson {
   return guardianSpec() as GuardianSpecJson;
 }
 
-/** The service's default Guardian (§6.3 of the data model). */
+/** The service's default Guardian. */
 export function defaultSpec(): GuardianSpecJson {
   return JSON.parse(DEFAULT_GUARDIAN_SPEC_TEXT) as GuardianSpecJson;
 }
@@ -63,6 +63,6 @@ export async function storeError(p: Promise<unknown>, code: StoreErrorCode): Pro
 }
 
 /** The compiled store, for child processes (plain node cannot load the TypeScript source). */
-export const COMPILED_STORE = fileURLToPath(new URL('../../../build/js/service/store/index.js', import.meta.url));
+export const COMPILED_STORE = fileURLToPath(new URL('../../build/js/store/file.js', import.meta.url));
 export const compiledStoreMissing = !existsSync(COMPILED_STORE);
-export const COMPILED_MISSING_MESSAGE = `${COMPILED_STORE} is missing: run \`npm run build\` first (tsconfig must include service/**/*.ts)`;
+export const COMPILED_MISSING_MESSAGE = `${COMPILED_STORE} is missing: run \`npm run build\` first (tsconfig must include store/**/*.ts)`;

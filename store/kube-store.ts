@@ -3,13 +3,13 @@
 // the list-then-watch. kube-crd.ts and kube-configmap.ts say only how a Guardian maps to an object.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadCore, type Core } from '../../core/index.js';
-import { StoreError } from './errors.js';
+import { loadCore, type Core } from '../core/index.js';
+import { guardedCallback, StoreError } from './errors.js';
 import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.js';
 import { reflect, type KubeObjectLike } from './kube-watch.js';
 import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
-import { serializeOn } from './queue.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
+import { serializeOn, tracked } from './queue.js';
 
 export interface KubeGuardianStoreOptions {
   /** Default: the pod's in-cluster configuration (kube-client.ts). */
@@ -91,7 +91,6 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly watches = new Set<{ close(): void }>();
   private closed = false;
-  private defaultSpec?: GuardianSpecJson;
 
   protected abstract readonly objects: GuardianObjects<O>;
 
@@ -151,7 +150,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
   async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
     checkNames(namespace, service);
     const change = (current: GuardianSpecJson | null): GuardianSpecJson => {
-      const base = current ?? this.defaults();
+      const base = current ?? defaultSpec(this.core);
       return { configured: base.configured, learned, samples, control: base.control };
     };
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, true)));
@@ -178,14 +177,7 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     /** Guardians a put went out for: only those get a delete, and an invalid change keeps them. */
     const emitted = new Set<string>();
     let stopped = false;
-    const emit = (event: GuardianWatchEvent): void => {
-      if (stopped) return;
-      try {
-        onChange(event);
-      } catch (err) {
-        this.report(new StoreError('GUARD_STORE_IO', `a Guardian watch callback failed: ${(err as Error).message}`, { cause: err }));
-      }
-    };
+    const emit = guardedCallback(onChange, this.report, () => stopped);
     const reflector = reflect(
       this.api,
       {
@@ -300,28 +292,12 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     }
   }
 
-  /** The default Guardian's spec: what a Guardian learned before anyone configured it starts from. */
-  private defaults(): GuardianSpecJson {
-    if (!this.defaultSpec) {
-      const g = this.core.defaultGuardian();
-      try {
-        this.defaultSpec = JSON.parse(g.toWire()) as GuardianSpecJson;
-      } finally {
-        g.dispose();
-      }
-    }
-    return structuredClone(this.defaultSpec);
-  }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const p = op();
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return tracked(this.inflight, op());
   }
 
   /** Run fn after every earlier write to the same Guardian through this store has finished. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { canonical, defaultSpec, exampleSpec } from './support.js';
 
-const CRD_PATH = fileURLToPath(new URL('../../../deploy/guardian-crd.yaml', import.meta.url));
+const CRD_PATH = fileURLToPath(new URL('../../deploy/guardian-crd.yaml', import.meta.url));
 
 type Schema = {
   type?: string;
@@ -106,7 +106,7 @@ describe('deploy/guardian-crd.yaml', () => {
 
   it('accepts, without pruning anything, every spec the original or the core writes', () => {
     const accepted = [
-      exampleSpec(), // reference upstream-datamodel.md §6.5
+      exampleSpec(), // the original's example GuardianSpec
       canonical(exampleSpec()),
       defaultSpec(),
       { configured: null, samples: 0, control: null },

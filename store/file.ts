@@ -1,4 +1,4 @@
-// The file store (SPEC §6.3): a directory with one JSON file per Guardian, `<namespace>.<service>.json`
+// The file store: a directory with one JSON file per Guardian, `<namespace>.<service>.json`
 // holding {namespace, service, resourceVersion, spec}; the embedded default when there is no cluster.
 //
 // Durability: a write goes to a private temp file in the same directory, is fsync'd, renamed over
@@ -15,17 +15,16 @@
 // resourceVersion is a per-file counter, +1 on every write; a file a person dropped in without
 // our envelope (a bare GuardianSpec, a Guardian object or a ConfigMap as JSON) is read as
 // resourceVersion "0".
-import { randomBytes } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadCore, type Core } from '../../core/index.js';
-import { StoreError } from './errors.js';
+import { loadCore, type Core } from '../core/index.js';
+import { guardedCallback, StoreError } from './errors.js';
 import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type HeldLock } from './file-lock.js';
 import { watchDirectory } from './file-watch.js';
 import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, isDnsLabel, specToWrite } from './validate.js';
-import { serializeOn } from './queue.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
+import { serializeOn, tracked } from './queue.js';
 
 export interface FileGuardianStoreOptions {
   /** The core that validates specs; the process-wide one by default. */
@@ -83,7 +82,6 @@ export class FileGuardianStore implements GuardianStore {
   private readonly reported = new Map<string, string>();
   private initialised?: Promise<void>;
   private closed = false;
-  private defaultSpec?: GuardianSpecJson;
 
   constructor(dir: string, options: FileGuardianStoreOptions = {}) {
     this.dir = dir;
@@ -130,7 +128,7 @@ export class FileGuardianStore implements GuardianStore {
 
   async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
     return this.update(namespace, service, (current) => {
-      const base = current ?? this.defaults();
+      const base = current ?? defaultSpec(this.core);
       return { configured: base.configured, learned, samples, control: base.control };
     });
   }
@@ -161,14 +159,7 @@ export class FileGuardianStore implements GuardianStore {
     let scanning = false;
     let again = false;
 
-    const emit = (event: GuardianWatchEvent): void => {
-      if (stopped) return;
-      try {
-        onChange(event);
-      } catch (err) {
-        this.report(new StoreError('GUARD_STORE_IO', `a Guardian watch callback failed: ${(err as Error).message}`, { cause: err }));
-      }
-    };
+    const emit = guardedCallback(onChange, this.report, () => stopped);
 
     const diff = async (): Promise<void> => {
       const present = new Set<string>();
@@ -393,18 +384,6 @@ export class FileGuardianStore implements GuardianStore {
     }
   }
 
-  /** The default Guardian's spec: what a Guardian learned before anyone configured it starts from. */
-  private defaults(): GuardianSpecJson {
-    if (!this.defaultSpec) {
-      const g = this.core.defaultGuardian();
-      try {
-        this.defaultSpec = JSON.parse(g.toWire()) as GuardianSpecJson;
-      } finally {
-        g.dispose();
-      }
-    }
-    return structuredClone(this.defaultSpec);
-  }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
 
@@ -428,11 +407,7 @@ export class FileGuardianStore implements GuardianStore {
 
   private run<T>(op: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const p = this.init().then(op);
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return tracked(this.inflight, this.init().then(op));
   }
 
   /** Run fn after every earlier operation on the same Guardian in this store has finished. */

@@ -1,8 +1,8 @@
-// The kube-configmap store (SPEC §6.3): one ConfigMap `guardian.<service>` per service, its data
-// key `Guardian` holding the GuardianSpec as JSON text — all of it, samples included (the
-// original left samples stale, B-4). The text is one value, so the learner's writes are a replace
-// carrying the resourceVersion read: a person's concurrent edit makes it a 409, and it is redone
-// on top of theirs.
+// The kube-configmap store: one ConfigMap `guardian.<service>` per service, its data key `Guardian`
+// holding the GuardianSpec as JSON text — all of it, samples included (the original left samples
+// stale, docs/threat-model.md B-4). The text is one value, so the learner's writes are a replace
+// carrying the resourceVersion read: a person's concurrent edit makes it a 409, and it is redone on
+// top of theirs.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { StoreError } from './errors.js';
 import { KubeGuardianStore, type GuardianObjects, type KubeGuardianStoreOptions } from './kube-store.js';

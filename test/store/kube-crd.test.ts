@@ -1,8 +1,8 @@
 // KubeCrdGuardianStore against the kube stand-in: the shared store behaviour (kube-store-suite.ts)
 // plus what is particular to Guardian objects — the learner's JSON patch and the object written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeCrdGuardianStore } from '../../../service/store/kube-crd.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { kubeStoreSuite, learnedWith, marksOf } from './kube-store-suite.js';
 import { defaultSpec } from './support.js';
 

@@ -1,9 +1,9 @@
 // KubeConfigMapGuardianStore against the kube stand-in: the shared store behaviour
 // (kube-store-suite.ts) plus the ConfigMap format — `guardian.<service>`, data key `Guardian`,
-// samples persisted (B-4), other ConfigMaps ignored.
+// samples persisted (threat model B-4), other ConfigMaps ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfigMapGuardianStore } from '../../../service/store/kube-configmap.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { KubeConfigMapGuardianStore } from '../../store/kube-configmap.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 import { kubeStoreSuite, learnedWith, marksOf } from './kube-store-suite.js';
 import { canonical, defaultSpec } from './support.js';
 
@@ -42,7 +42,7 @@ describe('kube-configmap store specifics', () => {
     await kube.close();
   });
 
-  it('persists samples with every write (the original left them stale, B-4)', async () => {
+  it('persists samples with every write (the original left them stale)', async () => {
     await store.updateLearned('shop', 'cart', learnedWith(['A']), 42);
     const stored = () => JSON.parse((kube.state.getObject('configmaps', 'shop', 'guardian.cart')!.data as Record<string, string>).Guardian!);
     expect(stored().samples).toBe(42);

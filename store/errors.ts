@@ -32,3 +32,18 @@ export class StoreError extends Error {
 export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
   return err instanceof StoreError && (code === undefined || err.code === code);
 }
+
+/**
+ * A watcher's callback that never throws into the store: an exception is reported as a StoreError
+ * and the watch goes on; once `stopped()` nothing more is delivered.
+ */
+export function guardedCallback<E>(onChange: (event: E) => void, report: (problem: StoreError) => void, stopped: () => boolean): (event: E) => void {
+  return (event) => {
+    if (stopped()) return;
+    try {
+      onChange(event);
+    } catch (err) {
+      report(new StoreError('GUARD_STORE_IO', `a Guardian watch callback failed: ${(err as Error).message}`, { cause: err }));
+    }
+  };
+}

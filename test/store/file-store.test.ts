@@ -7,7 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileGuardianStore, StoreError, type GuardianWatchEvent, type StoredGuardian } from '../../../service/store/index.js';
+import { StoreError, type GuardianWatchEvent, type StoredGuardian } from '../../store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { canonical, defaultSpec, exampleSpec, filesIn, storeError, tempDir } from './support.js';
 
 function quietStore(dir: string, problems: StoreError[] = [], options = {}): FileGuardianStore {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FileGuardianStore } from '../../../service/store/index.js';
+import { FileGuardianStore } from '../../store/file.js';
 import { canonical, COMPILED_MISSING_MESSAGE, COMPILED_STORE, compiledStoreMissing, core, defaultSpec, exampleSpec, filesIn, tempDir } from './support.js';
 
 if (compiledStoreMissing) console.warn(`skipping the multi-process store tests: ${COMPILED_MISSING_MESSAGE}`);

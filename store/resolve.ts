@@ -1,6 +1,7 @@
-// Guardian resolution (SPEC §5.2): a service's own Guardian, else its namespace's default
-// (`ns-<namespace>`), else none. Only absence falls through: a failed read or an invalid Guardian
-// is an error, so a caller keeps its last good Guardian instead of loosening protection (B-5).
+// Guardian resolution, as gate and service do it: a service's own Guardian, else its namespace's
+// default (`ns-<namespace>`), else none. Only absence falls through: a failed read or an invalid
+// Guardian is an error, so a caller keeps its last good Guardian instead of loosening protection
+// (docs/threat-model.md, B-5).
 import { StoreError } from './errors.js';
 import type { GuardianStore, StoredGuardian } from './types.js';
 import { checkNames, isDnsLabel } from './validate.js';

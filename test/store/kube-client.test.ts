@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inClusterKubeConfig } from '../../../service/store/kube-client.js';
-import { KubeCrdGuardianStore } from '../../../service/store/kube-crd.js';
-import { startKubeStandin, type KubeStandin } from '../../kube/standin.js';
+import { inClusterKubeConfig } from '../../store/kube-client.js';
+import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
+import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 
 describe('inClusterKubeConfig', () => {
   let kube: KubeStandin;

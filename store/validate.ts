@@ -1,6 +1,6 @@
 // Checks shared by every store: Guardian names are DNS-1123 labels (they become file and object
 // names), and a spec is stored only in the form the core loads and writes back.
-import { CoreError, type Core } from '../../core/index.js';
+import { CoreError, type Core } from '../core/index.js';
 import { StoreError } from './errors.js';
 import { MAX_SAMPLES, type GuardianSpecJson } from './types.js';
 
@@ -64,4 +64,25 @@ export function specToWrite(core: Core, spec: unknown, where: string): GuardianS
     throw new StoreError('GUARD_STORE_INVALID', `${where}: samples must be an integer from 0 to ${MAX_SAMPLES}, got ${typeof samples === 'string' ? JSON.stringify(samples) : String(samples)}`, { location: where });
   }
   return canonicalSpec(core, s, where);
+}
+
+const defaults = new WeakMap<Core, GuardianSpecJson>();
+
+/**
+ * The default Guardian's spec (no criteria; auto, learn, force and alert on; block off), as the
+ * core writes it: what a Guardian learned before anyone configured it starts from. A fresh copy
+ * on every call; the core is asked once per core instance.
+ */
+export function defaultSpec(core: Core): GuardianSpecJson {
+  let spec = defaults.get(core);
+  if (!spec) {
+    const g = core.defaultGuardian();
+    try {
+      spec = JSON.parse(g.toWire()) as GuardianSpecJson;
+    } finally {
+      g.dispose();
+    }
+    defaults.set(core, spec);
+  }
+  return structuredClone(spec);
 }

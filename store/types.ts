@@ -1,7 +1,7 @@
 // The storage contract of guard-service and the gate: where Guardians live (a directory of files,
 // Guardian CRDs or ConfigMaps) is hidden behind GuardianStore. Specs cross it as GuardianSpec JSON.
 
-/** A GuardianSpec as wire JSON (reference upstream-service.md §5.1), as the core writes it. */
+/** A GuardianSpec as wire JSON, as the core writes it (the original's field names). */
 export type GuardianSpecJson = {
   configured: unknown | null;
   /** Omitted (or null) until something was learned. */
@@ -62,5 +62,5 @@ export interface GuardianStore {
   close(): Promise<void>;
 }
 
-/** The default Guardian's samples cap (reference upstream-service.md, numSamplesLimit). */
+/** The cap of a Guardian's samples count (the original's numSamplesLimit). */
 export const MAX_SAMPLES = 1_000_000;

@@ -1,0 +1,153 @@
+// The help texts of the `guard` command. Kept apart from the subcommands so that `guard --help`
+// and `guard <command> --help` load none of them (and none of their dependencies).
+// learn and check analyse bodies up to the gate's own default limit (GUARD_MAX_BODY).
+import { DEFAULT_MAX_BODY } from '../gate/config.js';
+
+export const USAGE = `Usage: guard <command> [options]
+
+Commands:
+  gate      run guard-gate, the sidecar in front of a service (configured by env)
+  service   run guard-service, the learner and Guardian store
+  learn     learn a Guardian from traffic files
+  check     decide traffic records against a Guardian
+  demo      a self-contained local demonstration
+
+Run \`guard <command> --help\` for the options of a command.
+`;
+
+export const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json]
+
+Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions, and
+writes its GuardianSpec (learned rules, samples, control.auto on) as JSON.
+
+Options:
+  --in FILE        traffic: JSON Lines (one record a line), optionally gzip-compressed (.gz), or a
+                   HAR file (.har); repeat for several files
+  --out FILE       write the Guardian to FILE (atomically) instead of standard output
+  --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody, as the gate
+                   does (default ${DEFAULT_MAX_BODY})
+  -h, --help       show this help
+
+A traffic record (one JSON line):
+  {"method":"GET","path":"/shop/item","query":"id=2","headers":[["Host","shop"],["Accept","*/*"]],
+   "body":"", "remote":"203.0.113.7", "response":{"status":200,"headers":[…],"body":"…"}}
+
+Malformed records are reported on stderr with file:line and skipped. Exit status: 0 done, 1 a
+file could not be read or written, 2 usage error.
+`;
+
+export const CHECK_HELP = `Usage: guard check --guardian GUARDIAN --in TRAFFIC [--out decisions.jsonl]
+
+Decides every traffic record against a Guardian (learned or configured rules, as control.auto
+selects) and writes one JSON line per record, in order:
+  {"allowed":true,"result":0,"decision":""}
+  {"allowed":false,"result":2,"decision":"<sorted decision string>"}
+  {"error":"<file:line>: <why the record is malformed>"}
+
+Options:
+  --guardian FILE  a GuardianSpec or a whole Guardian object (JSON), e.g. the output of guard learn
+  --in FILE        traffic: JSON Lines, optionally gzip-compressed (.gz), or HAR (.har); may be
+                   repeated, the files are read in order
+  --out FILE       write the decisions to FILE instead of standard output
+  --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody (default ${DEFAULT_MAX_BODY})
+  -h, --help       show this help
+
+Exit status: 0 done (whatever the decisions), 1 a file could not be read or written, 2 usage error.
+`;
+
+export const GATE_HELP = `Usage: guard gate
+
+Runs guard-gate, the sidecar in front of one service: it profiles every request and response,
+decides them against the service's Guardian, alerts or blocks, and syncs what it saw with
+guard-service. Configured by the environment (names of the original kept):
+
+  SERVICE_NAME, NAMESPACE      the protected service (required)
+  PROTECTED_SERVICE            where requests go (default http://127.0.0.1:8080)
+  PORT                         the gate's port (default 22000)
+  GUARD_SERVICE_URL            guard-service's base URL (unset: no sync; Guardians from
+                               Kubernetes or GUARDIAN_FILE)
+  USE_CRD                      Guardian CRDs (true, default) or ConfigMaps (false)
+  MONITOR_POD                  watch the pod's peers in /proc/net (default true)
+  ANALYZE_BODY                 profile request bodies of every type, and JSON, form and text
+                               response bodies (default true)
+  GUARDIAN_SYNC_INTERVAL       seconds between syncs (default 60)
+  POD_MONITOR_INTERVAL         seconds between pod samples (default 5)
+  LOG_LEVEL                    pino level (default info)
+  GUARDIAN_FILE                a Guardian to use without a cluster
+  GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
+  GUARD_MAX_BODY               largest body analysed and WebSocket message relayed, in bytes
+                               (default 1048576); a compressed body is held to it before and
+                               after decoding
+  GUARD_BLOCK_STATUS           status of block answers (default 403)
+  GUARD_OVERSIZE               a request body over GUARD_MAX_BODY: decide (default: the fault
+                               TooLargeBody is decided; streamed uninspected when allowed) or
+                               refuse (413)
+  GUARD_BODY_BUDGET            bytes all bodies buffered for analysis may hold at once; beyond,
+                               503 with Retry-After (default: a quarter of the container's
+                               memory limit, 16-512 MiB; 64 MiB without a limit)
+  GUARD_MAX_IN_FLIGHT          requests in flight at once; beyond, 503 with Retry-After
+                               (default 4096)
+  GUARD_LISTEN_ADDRESS         address of both listeners (default ::, IPv6 and IPv4)
+  GUARD_LISTENER               uws (default) or node (HTTP/1.0, every method, larger heads)
+  GUARD_MAX_HEADER_SIZE        node listener: largest request head in bytes (default 16384)
+  GUARD_MAX_CONNECTIONS        node listener: client connections at once (default 10000)
+  GUARD_KEEPALIVE_TIMEOUT      node listener: idle keep-alive seconds (default 10)
+  GUARD_UPSTREAM_HEADERS_TIMEOUT  seconds for the service's response head (default 300)
+  GUARD_UPSTREAM_BODY_TIMEOUT  seconds for the service's next body bytes (default 300)
+  GUARD_UPSTREAM_CONNECT_TIMEOUT  seconds to connect to the service (default 5)
+  GUARD_MAX_RESPONSE_HEAD_SIZE largest response head from the service in bytes (default 65536)
+  GUARD_RESPONSE_HOLD_MS       how long an analysed response without a length is held to be
+                               decided whole before it streams (default 100)
+  GUARD_SHUTDOWN_DELAY         seconds serving, not ready, after SIGTERM (default 0)
+  GUARD_DRAIN_TIMEOUT          seconds in-flight requests get after that (default 10)
+  GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
+                               (default /var/run/secrets/tokens/guard-service)
+  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to
+  GUARD_SERVICE_SERVER_NAME    name verified in guard-service's certificate
+  HOSTNAME                     this pod's name in syncs (Kubernetes sets it)
+
+Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT after
+draining, 1 could not start (a port in use), 2 invalid configuration.
+`;
+
+export const SERVICE_HELP = `Usage: guard service
+
+Runs guard-service: the /sync endpoint gates learn through, the API for people and the UI,
+/healthz, /readyz and /metrics. Configured by the environment:
+
+  GUARD_SERVICE_PORT         listening port (default 8888)
+  GUARD_SERVICE_ADDRESS      listening address (default 0.0.0.0; 127.0.0.1 when
+                             GUARD_SERVICE_AUTH=false: a non-loopback address is refused then,
+                             unless GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK=true)
+  GUARD_SERVICE_AUTH         gates authenticate with a service-account token checked by
+                             TokenReview (default on; only "false" turns it off, and only with
+                             GUARD_STORE=file: gates then name ns, sid and pod in the query)
+  GUARD_SERVICE_TLS          serve HTTPS (default on in a cluster, off elsewhere)
+  GUARD_SERVICE_TLS_CERT     certificate file (default /secrets/tls.crt)
+  GUARD_SERVICE_TLS_KEY      key file (default /secrets/tls.key)
+  GUARD_SERVICE_LABELS       comma-separated pod label keys naming a gate's service, tried before
+                             serving.knative.dev/service and app
+  GUARD_STORE                kube-crd (default in a cluster), kube-configmap or file (default
+                             elsewhere)
+  GUARD_STORE_DIR            the file store's directory (default ./guardians)
+  GUARD_SERVICE_PEOPLE_AUTH  kubernetes (TokenReview + SubjectAccessReview; default with auth on)
+                             or token (a token generated at start; default with auth off)
+  GUARD_SERVICE_PEOPLE_TOKEN_FILE  token mode: also write the people token to this file
+  GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
+  GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
+
+Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT with
+learning flushed, 1 could not listen (port in use) or could not flush, 2 invalid configuration.
+`;
+
+export const DEMO_HELP = `Usage: guard demo [--keep]
+
+Starts a sample shop service, guard-service (file store in a temporary directory) and a gate in
+front of the shop, all on 127.0.0.1. Sends normal traffic until the shop's Guardian is learned,
+switches it to blocking through guard-service's people API, then shows attacks blocked and normal
+requests passing.
+
+Options:
+  --keep       keep everything running after the demo (stop with Ctrl-C)
+  -h, --help   show this help
+`;
