@@ -45,7 +45,7 @@ export interface Seen {
   reason: string;
   /** Header lines of the final response, names lower-cased, in order. */
   headers: HeaderPair[];
-  /** 1xx answers before it (curl only: the others hide them). */
+  /** 1xx answers before it (curl and undici: the others hide them). */
   informational: Informational[];
   /** Trailer lines (curl and undici; the others do not show them). */
   trailers: HeaderPair[];
@@ -281,9 +281,11 @@ export function undici(origin: string, ask: Ask, dispatcher: Dispatcher = undici
       {
         onConnect: (fn: (err: Error) => void) => void (abort = fn),
         onHeaders: (status: number, raw: Buffer[], _resume: () => void, reason: string) => {
-          seen.status = status;
-          seen.reason = reason;
-          for (let i = 0; i + 1 < raw.length; i += 2) seen.headers.push([raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1')]);
+          const headers: HeaderPair[] = [];
+          for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1')]);
+          // undici hands 1xx heads to the handler too, before the final one.
+          if (status < 200) seen.informational.push({ status, headers });
+          else Object.assign(seen, { status, reason, headers });
           return true;
         },
         onData: (chunk: Buffer) => {
