@@ -64,10 +64,10 @@ async function startSseService() {
 }
 
 /** One stream on a raw socket; resolves with ms to its first event (null: none in time). */
-function openStream(port, i, sockets) {
+function openStream(port, sockets) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET /events?i=${i} HTTP/1.1\r\nHost: shop\r\nAccept: text/event-stream\r\n\r\n`));
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /events HTTP/1.1\r\nHost: shop\r\nAccept: text/event-stream\r\n\r\n'));
     sockets.push(socket);
     let seen = '';
     const timer = setTimeout(() => resolve(null), FIRST_EVENT_MS);
@@ -92,11 +92,11 @@ async function runListener(listener, serviceUrl, sse) {
   try {
     // Idle, once warm: a few streams opened and closed, then a pause for the collector.
     const warm = [];
-    await Promise.all(Array.from({ length: 16 }, (_, i) => openStream(gate.port, i, warm)));
+    await Promise.all(Array.from({ length: 16 }, () => openStream(gate.port, warm)));
     for (const s of warm) s.destroy();
     await new Promise((r) => setTimeout(r, 3_000));
     const idle = gate.memory().rss;
-    const firsts = await Promise.all(Array.from({ length: STREAMS }, (_, i) => openStream(gate.port, i, sockets)));
+    const firsts = await Promise.all(Array.from({ length: STREAMS }, () => openStream(gate.port, sockets)));
     const got = firsts.filter((ms) => ms !== null).sort((a, b) => a - b);
     await new Promise((r) => setTimeout(r, OPEN_MS));
     const open = gate.memory().rss;
