@@ -4,7 +4,7 @@ import { inputPtr, setOutputString } from "./io";
 import { wellKnownNames } from "./ingest/headers";
 import { Table } from "./handles";
 import { LiveSession } from "./live";
-import { ingestError, ingestRequest, ingestResponse } from "./ingest/request";
+import { ingestBadHost, ingestError, ingestRequest, ingestResponse } from "./ingest/request";
 import { RecordReader } from "./ingest/record";
 import { JsonKind, JsonValue } from "./json/value";
 import { JsonLimits, jsonError, parseJson } from "./json/reader";
@@ -165,7 +165,8 @@ export function session_request(sid: i32, len: i32): i32 {
   }
   if (!ingestRequest(inputPtr(), len, s.profile.req, s.profile.reqbody)) {
     setOutputString(ingestError);
-    return -1;
+    // -2: a well-formed record of a malformed request (its Host lines), which a gate answers with 400.
+    return ingestBadHost ? -2 : -1;
   }
   s.profiled |= SECTION_REQ | SECTION_REQBODY;
   return 0;

@@ -10,7 +10,7 @@ import type { Control, HttpRequestFields, HttpResponseFields } from './types.js'
 import { instantiateModule, instantiateSync, WasmModule, type WasmIoExports } from './wasm.js';
 
 export { CoreError } from './errors.js';
-export type { CoreErrorCode } from './errors.js';
+export type { CoreErrorCode, CoreErrorField } from './errors.js';
 export * from './types.js';
 
 interface CoreExports extends WasmIoExports {
@@ -149,7 +149,9 @@ export class Core {
 
   /**
    * Run one command against a single data-model type (profile, pile, learn, decide, …) with
-   * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling.
+   * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling. Structured
+   * and Body inputs follow the original's model (a null object member is left out) unless the
+   * command has `keepNulls: true`, as the gate's body profiler does.
    */
   introspect(command: object): unknown {
     const n = this.wasm.writeInputString(stringifyOrThrow(command, 'GUARD_INVALID_ARGUMENT', 'invalid command'));
@@ -399,10 +401,14 @@ export class Session extends Handle {
     super(core, id, HandleKind.Session);
   }
 
-  /** Profile the request (and its body, when given) with the gate's normalisation. */
+  /**
+   * Profile the request (and its body, when given) with the gate's normalisation. A request the
+   * core refuses throws GUARD_INVALID_REQUEST; with `field` 'host' when its Host lines are the
+   * reason (a malformed value, or more than one line).
+   */
   profileRequest(req: HttpRequestFields): void {
     const rc = this.core.wasm.exports.session_request(this.id, this.core.writeRequest(req));
-    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString());
+    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString(), rc === -2 ? 'host' : undefined);
   }
 
   profileResponse(resp: HttpResponseFields): void {

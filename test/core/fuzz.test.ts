@@ -169,25 +169,68 @@ function randomJsonText(rng: Rng): string {
   if (text === undefined) return 'null';
   // sometimes cut or splice the text
   if (rng.bool(0.2)) return text.slice(0, rng.int(text.length + 1));
+  // data after the first value (NDJSON, concatenated values, garbage, whitespace)
+  if (rng.bool(0.15)) return text + rng.pick(['\n', ' ', '\n' + text, text, 'x', ' \u0000', '\r\n\t']);
   return text;
+}
+
+/** A Content-Disposition parameter list from the grammar's pieces, well formed or not. */
+function randomDispositionParams(rng: Rng): string {
+  const piece = () =>
+    rng.pick([
+      `; name="${rng.from('abc;="\\ %22', 6)}"`,
+      `; name=${rng.from('abc-_.', 4)}`,
+      `; NAME*=UTF-8''${rng.from('abc%C3%A9%zz', 9)}`,
+      `; filename="${rng.from('ab.;=\\"', 6)}"`,
+      `; filename*=${rng.pick(["UTF-8''", "utf-8'en'", "iso-8859-1''", "UTF-8'", ''])}${rng.from('ab%C3%A9%2', 8)}`,
+      '; filename=""',
+      `; x="filename=${rng.from('ab', 2)}"`,
+      ';',
+      ' ',
+      `; ${randomText(rng, 6)}=${randomText(rng, 6)}`,
+      randomText(rng, 8),
+    ]);
+  return Array.from({ length: rng.int(6) }, piece).join('');
 }
 
 function randomMultipart(rng: Rng): string {
   const b = 'b0undary';
-  let s = rng.bool(0.2) ? randomText(rng, 10) : '';
+  const nl = () => (rng.bool(0.95) ? '\r\n' : rng.pick(['\n', '\r', '']));
+  let s = rng.bool(0.2) ? randomText(rng, 10) + rng.pick(['\r\n', '', `--${b}`]) : '';
   const parts = rng.int(5);
   for (let i = 0; i < parts; i++) {
-    s += `--${b}${rng.bool(0.1) ? ' ' : ''}\r\n`;
-    if (rng.bool(0.8)) {
-      const name = rng.bool(0.7) ? rng.from('abc', 3) : randomText(rng, 8);
-      const file = rng.bool(0.2) ? `; filename="${rng.from('ab.', 5)}"` : '';
-      s += `Content-Disposition: form-data; name="${name}"${file}\r\n`;
+    s += `--${b}${rng.bool(0.1) ? rng.pick([' ', '\t', 'x', '--']) : ''}${nl()}`;
+    const lines = rng.int(4);
+    for (let l = 0; l < lines; l++) {
+      s += rng.pick([
+        `${rng.pick(['Content-Disposition', 'content-disposition', 'CONTENT-DISPOSITION'])}: ${rng.pick(['form-data', 'FORM-DATA', 'attachment', ''])}${randomDispositionParams(rng)}`,
+        `Content-Type: ${rng.pick(['image/png', 'Text/Plain; charset=utf-8', '', ';;', randomText(rng, 10)])}`,
+        `Content-Transfer-Encoding: ${rng.pick(['base64', '8bit', 'binary', randomText(rng, 5)])}`,
+        ` folded ${randomText(rng, 4)}`,
+        randomText(rng, 12),
+      ]);
+      s += nl();
     }
-    if (rng.bool(0.2)) s += `${randomText(rng, 12)}\r\n`;
-    s += `\r\n${randomText(rng, 30)}\r\n`;
+    s += `${nl()}${rng.bool(0.1) ? `x ${b} y` : randomText(rng, 30)}${nl()}`;
   }
-  if (rng.bool(0.7)) s += `--${b}--\r\n`;
+  if (rng.bool(0.7)) s += `--${b}--${rng.pick(['\r\n', '', ' \r\nepilogue', 'junk'])}`;
   return s;
+}
+
+/** A Host value: mostly of the RFC 3986 grammar's shapes, sometimes anything. */
+function randomHost(rng: Rng): string {
+  switch (rng.int(6)) {
+    case 0:
+      return `${rng.int(256)}.${rng.int(256)}.${rng.int(300)}.${rng.int(256)}${rng.bool() ? ':' + rng.int(70000) : ''}`;
+    case 1:
+      return `[${rng.int(0x10000).toString(16)}::${rng.from('0123456789abcdef:.%', 6)}]${rng.bool() ? ':' + rng.int(70000) : ''}`;
+    case 2:
+      return rng.from('abcXYZ019-._~%2e!$&\'()*+,;=', 20) + (rng.bool() ? ':' + rng.from('0123456789:a', 6) : '');
+    case 3:
+      return rng.from('[]v.:@/?# ', 8);
+    default:
+      return randomText(rng, 40);
+  }
 }
 
 function randomBody(rng: Rng, contentType: string): string | Uint8Array | undefined {
@@ -218,6 +261,7 @@ function randomRequest(rng: Rng): HttpRequestFields {
     const name = rng.bool(0.7) ? rng.pick(HEADER_NAMES) : randomText(rng, 20);
     let value = rng.bool(0.5) ? randomText(rng, 40) : rng.pick(['trailers', 'upgrade, x-a', 'keep-alive', '1.1.1.1', '']);
     if (name.toLowerCase() === 'content-type') value = contentType = rng.pick(CONTENT_TYPES);
+    if (name.toLowerCase() === 'host' && rng.bool(0.7)) value = randomHost(rng);
     headers.push([name, value]);
   }
   if (rng.bool(0.5)) {
@@ -691,6 +735,55 @@ describe('deep and wide JSON', () => {
       }`,
     ],
     [
+      'a JSON body with 100,000 values after the first',
+      `async (core) => {
+        const body = Array.from({ length: ${WIDE} }, (_, i) => '{"k":' + i + '}').join('\\n');
+        const s = core.newSession();
+        s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
+        const p = core.newPile();
+        p.add(s);
+        const faults = JSON.parse(p.toWire()).reqbody.faults.set;
+        if (String(faults) !== 'JsonTrailingData') throw new Error('expected JsonTrailingData, got ' + faults);
+        return 'ok';
+      }`,
+    ],
+    ...([
+      ['100,000 parts', 'FailedMultipart 0', (b: string) => Array.from({ length: 100_000 }, (_, i) => '--' + b + '\r\nContent-Disposition: form-data; name="k' + i + '"\r\n\r\n' + i + '\r\n').join('') + '--' + b + '--'],
+      ['a disposition with 100,000 parameters', 'FailedMultipart 0', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a' + '; p=v'.repeat(100_000) + '\r\n\r\nx\r\n--' + b + '--'],
+      ['a part with 100,000 header lines', 'FailedMultipart 0', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a\r\n' + 'X-H: v\r\n'.repeat(100_000) + '\r\nx\r\n--' + b + '--'],
+      ['100,000 near-delimiters in a value', 'null 1', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a\r\n\r\n' + ('\r\n--' + b.slice(0, -1) + 'X').repeat(100_000) + '\r\n--' + b + '--'],
+    ] as Array<[string, string, (b: string) => string]>).map(([what, expected, make]): [string, string] => [
+      `a multipart body with ${what}`,
+      `async (core) => {
+        const body = (${make.toString()})('b0undary');
+        const s = core.newSession();
+        s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body });
+        const p = core.newPile();
+        p.add(s);
+        const w = JSON.parse(p.toWire()).reqbody;
+        const got = String(w.faults.set) + ' ' + Object.keys(w.structured?.kv ?? {}).length;
+        if (got !== ${JSON.stringify(expected)}) throw new Error('expected ${expected}, got ' + got);
+        return got;
+      }`,
+    ]),
+    [
+      'a Host of 1 MB and 100,000 Host lines',
+      `async (core) => {
+        const s = core.newSession();
+        const refused = (headers) => {
+          try {
+            s.profileRequest({ method: 'GET', path: '/', headers });
+            return false;
+          } catch (e) {
+            return e.field === 'host';
+          }
+        };
+        if (!refused([['Host', 'a'.repeat(1 << 20)]])) throw new Error('a 1 MB Host was not refused');
+        if (!refused(Array.from({ length: 1000 }, () => ['Host', 'a.example']))) throw new Error('1,000 Host lines were not refused');
+        return 'ok';
+      }`,
+    ],
+    [
       'a query with 100,000 keys',
       `async (core) => {
         const query = Array.from({ length: ${WIDE} }, (_, i) => 'k' + i + '=' + i).join('&');
@@ -1023,6 +1116,39 @@ describe('memory', () => {
       expect(exports.memory.buffer.byteLength).toBeLessThan(256 * 1024 * 1024);
       expectCoreStillWorks();
     });
+  });
+
+  test('distinct Hosts and multipart field names without end: piles stay capped, memory flat', () => {
+    const c = core();
+    const exports = c.wasm.exports as unknown as { memory: WebAssembly.Memory };
+    const s = c.newSession();
+    const pile = c.newPile();
+    const round = (from: number) => {
+      for (let i = from; i < from + 10_000; i++) {
+        const form = `--b0undary\r\nContent-Disposition: form-data; name="f${i}"; filename="x"\r\nContent-Type: type/t${i}\r\n\r\nv\r\n--b0undary--`;
+        s.profileRequest({
+          method: 'POST',
+          path: '/',
+          headers: [['Host', `h${i}.example:${i % 65536}`], ['Content-Type', 'multipart/form-data; boundary=b0undary']],
+          body: form,
+        });
+        pile.add(s);
+        s.reset();
+      }
+    };
+    round(0);
+    const w = JSON.parse(pile.toWire());
+    // A Set keeps at most 1,024 entries, a KeyVal pile 1,024 keys (assembly/model/set.ts, keyval.ts)
+    expect(w.req.host.set.length).toBe(1024);
+    expect(Object.keys(w.reqbody.structured.kv).length).toBe(1024);
+    round(10_000);
+    const after1 = exports.memory.buffer.byteLength;
+    round(20_000);
+    round(30_000);
+    expect(exports.memory.buffer.byteLength).toBe(after1);
+    pile.dispose();
+    s.dispose();
+    expectCoreStillWorks();
   });
 
   test('all handle kinds are released: parse/dispose cycles do not grow memory', () => {

@@ -48,7 +48,9 @@ async function gate(overrides: Parameters<typeof gateConfig>[0], check: { quiet?
   return g;
 }
 
-const normal = (i: number) => ({ path: `/items/${i % 10}?id=${i}&lang=en`, headers: { accept: 'application/json', 'user-agent': 'shop-client/1.0' } });
+// The Host is decided: a fixed name, as clients of a deployment send (the gates here listen on
+// random ports, which would make 127.0.0.1:<port> a new host for each gate).
+const normal = (i: number) => ({ path: `/items/${i % 10}?id=${i}&lang=en`, headers: { host: 'shop.example', accept: 'application/json', 'user-agent': 'shop-client/1.0' } });
 
 describe('guard-gate', () => {
   it('passes traffic in learn mode and delivers every sample to guard-service on shutdown', async () => {
