@@ -115,7 +115,8 @@ async function expectSame(listener: ListenerKind, gateOrigin: string, directOrig
 
 const get = (path: string, headers?: Ask['headers'], more: Partial<Ask> = {}): Ask => ({ path, headers, ...more });
 const header = (s: Seen, name: string): string | undefined => s.headers.find(([k]) => k === name)?.[1];
-const seenBy = (got: Pair[], client: ClientName, path: string): Pair => got.find((p) => p.gated.client === client && p.ask.path === path)!;
+/** The pair of `client` for the plain request of `path` (no header lines of the case's own). */
+const seenBy = (got: Pair[], client: ClientName, path: string): Pair => got.find((p) => p.gated.client === client && p.ask.path === path && !p.ask.headers?.length)!;
 
 /** What the gate added before `until` arrived (Infinity when it never did through the gate). */
 const added = ([direct, gated]: [Seen, Seen]): number => (gated.untilMs === null ? Infinity : gated.untilMs - (direct.untilMs ?? 0));
