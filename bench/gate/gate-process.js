@@ -25,6 +25,21 @@ export function freePort() {
 }
 
 /**
+ * Resolves once `check` holds (a check that throws does not hold yet), polling every 50 ms; rejects
+ * after `timeoutMs`, naming `what`.
+ * @param {() => Promise<boolean>} check
+ * @param {number} timeoutMs
+ * @param {string} what
+ */
+export async function until(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
  * Start the gate in front of `upstream`, syncing with `serviceUrl`; resolves once it listens (the
  * command says so on stderr once a Guardian is in force and both listeners are up). `extraEnv`
  * adds settings (GUARD_LISTENER…).

@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
 import { MIX_CYCLE } from './mix.js';
 import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
-import { freePort } from './gate-process.js';
+import { freePort, until } from './gate-process.js';
 import { ensureWrk, runWrk } from './wrk.js';
 import { checkTable, writeBlock } from './doc-block.js';
 
@@ -45,14 +45,6 @@ async function metric(adminPort, name) {
   const text = await r.body.text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
-}
-
-async function until(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function main() {

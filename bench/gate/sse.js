@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
 import { checkTable, writeBlock } from './doc-block.js';
 import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
-import { startGateProcess } from './gate-process.js';
+import { startGateProcess, until } from './gate-process.js';
 
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
 const MARKERS = { start: '<!-- bench:sse:start -->', end: '<!-- bench:sse:end -->', heading: '### Server-Sent Events: open streams' };
@@ -27,15 +27,6 @@ const FIRST_EVENT_MS = 10_000;
 /** The budget: bytes of gate RSS per open stream over the idle gate, and the gate's RSS with all of them open. */
 const BUDGET = { perStream: 32 * 1024, rss: 200e6 };
 const LISTENERS = ['uws', 'node'];
-
-/** Resolves once `check` holds; rejects after timeoutMs. */
-async function until(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The SSE service: the first event at once, then one every TICK_MS, until the client goes. */
 async function startSseService() {
