@@ -116,6 +116,8 @@ guard-service. Configured by the environment (names of the original kept):
   GUARD_UPSTREAM_HEADERS_TIMEOUT  seconds for the service's response head (default 300)
   GUARD_UPSTREAM_BODY_TIMEOUT  seconds for the service's next body bytes (default 300)
   GUARD_UPSTREAM_CONNECT_TIMEOUT  seconds to connect to the service (default 5)
+  GUARD_UPSTREAM_CONNECTIONS   connections to the service at most (default 0: as many as
+                               GUARD_MAX_IN_FLIGHT)
   GUARD_MAX_RESPONSE_HEAD_SIZE largest response head from the service in bytes (default 65536)
   GUARD_RESPONSE_HOLD_MS       how long an analysed response without a length is held to be
                                decided whole before it streams (default 100)
