@@ -37,7 +37,10 @@ export interface PatchOp {
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const pointer = (path: Array<string | number>) => path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 
-/** A JSON patch from `a` to `b`: members added, removed or replaced; arrays of another length replaced whole. */
+/**
+ * A JSON patch from `a` to `b`: members added, removed or replaced; an array that grew is diffed
+ * element by element and the new elements appended; one that shrank is replaced whole.
+ */
 export function diff(a: Json, b: Json, path: Array<string | number> = [], out: PatchOp[] = []): PatchOp[] {
   if (isObject(a) && isObject(b)) {
     for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) out.push({ op: 'remove', path: pointer([...path, k]) });
@@ -45,8 +48,9 @@ export function diff(a: Json, b: Json, path: Array<string | number> = [], out: P
       if (!Object.hasOwn(a, k)) out.push({ op: 'add', path: pointer([...path, k]), value: v });
       else diff(a[k]!, v, [...path, k], out);
     }
-  } else if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+  } else if (Array.isArray(a) && Array.isArray(b) && a.length <= b.length) {
     a.forEach((v, i) => diff(v, b[i]!, [...path, i], out));
+    for (const v of b.slice(a.length)) out.push({ op: 'add', path: `${pointer(path)}/-`, value: v });
   } else if (JSON.stringify(a) !== JSON.stringify(b)) {
     out.push({ op: 'replace', path: pointer(path), value: b });
   }

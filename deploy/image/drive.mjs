@@ -126,8 +126,10 @@ try {
   console.log(`image test:   ${served} of 20 normal requests served`);
   if (results.some(([, s]) => s !== 403) || served !== 20) throw new Error('image test: not every attack was blocked, or a normal request was refused');
 } catch (err) {
-  const logs = await run('podman', ['logs', '--tail', '30', GATE]).then((r) => r.stdout + r.stderr, () => '(no gate container)');
-  process.stderr.write(`${err.message}\nthe gate's last log lines:\n${logs}\n`);
+  const logs = await run('podman', ['logs', '--tail', '30', GATE]).then((r) => (r.stdout + r.stderr).split('\n').filter((l) => !l.includes('SECURITY ALERT')).join('\n'), () => '(no gate container)');
+  const syncs = await get(`${admin}/metrics`).then((r) => r.text.split('\n').filter((l) => l.startsWith('guard_gate_syncs_total')).join('\n'), () => '');
+  const serviceLogs = await run('podman', ['logs', '--tail', '15', 'guard-image-test-service']).then((r) => r.stdout + r.stderr, () => '');
+  process.stderr.write(`${err.message}\nthe gate's syncs:\n${syncs}\nthe gate's last log lines (alerts left out):\n${logs}\nguard-service's last log lines:\n${serviceLogs}\n`);
   process.exitCode = 1;
 } finally {
   await run('podman', ['rm', '-f', GATE]).catch(() => {});
