@@ -35,6 +35,7 @@ containers=(guard-image-test-gate)
 cleanup() {
   for c in "${containers[@]}"; do podman rm -f "$c" >/dev/null 2>&1 || true; done
   if [ "${GUARD_IMAGE_KEEP:-}" != "1" ]; then podman rmi -f "$tag" >/dev/null 2>&1 || true; fi
+  podman image prune -f >/dev/null 2>&1 || true # the build stage's image
   rm -rf "$work"
 }
 trap cleanup EXIT
