@@ -23,11 +23,13 @@ const target = {
 }[role];
 
 // A local probe of this container's own listener: its certificate is not what is checked here.
-const get = target.tls ? httpsGet : httpGet;
-const req = get({ host: '127.0.0.1', port: Number(target.port), path: '/healthz', timeout: 2000, rejectUnauthorized: false }, (res) => {
+const options = { host: '127.0.0.1', port: Number(target.port), path: '/healthz', timeout: 2000, rejectUnauthorized: false };
+/** @param {import('node:http').IncomingMessage} res */
+const answered = (res) => {
   res.resume();
   process.exitCode = res.statusCode === 200 ? 0 : 1;
-});
+};
+const req = target.tls ? httpsGet(options, answered) : httpGet(options, answered);
 req.on('timeout', () => req.destroy(new Error('timed out')));
 req.on('error', (err) => {
   process.stderr.write(`healthcheck: guard ${role} on port ${target.port}: ${err.message}\n`);
