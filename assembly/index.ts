@@ -4,7 +4,7 @@ import { inputPtr, setOutputString } from "./io";
 import { wellKnownNames } from "./ingest/headers";
 import { Table } from "./handles";
 import { LiveSession } from "./live";
-import { ingestError, ingestRequest, ingestResponse } from "./ingest/request";
+import { ingestBadHost, ingestError, ingestRequest, ingestResponse } from "./ingest/request";
 import { RecordReader } from "./ingest/record";
 import { JsonKind, JsonValue } from "./json/value";
 import { JsonLimits, jsonError, parseJson } from "./json/reader";
@@ -13,6 +13,8 @@ import { Decision } from "./model/decision";
 import { Ctrl, CTRL_ALERT, CTRL_FORCE, CTRL_LEARN, GuardianSpec } from "./model/guardian";
 import { PodProfile } from "./model/pod";
 import { limitCodeSigned } from "./model/limit";
+import { Caps } from "./model/caps";
+import { MAX_SLACK, POLICY_SERVICE, resetDecidePolicy } from "./model/policy";
 import { SECTION_ALL, SECTION_ENVELOP, SECTION_POD, SECTION_REQ, SECTION_REQBODY, SECTION_RESP, SECTION_RESPBODY, SessionDataPile } from "./model/session";
 import { asArray, asObject, decodeError, enter, fail, field, leave, readBool, readI64, readString, readU32, resetDecodeErrors } from "./model/wire";
 
@@ -75,9 +77,44 @@ export function guardian_control(gid: i32): i32 {
   return g == null ? 0 : g.controlMask();
 }
 
+/** Set the five flags; the policies and slack (docs/routes.md) are kept. */
 export function guardian_set_control(gid: i32, mask: i32): void {
   const g = guardians.get(gid);
-  if (g != null) g.control = Ctrl.ofMask(mask);
+  if (g == null) return;
+  const c = g.control;
+  if (c == null) g.control = Ctrl.ofMask(mask);
+  else c.setMask(mask);
+}
+
+/** unknownRoute | unknownParam << 4 | slack << 8 (policies: 0 alert, 1 ignore, 2 service-wide). */
+export function guardian_policy(gid: i32): i32 {
+  const g = guardians.get(gid);
+  if (g == null) return 0;
+  const c = g.control;
+  if (c == null) return 0;
+  return <i32>c.unknownRoute | (<i32>c.unknownParam << 4) | (<i32>c.slack << 8);
+}
+
+/** Set the policies and slack (as guardian_policy packs them); -1 with a reason when out of range. */
+export function guardian_set_policy(gid: i32, unknownRoute: i32, unknownParam: i32, slack: i32): i32 {
+  const g = guardians.get(gid);
+  if (g == null) {
+    setOutputString("unknown Guardian");
+    return -1;
+  }
+  if (unknownRoute < 0 || unknownRoute > <i32>POLICY_SERVICE || unknownParam < 0 || unknownParam > <i32>POLICY_SERVICE || slack < 0 || slack > MAX_SLACK) {
+    setOutputString("policies are 0 (alert), 1 (ignore) or 2 (service-wide); slack is 0 to " + MAX_SLACK.toString());
+    return -1;
+  }
+  let c = g.control;
+  if (c == null) {
+    c = new Ctrl();
+    g.control = c;
+  }
+  c.unknownRoute = <u8>unknownRoute;
+  c.unknownParam = <u8>unknownParam;
+  c.slack = <u8>slack;
+  return 0;
 }
 
 export function guardian_samples(gid: i32): u32 {
@@ -85,10 +122,31 @@ export function guardian_samples(gid: i32): u32 {
   return g == null ? 0 : g.samples;
 }
 
+/** Learn with the caps `learned` records (the original's learning when it records none). */
 export function guardian_learn(gid: i32, pid: i32): void {
   const g = guardians.get(gid);
   const p = piles.get(pid);
-  if (g != null && p != null) g.learn(p);
+  if (g != null && p != null) g.learn(p, null);
+}
+
+/**
+ * Learn with these caps: parameters and headers 1–256 keys by name, routes 0–1024 (0: no route
+ * table), unknownHeaders 0 alert / 1 shape. -1 with a reason when one is out of range.
+ */
+export function guardian_learn_caps(gid: i32, pid: i32, params: i32, headers: i32, routes: i32, unknownHeaders: i32): i32 {
+  const caps = Caps.of(params, headers, routes, unknownHeaders);
+  if (caps == null) {
+    setOutputString("caps out of range: parameters and headers 1 to 256, routes 0 to 1024, unknown headers alert or shape");
+    return -1;
+  }
+  const g = guardians.get(gid);
+  const p = piles.get(pid);
+  if (g == null || p == null) {
+    setOutputString("unknown Guardian or pile");
+    return -1;
+  }
+  g.learn(p, caps);
+  return 0;
 }
 
 export function guardian_free(gid: i32): void {
@@ -165,7 +223,8 @@ export function session_request(sid: i32, len: i32): i32 {
   }
   if (!ingestRequest(inputPtr(), len, s.profile.req, s.profile.reqbody)) {
     setOutputString(ingestError);
-    return -1;
+    // -2: a well-formed record of a malformed request (its Host lines), which a gate answers with 400.
+    return ingestBadHost ? -2 : -1;
   }
   s.profiled |= SECTION_REQ | SECTION_REQBODY;
   return 0;
@@ -212,7 +271,14 @@ export function session_decide(sid: i32, gid: i32, sections: i32): i32 {
   if ((g.controlMask() & CTRL_ALERT) == 0) return s.result();
   const criteria = g.criteria();
   if (!criteria.active) return s.result();
-  return s.decide(criteria, sections & SECTION_ALL);
+  // The Guardian's policies and slack hold for this decision only (the defaults are in force
+  // between decisions, so a Guardian with the defaults has nothing to set).
+  const ctl = g.control!;
+  if (ctl.hasDefaultPolicy()) return s.decide(criteria, sections & SECTION_ALL);
+  ctl.useForDeciding();
+  const result = s.decide(criteria, sections & SECTION_ALL);
+  resetDecidePolicy();
+  return result;
 }
 
 /** session_finish flags: the exchange completed (its envelope is profiled and decided). */
@@ -301,7 +367,9 @@ export function pod_decide(podId: i32, gid: i32): i32 {
   const criteria = g.criteria();
   const pc = criteria.pod;
   if (!criteria.active || pc == null) return 0;
+  g.control!.useForDeciding();
   const d = pc.decide(p);
+  resetDecidePolicy();
   writer.reset();
   if (d == null) writer.null();
   else d.write(writer);

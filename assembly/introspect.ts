@@ -278,8 +278,12 @@ function urlInput(v: JsonValue): UrlProfile {
   return UrlProfile.ofString(readString(v, ""));
 }
 
+// The original's data model leaves an object member with a null value out of a Structured
+// profile; Guard's body profiler keeps it (command field "keepNulls": true; docs/compatibility.md).
+let keepNulls = false;
+
 function structuredInput(v: JsonValue): StructuredProfile {
-  return StructuredProfile.of(v);
+  return StructuredProfile.of(v, keepNulls);
 }
 
 function bodyInput(v: JsonValue | null): BodyProfile {
@@ -290,7 +294,7 @@ function bodyInput(v: JsonValue | null): BodyProfile {
   const u = field(v, "unstructured");
   if (u != null && u.kind == JsonKind.String) p.profileUnstructured(SimpleValProfile.ofString(u.str));
   const s = field(v, "structured");
-  if (s != null) p.profileStructured(StructuredProfile.of(s));
+  if (s != null) p.profileStructured(StructuredProfile.of(s, keepNulls));
   return p;
 }
 
@@ -338,6 +342,9 @@ function reqInput(v: JsonValue | null): ReqProfile {
   if (hop != null && hop.kind == JsonKind.Array && hop.items.length > 0) p.hopip = IpSetProfile.ofString(readString(hop.items[hop.items.length - 1], ""));
   p.method = SetProfile.ofString(readString(field(v, "method"), "GET"));
   p.proto = SetProfile.ofString(readString(field(v, "proto"), "HTTP/1.1"));
+  // Guard's Host token (absent in the original's model: left unprofiled unless given).
+  const host = field(v, "host");
+  if (host != null && host.kind == JsonKind.String) p.host = SetProfile.ofString(host.str);
   p.mediatype = MediaTypeProfile.of(firstContentType(headers));
   p.url = UrlProfile.ofString(readString(field(v, "path"), ""));
   const query = readString(field(v, "query"), "");
@@ -764,6 +771,7 @@ export function introspect(len: i32): i32 {
     return -1;
   }
   w.reset();
+  keepNulls = readBool(field(cmd, "keepNulls"), false);
   const ok = dispatch(readString(field(cmd, "type"), ""), readString(field(cmd, "op"), ""), cmd);
   const err = decodeError();
   if (!ok || err != null) {

@@ -1,7 +1,7 @@
 // `guard check`: decides every traffic record against a Guardian (the criteria control.auto
 // selects, honouring control.alert) and writes one JSON line per record, in input order.
 import { readFile, stat } from 'node:fs/promises';
-import { CoreError, type Core, type Guardian } from '../core/index.js';
+import { CoreError, type Core, type Guardian, type RoutePolicy } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError, describeSystemError } from './errors.js';
 import { LineWriter, OutputClosed } from './output.js';
@@ -19,6 +19,8 @@ export interface CheckOptions {
   out?: string;
   maxBody: number;
   maxLineBytes: number;
+  /** Route policies and slack to decide with instead of the Guardian's control. */
+  policy?: Partial<RoutePolicy>;
 }
 
 /** A Guardian is a Kubernetes object: far below this. */
@@ -29,6 +31,7 @@ export async function runCheck(options: CheckOptions, ctx: CommandContext): Prom
   const report = new RunReport(ctx, 'check');
   const policy: BodyPolicy = { maxBody: options.maxBody };
   const guardian = await loadGuardian(core, options.guardian);
+  if (options.policy) guardian.policy = { ...guardian.policy, ...options.policy };
   let files: TrafficFile[];
   try {
     files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes });

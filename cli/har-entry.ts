@@ -63,17 +63,24 @@ function harHeaders(value: unknown, fieldName: string): HeaderLine[] {
     throw new RecordError(`"${fieldName}" must be a list of {name, value} objects, got ${describe(value)}`);
   }
   const headers: HeaderLine[] = [];
+  let authority: string | undefined;
+  let host = false;
   for (let i = 0; i < value.length; i++) {
     const h = value[i];
     if (!isObject(h) || typeof h.name !== 'string' || typeof h.value !== 'string') {
       throw new RecordError(`"${fieldName}" must be a list of {name, value} string objects; entry ${i + 1} is ${describe(h)}`);
     }
     // HTTP/2 pseudo-headers (:method, :path, :authority, :scheme) are not headers of the request
-    // the gate sees over HTTP/1.1.
-    if (h.name.startsWith(':')) continue;
+    // the gate sees over HTTP/1.1 — but :authority is its Host (RFC 9113 §8.3.1), which is decided.
+    if (h.name.startsWith(':')) {
+      if (h.name === ':authority') authority = h.value;
+      continue;
+    }
     checkHeader(h.name, h.value, fieldName, i);
+    if (h.name.toLowerCase() === 'host') host = true;
     headers.push([h.name, h.value]);
   }
+  if (authority !== undefined && !host) headers.unshift(['Host', authority]);
   return headers;
 }
 

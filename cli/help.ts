@@ -2,6 +2,21 @@
 // and `guard <command> --help` load none of them (and none of their dependencies).
 // learn and check analyse bodies up to the gate's own default limit (GUARD_MAX_BODY).
 import { DEFAULT_MAX_BODY } from '../gate/config.js';
+import { DEFAULT_LEARNING_CAPS } from '../core/portable.js';
+
+const CAPS_HELP = `  --param-cap N    query, form and JSON body fields learned by name per table, 1–256
+                   (default ${DEFAULT_LEARNING_CAPS.params}); beyond, the original's catch-all
+  --header-cap N   header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})
+  --route-cap N    routes (method + path template) in the route table, 0–1024 (default
+                   ${DEFAULT_LEARNING_CAPS.routes}); beyond, a catch-all per method; 0: no route table
+  --unknown-headers alert|shape
+                   a header name not learned alerts (alert, default), or passes when it fits the
+                   shape of all learned headers (shape)`;
+
+const POLICY_HELP = `  --unknown-route alert|ignore|service-wide
+  --unknown-param alert|ignore|service-wide
+  --slack N        decide with these route policies and this slack (0–16 steps on learned
+                   limits) instead of the Guardian's control`;
 
 export const USAGE = `Usage: guard <command> [options]
 
@@ -17,10 +32,11 @@ Commands:
 Run \`guard <command> --help\` for the options of a command.
 `;
 
-export const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json]
+export const LEARN_HELP = `Usage: guard learn --in TRAFFIC [--in TRAFFIC…] [--out guardian.json] [caps]
 
-Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions, and
-writes its GuardianSpec (learned rules, samples, control.auto on) as JSON.
+Learns a Guardian from recorded traffic exactly as guard-service would from the same sessions (and
+the same caps), and writes its GuardianSpec (learned rules and route table, the caps it was
+learned with, samples, control.auto on) as JSON.
 
 Options:
   --in FILE        traffic: JSON Lines (one record a line), optionally gzip-compressed (.gz), or a
@@ -28,6 +44,7 @@ Options:
   --out FILE       write the Guardian to FILE (atomically) instead of standard output
   --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody, as the gate
                    does (default ${DEFAULT_MAX_BODY})
+${CAPS_HELP}
   -h, --help       show this help
 
 A traffic record (one JSON line):
@@ -52,7 +69,11 @@ Options:
                    repeated, the files are read in order
   --out FILE       write the decisions to FILE instead of standard output
   --max-body N     bodies over N bytes are not analysed but recorded as TooLargeBody (default ${DEFAULT_MAX_BODY})
+${POLICY_HELP}
   -h, --help       show this help
+
+A decision names what failed, down to the route and the parameter, e.g.
+  [Req:[Route GET /items/{id}:[Query parameter debug is not known on this route,],],]
 
 Exit status: 0 done (whatever the decisions), 1 a file could not be read or written, 2 usage error.
 `;
@@ -97,6 +118,8 @@ guard-service. Configured by the environment (names of the original kept):
   GUARD_UPSTREAM_HEADERS_TIMEOUT  seconds for the service's response head (default 300)
   GUARD_UPSTREAM_BODY_TIMEOUT  seconds for the service's next body bytes (default 300)
   GUARD_UPSTREAM_CONNECT_TIMEOUT  seconds to connect to the service (default 5)
+  GUARD_UPSTREAM_CONNECTIONS   connections to the service at most (default 0: as many as
+                               GUARD_MAX_IN_FLIGHT)
   GUARD_MAX_RESPONSE_HEAD_SIZE largest response head from the service in bytes (default 65536)
   GUARD_RESPONSE_HOLD_MS       how long an analysed response without a length is held to be
                                decided whole before it streams (default 100)
@@ -136,6 +159,11 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
                              or token (a token generated at start; default with auth off)
   GUARD_SERVICE_PEOPLE_TOKEN_FILE  token mode: also write the people token to this file
   GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
+  GUARD_LEARN_PARAM_CAP      query, form and JSON body fields learned by name per table, 1–256
+                             (default ${DEFAULT_LEARNING_CAPS.params})
+  GUARD_LEARN_HEADER_CAP     header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})
+  GUARD_LEARN_ROUTE_CAP      routes in a Guardian's route table, 0–1024 (default ${DEFAULT_LEARNING_CAPS.routes}; 0: none)
+  GUARD_LEARN_UNKNOWN_HEADERS  alert (default) or shape: how header names not learned are judged
   GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
 
 Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT with

@@ -8,6 +8,7 @@ import { CliError } from './errors.js';
 import { CHECK_HELP, DEMO_HELP, GATE_HELP, INJECT_HELP, LEARN_HELP, SERVICE_HELP, USAGE, WEBHOOK_HELP } from './help.js';
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 import type { CommandContext } from './report.js';
+import { CAPS_OPTIONS, capsOf, POLICY_OPTIONS, policyOf } from './route-options.js';
 // learn and check analyse bodies up to the gate's own default limit (GUARD_MAX_BODY).
 import { DEFAULT_MAX_BODY } from '../gate/config.js';
 
@@ -38,20 +39,22 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         ctx.stdout.write(rest[0] ? helpOf(rest[0]) : USAGE);
         return 0;
       case 'learn': {
-        const v = parse('learn', rest, FILE_OPTIONS);
+        const v = parse('learn', rest, { ...FILE_OPTIONS, ...CAPS_OPTIONS });
         if (v.help) return help(ctx, LEARN_HELP);
         const inputs = required('learn', v.in, '--in');
+        const caps = capsOf('learn', v);
         const { runLearn } = await import('./learn.js');
-        await runLearn({ inputs, out: v.out, maxBody: maxBody('learn', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
+        await runLearn({ inputs, out: v.out, maxBody: maxBody('learn', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES, caps }, ctx);
         return 0;
       }
       case 'check': {
-        const v = parse('check', rest, { ...FILE_OPTIONS, guardian: { type: 'string' } });
+        const v = parse('check', rest, { ...FILE_OPTIONS, ...POLICY_OPTIONS, guardian: { type: 'string' } });
         if (v.help) return help(ctx, CHECK_HELP);
         const guardian = required('check', v.guardian, '--guardian');
         const inputs = required('check', v.in, '--in');
+        const policy = policyOf('check', v);
         const { runCheck } = await import('./check.js');
-        await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES }, ctx);
+        await runCheck({ guardian, inputs, out: v.out, maxBody: maxBody('check', v['max-body']), maxLineBytes: DEFAULT_MAX_LINE_BYTES, policy }, ctx);
         return 0;
       }
       case 'service':

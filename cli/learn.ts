@@ -1,7 +1,7 @@
 // `guard learn`: builds a Guardian from traffic files exactly as guard-service would from the same
 // sessions — profiled one by one, piled 1000 at a time, each pile sent through its wire form (what
 // the service receives from a gate) and learned — then writes the GuardianSpec.
-import type { Core, Guardian, Pile } from '../core/index.js';
+import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './output.js';
@@ -15,6 +15,8 @@ export interface LearnOptions {
   out?: string;
   maxBody: number;
   maxLineBytes: number;
+  /** Key caps and route bound to learn with (docs/routes.md); the defaults when absent. */
+  caps?: LearningCaps;
 }
 
 /** A gate syncs when it holds 1000 sessions (gate/sync.ts): the service learns piles of that size. */
@@ -26,6 +28,7 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
   const policy: BodyPolicy = { maxBody: options.maxBody };
   const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes });
 
+  const caps = { ...DEFAULT_LEARNING_CAPS, ...options.caps };
   const guardian = core.defaultGuardian();
   const pile = core.newPile();
   let piled = 0;
@@ -53,14 +56,14 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
           session.dispose();
         }
         if (++piled === PILE_SESSIONS) {
-          learnPile(core, guardian, pile);
+          learnPile(core, guardian, pile, caps);
           learned += piled;
           piled = 0;
         }
       }
     }
     if (piled > 0) {
-      learnPile(core, guardian, pile);
+      learnPile(core, guardian, pile, caps);
       learned += piled;
     }
     let spec: string;
@@ -87,11 +90,11 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
 }
 
 /** Serialise the pile, decode it again as guard-service does from a sync, learn it, clear it. */
-function learnPile(core: Core, guardian: Guardian, pile: Pile): void {
+function learnPile(core: Core, guardian: Guardian, pile: Pile, caps: LearningCaps): void {
   try {
     const received = core.parsePile(pile.toWire());
     try {
-      guardian.learn(received);
+      guardian.learn(received, caps);
     } finally {
       received.dispose();
     }

@@ -9,11 +9,19 @@ export type CoreErrorCode =
   | 'GUARD_CORE_FAULT'
   | 'GUARD_DISPOSED';
 
+/**
+ * The part of a request that made it invalid, when the core names one: `host` for a malformed Host
+ * value or several Host lines (a gate answers 400, as RFC 9112 §3.2 asks).
+ */
+export type CoreErrorField = 'host';
+
 export class CoreError extends Error {
   readonly code: CoreErrorCode;
-  constructor(code: CoreErrorCode, message: string) {
+  readonly field: CoreErrorField | undefined;
+  constructor(code: CoreErrorCode, message: string, field?: CoreErrorField) {
     super(message);
     this.name = 'CoreError';
     this.code = code;
+    this.field = field;
   }
 }

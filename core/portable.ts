@@ -6,11 +6,11 @@
 // thread-safe: one Core per thread.
 import { CoreError, type CoreErrorCode } from './errors.js';
 import { RecordWriter } from './record.js';
-import type { Control, HttpRequestFields, HttpResponseFields } from './types.js';
+import { DEFAULT_LEARNING_CAPS, type Control, type HttpRequestFields, type HttpResponseFields, type LearningCaps, type NamePolicy, type RoutePolicy } from './types.js';
 import { instantiateModule, instantiateSync, WasmModule, type WasmIoExports } from './wasm.js';
 
 export { CoreError } from './errors.js';
-export type { CoreErrorCode } from './errors.js';
+export type { CoreErrorCode, CoreErrorField } from './errors.js';
 export * from './types.js';
 
 interface CoreExports extends WasmIoExports {
@@ -21,6 +21,9 @@ interface CoreExports extends WasmIoExports {
   guardian_set_control(gid: number, mask: number): void;
   guardian_samples(gid: number): number;
   guardian_learn(gid: number, pid: number): void;
+  guardian_learn_caps?(gid: number, pid: number, params: number, headers: number, routes: number, unknownHeaders: number): number;
+  guardian_policy?(gid: number): number;
+  guardian_set_policy?(gid: number, unknownRoute: number, unknownParam: number, slack: number): number;
   guardian_free(gid: number): void;
   pile_new(): number;
   pile_load(len: number): number;
@@ -49,6 +52,8 @@ interface CoreExports extends WasmIoExports {
   live_handles(): number;
   debug_trap(): void;
 }
+
+const POLICY_NAMES: readonly NamePolicy[] = ['alert', 'ignore', 'service-wide'];
 
 const CONTROL_BITS: Array<[keyof Control, number]> = [
   ['alert', 1],
@@ -149,7 +154,9 @@ export class Core {
 
   /**
    * Run one command against a single data-model type (profile, pile, learn, decide, …) with
-   * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling.
+   * inputs and outputs as JSON values. For tests, the UI's rule explorer and tooling. Structured
+   * and Body inputs follow the original's model (a null object member is left out) unless the
+   * command has `keepNulls: true`, as the gate's body profiler does.
    */
   introspect(command: object): unknown {
     const n = this.wasm.writeInputString(stringifyOrThrow(command, 'GUARD_INVALID_ARGUMENT', 'invalid command'));
@@ -329,10 +336,39 @@ export class Guardian extends Handle {
     return this.samplesCache;
   }
 
-  /** Widen `learned` by everything in the pile and add its count to `samples`. */
-  learn(pile: Pile): void {
+  /**
+   * Widen `learned` by everything in the pile and add its count to `samples`. With `caps` (fields
+   * left out take DEFAULT_LEARNING_CAPS), learning uses those key caps and route bound and
+   * `learned` records them; without, it uses what `learned` records — the original's learning
+   * (7 keys by name, no route table) when it records none (docs/routes.md).
+   */
+  learn(pile: Pile, caps?: LearningCaps): void {
     this.samplesCache = -1;
-    this.core.wasm.exports.guardian_learn(this.id, pile.id);
+    const x = this.core.wasm.exports;
+    if (caps === undefined) {
+      x.guardian_learn(this.id, pile.id);
+      return;
+    }
+    const c = { ...DEFAULT_LEARNING_CAPS, ...caps };
+    const rc = x.guardian_learn_caps!(this.id, pile.id, c.params, c.headers, c.routes, c.unknownHeaders === 'shape' ? 1 : 0);
+    if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', this.core.wasm.readOutputString());
+  }
+
+  /** The policies for unknown routes and parameter names, and the slack (control, docs/routes.md). */
+  get policy(): RoutePolicy {
+    const p = this.core.wasm.exports.guardian_policy!(this.id);
+    return { unknownRoute: POLICY_NAMES[p & 15], unknownParam: POLICY_NAMES[(p >> 4) & 15], slack: p >> 8 };
+  }
+
+  set policy(p: RoutePolicy) {
+    const route = POLICY_NAMES.indexOf(p.unknownRoute);
+    const param = POLICY_NAMES.indexOf(p.unknownParam);
+    if (route < 0 || param < 0) {
+      const [name, value] = route < 0 ? ['unknownRoute', p.unknownRoute] : ['unknownParam', p.unknownParam];
+      throw new CoreError('GUARD_INVALID_ARGUMENT', `invalid policy: ${name} must be one of ${POLICY_NAMES.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    const rc = this.core.wasm.exports.guardian_set_policy!(this.id, route, param, p.slack);
+    if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', `invalid policy: ${this.core.wasm.readOutputString()}`);
   }
 
   /** The GuardianSpec as wire JSON text, readable by the original. */
@@ -399,10 +435,14 @@ export class Session extends Handle {
     super(core, id, HandleKind.Session);
   }
 
-  /** Profile the request (and its body, when given) with the gate's normalisation. */
+  /**
+   * Profile the request (and its body, when given) with the gate's normalisation. A request the
+   * core refuses throws GUARD_INVALID_REQUEST; with `field` 'host' when its Host lines are the
+   * reason (a malformed value, or more than one line).
+   */
   profileRequest(req: HttpRequestFields): void {
     const rc = this.core.wasm.exports.session_request(this.id, this.core.writeRequest(req));
-    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString());
+    if (rc < 0) throw new CoreError('GUARD_INVALID_REQUEST', this.core.wasm.readOutputString(), rc === -2 ? 'host' : undefined);
   }
 
   profileResponse(resp: HttpResponseFields): void {

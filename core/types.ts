@@ -44,6 +44,32 @@ export interface Control {
   auto: boolean;
 }
 
+/** What an unknown route or parameter name does (docs/routes.md). */
+export type NamePolicy = 'alert' | 'ignore' | 'service-wide';
+
+/** A Guardian's route policies and the slack on its learned limits (its control, docs/routes.md). */
+export interface RoutePolicy {
+  unknownRoute: NamePolicy;
+  unknownParam: NamePolicy;
+  /** Steps (0–16) every learned limit is widened by when deciding. */
+  slack: number;
+}
+
+/** The caps learning uses, which the learned criteria records (docs/routes.md). */
+export interface LearningCaps {
+  /** Query, form and JSON body fields learned by name per table (1–256). */
+  params?: number;
+  /** Header names learned by name per table (1–256). */
+  headers?: number;
+  /** Routes in the route table (0–1024; 0: no route table). */
+  routes?: number;
+  /** Unknown header names: alert (unless over the cap), or judged by the shape of all headers. */
+  unknownHeaders?: 'alert' | 'shape';
+}
+
+/** What guard-service and `guard learn` learn with unless configured (docs/routes.md). */
+export const DEFAULT_LEARNING_CAPS: Readonly<Required<LearningCaps>> = Object.freeze({ params: 64, headers: 64, routes: 256, unknownHeaders: 'alert' });
+
 /**
  * The largest body analysed by default (the gate's GUARD_MAX_BODY): `guard learn`, `guard check`
  * and guard-ui apply the same, so that what they decide is what the gate decides.

@@ -50,6 +50,8 @@ export interface GateConfig {
   /** Milliseconds a response without a declared length is held for analysis before it is streamed. */
   responseHold: number;
   keepAliveTimeout: number;
+  /** Connections to the protected service at most. */
+  upstreamConnections: number;
   /** Seconds to wait for the service's response head, for its next body bytes, and to connect. */
   upstreamHeadersTimeout: number;
   upstreamBodyTimeout: number;
@@ -191,6 +193,7 @@ export function readGateConfig(env: Env = process.env, files: ConfigFiles = real
     keepAliveTimeout: seconds('GUARD_KEEPALIVE_TIMEOUT', env.GUARD_KEEPALIVE_TIMEOUT, 10, 1, 3_600),
     upstreamHeadersTimeout: seconds('GUARD_UPSTREAM_HEADERS_TIMEOUT', env.GUARD_UPSTREAM_HEADERS_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
     upstreamBodyTimeout: seconds('GUARD_UPSTREAM_BODY_TIMEOUT', env.GUARD_UPSTREAM_BODY_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, 1, 86_400),
+    upstreamConnections: integer('GUARD_UPSTREAM_CONNECTIONS', env.GUARD_UPSTREAM_CONNECTIONS, 0, 0, 1_000_000),
     upstreamConnectTimeout: seconds('GUARD_UPSTREAM_CONNECT_TIMEOUT', env.GUARD_UPSTREAM_CONNECT_TIMEOUT, 5, 1, 600),
     shutdownDelay: seconds('GUARD_SHUTDOWN_DELAY', env.GUARD_SHUTDOWN_DELAY, 0, 0, 600),
     drainTimeout: seconds('GUARD_DRAIN_TIMEOUT', env.GUARD_DRAIN_TIMEOUT, 10, 0, 3_600),

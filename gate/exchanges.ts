@@ -273,8 +273,8 @@ export class Exchanges {
       if (isCoreFault(err)) return this.notEvaluated(ex, 'request', err);
       // Input the core refuses as malformed is refused here too: never forwarded undecided.
       if (err instanceof CoreError && err.code === 'GUARD_INVALID_REQUEST') {
-        this.log.warn?.({ requestId: ex.id, err: err.message }, 'malformed request refused');
-        if (!ex.finished) this.answer(ex, 400, 'guard-gate: malformed request\n', true);
+        this.log.warn?.({ requestId: ex.id, err: err.message, field: err.field }, 'malformed request refused');
+        if (!ex.finished) this.answer(ex, 400, err.field === 'host' ? 'guard-gate: malformed or repeated Host\n' : 'guard-gate: malformed request\n', true);
         return false;
       }
       // Any other failure of the gate's code: not evaluated either (blocked under block, alerted

@@ -221,6 +221,8 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       maxHeaderSize: config.maxHeaderSize,
       maxConnections: config.maxConnections,
       maxResponseHeadSize: config.maxResponseHeadSize,
+      // 0: as many as exchanges may be in flight.
+      connections: config.upstreamConnections > 0 ? config.upstreamConnections : config.maxInFlight,
       responseHoldMs: config.responseHold,
       keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
       headersTimeoutMs: config.upstreamHeadersTimeout * 1000,

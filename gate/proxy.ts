@@ -98,7 +98,7 @@ export interface ProxyOptions {
   failClosed?: () => string | null;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
-  /** undici pool settings. */
+  /** Connections to the service at most (default: maxInFlight). */
   connections?: number;
   /** Largest response head read from the service (default 64 KiB); beyond, 502 with the reason. */
   maxResponseHeadSize?: number;
@@ -148,7 +148,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // No answer from the service for this long while requests wait for one: the upstream is wedged.
   const stallMs = opts.headersTimeoutMs ?? 30_000;
   const pool = new Pool(upstream.origin, {
-    connections: opts.connections ?? 64,
+    // An exchange in flight may hold a connection for as long as it streams (server-sent events):
+    // as many as the exchanges let in, so that long streams never starve short requests.
+    connections: opts.connections ?? opts.maxInFlight ?? 4096,
     pipelining: 1,
     keepAliveTimeout: 4_000,
     headersTimeout: opts.headersTimeoutMs ?? 30_000,

@@ -428,7 +428,12 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
       this.pending = null;
       client.cork(() => {
         this.writeHead();
-        if (this.declared === null || this.declared === pending.length) client.end(pending);
+        if (this.declared === null && this.trailerLines !== null && client.trailersRelayed) {
+          // Trailers follow a body without a length only: it goes out chunked, as the service sent it.
+          client.write(pending);
+          client.trailers(this.trailerLines);
+          client.end();
+        } else if (this.declared === null || this.declared === pending.length) client.end(pending);
         else client.close(); // the upstream sent a different length than it declared
       });
       exchanges.finish(ex);

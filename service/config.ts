@@ -1,6 +1,8 @@
 // guard-service's configuration (docs/configuration.md): the environment is read once, here,
 // validated and frozen. An invalid value is a ConfigError naming the variable; nothing is silently
 // replaced.
+import { DEFAULT_LEARNING_CAPS, type LearningCaps } from '../core/index.js';
+
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** How people (the API and UI) authenticate: Kubernetes TokenReview + SubjectAccessReview, or the token made at start. */
@@ -26,6 +28,8 @@ export interface ServiceConfig {
   inCluster: boolean;
   /** GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK: listen on a non-loopback address with auth off. */
   allowUnauthenticatedNetwork: boolean;
+  /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
+  learningCaps: Readonly<Required<LearningCaps>>;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +83,12 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     maxBodyBytes: integer('GUARD_SERVICE_MAX_BODY', env.GUARD_SERVICE_MAX_BODY, DEFAULT_MAX_BODY, 1024, 512 << 20),
     inCluster,
     allowUnauthenticatedNetwork: flag('GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK', env.GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK, false),
+    learningCaps: Object.freeze({
+      params: integer('GUARD_LEARN_PARAM_CAP', env.GUARD_LEARN_PARAM_CAP, DEFAULT_LEARNING_CAPS.params, 1, 256),
+      headers: integer('GUARD_LEARN_HEADER_CAP', env.GUARD_LEARN_HEADER_CAP, DEFAULT_LEARNING_CAPS.headers, 1, 256),
+      routes: integer('GUARD_LEARN_ROUTE_CAP', env.GUARD_LEARN_ROUTE_CAP, DEFAULT_LEARNING_CAPS.routes, 0, 1024),
+      unknownHeaders: oneOf('GUARD_LEARN_UNKNOWN_HEADERS', env.GUARD_LEARN_UNKNOWN_HEADERS, ['alert', 'shape'] as const) ?? DEFAULT_LEARNING_CAPS.unknownHeaders,
+    }),
   };
   const problem = exposureProblem(config);
   if (problem !== null) throw new ConfigError('GUARD_SERVICE_ADDRESS', problem);

@@ -116,7 +116,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     }
   }
 
-  const learner = new Learner({ core, store, clock, log, limits: options.learnerLimits });
+  const learner = new Learner({ core, store, clock, log, limits: options.learnerLimits, caps: config.learningCaps });
   const alerts = new AlertStore();
   const metrics = new ServiceMetrics(learner, alerts);
   const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();

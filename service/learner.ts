@@ -29,7 +29,7 @@
 //   elsewhere (a reset, another replica) is adopted, and what was learned here since the last
 //   persist is learned into it again, so nothing is lost (docs/threat-model.md, B-8).
 import { createHash } from 'node:crypto';
-import type { Core, Guardian, Pile } from '../core/index.js';
+import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile } from '../core/index.js';
 import type { Clock, Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
@@ -96,6 +96,8 @@ export interface LearnerOptions {
   clock: Clock;
   log?: Logger;
   limits?: Partial<LearnerLimits>;
+  /** Key caps and route bound learning uses (GUARD_LEARN_*); the defaults when absent. */
+  caps?: LearningCaps;
 }
 
 /** What the learner holds for one service, for the API, metrics and tests. */
@@ -173,6 +175,7 @@ export class Learner {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly limits: Readonly<LearnerLimits>;
+  private readonly caps: Readonly<LearningCaps>;
   private readonly records = new Map<string, ServiceRecord>();
   /** Services with a pending pile or unpersisted learning, in round-robin order for the tick. */
   private readonly active = new Set<ServiceRecord>();
@@ -186,6 +189,7 @@ export class Learner {
     this.clock = options.clock;
     this.log = options.log ?? silentLogger;
     this.limits = Object.freeze({ ...DEFAULT_LEARNER_LIMITS, ...options.limits });
+    this.caps = Object.freeze({ ...DEFAULT_LEARNING_CAPS, ...options.caps });
   }
 
   /**
@@ -442,7 +446,7 @@ export class Learner {
   }
 
   private learn(rec: ServiceRecord, now: number): void {
-    rec.guardian!.learn(rec.pile);
+    rec.guardian!.learn(rec.pile, this.caps);
     rec.sincePersist.merge(rec.pile);
     rec.pile.clear();
     rec.answer = null;
@@ -578,7 +582,7 @@ export class Learner {
     // learned/samples written elsewhere: take them, and learn again what was learned here since
     // the last persist (its samples count once more, on top of the samples written there).
     const next = this.core.parseGuardian(spec);
-    if (rec.sincePersist.count > 0) next.learn(rec.sincePersist);
+    if (rec.sincePersist.count > 0) next.learn(rec.sincePersist, this.caps);
     this.replaceGuardian(rec, next);
     rec.people = peopleOf(spec);
     rec.storedLearned = learned;

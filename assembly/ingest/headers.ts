@@ -256,6 +256,13 @@ export class HeaderTable {
     return this.findKind(K_CONTENT_TYPE);
   }
 
+  /** The request's Host line: its index, -1 when there is none, -2 when there are several. */
+  hostLine(): i32 {
+    const first = this.findKind(K_HOST);
+    if (first < 0) return -1;
+    return this.lastKind(K_HOST) == first ? first : -2;
+  }
+
   contentLength(): i32 {
     return this.findKind(K_CONTENT_LENGTH);
   }

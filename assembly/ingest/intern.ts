@@ -7,6 +7,7 @@ import { bytesHash, sameBytes } from "../text/bytehash";
 
 export const SLOTS = 2048;
 const MAX_ENTRIES = 1024;
+/** Longest byte run a table keeps by default (header names, query keys, JSON paths). */
 const MAX_KEY = 64;
 
 
@@ -25,6 +26,12 @@ export class InternTable {
   lastSlot: i32 = -1;
   /** Tag of the last string found by find or kept by add. */
   lastTag: u32 = 0;
+  private maxKey: i32;
+
+  /** A table of the strings of byte runs up to `maxKey` bytes long. */
+  constructor(maxKey: i32 = MAX_KEY) {
+    this.maxKey = maxKey;
+  }
 
   /** The slot holding these bytes, or the empty slot where they would go, or -1 when full. */
   private slotOf(ptr: usize, len: i32, h: u32): i32 {
@@ -44,7 +51,7 @@ export class InternTable {
 
   /** The slot of the string stored for these bytes, or -1 (then call add with what you made). */
   findSlot(ptr: usize, len: i32): i32 {
-    if (len > MAX_KEY) return -1;
+    if (len > this.maxKey) return -1;
     const slot = this.slotOf(ptr, len, bytesHash(ptr, len));
     if (slot < 0 || unchecked(this.rawHash[slot]) == 0) return -1;
     return slot;
@@ -83,7 +90,7 @@ export class InternTable {
   /** Remember `value` (and `tag`) for these bytes when they are short and there is room. */
   add(ptr: usize, len: i32, value: string, tag: u32): void {
     this.lastSlot = -1;
-    if (len > MAX_KEY || this.entries >= MAX_ENTRIES) return;
+    if (len > this.maxKey || this.entries >= MAX_ENTRIES) return;
     const rh = bytesHash(ptr, len);
     const slot = this.slotOf(ptr, len, rh);
     if (slot < 0 || unchecked(this.rawHash[slot]) != 0) return;

@@ -529,7 +529,7 @@ class JsonBodyScanner {
     out.byte(93);
   }
 
-  /** Members of an object at pos, recorded under `prefix:key` paths (nulls are skipped). */
+  /** Members of an object at pos, recorded under `prefix:key` paths. */
   object(prefixLen: i32, depth: i32): void {
     if (depth > MAX_BODY_DEPTH) {
       this.fail();
@@ -563,9 +563,8 @@ class JsonBodyScanner {
       const c = this.peek();
       if (c == 123) {
         this.object(pathLen, depth + 1);
-      } else if (c == 110) {
-        this.expect("null");
       } else {
+        // (null too: its key is kept, its value profiled as Go's %v text "<nil>".)
         // The fast path tallies the value's %v text (a string's decoded bytes) without writing
         // it; when it gives up, the text is written and profiled.
         const end = tallyLeaf(this.ptr, this.len, this.pos, depth + 1);
@@ -644,11 +643,33 @@ function pathKey(ptr: usize, len: i32): string {
   return key;
 }
 
+/** Whether the body last given to profileJsonBody has data after its first value. */
+export let jsonBodyTrailing = false;
+
 /**
- * The structured profile of a JSON body's first value, or null when it is not valid JSON. The
- * profile is `reuse` refilled (a pooled session's storage), or a new one.
+ * After the first value (at s.pos): null when Go's decoder would have refused the body, which it
+ * does when a scalar runs into other bytes ("12abc", "truex", "\"a\"b"). Otherwise `p`, with
+ * jsonBodyTrailing set when anything but whitespace follows (data the original ignored and a
+ * streaming or NDJSON reader does not).
+ */
+function afterFirstValue(s: JsonBodyScanner, p: StructuredProfile, scalar: bool): StructuredProfile | null {
+  if (!s.ok) return null;
+  if (scalar && s.pos < s.len) {
+    const c = load<u8>(s.ptr + <usize>s.pos);
+    if (c != 32 && c != 9 && c != 10 && c != 13) return null;
+  }
+  s.skipWs();
+  jsonBodyTrailing = s.pos < s.len;
+  return p;
+}
+
+/**
+ * The structured profile of a JSON body's first value, or null when it is not valid JSON; data
+ * after that value sets jsonBodyTrailing. The profile is `reuse` refilled (a pooled session's
+ * storage), or a new one.
  */
 export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile | null = null): StructuredProfile | null {
+  jsonBodyTrailing = false;
   const s = scanner;
   s.ptr = ptr;
   s.len = len;
@@ -673,7 +694,7 @@ export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile |
     if (!s.ok) return null;
     p.kind = KIND_OBJECT;
     p.kv = kv;
-    return p;
+    return afterFirstValue(s, p, false);
   }
   if (c == 91) {
     s.pos++;
@@ -701,11 +722,11 @@ export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile |
     if (!s.ok) return null;
     p.kind = KIND_ARRAY;
     p.vals = vals;
-    return p;
+    return afterFirstValue(s, p, false);
   }
   if (c == 110) {
     s.expect("null");
-    return s.ok ? p : null;
+    return afterFirstValue(s, p, true);
   }
   s.text.len = 0;
   s.leafText(s.text, 1, true);
@@ -716,5 +737,5 @@ export function profileJsonBody(ptr: usize, len: i32, reuse: StructuredProfile |
   v.profileBytes(s.text.ptr(), s.text.len);
   vals.push(v);
   p.vals = vals;
-  return p;
+  return afterFirstValue(s, p, true);
 }

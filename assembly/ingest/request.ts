@@ -7,7 +7,7 @@ import { parseQuery } from "../http/query";
 import { parseIP } from "../net/ip";
 import { bytesHash } from "../text/bytehash";
 import { goStringFromUtf8 } from "../text/utf8";
-import { BodyProfile, FAULT_JSON, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
+import { BodyProfile, FAULT_JSON, FAULT_JSON_TRAILING, FAULT_MULTIPART, FAULT_URLENCODED } from "../model/body";
 import { ignoredIP, IpSetProfile } from "../model/ipset";
 import { KvSectionProfile } from "../model/kvsection";
 import { contentLengthCode, ReqProfile } from "../model/req";
@@ -17,9 +17,11 @@ import { SimpleValProfile } from "../model/simpleval";
 import { StructuredProfile } from "../model/structured";
 import { UrlProfile } from "../model/url";
 import { HeaderTable, MAX_HEADER_LINES, WELL_KNOWN_COUNT } from "./headers";
+import { HOST_NONE_SET, hostSet } from "./host";
 import { parseMultipartForm } from "./multipart";
 import { QueryScan } from "./query";
-import { profileJsonBody } from "./jsonbody";
+import { jsonBodyTrailing, profileJsonBody } from "./jsonbody";
+import { profileRoute } from "./route";
 import { KnownMediaType, mediaTypeAt } from "./mediatypes";
 import { RecordReader } from "./record";
 
@@ -34,6 +36,8 @@ let pathBuf = new ArrayBuffer(4096);
 
 /** Error of the last ingest call ("" when it succeeded). */
 export let ingestError: string = "";
+/** Whether the last failed ingest call failed on the request's Host lines (docs/abi.md). */
+export let ingestBadHost: bool = false;
 
 const NAME_REF: u32 = 0x80000000;
 /** Version 2: header lines as a table of lengths, then their bytes (docs/abi.md). */
@@ -149,6 +153,24 @@ function tokenSet(ptr: usize, len: i32): SetProfile {
   return SetProfile.ofString(goStringFromUtf8(ptr, len));
 }
 
+/** The Host token of the request (hostSet), or null with ingestError set when it is malformed. */
+function hostProfile(h: HeaderTable): SetProfile | null {
+  const i = h.hostLine();
+  if (i == -1) return HOST_NONE_SET;
+  if (i == -2) {
+    ingestError = "the request has more than one Host header line";
+    return null;
+  }
+  const p = unchecked(h.ptrs[i]);
+  const n = unchecked(h.lens[i]);
+  const set = hostSet(p, n);
+  if (set == null) {
+    const shown = n > 100 ? goStringFromUtf8(p, 100) + "…" : goStringFromUtf8(p, n);
+    ingestError = "the Host header \"" + shown + "\" is not a valid host[:port] (RFC 3986)";
+  }
+  return set;
+}
+
 function parseContentLength(h: HeaderTable): i64 {
   const i = h.contentLength();
   if (i < 0) return -1;
@@ -191,8 +213,12 @@ export function profileBody(body: BodyProfile, ptr: usize, len: i32, mt: MediaTy
   const type = mt == null ? "application/octet-stream" : mt.type;
   if (type == "application/json") {
     const p = profileJsonBody(ptr, len, body.reusableStructured());
-    if (p == null) body.profileFault(FAULT_JSON);
-    else body.profileStructured(p);
+    if (p == null) {
+      body.profileFault(FAULT_JSON);
+      return;
+    }
+    body.profileStructured(p);
+    if (jsonBodyTrailing) body.profileFault(FAULT_JSON_TRAILING);
     return;
   }
   if (isRequest && type == "application/x-www-form-urlencoded") {
@@ -236,6 +262,7 @@ function readBody(r: RecordReader, body: BodyProfile, contentType: KnownMediaTyp
 /** Profile a request record into req and reqBody; false (with ingestError) on a bad record. */
 export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: BodyProfile): bool {
   ingestError = "";
+  ingestBadHost = false;
   const r = reader;
   r.reset(ptr, len);
   if (r.u32() != REQUEST_RECORD_VERSION) {
@@ -271,6 +298,12 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
     ingestError = "the client address \"" + goStringFromUtf8(remoteAt, remoteLen) + "\" is not an IP address";
     return false;
   }
+  // The Host line is decided (the normalisation then drops it, as the original's gate never saw it).
+  const host = hostProfile(headers);
+  if (host == null) {
+    ingestBadHost = true;
+    return false;
+  }
   const clientSentXff = headers.normaliseRequest(remoteAt, remoteLen);
   const ct = contentTypeOf(headers);
 
@@ -287,8 +320,10 @@ export function ingestRequest(ptr: usize, len: i32, req: ReqProfile, reqBody: Bo
   }
   req.method = tokenSet(methodAt, methodLen);
   req.proto = protoLen == 0 ? COMMON_SETS[7] : tokenSet(protoAt, protoLen);
+  req.host = host;
   req.mediatype = ct.profile;
   req.url.profileBytes(changetype<usize>(pathBuf), decodedLen);
+  profileRoute(req, methodAt, methodLen, changetype<usize>(pathBuf), decodedLen);
   // The session's own profile objects are refilled in place (sessions are pooled).
   req.qs.kv = query.profile(queryAt, queryLen, req.qs.reusable());
   req.headers.kv = headers.profile(req.headers.reusable());

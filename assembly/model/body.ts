@@ -11,6 +11,8 @@ import { asObject, enter, field, leave } from "./wire";
 export const FAULT_TOO_LARGE = "TooLargeBody";
 export const FAULT_UNKNOWN_SIZE = "UnknownSizeBody";
 export const FAULT_JSON = "FailedJsonDecode";
+/** Guard's own: a JSON body with data after its first value (docs/compatibility.md). */
+export const FAULT_JSON_TRAILING = "JsonTrailingData";
 export const FAULT_MULTIPART = "FailedMultipart";
 export const FAULT_URLENCODED = "FailedUrlencoded";
 export const FAULT_UNSTRUCTURED = "FailedUnstructured";

@@ -2,6 +2,7 @@
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";
+import { slackSteps } from "./policy";
 import { addCode, appendCodes, CodeSet, readCodes, writeCodes } from "./limit";
 import { asArray, asObject, enter, field, leave, readU8 } from "./wire";
 
@@ -65,10 +66,12 @@ export class CountConfig {
     if (v == 0) return null;
     const r = this.ranges;
     if (r == null || r.length == 0) return decideInner(null, "Value " + v.toString() + " Not Allowed!");
+    // Slack (a Guardian's tolerance, 0 by default) widens every range at both ends.
+    const slack = slackSteps();
     for (let i = 0, n = r.length; i < n; i++) {
       const range = r[i];
-      if (v < range.min) break;
-      if (v <= range.max) return null;
+      if (<i32>v + slack < <i32>range.min) break;
+      if (<i32>v <= <i32>range.max + slack) return null;
     }
     return decideInner(null, "Counter out of Range: " + v.toString());
   }

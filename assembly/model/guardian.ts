@@ -1,9 +1,14 @@
-// GuardianSpec: configured and learned criteria, the sample count and the five
-// control flags. Criteria are prepared once when loaded or learned, never on the request path.
+// GuardianSpec: configured and learned criteria, the sample count and the five control flags —
+// plus Guard's optional control members (docs/routes.md): the policies for unknown routes and
+// parameter names and the slack on learned limits. Criteria are prepared once when loaded or
+// learned, never on the request path.
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
+import { Caps } from "./caps";
+import { MAX_SLACK, POLICY_ALERT, policyName, policyOf, resetDecidePolicy, useDecidePolicy } from "./policy";
+import { RouteTable } from "./routes";
 import { SessionDataConfig, SessionDataPile } from "./session";
-import { asObject, enter, fail, field, leave, readBool, readU32 } from "./wire";
+import { asObject, enter, fail, field, leave, readBool, readString, readU32 } from "./wire";
 
 export const CTRL_ALERT = 1;
 export const CTRL_BLOCK = 2;
@@ -18,6 +23,31 @@ export class Ctrl {
   learn: bool = false;
   force: bool = false;
   auto: bool = false;
+  /** What an unknown route does (policy.ts); written only when not the default (alert). */
+  unknownRoute: u8 = POLICY_ALERT;
+  /** What an unknown parameter name on a known route does. */
+  unknownParam: u8 = POLICY_ALERT;
+  /** Steps every learned limit is widened by when deciding (0–16). */
+  slack: u8 = 0;
+
+  /** Set the five flags from a mask, keeping the rest. */
+  setMask(m: i32): void {
+    this.alert = (m & CTRL_ALERT) != 0;
+    this.block = (m & CTRL_BLOCK) != 0;
+    this.learn = (m & CTRL_LEARN) != 0;
+    this.force = (m & CTRL_FORCE) != 0;
+    this.auto = (m & CTRL_AUTO) != 0;
+  }
+
+  /** Alert on unknown routes and names, no slack: what is in force between decisions. */
+  hasDefaultPolicy(): bool {
+    return this.unknownRoute == POLICY_ALERT && this.unknownParam == POLICY_ALERT && this.slack == 0;
+  }
+
+  /** Decide with this control's policies and slack until resetDecidePolicy(). */
+  useForDeciding(): void {
+    useDecidePolicy(this.slack, this.unknownRoute, this.unknownParam);
+  }
 
   mask(): i32 {
     return (this.alert ? CTRL_ALERT : 0) | (this.block ? CTRL_BLOCK : 0) | (this.learn ? CTRL_LEARN : 0) |
@@ -26,11 +56,7 @@ export class Ctrl {
 
   static ofMask(m: i32): Ctrl {
     const c = new Ctrl();
-    c.alert = (m & CTRL_ALERT) != 0;
-    c.block = (m & CTRL_BLOCK) != 0;
-    c.learn = (m & CTRL_LEARN) != 0;
-    c.force = (m & CTRL_FORCE) != 0;
-    c.auto = (m & CTRL_AUTO) != 0;
+    c.setMask(m);
     return c;
   }
 
@@ -46,6 +72,18 @@ export class Ctrl {
     w.bool(this.force);
     w.key("auto");
     w.bool(this.auto);
+    if (this.unknownRoute != POLICY_ALERT) {
+      w.key("unknownRoute");
+      w.string(policyName(this.unknownRoute));
+    }
+    if (this.unknownParam != POLICY_ALERT) {
+      w.key("unknownParam");
+      w.string(policyName(this.unknownParam));
+    }
+    if (this.slack != 0) {
+      w.key("slack");
+      w.uint(this.slack);
+    }
     w.endObject();
   }
 
@@ -57,8 +95,27 @@ export class Ctrl {
     enter("learn"); c.learn = readBool(field(o, "learn"), false); leave();
     enter("force"); c.force = readBool(field(o, "force"), false); leave();
     enter("auto"); c.auto = readBool(field(o, "auto"), false); leave();
+    c.unknownRoute = readPolicy(o, "unknownRoute");
+    c.unknownParam = readPolicy(o, "unknownParam");
+    const slack = readU32(field(o, "slack"), 0);
+    if (slack <= <u32>MAX_SLACK) c.slack = <u8>slack;
+    else {
+      enter("slack");
+      fail("expected an integer from 0 to " + MAX_SLACK.toString() + ", got " + slack.toString());
+      leave();
+    }
     return c;
   }
+}
+
+function readPolicy(o: JsonValue | null, name: string): u8 {
+  const s = readString(field(o, name), "alert");
+  const p = policyOf(s);
+  if (p != 255) return p;
+  enter(name);
+  fail("expected alert, ignore or service-wide, got \"" + s + "\"");
+  leave();
+  return POLICY_ALERT;
 }
 
 export class GuardianSpec {
@@ -94,14 +151,31 @@ export class GuardianSpec {
     if (l != null) l.prepare();
   }
 
-  /** Widen `learned` by a pile (as guard-service does) and count its samples, capped. */
-  learn(p: SessionDataPile): void {
+  /**
+   * Widen `learned` by a pile (as guard-service does) and count its samples, capped. Without caps
+   * it learns with what `learned` records (the original's 7 keys and no route table when it
+   * records nothing); with caps it learns with them and records them. A route table is started
+   * only by the first pile learned, and only when that pile carries routes: one started later
+   * would not know the routes seen before and would alert on them (docs/routes.md). Caps routes 0
+   * drop the route table.
+   */
+  learn(p: SessionDataPile, caps: Caps | null): void {
     let l = this.learned;
+    const fresh = l == null || !l.active;
     if (l == null) {
       l = new SessionDataConfig();
       this.learned = l;
     }
     if (p.count == 0) return;
+    if (caps != null) {
+      if (caps.routes == 0) l.routes = null;
+      else if (fresh && l.routes == null && !p.routes.isEmpty()) l.routes = new RouteTable();
+      const recorded = l.caps;
+      if (recorded == null || !recorded.equals(caps)) {
+        l.caps = caps.copy();
+        l.prepare();
+      }
+    }
     l.learn(p);
     const total = <u64>this.samples + <u64>p.count;
     this.samples = total > <u64>MAX_SAMPLES ? MAX_SAMPLES : <u32>total;

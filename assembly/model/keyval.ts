@@ -1,7 +1,8 @@
-// KeyVal: key → SimpleVal. At most 7 keys are learned by name, ranked by their config's score; the
-// rest are fused into OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order,
-// so the same pile always learns the same config (the original iterated Go maps: with tied scores
-// its kept keys were random; docs/compatibility.md).
+// KeyVal: key → SimpleVal. At most a cap of keys are learned by name (the original's 7, or the
+// caps the criteria records: caps.ts), ranked by their config's score; the rest are fused into
+// OtherVals / OtherKeynames. Learning iterates keys in byte-wise sorted order, so the same pile
+// always learns the same config (the original iterated Go maps: with tied scores its kept keys
+// were random; docs/compatibility.md).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { xxh3_64 } from "../text/xxh3";
@@ -10,8 +11,9 @@ import { Decision, decideChild, decideInner } from "./decision";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
 import { lengthOf, refAt, u32At } from "../arrays";
+import { catchAllLearnsEveryKey, keyCap, keysKeptWhileRoom, TABLE_HEADERS } from "./caps";
+import { findEntry, MIN_SLOTS, rehash } from "./keyindex";
 
-export const MAX_KEYS_LEARNED = 7;
 export const MAX_KEY_LENGTH = 64;
 /** Most distinct keys a KeyVal pile holds; later new keys are not piled (memory stays bounded). */
 export const MAX_PILE_KEYS = 1024;
@@ -237,29 +239,6 @@ export function writeKeyValProfile(w: JsonWriter, p: KeyValProfile | null): void
   else p.write(w);
 }
 
-/**
- * The entry of `k` (hash `h`) in an open-addressed index of entries (slot = entry + 1, 0 = empty,
- * capacity a power of two, never full), or -(slot + 1) of the empty slot where it would go. A key
- * object already held is recognised by identity, others by hash and characters.
- */
-function findEntry(slots: StaticArray<i32>, keys: Array<string>, hashes: Array<u32>, k: string, h: u32): i32 {
-  const base = changetype<usize>(slots);
-  const mask = <u32>(slots.length - 1);
-  const kp = changetype<usize>(k);
-  let i = h & mask;
-  while (true) {
-    const e = load<i32>(base + (<usize>i << 2));
-    if (e == 0) return -(<i32>i + 1);
-    const at = e - 1;
-    const held = refAt(keys, at);
-    if (changetype<usize>(held) == kp || (u32At(hashes, at) == h && held == k)) return at;
-    i = (i + 1) & mask;
-  }
-}
-
-// The index's capacity: at least twice the entries, so probes stay short and a slot is free.
-// @ts-ignore: decorator
-@inline const MIN_SLOTS: i32 = 16;
 // What a pile that holds no keys points at (never written to: open() replaces them first), so
 // that the many piles that are never added to allocate nothing more.
 const NO_PILES = new Array<SimpleValPile>();
@@ -305,16 +284,7 @@ export class KeyValPile {
 
   /** Double the index and put every entry back. */
   private grow(): void {
-    const slots = new StaticArray<i32>(this.slots.length << 1);
-    const mask = <u32>(slots.length - 1);
-    const hashes = this.hashes;
-    const n = lengthOf(hashes);
-    for (let e = 0; e < n; e++) {
-      let i = u32At(hashes, e) & mask;
-      while (unchecked(slots[<i32>i]) != 0) i = (i + 1) & mask;
-      unchecked((slots[<i32>i] = e + 1));
-    }
-    this.slots = slots;
+    this.slots = rehash(this.hashes, this.slots.length << 1);
   }
 
   add(p: KeyValProfile | null): void {
@@ -427,13 +397,19 @@ export class KeyValPile {
   }
 }
 
+const NO_SCORES = new StaticArray<u32>(0);
+const NO_SLOT_KEYS = new StaticArray<string>(0);
+
 export class KeyValConfig {
   vals: Map<string, SimpleValConfig> | null = null;
   otherVals: SimpleValConfig | null = null;
   otherKeynames: SimpleValConfig | null = null;
-  // Ascending score slots; an empty slot is (0, ""), as in the original.
-  private slotScores: StaticArray<u32> = new StaticArray<u32>(MAX_KEYS_LEARNED);
-  private slotKeys: StaticArray<string> = new StaticArray<string>(MAX_KEYS_LEARNED);
+  /** Which cap applies (caps.ts): TABLE_HEADERS or TABLE_PARAMS; set by the owner. */
+  tableKind: u8 = TABLE_HEADERS;
+  // Ascending score slots, one per key learned by name (the cap); an empty slot is (0, ""), as in
+  // the original. Sized by prepare() and learn() to the cap in force.
+  private slotScores: StaticArray<u32> = NO_SCORES;
+  private slotKeys: StaticArray<string> = NO_SLOT_KEYS;
   // Unknown key names already accepted by otherKeynames (reset whenever the config changes).
   private passingNames: Set<string> = new Set<string>();
   private tableKeys: StaticArray<string | null> | null = null;
@@ -445,13 +421,23 @@ export class KeyValConfig {
   // Unknown key objects whose name passed otherKeynames, by hash (direct-mapped, held).
   private passingAliases: StaticArray<string | null> | null = null;
 
-  constructor() {
-    for (let i = 0; i < MAX_KEYS_LEARNED; i++) this.slotKeys[i] = "";
+  /** Empty score slots, as many as the cap of this table's kind. */
+  private resetSlots(): void {
+    const cap = keyCap(this.tableKind);
+    if (this.slotScores.length != cap) {
+      this.slotScores = new StaticArray<u32>(cap);
+      this.slotKeys = new StaticArray<string>(cap);
+    }
+    for (let i = 0; i < cap; i++) {
+      this.slotScores[i] = 0;
+      this.slotKeys[i] = "";
+    }
   }
 
   private findScoreIndex(s: u32): i32 {
-    for (let i = 0; i < MAX_KEYS_LEARNED; i++) if (s <= this.slotScores[i]) return i - 1;
-    return MAX_KEYS_LEARNED - 1;
+    const n = this.slotScores.length;
+    for (let i = 0; i < n; i++) if (s <= this.slotScores[i]) return i - 1;
+    return n - 1;
   }
 
   private setScore(s: u32, key: string, idx: i32): void {
@@ -471,15 +457,19 @@ export class KeyValConfig {
     this.tableAliases = null;
     this.passingAliases = null;
     if (p.isEmpty()) return;
+    // The cap in force changed since prepare (or there was none): rank the kept keys again.
+    if (this.slotScores.length != keyCap(this.tableKind)) this.rank();
     let vals = this.vals;
     if (vals == null) {
       vals = new Map<string, SimpleValConfig>();
       this.vals = vals;
     }
+    const everyKey = catchAllLearnsEveryKey(this.tableKind);
     const order = p.sortedEntries();
     for (let i = 0; i < order.length; i++) {
       const key = p.keyAt(order[i]);
       const vpile = p.pileAt(order[i]);
+      if (everyKey) this.learnCatchAll(key, vpile);
       if (vals.has(key)) {
         vals.get(key).learn(vpile);
         continue;
@@ -495,6 +485,9 @@ export class KeyValConfig {
         lowestSvc = vals.has(lowestKey) ? vals.get(lowestKey) : null;
         this.setScore(s, key, idx);
         vals.set(key, svc);
+      } else if (this.takeFreeSlot(s, key)) {
+        vals.set(key, svc);
+        continue;
       }
       if (lowestKey.length == 0) continue;
       if (key != lowestKey) vals.delete(lowestKey);
@@ -510,6 +503,22 @@ export class KeyValConfig {
       }
       ok.learnProfile(SimpleValProfile.ofString(lowestKey));
     }
+  }
+
+  /** unknownHeaders "shape": the catch-all learns every key's name and values (a copy, not the key's config). */
+  private learnCatchAll(key: string, vpile: SimpleValPile): void {
+    let ov = this.otherVals;
+    if (ov == null) {
+      ov = new SimpleValConfig();
+      this.otherVals = ov;
+    }
+    ov.learn(vpile);
+    let ok = this.otherKeynames;
+    if (ok == null) {
+      ok = new SimpleValConfig();
+      this.otherKeynames = ok;
+    }
+    ok.learnProfile(SimpleValProfile.ofString(key));
   }
 
   /** The config of a learned key: one probe of the table built by prepare(). */
@@ -569,23 +578,40 @@ export class KeyValConfig {
     this.passingAliases = new StaticArray<string | null>(PASSING_ALIASES);
   }
 
+  /** Rank the learned keys into the score slots (the cap in force), as the original's Prepare. */
+  private rank(): void {
+    this.resetSlots();
+    const vals = this.vals;
+    if (vals == null) return;
+    const keys = sortedKeys(vals);
+    for (let i = 0; i < keys.length; i++) {
+      const s = vals.get(keys[i]).score();
+      const idx = this.findScoreIndex(s);
+      if (idx >= 0) this.setScore(s, keys[i], idx);
+      else this.takeFreeSlot(s, keys[i]);
+    }
+  }
+
+  /**
+   * With Guard's caps in force, a key that ranks below every kept one (score 0: only empty
+   * values) still takes a free slot: keys are kept by name while there is room, and the catch-all
+   * only holds what is beyond the cap. The original sends such keys to the catch-all even when
+   * slots are free (kept without caps). Free slots (0, "") come first, so the key goes after them.
+   */
+  private takeFreeSlot(s: u32, key: string): bool {
+    if (!keysKeptWhileRoom()) return false;
+    const n = this.slotKeys.length;
+    let free = 0;
+    while (free < n && this.slotScores[free] == 0 && this.slotKeys[free].length == 0) free++;
+    if (free == 0 || s != 0) return false;
+    this.slotKeys[free - 1] = key;
+    return true;
+  }
+
   prepare(): void {
     this.passingNames.clear();
-    for (let i = 0; i < MAX_KEYS_LEARNED; i++) {
-      this.slotScores[i] = 0;
-      this.slotKeys[i] = "";
-    }
-    const vals = this.vals;
-    if (vals != null) {
-      const keys = sortedKeys(vals);
-      for (let i = 0; i < keys.length; i++) {
-        const svc = vals.get(keys[i]);
-        svc.prepare();
-        const s = svc.score();
-        const idx = this.findScoreIndex(s);
-        if (idx >= 0) this.setScore(s, keys[i], idx);
-      }
-    }
+    // (A SimpleVal config has nothing to prepare: ranking the keys is all.)
+    this.rank();
     const ok = this.otherKeynames;
     if (ok != null) ok.prepare();
     const ov = this.otherVals;

@@ -4,6 +4,7 @@ import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideChild } from "./decision";
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
+import { TABLE_HEADERS } from "./caps";
 import { asObject, enter, field, leave } from "./wire";
 
 export class KvSectionProfile {
@@ -88,6 +89,13 @@ export class KvSectionPile {
 export class KvSectionConfig {
   kv: KeyValConfig = new KeyValConfig();
 
+  /** An empty config of a table kind (caps.ts): headers, or parameters for the query. */
+  static ofKind(kind: u8): KvSectionConfig {
+    const c = new KvSectionConfig();
+    c.kv.tableKind = kind;
+    return c;
+  }
+
   learn(p: KvSectionPile): void {
     this.kv.learn(p.kv);
   }
@@ -107,10 +115,11 @@ export class KvSectionConfig {
     w.endObject();
   }
 
-  static read(v: JsonValue | null): KvSectionConfig {
+  static read(v: JsonValue | null, kind: u8 = TABLE_HEADERS): KvSectionConfig {
     const c = new KvSectionConfig();
     enter("kv");
     c.kv = KeyValConfig.read(field(asObject(v, "a {kv} config"), "kv"));
+    c.kv.tableKind = kind;
     leave();
     return c;
   }

@@ -2,6 +2,7 @@
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { Decision, decideInner } from "./decision";
+import { slackSteps } from "./policy";
 import { readBytes, readU8 } from "./wire";
 
 /** Encode a raw count into its code: exact below 16, each further block of 16 halves resolution. */
@@ -192,7 +193,7 @@ export class LimitConfig {
   }
 
   decide(code: u8): Decision | null {
-    if (code <= this.max) return null;
+    if (<i32>code <= <i32>this.max + slackSteps()) return null;
     return decideInner(null, "Limit out of Range: " + code.toString());
   }
 

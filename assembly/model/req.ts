@@ -1,5 +1,7 @@
-// Request: client and hop addresses, method, protocol, media type, content length, path, query and
-// headers. HopIp is merged and cleared like the rest (difference 5 of docs/compatibility.md).
+// Request: client and hop addresses, method, protocol, host, media type, content length, path,
+// query and headers. HopIp is merged and cleared like the rest (difference 5 of
+// docs/compatibility.md). Host is Guard's own optional criterion (docs/compatibility.md, "Host"):
+// written only when it holds something, and not enforced by a config that learned none.
 import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { CountConfig, CountPile } from "./count";
@@ -9,6 +11,7 @@ import { KvSectionConfig, KvSectionPile, KvSectionProfile } from "./kvsection";
 import { MediaTypeConfig, MediaTypePile, MediaTypeProfile } from "./mediatype";
 import { SetConfig, SetPile, SetProfile } from "./set";
 import { UrlConfig, UrlPile, UrlProfile } from "./url";
+import { TABLE_PARAMS } from "./caps";
 import { asObject, enter, field, leave, readU8 } from "./wire";
 
 /** Content length as its bit length (1 → 1, 1024 → 11); 0 when unknown or empty. */
@@ -22,11 +25,20 @@ export class ReqProfile {
   hopip: IpSetProfile = new IpSetProfile();
   method: SetProfile = new SetProfile();
   proto: SetProfile = new SetProfile();
+  host: SetProfile = new SetProfile();
   mediatype: MediaTypeProfile = new MediaTypeProfile();
   contentlength: u8 = 0;
   url: UrlProfile = new UrlProfile();
   qs: KvSectionProfile = new KvSectionProfile();
   headers: KvSectionProfile = new KvSectionProfile();
+  /**
+   * The route ("METHOD /path/{id}", route.ts templating) and its keyHash and method class; ""
+   * when not profiled from a request (then no route check applies). Not part of the wire profile.
+   */
+  route: string = "";
+  routeHash: u32 = 0;
+  methodClass: u8 = 0;
+
   write(w: JsonWriter): void {
     w.beginObject();
     w.key("cip");
@@ -37,6 +49,10 @@ export class ReqProfile {
     this.method.write(w);
     w.key("proto");
     this.proto.write(w);
+    if (this.host.list != null) {
+      w.key("host");
+      this.host.write(w);
+    }
     w.key("mediatype");
     this.mediatype.write(w);
     w.key("contentlength");
@@ -57,6 +73,7 @@ export class ReqProfile {
     enter("hopip"); p.hopip = IpSetProfile.read(field(o, "hopip")); leave();
     enter("method"); p.method = SetProfile.read(field(o, "method")); leave();
     enter("proto"); p.proto = SetProfile.read(field(o, "proto")); leave();
+    enter("host"); p.host = SetProfile.read(field(o, "host")); leave();
     enter("mediatype"); p.mediatype = MediaTypeProfile.read(field(o, "mediatype")); leave();
     enter("contentlength"); p.contentlength = readU8(field(o, "contentlength"), 0); leave();
     enter("url"); p.url = UrlProfile.read(field(o, "url")); leave();
@@ -71,6 +88,7 @@ export class ReqPile {
   hopip: IpSetPile = new IpSetPile();
   method: SetPile = new SetPile();
   proto: SetPile = new SetPile();
+  host: SetPile = new SetPile();
   mediatype: MediaTypePile = new MediaTypePile();
   contentlength: CountPile = new CountPile();
   url: UrlPile = new UrlPile();
@@ -82,6 +100,7 @@ export class ReqPile {
     this.hopip.add(p.hopip);
     this.method.add(p.method);
     this.proto.add(p.proto);
+    this.host.add(p.host);
     this.mediatype.add(p.mediatype);
     this.contentlength.add(p.contentlength);
     this.url.add(p.url);
@@ -94,6 +113,7 @@ export class ReqPile {
     this.hopip.merge(o.hopip);
     this.method.merge(o.method);
     this.proto.merge(o.proto);
+    this.host.merge(o.host);
     this.mediatype.merge(o.mediatype);
     this.contentlength.merge(o.contentlength);
     this.url.merge(o.url);
@@ -106,6 +126,7 @@ export class ReqPile {
     this.hopip.clear();
     this.method.clear();
     this.proto.clear();
+    this.host.clear();
     this.mediatype.clear();
     this.contentlength.clear();
     this.url.clear();
@@ -123,6 +144,10 @@ export class ReqPile {
     this.method.write(w);
     w.key("proto");
     this.proto.write(w);
+    if (!this.host.isEmpty()) {
+      w.key("host");
+      this.host.write(w);
+    }
     w.key("mediatype");
     this.mediatype.write(w);
     w.key("contentlength");
@@ -143,6 +168,7 @@ export class ReqPile {
     enter("hopip"); p.hopip = IpSetPile.read(field(o, "hopip")); leave();
     enter("method"); p.method = SetPile.read(field(o, "method")); leave();
     enter("proto"); p.proto = SetPile.read(field(o, "proto")); leave();
+    enter("host"); p.host = SetPile.read(field(o, "host")); leave();
     enter("mediatype"); p.mediatype = MediaTypePile.read(field(o, "mediatype")); leave();
     enter("contentlength"); p.contentlength = CountPile.read(field(o, "contentlength")); leave();
     enter("url"); p.url = UrlPile.read(field(o, "url")); leave();
@@ -157,10 +183,11 @@ export class ReqConfig {
   hopip: IpSetConfig = new IpSetConfig();
   method: SetConfig = new SetConfig();
   proto: SetConfig = new SetConfig();
+  host: SetConfig = new SetConfig();
   mediatype: MediaTypeConfig = new MediaTypeConfig();
   contentlength: CountConfig = new CountConfig();
   url: UrlConfig = new UrlConfig();
-  qs: KvSectionConfig = new KvSectionConfig();
+  qs: KvSectionConfig = KvSectionConfig.ofKind(TABLE_PARAMS);
   headers: KvSectionConfig = new KvSectionConfig();
 
   learn(p: ReqPile): void {
@@ -168,6 +195,7 @@ export class ReqConfig {
     this.hopip.learn(p.hopip);
     this.method.learn(p.method);
     this.proto.learn(p.proto);
+    this.host.learn(p.host);
     this.mediatype.learn(p.mediatype);
     this.contentlength.learn(p.contentlength);
     this.url.learn(p.url);
@@ -180,6 +208,7 @@ export class ReqConfig {
     this.hopip.prepare();
     this.method.prepare();
     this.proto.prepare();
+    this.host.prepare();
     this.mediatype.prepare();
     this.url.prepare();
     this.qs.prepare();
@@ -194,6 +223,8 @@ export class ReqConfig {
     d = decideChild(d, this.hopip.decide(p.hopip), "HopIp");
     d = decideChild(d, this.method.decide(p.method), "Method");
     d = decideChild(d, this.proto.decide(p.proto), "Proto");
+    // Enforced only once learned or configured: an empty set would refuse every Host.
+    if (!this.host.isEmpty()) d = decideChild(d, this.host.decide(p.host), "Host");
     d = decideChild(d, this.mediatype.decide(p.mediatype), "MediaType");
     return decideChild(d, this.contentlength.decide(p.contentlength), "ContentLength");
   }
@@ -208,6 +239,10 @@ export class ReqConfig {
     this.method.write(w);
     w.key("proto");
     this.proto.write(w);
+    if (!this.host.isEmpty()) {
+      w.key("host");
+      this.host.write(w);
+    }
     w.key("mediatype");
     this.mediatype.write(w);
     w.key("contentlength");
@@ -228,10 +263,11 @@ export class ReqConfig {
     enter("hopip"); c.hopip = IpSetConfig.read(field(o, "hopip")); leave();
     enter("method"); c.method = SetConfig.read(field(o, "method")); leave();
     enter("proto"); c.proto = SetConfig.read(field(o, "proto")); leave();
+    enter("host"); c.host = SetConfig.read(field(o, "host")); leave();
     enter("mediatype"); c.mediatype = MediaTypeConfig.read(field(o, "mediatype")); leave();
     enter("contentlength"); c.contentlength = CountConfig.read(field(o, "contentlength")); leave();
     enter("url"); c.url = UrlConfig.read(field(o, "url")); leave();
-    enter("qs"); c.qs = KvSectionConfig.read(field(o, "qs")); leave();
+    enter("qs"); c.qs = KvSectionConfig.read(field(o, "qs"), TABLE_PARAMS); leave();
     enter("headers"); c.headers = KvSectionConfig.read(field(o, "headers")); leave();
     return c;
   }

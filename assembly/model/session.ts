@@ -1,14 +1,17 @@
 // SessionData: one request/response exchange. In the config, a section that was never learned is
 // null and not enforced (difference 8 of docs/compatibility.md); only the request is always
-// present.
+// present. Two optional members are Guard's (docs/routes.md): the pile's and the config's route
+// table (absent: no route checks) and the caps a config was learned with (absent: the original's).
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { BodyConfig, BodyPile, BodyProfile } from "./body";
+import { Caps, DEFAULT_PARAM_CAP, DEFAULT_ROUTE_CAP, useCaps } from "./caps";
 import { Decision, decideChild } from "./decision";
 import { EnvelopConfig, EnvelopPile, EnvelopProfile } from "./envelop";
 import { PodConfig, PodPile, PodProfile } from "./pod";
 import { ReqConfig, ReqPile, ReqProfile } from "./req";
 import { RespConfig, RespPile, RespProfile } from "./resp";
+import { RoutePile, RouteTable } from "./routes";
 import { asObject, enter, field, leave, readBool, readU32 } from "./wire";
 
 export const SECTION_REQ = 1;
@@ -65,11 +68,13 @@ export class SessionDataPile {
   respbody: BodyPile = new BodyPile();
   envelop: EnvelopPile = new EnvelopPile();
   pod: PodPile = new PodPile();
+  routes: RoutePile = new RoutePile();
 
   /** Add a session; `sections` says which parts were profiled (others are left out). */
   add(p: SessionDataProfile, sections: i32): void {
     this.count++;
     this.req.add(p.req);
+    this.routes.add(p.req, sections & SECTION_REQBODY ? p.reqbody : null);
     if (sections & SECTION_RESP) this.resp.add(p.resp);
     if (sections & SECTION_REQBODY) this.reqbody.add(p.reqbody);
     if (sections & SECTION_RESPBODY) this.respbody.add(p.respbody);
@@ -85,6 +90,7 @@ export class SessionDataPile {
     this.respbody.merge(o.respbody);
     this.envelop.merge(o.envelop);
     this.pod.merge(o.pod);
+    this.routes.merge(o.routes);
   }
 
   clear(): void {
@@ -95,6 +101,7 @@ export class SessionDataPile {
     this.respbody.clear();
     this.envelop.clear();
     this.pod.clear();
+    this.routes.clear();
   }
 
   write(w: JsonWriter): void {
@@ -113,6 +120,11 @@ export class SessionDataPile {
     this.envelop.write(w);
     w.key("pod");
     this.pod.write(w);
+    // Guard's: absent from the original's piles (and ignored by its decoder).
+    if (!this.routes.isEmpty()) {
+      w.key("routes");
+      this.routes.write(w);
+    }
     w.endObject();
   }
 
@@ -126,6 +138,8 @@ export class SessionDataPile {
     enter("respbody"); p.respbody = BodyPile.read(field(o, "respbody")); leave();
     enter("envelop"); p.envelop = EnvelopPile.read(field(o, "envelop")); leave();
     enter("pod"); p.pod = PodPile.read(field(o, "pod")); leave();
+    const routes = field(o, "routes");
+    if (present(routes)) { enter("routes"); p.routes = RoutePile.read(routes); leave(); }
     return p;
   }
 }
@@ -142,6 +156,10 @@ export class SessionDataConfig {
   respbody: BodyConfig | null = null;
   envelop: EnvelopConfig | null = null;
   pod: PodConfig | null = null;
+  /** The caps this criteria was learned with; null: the original's (7 keys by name). */
+  caps: Caps | null = null;
+  /** The routes and their parameter names; null: no route checks (the original). */
+  routes: RouteTable | null = null;
 
   /** A config with every section present (the original's zero value). */
   static full(): SessionDataConfig {
@@ -155,6 +173,8 @@ export class SessionDataConfig {
   }
 
   learn(p: SessionDataPile): void {
+    const caps = this.caps;
+    useCaps(caps);
     this.active = true;
     this.req.learn(p.req);
     if (!p.resp.isEmpty()) {
@@ -197,9 +217,13 @@ export class SessionDataConfig {
       }
       c.learn(p.pod);
     }
+    const routes = this.routes;
+    if (routes != null) routes.learn(p.routes, caps != null ? caps.routes : DEFAULT_ROUTE_CAP, caps != null ? caps.params : DEFAULT_PARAM_CAP);
+    useCaps(null);
   }
 
   prepare(): void {
+    useCaps(this.caps);
     this.req.prepare();
     const resp = this.resp;
     if (resp != null) resp.prepare();
@@ -209,16 +233,28 @@ export class SessionDataConfig {
     if (sb != null) sb.prepare();
     const pod = this.pod;
     if (pod != null) pod.prepare();
+    const routes = this.routes;
+    if (routes != null) routes.prepare();
+    useCaps(null);
   }
 
   /** Decide the selected sections; sections that were never learned are not enforced. */
   decide(p: SessionDataProfile, sections: i32): Decision | null {
     let d: Decision | null = null;
-    if (sections & SECTION_REQ) d = decideChild(d, this.req.decide(p.req), "Req");
+    const routes = this.routes;
+    if (sections & SECTION_REQ) {
+      let rd = this.req.decide(p.req);
+      if (routes != null) rd = routes.decideRequest(p.req, rd);
+      d = decideChild(d, rd, "Req");
+    }
     const resp = this.resp;
     if (sections & SECTION_RESP && resp != null) d = decideChild(d, resp.decide(p.resp), "Resp");
     const rb = this.reqbody;
-    if (sections & SECTION_REQBODY && rb != null) d = decideChild(d, rb.decide(p.reqbody), "ReqBody");
+    if (sections & SECTION_REQBODY && rb != null) {
+      let bd = rb.decide(p.reqbody);
+      if (routes != null) bd = routes.decideBody(p.req, p.reqbody, bd);
+      d = decideChild(d, bd, "ReqBody");
+    }
     const sb = this.respbody;
     if (sections & SECTION_RESPBODY && sb != null) d = decideChild(d, sb.decide(p.respbody), "RespBody");
     const env = this.envelop;
@@ -254,6 +290,17 @@ export class SessionDataConfig {
     const pod = this.pod;
     if (pod == null) w.null();
     else pod.write(w);
+    // Guard's additions (docs/routes.md), written only when present: the original ignores them.
+    const caps = this.caps;
+    if (caps != null) {
+      w.key("caps");
+      caps.write(w);
+    }
+    const routes = this.routes;
+    if (routes != null) {
+      w.key("routes");
+      routes.write(w);
+    }
     w.endObject();
   }
 
@@ -272,6 +319,10 @@ export class SessionDataConfig {
     if (present(env)) { enter("envelop"); c.envelop = EnvelopConfig.read(env); leave(); }
     const pod = field(o, "pod");
     if (present(pod)) { enter("pod"); c.pod = PodConfig.read(pod); leave(); }
+    const caps = field(o, "caps");
+    if (present(caps)) { enter("caps"); c.caps = Caps.read(caps); leave(); }
+    const routes = field(o, "routes");
+    if (present(routes)) { enter("routes"); c.routes = RouteTable.read(routes); leave(); }
     return c;
   }
 }

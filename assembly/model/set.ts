@@ -59,6 +59,11 @@ class UniqueList {
     this.index = idx;
   }
 
+  isEmpty(): bool {
+    const l = this.list;
+    return l == null || l.length == 0;
+  }
+
   appendUnseen(items: Array<string> | null): void {
     if (items == null) return;
     let idx = this.index;
@@ -110,11 +115,6 @@ export class SetPile extends UniqueList {
     this.list = null;
     this.index = null;
     this.added = null;
-  }
-
-  isEmpty(): bool {
-    const l = this.list;
-    return l == null || l.length == 0;
   }
 
   write(w: JsonWriter): void {

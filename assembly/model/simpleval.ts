@@ -4,6 +4,7 @@ import { JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { decodeRune, runeLen } from "../text/utf8";
 import { Decision, decideChild } from "./decision";
+import { slackSteps } from "./policy";
 import { decideFlags, flagsScore } from "./asciiflags";
 import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
 import { LimitConfig, LimitPile, codeBitsAdd, codeBitsMax, limitCode, writeCodeBits } from "./limit";
@@ -547,6 +548,14 @@ export class SimpleValConfig {
   }
 
   private decideExceeding(p: SimpleValProfile): Decision | null {
+    // A Guardian's slack (usually 0) widens the counters: checked here, off the fast path.
+    const s = slackSteps();
+    if (
+      s > 0 && <i32>p.letters <= <i32>this.letters + s && <i32>p.digits <= <i32>this.digits + s &&
+      <i32>p.spaces <= <i32>this.spaces + s && <i32>p.specialChars <= <i32>this.specialChars + s &&
+      <i32>p.nonReadables <= <i32>this.nonReadables + s && <i32>p.unicodes <= <i32>this.unicodes + s &&
+      <i32>p.sequences <= <i32>this.sequences + s && (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
+    ) return null;
     let d: Decision | null = null;
     d = decideChild(d, limitDecide(p.letters, this.letters), "Letters");
     d = decideChild(d, limitDecide(p.digits, this.digits), "Digits");

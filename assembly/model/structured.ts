@@ -7,6 +7,7 @@ import { formatFloatF6, formatFloatV } from "../text/gofmt";
 import { compareUtf8 } from "../text/utf8";
 import { goNumberTextFromLiteral } from "../text/gonumber";
 import { Decision, decideChild, decideInner } from "./decision";
+import { TABLE_PARAMS } from "./caps";
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asArray, asObject, enter, fail, field, leave, readString } from "./wire";
@@ -127,7 +128,12 @@ export class StructuredProfile {
     return p;
   }
 
-  static of(v: JsonValue | null): StructuredProfile {
+  /**
+   * The original's profile of a decoded value: an object member whose value is null is left out.
+   * With `keepNulls` (how Guard profiles bodies, docs/compatibility.md) its key is kept and its
+   * value profiled as Go's %v text of nil, "<nil>", as a null inside an array always was.
+   */
+  static of(v: JsonValue | null, keepNulls: bool = false): StructuredProfile {
     const p = new StructuredProfile();
     if (v == null) return p;
     switch (v.kind) {
@@ -136,7 +142,7 @@ export class StructuredProfile {
       case JsonKind.Object: {
         p.kind = KIND_OBJECT;
         const kv = new KeyValProfile();
-        addObject(kv, "", v);
+        addObject(kv, "", v, keepNulls);
         p.kv = kv;
         break;
       }
@@ -212,12 +218,12 @@ function single(p: SimpleValProfile): Array<SimpleValProfile> {
   return a;
 }
 
-function addObject(kv: KeyValProfile, prefix: string, o: JsonValue): void {
+function addObject(kv: KeyValProfile, prefix: string, o: JsonValue, keepNulls: bool): void {
   for (let i = 0; i < o.keys.length; i++) {
     const key = prefix.length == 0 ? o.keys[i] : prefix + ":" + o.keys[i];
     const v = o.vals[i];
-    if (v.kind == JsonKind.Null) continue;
-    if (v.kind == JsonKind.Object) addObject(kv, key, v);
+    if (v.kind == JsonKind.Null && !keepNulls) continue;
+    if (v.kind == JsonKind.Object) addObject(kv, key, v, keepNulls);
     else kv.set(key, SimpleValProfile.ofString(goValueText(v)));
   }
 }
@@ -325,7 +331,7 @@ export class StructuredPile {
 export class StructuredConfig {
   kind: string = KIND_EMPTY;
   val: SimpleValConfig | null = null;
-  kv: KeyValConfig = new KeyValConfig();
+  kv: KeyValConfig = paramsTable();
 
   learn(p: StructuredPile): void {
     if (this.kind == KIND_EMPTY) {
@@ -404,7 +410,15 @@ export class StructuredConfig {
     }
     enter("kv");
     c.kv = KeyValConfig.read(field(o, "kv"));
+    c.kv.tableKind = TABLE_PARAMS;
     leave();
     return c;
   }
+}
+
+/** Body fields (form and JSON) are parameters: their cap is the parameters' (caps.ts). */
+function paramsTable(): KeyValConfig {
+  const c = new KeyValConfig();
+  c.tableKind = TABLE_PARAMS;
+  return c;
 }

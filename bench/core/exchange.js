@@ -47,9 +47,10 @@ export const EXCHANGES = MIX_CYCLE.map((m, i) => ({ req: gateRequest(m), resp: b
 
 /**
  * Everything case (d) needs: the learned Guardian, a reused session and a pile, the exchange
- * function and its stages each timed alone.
+ * function and its stages each timed alone. `caps` are the caps the Guardian is learned with, as
+ * guard-service learns (route table included); null learns as the original (no caps, no routes).
  */
-export function exchangeCases(core) {
+export function exchangeCases(core, caps = {}) {
   /** A new session with the whole exchange profiled. */
   const profiled = (x) => {
     const s = core.newSession();
@@ -67,7 +68,7 @@ export function exchangeCases(core) {
     }
   }
   const guardian = core.defaultGuardian();
-  guardian.learn(learning);
+  guardian.learn(learning, caps ?? undefined);
   learning.dispose();
   guardian.control = { alert: true, block: true, learn: true, force: false, auto: true };
 
@@ -138,7 +139,47 @@ export function exchangeCases(core) {
     } },
     { id: 'd-pile', name: '(d): pile.add of a profiled exchange', fn: () => { pile.add(staged[next()]); } },
   ];
-  return { cases, stages, sink: () => sink };
+  /** decide(Req|ReqBody) alone, on sessions that hold a profiled exchange. */
+  const decideRequest = () => {
+    sink ^= staged[next()].decide(guardian, REQ);
+  };
+  return { cases, stages, decideRequest, guardian, sink: () => sink };
+}
+
+/**
+ * A against B in the same process: `pairs` pairs of short timed slices (A B, then B A, …), so that
+ * the load of a shared machine falls on both alike; returns each side's median time per call (µs)
+ * and the median of the pairs' ratios B / A, with every ratio. A slice is a plain timed loop of
+ * about `sliceMs` (the count calibrated on A).
+ */
+export function interleaved(a, b, pairs = 40, sliceMs = 20) {
+  const time = (fn, n) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    return Number(process.hrtime.bigint() - t) / 1e3 / n;
+  };
+  // warm both, then size the slices
+  time(a, 2000);
+  time(b, 2000);
+  const n = Math.max(100, Math.round((sliceMs * 1000) / time(a, 2000)));
+  const as = [];
+  const bs = [];
+  const ratios = [];
+  for (let i = 0; i < pairs; i++) {
+    let x;
+    let y;
+    if (i % 2) {
+      y = time(b, n);
+      x = time(a, n);
+    } else {
+      x = time(a, n);
+      y = time(b, n);
+    }
+    as.push(x);
+    bs.push(y);
+    ratios.push(y / x);
+  }
+  return { a: median(as), b: median(bs), ratio: median(ratios), ratios };
 }
 
 function median(sample) {
@@ -148,13 +189,23 @@ function median(sample) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // An optional argument names another build of the core to measure (e.g. an older one).
+  // An optional argument names another build of the core to measure (e.g. an older one);
+  // `--compare OTHER.wasm` measures (d) of that build against this one's, interleaved.
   const { loadCore, createCore } = await import('../../build/js/core/index.js');
   const { readFileSync } = await import('node:fs');
-  const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore());
-  for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
-    const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
-    b.run();
-    console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
+  if (process.argv[2] === '--compare') {
+    // The other build learns as its own host would: without caps (an older core has none).
+    const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
+    const mine = exchangeCases(loadCore());
+    const r = interleaved(other.cases.d.fn, mine.cases.d.fn, 200, 5);
+    const spread = [...r.ratios].sort((x, y) => x - y);
+    console.log(`(d) ${process.argv[3]}: ${r.a.toFixed(2)} µs; this build: ${r.b.toFixed(2)} µs; ratio ${r.ratio.toFixed(3)} (${r.ratios.length} slice pairs, quartiles ${spread[spread.length >> 2].toFixed(3)}–${spread[(3 * spread.length) >> 2].toFixed(3)})`);
+  } else {
+    const { cases, stages } = exchangeCases(process.argv[2] ? createCore(readFileSync(process.argv[2])) : loadCore(), process.argv[2] ? null : {});
+    for (const c of [cases.d, cases.d2, ...stages].filter(Boolean)) {
+      const b = new Benchmark(c.name, c.fn, { maxTime: 1.5, minSamples: 10 });
+      b.run();
+      console.log(`${c.name}: ${(median(b.stats.sample) * 1e6).toFixed(2)} µs (±${b.stats.rme.toFixed(1)}%)`);
+    }
   }
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { loadCore, Section } from '../../build/js/core/index.js';
 import { random, getRequest, postRequest, mixedExchange } from './traffic.js';
-import { exchangeCases } from './exchange.js';
+import { exchangeCases, interleaved } from './exchange.js';
 
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
 const START = '<!-- bench:core:start -->';
@@ -25,7 +25,10 @@ const REQ = Section.Req | Section.ReqBody;
 const core = loadCore();
 const exports = core.wasm.exports;
 
-/** A Guardian learned (control.auto on) from PILE_SIZE requests of one generator, via the wire. */
+/**
+ * A Guardian learned (control.auto on) from PILE_SIZE requests of one generator, via the wire, as
+ * guard-service learns it (default caps, route table).
+ */
 function learnedGuardian(make, seed) {
   const rnd = random(seed);
   const pile = core.newPile();
@@ -38,7 +41,7 @@ function learnedGuardian(make, seed) {
   const wire = core.parsePile(pile.toWire());
   pile.dispose();
   const guardian = core.defaultGuardian();
-  guardian.learn(wire);
+  guardian.learn(wire, {});
   wire.dispose();
   return guardian;
 }
@@ -112,6 +115,9 @@ function leakCheck() {
 
 let sink = 0;
 const exchange = exchangeCases(core);
+// The same Guardian without its route table (learned with routes 0), for the route table's cost.
+const noRoutes = exchangeCases(core, { routes: 0 });
+const mixRoutes = Object.keys(JSON.parse(exchange.guardian.toWire()).learned.routes ?? {}).length;
 const CASES = [
   { id: 'a', name: '(a) GET, 10 headers, 4 query params: profile + decide', budgetUs: 5, fn: () => { sink ^= profileDecide(getGuardian, getReq); } },
   { id: 'b', name: '(b) POST, 1 KB JSON body: profile + decide', budgetUs: 20, fn: () => { sink ^= profileDecide(postGuardian, postReq); } },
@@ -119,7 +125,7 @@ const CASES = [
   { id: 'b2', name: '(b) the same, session reused (reset) as the gate does', budgetUs: 20, fn: () => { sink ^= profileDecideReused(postGuardian, postReq); } },
   { id: 'c', name: `(c) learn a Guardian from ${PILE_SIZE} mixed sessions`, budgetUs: 50_000, maxTime: 4, fn: () => {
     const g = core.defaultGuardian();
-    g.learn(pile);
+    g.learn(pile, {});
     g.dispose();
   } },
   exchange.cases.d,
@@ -183,6 +189,21 @@ console.log('benchmarks:');
 const r = Object.fromEntries(CASES.map((c) => [c.id, measure(c, 2.5)]));
 console.log('stages:');
 const st = Object.fromEntries(STAGES.map((c) => [c.id, measure(c, 1)]));
+console.log('route table, with against without, interleaved:');
+const routeCost = {
+  decide: interleaved(noRoutes.decideRequest, exchange.decideRequest, 200, 5),
+  exchange: interleaved(noRoutes.cases.d.fn, exchange.cases.d.fn, 200, 5),
+};
+const quartiles = (x) => {
+  const s = [...x.ratios].sort((p, q) => p - q);
+  return `${s[s.length >> 2].toFixed(3)}–${s[(3 * s.length) >> 2].toFixed(3)}`;
+};
+const costLine = (what, x) => `${what}: ${fmt(x.b)} with, ${fmt(x.a)} without — ratio ${x.ratio.toFixed(3)} (median of ${x.ratios.length} slice pairs; quartiles ${quartiles(x)})${x.ratio <= 1.1 ? '' : ' **over 1.10**'}`;
+const routeLines = [
+  costLine('decide(Req|ReqBody) of (d)\'s requests on profiled sessions', routeCost.decide),
+  costLine('the whole exchange (d)', routeCost.exchange),
+];
+for (const l of routeLines) console.log(`  ${l}`);
 
 r.parse.label = 'JSON.parse';
 r.copyGet.label = 'copy';
@@ -239,6 +260,10 @@ const section = [
   '',
   leakLine,
   '',
+  `Route table (docs/routes.md): (d)'s Guardian is learned as guard-service learns, with its route table (${mixRoutes} routes); the same Guardian learned without one (caps routes 0), measured in 200 interleaved pairs of 5 ms slices in the same process (A B, B A, …; median of the pair ratios, budget ≤ 1.10):`,
+  '',
+  ...routeLines.map((l) => `* ${l}`),
+  '',
   `Decision of the benchmarked requests against their learned Guardians: GET ${decisions.get ? `\`${decisions.get}\`` : 'allowed'}, POST ${decisions.post ? `\`${decisions.post}\`` : 'allowed'}.`,
   END,
 ].join('\n');
@@ -279,7 +304,8 @@ function writeDoc(block) {
     '  record into wasm memory (`core.writeRequest`, no profiling) and `JSON.parse` of the same body.',
     '* (a) and (b) decide against a Guardian learned from 1000 requests of the same shape (learned',
     '  criteria, control.auto on); (c) learns a fresh default Guardian from a 1000-session pile of a mix',
-    '  of item GETs, searches, HTML pages and JSON cart POSTs with their responses.',
+    '  of item GETs, searches, HTML pages and JSON cart POSTs with their responses. All of them learn as',
+    '  guard-service does: with the default key caps and a route table (docs/routes.md).',
     '* (d) runs the gate\'s whole sequence of core calls for one exchange on a reused session — reset,',
     '  profileRequest, decide(Req|ReqBody), profileResponse, decide(Resp|RespBody), profileEnvelop,',
     '  decide(Envelop), decide(0), pile.add — cycling through the 16 requests of bench:gate\'s mix with',

@@ -25,12 +25,29 @@ export function freePort() {
 }
 
 /**
+ * Resolves once `check` holds (a check that throws does not hold yet), polling every 50 ms; rejects
+ * after `timeoutMs`, naming `what`.
+ * @param {() => Promise<boolean>} check
+ * @param {number} timeoutMs
+ * @param {string} what
+ */
+export async function until(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
  * Start the gate in front of `upstream`, syncing with `serviceUrl`; resolves once it listens (the
- * command says so on stderr once a Guardian is in force and both listeners are up).
+ * command says so on stderr once a Guardian is in force and both listeners are up). `extraEnv`
+ * adds settings (GUARD_LISTENER…).
  * @param {string} upstream
  * @param {string} serviceUrl
+ * @param {Record<string, string>} [extraEnv]
  */
-export async function startGateProcess(upstream, serviceUrl) {
+export async function startGateProcess(upstream, serviceUrl, extraEnv = {}) {
   const [port, adminPort] = [await freePort(), await freePort()];
   const env = {
     PATH: process.env.PATH,
@@ -43,8 +60,18 @@ export async function startGateProcess(upstream, serviceUrl) {
     GUARD_SERVICE_URL: serviceUrl,
     PORT: String(port),
     GUARD_ADMIN_PORT: String(adminPort),
+    ...extraEnv,
   };
-  const child = spawn(process.execPath, [BIN, 'gate'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'gate'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The log (pino JSON lines on stdout): the lines at warn or above are kept.
+  /** @type {string[]} */
+  const warned = [];
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (/"level":(4|5|6)\d/.test(line) || (line.trim() && !line.startsWith('{'))) warned.push(line);
+  });
   let stderr = '';
   await new Promise((resolve, reject) => {
     const onData = (chunk) => {
@@ -70,7 +97,11 @@ export async function startGateProcess(upstream, serviceUrl) {
   return {
     child,
     port,
+    adminPort,
     env,
+    metric,
+    /** Log lines at warn or above so far (and anything on stdout that is not a log line). */
+    warned: () => warned,
     /** The process's resident memory, as the kernel counts it (VmRSS). */
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

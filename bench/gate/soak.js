@@ -5,7 +5,7 @@
 // and checks that every request was counted and none is left in flight. Writes its block of
 // docs/performance.md.
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,9 @@ import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
 import { MIX_CYCLE } from './mix.js';
 import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
-import { freePort } from './gate-process.js';
+import { freePort, until } from './gate-process.js';
 import { ensureWrk, runWrk } from './wrk.js';
+import { checkTable, writeBlock } from './doc-block.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const DOC = here('../../docs/performance.md');
@@ -44,14 +45,6 @@ async function metric(adminPort, name) {
   const text = await r.body.text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
-}
-
-async function until(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function main() {
@@ -112,7 +105,7 @@ async function main() {
     const inFlight = await metric(adminPort, 'guard_gate_in_flight');
     const run = { load, idle, samples, counted, inFlight, logged: logged.length, firstLogged: logged.slice(0, 3) };
     const block = report(run);
-    writeDoc(block);
+    writeBlock(DOC, { start: START, end: END, heading: '## guard-gate soak with content it does not analyse' }, block);
     console.log(block);
     const failures = checks(run).filter((c) => !c.ok && !c.informative);
     if (failures.length) {
@@ -155,22 +148,12 @@ function report(run) {
   lines.push('');
   lines.push(`wrk: ${l.requests} requests in ${l.seconds.toFixed(1)} s (${l.rps.toFixed(0)} req/s, ${(l.bytes / l.seconds / 1e6).toFixed(0)} MB/s), p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms.`);
   lines.push('');
-  lines.push('| Check | Measured | Result |');
-  lines.push('| --- | --- | --- |');
-  for (const c of checks(run)) lines.push(`| ${c.what} | ${c.value} | ${c.ok ? '**pass**' : c.informative ? 'over' : '**FAIL**'} |`);
+  lines.push(...checkTable(checks(run)));
   lines.push('');
   lines.push(`Gate RSS: ${run.samples.map((s) => `${s.s} s ${mb(s.rss)}`).join(', ')}.`);
   lines.push('');
   lines.push(END);
   return lines.join('\n');
-}
-
-function writeDoc(block) {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Performance\n';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const out = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## guard-gate soak with content it does not analyse\n\n${block}\n`;
-  writeFileSync(DOC, out);
 }
 
 main().catch((err) => {

@@ -214,7 +214,8 @@ describe('HAR', () => {
         method: 'GET',
         path: '/shop/item%20one',
         query: 'id=2&lang=en',
-        headers: [['user-agent', 'Mozilla/5.0']],
+        // :authority is the request's Host, as an HTTP/2 to HTTP/1.1 proxy makes it (RFC 9113 §8.3.1)
+        headers: [['Host', 'shop.example'], ['user-agent', 'Mozilla/5.0']],
         response: { status: 200, headers: [['content-type', 'application/json']], body: new TextEncoder().encode('{"ok":1}') },
       },
     });

@@ -169,25 +169,68 @@ function randomJsonText(rng: Rng): string {
   if (text === undefined) return 'null';
   // sometimes cut or splice the text
   if (rng.bool(0.2)) return text.slice(0, rng.int(text.length + 1));
+  // data after the first value (NDJSON, concatenated values, garbage, whitespace)
+  if (rng.bool(0.15)) return text + rng.pick(['\n', ' ', '\n' + text, text, 'x', ' \u0000', '\r\n\t']);
   return text;
+}
+
+/** A Content-Disposition parameter list from the grammar's pieces, well formed or not. */
+function randomDispositionParams(rng: Rng): string {
+  const piece = () =>
+    rng.pick([
+      `; name="${rng.from('abc;="\\ %22', 6)}"`,
+      `; name=${rng.from('abc-_.', 4)}`,
+      `; NAME*=UTF-8''${rng.from('abc%C3%A9%zz', 9)}`,
+      `; filename="${rng.from('ab.;=\\"', 6)}"`,
+      `; filename*=${rng.pick(["UTF-8''", "utf-8'en'", "iso-8859-1''", "UTF-8'", ''])}${rng.from('ab%C3%A9%2', 8)}`,
+      '; filename=""',
+      `; x="filename=${rng.from('ab', 2)}"`,
+      ';',
+      ' ',
+      `; ${randomText(rng, 6)}=${randomText(rng, 6)}`,
+      randomText(rng, 8),
+    ]);
+  return Array.from({ length: rng.int(6) }, piece).join('');
 }
 
 function randomMultipart(rng: Rng): string {
   const b = 'b0undary';
-  let s = rng.bool(0.2) ? randomText(rng, 10) : '';
+  const nl = () => (rng.bool(0.95) ? '\r\n' : rng.pick(['\n', '\r', '']));
+  let s = rng.bool(0.2) ? randomText(rng, 10) + rng.pick(['\r\n', '', `--${b}`]) : '';
   const parts = rng.int(5);
   for (let i = 0; i < parts; i++) {
-    s += `--${b}${rng.bool(0.1) ? ' ' : ''}\r\n`;
-    if (rng.bool(0.8)) {
-      const name = rng.bool(0.7) ? rng.from('abc', 3) : randomText(rng, 8);
-      const file = rng.bool(0.2) ? `; filename="${rng.from('ab.', 5)}"` : '';
-      s += `Content-Disposition: form-data; name="${name}"${file}\r\n`;
+    s += `--${b}${rng.bool(0.1) ? rng.pick([' ', '\t', 'x', '--']) : ''}${nl()}`;
+    const lines = rng.int(4);
+    for (let l = 0; l < lines; l++) {
+      s += rng.pick([
+        `${rng.pick(['Content-Disposition', 'content-disposition', 'CONTENT-DISPOSITION'])}: ${rng.pick(['form-data', 'FORM-DATA', 'attachment', ''])}${randomDispositionParams(rng)}`,
+        `Content-Type: ${rng.pick(['image/png', 'Text/Plain; charset=utf-8', '', ';;', randomText(rng, 10)])}`,
+        `Content-Transfer-Encoding: ${rng.pick(['base64', '8bit', 'binary', randomText(rng, 5)])}`,
+        ` folded ${randomText(rng, 4)}`,
+        randomText(rng, 12),
+      ]);
+      s += nl();
     }
-    if (rng.bool(0.2)) s += `${randomText(rng, 12)}\r\n`;
-    s += `\r\n${randomText(rng, 30)}\r\n`;
+    s += `${nl()}${rng.bool(0.1) ? `x ${b} y` : randomText(rng, 30)}${nl()}`;
   }
-  if (rng.bool(0.7)) s += `--${b}--\r\n`;
+  if (rng.bool(0.7)) s += `--${b}--${rng.pick(['\r\n', '', ' \r\nepilogue', 'junk'])}`;
   return s;
+}
+
+/** A Host value: mostly of the RFC 3986 grammar's shapes, sometimes anything. */
+function randomHost(rng: Rng): string {
+  switch (rng.int(6)) {
+    case 0:
+      return `${rng.int(256)}.${rng.int(256)}.${rng.int(300)}.${rng.int(256)}${rng.bool() ? ':' + rng.int(70000) : ''}`;
+    case 1:
+      return `[${rng.int(0x10000).toString(16)}::${rng.from('0123456789abcdef:.%', 6)}]${rng.bool() ? ':' + rng.int(70000) : ''}`;
+    case 2:
+      return rng.from('abcXYZ019-._~%2e!$&\'()*+,;=', 20) + (rng.bool() ? ':' + rng.from('0123456789:a', 6) : '');
+    case 3:
+      return rng.from('[]v.:@/?# ', 8);
+    default:
+      return randomText(rng, 40);
+  }
 }
 
 function randomBody(rng: Rng, contentType: string): string | Uint8Array | undefined {
@@ -218,6 +261,7 @@ function randomRequest(rng: Rng): HttpRequestFields {
     const name = rng.bool(0.7) ? rng.pick(HEADER_NAMES) : randomText(rng, 20);
     let value = rng.bool(0.5) ? randomText(rng, 40) : rng.pick(['trailers', 'upgrade, x-a', 'keep-alive', '1.1.1.1', '']);
     if (name.toLowerCase() === 'content-type') value = contentType = rng.pick(CONTENT_TYPES);
+    if (name.toLowerCase() === 'host' && rng.bool(0.7)) value = randomHost(rng);
     headers.push([name, value]);
   }
   if (rng.bool(0.5)) {
@@ -226,7 +270,7 @@ function randomRequest(rng: Rng): HttpRequestFields {
   }
   const req: HttpRequestFields = {
     method: rng.bool(0.8) ? rng.pick(['GET', 'POST', 'PUT', 'DELETE', 'get']) : randomText(rng, 10),
-    path: rng.bool(0.5) ? '/' + rng.from('abc/%2F019', 20) : randomText(rng, 60),
+    path: rng.bool(0.3) ? randomRoutePath(rng) : rng.bool(0.5) ? '/' + rng.from('abc/%2F019', 20) : randomText(rng, 60),
     headers,
   };
   if (rng.bool(0.7)) req.query = rng.bool(0.5) ? rng.from('ab=&;%+1[]', 30) : randomText(rng, 50);
@@ -239,6 +283,31 @@ function randomRequest(rng: Rng): HttpRequestFields {
     if (body !== undefined) req.body = body;
   }
   return req;
+}
+
+/** A path of segments that are, or nearly are, what templating recognises (docs/routes.md). */
+function randomRoutePath(rng: Rng): string {
+  const hex = (n: number) => rng.from('0123456789abcdef', n);
+  const segment = (): string => {
+    switch (rng.int(12)) {
+      case 0: return String(rng.int(1e9));
+      case 1: return `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+      case 2: return hex(7 + rng.int(60));
+      case 3: return `20${rng.int(100)}-${rng.int(13)}-${rng.int(32)}${rng.bool() ? 'T10:00' : ''}`;
+      case 4: return `v${rng.int(20)}${rng.bool() ? `.${rng.int(9)}` : ''}${rng.bool(0.3) ? 'beta' + rng.int(3) : ''}`;
+      case 5: return `${rng.from('abc.+', 6)}@${rng.from('ab.', 6)}`;
+      case 6: return rng.from('aZ09-_.=~', 10 + rng.int(40));
+      case 7: return `${rng.int(1e6)}.${rng.from('jpgpnx', 1 + rng.int(10))}`;
+      case 8: return rng.from('{}*%2F%zz', 8);
+      case 9: return rng.from('a', rng.int(600));
+      case 10: return '';
+      default: return rng.pick(['admin', 'about', 'items', 'x86_64', 'deadbeef', 'café', '..', '.']);
+    }
+  };
+  let p = '';
+  const n = rng.bool(0.05) ? 300 : 1 + rng.int(6);
+  for (let i = 0; i < n; i++) p += `/${segment()}`;
+  return rng.bool(0.1) ? `${p}/` : p;
 }
 
 function describeRequest(req: HttpRequestFields): string {
@@ -259,6 +328,9 @@ const WIRE_KEYS = [
   'level', 'children', 'reasons', 'result', 'spec', 'metadata', 'apiVersion', 'min', 'max', 'data',
   'Guardian', 'input', 'inputs', 'merge', 'clear', 'times', 'prepare', 'json', 'config', 'other',
   'steps', 'inner', 'tag', 'childResult', 'child', 'op', 'vals',
+  // route-aware Guardians (docs/routes.md)
+  'caps', 'routes', 'query', 'body', 'anyQuery', 'anyBody', 'unknownRoute', 'unknownParam', 'slack', 'unknownHeaders',
+  'GET /items/{id}', 'GET {*}', '* {*}',
 ];
 
 const SPECIAL_NUMBERS = [0, -0, 1, -1, 255, 256, 300, 65535, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -(2 ** 63), 1e308, 1.5, -2.5e-7];
@@ -347,8 +419,16 @@ function seedDocuments(): { guardians: unknown[]; piles: unknown[]; syncs: unkno
   p.dispose();
   const learned = JSON.parse(knownWire);
   const configured = { ...learned, configured: learned.learned, learned: undefined };
+  // a route-aware Guardian: caps, a route table with a catch-all, policies and slack
+  const routed = c.defaultGuardian();
+  const rp = c.parsePile(JSON.stringify(pileJson));
+  routed.learn(rp, { params: 3, headers: 5, routes: 1 });
+  rp.dispose();
+  routed.policy = { unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 };
+  const withRoutes = JSON.parse(routed.toWire());
+  routed.dispose();
   return {
-    guardians: [learned, configured, { apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', spec: learned }],
+    guardians: [learned, configured, { apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', spec: learned }, withRoutes],
     piles: [pileJson, syncExamplePile()],
     syncs: [JSON.parse(syncExampleText()), { pile: pileJson, alerts: JSON.parse(syncExampleText()).alerts, compromised: true }],
   };
@@ -691,6 +771,55 @@ describe('deep and wide JSON', () => {
       }`,
     ],
     [
+      'a JSON body with 100,000 values after the first',
+      `async (core) => {
+        const body = Array.from({ length: ${WIDE} }, (_, i) => '{"k":' + i + '}').join('\\n');
+        const s = core.newSession();
+        s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']], body });
+        const p = core.newPile();
+        p.add(s);
+        const faults = JSON.parse(p.toWire()).reqbody.faults.set;
+        if (String(faults) !== 'JsonTrailingData') throw new Error('expected JsonTrailingData, got ' + faults);
+        return 'ok';
+      }`,
+    ],
+    ...([
+      ['100,000 parts', 'FailedMultipart 0', (b: string) => Array.from({ length: 100_000 }, (_, i) => '--' + b + '\r\nContent-Disposition: form-data; name="k' + i + '"\r\n\r\n' + i + '\r\n').join('') + '--' + b + '--'],
+      ['a disposition with 100,000 parameters', 'FailedMultipart 0', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a' + '; p=v'.repeat(100_000) + '\r\n\r\nx\r\n--' + b + '--'],
+      ['a part with 100,000 header lines', 'FailedMultipart 0', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a\r\n' + 'X-H: v\r\n'.repeat(100_000) + '\r\nx\r\n--' + b + '--'],
+      ['100,000 near-delimiters in a value', 'null 1', (b: string) => '--' + b + '\r\nContent-Disposition: form-data; name=a\r\n\r\n' + ('\r\n--' + b.slice(0, -1) + 'X').repeat(100_000) + '\r\n--' + b + '--'],
+    ] as Array<[string, string, (b: string) => string]>).map(([what, expected, make]): [string, string] => [
+      `a multipart body with ${what}`,
+      `async (core) => {
+        const body = (${make.toString()})('b0undary');
+        const s = core.newSession();
+        s.profileRequest({ method: 'POST', path: '/', headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body });
+        const p = core.newPile();
+        p.add(s);
+        const w = JSON.parse(p.toWire()).reqbody;
+        const got = String(w.faults.set) + ' ' + Object.keys(w.structured?.kv ?? {}).length;
+        if (got !== ${JSON.stringify(expected)}) throw new Error('expected ${expected}, got ' + got);
+        return got;
+      }`,
+    ]),
+    [
+      'a Host of 1 MB and 100,000 Host lines',
+      `async (core) => {
+        const s = core.newSession();
+        const refused = (headers) => {
+          try {
+            s.profileRequest({ method: 'GET', path: '/', headers });
+            return false;
+          } catch (e) {
+            return e.field === 'host';
+          }
+        };
+        if (!refused([['Host', 'a'.repeat(1 << 20)]])) throw new Error('a 1 MB Host was not refused');
+        if (!refused(Array.from({ length: 1000 }, () => ['Host', 'a.example']))) throw new Error('1,000 Host lines were not refused');
+        return 'ok';
+      }`,
+    ],
+    [
       'a query with 100,000 keys',
       `async (core) => {
         const query = Array.from({ length: ${WIDE} }, (_, i) => 'k' + i + '=' + i).join('&');
@@ -746,6 +875,76 @@ describe('deep and wide JSON', () => {
     },
     Math.ceil(wideCases.length / PARALLEL) * LIMIT_MS + 20_000,
   );
+});
+
+const POLICIES = ['alert', 'ignore', 'service-wide'] as const;
+
+describe('route tables', () => {
+  test('random paths, methods and names: bounded routes and names, deterministic learning, only CoreErrors', () => {
+    withSeed(SEED + 9, 'route tables', (rng) => {
+      const c = core();
+      const before = c.wasm.exports.live_handles() as number;
+      const requests: HttpRequestFields[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const req: HttpRequestFields = {
+          method: rng.bool(0.9) ? rng.pick(['GET', 'POST', 'PUT', 'DELETE']) : randomText(rng, 30),
+          path: randomRoutePath(rng),
+          query: Array.from({ length: rng.int(5) }, () => `${rng.bool(0.8) ? rng.from('abcq', 3) : randomText(rng, 70)}=${rng.int(9)}`).join('&'),
+          headers: [['Content-Type', 'application/json']],
+          body: JSON.stringify(Object.fromEntries(Array.from({ length: rng.int(4) }, () => [rng.from('xyz:', 4), rng.int(9)]))),
+        };
+        requests.push(req);
+      }
+      const learnAll = (caps: object): string => {
+        const g = c.defaultGuardian();
+        const pile = c.newPile();
+        for (let i = 0; i < requests.length; i++) {
+          const s = c.newSession();
+          onlyCoreErrors(() => `request ${describeRequest(requests[i])}`, () => {
+            s.profileRequest(requests[i]);
+            pile.add(s);
+          });
+          s.dispose();
+          if (i % 1000 === 999) {
+            const wire = JSON.parse(pile.toWire());
+            for (const [key, r] of Object.entries<any>(wire.routes ?? {})) {
+              expect(key.length).toBeLessThanOrEqual(16 + 1 + 512);
+              expect(r.query.length).toBeLessThanOrEqual(256);
+            }
+            const received = c.parsePile(JSON.stringify(wire));
+            g.learn(received, caps);
+            received.dispose();
+            pile.clear();
+          }
+        }
+        pile.dispose();
+        const text = g.toWire();
+        const routes = JSON.parse(text).learned.routes ?? {};
+        expect(Object.keys(routes).filter((k) => !k.endsWith(' {*}')).length).toBeLessThanOrEqual((caps as { routes: number }).routes);
+        for (const r of Object.values<any>(routes)) expect(r.query.length).toBeLessThanOrEqual((caps as { params: number }).params);
+        // whatever was learned decides random requests under any policy, and loads back the same
+        for (let k = 0; k < 200; k++) {
+          g.policy = { unknownRoute: rng.pick(POLICIES), unknownParam: rng.pick(POLICIES), slack: rng.int(17) };
+          const s = c.newSession();
+          onlyCoreErrors(() => 'decide', () => {
+            s.profileRequest(rng.bool(0.5) ? rng.pick(requests) : randomRequest(rng));
+            s.decide(g, Section.All);
+            s.decisionString();
+          });
+          s.dispose();
+        }
+        const again = c.parseGuardian(text);
+        expect(again.toWire()).toBe(text);
+        again.dispose();
+        g.dispose();
+        return text;
+      };
+      const caps = { params: 1 + rng.int(20), headers: 1 + rng.int(20), routes: 1 + rng.int(50) };
+      expect(learnAll(caps)).toBe(learnAll(caps));
+      expect(c.wasm.exports.live_handles()).toBe(before);
+      expectCoreStillWorks();
+    });
+  });
 });
 
 describe('random JSON into the parsers', () => {
@@ -806,9 +1005,11 @@ describe('random JSON into the parsers', () => {
           () => {
             g = c.parseGuardian(gText);
             if (rng.bool(0.5)) g.control = { alert: true, block: rng.bool(), learn: true, force: true, auto: rng.bool() };
+            if (rng.bool(0.3)) g.policy = { unknownRoute: rng.pick(POLICIES), unknownParam: rng.pick(POLICIES), slack: rng.int(20) };
             const p = c.parsePile(pText);
             try {
-              g.learn(p);
+              const caps = rng.bool(0.5) ? undefined : { params: rng.int(300), headers: rng.int(300), routes: rng.int(1100) - 10, unknownHeaders: rng.pick(['alert', 'shape'] as const) };
+              g.learn(p, caps);
               g.learn(p);
             } finally {
               p.dispose();
@@ -1023,6 +1224,39 @@ describe('memory', () => {
       expect(exports.memory.buffer.byteLength).toBeLessThan(256 * 1024 * 1024);
       expectCoreStillWorks();
     });
+  });
+
+  test('distinct Hosts and multipart field names without end: piles stay capped, memory flat', () => {
+    const c = core();
+    const exports = c.wasm.exports as unknown as { memory: WebAssembly.Memory };
+    const s = c.newSession();
+    const pile = c.newPile();
+    const round = (from: number) => {
+      for (let i = from; i < from + 10_000; i++) {
+        const form = `--b0undary\r\nContent-Disposition: form-data; name="f${i}"; filename="x"\r\nContent-Type: type/t${i}\r\n\r\nv\r\n--b0undary--`;
+        s.profileRequest({
+          method: 'POST',
+          path: '/',
+          headers: [['Host', `h${i}.example:${i % 65536}`], ['Content-Type', 'multipart/form-data; boundary=b0undary']],
+          body: form,
+        });
+        pile.add(s);
+        s.reset();
+      }
+    };
+    round(0);
+    const w = JSON.parse(pile.toWire());
+    // A Set keeps at most 1,024 entries, a KeyVal pile 1,024 keys (assembly/model/set.ts, keyval.ts)
+    expect(w.req.host.set.length).toBe(1024);
+    expect(Object.keys(w.reqbody.structured.kv).length).toBe(1024);
+    round(10_000);
+    const after1 = exports.memory.buffer.byteLength;
+    round(20_000);
+    round(30_000);
+    expect(exports.memory.buffer.byteLength).toBe(after1);
+    pile.dispose();
+    s.dispose();
+    expectCoreStillWorks();
   });
 
   test('all handle kinds are released: parse/dispose cycles do not grow memory', () => {

@@ -1,7 +1,9 @@
 // The request path profiles JSON bodies in one streaming pass (assembly/ingest/jsonbody.ts); the
-// data model profiles decoded values (StructuredProfile.of). Both must give the same profile.
+// data model profiles decoded values (StructuredProfile.of, with null members kept as bodies are:
+// docs/compatibility.md). Both must give the same profile.
 import { describe, expect, it } from 'vitest';
-import { createCore, loadCore, type Core } from '../../core/index.js';
+import { createCore, loadCore, Section, type Core, type HeaderLine } from '../../core/index.js';
+import { learnedGuardian } from './support.js';
 import { readBuildFile } from '../../core/build-file.js';
 import { random } from '../support/random.js';
 
@@ -18,9 +20,9 @@ function viaSession(body: string, on: Core = core): unknown {
   return wire.reqbody;
 }
 
-function viaModel(value: unknown): unknown {
-  const pile = core.introspect({ type: 'Structured', op: 'pile', inputs: [value] });
-  return { faults: { set: null }, unstructured: null, structured: pile };
+function viaModel(value: unknown, faults: string[] | null = null): unknown {
+  const pile = core.introspect({ type: 'Structured', op: 'pile', inputs: [value], keepNulls: true });
+  return { faults: { set: faults }, unstructured: null, structured: pile };
 }
 
 const rng = random;
@@ -84,12 +86,66 @@ describe('streaming JSON body profile', () => {
     expect(viaSession(text, fresh), text).toEqual(viaModel({ o: { a: [2], b: 'y' }, c: 'x' }));
   });
 
-  it('reads only the first value and faults on invalid JSON', () => {
-    expect(viaSession('{"a":1} trailing garbage')).toEqual(viaModel({ a: 1 }));
-    for (const bad of ['{', '{"a":}', '[1,]', 'tru', '"\\x"', '{"a":1,}']) {
+  it('profiles the first value; data after it is the fault JsonTrailingData', () => {
+    expect(viaSession('{"a":1} trailing garbage')).toEqual(viaModel({ a: 1 }, ['JsonTrailingData']));
+    // NDJSON, concatenated values, a second document: what a streaming reader goes on to read
+    const trailing: Array<[string, unknown]> = [
+      ['{"a":1}\n{"b":2}\n', { a: 1 }],
+      ['{"a":1}{"b":2}', { a: 1 }],
+      ['[1,2] [3]', [1, 2]],
+      ['[]x', []],
+      ['"s" "t"', 's'],
+      ['12 34', 12],
+      ['true\tfalse', true],
+      ['null null', null],
+      ['{"a":1} \u0000', { a: 1 }],
+    ];
+    for (const [text, value] of trailing) expect(viaSession(text), JSON.stringify(text)).toEqual(viaModel(value, ['JsonTrailingData']));
+    // whitespace alone after the value is no trailing data
+    for (const text of ['{"a":1}\n', '{"a":1} \t\r\n ', '12\n', ' "s" ']) {
+      expect(viaSession(text), JSON.stringify(text)).toEqual(viaModel(JSON.parse(text)));
+    }
+  });
+
+  it('faults on invalid JSON, and on a scalar run into other bytes as Go\'s decoder does', () => {
+    for (const bad of ['{', '{"a":}', '[1,]', 'tru', '"\\x"', '{"a":1,}', '12abc', '0123', 'truex', 'nullx', '"a"b', '1.5e3e', ' ']) {
       const reqbody = viaSession(bad) as { faults: { set: string[] } };
       expect(reqbody.faults.set, bad).toEqual(['FailedJsonDecode']);
     }
+  });
+
+  it('keeps the keys of null members, profiled as Go prints nil ("<nil>")', () => {
+    const text = '{"a":null,"b":{"c":null,"d":1},"e":[null],"f":{}}';
+    const kv = (viaSession(text) as any).structured.kv;
+    expect(Object.keys(kv)).toEqual(['a', 'b:c', 'b:d', 'e']);
+    const nil = core.introspect({ type: 'SimpleVal', op: 'pile', inputs: ['<nil>'] });
+    expect(kv.a).toEqual(nil);
+    expect(kv['b:c']).toEqual(nil);
+    expect(kv.e).toEqual(core.introspect({ type: 'SimpleVal', op: 'pile', inputs: ['[<nil>]'] }));
+    // the original's data model (introspect without keepNulls) still leaves them out
+    const original = core.introspect({ type: 'Structured', op: 'profile', input: JSON.parse(text) }) as any;
+    expect(Object.keys(original.kv)).toEqual(['b:d', 'e']);
+    // a repeated key whose last value is null keeps the key, with the null
+    expect(Object.keys((viaSession('{"a":1,"a":null}') as any).structured.kv)).toEqual(['a']);
+    expect((viaSession('{"a":1,"a":null}') as any).structured.kv.a).toEqual(nil);
+  });
+
+  it('a Guardian learned without a null member decides one as out of pattern', () => {
+    const post = (body: string) => ({ method: 'POST', path: '/', headers: [['Content-Type', 'application/json']] as HeaderLine[], body });
+    const g = learnedGuardian(['{"id":1,"note":"x"}', '{"id":2,"note":"yy"}'].map(post));
+    const decide = (body: string): string => {
+      const s = core.newSession();
+      s.profileRequest(post(body));
+      s.decide(g, Section.All);
+      const d = s.decisionString();
+      s.dispose();
+      return d;
+    };
+    expect(decide('{"id":3,"note":"z"}')).toBe('');
+    expect(decide('{"id":3,"note":null}')).toContain('KnownKey note');
+    expect(decide('{"id":3,"admin":null}')).toContain('Key admin is not known');
+    expect(decide('{"id":3,"note":"z"}\n{"admin":true}')).toContain('Body Faults:[Unexpected key JsonTrailingData in Set,]');
+    g.dispose();
   });
 
   it('keeps escapes, surrogates and invalid UTF-8 as Go decodes them', () => {

@@ -47,16 +47,15 @@ describe('header names', () => {
     expect(headerValue([['accept', 'a'], ['ACCEPT', 'b']], 'Accept')).toEqual(svPile('a b'));
   });
 
-  test('Host is excluded, in any case', () => {
-    const keys = headerKeys([
-      ['Host', 'example.com'],
-      ['host', 'b'],
-      ['HOST', 'c'],
-      ['Accept', '*/*'],
-    ]);
-    expect(keys).not.toContain('Host');
-    expect(keys.map((k) => k.toLowerCase())).not.toContain('host');
-    expect(keys).toContain('Accept');
+  test('Host is not a header key, in any case (it is decided as the request\'s host: request-host.test.ts)', () => {
+    for (const name of ['Host', 'host', 'HOST']) {
+      const keys = headerKeys([
+        [name, 'example.com'],
+        ['Accept', '*/*'],
+      ]);
+      expect(keys.map((k) => k.toLowerCase())).not.toContain('host');
+      expect(keys).toContain('Accept');
+    }
   });
 });
 
@@ -386,10 +385,12 @@ describe('bodies', () => {
     expect(bodyPile('application/json', 'false').structured.kind).toBe('boolean');
   });
 
-  test('JSON: only the first value is decoded, trailing data ignored', () => {
+  test('JSON: the first value is profiled; data after it is the fault JsonTrailingData', () => {
     const b = bodyPile('application/json', '{"a":1} trailing garbage');
-    expect(b.faults).toEqual(EMPTY_FAULTS);
+    expect(b.faults).toEqual({ set: ['JsonTrailingData'] });
     expect(b.structured.kind).toBe('object');
+    expect(Object.keys(b.structured.kv)).toEqual(['a']);
+    expect(bodyPile('application/json', '{"a":1}\r\n').faults).toEqual(EMPTY_FAULTS);
   });
 
   test('bad JSON → fault FailedJsonDecode', () => {
@@ -415,7 +416,7 @@ describe('bodies', () => {
     expect(bodyPile('application/x-www-form-urlencoded', 'a=%zz').faults).toEqual({ set: ['FailedUrlencoded'] });
   });
 
-  test('multipart form: the non-file fields', () => {
+  test('multipart form: fields by value, files by media type, size and name (multipart.test.ts)', () => {
     const body =
       '--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n' +
       '--XyZ\r\nContent-Disposition: form-data; name="upload"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nfile data\r\n' +
@@ -424,8 +425,9 @@ describe('bodies', () => {
     const b = bodyPile('multipart/form-data; boundary=XyZ', body);
     expect(b.faults).toEqual(EMPTY_FAULTS);
     expect(b.structured.kind).toBe('object');
-    expect(Object.keys(b.structured.kv).sort()).toEqual(['n', 'title']);
+    expect(Object.keys(b.structured.kv).sort()).toEqual(['n', 'title', 'upload']);
     expect(b.structured.kv.title).toEqual(svPile('[hello]'));
+    expect(b.structured.kv.upload).toEqual(svPile('[text/plain 9 a.txt]'));
     expect(b.structured.kv.n).toEqual(svPile('[42]'));
   });
 

@@ -1,7 +1,7 @@
 // Shared helpers of the core host suites (test/core/*.test.ts): one core per worker, request
 // builders, the original's example sync message and a seeded PRNG for the fuzz suite.
 import { expect } from 'vitest';
-import { CoreError, loadCore, type Core, type HttpRequestFields } from '../../core/index.js';
+import { CoreError, loadCore, type Core, type Guardian, type HttpRequestFields, type Pile } from '../../core/index.js';
 import { syncAlerts, syncMessage, syncPile } from '../vectors/fixtures.js';
 
 let cached: Core | undefined;
@@ -24,8 +24,8 @@ export function coreError(fn: () => unknown): CoreError {
   return thrown;
 }
 
-/** Profile one request into a fresh pile and return the pile's wire JSON (parsed). */
-export function pileWire(...reqs: HttpRequestFields[]): any {
+/** A new pile with one session of each request (the caller disposes it). */
+function pileOf(reqs: HttpRequestFields[]): Pile {
   const c = core();
   const pile = c.newPile();
   try {
@@ -38,7 +38,30 @@ export function pileWire(...reqs: HttpRequestFields[]): any {
         s.dispose();
       }
     }
+    return pile;
+  } catch (e) {
+    pile.dispose();
+    throw e;
+  }
+}
+
+/** Profile one request into a fresh pile and return the pile's wire JSON (parsed). */
+export function pileWire(...reqs: HttpRequestFields[]): any {
+  const pile = pileOf(reqs);
+  try {
     return JSON.parse(pile.toWire());
+  } finally {
+    pile.dispose();
+  }
+}
+
+/** A default Guardian (control.auto) that learned one pile of these requests. */
+export function learnedGuardian(reqs: HttpRequestFields[]): Guardian {
+  const pile = pileOf(reqs);
+  try {
+    const g = core().defaultGuardian();
+    g.learn(pile);
+    return g;
   } finally {
     pile.dispose();
   }

@@ -48,6 +48,7 @@ describe('readGateConfig', () => {
       upstreamHeadersTimeout: 300,
       upstreamBodyTimeout: 300,
       upstreamConnectTimeout: 5,
+      upstreamConnections: 0,
       shutdownDelay: 0,
       drainTimeout: 10,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',

@@ -101,7 +101,8 @@ async function gate(core: Core, overrides: Parameters<typeof gateConfig>[0], log
   return g;
 }
 
-const headers = { accept: 'application/json', 'user-agent': 'shop-client/1.0' };
+// A fixed Host (it is decided; the gates here listen on random ports).
+const headers = { host: 'shop.example', accept: 'application/json', 'user-agent': 'shop-client/1.0' };
 const normal = (i: number) => `/items/${i % 10}?id=${i}&lang=en`;
 const ATTACK = '/items/3?id=1%27%20OR%201=1--&lang=en';
 

@@ -63,9 +63,12 @@ function viewOf(session: Parameters<NonNullable<Parameters<typeof checkedProxy>[
   };
 }
 
-/** Every value a parser read of a forwarded request (files are read as files: not values). */
+/**
+ * Every value a parser read of a forwarded request. A file's content is the service's to store, not a
+ * value; its name, which a service may store it under, is.
+ */
 function valuesRead(p: ParsedRequest): string[] {
-  const out = [...p.query, ...p.fields].flatMap((s) => [s.key, s.value]);
+  const out = [...p.query, ...p.fields, ...p.files].flatMap((s) => [s.key, s.value]);
   out.push(...p.rawHeaders);
   return out.filter((x): x is string => typeof x === 'string');
 }
@@ -122,6 +125,15 @@ describe.each(['uws', 'node'] as const)('on the %s listener', (listener) => {
         expect(status, payload).toBe(403);
       }
     });
+
+    test('decides Host: a name never learned is refused, a malformed one is a 400', async () => {
+      const get = (host: string): Buffer => encode({ method: 'GET', target: '/api/items?id=7&name=alice', headers: [['Host', host], ['Accept', 'application/json'], ['User-Agent', 'shop-client/1.0']], noHost: true });
+      expect(await send(proxy.port, get('shop'))).toBe(200);
+      expect(await send(proxy.port, get('evil.example'))).toBe(403);
+      expect(await send(proxy.port, get('shop:8080'))).toBe(403);
+      expect(await send(proxy.port, get('sh op'))).toBe(400);
+      expect(await send(proxy.port, get('shop/../admin'))).toBe(400);
+    });
   });
 
   describe(`${variants.length} generated variants`, () => {
@@ -129,7 +141,7 @@ describe.each(['uws', 'node'] as const)('on the %s listener', (listener) => {
       const byClass = new Map<string, number>();
       for (const v of variants) byClass.set(v.cls, (byClass.get(v.cls) ?? 0) + 1);
       expect(variants.filter((v) => v.payload !== null).length).toBeGreaterThanOrEqual(300);
-      for (const cls of ['query', 'headers', 'json', 'form', 'multipart', 'framing']) expect(byClass.get(cls) ?? 0, cls).toBeGreaterThan(5);
+      for (const cls of ['query', 'headers', 'host', 'json', 'form', 'multipart', 'framing']) expect(byClass.get(cls) ?? 0, cls).toBeGreaterThan(5);
     });
 
     const classes = [...new Set(variants.map((v) => v.cls))];

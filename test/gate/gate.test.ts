@@ -48,7 +48,26 @@ async function gate(overrides: Parameters<typeof gateConfig>[0], check: { quiet?
   return g;
 }
 
-const normal = (i: number) => ({ path: `/items/${i % 10}?id=${i}&lang=en`, headers: { accept: 'application/json', 'user-agent': 'shop-client/1.0' } });
+// The Host is decided: a fixed name, as clients of a deployment send (the gates here listen on
+// random ports, which would make 127.0.0.1:<port> a new host for each gate).
+const normal = (i: number) => ({ path: `/items/${i % 10}?id=${i}&lang=en`, headers: { host: 'shop.example', accept: 'application/json', 'user-agent': 'shop-client/1.0' } });
+
+/**
+ * Learn 50 normal requests through a gate in learn mode and guard-service, as a deployment would;
+ * the Guardian guard-service stored (persisted by its shutdown flush).
+ */
+async function learnedThroughGate(protectedService: string) {
+  const svc = await start(null);
+  const learner = await gate({ protectedService, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
+  for (let i = 0; i < 50; i++) {
+    const n = normal(i);
+    const r = await request(`http://127.0.0.1:${learner.port}${n.path}`, { headers: n.headers });
+    await r.body.text();
+  }
+  await learner.close();
+  await svc.service.close();
+  return svc.disk.get('default', 'shop');
+}
 
 describe('guard-gate', () => {
   it('passes traffic in learn mode and delivers every sample to guard-service on shutdown', async () => {
@@ -73,18 +92,8 @@ describe('guard-gate', () => {
   });
 
   it('blocks out-of-pattern requests before the backend once the learned Guardian is in block mode', async () => {
-    // Learn through a gate in learn mode, as a deployment would.
     const app = await backend();
-    const svc = await start(null);
-    const learner = await gate({ protectedService: app.url, guardServiceUrl: svc.url, guardianSyncInterval: 3600 });
-    for (let i = 0; i < 50; i++) {
-      const n = normal(i);
-      const r = await request(`http://127.0.0.1:${learner.port}${n.path}`, { headers: n.headers });
-      await r.body.text();
-    }
-    await learner.close();
-    await svc.service.close();
-    const stored = await svc.disk.get('default', 'shop');
+    const stored = await learnedThroughGate(app.url);
     expect(stored?.spec.samples).toBe(50);
 
     // The learned Guardian, switched to blocking, given to a gate as a file (no guard-service).
@@ -104,6 +113,31 @@ describe('guard-gate', () => {
     expect(app.hits() - hitsBefore).toBe(1);
     const metrics = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
     expect(await metrics.body.text()).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
+  });
+
+  it('learns a route table through guard-service and blocks unknown routes and names (docs/routes.md)', async () => {
+    const app = await backend();
+    const stored = (await learnedThroughGate(app.url))!.spec;
+    expect((stored.learned as { routes?: unknown }).routes).toEqual({ 'GET /items/{id}': { query: ['id', 'lang'], body: [] } });
+
+    const dir = await mkdtemp(join(tmpdir(), 'guard-gate-routes-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const blocking = async (control: object) => {
+      const file = join(dir, `guardian-${Object.keys(control).length}.json`);
+      await writeFile(file, JSON.stringify({ ...stored, control: { alert: true, block: true, learn: false, force: false, auto: true, ...control } }));
+      return gate({ protectedService: app.url, guardianFile: file });
+    };
+    const status = async (port: number, path: string) => {
+      const r = await request(`http://127.0.0.1:${port}${path}`, { headers: normal(0).headers });
+      await r.body.text();
+      return r.statusCode;
+    };
+    const g = await blocking({});
+    expect(await status(g.port, '/items/7?id=3&lang=en')).toBe(200);
+    expect(await status(g.port, '/itemz/7?id=3&lang=en')).toBe(403); // a page of the same shape on no route
+    const lenient = await blocking({ unknownRoute: 'ignore' });
+    expect(await status(lenient.port, '/itemz/7?id=3&lang=en')).toBe(200);
+    expect(app.hits()).toBe(50 + 2);
   });
 
   it('counts plugins that really fail (a throw, no answer in time) in guard_gate_plugin_failures_total', async () => {

@@ -40,10 +40,21 @@ const IDLE_MS = 3_000;
  */
 export function checkGateInvariants(): void {
   afterEach(async () => {
+    // Every watched gate is checked (a failure of one does not skip the others), then the first
+    // failure is reported; each gate's lines are forgotten once checked, so the next test reports
+    // only its own.
+    const failures: unknown[] = [];
     for (const w of [...watched]) {
       if (w.closed) watched.delete(w);
-      await expectInvariants(w);
+      try {
+        await expectInvariants(w);
+      } catch (err) {
+        failures.push(err);
+      } finally {
+        w.lines.length = 0;
+      }
     }
+    if (failures.length > 0) throw failures[0];
   });
 }
 

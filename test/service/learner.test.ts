@@ -1,9 +1,10 @@
 // The learner against the real core and an in-memory store, on a fake clock: every threshold of
 // the learn and persist policy, flush, store failures, concurrency, and people's edits.
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoreError, loadCore, type Pile } from '../../core/index.js';
+import { CoreError, DEFAULT_LEARNING_CAPS, loadCore, type Pile } from '../../core/index.js';
 import { FakeClock } from '../../clock/index.js';
 import { silentLogger } from '../../log/index.js';
+import { ConfigError, readServiceConfig } from '../../service/index.js';
 import { Learner, LearnerError, type LearnerLimits } from '../../service/learner.js';
 import type { GuardianSpecJson, GuardianStore } from '../../store/index.js';
 import { MemoryGuardianStore } from './memory-store.js';
@@ -514,6 +515,68 @@ describe('Learner: changes in the store', () => {
     expect(spec(answer).samples).toBe(501);
     expect(methods(answer)).toEqual(['GET', 'PUT']);
     watch.close();
+  });
+});
+
+describe('Learner: key caps and route tables (docs/routes.md)', () => {
+  /** A pile of sessions on a few routes, as a gate sends it. */
+  function routedPile(): Pile {
+    const local = core.newPile();
+    for (const [path, query] of [['/items/17', 'lang=en'], ['/items/18', 'lang=de'], ['/search', 'q=tea']]) {
+      const s = core.newSession();
+      s.profileRequest({ method: 'GET', path, query, headers: [['Accept', '*/*']], remote: '8.8.8.8' });
+      local.add(s);
+      s.dispose();
+    }
+    const wire = core.parsePile(local.toWire());
+    local.dispose();
+    return wire;
+  }
+
+  it('learns with its caps, starts a route table for a new service and stores both', async () => {
+    const store = new MemoryGuardianStore(core);
+    const learner = new Learner({ core, store, clock: new FakeClock(1_000_000), caps: { params: 9, routes: 10 } });
+    learners.push(learner);
+    await learner.sync(NS, SVC, routedPile());
+    await learner.settled();
+    const learned = (await store.get(NS, SVC))!.spec.learned as { caps: object; routes: object };
+    expect(learned.caps).toEqual({ ...DEFAULT_LEARNING_CAPS, params: 9, routes: 10 });
+    expect(learned.routes).toEqual({ 'GET /items/{id}': { query: ['lang'], body: [] }, 'GET /search': { query: ['q'], body: [] } });
+  });
+
+  it('starts no route table for rules learned before; a person resetting learned gets one', async () => {
+    const { clock, store, learner } = setup();
+    const watch = wire(store, learner);
+    // learned the original's way (no caps recorded, no route table)
+    await store.update(NS, SVC, () => ({ configured: null, learned: learnedFrom(pileOf(5)) as GuardianSpecJson['learned'], samples: 5, control: { alert: true, block: false, learn: true, force: true, auto: true } }));
+    await learner.sync(NS, SVC, routedPile());
+    await learner.settled();
+    clock.advance(31_000);
+    learner.tick();
+    await learner.flush();
+    const routesOf = async () => ((await store.get(NS, SVC))!.spec.learned as { routes?: object }).routes;
+    expect(await routesOf()).toBeUndefined();
+    const reset = watch.next();
+    await store.update(NS, SVC, (cur) => ({ ...cur!, learned: null, samples: 0 }));
+    await reset;
+    await learner.sync(NS, SVC, routedPile());
+    await learner.flush();
+    expect(Object.keys((await routesOf())!)).toEqual(['GET /items/{id}', 'GET /search']);
+    watch.close();
+  });
+
+  it('GUARD_LEARN_* set its caps; invalid values are ConfigErrors naming the variable', () => {
+    expect(readServiceConfig({}).learningCaps).toEqual(DEFAULT_LEARNING_CAPS);
+    expect(readServiceConfig({ GUARD_LEARN_PARAM_CAP: '100', GUARD_LEARN_HEADER_CAP: '20', GUARD_LEARN_ROUTE_CAP: '0', GUARD_LEARN_UNKNOWN_HEADERS: 'shape' }).learningCaps).toEqual({
+      params: 100,
+      headers: 20,
+      routes: 0,
+      unknownHeaders: 'shape',
+    });
+    for (const [name, value] of [['GUARD_LEARN_PARAM_CAP', '0'], ['GUARD_LEARN_HEADER_CAP', '300'], ['GUARD_LEARN_ROUTE_CAP', '-1'], ['GUARD_LEARN_UNKNOWN_HEADERS', 'ignore']]) {
+      expect(() => readServiceConfig({ [name]: value })).toThrow(ConfigError);
+      expect(() => readServiceConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 // deploy/guardian-crd.yaml: its identity, and its openAPIV3Schema checked with a small validator of
-// the subset it uses (type, properties, required, minimum, maximum, nullable, preserve-unknown).
+// the subset it uses (type, properties, required, minimum, maximum, enum, nullable, preserve-unknown).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ type Schema = {
   required?: string[];
   minimum?: number;
   maximum?: number;
+  enum?: unknown[];
   nullable?: boolean;
   default?: unknown;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
@@ -30,6 +31,7 @@ function problems(schema: Schema, value: unknown, path = '$'): string[] {
   const typeOk = schema.type === undefined || schema.type === type || (schema.type === 'number' && type === 'integer');
   if (!typeOk) return [`${path}: expected ${schema.type}, got ${type}`];
   const out: string[] = [];
+  if (schema.enum && !schema.enum.includes(value)) out.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) out.push(`${path}: ${value} < minimum ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) out.push(`${path}: ${value} > maximum ${schema.maximum}`);
@@ -89,8 +91,11 @@ describe('deploy/guardian-crd.yaml', () => {
     }
     expect(p.samples).toMatchObject({ type: 'integer', minimum: 0, maximum: 1_000_000 });
     expect(p.control).toMatchObject({ type: 'object', nullable: true });
-    expect(Object.keys(p.control.properties!).sort()).toEqual(['alert', 'auto', 'block', 'force', 'learn']);
-    for (const flag of Object.values(p.control.properties!)) expect(flag).toEqual(expect.objectContaining({ type: 'boolean', default: false }));
+    expect(Object.keys(p.control.properties!).sort()).toEqual(['alert', 'auto', 'block', 'force', 'learn', 'slack', 'unknownParam', 'unknownRoute']);
+    for (const flag of ['alert', 'auto', 'block', 'force', 'learn']) expect(p.control.properties![flag]).toEqual(expect.objectContaining({ type: 'boolean', default: false }));
+    // Guard's route policies and slack (docs/routes.md): declared, or the API server prunes them
+    for (const policy of ['unknownRoute', 'unknownParam']) expect(p.control.properties![policy]).toMatchObject({ type: 'string', enum: ['alert', 'ignore', 'service-wide'] });
+    expect(p.control.properties!.slack).toMatchObject({ type: 'integer', minimum: 0, maximum: 16 });
   });
 
   it('shows auto, learn, block, samples and age in kubectl get', () => {
@@ -113,6 +118,8 @@ describe('deploy/guardian-crd.yaml', () => {
       { configured: null, learned: null, samples: 1_000_000, control: null },
       {},
       { control: { block: true } },
+      { control: { ...defaultSpec().control!, unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 } },
+      canonical({ ...defaultSpec(), learned: { active: true, req: {}, caps: {}, routes: { 'GET /items/{id}': { query: ['lang'], body: [] } } } }),
     ];
     for (const spec of accepted) expect(problems(root, guardian(spec))).toEqual([]);
   });
@@ -125,5 +132,7 @@ describe('deploy/guardian-crd.yaml', () => {
     expect(problems(root, bad({ control: { ...defaultSpec().control!, block: 'yes' } }))).toEqual(['$.spec.control.block: expected boolean, got string']);
     expect(problems(root, bad({ configured: 'everything' }))).toEqual(['$.spec.configured: expected object, got string']);
     expect(problems(root, bad({ control: { alert: null } }))).toEqual(['$.spec.control.alert: must not be null']);
+    expect(problems(root, bad({ control: { unknownRoute: 'block' } }))).toEqual(['$.spec.control.unknownRoute: "block" is not one of alert, ignore, service-wide']);
+    expect(problems(root, bad({ control: { slack: 17 } }))).toEqual(['$.spec.control.slack: 17 > maximum 16']);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import {
   EMPTY_KV_CONFIG,
   expectDecide,
+  introspect,
   learn,
   pile,
   profile,
@@ -222,6 +223,32 @@ describe('Structured / Body', () => {
       '[Structured - array val:[Letters:[Limit out of Range: 1,],Sequences:[Limit out of Range: 1,],],]',
     );
     expectDecide('Structured', { kind: 'number', val: null, kv: EMPTY_KV_CONFIG }, 0, '[Structured - val:[Digits:[Limit out of Range: 7,],Sequences:[Limit out of Range: 3,],Special Chars Used:[Unexpected Flags DotSign  (0x1000) in Value,],SpecialChars:[Limit out of Range: 1,],],]');
+  });
+});
+
+// Not the original's vectors: how Guard's body profiler departs from them (docs/compatibility.md).
+describe('Guard\'s body profile (deliberate differences)', () => {
+  test('null members keep their keys as "<nil>" (keepNulls); the original\'s model leaves them out (V-B4)', () => {
+    const data = { a: 1, n: null, o: { m: null, k: 'x' } };
+    expect(Object.keys(profile('Structured', data).kv)).toEqual(['a', 'o:k']);
+    const kept = introspect({ op: 'profile', type: 'Structured', input: data, keepNulls: true });
+    expect(Object.keys(kept.kv)).toEqual(['a', 'n', 'o:k', 'o:m']);
+    expect(kept.kv.n).toEqual(profile('SimpleVal', '<nil>'));
+    // a Guardian that learned the key with values decides a null there by its value profile
+    const config = introspect({ op: 'learn', type: 'Structured', inputs: [{ n: 'abc' }], keepNulls: true });
+    expect(introspect({ op: 'decide', type: 'Structured', config, input: { n: null }, keepNulls: true }).decision).toBe(
+      '[Structured KeyVal::[KnownKey n:[Sequences:[Limit out of Range: 3,],Special Chars Used:[Unexpected Flags Less/GreaterThanSign  (0x10000) in Value,],SpecialChars:[Limit out of Range: 2,],],],]',
+    );
+    // the original's decide of the same input (its profile has no key n) accepts it
+    expectDecide('Structured', config, { n: null }, '');
+  });
+
+  test('JsonTrailingData is a body fault decided like the others', () => {
+    const config = learn('Body', [{ structured: { a: 1 } }]);
+    expectDecide('Body', config, { structured: { a: 1 }, fault: 'JsonTrailingData' }, '[Body Faults:[Unexpected key JsonTrailingData in Set,],]');
+    const learned = learn('Body', [{ structured: { a: 1 }, fault: 'JsonTrailingData' }]);
+    expect(learned.faults).toEqual({ set: ['JsonTrailingData'] });
+    expectDecide('Body', learned, { structured: { a: 2 }, fault: 'JsonTrailingData' }, '');
   });
 });
 

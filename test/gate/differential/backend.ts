@@ -30,7 +30,7 @@ export interface ParsedRequest {
   query: Seen[];
   /** Body fields as the body parsers read them (files are not fields: they are listed in `files`). */
   fields: Seen[];
-  /** Parts every multipart parser that read them took for a file. */
+  /** Parts a multipart parser took for a file: its media type, size and file name (not its content). */
   files: Seen[];
   /** The body as received (before decoding). */
   bodyBytes: number;
@@ -85,7 +85,7 @@ async function multipartByUndici(body: Buffer, contentType: string, out: ParsedR
     const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData();
     for (const [k, v] of form.entries()) {
       if (typeof v === 'string') out.fields.push({ parser: 'undici multipart', key: k, value: v });
-      else out.files.push({ parser: 'undici multipart', key: k, value: `${v.type} ${v.size}` });
+      else out.files.push({ parser: 'undici multipart', key: k, value: `${v.type} ${v.size} ${v.name}` });
     }
   } catch {
     // not multipart to undici
@@ -103,7 +103,7 @@ async function multipartByBusboy(body: Buffer, headers: IncomingMessage['headers
   bb.on('file', (name, stream, info) => {
     let size = 0;
     stream.on('data', (c: Buffer) => (size += c.length));
-    stream.on('end', () => out.files.push({ parser: 'busboy', key: name, value: `${info.mimeType} ${size}` }));
+    stream.on('end', () => out.files.push({ parser: 'busboy', key: name, value: `${info.mimeType} ${size} ${info.filename}` }));
   });
   const done = new Promise<void>((resolve) => {
     bb.on('close', () => resolve());

@@ -185,6 +185,19 @@ function headerVariants(payload: string | null): Variant[] {
   return out;
 }
 
+function hostVariants(payload: string | null): Variant[] {
+  const get = (hosts: string[]): Buffer => encode({ method: 'GET', target: '/api/items?id=7&name=alice', headers: [...hosts.map((h): [string, string] => ['Host', h]), ...CLIENT_HEADERS], noHost: true });
+  // The payload as a host name where it can be one, else as it is (a malformed Host).
+  const host = payload === null ? 'shop' : /^[a-z0-9.-]+$/i.test(payload) ? payload : encodeURIComponent(payload);
+  return [
+    { cls: 'host', name: 'as the Host', payload, bytes: get([host]) },
+    { cls: 'host', name: 'as the Host, raw', payload, bytes: get([payload ?? 'shop']) },
+    { cls: 'host', name: 'in a second Host line', payload, bytes: get(['shop', host]), refusable: true },
+    { cls: 'host', name: 'in a first Host line', payload, bytes: get([host, 'shop']), refusable: true },
+    { cls: 'host', name: 'with a port', payload, bytes: get([`${payload === null ? 'shop' : 'evil.example'}:8080`]), refusable: true },
+  ];
+}
+
 function jsonVariants(payload: string | null): Variant[] {
   const v = payload ?? BENIGN;
   const doc = (name: string) => JSON.stringify({ name, qty: 2 });
@@ -290,7 +303,7 @@ function framingVariants(payload: string | null): Variant[] {
 export function allVariants(): Variant[] {
   const out: Variant[] = [];
   for (const payload of [...PAYLOADS, null]) {
-    out.push(...queryVariants(payload), ...headerVariants(payload), ...jsonVariants(payload), ...formVariants(payload), ...multipartVariants(payload), ...framingVariants(payload));
+    out.push(...queryVariants(payload), ...headerVariants(payload), ...hostVariants(payload), ...jsonVariants(payload), ...formVariants(payload), ...multipartVariants(payload), ...framingVariants(payload));
   }
   return out;
 }
