@@ -87,7 +87,7 @@ function servingPort(template: JsonObject, containers: JsonObject[], t: Template
 
   function fail(): never {
     if (all.length === 0) {
-      throw new InjectError('GUARD_INJECT_PORT', `${t.where}: no container declares the port clients use; name it with --port NUMBER (or the annotation ${PORT_ANNOTATION})`);
+      throw new InjectError('GUARD_INJECT_NO_PORT', `${t.where}: no container declares the port clients use; name it with --port NUMBER (or the annotation ${PORT_ANNOTATION})`);
     }
     const list = all.map((p) => `${containers[p.container]!.name ?? `#${p.container}`}:${p.name ?? p.port}`).join(', ');
     throw new InjectError('GUARD_INJECT_PORT', `${t.where}: several serving ports (${list}); choose the one clients use with --port NAME|NUMBER (or the annotation ${PORT_ANNOTATION})`);

@@ -93,6 +93,12 @@ export function review(body: unknown, scope: Scope, options: InjectOptions): Rev
     injectObject(injected, { ...options, namespace });
   } catch (err) {
     if (!(err instanceof InjectError)) throw err;
+    // In a namespace opted in as a whole, a pod that serves nothing (a Job's, one without declared
+    // ports) or shares the node's network has nothing the gate could guard: it is admitted, with a
+    // warning its creator sees. What was opted in by itself, or is ambiguous, is refused.
+    if (scope === 'namespace' && (err.code === 'GUARD_INJECT_NO_PORT' || err.code === 'GUARD_INJECT_HOST_NETWORK')) {
+      return answer({ allowed: true, warnings: [`guard-webhook: not guarded: ${err.message} (${err.code})`] });
+    }
     return answer({ allowed: false, status: { code: 403, message: `guard-webhook: ${err.message} (${err.code}); label it ${INJECT_LABEL}=disabled to admit it without Guard` } });
   }
   const patch = diff(object, injected);

@@ -131,7 +131,7 @@ describe('guard inject on real-world manifests', () => {
   it.each([
     ['hostNetwork', 'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostNetwork: true\n  containers: [{name: a, image: a, ports: [{containerPort: 80}]}]\n', {}, 'GUARD_INJECT_HOST_NETWORK'],
     ['several ports', readFileSync(join(here, 'fixtures', 'pod-named-ports.yaml'), 'utf8'), {}, 'GUARD_INJECT_PORT'],
-    ['no port', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: a}]\n', {}, 'GUARD_INJECT_PORT'],
+    ['no port', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: a}]\n', {}, 'GUARD_INJECT_NO_PORT'],
     ['a port nobody declares', readFileSync(join(here, 'fixtures', 'pod-named-ports.yaml'), 'utf8'), { port: 'grpc' }, 'GUARD_INJECT_PORT'],
     ['a guard-gate it did not add', 'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: a, image: a, ports: [{containerPort: 80}]}, {name: guard-gate, image: x}]\n', {}, 'GUARD_INJECT_CONFLICT'],
     ['a Knative Service without namespace', 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      containers: [{image: a}]\n', {}, 'GUARD_INJECT_NAME'],

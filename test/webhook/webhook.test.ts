@@ -122,6 +122,15 @@ describe.skipIf(!hasOpenssl)('guard-webhook over HTTPS', () => {
     expect(r.json.response.patch).toBeUndefined();
   });
 
+  it('admits, with a warning, what serves nothing in an opted-in namespace; refuses it when opted in by itself', async () => {
+    const job = pod({}, { containers: [{ name: 'migrate', image: 'migrate:1' }], restartPolicy: 'Never' });
+    const inNamespace = await post('/inject-namespace', review(job));
+    expect(inNamespace.json.response).toMatchObject({ allowed: true, warnings: [expect.stringMatching(/not guarded: .*no container declares .*GUARD_INJECT_NO_PORT/)] });
+    expect(inNamespace.json.response.patch).toBeUndefined();
+    const labelled = await post('/inject', review({ ...job, metadata: { ...job.metadata, labels: { ...job.metadata.labels, 'guard.security.knative.dev/inject': 'enabled' } } }));
+    expect(labelled.json.response).toMatchObject({ allowed: false, status: { message: expect.stringMatching(/GUARD_INJECT_NO_PORT/) } });
+  });
+
   it('answers a malformed review with an error and no patch', async () => {
     for (const [body, type, status] of [
       ['{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1"}', 'application/json', 400],
