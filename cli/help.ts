@@ -85,16 +85,18 @@ decides them against the service's Guardian, alerts or blocks, and syncs what it
 guard-service. Configured by the environment (names of the original kept):
 
   SERVICE_NAME, NAMESPACE      the protected service (required)
-  PROTECTED_SERVICE            where requests go (default http://127.0.0.1:8080)
+  PROTECTED_SERVICE            where requests go: a URL, or :PORT on 127.0.0.1 (default
+                               http://127.0.0.1:8080)
   PORT                         the gate's port (default 22000)
-  GUARD_SERVICE_URL            guard-service's base URL (unset: no sync; Guardians from
-                               Kubernetes or GUARDIAN_FILE)
+  GUARD_SERVICE_URL            guard-service's base URL (default
+                               https://guard-service.knative-serving; none: no sync, Guardians
+                               from Kubernetes or GUARDIAN_FILE)
   USE_CRD                      Guardian CRDs (true, default) or ConfigMaps (false)
   MONITOR_POD                  watch the pod's peers in /proc/net (default true)
   ANALYZE_BODY                 profile request bodies of every type, and JSON, form and text
                                response bodies (default true)
-  GUARDIAN_SYNC_INTERVAL       seconds between syncs (default 60)
-  POD_MONITOR_INTERVAL         seconds between pod samples (default 5)
+  GUARDIAN_SYNC_INTERVAL       seconds between syncs, or a Go duration (default 60)
+  POD_MONITOR_INTERVAL         seconds between pod samples, or a Go duration (default 5)
   LOG_LEVEL                    pino level (default info)
   GUARDIAN_FILE                a Guardian to use without a cluster
   GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
@@ -127,8 +129,11 @@ guard-service. Configured by the environment (names of the original kept):
   GUARD_DRAIN_TIMEOUT          seconds in-flight requests get after that (default 10)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)
-  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to
+  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to (default:
+                               Knative's /var/lib/knative/certs/ca.crt when mounted)
+  GUARD_SERVICE_CA             the same CA as PEM text
   GUARD_SERVICE_SERVER_NAME    name verified in guard-service's certificate
+  GUARD_PLUGINS                plugins besides the guard: testgate (GUARD_TESTGATE_*)
   HOSTNAME                     this pod's name in syncs (Kubernetes sets it)
 
 Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT after
