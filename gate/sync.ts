@@ -385,8 +385,12 @@ export class SyncClient {
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.armedAt = Infinity;
-      void this.sync(false);
-    }, Math.max(0, at - this.clock.now()));
+      // Timers count whole milliseconds of a coarser clock: one can fire a fraction of a
+      // millisecond before `at`. The sync is then not due yet, and the schedule is armed again —
+      // never dropped (a pile would otherwise wait for the next request to be sent).
+      if (this.clock.now() < this.earliest()) this.arm();
+      else void this.sync(false);
+    }, Math.max(0, Math.ceil(at - this.clock.now())));
   }
 
   private disarm(): void {
