@@ -121,7 +121,7 @@ export function injectTemplate(template: JsonObject, t: TemplateTarget): boolean
   const serving = servingPort(template, containers, t);
   const used = new Set<number>([serving.port, ...(t.knative ? KNATIVE_RESERVED : [])]);
   for (const c of containers) for (const p of portsOf(c)) if (Number.isInteger(p.containerPort)) used.add(p.containerPort as number);
-  const appPort = t.appPort ?? freePort(used, serving.port === 8081 ? 8082 : 8081);
+  const appPort = t.appPort ?? freePort(used, 8081);
   if (appPort === serving.port) throw new InjectError('GUARD_INJECT_PORT', `${t.where}: --app-port must differ from the serving port ${serving.port}`);
   used.add(appPort);
   const adminPort = freePort(used, DEFAULT_ADMIN_PORT);

@@ -29,6 +29,9 @@ work="$(mktemp -d /var/tmp/guard-base.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
+# The images these tags name now: replaced below, then removed, so that re-runs leave nothing behind.
+replaced="$(podman images -q debian:bookworm-slim; podman images -q node:20-bookworm-slim)"
+
 started=$SECONDS
 debootstrap --variant=minbase --arch=amd64 bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
   tail -n 30 "$work/debootstrap.log" >&2
@@ -54,3 +57,6 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
 fi
 tar -C "$rootfs" --numeric-owner -c . | podman import "${changes[@]}" - node:20-bookworm-slim >/dev/null
 echo "base.sh: node:20-bookworm-slim ($node_version) made in $((SECONDS - started)) s" >&2
+for id in $replaced; do
+  if [ -z "$(podman images -q --filter "id=$id" --filter dangling=false)" ]; then podman rmi "$id" >/dev/null 2>&1 || true; fi
+done
