@@ -1,116 +1,91 @@
-// guard-gate load benchmark (npm run bench:gate): a node:http backend alone, behind a bare uWS +
-// undici pass-through (the baseline, bench/gate/passthrough.js), behind guard-gate learning and
-// behind guard-gate blocking with body analysis, each at 1, 16 and 64 connections, then a 60 s soak
-// of the blocking gate at 64 connections for its memory. Every server and the load generator is its
-// own process; guard-service runs here. Writes docs/performance.md (bench:gate block) and
-// docs/bench-gate.svg.
+// guard-gate load benchmark (npm run bench:gate). Debian's wrk (one thread, pinned to one core) loads
+// servers pinned to the other core: the backend alone; a bare uWS + undici pass-through on undici's
+// dispatch API — the floor for a gate built on dispatch, as this one is, and the baseline of every
+// budget — and the same on undici's request API beside it; `guard gate` (bin/guard.js, as the image
+// runs it) in block mode with body analysis, on the uws listener and on the node listener. Two
+// request mixes (a plain GET; the shop's mix with JSON bodies), 1, 16 and 64 connections, the
+// servers taking turns in short slices so that the machine's drift falls on all alike. Then a soak
+// of the blocking gate for its memory. Writes its block of docs/performance.md, the README's budget
+// table and docs/bench-gate.svg.
+import { execFileSync } from 'node:child_process';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
-import { startGateProcess } from './gate-process.js';
-import { deploymentEnv } from './flags.js';
+import { writeBlock } from './doc-block.js';
+import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
+import { startGateProcess, until } from './gate-process.js';
 import { ATTACKS, MIX_CYCLE, mixRequest } from './mix.js';
+import { ensureWrk, runWrk } from './wrk.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const DOC = here('../../docs/performance.md');
 const SVG = here('../../docs/bench-gate.svg');
-const START = '<!-- bench:gate:start -->';
-const END = '<!-- bench:gate:end -->';
+const MARKERS = { start: '<!-- bench:gate:start -->', end: '<!-- bench:gate:end -->', heading: '## guard-gate under load' };
 const README = here('../../README.md');
-const README_START = '<!-- readme:gate:start -->';
-const README_END = '<!-- readme:gate:end -->';
+const README_MARKERS = { start: '<!-- readme:gate:start -->', end: '<!-- readme:gate:end -->' };
 
-const SECONDS = Number(process.env.BENCH_GATE_SECONDS ?? 10);
+const SLICE_SECONDS = Number(process.env.BENCH_GATE_SLICE_SECONDS ?? 2);
+const SLICES = Number(process.env.BENCH_GATE_SLICES ?? 4);
 const SOAK_SECONDS = Number(process.env.BENCH_GATE_SOAK_SECONDS ?? 60);
-const WARMUP_SECONDS = 2;
-// Block mode at 16 and 64 connections: the pass-through and the gate alternate in this many slices.
-const SLICES = 5;
 const CONNECTIONS = [1, 16, 64];
-const LEARN_REQUESTS = 1200;
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
-const BUDGET = { ratio: 0.85, addedP99Ms: 1, rssBytes: 100e6 };
-// The gate is the process the image runs, with the deployment's Node flags and environment
-// (flags.js reads them from deploy/gate-sidecar-example.yaml).
-const GATE_SETTINGS = deploymentEnv();
+const BUDGET = { ratio: 0.85, addedP99Ms: 1, addedUs: 15, rssBytes: 100e6 };
+const HZ = 100; // USER_HZ on Linux
+// Servers on one core, the load generator on the other (when there are two).
+const CORES = os.cpus().length;
+const SERVER_CPU = CORES > 1 ? '0' : null;
+const LOAD_CPU = CORES > 1 ? 1 : null;
+
+// One Host for every server and gate, as a service's clients name it (it is decided: every gate
+// listens on its own port, and a Host with a port never learned would be refused).
+const HOST = 'shop.bench';
+const withHost = (r) => ({ ...r, headers: { ...r.headers, Host: HOST } });
+/** The plain GET: the request wrk sends by itself (Host only). */
+const PLAIN = [withHost({ method: 'GET', path: '/api/items?id=42&name=alice', headers: {} })];
+const MIX = MIX_CYCLE.map(withHost);
+const MIXES = [
+  { name: 'plain GET', cycle: PLAIN },
+  { name: 'mix', cycle: MIX },
+];
+const attacks = ATTACKS.map(withHost);
 
 // ---- processes -------------------------------------------------------------------------------
 
 const children = [];
 
 /** Fork a server script; resolves with the child and the port it reports. */
-function spawnServer(file, args, execArgv = [], env = process.env) {
-  const child = fork(here(file), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkServer(file, args) {
+  const child = fork(here(file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once('message', (/** @type {{ port: number }} */ m) => resolve({ child, port: m.port }));
+    child.once('message', (/** @type {{ port: number }} */ m) => resolve({ pid: child.pid, port: m.port }));
     child.once('exit', (code) => reject(new Error(`${file} exited (${code}) before listening`)));
   });
 }
 
-/**
- * Have the gate sync as it does in production: it syncs at once when 1000 samples are held (not
- * sooner than 5 s after its last sync), so send the mix until guard-service accepted one more.
- */
-async function syncThroughTraffic(gate, gateUrl) {
-  const before = await gate.syncs();
-  const deadline = Date.now() + 60_000;
-  for (let i = 0; ; i++) {
-    await send(gateUrl, mixRequest(i));
-    if (i % 100 === 99 && (await gate.syncs()) > before) return;
-    if (Date.now() > deadline) throw new Error('the gate did not sync within 60 s of traffic');
-  }
+/** Pin a process and its threads to the servers' core. */
+function pin(pid) {
+  if (SERVER_CPU !== null) execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
 }
 
-/** One autocannon run in its own process; resolves with its JSON summary (and every latency, if asked). */
-function load(port, connections, seconds, withTimes = false) {
-  const env = withTimes ? { ...process.env, BENCH_LOAD_TIMES: '1' } : process.env;
-  const child = fork(here('./load.js'), [`http://127.0.0.1:${port}`, String(connections), String(seconds)], { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`load generator exited ${code}`))));
-  });
+/** CPU time (user + system, every thread) of a process so far, in ticks. */
+function ticks(pid) {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(after[11]) + Number(after[12]);
 }
 
-// ---- load average, sampled through the run ----------------------------------------------------
-
-const loadSamples = [];
-const loadTimer = setInterval(() => loadSamples.push(os.loadavg()[0]), 5_000);
-loadTimer.unref();
-
-// ---- CPU used by other processes: the machine's busy time less this run's own processes' -------
-
-const HZ = 100; // USER_HZ on Linux
-function ticks(file, fields) {
-  try {
-    const text = readFileSync(file, 'utf8');
-    const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // Fields of /proc/<pid>/stat from state (field 3): utime 14, stime 15, cutime 16, cstime 17.
-    return fields.reduce((sum, f) => sum + Number(after[f - 3]), 0);
-  } catch {
-    return 0;
-  }
-}
-function cpuSnapshot() {
+/** Busy ticks of the whole machine (for the share other processes took). */
+function machineBusy() {
   const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const busy = v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4];
-  // Our own time plus our reaped children's (the load generators), plus the live servers'.
-  let mine = ticks('/proc/self/stat', [14, 15, 16, 17]);
-  for (const c of children) if (c.exitCode === null) mine += ticks(`/proc/${c.pid}/stat`, [14, 15]);
-  return { busy, mine, at: Date.now() };
+  return v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4];
 }
-/** Other processes' CPU between two snapshots, in cores (1 = one core fully busy). */
-function foreignCores(a, b) {
-  return Math.max(0, (b.busy - a.busy - (b.mine - a.mine)) / HZ / ((b.at - a.at) / 1000));
-}
-
-// ---- the run ---------------------------------------------------------------------------------
 
 async function send(base, p) {
   const r = await request(`${base}${p.path}`, { method: p.method, headers: p.headers, body: p.body });
@@ -118,162 +93,170 @@ async function send(base, p) {
   return r.statusCode;
 }
 
+// ---- measuring -------------------------------------------------------------------------------
+
+/**
+ * The servers take turns, `SLICES` times, for SLICE_SECONDS each (A B C D, D C B A, …); one result
+ * per server over all its slices: requests per second, the median of the slices' p50 and p99, the
+ * largest p99, and the server's CPU per request.
+ */
+async function interleaved(servers, mix, connections) {
+  const acc = servers.map((s) => ({ server: s, requests: 0, seconds: 0, ticks: 0, p50: [], p99: [], sliceRps: [], errors: 0, non2xx: 0, busy: 0, own: 0 }));
+  for (let i = 0; i < SLICES; i++) {
+    for (const a of i % 2 === 0 ? acc : [...acc].reverse()) {
+      const t0 = ticks(a.server.pid);
+      const b0 = machineBusy();
+      const r = await runWrk({ url: `http://127.0.0.1:${a.server.port}`, connections, seconds: SLICE_SECONDS, cycle: mix.cycle, cpu: LOAD_CPU });
+      const used = ticks(a.server.pid) - t0;
+      a.ticks += used;
+      a.busy += machineBusy() - b0;
+      a.requests += r.requests;
+      a.seconds += r.seconds;
+      a.p50.push(r.p50);
+      a.p99.push(r.p99);
+      a.sliceRps.push(r.rps);
+      a.errors += r.errors + r.timeouts;
+      a.non2xx += r.non2xx;
+    }
+  }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  return acc.map((a) => ({
+    name: a.server.name,
+    mix: mix.name,
+    connections,
+    rps: a.requests / a.seconds,
+    sliceRps: a.sliceRps,
+    p50: median(a.p50),
+    p99: median(a.p99),
+    p99max: Math.max(...a.p99),
+    cpuUs: ((a.ticks / HZ) * 1e6) / a.requests,
+    requests: a.requests,
+    errors: a.errors,
+    non2xx: a.non2xx,
+    // The machine's busy cores during the slices: 2 means both cores fully used.
+    busyCores: a.busy / HZ / a.seconds,
+  }));
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
 async function main() {
+  ensureWrk();
   const t0 = Date.now();
-  const cpu0 = cpuSnapshot();
-  const loadBefore = os.loadavg();
   const dir = mkdtempSync(join(os.tmpdir(), 'guard-bench-gate-'));
   const service = await startService(
     serviceConfig({ port: 0, address: '127.0.0.1', auth: false, peopleAuth: 'token', store: 'file', storeDir: dir, tls: null }),
     { logger: pino({ level: 'silent' }) },
   );
-  const backend = await spawnServer('./backend.js', []);
+  const backend = await forkServer('./backend.js', []);
   const upstream = `http://127.0.0.1:${backend.port}`;
-  const passthrough = await spawnServer('./passthrough.js', [upstream, 'request']);
-  const dispatchPassthrough = await spawnServer('./passthrough.js', [upstream, 'dispatch']);
-  const gate = await startGateProcess(upstream, service.url);
-  children.push(gate.child);
-  const gateUrl = `http://127.0.0.1:${gate.port}`;
+  const dispatch = { name: 'pass-through (dispatch)', ...(await forkServer('./passthrough.js', [upstream, 'dispatch'])) };
+  const requestApi = { name: 'pass-through (request API)', ...(await forkServer('./passthrough.js', [upstream, 'request'])) };
+  // Syncs every 5 s at most (the shortest interval): block mode reaches the gates soon after the switch.
+  const settings = { GUARD_LISTEN_ADDRESS: '127.0.0.1', GUARDIAN_SYNC_INTERVAL: '5', MONITOR_POD: 'false', USE_CRD: 'false' };
+  const uwsGate = await startGateProcess(upstream, service.url, settings);
+  const nodeGate = await startGateProcess(upstream, service.url, { ...settings, GUARD_LISTENER: 'node' });
+  const gates = [
+    { name: 'guard gate (uws)', pid: uwsGate.child.pid, port: uwsGate.port, process: uwsGate },
+    { name: 'guard gate (node)', pid: nodeGate.child.pid, port: nodeGate.port, process: nodeGate },
+  ];
+  for (const pid of [backend.pid, dispatch.pid, requestApi.pid, ...gates.map((g) => g.pid)]) pin(pid);
+  /**
+   * The people API, as a person's client calls it.
+   * @param {string} path
+   * @param {{ method?: string, body?: string }} [init]
+   * @returns {Promise<{ status: number, json: any }>}
+   */
   const api = (path, init = {}) =>
-    request(`${service.url}${path}`, {
-      method: init.method ?? 'GET',
-      body: init.body,
-      headers: { authorization: `Bearer ${service.peopleToken}`, 'content-type': 'application/json' },
-    }).then(async (r) => ({ status: r.statusCode, json: /** @type {any} */ (await r.body.json()) }));
+    request(`${service.url}${path}`, { method: /** @type {any} */ (init.method ?? 'GET'), body: init.body, headers: { authorization: `Bearer ${service.peopleToken}`, 'content-type': 'application/json' } }).then(async (r) => ({
+      status: r.statusCode,
+      json: await r.body.json(),
+    }));
 
   try {
-    const idle = gate.memory();
-    const results = [];
-    /**
-     * Each case in turn for SECONDS / slices, `slices` times; one result per case over all of its
-     * slices (latency percentiles over every response). Server CPU per request is the measured
-     * server's own user + system time: less sensitive to the load generator's share of the cores.
-     */
-    const measureInterleaved = async (cases, connections, slices = SLICES) => {
-      const acc = cases.map(([name, server]) => ({ name, server, total: 0, seconds: 0, times: [], non2xx: 0, errors: 0, timeouts: 0, ticks: 0, foreign: 0, perSlice: [] }));
-      const slice = SECONDS / slices;
-      for (let i = 0; i < slices; i++) {
-        // A B, B A, A B …: a drift of the machine's speed within the case favours neither.
-        for (const a of i % 2 === 0 ? acc : [...acc].reverse()) {
-          const before = cpuSnapshot();
-          const serverTicks = ticks(`/proc/${a.server.child.pid}/stat`, [14, 15]);
-          const r = await load(a.server.port, connections, slice, true);
-          a.foreign += foreignCores(before, cpuSnapshot()) * slice;
-          a.ticks += ticks(`/proc/${a.server.child.pid}/stat`, [14, 15]) - serverTicks;
-          a.total += r.total;
-          a.perSlice.push(r.total);
-          a.seconds += slice;
-          for (const t of r.times) a.times.push(t);
-          a.non2xx += r.non2xx;
-          a.errors += r.errors;
-          a.timeouts += r.timeouts;
+    // 1. Learning, as in production: each gate syncs once it holds 1000 samples of both mixes.
+    console.log('learning: the plain GET and the mix through both gates (learn mode)…');
+    for (const g of gates) {
+      const base = `http://127.0.0.1:${g.port}`;
+      const before = await g.process.syncs();
+      for (let i = 0; (await g.process.syncs()) === before; i++) {
+        for (let k = 0; k < 50; k++) await send(base, i % 2 === 0 ? PLAIN[0] : withHost(mixRequest(i * 50 + k)));
+        if (i > 400) throw new Error(`${g.name} did not sync`);
+      }
+    }
+    await until(async () => ((await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`)).json?.spec?.samples ?? 0) > 0, 30_000, 'guard-service to learn');
+    const samples = (await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`)).json.spec.samples;
+
+    // 2. Block mode, switched through the people API as a person would, reaching the gates in their next sync.
+    const put = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`, { method: 'PUT', body: JSON.stringify({ control: { alert: true, block: true, learn: false, force: false, auto: true } }) });
+    if (put.status !== 200) throw new Error(`the people API refused block mode (${put.status}): ${JSON.stringify(put.json)}`);
+    for (const g of gates) {
+      const base = `http://127.0.0.1:${g.port}`;
+      await until(async () => (await send(base, attacks[0])) === 403, 60_000, `${g.name} to block`);
+    }
+    const check = [];
+    for (const g of gates) {
+      const base = `http://127.0.0.1:${g.port}`;
+      const allowed = [];
+      for (const p of [...PLAIN, ...MIX]) allowed.push(await send(base, p));
+      const blocked = [];
+      for (const a of attacks) blocked.push(await send(base, a));
+      check.push({ gate: g.name, allowed: allowed.filter((s) => s === 200).length, of: allowed.length, blocked: blocked.filter((s) => s === 403).length, attacks: ATTACKS.length });
+      if (allowed.some((s) => s !== 200) || blocked.some((s) => s !== 403)) {
+        throw new Error(`${g.name} in block mode: ${JSON.stringify(check.at(-1))}; the benchmark would not measure what it claims. Its log:\n${g.process.warned().slice(-3).join('\n')}`);
+      }
+    }
+    console.log(`block mode: ${check.map((c) => `${c.gate} ${c.allowed}/${c.of} allowed, ${c.blocked}/${c.attacks} attacks blocked`).join('; ')}`);
+
+    // 3. The measurements.
+    const servers = [dispatch, requestApi, ...gates];
+    for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
+    const results = await direct(backend);
+    for (const mix of MIXES) {
+      for (const c of CONNECTIONS) {
+        const rows = await interleaved(servers, mix, c);
+        for (const r of rows) {
+          results.push(r);
+          console.log(`${mix.name.padEnd(9)} c=${String(c).padStart(2)}  ${r.name.padEnd(27)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  CPU ${r.cpuUs.toFixed(1)} µs/req  errors ${r.errors}  non-2xx ${r.non2xx}  busy ${r.busyCores.toFixed(2)} cores`);
         }
       }
-      for (const a of acc) {
-        const s = Float64Array.from(a.times).sort();
-        const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-        const r = {
-          name: a.name,
-          connections,
-          seconds: a.seconds,
-          slices,
-          rps: a.total / a.seconds,
-          sliceRps: a.perSlice.map((n) => n / slice),
-          total: a.total,
-          p50: q(0.5),
-          p99: q(0.99),
-          non2xx: a.non2xx,
-          errors: a.errors,
-          timeouts: a.timeouts,
-          foreign: a.foreign / a.seconds,
-          cpuPerRequestUs: (a.ticks / HZ / a.total) * 1e6,
-          load1: os.loadavg()[0],
-        };
-        results.push(r);
-        console.log(`${r.name.padEnd(28)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  non-2xx ${r.non2xx}  errors ${r.errors}  load ${r.load1.toFixed(2)}  others ${r.foreign.toFixed(2)} cores  server CPU ${r.cpuPerRequestUs.toFixed(0)} µs/req${slices > 1 ? `  (${slices} slices)` : ''}`);
-      }
-    };
-    /** One case alone for SECONDS. */
-    const measure = (name, server, connections) => measureInterleaved([[name, server]], connections, 1);
-
-    // 1. Learn mode: the gate's first Guardian comes from guard-service on the first sync.
-    console.log(`learning: ${LEARN_REQUESTS} requests of the mix through the gate (learn mode)…`);
-    for (let i = 0; i < LEARN_REQUESTS; i++) await send(gateUrl, mixRequest(i));
-    await syncThroughTraffic(gate, gateUrl);
-    let learned = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
-    for (let i = 0; i < 50 && !(learned.json?.spec?.samples > 0); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      learned = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
-    }
-    const samples = learned.json?.spec?.samples ?? 0;
-    if (!(samples > 0)) throw new Error('guard-service did not learn the Guardian from the mix');
-    await syncThroughTraffic(gate, gateUrl);
-    console.log(`   learned from ${samples} samples`);
-
-    for (const port of [backend.port, passthrough.port, dispatchPassthrough.port, gate.port]) await load(port, 16, WARMUP_SECONDS);
-    for (const c of CONNECTIONS) {
-      await measure('backend direct', backend, c);
-      await measure('uWS + undici pass-through', passthrough, c);
-      await measure('pass-through, undici dispatch', dispatchPassthrough, c);
-      await measure('gate, learn mode', gate, c);
     }
 
-    // 2. Block mode, through the people API as a person would switch it.
-    const put = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`, {
-      method: 'PUT',
-      body: JSON.stringify({ control: { alert: true, block: true, learn: true, force: false, auto: true } }),
-    });
-    if (put.status !== 200) throw new Error(`the people API refused block mode (${put.status}): ${JSON.stringify(put.json)}`);
-    await syncThroughTraffic(gate, gateUrl);
-    const check = { allowed: 0, cycle: MIX_CYCLE.length, blocked: 0, attacks: ATTACKS.length };
-    for (const p of MIX_CYCLE) if ((await send(gateUrl, p)) === 200) check.allowed++;
-    for (const a of ATTACKS) if ((await send(gateUrl, a)) === 403) check.blocked++;
-    console.log(`block mode: ${check.allowed}/${check.cycle} requests of the mix allowed, ${check.blocked}/${check.attacks} attacks blocked`);
-    if (check.allowed !== check.cycle || check.blocked === 0) throw new Error('block mode check failed: the benchmark would not measure what it claims');
-
-    await load(gate.port, 16, WARMUP_SECONDS);
-    await measure('gate, block mode + body', gate, 1);
-    // At 16 and 64 connections the pass-through and the blocking gate take turns, SLICES times
-    // each: the machine's speed drifts over seconds, and alternating spreads it over both alike.
-    for (const c of CONNECTIONS.filter((n) => n > 1)) {
-      await measureInterleaved([['pass-through (interleaved)', passthrough], ['gate, block mode + body', gate]], c);
-    }
-
-    // 3. Soak: the blocking gate at 64 connections for a minute; RSS every 10 s.
+    // 4. Soak: the blocking gate (uws) at 64 connections on the mix; its RSS every 5 s.
+    const idle = uwsGate.memory().rss;
     const rss = [];
-    const soakCpu = cpuSnapshot();
-    const soakTicks = ticks(`/proc/${gate.child.pid}/stat`, [14, 15]);
-    const soak = load(gate.port, 64, SOAK_SECONDS);
     const soakStart = Date.now();
-    const sampler = setInterval(() => {
-      rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: gate.memory().rss });
-    }, 10_000);
-    const soakResult = await soak;
+    const sampler = setInterval(() => rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: uwsGate.memory().rss }), 5_000);
+    const soak = await runWrk({ url: `http://127.0.0.1:${uwsGate.port}`, connections: 64, seconds: SOAK_SECONDS, cycle: MIX, cpu: LOAD_CPU });
     clearInterval(sampler);
-    const end = gate.memory();
-    rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: end.rss });
-    soakResult.name = 'soak: gate, block mode + body';
-    soakResult.connections = 64;
-    soakResult.seconds = SOAK_SECONDS;
-    soakResult.load1 = os.loadavg()[0];
-    soakResult.foreign = foreignCores(soakCpu, cpuSnapshot());
-    soakResult.cpuPerRequestUs = ((ticks(`/proc/${gate.child.pid}/stat`, [14, 15]) - soakTicks) / HZ / soakResult.total) * 1e6;
-    console.log(`soak ${SOAK_SECONDS} s c=64: ${soakResult.rps.toFixed(0)} req/s, p99 ${fmtMs(soakResult.p99)}, non-2xx ${soakResult.non2xx}; gate RSS ${mb(end.rss)} (idle ${mb(idle.rss)})`);
+    rss.push({ s: Math.round((Date.now() - soakStart) / 1000), rss: uwsGate.memory().rss });
+    console.log(`soak ${SOAK_SECONDS} s c=64: ${soak.rps.toFixed(0)} req/s, p99 ${fmtMs(soak.p99)}; gate RSS ${mb(rss.at(-1).rss)} (idle ${mb(idle)})`);
 
-    const run = { results, soak: soakResult, rss, idle, check, samples, loadBefore, loadAfter: os.loadavg(), loadSamples: [...loadSamples], wallSeconds: (Date.now() - t0) / 1000, foreign: foreignCores(cpu0, cpuSnapshot()) };
+    const run = { results, soak, rss, idle, check, samples, wallSeconds: (Date.now() - t0) / 1000 };
     writeSvg(run);
-    writeDoc(report(run));
+    writeBlock(DOC, MARKERS, report(run));
     writeReadme(readmeBlock(run));
     console.log(report(run));
   } finally {
-    for (const c of children) c.disconnect?.();
-    await gate.close();
+    for (const c of children) c.kill();
+    await Promise.all(gates.map((g) => g.process.close()));
     await service.close();
     rmSync(dir, { recursive: true, force: true });
   }
+
+  /** The backend alone, for reference: the plain GET at each connection count. */
+  async function direct(b) {
+    const out = [];
+    for (const c of CONNECTIONS) {
+      const t = ticks(b.pid);
+      const r = await runWrk({ url: `http://127.0.0.1:${b.port}`, connections: c, seconds: SLICE_SECONDS * 2, cycle: PLAIN, cpu: LOAD_CPU });
+      out.push({ name: 'backend direct', mix: 'plain GET', connections: c, rps: r.rps, p50: r.p50, p99: r.p99, p99max: r.p99, cpuUs: (((ticks(b.pid) - t) / HZ) * 1e6) / r.requests, requests: r.requests, errors: r.errors, non2xx: r.non2xx, sliceRps: [r.rps], busyCores: NaN });
+    }
+    return out;
+  }
 }
 
-// ---- the document ----------------------------------------------------------------------------
+// ---- the report ------------------------------------------------------------------------------
 
 function fmtMs(ms) {
   return ms < 1 ? `${Math.round(ms * 1000)} µs` : `${ms.toFixed(2)} ms`;
@@ -281,72 +264,59 @@ function fmtMs(ms) {
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const pct = (x) => `${(x * 100).toFixed(0)} %`;
 const passFail = (ok) => (ok ? '**pass**' : '**FAIL**');
-
-function find(results, name, c) {
-  return results.find((r) => r.name === name && r.connections === c);
-}
+const find = (results, name, mix, c) => results.find((r) => r.name === name && r.mix === mix && r.connections === c);
 
 function budgets(run) {
   const out = [];
-  for (const c of [16, 64]) {
-    const gate = find(run.results, 'gate, block mode + body', c);
-    const near = find(run.results, 'pass-through (interleaved)', c);
-    const first = find(run.results, 'uWS + undici pass-through', c);
-    const disp = find(run.results, 'pass-through, undici dispatch', c);
-    const pairs = gate.sliceRps.map((g, i) => g / near.sliceRps[i]).sort((a, b) => a - b);
-    out.push({ what: `gate block ÷ pass-through, req/s at ${c} connections`, value: gate.rps / near.rps, note: `slice by slice ${pct(pairs[0])}–${pct(pairs[pairs.length - 1])} (median ${pct(pairs[pairs.length >> 1])}); ${pct(gate.rps / first.rps)} against the first pass-through run, ${pct(gate.rps / disp.rps)} against the dispatch pass-through; server CPU per request ${gate.cpuPerRequestUs.toFixed(0)} µs against ${near.cpuPerRequestUs.toFixed(0)} µs`, ok: gate.rps / near.rps >= BUDGET.ratio, budget: `≥ ${pct(BUDGET.ratio)}`, fmt: pct });
+  for (const gate of ['guard gate (uws)', 'guard gate (node)']) {
+    for (const mix of MIXES.map((m) => m.name)) {
+      for (const c of [16, 64]) {
+        const g = find(run.results, gate, mix, c);
+        const d = find(run.results, 'pass-through (dispatch)', mix, c);
+        const slices = g.sliceRps.map((x, i) => x / d.sliceRps[i]).sort((a, b) => a - b);
+        out.push({ gate, what: `${gate}, ${mix}: req/s ÷ the dispatch pass-through's at ${c} connections`, value: g.rps / d.rps, budget: `≥ ${pct(BUDGET.ratio)}`, ok: g.rps / d.rps >= BUDGET.ratio, fmt: pct, note: `slices ${pct(slices[0])}–${pct(slices.at(-1))}; CPU ${g.cpuUs.toFixed(1)} against ${d.cpuUs.toFixed(1)} µs per request` });
+      }
+      const g16 = find(run.results, gate, mix, 16);
+      const d16 = find(run.results, 'pass-through (dispatch)', mix, 16);
+      out.push({ gate, what: `${gate}, ${mix}: p99 added at 16 connections`, value: g16.p99 - d16.p99, budget: `≤ ${BUDGET.addedP99Ms} ms`, ok: g16.p99 - d16.p99 <= BUDGET.addedP99Ms, fmt: (v) => `${v < 0 ? '−' : '+'}${fmtMs(Math.abs(v))}`, note: `${fmtMs(g16.p99)} against ${fmtMs(d16.p99)} (medians of the slices; largest ${fmtMs(g16.p99max)})` });
+      const g1 = find(run.results, gate, mix, 1);
+      const d1 = find(run.results, 'pass-through (dispatch)', mix, 1);
+      const addedUs = (1 / g1.rps - 1 / d1.rps) * 1e6;
+      out.push({ gate, what: `${gate}, ${mix}: time added per request at 1 connection`, value: addedUs, budget: `≤ ${BUDGET.addedUs} µs`, ok: addedUs <= BUDGET.addedUs, fmt: (v) => `${v.toFixed(1)} µs`, note: `${(1e6 / g1.rps).toFixed(1)} against ${(1e6 / d1.rps).toFixed(1)} µs a request; gate CPU +${(g1.cpuUs - d1.cpuUs).toFixed(1)} µs` });
+    }
   }
-  const g16 = find(run.results, 'gate, block mode + body', 16);
-  const p16 = find(run.results, 'pass-through (interleaved)', 16);
-  const d16 = find(run.results, 'backend direct', 16);
-  const added = g16.p99 - p16.p99;
-  out.push({ what: 'gate block added p99 over the pass-through at 16 connections', value: added, note: `${fmtMs(g16.p99 - d16.p99)} over the backend direct`, ok: added <= BUDGET.addedP99Ms, budget: `≤ ${BUDGET.addedP99Ms} ms`, fmt: (v) => `${v < 0 ? '−' : '+'}${fmtMs(Math.abs(v))}` });
-  const last = run.rss[run.rss.length - 1];
-  out.push({ what: `gate RSS after ${run.soak.seconds} s at 64 connections`, value: last.rss, note: `idle ${mb(run.idle.rss)} before any load; max during the soak ${mb(Math.max(...run.rss.map((r) => r.rss)))}`, ok: last.rss <= BUDGET.rssBytes, budget: `≤ ${mb(BUDGET.rssBytes)}`, fmt: mb });
+  const last = run.rss.at(-1);
+  out.push({ gate: 'guard gate (uws)', what: `guard gate (uws): RSS after ${SOAK_SECONDS} s at 64 connections (mix, block mode)`, value: last.rss, budget: `≤ ${mb(BUDGET.rssBytes)}`, ok: last.rss <= BUDGET.rssBytes, fmt: mb, note: `idle ${mb(run.idle)}; largest during the soak ${mb(Math.max(...run.rss.map((r) => r.rss)))}` });
   return out;
 }
 
 function report(run) {
   const cpu = os.cpus();
-  const lines = [START, ''];
-  lines.push(`Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, Linux ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`);
+  const lines = [MARKERS.start, ''];
+  lines.push(`Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, Linux ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}. \`npm run bench:gate\` (bench/gate/run.js), ${Math.round(run.wallSeconds)} s.`);
   lines.push('');
   lines.push('Method:');
   lines.push('');
-  lines.push('* `npm run bench:gate` builds, then runs bench/gate/run.js (about four minutes) and rewrites this block and docs/bench-gate.svg.');
-  lines.push('* Processes: the backend (a minimal `node:http` server answering a small JSON, bench/gate/backend.js), the');
-  lines.push('  pass-through (bench/gate/passthrough.js: uWebSockets.js App + undici Pool of 64 connections, bodies streamed both');
-  lines.push('  ways, nothing else; undici\'s `request` API, the baseline of the budgets, and the same on undici\'s `dispatch` API as');
-  lines.push('  the gate uses it, for reference), the gate (the process the image runs, `bin/guard.js gate`, configured by the environment,');
-  lines.push(`  with the Node flags and settings of deploy/gate-sidecar-example.yaml: \`${Object.entries(GATE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ')}\`; pod monitor and body analysis on, their defaults) and the`);
-  lines.push('  load generator (autocannon 9, one process per run) each run on their own; guard-service (file store, auth off)');
-  lines.push('  runs in the benchmark process, which is idle while load runs. All share the machine\'s cores.');
-  lines.push(`* The mix: a cycle of ${MIX_CYCLE.length} requests per connection, item GETs with a query and one JSON cart POST in four, browser headers.`);
-  lines.push(`* Learn mode is the gate's state from its first sync (${LEARN_REQUESTS} requests of the mix were sent through it and synced — the gate`);
-  lines.push('  syncs as in production, at once when 1000 samples are held, so the benchmark sends the mix until it did —');
-  lines.push(`  guard-service learned from ${run.samples} samples). Block mode is switched through the people API (control block, alert`);
-  lines.push('  and learn on) and synced; before measuring, every request of the cycle was checked to be allowed');
-  lines.push(`  (${run.check.allowed}/${run.check.cycle}) and attacks blocked (${run.check.blocked}/${run.check.attacks}: SQL injection in the query, script in a JSON body).`);
-  lines.push(`* Each case runs ${SECONDS} s per connection count after a ${WARMUP_SECONDS} s warm-up per server; connections 1, 16, 64, pipelining 1. In block mode`);
-  lines.push(`  at 16 and 64 connections the pass-through and the gate take turns in ${SLICES} slices of ${SECONDS / SLICES} s each (${SECONDS} s per case; in the`);
-  lines.push('  order A B, B A, A B …), and the ratios compare those two: this machine\'s speed drifts by 10–20 % within a minute,');
-  lines.push('  and alternating spreads the drift over both alike. The budget is the ratio of the two totals; the ratios of the');
-  lines.push('  slices side by side are given with it, to show the spread. Latency: p50 and p99 of every response of the run (all slices of a case together), at full');
-  lines.push('  timer resolution (autocannon\'s own histogram rounds to whole milliseconds), from request written to response read,');
-  lines.push('  as the load generator sees it.');
-  lines.push('* Server CPU per request: user + system time of the measured server process (backend, pass-through or gate) over');
-  lines.push('  the run, from /proc/<pid>/stat, divided by the requests answered: what one request costs that process, whatever');
-  lines.push('  share of the cores the load generator took.');
-  lines.push(`* Memory: the gate process's RSS (VmRSS of /proc/<pid>/status) every 10 s of a final ${run.soak.seconds} s soak at 64 connections in block mode.`);
+  lines.push(`* Load: Debian's \`wrk\` (one thread${LOAD_CPU !== null ? `, pinned to CPU ${LOAD_CPU}` : ''}), with a Lua script that replays the request cycle on every connection (bench/gate/wrk.js).`);
+  lines.push(`  The servers${SERVER_CPU !== null ? ` share CPU ${SERVER_CPU}` : ''}: the backend (bench/gate/backend.js, a \`node:http\` server answering a small JSON); the`);
+  lines.push('  pass-through (bench/gate/passthrough.js: a uWebSockets.js App and an undici Pool, bodies streamed both ways, nothing');
+  lines.push("  else) on undici's `dispatch` API — the floor for a gate built on dispatch, as this one is, and the baseline of every");
+  lines.push("  budget — and on undici's `request` API beside it; and `guard gate` (bin/guard.js, the process the image runs, with the");
+  lines.push(`  deployment's \`NODE_OPTIONS=${GATE_NODE_FLAGS.join(' ')}\` and \`${Object.entries(GATE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\`) in block mode with body`);
+  lines.push('  analysis on, once on the uws listener and once on the node listener.');
+  lines.push(`* Mixes: the plain GET \`GET /api/items?id=42&name=alice\` with only \`Host\`; the shop's mix, a cycle of ${MIX_CYCLE.length} requests, item GETs with a query and one JSON cart POST in four, with browser headers (bench/gate/mix.js).`);
+  lines.push(`* The Guardian: learned by guard-service from both mixes sent through both gates in learn mode (${run.samples} samples, synced as in production at 1000 samples held), then switched to block mode through the people API. Before measuring, each gate allowed every request of both mixes and blocked ${ATTACKS.length} attacks.`);
+  lines.push(`* Each connection count of each mix: the four servers take turns in ${SLICES} slices of ${SLICE_SECONDS} s (A B C D, D C B A, …), so that the machine's drift falls on all alike. Req/s over all slices; p50 and p99 are the medians of the slices' (wrk's own percentiles); CPU per request is the server process's user + system time (/proc) over its requests. "Busy" is the whole machine's busy cores during the slices (2 = both full).`);
+  lines.push(`* Time added per request at 1 connection: 1/(req/s) of the gate less the dispatch pass-through's, both closed-loop on one connection.`);
+  lines.push(`* Memory: the uws gate's RSS (/proc) every 5 s of a ${SOAK_SECONDS} s soak at 64 connections on the mix, block mode.`);
   lines.push('');
-  lines.push(`Load average (1 min) before the run ${run.loadBefore[0].toFixed(2)}, after it ${run.loadAfter[0].toFixed(2)}; sampled every 5 s during the run: mean ${mean(run.loadSamples).toFixed(2)}, max ${Math.max(...run.loadSamples).toFixed(2)} — on ${cpu.length} cores the servers and the load generator compete for CPU, so every figure is for this contended setting. Wall time ${Math.round(run.wallSeconds)} s. Processes outside this benchmark used ${run.foreign.toFixed(2)} cores on average over the run (the machine's busy time from /proc/stat less the benchmark's own processes'); the last column shows it per run — a figure well above 0 means the run shared the machine with other work.`);
+  lines.push('![Requests per second by server, mix and connections](bench-gate.svg)');
   lines.push('');
-  lines.push('![Requests per second by case and connections](bench-gate.svg)');
-  lines.push('');
-  lines.push('| Case | Connections | Req/s | p50 | p99 | Server CPU per request | Requests | Non-2xx | Errors | Load (1 min) after | Other processes (cores) |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of [...run.results, run.soak]) {
-    lines.push(`| ${r.name}${r.seconds !== SECONDS ? `, ${r.seconds} s` : ''} | ${r.connections} | ${r.rps.toFixed(0)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.cpuPerRequestUs.toFixed(0)} µs | ${r.total} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.load1.toFixed(2)} | ${r.foreign.toFixed(2)} |`);
+  lines.push('| Mix | Connections | Server | Req/s | ÷ dispatch | p50 | p99 | CPU per request | Requests | Errors | Non-2xx | Busy cores |');
+  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of run.results) {
+    const d = find(run.results, 'pass-through (dispatch)', r.mix, r.connections);
+    lines.push(`| ${r.mix} | ${r.connections} | ${r.name} | ${r.rps.toFixed(0)} | ${d && r.name !== 'backend direct' ? pct(r.rps / d.rps) : '—'} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.cpuUs.toFixed(1)} µs | ${r.requests} | ${r.errors} | ${r.non2xx} | ${Number.isNaN(r.busyCores) ? '—' : r.busyCores.toFixed(2)} |`);
   }
   lines.push('');
   lines.push('Budgets:');
@@ -355,90 +325,77 @@ function report(run) {
   lines.push('| --- | ---: | ---: | --- | --- |');
   for (const b of budgets(run)) lines.push(`| ${b.what} | ${b.fmt(b.value)} | ${b.budget} | ${passFail(b.ok)} | ${b.note} |`);
   lines.push('');
-  lines.push(`Gate RSS during the soak: ${run.rss.map((r) => `${r.s} s ${mb(r.rss)}`).join(', ')}.`);
+  lines.push(`Soak: ${run.soak.requests} requests, ${run.soak.rps.toFixed(0)} req/s, p99 ${fmtMs(run.soak.p99)}, errors ${run.soak.errors + run.soak.timeouts}, non-2xx ${run.soak.non2xx}. Gate RSS: ${run.rss.map((r) => `${r.s} s ${mb(r.rss)}`).join(', ')}.`);
   lines.push('');
-  lines.push(END);
+  lines.push(MARKERS.end);
   return lines.join('\n');
 }
 
-/** The budget table for the README: what the gate costs, in one glance. */
+/** The budget table for the README: what the gate costs, in one glance (the uws listener). */
 function readmeBlock(run) {
   const cpu = os.cpus();
-  const lines = [README_START];
-  lines.push(`guard-gate, on ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores shared by backend, proxy and load generator; Node ${process.version}; ${new Date().toISOString().slice(0, 10)} (\`npm run bench:gate\`):`);
+  const lines = [README_MARKERS.start];
+  lines.push(`guard-gate on the uws listener, block mode, against the dispatch pass-through; ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores (wrk on one, the servers on the other); Node ${process.version}; ${new Date().toISOString().slice(0, 10)} (\`npm run bench:gate\`; the node listener and the method in [docs/performance.md](docs/performance.md)):`);
   lines.push('');
   lines.push('| Budget | Measured | Limit | Result |');
   lines.push('| --- | ---: | ---: | --- |');
-  for (const b of budgets(run)) lines.push(`| ${b.what} | ${b.fmt(b.value)} | ${b.budget} | ${passFail(b.ok)} |`);
-  lines.push(README_END);
+  for (const b of budgets(run).filter((x) => x.gate === 'guard gate (uws)')) lines.push(`| ${b.what.replace('guard gate (uws), ', '').replace('guard gate (uws): ', '')} | ${b.fmt(b.value)} | ${b.budget} | ${passFail(b.ok)} |`);
+  lines.push(README_MARKERS.end);
   return lines.join('\n');
 }
 
 function writeReadme(block) {
   const text = readFileSync(README, 'utf8');
-  const a = text.indexOf(README_START);
-  const b = text.indexOf(README_END);
-  if (a < 0 || b < a) return; // the README has no place for it
-  writeFileSync(README, text.slice(0, a) + block + text.slice(b + README_END.length));
+  const a = text.indexOf(README_MARKERS.start);
+  const b = text.indexOf(README_MARKERS.end);
+  if (a < 0 || b < a) return;
+  writeFileSync(README, text.slice(0, a) + block + text.slice(b + README_MARKERS.end.length));
 }
 
-function mean(xs) {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
-function writeDoc(block) {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Performance\n';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const out = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## guard-gate\n\n${block}\n`;
-  writeFileSync(DOC, out);
-}
-
-// ---- the chart: grouped bars of req/s, one group per connection count -------------------------
+// ---- the chart: grouped bars of req/s, one group per mix and connection count -----------------
 
 const SERIES = [
-  { name: 'backend direct', color: '#9e9e9e' },
-  { name: 'uWS + undici pass-through', color: '#4e79a7' },
-  { name: 'pass-through, undici dispatch', color: '#76b7b2' },
-  { name: 'pass-through (interleaved)', color: '#a0cbe8' },
-  { name: 'gate, learn mode', color: '#f28e2b' },
-  { name: 'gate, block mode + body', color: '#e15759' },
+  { name: 'pass-through (dispatch)', color: '#4e79a7' },
+  { name: 'pass-through (request API)', color: '#a0cbe8' },
+  { name: 'guard gate (uws)', color: '#e15759' },
+  { name: 'guard gate (node)', color: '#f28e2b' },
 ];
 
 function writeSvg(run) {
-  const W = 720, H = 360, left = 64, right = 16, top = 40, bottom = 84;
+  const groups = MIXES.flatMap((m) => CONNECTIONS.map((c) => ({ mix: m.name, c })));
+  const W = 860, H = 380, left = 64, right = 16, top = 40, bottom = 90;
   const plotW = W - left - right, plotH = H - top - bottom;
-  const max = Math.max(...run.results.map((r) => r.rps));
+  const max = Math.max(...run.results.filter((r) => r.name !== 'backend direct').map((r) => r.rps));
   const step = niceStep(max / 5);
   const yMax = Math.ceil(max / step) * step;
   const y = (v) => top + plotH - (v / yMax) * plotH;
-  const groupW = plotW / CONNECTIONS.length;
+  const groupW = plotW / groups.length;
   const barW = (groupW * 0.8) / SERIES.length;
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">guard-gate: requests/s by connections (${SECONDS} s per run, ${os.cpus().length} cores shared)</text>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">guard-gate, block mode: requests/s by mix and connections (wrk; servers on one core)</text>`,
   ];
   for (let v = 0; v <= yMax; v += step) {
     parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e0e0e0"/>`);
     parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
   }
-  CONNECTIONS.forEach((c, gi) => {
+  groups.forEach((g, gi) => {
     const x0 = left + gi * groupW + groupW * 0.1;
     SERIES.forEach((s, si) => {
-      const r = find(run.results, s.name, c);
+      const r = find(run.results, s.name, g.mix, g.c);
       if (!r) return;
       const x = x0 + si * barW;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y(r.rps).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y(r.rps)).toFixed(1)}" fill="${s.color}"><title>${esc(s.name)}, ${c} connections: ${r.rps.toFixed(0)} req/s, p99 ${esc(fmtMs(r.p99))}</title></rect>`);
-      parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(r.rps) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${r.rps.toFixed(0)}</text>`);
+      parts.push(`<rect x="${x.toFixed(1)}" y="${y(r.rps).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y(r.rps)).toFixed(1)}" fill="${s.color}"><title>${esc(s.name)}, ${esc(g.mix)}, ${g.c} connections: ${r.rps.toFixed(0)} req/s, p99 ${esc(fmtMs(r.p99))}</title></rect>`);
     });
-    parts.push(`<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 16}" text-anchor="middle">${c} connection${c > 1 ? 's' : ''}</text>`);
+    parts.push(`<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 16}" text-anchor="middle">${esc(g.mix)}</text>`);
+    parts.push(`<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 30}" text-anchor="middle">${g.c} conn.</text>`);
   });
   parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#000"/>`);
   parts.push(`<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#000"/>`);
   SERIES.forEach((s, i) => {
-    const lx = left + (i % 3) * 210, ly = H - 44 + Math.floor(i / 3) * 18;
+    const lx = left + (i % 2) * 300, ly = H - 34 + Math.floor(i / 2) * 18;
     parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${s.color}"/><text x="${lx + 18}" y="${ly}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');

@@ -1111,11 +1111,17 @@ function pileOf(reqs: HttpRequestFields[]): ReturnType<ReturnType<typeof core>['
   return p;
 }
 
+/**
+ * Learn `groups` pile by pile as guard-service does (Guard's key caps: keys kept by name while a
+ * table has room). Without caps the original's 7-key learning is order-dependent by design: a key
+ * first seen with only empty values (score 0) goes straight to the catch-all, one first seen with a
+ * value is kept (docs/compatibility.md) — so the order of piles may change what is learned.
+ */
 function learnFrom(groups: HttpRequestFields[][]): Guardian {
   const g = core().defaultGuardian();
   for (const group of groups) {
     const p = pileOf(group);
-    g.learn(p);
+    g.learn(p, {});
     p.dispose();
   }
   return g;

@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
+import { listenLocal } from '../support/servers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const built = existsSync(`${root}build/js/cli/index.js`);
@@ -44,8 +45,8 @@ describe.skipIf(!built)('the gate-wide body budget (needs `npm run build`)', () 
         setTimeout(() => res.end('ok'), 1_500);
       });
     });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise<void>((r) => { backend.closeAllConnections(); backend.close(() => r()); }));
+    const listening = await listenLocal(backend);
+    cleanups.push(() => listening.close());
 
     const [port, adminPort] = [await freePort(), await freePort()];
     const child: ChildProcess = spawn(process.execPath, [`${root}bin/guard.js`, 'gate'], {
@@ -55,7 +56,7 @@ describe.skipIf(!built)('the gate-wide body budget (needs `npm run build`)', () 
         MALLOC_TRIM_THRESHOLD_: '131072',
         SERVICE_NAME: 'uploads',
         NAMESPACE: 'default',
-        PROTECTED_SERVICE: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`,
+        PROTECTED_SERVICE: listening.url,
         PORT: String(port),
         GUARD_ADMIN_PORT: String(adminPort),
         GUARD_LISTEN_ADDRESS: '127.0.0.1',

@@ -7,11 +7,11 @@
 // warn or above.
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { loadCore } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
+import { listenLocal } from '../support/servers.js';
 import { checkedGate, checkGateInvariants, requestsCounted } from './invariants.js';
 
 
@@ -84,15 +84,9 @@ async function service(): Promise<string> {
       else writeInChunks(res, body);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenLocal(server);
+  cleanups.push(() => listening.close());
+  return listening.url;
 }
 
 async function gate(upstream: string, listener: 'uws' | 'node') {

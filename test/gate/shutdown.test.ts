@@ -4,12 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { start } from '../service/api-support.js';
+import { listenLocal } from '../support/servers.js';
 import { freePort } from '../support/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,15 +35,9 @@ async function slowBackend(latencyMs: number): Promise<{ url: string; arrived: (
       }, latencyMs);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrived: () => arrived };
+  const listening = await listenLocal(server);
+  cleanups.push(() => listening.close());
+  return { url: listening.url, arrived: () => arrived };
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -143,9 +137,9 @@ describe.skipIf(!built)('guard gate under SIGTERM (needs `npm run build`)', () =
       res.setHeader('content-length', image.length);
       res.end(image);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-    const { child, port, adminPort, exited } = await startGateProcess(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const listening = await listenLocal(server);
+    cleanups.push(() => listening.close());
+    const { child, port, adminPort, exited } = await startGateProcess(listening.url);
     const N = 60;
     for (let i = 0; i < N; i++) {
       const r = await request(`http://127.0.0.1:${port}/${i % 2 ? 'download' : 'img'}/${i}`);

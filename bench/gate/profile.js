@@ -1,0 +1,186 @@
+// Where guard-gate's time goes (npm run bench:gate:profile): the dispatch pass-through and `guard gate`
+// (as the image runs it, block mode, a Guardian learned for the request) under the same wrk load of
+// the plain GET, each with V8's CPU profiler sampling every 100 µs; the samples are summed by part of
+// the request path and divided by the requests served — microseconds of CPU per request, the gate's
+// against the pass-through's. Writes its block of docs/performance.md.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { writeBlock } from './doc-block.js';
+import { deploymentEnv } from './flags.js';
+import { freePort, until } from './gate-process.js';
+import { ensureWrk, runWrk } from './wrk.js';
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const DOC = here('../../docs/performance.md');
+const MARKERS = { start: '<!-- bench:gate-profile:start -->', end: '<!-- bench:gate-profile:end -->', heading: '## Where the gate\'s time goes' };
+const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
+const CONNECTIONS = 16;
+const HOST = 'shop.bench';
+const PLAIN = { method: 'GET', path: '/api/items?id=42&name=alice', headers: { Host: HOST } };
+const CORES = os.cpus().length;
+
+/**
+ * The part of the request path a profile node belongs to (null: idle). `undiciWasm`: the wasm
+ * modules the pass-through ran too (undici's llhttp), told apart from the core's.
+ */
+function part(frame, undiciWasm) {
+  const url = frame.url;
+  const fn = frame.functionName;
+  if (fn === '(idle)') return null;
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (fn === '(program)') return 'V8 and native code outside JavaScript';
+  if (url.startsWith('wasm://')) return undiciWasm.has(url) ? 'undici (the upstream request and response)' : 'the core (wasm)';
+  if (url.includes('undici')) return 'undici (the upstream request and response)';
+  if (url.includes('/build/js/core/')) return 'the core\'s host (record writing, handles)';
+  if (fn === 'writeLatin1String' || fn === 'writeUtf8String' || fn === 'writev' || fn === 'writeBuffer') return 'socket writes to the service';
+  if (url.endsWith('client-response.js') && fn === 'cork') return 'uWS: the response written to the client (native, in cork)';
+  if (url.endsWith('passthrough.js') && (fn === 'onData' || fn === 'onHeaders' || fn === 'onComplete')) return 'uWS: the response written to the client (native, in cork)';
+  if (url.endsWith('uws.js') && fn === 'peerAddress') return 'uWS: the peer address';
+  if (url.endsWith('uws-listener.js') || url.endsWith('listener.js')) return 'uWS: request head and header collection';
+  if (url.endsWith('client-response.js')) return 'uWS: other calls';
+  if (/gate\/(exchange|exchanges|session-pool|proxy)\.js$/.test(url)) return 'exchange state and its end';
+  if (/gate\/(request-path|request-target|body-buffer|media-type)\.js$/.test(url)) return 'request path (framing, target, forwarding)';
+  if (/gate\/(response-path|header-text|recent-text)\.js$/.test(url)) return 'response path';
+  if (/gate\/(admin)\.js$/.test(url) || url.includes('prom-client')) return 'metrics';
+  if (/gate\/(alerts|index)\.js$/.test(url) || url.includes('pino') || url.includes('sonic-boom')) return 'alerts, logging, sessions handed on';
+  if (/gate\/sync\.js$/.test(url)) return 'sync pile';
+  if (url.endsWith('passthrough.js')) return 'pass-through JavaScript';
+  if (url.startsWith('node:') || url === '') return 'Node internals (streams, timers, buffers)';
+  return 'other';
+}
+
+/** A .cpuprofile of a directory. */
+function profileIn(dir) {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  return JSON.parse(readFileSync(join(dir, file), 'utf8'));
+}
+
+/** Per function (BENCH_PROFILE_DETAIL=1), for looking closer. */
+const detail = new Map();
+
+/**
+ * Microseconds of CPU per request by part, from a profile and the requests served in its last
+ * `seconds` (the measured run: the process's start and the warm-up before it are left out).
+ */
+function breakdown(p, requests, seconds, undiciWasm) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const counts = new Map();
+  let t = p.startTime;
+  const from = p.endTime - seconds * 1e6;
+  let taken = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i];
+    if (t < from) continue;
+    counts.set(p.samples[i], (counts.get(p.samples[i]) ?? 0) + 1);
+    taken++;
+  }
+  const dt = (p.endTime - from) / taken;
+  /** @type {Map<string, number>} */
+  const parts = new Map();
+  for (const [id, c] of counts) {
+    const frame = byId.get(id).callFrame;
+    const k = part(frame, undiciWasm);
+    if (process.env.BENCH_PROFILE_DETAIL && k !== null) {
+      const f = `${k} :: ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
+      detail.set(f, (detail.get(f) ?? 0) + (c * dt) / requests);
+    }
+    if (k !== null) parts.set(k, (parts.get(k) ?? 0) + (c * dt) / requests);
+  }
+  return parts;
+}
+
+async function main() {
+  ensureWrk();
+  const dir = mkdtempSync(join(os.tmpdir(), 'guard-profile-'));
+  const children = [];
+  const pin = (pid) => CORES > 1 && execFileSync('taskset', ['-a', '-p', '-c', '0', String(pid)], { stdio: 'ignore' });
+  try {
+    const backend = fork(here('./backend.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(backend);
+    const backendPort = await new Promise((r) => backend.once('message', (/** @type {any} */ m) => r(m.port)));
+    pin(backend.pid);
+    const upstream = `http://127.0.0.1:${backendPort}`;
+
+    // A Guardian learned for the request and the backend's real answer, in block mode.
+    const answer = await request(`${upstream}${PLAIN.path}`, { headers: PLAIN.headers });
+    const body = await answer.body.text();
+    const headers = Object.entries(answer.headers).map(([k, v]) => [k, String(v)]);
+    const records = Array.from({ length: 100 }, () => JSON.stringify({ method: 'GET', path: '/api/items', query: 'id=42&name=alice', headers: [['Host', HOST]], remote: '127.0.0.1', response: { status: 200, headers, body } }));
+    writeFileSync(join(dir, 'traffic.jsonl'), `${records.join('\n')}\n`);
+    execFileSync(process.execPath, [here('../../bin/guard.js'), 'learn', '--in', join(dir, 'traffic.jsonl'), '--out', join(dir, 'learned.json')], { stdio: 'ignore' });
+    const spec = JSON.parse(readFileSync(join(dir, 'learned.json'), 'utf8'));
+    spec.control = { ...spec.control, alert: true, block: true, learn: false, force: false, auto: true };
+    writeFileSync(join(dir, 'guardian.json'), JSON.stringify(spec));
+
+    const results = [];
+    /** @type {Set<string>} */
+    const undiciWasm = new Set();
+    for (const who of ['pass-through (dispatch)', 'guard gate (uws)']) {
+      const profDir = join(dir, who.replace(/\W+/g, '-'));
+      const port = await freePort();
+      const flags = [...deploymentEnv().NODE_OPTIONS.split(' '), '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100'];
+      const child =
+        who === 'guard gate (uws)'
+          ? spawn(process.execPath, [...flags, here('../../bin/guard.js'), 'gate'], {
+              env: { PATH: process.env.PATH, MALLOC_TRIM_THRESHOLD_: '131072', SERVICE_NAME: 'shop', NAMESPACE: 'bench', PROTECTED_SERVICE: upstream, PORT: String(port), GUARD_ADMIN_PORT: String(await freePort()), GUARD_LISTEN_ADDRESS: '127.0.0.1', GUARDIAN_FILE: join(dir, 'guardian.json'), MONITOR_POD: 'false', USE_CRD: 'false', LOG_LEVEL: 'warn' },
+              stdio: ['ignore', 'ignore', 'inherit'],
+            })
+          : spawn(process.execPath, [...flags, '--input-type=module', '-e', `import { startPassthrough } from ${JSON.stringify(here('./passthrough.js'))}; await startPassthrough(${JSON.stringify(upstream)}, ${port}, 'dispatch'); process.on('SIGINT', () => process.exit(0));`], { stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(child);
+      await until(async () => (await request(`http://127.0.0.1:${port}${PLAIN.path}`, { headers: PLAIN.headers })).statusCode === 200, 20_000, `${who} to answer 200`);
+      pin(child.pid);
+      await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: 2, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+      const load = await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: SECONDS, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+      if (load.non2xx > 0) throw new Error(`${who}: ${load.non2xx} answers were not 2xx: the Guardian does not fit the request`);
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGINT');
+      });
+      const profile = profileIn(profDir);
+      // The pass-through runs first: the wasm it runs is undici's parser.
+      if (who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
+      results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm) });
+      console.log(`${who}: ${load.rps.toFixed(0)} req/s`);
+    }
+    if (process.env.BENCH_PROFILE_DETAIL) for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`${v.toFixed(2).padStart(7)} µs  ${k}`);
+    const block = report(results);
+    writeBlock(DOC, MARKERS, block);
+    console.log(block);
+  } finally {
+    for (const c of children) c.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(results) {
+  const cpu = os.cpus();
+  const [pt, gate] = results;
+  const names = [...new Set([...gate.parts.keys(), ...pt.parts.keys()])].sort((a, b) => (gate.parts.get(b) ?? 0) - (gate.parts.get(a) ?? 0));
+  const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+  const lines = [MARKERS.start, ''];
+  lines.push(`Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}. \`npm run bench:gate:profile\` (bench/gate/profile.js).`);
+  lines.push('');
+  lines.push(`Each server alone under wrk (${CONNECTIONS} connections, ${SECONDS} s after a 2 s warm-up, the plain GET), with V8's CPU profiler sampling every 100 µs; the samples of the measured run summed by part of the request path and divided by the requests it answered. The gate is \`guard gate\` in block mode with a Guardian learned for the request and the backend's answer; the pass-through is bench/gate/passthrough.js on undici's dispatch API. Native time is counted where JavaScript called into it: the client's response is written by uWS inside \`cork\`.`);
+  lines.push('');
+  lines.push(`| Part | guard gate, µs per request | pass-through, µs per request |`);
+  lines.push('| --- | ---: | ---: |');
+  for (const n of names) lines.push(`| ${n} | ${(gate.parts.get(n) ?? 0).toFixed(2)} | ${(pt.parts.get(n) ?? 0).toFixed(2)} |`);
+  lines.push(`| **all** | **${sum(gate.parts).toFixed(1)}** | **${sum(pt.parts).toFixed(1)}** |`);
+  lines.push('');
+  lines.push(`Req/s while profiled: guard gate ${gate.rps.toFixed(0)}, pass-through ${pt.rps.toFixed(0)} (the profiler slows both).`);
+  lines.push('');
+  lines.push(MARKERS.end);
+  return lines.join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
