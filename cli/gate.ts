@@ -26,6 +26,9 @@ export async function runGate(ctx: CommandContext, env: Readonly<Record<string, 
     throw err;
   }
   ctx.stderr.write(`guard gate: listening on port ${gate.port} (admin ${gate.adminPort})\n`);
+  const service = gate.guardService();
+  if (service.url === null) ctx.stderr.write('guard gate: no guard-service (GUARD_SERVICE_URL=none): nothing is learned\n');
+  else if (service.reachable === false) ctx.stderr.write(`guard gate: guard-service ${service.url} unreachable (${service.lastError}): nothing is learned until it answers\n`);
   const signal = await stopped;
   ctx.stderr.write(`guard gate: ${signal}: draining, final sync\n`);
   await gate.close();

@@ -26,6 +26,8 @@ Commands:
   learn     learn a Guardian from traffic files
   check     decide traffic records against a Guardian
   demo      a self-contained local demonstration
+  inject    add guard-gate to Kubernetes / Knative YAML (or take it out: --uninject)
+  webhook   run guard-webhook, the admission webhook that injects guard-gate
 
 Run \`guard <command> --help\` for the options of a command.
 `;
@@ -83,16 +85,18 @@ decides them against the service's Guardian, alerts or blocks, and syncs what it
 guard-service. Configured by the environment (names of the original kept):
 
   SERVICE_NAME, NAMESPACE      the protected service (required)
-  PROTECTED_SERVICE            where requests go (default http://127.0.0.1:8080)
+  PROTECTED_SERVICE            where requests go: a URL, or :PORT on 127.0.0.1 (default
+                               http://127.0.0.1:8080)
   PORT                         the gate's port (default 22000)
-  GUARD_SERVICE_URL            guard-service's base URL (unset: no sync; Guardians from
-                               Kubernetes or GUARDIAN_FILE)
+  GUARD_SERVICE_URL            guard-service's base URL (default
+                               https://guard-service.knative-serving; none: no sync, Guardians
+                               from Kubernetes or GUARDIAN_FILE)
   USE_CRD                      Guardian CRDs (true, default) or ConfigMaps (false)
   MONITOR_POD                  watch the pod's peers in /proc/net (default true)
   ANALYZE_BODY                 profile request bodies of every type, and JSON, form and text
                                response bodies (default true)
-  GUARDIAN_SYNC_INTERVAL       seconds between syncs (default 60)
-  POD_MONITOR_INTERVAL         seconds between pod samples (default 5)
+  GUARDIAN_SYNC_INTERVAL       seconds between syncs, or a Go duration (default 60)
+  POD_MONITOR_INTERVAL         seconds between pod samples, or a Go duration (default 5)
   LOG_LEVEL                    pino level (default info)
   GUARDIAN_FILE                a Guardian to use without a cluster
   GUARD_ADMIN_PORT             /healthz, /readyz, /metrics (default 22001)
@@ -125,8 +129,11 @@ guard-service. Configured by the environment (names of the original kept):
   GUARD_DRAIN_TIMEOUT          seconds in-flight requests get after that (default 10)
   GUARD_SERVICE_TOKEN_FILE     projected token for guard-service
                                (default /var/run/secrets/tokens/guard-service)
-  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to
+  GUARD_SERVICE_CA_FILE        CA that guard-service's certificate must chain to (default:
+                               Knative's /var/lib/knative/certs/ca.crt when mounted)
+  GUARD_SERVICE_CA             the same CA as PEM text
   GUARD_SERVICE_SERVER_NAME    name verified in guard-service's certificate
+  GUARD_PLUGINS                plugins besides the guard: testgate (GUARD_TESTGATE_*)
   HOSTNAME                     this pod's name in syncs (Kubernetes sets it)
 
 Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT after
@@ -178,4 +185,51 @@ requests passing.
 Options:
   --keep       keep everything running after the demo (stop with Ctrl-C)
   -h, --help   show this help
+`;
+
+export const INJECT_HELP = `Usage: guard inject [-f FILE]… [options]   (no -f, or -f -: standard input)
+
+Prints the Kubernetes YAML with guard-gate added to every Deployment, StatefulSet, DaemonSet, Pod
+(apps/v1, v1) and Knative Service (serving.knative.dev/v1); other documents pass through unchanged.
+The gate takes the port clients use; the app moves to a port the gate reaches on 127.0.0.1 (its
+PORT variable says which); the app's probes follow it. Injecting twice changes nothing;
+--uninject restores the input exactly. What is added and why: docs/operations.md.
+
+Options:
+  -f, --filename FILE         a manifest (one or several documents, or a List); repeatable
+  --uninject                  take out what guard inject added
+  -o, --out FILE              write the result to FILE (atomically) instead of standard output
+  --image IMAGE               the gate's image (default guard:0.1.0)
+  --service NAME              SERVICE_NAME (default: the workload's name)
+  --namespace NS              a Knative Service's namespace when its manifest names none
+  --port NAME|NUMBER          the port clients use, when the pod declares several (or none)
+  --app-port N                the app's new port (default: the first free from 8081)
+  --guard-service-url URL     GUARD_SERVICE_URL (default: the gate's,
+                              https://guard-service.knative-serving)
+  --guard-service-ca FILE     guard-service's CA (PEM), given to the gate as GUARD_SERVICE_CA;
+                              without it the gate reads the ConfigMap guard-service-ca
+  -h, --help                  show this help
+
+Exit status: 0 done, 1 a file could not be read or an object was refused (the reason is printed;
+nothing is written), 2 usage error.
+`;
+
+export const WEBHOOK_HELP = `Usage: guard webhook
+
+Runs guard-webhook, the mutating admission webhook: pods, workloads and Knative Services labelled
+guard.security.knative.dev/inject=enabled (or in a namespace so labelled, or a Knative template
+annotated qpoption.knative.dev/guard-activate: enable) get guard-gate as guard inject adds it.
+Configured by the environment:
+
+  GUARD_WEBHOOK_PORT          HTTPS port (default 8443)
+  GUARD_WEBHOOK_TLS_CERT      certificate file (default /secrets/tls.crt); re-read when it changes
+  GUARD_WEBHOOK_TLS_KEY       key file (default /secrets/tls.key)
+  GUARD_WEBHOOK_GATE_IMAGE    the gate's image (default guard:0.1.0)
+  GUARD_WEBHOOK_GUARD_SERVICE_URL   GUARD_SERVICE_URL given to gates (default: the gate's own)
+  GUARD_WEBHOOK_GUARD_SERVICE_CA    a PEM file given to gates as GUARD_SERVICE_CA (default: none;
+                              gates read the ConfigMap guard-service-ca)
+  GUARD_WEBHOOK_LOG_LEVEL     pino level (default info)
+
+Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT, 1 could
+not listen, 2 invalid configuration.
 `;

@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openCore } from './core.js';
 import { CliError } from './errors.js';
-import { CHECK_HELP, DEMO_HELP, GATE_HELP, LEARN_HELP, SERVICE_HELP, USAGE } from './help.js';
+import { CHECK_HELP, DEMO_HELP, GATE_HELP, INJECT_HELP, LEARN_HELP, SERVICE_HELP, USAGE, WEBHOOK_HELP } from './help.js';
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 import type { CommandContext } from './report.js';
 import { CAPS_OPTIONS, capsOf, POLICY_OPTIONS, policyOf } from './route-options.js';
@@ -65,6 +65,33 @@ export async function main(args: string[], ctx: CommandContext = processContext(
         if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, GATE_HELP);
         if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard gate takes no arguments (it is configured by the environment)\nRun \`guard gate --help\` for its variables.`);
         return await (await import('./gate.js')).runGate(ctx);
+      case 'inject': {
+        const v = parse('inject', rest, INJECT_OPTIONS);
+        if (v.help) return help(ctx, INJECT_HELP);
+        const { runInject } = await import('./inject.js');
+        return await runInject(
+          {
+            files: v.filename ?? [],
+            uninject: v.uninject === true,
+            out: v.out,
+            stdin: process.stdin,
+            options: {
+              image: v.image,
+              serviceName: v.service,
+              namespace: v.namespace,
+              port: v.port,
+              appPort: v['app-port'] === undefined ? undefined : portNumber('inject', '--app-port', v['app-port']),
+              guardServiceUrl: v['guard-service-url'],
+              guardServiceCa: v['guard-service-ca'] === undefined ? undefined : await readCaFile(v['guard-service-ca']),
+            },
+          },
+          ctx,
+        );
+      }
+      case 'webhook':
+        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) return help(ctx, WEBHOOK_HELP);
+        if (rest.length > 0) throw new CliError('GUARD_CLI_USAGE', `guard webhook takes no arguments (it is configured by the environment)\nRun \`guard webhook --help\` for its variables.`);
+        return await (await import('./webhook.js')).runWebhook(ctx);
       case 'demo': {
         const v = parse('demo', rest, { keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
         if (v.help) return help(ctx, DEMO_HELP);
@@ -83,7 +110,36 @@ export async function main(args: string[], ctx: CommandContext = processContext(
   }
 }
 
-const COMMANDS: Record<string, true> = { gate: true, service: true, learn: true, check: true, demo: true };
+const COMMANDS: Record<string, true> = { gate: true, service: true, learn: true, check: true, demo: true, inject: true, webhook: true };
+
+const INJECT_OPTIONS = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  uninject: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  image: { type: 'string' },
+  service: { type: 'string' },
+  namespace: { type: 'string' },
+  port: { type: 'string' },
+  'app-port': { type: 'string' },
+  'guard-service-url': { type: 'string' },
+  'guard-service-ca': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function portNumber(command: string, flag: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new CliError('GUARD_CLI_USAGE', `${flag} must be a port from 1 to 65535, got "${text}"\nRun \`guard ${command} --help\` for its options.`);
+  return n;
+}
+
+async function readCaFile(file: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new CliError('GUARD_MANIFEST_UNREADABLE', `cannot read --guard-service-ca ${file}`);
+  });
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new CliError('GUARD_CLI_USAGE', `--guard-service-ca ${file} holds no PEM certificate`);
+  return text.trim();
+}
 
 function helpOf(command: string): string {
   if (command === 'learn') return LEARN_HELP;
@@ -91,6 +147,8 @@ function helpOf(command: string): string {
   if (command === 'service') return SERVICE_HELP;
   if (command === 'gate') return GATE_HELP;
   if (command === 'demo') return DEMO_HELP;
+  if (command === 'inject') return INJECT_HELP;
+  if (command === 'webhook') return WEBHOOK_HELP;
   throw new CliError('GUARD_CLI_USAGE', `unknown command "${command}"\n\n${USAGE}`);
 }
 

@@ -300,6 +300,8 @@ export interface AdminServerOptions {
   ready: () => boolean;
   /** Why the gate is not ready although it was (it failed closed), for the /readyz body. */
   notReadyReason?: () => string | null;
+  /** What a ready gate still lacks (guard-service unreachable), added to the /readyz body. */
+  readyNote?: () => string | null;
   port: number;
   host?: string;
 }
@@ -339,7 +341,13 @@ export async function startAdmin(options: AdminServerOptions): Promise<AdminServ
         } catch {
           reason = null;
         }
-        text(isReady ? 200 : 503, isReady ? 'ready\n' : reason ? `not ready: ${reason}\n` : 'no Guardian in force yet\n');
+        let note: string | null = null;
+        try {
+          note = isReady ? (options.readyNote?.() ?? null) : null;
+        } catch {
+          note = null;
+        }
+        text(isReady ? 200 : 503, isReady ? (note ? `ready\n${note}\n` : 'ready\n') : reason ? `not ready: ${reason}\n` : 'no Guardian in force yet\n');
         return;
       }
       case '/metrics':

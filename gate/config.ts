@@ -1,7 +1,9 @@
 // guard-gate's configuration (docs/configuration.md): the environment is read once, here, validated
-// and frozen. Names of the original are kept. An invalid value is a ConfigError naming the variable
-// and what is allowed; nothing is silently replaced by a default.
-import { readFileSync } from 'node:fs';
+// and frozen. Names, forms and defaults of the original gate are kept (a drop-in for its manifests:
+// `PROTECTED_SERVICE=:8080`, Go durations, the default guard-service URL, its Knative CA file). An
+// invalid value is a ConfigError naming the variable and what is allowed; nothing is silently
+// replaced by a default.
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { DEFAULT_MAX_BODY } from '../core/index.js';
@@ -14,7 +16,7 @@ export interface GateConfig {
   /** Base URL of the protected service (http or https). */
   protectedService: string;
   port: number;
-  /** Base URL of guard-service's /sync; null = no guard-service (Kubernetes or file Guardians only). */
+  /** Base URL of guard-service's /sync; null = no guard-service (GUARD_SERVICE_URL=none: Kubernetes or file Guardians only). */
   guardServiceUrl: string | null;
   useCrd: boolean;
   monitorPod: boolean;
@@ -60,12 +62,20 @@ export interface GateConfig {
   drainTimeout: number;
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
+  /** GUARD_SERVICE_CA: the same as PEM text (what the admission webhook injects). */
+  guardServiceCa: string | null;
   guardServiceServerName: string | null;
   /** KUBERNETES_SERVICE_HOST is set: running in a pod (Kubernetes Guardians are read). */
   inCluster: boolean;
   /** This pod's name, sent with every sync: HOSTNAME (a pod's name in Kubernetes), else the host name. */
   podName: string;
+  /** Plugins switched on besides the guard (GUARD_PLUGINS), and each one's configuration (GUARD_TESTGATE_*). */
+  plugins: readonly GatePluginName[];
+  pluginConfig: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
+
+/** Plugins the environment can switch on (gate/plugins.ts). */
+export type GatePluginName = 'testgate';
 
 export class ConfigError extends Error {
   readonly code = 'GUARD_GATE_CONFIG' as const;
@@ -79,6 +89,16 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_PROTECTED_SERVICE = 'http://127.0.0.1:8080';
+/** The original gate's default: guard-service in knative-serving, over TLS. */
+export const DEFAULT_GUARD_SERVICE_URL = 'https://guard-service.knative-serving';
+/** GUARD_SERVICE_URL's value for "no guard-service". */
+export const NO_GUARD_SERVICE = 'none';
+/**
+ * Where the original gate finds the CA of guard-service's certificate (a Knative secret mounted in
+ * the pod), and the name it verifies in that certificate whatever the URL says.
+ */
+export const KNATIVE_CA_FILE = '/var/lib/knative/certs/ca.crt';
+export const KNATIVE_SERVER_NAME = 'data-plane.knative.dev';
 export const DEFAULT_PORT = 22000;
 export const DEFAULT_ADMIN_PORT = 22001;
 export const DEFAULT_SYNC_INTERVAL = 60;
@@ -128,8 +148,14 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What readGateConfig looks at besides the environment (tests replace it). */
+export interface ConfigFiles {
+  exists(path: string): boolean;
+}
+const realFiles: ConfigFiles = { exists: existsSync };
+
 /** Read and check guard-gate's environment; the result is frozen. Throws ConfigError. */
-export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
+export function readGateConfig(env: Env = process.env, files: ConfigFiles = realFiles): Readonly<GateConfig> {
   const serviceName = label('SERVICE_NAME', env.SERVICE_NAME);
   const namespace = label('NAMESPACE', env.NAMESPACE);
   // The original reserves ns-<namespace> for the namespace-wide Guardian.
@@ -142,15 +168,15 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
   const config: GateConfig = {
     serviceName,
     namespace,
-    protectedService: url('PROTECTED_SERVICE', env.PROTECTED_SERVICE) ?? DEFAULT_PROTECTED_SERVICE,
+    protectedService: protectedService(env.PROTECTED_SERVICE),
     port,
-    guardServiceUrl: url('GUARD_SERVICE_URL', env.GUARD_SERVICE_URL) ?? null,
+    guardServiceUrl: guardServiceUrl(env.GUARD_SERVICE_URL),
     useCrd: flag('USE_CRD', env.USE_CRD, true),
     monitorPod: flag('MONITOR_POD', env.MONITOR_POD, true),
     analyzeBody: flag('ANALYZE_BODY', env.ANALYZE_BODY, true),
     guardianSyncInterval: seconds('GUARDIAN_SYNC_INTERVAL', env.GUARDIAN_SYNC_INTERVAL, DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, 86_400),
     podMonitorInterval: seconds('POD_MONITOR_INTERVAL', env.POD_MONITOR_INTERVAL, DEFAULT_POD_MONITOR_INTERVAL, 1, 3_600),
-    logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS) ?? 'info',
+    logLevel: oneOf('LOG_LEVEL', nonEmpty(env.LOG_LEVEL)?.toLowerCase(), LOG_LEVELS) ?? 'info',
     guardianFile: nonEmpty(env.GUARDIAN_FILE) ?? null,
     adminPort,
     maxBody: integer('GUARD_MAX_BODY', env.GUARD_MAX_BODY, DEFAULT_MAX_BODY, MIN_MAX_BODY, MAX_MAX_BODY),
@@ -172,10 +198,10 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
     shutdownDelay: seconds('GUARD_SHUTDOWN_DELAY', env.GUARD_SHUTDOWN_DELAY, 0, 0, 600),
     drainTimeout: seconds('GUARD_DRAIN_TIMEOUT', env.GUARD_DRAIN_TIMEOUT, 10, 0, 3_600),
     guardServiceTokenFile: nonEmpty(env.GUARD_SERVICE_TOKEN_FILE) ?? DEFAULT_TOKEN_FILE,
-    guardServiceCaFile: nonEmpty(env.GUARD_SERVICE_CA_FILE) ?? null,
-    guardServiceServerName: hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME) ?? null,
+    ...guardServiceTrust(env, files),
     inCluster: nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined,
     podName: nonEmpty(env.HOSTNAME) ?? osHostname(),
+    ...plugins(env),
   };
   if (config.bodyBudget < config.maxBody) {
     throw new ConfigError('GUARD_BODY_BUDGET', `must be at least GUARD_MAX_BODY (${config.maxBody}), got ${config.bodyBudget}`);
@@ -183,9 +209,81 @@ export function readGateConfig(env: Env = process.env): Readonly<GateConfig> {
   return Object.freeze(config);
 }
 
-/** A config for tests and embedding: the defaults with the required names filled, then `overrides`. */
+/**
+ * A config for tests and embedding: the defaults with the required names filled and no
+ * guard-service (unless `overrides` names one), then `overrides`.
+ */
 export function gateConfig(overrides: Partial<GateConfig> = {}): Readonly<GateConfig> {
-  return Object.freeze({ ...readGateConfig({ SERVICE_NAME: 'test', NAMESPACE: 'default' }), ...overrides });
+  const env = { SERVICE_NAME: 'test', NAMESPACE: 'default', GUARD_SERVICE_URL: NO_GUARD_SERVICE };
+  return Object.freeze({ ...readGateConfig(env, { exists: () => false }), ...overrides });
+}
+
+/** PROTECTED_SERVICE: a URL, or the original's `:<port>` for that port on 127.0.0.1. */
+function protectedService(v: string | undefined): string {
+  const t = nonEmpty(v);
+  if (t === undefined) return DEFAULT_PROTECTED_SERVICE;
+  if (t.startsWith(':')) {
+    const port = /^:(\d{1,5})$/.exec(t);
+    if (!port || Number(port[1]) < 1 || Number(port[1]) > 65535) {
+      throw new ConfigError('PROTECTED_SERVICE', `expected :<port> (1-65535) or an http:// or https:// URL, got ${JSON.stringify(v)}`);
+    }
+    return `http://127.0.0.1:${Number(port[1])}`;
+  }
+  return url('PROTECTED_SERVICE', t)!;
+}
+
+/** GUARD_SERVICE_URL: the original's default when unset; `none` runs without guard-service. */
+function guardServiceUrl(v: string | undefined): string | null {
+  const t = nonEmpty(v);
+  if (t === undefined) return DEFAULT_GUARD_SERVICE_URL;
+  if (t.toLowerCase() === NO_GUARD_SERVICE) return null;
+  return url('GUARD_SERVICE_URL', t)!;
+}
+
+/**
+ * The CA and the name verified in guard-service's certificate. Set explicitly, they are used as
+ * given. Otherwise, as the original gate: when the pod mounts Knative's certificates (KNATIVE_CA_FILE),
+ * that CA is trusted and the name verified is data-plane.knative.dev.
+ */
+function guardServiceTrust(env: Env, files: ConfigFiles): Pick<GateConfig, 'guardServiceCaFile' | 'guardServiceCa' | 'guardServiceServerName'> {
+  const caFile = nonEmpty(env.GUARD_SERVICE_CA_FILE);
+  const ca = nonEmpty(env.GUARD_SERVICE_CA) ?? null;
+  if (ca !== null && !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(ca)) {
+    throw new ConfigError('GUARD_SERVICE_CA', 'expected one or more PEM certificates (-----BEGIN CERTIFICATE----- …)');
+  }
+  const serverName = hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME);
+  if (caFile === undefined && ca === null && files.exists(KNATIVE_CA_FILE)) {
+    return { guardServiceCaFile: KNATIVE_CA_FILE, guardServiceCa: null, guardServiceServerName: serverName ?? KNATIVE_SERVER_NAME };
+  }
+  return { guardServiceCaFile: caFile ?? null, guardServiceCa: ca, guardServiceServerName: serverName ?? null };
+}
+
+const PLUGIN_NAMES: readonly GatePluginName[] = ['testgate'];
+
+/** GUARD_PLUGINS (comma-separated) and the test-gate's GUARD_TESTGATE_* keys. */
+function plugins(env: Env): Pick<GateConfig, 'plugins' | 'pluginConfig'> {
+  const names = (nonEmpty(env.GUARD_PLUGINS) ?? '').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  for (const n of names) {
+    if (!(PLUGIN_NAMES as readonly string[]).includes(n)) throw new ConfigError('GUARD_PLUGINS', `unknown plugin ${JSON.stringify(n)}; known: ${PLUGIN_NAMES.join(', ')}`);
+  }
+  const testgate: Record<string, string> = {};
+  const keys: Array<[string, string | undefined]> = [
+    ['sender', env.GUARD_TESTGATE_SENDER],
+    ['response', env.GUARD_TESTGATE_RESPONSE],
+    ['header', env.GUARD_TESTGATE_HEADER],
+    ['path', env.GUARD_TESTGATE_PATH],
+    ['action', env.GUARD_TESTGATE_ACTION],
+  ];
+  for (const [key, value] of keys) {
+    const t = nonEmpty(value);
+    if (t !== undefined) testgate[key] = t;
+  }
+  if (testgate.action !== undefined) oneOf('GUARD_TESTGATE_ACTION', testgate.action, ['tag', 'block'] as const);
+  if (testgate.path !== undefined && !testgate.path.startsWith('/')) throw new ConfigError('GUARD_TESTGATE_PATH', `expected a path starting with '/', got ${JSON.stringify(testgate.path)}`);
+  const unique = [...new Set(names)] as GatePluginName[];
+  const pluginConfig: Record<string, Readonly<Record<string, string>>> = {};
+  if (unique.includes('testgate')) pluginConfig.testgate = Object.freeze(testgate);
+  return { plugins: Object.freeze(unique), pluginConfig: Object.freeze(pluginConfig) };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -202,9 +300,9 @@ function label(name: string, v: string | undefined): string {
   return t;
 }
 
-/** Booleans: true/false/1/0 only. Empty = default. */
+/** Switches: true/false/1/0, any case. Empty = default. */
 function flag(name: string, v: string | undefined, fallback: boolean): boolean {
-  const t = nonEmpty(v);
+  const t = nonEmpty(v)?.toLowerCase();
   if (t === undefined) return fallback;
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
@@ -219,16 +317,34 @@ function integer(name: string, v: string | undefined, fallback: number, min: num
   return n;
 }
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+/** Go's time.ParseDuration units, in seconds. */
+const GO_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const GO_DURATION_PART = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
 
-/** Whole seconds: `60`, or a Go-style duration of one unit (`60s`, `5m`, `1h`). */
+/** A Go duration (`60s`, `1m30s`, `1.5h`, `500ms`) in seconds; NaN when it is not one. */
+export function goDurationSeconds(text: string): number {
+  if (text === '0') return 0;
+  let rest = text;
+  let total = 0;
+  while (rest !== '') {
+    const m = GO_DURATION_PART.exec(rest);
+    if (!m) return Number.NaN;
+    total += Number(m[1]) * GO_UNITS[m[2]]!;
+    rest = rest.slice(m[0].length);
+  }
+  return text === '' ? Number.NaN : total;
+}
+
+/**
+ * Whole seconds: `60`, or a Go duration as the original reads (`60s`, `5m`, `1m30s`), truncated
+ * to whole seconds as the original does; then checked against the range.
+ */
 function seconds(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
   const t = nonEmpty(v);
   if (t === undefined) return fallback;
-  const m = /^(\d+)(s|m|h)?$/.exec(t);
-  const n = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? 's'] : NaN;
-  if (!m || !(n >= min && n <= max)) {
-    throw new ConfigError(name, `expected whole seconds from ${min} to ${max} (e.g. ${fallback} or ${fallback}s), got ${JSON.stringify(v)}`);
+  const n = Math.trunc(/^\d+$/.test(t) ? Number(t) : goDurationSeconds(t));
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(name, `expected whole seconds from ${min} to ${max} (e.g. ${fallback}, ${fallback}s or a Go duration such as 1m30s), got ${JSON.stringify(v)}`);
   }
   return n;
 }

@@ -9,7 +9,7 @@ import type { GateConfig } from './config.js';
 import type { Logger } from '../log/index.js';
 import { CoreHost } from './core-host.js';
 import { gateKubeStore, GuardianSource } from './guardian-source.js';
-import { guardPlugin, PluginRegistry } from './plugins.js';
+import { guardPlugin, PluginRegistry, TestGate } from './plugins.js';
 import { PodMonitor } from './pod.js';
 import { startProxy, type CoreFault, type ExchangeOutcome, type ProxyHandle, type Stage, type Verdict } from './proxy.js';
 import { SyncClient } from './sync.js';
@@ -50,6 +50,8 @@ export interface GateHandle {
   proxy: ProxyHandle;
   /** Sync with guard-service now (for tools and the demo; the policy still applies otherwise). */
   syncNow(): Promise<void>;
+  /** guard-service's URL and whether the last sync reached it (null: not tried, or no guard-service). */
+  guardService(): { url: string | null; reachable: boolean | null; lastError: string | null };
   /** Stop accepting, drain in-flight exchanges, send the final sync, stop everything. */
   close(): Promise<void>;
 }
@@ -65,7 +67,9 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
   const plugins = options.plugins ?? new PluginRegistry({ logger: log });
   plugins.onFailure((f) => metrics.pluginFailures.inc({ plugin: f.plugin, kind: f.kind }));
   if (!plugins.get(guardPlugin.name)) plugins.register(guardPlugin, { first: true });
-  await plugins.init(options.pluginConfig ?? {}, { serviceName: config.serviceName, namespace: config.namespace, logger: log });
+  // Plugins the environment switches on (GUARD_PLUGINS), configured by it (GUARD_TESTGATE_*).
+  if (config.plugins.includes('testgate') && !plugins.get('testgate')) plugins.register(new TestGate());
+  await plugins.init({ ...config.pluginConfig, ...options.pluginConfig }, { serviceName: config.serviceName, namespace: config.namespace, logger: log });
   log.info({ plugins: plugins.list().map((e) => ({ name: e.plugin.name, version: e.plugin.version, failure: e.failure })) }, 'plugins');
 
   const source = new GuardianSource({
@@ -87,6 +91,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     useCrd: config.useCrd,
     tokenFile: config.guardServiceTokenFile,
     caFile: config.guardServiceCaFile ?? undefined,
+    ca: config.guardServiceCa ?? undefined,
     serverName: config.guardServiceServerName ?? undefined,
     intervalMs: config.guardianSyncInterval * 1000,
     log,
@@ -120,7 +125,15 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     onRestart: () => metrics.coreRestarts.inc(),
     onFailClosed: () => metrics.coreFailedClosed.set(1),
   });
-  await sync.start();
+  const first = await sync.start();
+  // Never silently: a gate that cannot reach guard-service learns nothing and reports no alert
+  // there. It says so now, in /readyz while it lasts, and keeps syncing with back-off.
+  if (config.guardServiceUrl !== null && first.outcome !== 'ok') {
+    log.warn(
+      { guardServiceUrl: config.guardServiceUrl, err: first.error ?? first.outcome, guardian: source.origin },
+      'guard-service unreachable at start - learning and alert delivery wait for it; the Guardian in force comes from the fallbacks',
+    );
+  }
 
   const alerts = new Alerts({
     logger: log,
@@ -243,6 +256,10 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       metrics,
       ready: () => source.ready && host.failedClosed === null && !stopping && live.upstreamStalled() === null,
       notReadyReason: () => (stopping ? 'shutting down' : (host.failedClosed ?? live.upstreamStalled())),
+      readyNote: () => {
+        const s = sync.service;
+        return s.reachable === false ? `guard-service ${s.url} unreachable (${s.lastError}): not learning; Guardian from ${source.origin}` : null;
+      },
       port: config.adminPort,
       host: config.listenAddress,
     });
@@ -269,6 +286,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     syncNow: async () => {
       await sync.sync(true);
     },
+    guardService: () => sync.service,
     close: () =>
       (closing ??= (async () => {
         // Not ready from now on, so that Kubernetes takes the pod out of its endpoints; requests

@@ -64,6 +64,8 @@ export interface SyncClientOptions {
   tokenFile?: string;
   /** GUARD_SERVICE_CA_FILE (PEM): trusted in addition to the system roots. */
   caFile?: string;
+  /** GUARD_SERVICE_CA: PEM text, trusted as caFile is. */
+  ca?: string;
   /** GUARD_SERVICE_SERVER_NAME: SNI and the name verified in the certificate. */
   serverName?: string;
   /** GUARDIAN_SYNC_INTERVAL in ms (default 60 s). */
@@ -171,7 +173,8 @@ export class SyncClient {
     this.pile = this.core.newPile();
     this.lastSuccess = this.clock.now();
     if (this.url) {
-      const ca = options.caFile ? readCa(options.caFile) : undefined;
+      const pems = [options.caFile ? readCa(options.caFile) : null, options.ca ?? null].filter((p): p is string => p !== null);
+      const ca = pems.length > 0 ? pems.join('\n') : undefined;
       this.agent = new Agent({
         connect: {
           timeout: options.connectTimeoutMs ?? 5000,
@@ -279,6 +282,16 @@ export class SyncClient {
     };
   }
 
+  /**
+   * Whether guard-service answers: null before the first attempt and without GUARD_SERVICE_URL;
+   * otherwise whether the last attempt succeeded, and its error.
+   */
+  get service(): { url: string | null; reachable: boolean | null; lastError: string | null } {
+    const c = this.counters;
+    const tried = this.url !== undefined && c.attempts > 0;
+    return { url: this.url ?? null, reachable: tried ? c.consecutiveFailures === 0 : null, lastError: tried && c.consecutiveFailures > 0 ? c.lastError : null };
+  }
+
   /** The time (clock ms) of the next scheduled sync, Infinity when none. */
   get nextSyncAt(): number {
     return this.armedAt;
@@ -372,8 +385,12 @@ export class SyncClient {
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.armedAt = Infinity;
-      void this.sync(false);
-    }, Math.max(0, at - this.clock.now()));
+      // Timers count whole milliseconds of a coarser clock: one can fire a fraction of a
+      // millisecond before `at`. The sync is then not due yet, and the schedule is armed again —
+      // never dropped (a pile would otherwise wait for the next request to be sent).
+      if (this.clock.now() < this.earliest()) this.arm();
+      else void this.sync(false);
+    }, Math.max(0, Math.ceil(at - this.clock.now())));
   }
 
   private disarm(): void {

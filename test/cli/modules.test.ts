@@ -29,6 +29,8 @@ const NOT_IN_THE_GATE: Array<[what: string, pattern: RegExp]> = [
   ['stream-json', /\/node_modules\/stream-json\//],
   ['the Kubernetes client', /\/node_modules\/@kubernetes\/client-node\//],
   ['the traffic readers and learn/check/demo', /\/build\/js\/cli\/(learn|check|demo|service|traffic[^/]*)\.js$/],
+  ['guard inject and guard-webhook', /\/build\/js\/(inject|webhook)\/|\/build\/js\/cli\/(inject|webhook)\.js$/],
+  ['the YAML reader', /\/node_modules\/yaml\//],
 ];
 
 /** A minimal environment: what a local run of the sidecar needs, nothing from this process. */

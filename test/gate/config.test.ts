@@ -18,13 +18,13 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 
 describe('readGateConfig', () => {
   it('has the documented defaults and is frozen', () => {
-    const c = readGateConfig(BASE);
+    const c = readGateConfig(BASE, { exists: () => false });
     expect(c).toEqual({
       serviceName: 'myapp',
       namespace: 'prod',
       protectedService: 'http://127.0.0.1:8080',
       port: 22000,
-      guardServiceUrl: null,
+      guardServiceUrl: 'https://guard-service.knative-serving',
       useCrd: true,
       monitorPod: true,
       analyzeBody: true,
@@ -53,9 +53,12 @@ describe('readGateConfig', () => {
       drainTimeout: 10,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
+      guardServiceCa: null,
       guardServiceServerName: null,
       inCluster: false,
       podName: hostname(),
+      plugins: [],
+      pluginConfig: {},
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(readGateConfig({ ...BASE, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).inCluster).toBe(true);
@@ -137,15 +140,21 @@ describe('readGateConfig', () => {
     [{ NAMESPACE: 'a'.repeat(64) }, 'NAMESPACE', /DNS-1123 label/],
     [{ SERVICE_NAME: 'ns-prod' }, 'SERVICE_NAME', /reserved/],
     [{ PROTECTED_SERVICE: 'ftp://x' }, 'PROTECTED_SERVICE', /http:\/\/ or https:\/\//],
-    [{ PROTECTED_SERVICE: ':8080' }, 'PROTECTED_SERVICE', /http:\/\/ or https:\/\//],
+    [{ PROTECTED_SERVICE: ':8080abc' }, 'PROTECTED_SERVICE', /:<port>/],
+    [{ PROTECTED_SERVICE: ':0' }, 'PROTECTED_SERVICE', /:<port>/],
+    [{ PROTECTED_SERVICE: '8080' }, 'PROTECTED_SERVICE', /http:\/\/ or https:\/\//],
     [{ GUARD_SERVICE_URL: 'guard-service' }, 'GUARD_SERVICE_URL', /URL/],
     [{ PORT: '70000' }, 'PORT', /integer from 1 to 65535/],
     [{ PORT: '80a' }, 'PORT', /integer/],
     [{ USE_CRD: 'yes' }, 'USE_CRD', /true, false, 1 or 0/],
-    [{ MONITOR_POD: 'TRUE' }, 'MONITOR_POD', /true, false, 1 or 0/],
+    [{ MONITOR_POD: 'enabled' }, 'MONITOR_POD', /true, false, 1 or 0/],
     [{ ANALYZE_BODY: 'off' }, 'ANALYZE_BODY', /true, false, 1 or 0/],
     [{ GUARDIAN_SYNC_INTERVAL: '4' }, 'GUARDIAN_SYNC_INTERVAL', /from 5/],
-    [{ GUARDIAN_SYNC_INTERVAL: '1.5s' }, 'GUARDIAN_SYNC_INTERVAL', /whole seconds/],
+    [{ GUARDIAN_SYNC_INTERVAL: '4.9s' }, 'GUARDIAN_SYNC_INTERVAL', /from 5/],
+    [{ GUARDIAN_SYNC_INTERVAL: '1m30' }, 'GUARDIAN_SYNC_INTERVAL', /Go duration/],
+    [{ GUARD_SERVICE_CA: 'not a certificate' }, 'GUARD_SERVICE_CA', /PEM/],
+    [{ GUARD_PLUGINS: 'testgate,waf' }, 'GUARD_PLUGINS', /unknown plugin "waf"/],
+    [{ GUARD_PLUGINS: 'testgate', GUARD_TESTGATE_ACTION: 'drop' }, 'GUARD_TESTGATE_ACTION', /tag, block/],
     [{ POD_MONITOR_INTERVAL: '0' }, 'POD_MONITOR_INTERVAL', /from 1/],
     [{ POD_MONITOR_INTERVAL: '500ms' }, 'POD_MONITOR_INTERVAL', /whole seconds/],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of fatal, error, warn, info, debug, trace, silent/],
@@ -161,6 +170,28 @@ describe('readGateConfig', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable}: `)).toBe(true);
     expect(err.message).toMatch(allowed);
+  });
+
+  it('accepts the original gate\'s forms with their meaning', () => {
+    // PROTECTED_SERVICE as :<port>; Go durations truncated to whole seconds; switches in any case.
+    expect(readGateConfig({ ...BASE, PROTECTED_SERVICE: ':8081' }).protectedService).toBe('http://127.0.0.1:8081');
+    expect(readGateConfig({ ...BASE, GUARDIAN_SYNC_INTERVAL: '1m30s', POD_MONITOR_INTERVAL: '2500ms' })).toMatchObject({ guardianSyncInterval: 90, podMonitorInterval: 2 });
+    expect(readGateConfig({ ...BASE, GUARDIAN_SYNC_INTERVAL: '1.5m' }).guardianSyncInterval).toBe(90);
+    expect(readGateConfig({ ...BASE, MONITOR_POD: 'FALSE', USE_CRD: 'False', LOG_LEVEL: 'DEBUG' })).toMatchObject({ monitorPod: false, useCrd: false, logLevel: 'debug' });
+    // Without GUARD_SERVICE_URL, the original's guard-service; `none` runs without one.
+    expect(readGateConfig(BASE).guardServiceUrl).toBe('https://guard-service.knative-serving');
+    expect(readGateConfig({ ...BASE, GUARD_SERVICE_URL: 'none' }).guardServiceUrl).toBeNull();
+    // The original's Knative CA file, when mounted, is trusted for data-plane.knative.dev.
+    const knative = { exists: (p: string) => p === '/var/lib/knative/certs/ca.crt' };
+    expect(readGateConfig(BASE, knative)).toMatchObject({ guardServiceCaFile: '/var/lib/knative/certs/ca.crt', guardServiceServerName: 'data-plane.knative.dev' });
+    expect(readGateConfig({ ...BASE, GUARD_SERVICE_SERVER_NAME: 'guard.example' }, knative).guardServiceServerName).toBe('guard.example');
+    expect(readGateConfig({ ...BASE, GUARD_SERVICE_CA_FILE: '/ca.pem' }, knative)).toMatchObject({ guardServiceCaFile: '/ca.pem', guardServiceServerName: null });
+  });
+
+  it('switches the test-gate plugin on from the environment', () => {
+    const c = readGateConfig({ ...BASE, GUARD_PLUGINS: 'TestGate', GUARD_TESTGATE_SENDER: 'ci', GUARD_TESTGATE_ACTION: 'block', GUARD_TESTGATE_PATH: '/forbidden' });
+    expect(c.plugins).toEqual(['testgate']);
+    expect(c.pluginConfig).toEqual({ testgate: { sender: 'ci', action: 'block', path: '/forbidden' } });
   });
 
   it('gateConfig() gives test defaults with overrides', () => {

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
 import { SyncClient, type SyncClientOptions, type SyncResult } from '../../gate/sync.js';
-import { FakeClock } from '../../clock/index.js';
+import { FakeClock, type Clock } from '../../clock/index.js';
 import { core, eventually, start, tempDir } from '../service/api-support.js';
 
 const NS = 'shop';
@@ -167,6 +167,21 @@ describe('sync policy (FakeClock)', () => {
     await advanceTo(h, 20_000, 2);
     expect(srv.captured[1]!.pileCount).toBe(1000);
     expect(h.client.pileCount).toBe(0);
+  });
+
+  it('keeps its schedule when a timer fires a fraction of a millisecond early, with no more traffic to re-arm it', async () => {
+    // Real timers count whole milliseconds of a coarser clock than the one the policy reads.
+    const fake = new FakeClock(0);
+    const early: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, Math.max(0, ms - 0.7)), clearTimeout: (t) => fake.clearTimeout(t) };
+    const srv = await capturingServer({ answer: `{"guardian":${JSON.stringify(spec(1_000_000))}}` });
+    const h = harness(srv.url, { clock: early });
+    await h.client.start(); // attempt at t=0
+    fake.advance(1000.3);
+    pile(h.client, 1000); // due at 5000 (5 s after the attempt), the timer fires at 4999.3
+    fake.advance(4999.3 - fake.now());
+    fake.advance(1);
+    await eventually(async () => h.results.length >= 2, 5000);
+    expect(srv.captured[1]!.pileCount).toBe(1000);
   });
 
   it('never syncs more often than every 5 s, even over the thresholds', async () => {

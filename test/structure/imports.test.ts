@@ -17,7 +17,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   store: ['core', 'clock', 'log'],
   gate: ['core', 'store', 'clock', 'log'],
   service: ['core', 'store', 'clock', 'log'],
-  cli: ['core', 'store', 'clock', 'log', 'gate', 'service'],
+  // Kubernetes manifests in, manifests out: no other component (the webhook and the CLI use it).
+  inject: [],
+  webhook: ['inject', 'log'],
+  cli: ['core', 'store', 'clock', 'log', 'gate', 'service', 'inject', 'webhook'],
   // guard-ui runs in a browser: the runtime-neutral core and the CLI's runtime-neutral readers.
   ui: ['core', 'cli'],
 };
@@ -33,6 +36,8 @@ const SURFACE: Record<string, readonly string[]> = {
   // config.ts: read without loading the component (the CLI's help texts, the demo).
   gate: ['index.ts', 'config.ts'],
   service: ['index.ts', 'config.ts'],
+  inject: ['index.ts'],
+  webhook: ['index.ts'],
   // The traffic readers that run unchanged in guard-ui (no Node API), so that it decides as `guard check`.
   cli: ['index.ts', 'traffic-record.ts', 'decide-record.ts', 'har-entry.ts'],
   ui: [],

@@ -1,0 +1,21 @@
+// Named refusals of `guard inject` and the admission webhook: each has a code (docs/errors.md) and
+// a message that says which object and what to do.
+
+export type InjectErrorCode =
+  | 'GUARD_INJECT_YAML'
+  | 'GUARD_INJECT_UNSUPPORTED'
+  | 'GUARD_INJECT_HOST_NETWORK'
+  | 'GUARD_INJECT_PORT'
+  | 'GUARD_INJECT_NO_PORT'
+  | 'GUARD_INJECT_NAME'
+  | 'GUARD_INJECT_CONFLICT'
+  | 'GUARD_INJECT_RECORD';
+
+export class InjectError extends Error {
+  readonly code: InjectErrorCode;
+  constructor(code: InjectErrorCode, message: string) {
+    super(message);
+    this.name = 'InjectError';
+    this.code = code;
+  }
+}
