@@ -2,6 +2,7 @@
 // validated and frozen. An invalid value is a ConfigError naming the variable; nothing is silently
 // replaced.
 import { DEFAULT_LEARNING_CAPS, type LearningCaps } from '../core/index.js';
+import type { ReplicasConfig } from './replicas.js';
 
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -30,6 +31,8 @@ export interface ServiceConfig {
   allowUnauthenticatedNetwork: boolean;
   /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
   learningCaps: Readonly<Required<LearningCaps>>;
+  /** Several replicas divide the services with Leases (GUARD_SERVICE_SHARDS > 0); null: one replica. */
+  replicas: Readonly<ReplicasConfig> | null;
 }
 
 export class ConfigError extends Error {
@@ -89,7 +92,9 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
       routes: integer('GUARD_LEARN_ROUTE_CAP', env.GUARD_LEARN_ROUTE_CAP, DEFAULT_LEARNING_CAPS.routes, 0, 1024),
       unknownHeaders: oneOf('GUARD_LEARN_UNKNOWN_HEADERS', env.GUARD_LEARN_UNKNOWN_HEADERS, ['alert', 'shape'] as const) ?? DEFAULT_LEARNING_CAPS.unknownHeaders,
     }),
+    replicas: null,
   };
+  config.replicas = replicasConfig(env, store);
   const problem = exposureProblem(config);
   if (problem !== null) throw new ConfigError('GUARD_SERVICE_ADDRESS', problem);
   if (config.peopleTokenFile !== null && peopleAuth !== 'token') {
@@ -159,4 +164,26 @@ function labels(v: string | undefined): string[] {
     }
   }
   return keys;
+}
+
+function replicasConfig(env: Env, store: StoreKind): ReplicasConfig | null {
+  const shards = integer('GUARD_SERVICE_SHARDS', env.GUARD_SERVICE_SHARDS, 0, 0, 1024);
+  if (shards === 0) return null;
+  if (store === 'file') throw new ConfigError('GUARD_SERVICE_SHARDS', 'replicas share a Kubernetes store: set GUARD_STORE to kube-crd or kube-configmap, or GUARD_SERVICE_SHARDS=0');
+  const required = (name: string, v: string | undefined, hint: string): string => {
+    const t = nonEmpty(v);
+    if (t === undefined) throw new ConfigError(name, `is required with GUARD_SERVICE_SHARDS > 0 (${hint})`);
+    return t;
+  };
+  const peerUrl = required('GUARD_SERVICE_PEER_URL', env.GUARD_SERVICE_PEER_URL, 'where the other replicas reach this one, e.g. https://$(POD_IP):8888');
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(peerUrl)) throw new ConfigError('GUARD_SERVICE_PEER_URL', `expected http(s)://host:port, got ${JSON.stringify(peerUrl)}`);
+  return {
+    shards,
+    leaseSeconds: integer('GUARD_SERVICE_LEASE_SECONDS', env.GUARD_SERVICE_LEASE_SECONDS, 15, 1, 300),
+    namespace: required('GUARD_SERVICE_LEASE_NAMESPACE', env.GUARD_SERVICE_LEASE_NAMESPACE ?? env.POD_NAMESPACE, "guard-service's namespace; POD_NAMESPACE is used when set"),
+    identity: required('GUARD_SERVICE_REPLICA_NAME', env.GUARD_SERVICE_REPLICA_NAME ?? env.HOSTNAME, 'the pod name; HOSTNAME is used when set'),
+    peerUrl: peerUrl.replace(/\/$/, ''),
+    peerCaFile: nonEmpty(env.GUARD_SERVICE_PEER_CA) ?? null,
+    peerServerName: nonEmpty(env.GUARD_SERVICE_PEER_SERVER_NAME) ?? null,
+  };
 }

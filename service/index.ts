@@ -19,6 +19,7 @@ import { ServiceMetrics } from './metrics.js';
 import { opsRoutes } from './ops-routes.js';
 import { peopleRoutes } from './people-routes.js';
 import { PodRestarter } from './pod-restarts.js';
+import { Replicas } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
 import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { syncRoute } from './sync-route.js';
@@ -73,6 +74,10 @@ export interface RunningService {
   bound: string;
   /** Token mode: the bearer token people use; null with Kubernetes authentication. */
   peopleToken: string | null;
+  /** Several replicas (GUARD_SERVICE_SHARDS): this one's Leases and forwarding; null otherwise. */
+  replicas: Replicas | null;
+  /** Tests: stop at once as a killed process would — nothing flushed, no Lease given back. */
+  crash(): void;
   close(): Promise<ShutdownReport>;
 }
 
@@ -116,14 +121,26 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     }
   }
 
-  const learner = new Learner({ core, store, clock, log, limits: options.learnerLimits, caps: config.learningCaps });
+  let replicas: Replicas | null = null;
+  const learner = new Learner({
+    core,
+    store,
+    clock,
+    log,
+    limits: options.learnerLimits,
+    caps: config.learningCaps,
+    // Several replicas: a sync is answered only once written, and only by the replica that holds it.
+    durable: config.replicas !== null,
+    mayWrite: (namespace, service) => replicas === null || replicas.learnsHere(namespace, service),
+  });
+  if (config.replicas) replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
   const alerts = new AlertStore();
   const metrics = new ServiceMetrics(learner, alerts);
   const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();
   const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
-  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
+  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
 
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
@@ -149,6 +166,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     throw new ServiceError('GUARD_SERVICE_LISTEN', `cannot listen on ${config.address}:${config.port}: ${e.message}`, { cause: err });
   }
 
+  // Leases only once this replica can be reached: the others forward to it as soon as it holds one.
+  if (replicas) await replicas.start();
+
   const peopleToken = peopleAuth instanceof TokenPeopleAuthenticator ? peopleAuth.token : null;
   if (peopleToken !== null && config.peopleTokenFile) {
     // A fresh file each start: an existing one would keep its old permissions.
@@ -161,8 +181,19 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     url: urlOf(app, tls !== null),
     bound: boundOf(app),
     peopleToken,
+    replicas,
+    crash: () => {
+      running = false;
+      replicas?.abandon();
+      learner.stop();
+      app.server.closeAllConnections();
+      app.server.close();
+    },
     close: () =>
       (closing ??= (async () => {
+        // Drain: the shards go back (each once its learning is written) before the listener stops,
+        // so syncs in flight end here and new ones are forwarded to whoever takes them.
+        await replicas?.stop();
         running = false;
         await app.close();
         learner.stop();

@@ -1,9 +1,11 @@
 // The Kubernetes APIs guard-service calls besides the Guardian stores: TokenReview and
-// SubjectAccessReview (who is calling, may they), and pods (a gate's service, its restart). Every
+// SubjectAccessReview (who is calling, may they), pods (a gate's service, its restart), Leases
+// (replicas dividing the services) and Events (alerts). Every
 // call is bounded by a timeout; client-node 1.4.0 has none of its own.
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   ServerConfiguration,
@@ -18,6 +20,8 @@ export interface KubeAccess {
   readonly authentication: AuthenticationV1Api;
   readonly authorization: AuthorizationV1Api;
   readonly core: CoreV1Api;
+  /** Leases: which replica serves which shard of services (service/shard-leases.ts). */
+  readonly coordination: CoordinationV1Api;
 }
 
 /**
@@ -53,5 +57,6 @@ export function kubeAccess(kubeConfig: KubeConfig, timeoutMs = 10_000): KubeAcce
     authentication: new AuthenticationV1Api(configuration),
     authorization: new AuthorizationV1Api(configuration),
     core: new CoreV1Api(configuration),
+    coordination: new CoordinationV1Api(configuration),
   };
 }

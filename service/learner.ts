@@ -98,6 +98,15 @@ export interface LearnerOptions {
   limits?: Partial<LearnerLimits>;
   /** Key caps and route bound learning uses (GUARD_LEARN_*); the defaults when absent. */
   caps?: LearningCaps;
+  /**
+   * Durable syncs (several replicas): every sync is learned and written to the store before it is
+   * answered, so a replica that dies has acknowledged nothing it had not written. A failed write
+   * answers the syncs it carried with GUARD_LEARNER_STORE_UNAVAILABLE and drops what they taught
+   * (the Guardian is read again): the gates resend, and nothing is learned twice.
+   */
+  durable?: boolean;
+  /** Asked before each store write: false refuses it (this replica no longer serves the service). */
+  mayWrite?: (namespace: string, service: string) => boolean;
 }
 
 /** What the learner holds for one service, for the API, metrics and tests. */
@@ -161,6 +170,10 @@ interface ServiceRecord {
   persistedGen: number;
   persisting: Promise<void> | null;
   deferred: GuardianWatchEvent[];
+  /** Bumped when durable learning not written is dropped: syncs waiting on it fail. */
+  epoch: number;
+  /** For recent drops: the generation the store held when epoch `epoch` ended. */
+  dropped: Array<{ epoch: number; written: number }>;
   merges: number;
   learns: number;
   persists: number;
@@ -182,6 +195,8 @@ export class Learner {
   private readonly totals = { merges: 0, learns: 0, persists: 0, persistFailures: 0 };
   private timer: Timer | null = null;
   private closed = false;
+  private readonly durable: boolean;
+  private readonly mayWrite: (namespace: string, service: string) => boolean;
 
   constructor(options: LearnerOptions) {
     this.core = options.core;
@@ -190,6 +205,8 @@ export class Learner {
     this.log = options.log ?? silentLogger;
     this.limits = Object.freeze({ ...DEFAULT_LEARNER_LIMITS, ...options.limits });
     this.caps = Object.freeze({ ...DEFAULT_LEARNING_CAPS, ...options.caps });
+    this.durable = options.durable ?? false;
+    this.mayWrite = options.mayWrite ?? (() => true);
   }
 
   /**
@@ -217,9 +234,69 @@ export class Learner {
       pile?.dispose();
     }
     const now = this.clock.now();
+    if (this.durable) {
+      if (rec.pile.count > 0) {
+        this.learn(rec, now);
+        await this.written(rec, rec.learnGen, rec.epoch);
+      }
+      return (rec.answer ??= rec.guardian!.toWire());
+    }
     this.learnIfDue(rec, now);
     if (rec.lastPersistAt === -Infinity && this.persistDue(rec, now)) void this.persist(rec);
     return (rec.answer ??= rec.guardian!.toWire());
+  }
+
+  /**
+   * Durable mode: resolves once the store holds learning generation `gen` — writes are grouped,
+   * every sync merged while one write is in flight goes in the next. Rejects when it was dropped.
+   */
+  private async written(rec: ServiceRecord, gen: number, epoch: number): Promise<void> {
+    const refused = () => new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `the learning of ${rec.namespace}/${rec.service} could not be written to the store; resend`);
+    for (;;) {
+      if (rec.epoch !== epoch) {
+        // Dropped after this sync's write landed: it is learned, and must not be resent.
+        if ((rec.dropped.find((d) => d.epoch === epoch)?.written ?? -1) >= gen) return;
+        throw refused();
+      }
+      if (rec.persistedGen >= gen) return;
+      if (this.closed) throw refused();
+      await (rec.persisting ?? this.persist(rec));
+    }
+  }
+
+  /**
+   * Durable mode: forget what the store does not hold for a service (a failed write, a shard
+   * lost): the next sync reads the Guardian again. Syncs waiting on it fail and are resent.
+   */
+  private drop(rec: ServiceRecord): void {
+    rec.dropped.push({ epoch: rec.epoch, written: rec.persistedGen });
+    if (rec.dropped.length > 8) rec.dropped.shift();
+    rec.epoch++;
+    rec.guardian?.dispose();
+    rec.guardian = null;
+    rec.answer = null;
+    rec.pile.clear();
+    rec.sincePersist.clear();
+    rec.persistedGen = rec.learnGen;
+    rec.ownWrites = [];
+    rec.deferred.length = 0;
+    this.active.delete(rec);
+  }
+
+  /**
+   * Several replicas: the services `leaving` selects are no longer learned here. Waits for their
+   * writes in flight, then forgets them (the replica that takes them over reads the store).
+   */
+  async release(leaving: (namespace: string, service: string) => boolean): Promise<void> {
+    const recs = [...this.records.values()].filter((r) => leaving(r.namespace, r.service));
+    await Promise.allSettled(recs.flatMap((r) => [r.loading, r.persisting]).filter((p) => p !== null));
+    for (const rec of recs) {
+      if (rec.persisting || rec.loading) continue;
+      this.drop(rec);
+      rec.pile.dispose();
+      rec.sincePersist.dispose();
+      this.records.delete(keyOf(rec.namespace, rec.service));
+    }
   }
 
   /** The periodic step (every second): learn and persist what the timers say, bounded per tick. */
@@ -389,6 +466,8 @@ export class Learner {
         persistedGen: 0,
         persisting: null,
         deferred: [],
+        epoch: 0,
+        dropped: [],
         merges: 0,
         learns: 0,
         persists: 0,
@@ -504,8 +583,15 @@ export class Learner {
     const write = async (): Promise<void> => {
       let stored;
       try {
+        if (!this.mayWrite(rec.namespace, rec.service)) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${rec.namespace}/${rec.service} is no longer learned by this replica`);
         stored = await this.store.updateLearned(rec.namespace, rec.service, spec.learned ?? null, spec.samples);
       } catch (err) {
+        if (this.durable) {
+          inFlight.dispose();
+          this.drop(rec);
+          this.log.warn({ err, namespace: rec.namespace, service: rec.service }, 'writing learned rules failed; the syncs it carried are refused and resent');
+          return;
+        }
         rec.sincePersist.merge(inFlight);
         inFlight.dispose();
         rec.failures++;

@@ -9,6 +9,7 @@ import type { ServiceConfig } from './config.js';
 import type { Learner } from './learner.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PodRestarter } from './pod-restarts.js';
+import type { Replicas } from './replicas.js';
 import type { GuardianStore } from '../store/index.js';
 
 export interface ServiceContext {
@@ -20,6 +21,8 @@ export interface ServiceContext {
   gateAuth: GateAuthenticator;
   peopleAuth: PeopleAuthenticator;
   podRestarts: PodRestarter;
+  /** Several replicas divide the services (null: this one learns every service). */
+  replicas: Replicas | null;
   metrics: ServiceMetrics;
   log: Logger;
   /** The learner's clock (monotonic): learning times are on it. */

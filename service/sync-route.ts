@@ -8,6 +8,7 @@ import { ApiError, isApiError } from './api-errors.js';
 import type { GateIdentity } from './auth.js';
 import { LearnerError } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
+import { FORWARDED_HEADER } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
 import { isStoreError } from '../store/index.js';
 
@@ -42,6 +43,17 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
     handler: async (req, reply) => {
       const gate = req.gate!;
       const text = typeof req.body === 'string' ? req.body : '';
+      if (ctx.replicas && !ctx.replicas.learnsHere(gate.namespace, gate.service)) {
+        // Another replica learns this service: it gets the sync as it came (docs/operations.md, Replicas).
+        const forwardedBy = req.headers[FORWARDED_HEADER];
+        const answer = await ctx.replicas.forward(gate.namespace, gate.service, {
+          url: req.raw.url ?? '/sync',
+          authorization: req.headers.authorization,
+          body: text,
+          forwardedBy: typeof forwardedBy === 'string' ? forwardedBy : undefined,
+        });
+        return reply.code(answer.status).type(answer.contentType).send(answer.body);
+      }
       if (text.trim() === '') throw new ApiError('GUARD_API_INVALID', 'empty sync message: send {"pile":…,"alerts":…,"compromised":…} (or {})');
       let message;
       try {

@@ -1,9 +1,10 @@
-// The resource types the stand-in serves — Guardian (the CRD), ConfigMap and Pod — with the
-// validation, defaulting and pruning the API server applies to each on write.
+// The resource types the stand-in serves — Guardian (the CRD), ConfigMap, Pod, Lease
+// (coordination.k8s.io/v1) and Event (core v1) — with the validation, defaulting and pruning the
+// API server applies to each on write.
 
 import { KubeStatusError, statusErrors, type GroupResource } from './status.js';
 
-export type ResourceKey = 'guardians' | 'configmaps' | 'pods';
+export type ResourceKey = 'guardians' | 'configmaps' | 'pods' | 'leases' | 'events';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
 export interface KubeObject {
@@ -197,7 +198,124 @@ export const pod: ResourceType = {
   normalizeBody: () => {},
 };
 
-export const resourceTypes: Record<ResourceKey, ResourceType> = { guardians: guardian, configmaps: configMap, pods: pod };
+// Typed (built-in) objects: fields the schema does not know are dropped, as the API server's decoder
+// does; a field of the wrong type is a decoding error (400), a value out of range a 422.
+function pruneRoot(object: KubeObject, keep: readonly string[]): void {
+  for (const key of Object.keys(object)) if (!['apiVersion', 'kind', 'metadata', ...keep].includes(key)) delete object[key];
+}
+
+function undecodable(kind: string, field: string, value: unknown, goType: string): KubeStatusError {
+  return statusErrors.badRequest(`json: cannot unmarshal ${typeName(value)} into Go struct field ${kind}.${field} of type ${goType}`);
+}
+
+// MicroTime is written with exactly six fractional digits (RFC3339Micro); Go's parser refuses
+// anything else, so a client that sends a plain Date's milliseconds is refused here as there.
+const microTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+// metav1.Time: RFC3339, fractional seconds allowed on input.
+const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function checkTime(kind: string, field: string, value: unknown, micro: boolean): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'string') throw undecodable(kind, field, value, micro ? 'v1.MicroTime' : 'v1.Time');
+  if (!(micro ? microTime : time).test(value) || Number.isNaN(Date.parse(value)))
+    throw statusErrors.badRequest(`parsing time "${value}" as "${micro ? '2006-01-02T15:04:05.000000Z07:00' : '2006-01-02T15:04:05Z07:00'}": cannot parse`);
+}
+
+function checkInt(kind: string, field: string, value: unknown): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > 2 ** 31 - 1) throw undecodable(kind, field, value, 'int32');
+}
+
+function normalizeLease(object: KubeObject): void {
+  pruneRoot(object, ['spec']);
+  if (object.spec === null || object.spec === undefined) return;
+  if (!isPlainObject(object.spec)) throw undecodable('Lease', 'spec', object.spec, 'v1.LeaseSpec');
+  const spec = object.spec;
+  for (const key of Object.keys(spec)) {
+    if (!['holderIdentity', 'leaseDurationSeconds', 'acquireTime', 'renewTime', 'leaseTransitions', 'strategy', 'preferredHolder'].includes(key)) delete spec[key];
+    else if (spec[key] === null) delete spec[key];
+  }
+  for (const key of ['holderIdentity', 'strategy', 'preferredHolder'])
+    if (spec[key] !== undefined && typeof spec[key] !== 'string') throw undecodable('LeaseSpec', `spec.${key}`, spec[key], 'string');
+  checkInt('LeaseSpec', 'spec.leaseDurationSeconds', spec.leaseDurationSeconds);
+  checkInt('LeaseSpec', 'spec.leaseTransitions', spec.leaseTransitions);
+  checkTime('LeaseSpec', 'spec.acquireTime', spec.acquireTime, true);
+  checkTime('LeaseSpec', 'spec.renewTime', spec.renewTime, true);
+  const causes: Array<{ field: string; message: string }> = [];
+  if (spec.leaseDurationSeconds !== undefined && (spec.leaseDurationSeconds as number) <= 0)
+    causes.push({ field: 'spec.leaseDurationSeconds', message: `Invalid value: ${String(spec.leaseDurationSeconds)}: must be greater than 0` });
+  if (spec.leaseTransitions !== undefined && (spec.leaseTransitions as number) < 0)
+    causes.push({ field: 'spec.leaseTransitions', message: `Invalid value: ${String(spec.leaseTransitions)}: must be greater than or equal to 0` });
+  if (causes.length > 0) throw statusErrors.invalid('Lease.coordination.k8s.io', object.metadata.name, causes);
+}
+
+const eventStrings = ['reason', 'message', 'type', 'action', 'reportingComponent', 'reportingInstance'];
+
+function normalizeEvent(object: KubeObject): void {
+  pruneRoot(object, ['involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent', 'reportingInstance']);
+  for (const key of Object.keys(object)) if (object[key] === null) delete object[key];
+  for (const key of eventStrings) if (object[key] !== undefined && typeof object[key] !== 'string') throw undecodable('Event', key, object[key], 'string');
+  checkInt('Event', 'count', object.count);
+  checkTime('Event', 'firstTimestamp', object.firstTimestamp, false);
+  checkTime('Event', 'lastTimestamp', object.lastTimestamp, false);
+  checkTime('Event', 'eventTime', object.eventTime, true);
+  const involved = object.involvedObject ?? {};
+  if (!isPlainObject(involved)) throw undecodable('Event', 'involvedObject', involved, 'v1.ObjectReference');
+  for (const [key, value] of Object.entries(involved))
+    if (value !== null && typeof value !== 'string' && key !== 'resourceVersion') throw undecodable('ObjectReference', `involvedObject.${key}`, value, 'string');
+  object.involvedObject = involved;
+  // The API server's legacy event validation: the event lives in its object's namespace, and an
+  // event without eventTime is an old-style one whose count and timestamps the writer keeps.
+  const causes: Array<{ field: string; message: string }> = [];
+  const ns = typeof involved.namespace === 'string' ? involved.namespace : '';
+  if (ns !== '' && ns !== object.metadata.namespace)
+    causes.push({ field: 'involvedObject.namespace', message: `Invalid value: "${ns}": does not match event.namespace` });
+  if (object.type !== undefined && object.type !== 'Normal' && object.type !== 'Warning')
+    causes.push({ field: 'type', message: `Unsupported value: "${String(object.type)}": supported values: "Normal", "Warning"` });
+  if (object.count !== undefined && (object.count as number) < 0) causes.push({ field: 'count', message: `Invalid value: ${String(object.count)}: must be greater than or equal to 0` });
+  if (typeof object.reason === 'string' && object.reason.length > 128) causes.push({ field: 'reason', message: 'Too long: may not be more than 128 bytes' });
+  if (causes.length > 0) throw statusErrors.invalid('Event', object.metadata.name, causes);
+}
+
+export const lease: ResourceType = {
+  key: 'leases',
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  listKind: 'LeaseList',
+  groupResource: { group: 'coordination.k8s.io', resource: 'leases' },
+  qualifiedKind: 'Lease.coordination.k8s.io',
+  verbs: new Set<Verb>(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
+  // Lease has no merge keys: a strategic merge patch of one is a merge patch.
+  patchTypes: [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH],
+  tracksGeneration: false,
+  returnsDeletedObject: false,
+  // The lease strategy refuses a PUT without resourceVersion: two candidates cannot both win.
+  allowsUnconditionalUpdate: false,
+  requiresTypeMeta: false,
+  normalizeBody: normalizeLease,
+};
+
+export const event: ResourceType = {
+  key: 'events',
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Event',
+  listKind: 'EventList',
+  groupResource: { group: '', resource: 'events' },
+  qualifiedKind: 'Event',
+  verbs: new Set<Verb>(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
+  patchTypes: [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH],
+  tracksGeneration: false,
+  returnsDeletedObject: false,
+  allowsUnconditionalUpdate: true,
+  requiresTypeMeta: false,
+  normalizeBody: normalizeEvent,
+};
+
+export const resourceTypes: Record<ResourceKey, ResourceType> = { guardians: guardian, configmaps: configMap, pods: pod, leases: lease, events: event };
 
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -55,7 +55,20 @@ export function parseLabelSelector(selector: string | null): ObjectFilter {
 const supportedFields: Record<string, (o: KubeObject) => string> = {
   'metadata.name': (o) => o.metadata.name,
   'metadata.namespace': (o) => o.metadata.namespace,
+  // Events' field labels (what `kubectl describe` selects by).
+  'involvedObject.kind': (o) => involved(o, 'kind'),
+  'involvedObject.name': (o) => involved(o, 'name'),
+  'involvedObject.namespace': (o) => involved(o, 'namespace'),
+  'involvedObject.uid': (o) => involved(o, 'uid'),
+  'involvedObject.apiVersion': (o) => involved(o, 'apiVersion'),
+  reason: (o) => String(o.reason ?? ''),
+  type: (o) => String(o.type ?? ''),
 };
+
+function involved(o: KubeObject, field: string): string {
+  const ref = o.involvedObject as Record<string, unknown> | undefined;
+  return String(ref?.[field] ?? '');
+}
 
 export function parseFieldSelector(selector: string | null): ObjectFilter {
   if (!selector) return () => true;

@@ -10,7 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { reviewAccess, subjectAccessReviewPath } from './access-review.js';
 import { ADMIN_USERNAME, API_SERVER_AUDIENCE, ClusterState, type AccessRule, type OpenWatch, type RegisteredToken } from './cluster-state.js';
 import type { EventType } from './object-store.js';
-import { configMap, guardian, isPlainObject, JSON_PATCH, namespaceProblem, pod, type KubeObject, type ResourceType, type Verb } from './resources.js';
+import { configMap, event, guardian, isPlainObject, JSON_PATCH, lease, namespaceProblem, pod, type KubeObject, type ResourceType, type Verb } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, type ObjectFilter } from './selectors.js';
 import { KubeStatusError, reasonForCode, statusErrors, type StatusReason } from './status.js';
 
@@ -64,7 +64,10 @@ function route(path: string): Route | undefined {
   let types: ResourceType[];
   if (segments[0] === 'api' && segments[1] === 'v1') {
     rest = segments.slice(2);
-    types = [configMap, pod];
+    types = [configMap, pod, event];
+  } else if (segments[0] === 'apis' && segments[1] === lease.group && segments[2] === lease.version) {
+    rest = segments.slice(3);
+    types = [lease];
   } else if (segments[0] === 'apis' && segments[1] === guardian.group && segments[2] === guardian.version) {
     rest = segments.slice(3);
     types = [guardian];
