@@ -17,6 +17,11 @@ export type ApiErrorCode =
   | 'GUARD_API_STALE'
   /** Kubernetes or the store cannot answer now; retry after Retry-After seconds. */
   | 'GUARD_API_UNAVAILABLE'
+  /**
+   * A sync forwarded to the replica that learns its service got no answer after it was sent: it
+   * may have been learned there. The gate resends, as after any failure (docs/operations.md, Replicas).
+   */
+  | 'GUARD_API_FORWARD_BROKEN'
   | 'GUARD_API_INTERNAL';
 
 const STATUS: Record<ApiErrorCode, number> = {
@@ -28,6 +33,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   GUARD_API_CONFLICT: 409,
   GUARD_API_STALE: 412,
   GUARD_API_UNAVAILABLE: 503,
+  GUARD_API_FORWARD_BROKEN: 502,
   GUARD_API_INTERNAL: 500,
 };
 

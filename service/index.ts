@@ -135,7 +135,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   });
   if (config.replicas) replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
   const alerts = new AlertStore();
-  const metrics = new ServiceMetrics(learner, alerts);
+  const metrics = new ServiceMetrics(learner, alerts, replicas);
   const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();
   const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
@@ -167,7 +167,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   }
 
   // Leases only once this replica can be reached: the others forward to it as soon as it holds one.
-  if (replicas) await replicas.start();
+  if (replicas) await replicas.start(urlOf(app, tls !== null));
 
   const peopleToken = peopleAuth instanceof TokenPeopleAuthenticator ? peopleAuth.token : null;
   if (peopleToken !== null && config.peopleTokenFile) {

@@ -173,7 +173,7 @@ interface ServiceRecord {
   /** Bumped when durable learning not written is dropped: syncs waiting on it fail. */
   epoch: number;
   /** For recent drops: the generation the store held when epoch `epoch` ended. */
-  dropped: Array<{ epoch: number; written: number }>;
+  dropped: Array<{ epoch: number; written: number; answer: string }>;
   merges: number;
   learns: number;
   persists: number;
@@ -223,6 +223,8 @@ export class Learner {
       rec = this.recordOf(namespace, service);
       await this.ready(rec);
       if (this.closed) throw new LearnerError('GUARD_LEARNER_CLOSED', 'the learner is closed (guard-service is shutting down)');
+      // Released (another replica learns it now) or dropped while it loaded: nothing merged, resent.
+      if (!rec.guardian) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${namespace}/${service} moved while its Guardian was read; resend`);
       // From here to the return nothing awaits: merge and learn see whole piles only.
       if (pile && pile.count > 0) {
         rec.pile.merge(pile);
@@ -237,7 +239,7 @@ export class Learner {
     if (this.durable) {
       if (rec.pile.count > 0) {
         this.learn(rec, now);
-        await this.written(rec, rec.learnGen, rec.epoch);
+        return await this.written(rec, rec.learnGen, rec.epoch);
       }
       return (rec.answer ??= rec.guardian!.toWire());
     }
@@ -247,18 +249,21 @@ export class Learner {
   }
 
   /**
-   * Durable mode: resolves once the store holds learning generation `gen` — writes are grouped,
-   * every sync merged while one write is in flight goes in the next. Rejects when it was dropped.
+   * Durable mode: resolves with the answer once the store holds learning generation `gen` — writes
+   * are grouped, every sync merged while one write is in flight goes in the next. Rejects when it
+   * was dropped before it was written.
    */
-  private async written(rec: ServiceRecord, gen: number, epoch: number): Promise<void> {
+  private async written(rec: ServiceRecord, gen: number, epoch: number): Promise<string> {
     const refused = () => new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `the learning of ${rec.namespace}/${rec.service} could not be written to the store; resend`);
     for (;;) {
       if (rec.epoch !== epoch) {
         // Dropped after this sync's write landed: it is learned, and must not be resent.
-        if ((rec.dropped.find((d) => d.epoch === epoch)?.written ?? -1) >= gen) return;
+        const dropped = rec.dropped.find((d) => d.epoch === epoch);
+        if (dropped && dropped.written >= gen) return dropped.answer;
         throw refused();
       }
-      if (rec.persistedGen >= gen) return;
+      // The answer is taken now: a release may drop the record before the caller resumes.
+      if (rec.persistedGen >= gen) return (rec.answer ??= rec.guardian!.toWire());
       if (this.closed) throw refused();
       await (rec.persisting ?? this.persist(rec));
     }
@@ -269,7 +274,7 @@ export class Learner {
    * lost): the next sync reads the Guardian again. Syncs waiting on it fail and are resent.
    */
   private drop(rec: ServiceRecord): void {
-    rec.dropped.push({ epoch: rec.epoch, written: rec.persistedGen });
+    rec.dropped.push({ epoch: rec.epoch, written: rec.persistedGen, answer: rec.answer ?? rec.guardian?.toWire() ?? '{}' });
     if (rec.dropped.length > 8) rec.dropped.shift();
     rec.epoch++;
     rec.guardian?.dispose();

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AlertStore } from './alerts.js';
 import type { Learner } from './learner.js';
+import type { Replicas } from './replicas.js';
 
 export type SyncOutcome = 'ok' | 'invalid' | 'unauthenticated' | 'forbidden' | 'unavailable' | 'error';
 
@@ -16,7 +17,7 @@ export class ServiceMetrics {
   readonly authFailures: Counter<'reason' | 'api'>;
   readonly podsRestarted: Counter;
 
-  constructor(learner: Learner, alerts: AlertStore) {
+  constructor(learner: Learner, alerts: AlertStore, replicas: Replicas | null = null) {
     const registers = [this.registry];
     this.syncs = new Counter({ name: 'guard_service_syncs_total', help: 'Syncs from gates, by outcome', labelNames: ['outcome'], registers });
     this.syncSeconds = new Histogram({
@@ -67,6 +68,29 @@ export class ServiceMetrics {
         this.set(alerts.counts().stored);
       },
     });
+    if (replicas) {
+      new Counter({
+        name: 'guard_service_syncs_forwarded_total',
+        help: 'Syncs for services another replica learns, sent on to it: ok (answered), failed (unreachable), no_owner (no live holder; 503)',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'ok' }, replicas.forwarded.ok);
+          this.inc({ outcome: 'failed' }, replicas.forwarded.failed);
+          this.inc({ outcome: 'no_owner' }, replicas.forwarded.noOwner);
+        },
+      });
+      new Gauge({
+        name: 'guard_service_shards_held',
+        help: 'Shards of services this replica learns now',
+        registers,
+        collect() {
+          this.set(replicas.leases.heldShards().length);
+        },
+      });
+      fromLearner('guard_service_lease_calls_total', 'Kubernetes API calls made for Leases', () => replicas.leases.apiCalls);
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -21,7 +21,7 @@ export interface ReplicasConfig {
   namespace: string;
   /** This replica's name (the pod name). */
   identity: string;
-  /** Where the other replicas reach this one, http(s)://host:port. */
+  /** Where the other replicas reach this one, http(s)://host:port; '' = the URL it listens on. */
   peerUrl: string;
   /** PEM file of the CA that signed the replicas' certificates (https peers); null: the system's. */
   peerCaFile: string | null;
@@ -51,7 +51,6 @@ export class Replicas {
       api: deps.kube.coordination,
       namespace: config.namespace,
       identity: config.identity,
-      peerUrl: config.peerUrl,
       shards: config.shards,
       leaseSeconds: config.leaseSeconds,
       clock: deps.clock,
@@ -99,17 +98,27 @@ export class Replicas {
       return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? 'application/json'), body };
     } catch (err) {
       this.forwarded.failed++;
-      throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} could not be reached (${(err as Error).message}); resend`, { cause: err });
+      const code = (err as { code?: string }).code;
+      // Not connected: the owner never saw it. Anything later: it may have learned it.
+      if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH')
+        throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} could not be reached (${(err as Error).message}); resend`, { cause: err });
+      throw new ApiError('GUARD_API_FORWARD_BROKEN', `the replica that learns ${namespace}/${service} did not answer the forwarded sync (${(err as Error).message}); it may have learned it`, { cause: err });
     }
   }
 
-  start(): Promise<void> {
-    return this.leases.start();
+  /** Take part; `boundUrl` is the peer URL when the configuration gives none (tests on port 0). */
+  start(boundUrl: string): Promise<void> {
+    return this.leases.start(this.config.peerUrl || boundUrl);
   }
 
-  /** Drain: give every shard back once its learning is written. */
+  /**
+   * Drain: give every shard back once its learning is written, then keep listening until the
+   * others have seen it — a peer forwarding on a pooled connection the listener just closed could
+   * not tell whether its sync was learned.
+   */
   async stop(): Promise<void> {
     await this.leases.stop();
+    await new Promise((r) => setTimeout(r, this.leases.propagationMs));
     await this.agent.close();
   }
 

@@ -27,8 +27,6 @@ export interface ShardLeasesOptions {
   namespace: string;
   /** This replica's name (the pod name): the holderIdentity of its Leases. */
   identity: string;
-  /** Where the other replicas reach this one (forwarded syncs). */
-  peerUrl: string;
   shards: number;
   /** Lease duration, whole seconds. */
   leaseSeconds: number;
@@ -65,6 +63,8 @@ export class ShardLeases {
   private timer: Timer | null = null;
   private stepping: Promise<void> | null = null;
   private stopped = false;
+  /** Where the other replicas reach this one (forwarded syncs). */
+  private peerUrl = '';
   /** Kubernetes API calls made (for metrics and bench:service). */
   apiCalls = 0;
 
@@ -76,6 +76,11 @@ export class ShardLeases {
 
   shardOf(namespace: string, service: string): number {
     return createHash('sha256').update(`${namespace}/${service}`).digest().readUInt32BE(0) % this.o.shards;
+  }
+
+  /** How long the others take to see a change of the Leases: one round and a half. */
+  get propagationMs(): number {
+    return Math.ceil(this.renewMs * 1.5);
   }
 
   /** This replica may learn the shard's services now. */
@@ -97,7 +102,8 @@ export class ShardLeases {
   }
 
   /** Take part: the first round now, then one every third of the lease duration. */
-  async start(): Promise<void> {
+  async start(peerUrl: string): Promise<void> {
+    this.peerUrl = peerUrl;
     await this.round();
     const next = (): void => {
       if (this.stopped) return;
@@ -260,7 +266,7 @@ export class ShardLeases {
         name,
         namespace: this.o.namespace,
         labels: { [LEASE_LABEL]: kind },
-        annotations: { [PEER_URL_ANNOTATION]: this.o.peerUrl },
+        annotations: { [PEER_URL_ANNOTATION]: this.peerUrl },
         ...(current?.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
       },
       spec: {

@@ -1,0 +1,277 @@
+// Several guard-service replicas on the Kubernetes stand-in, dividing the services with Leases,
+// and many simulated gates syncing to whichever replica the Service's load balancing picks. Every
+// sample a gate sends is counted, and so is every sample the Guardians hold at the end: they must
+// be equal while replicas are drained, added and replaced one by one (a rolling update), with a
+// person editing Guardians meanwhile. A replica killed outright may have written a sync whose
+// answer never left it: the test bounds the samples learned twice by those ambiguous syncs.
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
+import { openGuardianStore, type GuardianStore } from '../../store/index.js';
+import type { KubeStandin } from '../kube/standin.js';
+import { call, core, pileText, silent, standin } from './api-support.js';
+
+const SERVICES = ['cart', 'shop', 'pay', 'ship', 'mail', 'auth'];
+const PODS_PER_SERVICE = 4;
+const NS = 'apps';
+const LEASE_NS = 'guard-system';
+
+interface Replica {
+  name: string;
+  service: RunningService;
+  url: string;
+}
+
+class Cluster {
+  readonly replicas: Replica[] = [];
+  /** The Service's endpoints: replicas gates may reach (a drained one leaves first). */
+  readonly endpoints: string[] = [];
+  private next = 0;
+  private counter = 0;
+  constructor(readonly kube: KubeStandin) {}
+
+  async add(): Promise<Replica> {
+    const name = `guard-service-${++this.counter}`;
+    const service = await startService(
+      serviceConfig({
+        port: 0,
+        address: '127.0.0.1',
+        auth: true,
+        peopleAuth: 'kubernetes',
+        store: 'kube-crd',
+        tls: null,
+        replicas: { shards: 8, leaseSeconds: 1, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
+      }),
+      { logger: process.env.REPLICAS_DEBUG ? pino({ level: 'error' }) : silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
+    );
+    const replica = { name, service, url: service.url };
+    this.replicas.push(replica);
+    this.endpoints.push(replica.url);
+    return replica;
+  }
+
+  async drain(replica: Replica): Promise<void> {
+    this.endpoints.splice(this.endpoints.indexOf(replica.url), 1);
+    const report = await replica.service.close();
+    expect(report.flushed).toBe(true);
+    this.replicas.splice(this.replicas.indexOf(replica), 1);
+  }
+
+  kill(replica: Replica): void {
+    replica.service.crash();
+    // Kubernetes notices the dead pod only later: gates still reach for it meanwhile.
+    setTimeout(() => {
+      const i = this.endpoints.indexOf(replica.url);
+      if (i >= 0) this.endpoints.splice(i, 1);
+    }, 500).unref();
+    this.replicas.splice(this.replicas.indexOf(replica), 1);
+  }
+
+  pick(): string {
+    return this.endpoints[this.next++ % this.endpoints.length]!;
+  }
+
+  /** Every replica holds shards, and together all of them: the division has settled. */
+  async settled(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const held = this.replicas.map((r) => r.service.replicas!.leases.heldShards());
+      const all = held.flat().sort((a, b) => a - b);
+      if (held.every((h) => h.length > 0) && all.length === 8 && new Set(all).size === 8) return;
+      if (Date.now() > deadline) throw new Error(`shards did not settle: ${JSON.stringify(held)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    for (const r of this.replicas.splice(0)) await r.service.close();
+  }
+}
+
+/** A gate: piles samples and sends them; an unanswered pile is kept and sent again with the next. */
+class SimulatedGate {
+  pending = 0;
+  sent = 0;
+  acked = 0;
+  /** Samples in syncs that got no HTTP answer after they may have arrived. */
+  ambiguous = 0;
+  refused = 0;
+  /** What made syncs ambiguous (shown when the count is wrong). */
+  readonly why: string[] = [];
+  constructor(
+    readonly token: string,
+    readonly service: string,
+  ) {}
+
+  async round(cluster: Cluster, add: number): Promise<void> {
+    this.pending += add;
+    this.sent += add;
+    if (this.pending === 0 || cluster.endpoints.length === 0) return;
+    const n = this.pending;
+    const body = `{"pile":${pileText(n)},"alerts":null,"compromised":false}`;
+    try {
+      const r = await call(`${cluster.pick()}/sync`, { method: 'POST', token: this.token, body });
+      if (r.status === 200) {
+        this.pending -= n;
+        this.acked += n;
+      } else if (r.status === 502) {
+        // GUARD_API_FORWARD_BROKEN: the replica it was forwarded to may have learned it.
+        this.ambiguous += n;
+        this.why.push(r.text);
+      } else {
+        expect(r.status, r.text).toBe(503);
+        this.refused++;
+      }
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Refused connections never carried the pile; a reset one may have.
+      if (code !== 'ECONNREFUSED') {
+        this.ambiguous += n;
+        this.why.push(String(code ?? err));
+      }
+    }
+  }
+}
+
+async function gates(kube: KubeStandin): Promise<SimulatedGate[]> {
+  const all: SimulatedGate[] = [];
+  for (const service of SERVICES) {
+    for (let i = 0; i < PODS_PER_SERVICE; i++) {
+      const pod = `${service}-${i}`;
+      kube.state.addPod({ namespace: NS, name: pod, labels: { app: service } });
+      all.push(new SimulatedGate(kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: pod, audiences: ['guard-service'] }), service));
+    }
+  }
+  return all;
+}
+
+/** Gates sync in rounds until `stop` says so; then every gate resends until its pile is empty. */
+async function traffic(cluster: Cluster, all: SimulatedGate[], stop: () => boolean): Promise<void> {
+  let round = 0;
+  while (!stop()) {
+    round++;
+    await Promise.all(all.map((g, i) => g.round(cluster, 1 + ((round + i) % 5))));
+  }
+  for (let tries = 0; all.some((g) => g.pending > 0); tries++) {
+    if (tries > 200) throw new Error('gates could not deliver their piles');
+    await Promise.all(all.map((g) => g.round(cluster, 0)));
+  }
+}
+
+async function learnedSamples(store: GuardianStore): Promise<number> {
+  let total = 0;
+  for (const s of SERVICES) total += (await store.get(NS, s))?.spec.samples ?? 0;
+  return total;
+}
+
+describe('guard-service replicas on Leases', () => {
+  it('learns every sample exactly once while replicas are drained, added and rolled, with a person editing', async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    const reader = openGuardianStore({ kind: 'kube-crd', kubeConfig: kube.kubeConfig(), core, report: () => {} });
+    const person = new KubeCrdGuardianStore({ kubeConfig: kube.kubeConfig(), core });
+    try {
+      for (let i = 0; i < 3; i++) await cluster.add();
+      await cluster.settled();
+      const all = await gates(kube);
+      let done = false;
+      const running = traffic(cluster, all, () => done);
+
+      // A person edits the cart's configured rules while the replicas learn into it.
+      let edits = 0;
+      const editing = (async () => {
+        while (!done) {
+          const mark = `EDIT${edits}`;
+          await person.update(NS, 'cart', (cur) => ({ ...(cur ?? { samples: 0 }), configured: { req: { method: { set: [mark] } } } as never }));
+          edits++;
+          await new Promise((r) => setTimeout(r, 30));
+        }
+      })();
+
+      // Drained, added, then a rolling update: each old replica replaced by a new one.
+      await new Promise((r) => setTimeout(r, 300));
+      await cluster.drain(cluster.replicas[0]!);
+      await cluster.settled();
+      await cluster.add();
+      await cluster.settled();
+      for (const old of [...cluster.replicas]) {
+        await cluster.add();
+        await cluster.drain(old);
+        await cluster.settled();
+      }
+      done = true;
+      await Promise.all([running, editing]);
+
+      const sent = all.reduce((n, g) => n + g.sent, 0);
+      const acked = all.reduce((n, g) => n + g.acked, 0);
+      expect(all.flatMap((g) => g.why)).toEqual([]);
+      expect(acked).toBe(sent);
+      expect(await learnedSamples(await reader)).toBe(sent);
+      const cart = await (await reader).get(NS, 'cart');
+      expect(cart!.spec.configured).toMatchObject({ req: { method: { set: [`EDIT${edits - 1}`] } } });
+      // Syncs did reach replicas that did not learn their service, and were forwarded.
+      const forwarded = await Promise.all(cluster.replicas.map((r) => call(`${r.url}/metrics`)));
+      expect(forwarded.some((m) => /^guard_service_syncs_forwarded_total\{outcome="ok"\} [1-9]/m.test(m.text))).toBe(true);
+    } finally {
+      await cluster.closeAll();
+      await (await reader).close();
+      await person.close();
+    }
+  }, 60_000);
+
+  it('loses nothing when a replica is killed; the samples of syncs it never answered are learned at most twice', async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    const reader = await openGuardianStore({ kind: 'kube-crd', kubeConfig: kube.kubeConfig(), core, report: () => {} });
+    try {
+      for (let i = 0; i < 3; i++) await cluster.add();
+      await cluster.settled();
+      const all = await gates(kube);
+      let done = false;
+      const running = traffic(cluster, all, () => done);
+      await new Promise((r) => setTimeout(r, 300));
+      cluster.kill(cluster.replicas[1]!);
+      // Its shards come back into service once its Leases expire (1 s here).
+      await cluster.settled();
+      await cluster.add();
+      await cluster.settled();
+      done = true;
+      await running;
+
+      const sent = all.reduce((n, g) => n + g.sent, 0);
+      const ambiguous = all.reduce((n, g) => n + g.ambiguous, 0);
+      const learned = await learnedSamples(reader);
+      expect(learned).toBeGreaterThanOrEqual(sent);
+      expect(learned - sent).toBeLessThanOrEqual(ambiguous);
+    } finally {
+      await cluster.closeAll();
+      await reader.close();
+    }
+  }, 60_000);
+
+  it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    try {
+      await cluster.add();
+      await cluster.add();
+      await cluster.settled();
+      const leases = await kube.kubeConfig().makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: LEASE_NS });
+      const shards = leases.items.filter((l) => l.metadata?.name?.startsWith('guard-service-shard-'));
+      expect(shards).toHaveLength(8);
+      const holders = new Set(shards.map((l) => l.spec?.holderIdentity));
+      expect([...holders].sort()).toEqual(cluster.replicas.map((r) => r.name).sort());
+      const raw = kube.state.getObject('leases', LEASE_NS, 'guard-service-shard-0')!;
+      expect((raw.spec as { renewTime: string }).renewTime).toMatch(/\.\d{6}Z$/);
+      // A milliseconds timestamp (a plain Date) is refused, as by a real API server.
+      const api = kube.kubeConfig().makeApiClient(CoordinationV1Api);
+      await expect(
+        api.createNamespacedLease({ namespace: LEASE_NS, body: { metadata: { name: 'plain-date' }, spec: { renewTime: new Date() as never } } }),
+      ).rejects.toMatchObject({ code: 400 });
+    } finally {
+      await cluster.closeAll();
+    }
+  }, 30_000);
+});
