@@ -101,6 +101,7 @@ describe('guard-service RBAC', () => {
         ...expand('core/pods', ['get', 'delete']),
         ...expand('authentication.k8s.io/tokenreviews', ['create']),
         ...expand('authorization.k8s.io/subjectaccessreviews', ['create']),
+        ...expand('core/events', ['get', 'list', 'create', 'patch']),
       ].sort(),
     );
   });
@@ -115,7 +116,7 @@ describe('guard-service RBAC', () => {
   it('grants leases only in its own namespace, with a Role', () => {
     const role = find('guard-service.yaml', 'Role', 'guard-service-leases');
     expect(role.metadata.namespace).toBe(SERVICE_NAMESPACE);
-    expect(grants(role)).toEqual(expand('coordination.k8s.io/leases', ['get', 'create', 'update']).sort());
+    expect(grants(role)).toEqual(expand('coordination.k8s.io/leases', ['get', 'list', 'create', 'update', 'delete']).sort());
     const cluster = all.filter(({ o }) => o.kind === 'ClusterRole').flatMap(({ o }) => grants(o));
     expect(cluster.some((g) => g.startsWith('coordination.k8s.io/'))).toBe(false);
   });
@@ -166,9 +167,17 @@ describe('guard-service Deployment', () => {
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
 
-  it('runs one replica, replaced (not rolled) so two learners never overlap', () => {
-    expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  it('runs three replicas on Leases, rolled one at a time, under a disruption budget', () => {
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const env = Object.fromEntries(container.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(Number(env.GUARD_SERVICE_SHARDS)).toBeGreaterThanOrEqual(deployment.spec.replicas);
+    expect(env.GUARD_SERVICE_PEER_URL).toBe('https://$(POD_IP):8888');
+    // $(POD_IP) is expanded only from a variable defined before it.
+    const names = container.env.map((e: { name: string }) => e.name);
+    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('GUARD_SERVICE_PEER_URL'));
+    const pdb = find('guard-service.yaml', 'PodDisruptionBudget', 'guard-service');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: deployment.spec.selector.matchLabels } });
     expect(deployment.spec.selector.matchLabels).toEqual({ app: 'guard-service' });
     expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
     expect(pod.serviceAccountName).toBe(SERVICE_ACCOUNT);
@@ -210,7 +219,23 @@ describe('guard-service Deployment', () => {
   it('keeps the original\'s env names, auth and TLS on, and the CRD store', () => {
     const env = envOf(container);
     expect(Object.keys(env).sort()).toEqual(
-      ['GUARD_SERVICE_AUTH', 'GUARD_SERVICE_LABELS', 'GUARD_SERVICE_LOG_LEVEL', 'GUARD_SERVICE_TLS', 'GUARD_SERVICE_TLS_CERT', 'GUARD_SERVICE_TLS_KEY', 'GUARD_STORE'].sort(),
+      [
+        'GUARD_SERVICE_AUTH',
+        'GUARD_SERVICE_LABELS',
+        'GUARD_SERVICE_LOG_LEVEL',
+        'GUARD_SERVICE_TLS',
+        'GUARD_SERVICE_TLS_CERT',
+        'GUARD_SERVICE_TLS_KEY',
+        'GUARD_STORE',
+        'GUARD_SERVICE_SHARDS',
+        'GUARD_SERVICE_LEASE_SECONDS',
+        'POD_NAMESPACE',
+        'GUARD_SERVICE_REPLICA_NAME',
+        'POD_IP',
+        'GUARD_SERVICE_PEER_URL',
+        'GUARD_SERVICE_PEER_CA',
+        'GUARD_SERVICE_PEER_SERVER_NAME',
+      ].sort(),
     );
     expect(env.GUARD_SERVICE_AUTH.value).toBe('true');
     expect(env.GUARD_SERVICE_TLS.value).toBe('true');
