@@ -1,5 +1,6 @@
 // The alerts gates report in their syncs, kept per service in a bounded ring (oldest dropped and
-// counted) for the people API, the UI and metrics. Memory only: a restart starts empty.
+// counted) for the people API, the UI and metrics. What survives a restart is recorded elsewhere
+// (Kubernetes Events, alert-events.ts; the file store's log, alert-log.ts) and restored from there.
 
 /** One alert as the core re-encodes it from a sync message. */
 export interface SyncAlert {
@@ -116,7 +117,7 @@ export class AlertStore {
    * stamped with receipt time and origin. Entries of another shape are skipped; returns how many
    * were kept.
    */
-  add(namespace: string, service: string, pod: string, alerts: readonly unknown[]): number {
+  add(namespace: string, service: string, pod: string, alerts: readonly unknown[], receivedAt = this.now()): number {
     if (alerts.length === 0) return 0;
     const key = `${namespace}/${service}`;
     let ring = this.rings.get(key);
@@ -126,7 +127,6 @@ export class AlertStore {
       this.evictFor(1);
     }
     this.rings.set(key, ring);
-    const receivedAt = this.now();
     let kept = 0;
     for (const raw of alerts) {
       const alert = asSyncAlert(raw);
@@ -139,6 +139,11 @@ export class AlertStore {
       kept++;
     }
     return kept;
+  }
+
+  /** One alert read back after a restart, with the receipt time recorded; false when malformed. */
+  restore(namespace: string, service: string, pod: string, alert: unknown, receivedAt: number): boolean {
+    return this.add(namespace, service, pod, [alert], receivedAt) === 1;
   }
 
   /** Matching alerts, newest first. */
@@ -205,7 +210,7 @@ export class AlertStore {
   }
 }
 
-function asSyncAlert(raw: unknown): SyncAlert | null {
+export function asSyncAlert(raw: unknown): SyncAlert | null {
   if (raw === null || typeof raw !== 'object') return null;
   const a = raw as Record<string, unknown>;
   if (typeof a.level !== 'string' || !isCount(a.count) || typeof a.time !== 'number' || !Number.isFinite(a.time)) return null;

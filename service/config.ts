@@ -31,6 +31,10 @@ export interface ServiceConfig {
   allowUnauthenticatedNetwork: boolean;
   /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
   learningCaps: Readonly<Required<LearningCaps>>;
+  /** Alerts as Kubernetes Events on the Guardian (Kubernetes stores): the per-Guardian token bucket; null: off. */
+  alertEvents: Readonly<{ burst: number; refillMs: number }> | null;
+  /** The file store's alert log: rotate at this size, keep this many rotated files. */
+  alertLog: Readonly<{ maxBytes: number; keep: number }>;
   /** Several replicas divide the services with Leases (GUARD_SERVICE_SHARDS > 0); null: one replica. */
   replicas: Readonly<ReplicasConfig> | null;
 }
@@ -91,6 +95,17 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
       headers: integer('GUARD_LEARN_HEADER_CAP', env.GUARD_LEARN_HEADER_CAP, DEFAULT_LEARNING_CAPS.headers, 1, 256),
       routes: integer('GUARD_LEARN_ROUTE_CAP', env.GUARD_LEARN_ROUTE_CAP, DEFAULT_LEARNING_CAPS.routes, 0, 1024),
       unknownHeaders: oneOf('GUARD_LEARN_UNKNOWN_HEADERS', env.GUARD_LEARN_UNKNOWN_HEADERS, ['alert', 'shape'] as const) ?? DEFAULT_LEARNING_CAPS.unknownHeaders,
+    }),
+    alertEvents:
+      store !== 'file' && flag('GUARD_SERVICE_ALERT_EVENTS', env.GUARD_SERVICE_ALERT_EVENTS, true)
+        ? Object.freeze({
+            burst: integer('GUARD_SERVICE_ALERT_EVENT_BURST', env.GUARD_SERVICE_ALERT_EVENT_BURST, 25, 1, 1000),
+            refillMs: 1000 * integer('GUARD_SERVICE_ALERT_EVENT_INTERVAL', env.GUARD_SERVICE_ALERT_EVENT_INTERVAL, 5, 1, 3600),
+          })
+        : null,
+    alertLog: Object.freeze({
+      maxBytes: integer('GUARD_SERVICE_ALERT_LOG_BYTES', env.GUARD_SERVICE_ALERT_LOG_BYTES, 10 << 20, 4096, 1 << 30),
+      keep: integer('GUARD_SERVICE_ALERT_LOG_KEEP', env.GUARD_SERVICE_ALERT_LOG_KEEP, 3, 1, 100),
     }),
     replicas: null,
   };

@@ -8,6 +8,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { loadCore, type Core } from '../core/index.js';
+import { AlertEvents } from './alert-events.js';
+import { AlertLog } from './alert-log.js';
 import { AlertStore } from './alerts.js';
 import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
@@ -135,12 +137,24 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   });
   if (config.replicas) replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
   const alerts = new AlertStore();
-  const metrics = new ServiceMetrics(learner, alerts, replicas);
+  // Alerts survive a restart: as Events with a Kubernetes store, in a rotated log with the file store.
+  const alertEvents =
+    kube && config.store !== 'file' && config.alertEvents
+      ? new AlertEvents({ api: kube.core, objectKind: config.store === 'kube-crd' ? 'Guardian' : 'ConfigMap', burst: config.alertEvents.burst, refillMs: config.alertEvents.refillMs, clock, log })
+      : null;
+  const alertLog = config.store === 'file' && ownStore ? new AlertLog({ dir: config.storeDir, maxBytes: config.alertLog.maxBytes, keep: config.alertLog.keep, log }) : null;
+  const restored = await (alertLog ?? alertEvents)?.restore(alerts).catch((err: Error) => {
+    log.warn({ err }, 'could not read earlier alerts back; the alerts API starts with new ones only');
+    return 0;
+  });
+  if (restored) log.info({ alerts: restored }, 'alerts read back from before the restart');
+  const metrics = new ServiceMetrics(learner, alerts, replicas, { events: alertEvents, log: alertLog });
   const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();
   const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
-  const ctx: ServiceContext = { config, core, store, learner, alerts, gateAuth, peopleAuth, podRestarts, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
+  const alertRecorders = [alertEvents, alertLog].filter((r) => r !== null);
+  const ctx: ServiceContext = { config, core, store, learner, alerts, alertRecorders, gateAuth, peopleAuth, podRestarts, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
 
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
@@ -151,6 +165,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     watch.close();
     await podRestarts.settled();
     await learner.close();
+    // Alerts recorded by the syncs that ended: written before the process goes (bounded).
+    await withTimeout(Promise.all([alertLog?.settled(), alertEvents?.settled()]), 5000, 'recording the last alerts').catch((err) => log.warn({ err }, 'some alerts were not recorded before shutdown'));
+    alertEvents?.close();
     if (ownStore) await store.close();
   };
 

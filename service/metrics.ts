@@ -2,6 +2,8 @@
 // the learner did (read from its counters at scrape time), alerts, authentication failures, pod
 // restarts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertEvents } from './alert-events.js';
+import type { AlertLog } from './alert-log.js';
 import type { AlertStore } from './alerts.js';
 import type { Learner } from './learner.js';
 import type { Replicas } from './replicas.js';
@@ -17,7 +19,7 @@ export class ServiceMetrics {
   readonly authFailures: Counter<'reason' | 'api'>;
   readonly podsRestarted: Counter;
 
-  constructor(learner: Learner, alerts: AlertStore, replicas: Replicas | null = null) {
+  constructor(learner: Learner, alerts: AlertStore, replicas: Replicas | null = null, recorders: { events: AlertEvents | null; log: AlertLog | null } = { events: null, log: null }) {
     const registers = [this.registry];
     this.syncs = new Counter({ name: 'guard_service_syncs_total', help: 'Syncs from gates, by outcome', labelNames: ['outcome'], registers });
     this.syncSeconds = new Histogram({
@@ -68,6 +70,23 @@ export class ServiceMetrics {
         this.set(alerts.counts().stored);
       },
     });
+    const { events, log } = recorders;
+    if (events) {
+      new Counter({
+        name: 'guard_service_alert_events_total',
+        help: 'Alerts recorded as Kubernetes Events: created, aggregated (count raised), deferred (rate limit: waiting for a token), dropped (waiting beyond the bound), failed',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [outcome, n] of Object.entries(events.counts)) this.inc({ outcome }, n);
+        },
+      });
+    }
+    if (log) {
+      fromLearner('guard_service_alert_log_lines_total', 'Alerts appended to the file store\'s alert log', () => log.counts.written);
+      fromLearner('guard_service_alert_log_failures_total', 'Appends to the alert log that failed (the alerts stay in memory)', () => log.counts.failed);
+    }
     if (replicas) {
       new Counter({
         name: 'guard_service_syncs_forwarded_total',

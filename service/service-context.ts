@@ -2,7 +2,7 @@
 // authenticators, metrics and the log. Built once by index.ts.
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.js';
-import type { AlertStore } from './alerts.js';
+import type { AlertStore, SyncAlert } from './alerts.js';
 import type { GateAuthenticator, PeopleAuthenticator } from './auth.js';
 import type { Clock } from '../clock/index.js';
 import type { ServiceConfig } from './config.js';
@@ -18,6 +18,8 @@ export interface ServiceContext {
   store: GuardianStore;
   learner: Learner;
   alerts: AlertStore;
+  /** Where alerts are recorded to survive a restart (Events, or the file store's log). */
+  alertRecorders: ReadonlyArray<{ record(namespace: string, service: string, pod: string, alerts: readonly SyncAlert[]): void }>;
   gateAuth: GateAuthenticator;
   peopleAuth: PeopleAuthenticator;
   podRestarts: PodRestarter;

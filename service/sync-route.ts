@@ -4,6 +4,7 @@
 // nothing. The learner's GuardianSpec text is spliced into the answer as it is, not re-serialised.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CoreError, type Pile } from '../core/index.js';
+import { asSyncAlert } from './alerts.js';
 import { ApiError, isApiError } from './api-errors.js';
 import type { GateIdentity } from './auth.js';
 import { LearnerError } from './learner.js';
@@ -79,6 +80,8 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       ctx.metrics.samplesMerged.inc(samples);
       if (message.alerts.length > 0) {
         const kept = ctx.alerts.add(gate.namespace, gate.service, gate.pod, message.alerts);
+        const valid = message.alerts.map(asSyncAlert).filter((a) => a !== null);
+        for (const recorder of ctx.alertRecorders) recorder.record(gate.namespace, gate.service, gate.pod, valid);
         ctx.metrics.alertsReceived.inc(kept);
         ctx.log.info({ namespace: gate.namespace, service: gate.service, pod: gate.pod, alerts: kept }, 'gate reported alerts');
       }

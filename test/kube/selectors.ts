@@ -62,6 +62,7 @@ const supportedFields: Record<string, (o: KubeObject) => string> = {
   'involvedObject.uid': (o) => involved(o, 'uid'),
   'involvedObject.apiVersion': (o) => involved(o, 'apiVersion'),
   reason: (o) => String(o.reason ?? ''),
+  source: (o) => String((o.source as { component?: string } | undefined)?.component ?? ''),
   type: (o) => String(o.type ?? ''),
 };
 

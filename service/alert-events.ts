@@ -1,0 +1,270 @@
+// Alerts kept with a Kubernetes store: recorded as Events on the service's Guardian (or its
+// ConfigMap), so `kubectl describe guardian <service>` and `kubectl get events` show them, and read
+// back into the alert store when guard-service starts.
+//
+// As the kubelet's event correlator does, repeats are aggregated: alerts of one service with the
+// same level and decision are one Event whose `count` and `lastTimestamp` grow (a patch), not
+// a new Event each time. And as its spam filter does, each Guardian has a token bucket (a burst,
+// then one write per interval): alerts beyond it wait, aggregated, for the next token — an attack
+// that makes every request alert costs the API server one write per interval per service, and the
+// counts still add up. Waiting aggregates are bounded; beyond the bound the oldest is dropped and
+// counted. Events expire on the API server (its --event-ttl, 1 h by default): they are the
+// recent history, not an archive.
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
+import type { Clock, Timer } from '../clock/index.js';
+import type { Logger } from '../log/index.js';
+import type { AlertStore, SyncAlert } from './alerts.js';
+
+export const EVENT_SOURCE = 'guard-service';
+const ANNOTATION = 'guard.security.knative.dev/alert';
+
+export interface AlertEventsOptions {
+  api: CoreV1Api;
+  /** The kind of object a Guardian is in the store (`Guardian`, or `ConfigMap` named guardian.<service>). */
+  objectKind: 'Guardian' | 'ConfigMap';
+  /** Event writes a Guardian may make at once (default 25, the kubelet's burst). */
+  burst?: number;
+  /** One more write per this many ms (default 5000). */
+  refillMs?: number;
+  /** Aggregates waiting for a token, at most (default 10,000). */
+  maxWaiting?: number;
+  /** Events remembered for aggregation (default 4096). */
+  maxKnown?: number;
+  clock: Clock;
+  log: Logger;
+}
+
+interface Aggregate {
+  key: string;
+  namespace: string;
+  service: string;
+  level: string;
+  decision: unknown;
+  pod: string;
+  /** Occurrences not written yet. */
+  count: number;
+  lastTime: number;
+}
+
+interface Known {
+  name: string;
+  count: number;
+  firstTimestamp: string;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class AlertEvents {
+  private readonly o: Required<Omit<AlertEventsOptions, 'api' | 'objectKind' | 'clock' | 'log'>> & AlertEventsOptions;
+  private readonly waiting = new Map<string, Aggregate>();
+  private readonly known = new Map<string, Known>();
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly writing = new Set<string>();
+  private timer: Timer | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Event writes by outcome, for metrics and tests. */
+  readonly counts = { created: 0, aggregated: 0, deferred: 0, dropped: 0, failed: 0 };
+
+  constructor(options: AlertEventsOptions) {
+    this.o = { burst: 25, refillMs: 5000, maxWaiting: 10_000, maxKnown: 4096, ...options };
+  }
+
+  record(namespace: string, service: string, pod: string, alerts: readonly SyncAlert[]): void {
+    if (this.closed) return;
+    for (const alert of alerts) {
+      const key = keyOf(namespace, service, alert);
+      const agg = this.waiting.get(key);
+      if (agg) {
+        agg.count += alert.count;
+        agg.pod = pod;
+        agg.lastTime = alert.time;
+        this.waiting.delete(key);
+        this.waiting.set(key, agg);
+        continue;
+      }
+      if (this.waiting.size >= this.o.maxWaiting) {
+        const oldest = this.waiting.keys().next().value!;
+        this.counts.dropped += this.waiting.get(oldest)!.count;
+        this.waiting.delete(oldest);
+      }
+      this.waiting.set(key, { key, namespace, service, level: alert.level, decision: alert.decision, pod, count: alert.count, lastTime: alert.time });
+    }
+    this.pump();
+  }
+
+  /** Resolves when no write is in flight and nothing waits that a token would allow now. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const chain = this.chain;
+      await chain;
+      if (chain === this.chain) return;
+    }
+  }
+
+  /** Read the Events of every Guardian back into `alerts`, oldest first; returns how many. */
+  async restore(alerts: AlertStore): Promise<number> {
+    const list = await this.o.api.listEventForAllNamespaces({ fieldSelector: `source=${EVENT_SOURCE},involvedObject.kind=${this.o.objectKind}` });
+    const items = list.items
+      .map((e) => ({ e, at: timeOf(e.lastTimestamp) }))
+      .sort((a, b) => a.at - b.at);
+    let restored = 0;
+    for (const { e, at } of items) {
+      const saved = parseAnnotation(e.metadata?.annotations?.[ANNOTATION]);
+      const namespace = e.involvedObject?.namespace ?? e.metadata?.namespace ?? '';
+      const service = serviceOf(this.o.objectKind, e.involvedObject?.name ?? '');
+      if (!saved || !service) continue;
+      const alert = { decision: saved.decision, time: Math.floor(at / 1000), level: saved.level, count: e.count ?? 1 };
+      if (alerts.restore(namespace, service, saved.pod, alert, at)) restored++;
+      // Later repeats keep aggregating into the same Event.
+      this.remember(keyOf(namespace, service, alert), { name: e.metadata?.name ?? '', count: e.count ?? 1, firstTimestamp: String(e.firstTimestamp ?? new Date(at).toISOString()) });
+    }
+    return restored;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Write every waiting aggregate whose Guardian has a token; wait for the next token for the rest. */
+  private pump(): void {
+    for (const agg of [...this.waiting.values()]) {
+      if (this.writing.has(agg.key) || !this.take(`${agg.namespace}/${agg.service}`)) continue;
+      this.waiting.delete(agg.key);
+      this.writing.add(agg.key);
+      const write = this.write(agg).finally(() => {
+        this.writing.delete(agg.key);
+        if (this.waiting.has(agg.key)) this.pump();
+      });
+      this.chain = Promise.all([this.chain, write]).then(() => {});
+    }
+    if (this.waiting.size > 0 && !this.timer && !this.closed) {
+      this.counts.deferred++;
+      this.timer = this.o.clock.setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, this.o.refillMs);
+    }
+  }
+
+  private take(guardian: string): boolean {
+    const now = this.o.clock.now();
+    let b = this.buckets.get(guardian);
+    if (!b) {
+      b = { tokens: this.o.burst, at: now };
+      this.buckets.set(guardian, b);
+      if (this.buckets.size > this.o.maxKnown) this.buckets.delete(this.buckets.keys().next().value!);
+    }
+    b.tokens = Math.min(this.o.burst, b.tokens + (now - b.at) / this.o.refillMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  private async write(agg: Aggregate): Promise<void> {
+    const now = new Date();
+    const known = this.known.get(agg.key);
+    try {
+      if (known) {
+        try {
+          // A JSON patch (client-node's default patch type): the count, the time, the last occurrence.
+          await this.o.api.patchNamespacedEvent({
+            namespace: agg.namespace,
+            name: known.name,
+            body: [
+              { op: 'replace', path: '/count', value: known.count + agg.count },
+              { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
+              { op: 'replace', path: '/message', value: messageOf(agg) },
+              { op: 'add', path: `/metadata/annotations/${ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: annotationOf(agg) },
+            ],
+          });
+          known.count += agg.count;
+          this.counts.aggregated++;
+          return;
+        } catch (err) {
+          // Expired on the server (its event TTL): start a new Event.
+          if ((err as { code?: number }).code !== 404) throw err;
+          this.known.delete(agg.key);
+        }
+      }
+      const event: CoreV1Event = {
+        metadata: {
+          // As the kubelet names them: the object, then a unique suffix.
+          name: `${objectName(this.o.objectKind, agg.service)}.${now.getTime().toString(16)}${createHash('sha256').update(agg.key).digest('hex').slice(0, 6)}`,
+          namespace: agg.namespace,
+          annotations: { [ANNOTATION]: annotationOf(agg) },
+        },
+        involvedObject: {
+          apiVersion: this.o.objectKind === 'Guardian' ? 'guard.security.knative.dev/v1alpha1' : 'v1',
+          kind: this.o.objectKind,
+          namespace: agg.namespace,
+          name: objectName(this.o.objectKind, agg.service),
+        },
+        reason: `${agg.level}Alert`.slice(0, 128),
+        message: messageOf(agg),
+        type: 'Warning',
+        source: { component: EVENT_SOURCE },
+        count: agg.count,
+        firstTimestamp: now,
+        lastTimestamp: now,
+      };
+      const created = await this.o.api.createNamespacedEvent({ namespace: agg.namespace, body: event });
+      this.remember(agg.key, { name: created.metadata?.name ?? event.metadata.name!, count: agg.count, firstTimestamp: now.toISOString() });
+      this.counts.created++;
+    } catch (err) {
+      this.counts.failed++;
+      this.o.log.warn({ err, namespace: agg.namespace, service: agg.service }, 'could not record an alert as a Kubernetes Event; it is kept in memory');
+    }
+  }
+
+  private remember(key: string, known: Known): void {
+    this.known.delete(key);
+    this.known.set(key, known);
+    if (this.known.size > this.o.maxKnown) this.known.delete(this.known.keys().next().value!);
+  }
+}
+
+function keyOf(namespace: string, service: string, alert: SyncAlert): string {
+  return `${namespace}/${service}/${alert.level}/${JSON.stringify(alert.decision)}`;
+}
+
+function objectName(kind: 'Guardian' | 'ConfigMap', service: string): string {
+  return kind === 'Guardian' ? service : `guardian.${service}`;
+}
+
+function serviceOf(kind: 'Guardian' | 'ConfigMap', name: string): string {
+  if (kind === 'Guardian') return name;
+  return name.startsWith('guardian.') ? name.slice('guardian.'.length) : '';
+}
+
+function messageOf(agg: Aggregate): string {
+  const text = `${agg.level} alert from pod ${agg.pod}: ${JSON.stringify(agg.decision)}`;
+  return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
+}
+
+function annotationOf(agg: Aggregate): string {
+  return JSON.stringify({ level: agg.level, pod: agg.pod, decision: agg.decision });
+}
+
+function parseAnnotation(text: string | undefined): { level: string; pod: string; decision: unknown } | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as { level?: unknown; pod?: unknown; decision?: unknown };
+    if (typeof v.level !== 'string' || typeof v.pod !== 'string') return null;
+    return { level: v.level, pod: v.pod, decision: v.decision ?? null };
+  } catch {
+    return null;
+  }
+}
+
+function timeOf(t: unknown): number {
+  const ms = t instanceof Date ? t.getTime() : Date.parse(String(t ?? ''));
+  return Number.isFinite(ms) ? ms : 0;
+}
