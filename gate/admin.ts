@@ -106,6 +106,10 @@ export class GateMetrics {
   readonly pluginFailures: Counter<'plugin' | 'kind'>;
   /** 1 while the pod is reported compromised. */
   readonly podCompromised: Gauge;
+  /** Exchanges cancelled in flight: over the learned service time under block. */
+  readonly cancelledInFlight: Counter;
+  /** Requests that alerted because the pod is compromised (its Guardian does not block). */
+  readonly podAlertedRequests: Counter;
   /** WebSocket upgrades completed (the service accepted, the client was upgraded). */
   readonly websocketUpgrades: Counter;
   /** WebSocket messages relayed, by direction (to_service, to_client). */
@@ -285,6 +289,18 @@ export class GateMetrics {
     this.upstreamSeconds = new RequestHistogram({ name: 'guard_gate_upstream_duration_seconds', help: 'Time to the protected service\'s response headers', buckets: SLOW, registers });
     this.pluginFailures = new Counter({ name: 'guard_gate_plugin_failures_total', help: 'Plugin calls that failed: threw (kind throw), gave no verdict in time (timeout) or not a verdict (invalid)', labelNames: ['plugin', 'kind'], registers });
     this.podCompromised = new Gauge({ name: 'guard_gate_pod_compromised', help: '1 while the pod is reported compromised', registers });
+    this.cancelledInFlight = new Counter({ name: 'guard_gate_cancelled_in_flight_total', help: 'Exchanges cancelled in flight because they ran over the learned service time (block)', registers });
+    this.podAlertedRequests = new Counter({ name: 'guard_gate_pod_alerted_requests_total', help: 'Requests that alerted because the pod is compromised and its Guardian only alerts', registers });
+    const statsOf = () => self.statsSource?.();
+    new Counter({
+      name: 'guard_gate_pod_blocks_total',
+      help: 'Requests refused because the pod is compromised (until it restarts)',
+      registers,
+      collect(this: Counter) {
+        this.reset();
+        this.inc(statsOf()?.podBlocked ?? 0);
+      },
+    });
     this.websocketUpgrades = new Counter({ name: 'guard_gate_websocket_upgrades_total', help: 'WebSocket upgrades passed through to the service', registers });
     this.websocketMessages = new Counter({ name: 'guard_gate_websocket_messages_total', help: 'WebSocket messages relayed, by direction', labelNames: ['direction'], registers });
     this.coreRestarts = new Counter({ name: 'guard_gate_core_restarts_total', help: 'Core instances replaced after a core fault (trap)', registers });

@@ -25,6 +25,10 @@ export interface GateConfig {
   guardianSyncInterval: number;
   /** Seconds. */
   podMonitorInterval: number;
+  /** A compromised pod's requests are refused (under a blocking Guardian; else alerted) until it restarts. */
+  podBlock: boolean;
+  /** Seconds between checks of in-flight exchanges against the learned service time; 0 = none. */
+  inFlightTick: number;
   logLevel: GateLogLevel;
   guardianFile: string | null;
   adminPort: number;
@@ -176,6 +180,8 @@ export function readGateConfig(env: Env = process.env, files: ConfigFiles = real
     analyzeBody: flag('ANALYZE_BODY', env.ANALYZE_BODY, true),
     guardianSyncInterval: seconds('GUARDIAN_SYNC_INTERVAL', env.GUARDIAN_SYNC_INTERVAL, DEFAULT_SYNC_INTERVAL, MIN_SYNC_INTERVAL, 86_400),
     podMonitorInterval: seconds('POD_MONITOR_INTERVAL', env.POD_MONITOR_INTERVAL, DEFAULT_POD_MONITOR_INTERVAL, 1, 3_600),
+    podBlock: flag('GUARD_POD_BLOCK', env.GUARD_POD_BLOCK, true),
+    inFlightTick: seconds('GUARD_INFLIGHT_TICK', env.GUARD_INFLIGHT_TICK, 1, 0, 3_600),
     logLevel: oneOf('LOG_LEVEL', nonEmpty(env.LOG_LEVEL)?.toLowerCase(), LOG_LEVELS) ?? 'info',
     guardianFile: nonEmpty(env.GUARDIAN_FILE) ?? null,
     adminPort,

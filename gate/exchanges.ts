@@ -17,6 +17,11 @@ export interface ExchangeHooks {
   onSession?: (session: Session, verdict: Verdict) => void;
   onEnd?: (outcome: ExchangeOutcome, blocked: Stage) => void;
   onCoreFault?: (fault: CoreFault) => 'block' | 'pass';
+  /**
+   * The pod is compromised (its pod alert latched under block): every request is refused until the
+   * pod restarts (the original's BlockOnPod). True blocks this request.
+   */
+  podBlocks?: () => boolean;
   log: Logger;
 }
 
@@ -37,6 +42,8 @@ export interface ProxyStats {
   repeatedFieldRefusals: number;
   /** Requests refused (503) because the gate had its most exchanges in flight. */
   inFlightRefusals: number;
+  /** Requests refused because the pod is compromised. */
+  podBlocked: number;
   /** Request bodies over the limit, decided with the fault TooLargeBody (streamed uninspected when allowed). */
   oversizeBodies: number;
   /** Requests the node listener's parser refused (400, 408, 431) before they reached the gate. */
@@ -48,7 +55,7 @@ export interface ProxyStats {
 }
 
 export class Exchanges {
-  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0 };
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
   private readonly inFlight = new Set<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];
@@ -105,6 +112,48 @@ export class Exchanges {
   begin(ex: Exchange): void {
     this.inFlight.add(ex);
     ex.session = this.sessions.get();
+  }
+
+  /** Exchanges cancelled in flight (over the learned service time). */
+  cancelledInFlight = 0;
+
+  /**
+   * The in-flight check (the original's session tick): each exchange still waiting for or sending
+   * its response has its envelope profiled with the time so far and decided. Over the learned
+   * service time under a blocking Guardian: cancelled — the block status when nothing was sent
+   * yet, else the connection cut — and the upstream aborted. Under alert only, nothing is cancelled;
+   * the envelope alerts when the exchange ends. Returns how many were cancelled.
+   */
+  checkInFlight(now: number): number {
+    const g = this.hooks.getGuardian();
+    if (!g.blocks) return 0;
+    let cancelled = 0;
+    for (const ex of [...this.inFlight]) {
+      const s = ex.session;
+      const elapsed = now - ex.start;
+      // Envelope times are whole seconds: nothing under one can be over a learned limit.
+      if (!s || !ex.profiled || ex.finished || elapsed < 1000 || this.sessions.stale(s)) continue;
+      try {
+        s.profileEnvelop(ex.respMs > 0 ? ex.respMs : elapsed, elapsed);
+        if (s.decide(g, Section.Envelop) === 0) continue;
+      } catch {
+        continue;
+      }
+      cancelled++;
+      this.cancelledInFlight++;
+      const where = { requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, elapsedMs: Math.round(elapsed) };
+      if (!ex.client.started) {
+        this.blockAnswer(ex, 'response');
+      } else {
+        this.log.warn?.({ ...where, stage: 'response', decision: s.decisionString() }, 'blocked: cut off in flight, over the learned service time');
+        ex.blocked = 'response';
+        ex.client.close();
+        this.finish(ex);
+      }
+      ex.upstream?.abort('over the learned service time');
+      ex.stream?.destroy();
+    }
+    return cancelled;
   }
 
   /** Every exchange still in flight (shutdown aborts them). */
@@ -266,6 +315,13 @@ export class Exchanges {
       const g = this.hooks.getGuardian();
       if (s.decide(g, Section.Req | Section.ReqBody) !== 0 && g.blocks) {
         this.blockAnswer(ex, 'request');
+        return false;
+      }
+      if (this.hooks.podBlocks?.()) {
+        ex.blocked = 'request';
+        this.stats.podBlocked++;
+        this.log.warn?.({ requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, stage: 'pod' }, 'blocked: the pod is compromised');
+        this.answer(ex, this.blockStatus, `blocked by guard: this pod is compromised until it restarts (request id ${ex.id})\n`);
         return false;
       }
       return true;

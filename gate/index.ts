@@ -164,6 +164,19 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
 
   const onSession = (session: Session, verdict: Verdict): void => {
     metrics.coreSeconds.observe(verdict.coreMs / 1000);
+    // A compromised pod under a Guardian that only alerts: every request it serves alerts.
+    if (config.podBlock && podMonitor?.compromised && !source.control.block && verdict.blocked === 'none') {
+      metrics.podAlertedRequests.inc();
+      alerts.report({
+        level: 'Session',
+        decision: { children: null, reasons: ['pod compromised'], result: 1 },
+        decisionText: '[pod compromised,]',
+        requestId: verdict.requestId,
+        method: verdict.method,
+        path: verdict.path,
+        clientAddress: verdict.remote,
+      });
+    }
     if (verdict.upstreamMs > 0) metrics.upstreamSeconds.observe(verdict.upstreamMs / 1000);
     if (verdict.result > 0) {
       alerts.report({
@@ -233,6 +246,11 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
       core: host.core,
       onCoreFault,
       failClosed,
+      // The original's BlockOnPod: once the pod is compromised, every request is refused while the
+      // Guardian in force blocks, until the pod restarts (GUARD_POD_BLOCK, docs/compatibility.md).
+      podBlocks: () => config.podBlock && podMonitor !== null && podMonitor.compromised && source.control.block,
+      inFlightTickSeconds: config.inFlightTick,
+      onCancelledInFlight: (n) => metrics.cancelledInFlight.inc(n),
       maxBody: config.maxBody,
       oversize: config.oversize,
       bodyBudget: config.bodyBudget,

@@ -96,6 +96,12 @@ export interface ProxyOptions {
    * and that reason, unevaluated (the gate failed closed); null lets it be evaluated.
    */
   failClosed?: () => string | null;
+  /** The pod is compromised and requests are refused until it restarts (ExchangeHooks.podBlocks). */
+  podBlocks?: () => boolean;
+  /** Seconds between in-flight checks against the learned service time; 0 = none (default 1). */
+  inFlightTickSeconds?: number;
+  /** Exchanges cancelled by an in-flight check. */
+  onCancelledInFlight?: (n: number) => void;
   /** Start on the uWS JavaScript fallback (slow); default false = refuse. */
   allowFallback?: boolean;
   /** Connections to the service at most (default: maxInFlight). */
@@ -160,7 +166,26 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   });
   // The guard's own listing entry does nothing: with only it, the chain is skipped entirely.
   const plugins = hasActivePlugins(opts.plugins) ? opts.plugins! : null;
-  const exchanges = new Exchanges(opts.core, { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, log }, blockStatus, plugins, opts.failClosed);
+  const exchanges = new Exchanges(
+    opts.core,
+    { getGuardian: opts.getGuardian, onSession: opts.onSession, onEnd: opts.onEnd, onCoreFault: opts.onCoreFault, podBlocks: opts.podBlocks, log },
+    blockStatus,
+    plugins,
+    opts.failClosed,
+  );
+  // The in-flight check runs off the request path, on its own timer (unref'd).
+  const tickMs = (opts.inFlightTickSeconds ?? 1) * 1000;
+  const inFlightTimer =
+    tickMs > 0
+      ? setInterval(() => {
+          try {
+            const n = exchanges.checkInFlight(performance.now());
+            if (n > 0) opts.onCancelledInFlight?.(n);
+          } catch (err) {
+            log.error?.({ err: String(err) }, 'in-flight check failed');
+          }
+        }, tickMs).unref()
+      : null;
   const limits = {
     maxBody,
     analyzeBody: opts.analyzeBody ?? true,
@@ -264,6 +289,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     async close(drainMs = 5_000): Promise<void> {
       if (exchanges.closing) return;
       exchanges.closing = true;
+      if (inFlightTimer) clearInterval(inFlightTimer);
       listening.stopListening();
       await exchanges.idle(drainMs);
       exchanges.each((ex) => ex.upstream?.abort(SHUTTING_DOWN));
