@@ -13,6 +13,7 @@ import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { injectManifests } from '../../inject/index.js';
@@ -36,6 +37,7 @@ const MODELS: Record<string, new (o: any) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/Role': Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'serving.knative.dev/v1/Service': KnativeService,
@@ -64,7 +66,7 @@ describe.skipIf(!kubectl)('deploy/ with kubectl kustomize (offline)', () => {
     const { stdout } = await promisify(execFile)(kubectl!, ['kustomize', deploy], { timeout: 60_000 });
     const objects = parse(stdout);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['Certificate', 'Certificate', 'Certificate', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Deployment', 'Guardian', 'Issuer', 'Issuer', 'MutatingWebhookConfiguration', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+      ['Certificate', 'Certificate', 'Certificate', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Deployment', 'Guardian', 'Issuer', 'Issuer', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
     );
     for (const o of objects) validate(o);
   });
