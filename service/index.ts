@@ -2,7 +2,7 @@
 // the learner, the alert store and a Guardian store. startService() builds and listens; close()
 // stops accepting, flushes learning to the store (bounded), and releases everything.
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
@@ -24,6 +24,7 @@ import { PodRestarter } from './pod-restarts.js';
 import { Replicas } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
 import { openGuardianStore, type GuardianStore } from '../store/index.js';
+import { CertificateWatch } from '../tls/index.js';
 import { syncRoute } from './sync-route.js';
 import { uiRoutes } from './ui-routes.js';
 
@@ -61,6 +62,8 @@ export interface ServiceOptions {
   flushTimeoutMs?: number;
   /** Each Kubernetes call is abandoned after this long (default 10 s). */
   kubeTimeoutMs?: number;
+  /** How often the TLS files are checked for a renewed pair (default 5 s). */
+  certCheckMs?: number;
 }
 
 export interface ShutdownReport {
@@ -76,6 +79,8 @@ export interface RunningService {
   bound: string;
   /** Token mode: the bearer token people use; null with Kubernetes authentication. */
   peopleToken: string | null;
+  /** With TLS: re-read the certificate files now (they are also checked every 5 s). */
+  reloadCertificate(): Promise<void>;
   /** Several replicas (GUARD_SERVICE_SHARDS): this one's Leases and forwarding; null otherwise. */
   replicas: Replicas | null;
   /** Tests: stop at once as a killed process would — nothing flushed, no Lease given back. */
@@ -159,8 +164,10 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
 
+  let certificate: CertificateWatch | null = null;
   const release = async (): Promise<void> => {
     running = false;
+    certificate?.stop();
     learner.stop();
     watch.close();
     await podRestarts.settled();
@@ -183,6 +190,19 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     throw new ServiceError('GUARD_SERVICE_LISTEN', `cannot listen on ${config.address}:${config.port}: ${e.message}`, { cause: err });
   }
 
+  // A renewed certificate (the Secret's files replaced) serves every new connection, no restart.
+  certificate =
+    tls && config.tls
+      ? new CertificateWatch(tls, {
+          read: () => readTls(config.tls!),
+          apply: (pair) => (app.server as unknown as TlsServer).setSecureContext({ ...pair, minVersion: 'TLSv1.2' }),
+          log,
+          what: 'guard-service',
+          certFile: config.tls.certFile,
+        })
+      : null;
+  certificate?.start(options.certCheckMs ?? 5000);
+
   // Leases only once this replica can be reached: the others forward to it as soon as it holds one.
   if (replicas) await replicas.start(urlOf(app, tls !== null));
 
@@ -198,6 +218,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     url: urlOf(app, tls !== null),
     bound: boundOf(app),
     peopleToken,
+    reloadCertificate: async () => certificate?.check(),
     replicas,
     crash: () => {
       running = false;

@@ -9,7 +9,8 @@ import type { InjectOptions } from '../inject/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { WebhookConfig } from './config.js';
 import { review, ReviewError, type Scope } from './review.js';
-import { CertificateWatch, readPair } from './tls.js';
+import { CertificateWatch } from '../tls/index.js';
+import { readPair } from './tls.js';
 
 export { readWebhookConfig, WebhookConfigError, type WebhookConfig } from './config.js';
 export { WebhookTlsError } from './tls.js';
@@ -83,7 +84,13 @@ export async function startWebhook(config: WebhookConfig, options: WebhookOption
   // The API server waits timeoutSeconds (10 in deploy/) at most; a slow client is cut sooner.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  const watch = new CertificateWatch(config.certFile, config.keyFile, pair, (next) => server.setSecureContext({ cert: next.cert, key: next.key }), log);
+  const watch = new CertificateWatch(pair, {
+    read: () => readPair(config.certFile, config.keyFile),
+    apply: (next) => server.setSecureContext({ cert: next.cert, key: next.key }),
+    log,
+    what: 'webhook',
+    certFile: config.certFile,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(new Error(`guard webhook cannot listen on ${config.address} port ${config.port}: ${err.message}`), { code: 'GUARD_LISTEN_FAILED' })));
     server.listen(config.port, config.address, () => resolve());

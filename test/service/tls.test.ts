@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -138,6 +139,40 @@ describe.skipIf(!hasOpenssl)('guard-service over TLS (certificates made with the
     const r = await request(`${url}/healthz`, { dispatcher: client({ ca: pki.caCert, servername: GATE_SERVER_NAME }) });
     expect(r.statusCode).toBe(200);
     await r.body.dump();
+  });
+
+  it('serves a renewed certificate without a restart, and keeps the one in use when the new files do not load', async () => {
+    // The Secret's files, in a directory of their own (a Secret mount is swapped as a whole).
+    const mount = await mkdtemp(join(pki.dir, 'mount-'));
+    const certFile = join(mount, 'tls.crt');
+    const keyFile = join(mount, 'tls.key');
+    await writeFile(certFile, await readFile(pki.certFile));
+    await writeFile(keyFile, await readFile(pki.keyFile));
+    const { url, service } = await start(null, { tls: { certFile, keyFile } }, { core, certCheckMs: 3_600_000 });
+    const port = Number(new URL(url).port);
+    const serial = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ port, host: '127.0.0.1', ca: pki.caCert, servername: GATE_SERVER_NAME }, () => {
+          resolve(socket.getPeerCertificate().serialNumber);
+          socket.destroy();
+        });
+        socket.once('error', reject);
+      });
+    expect(await serial()).toBe('5EED');
+
+    // cert-manager renews: a new leaf from the same CA, same key.
+    await openssl(pki.dir, 'x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '0x5eee', '-days', '2', '-extfile', 'leaf.ext', '-out', 'renewed.crt');
+    await writeFile(certFile, await readFile(join(pki.dir, 'renewed.crt')));
+    await service.reloadCertificate();
+    expect(await serial()).toBe('5EEE');
+
+    // A rotation caught half-way (the key of another certificate): refused, the renewed one stays.
+    await writeFile(keyFile, await readFile(pki.otherKeyFile));
+    await service.reloadCertificate();
+    expect(await serial()).toBe('5EEE');
+    const r = await request(`${url}/healthz`, { dispatcher: client({ ca: pki.caCert, servername: GATE_SERVER_NAME }) });
+    expect(r.statusCode).toBe(200);
+    await r.body.text();
   });
 
   describe('a certificate or key that cannot be used stops startService before it listens', () => {

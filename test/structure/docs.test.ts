@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const SOURCES = ['core', 'clock', 'log', 'store', 'gate', 'service', 'inject', 'webhook', 'cli', 'assembly', 'bin'];
+const SOURCES = ['core', 'clock', 'log', 'tls', 'store', 'gate', 'service', 'inject', 'webhook', 'cli', 'assembly', 'bin'];
 
 function filesUnder(dir: string, keep: (name: string) => boolean): string[] {
   const out: string[] = [];

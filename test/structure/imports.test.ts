@@ -14,13 +14,15 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: [],
   clock: [],
   log: [],
+  // The serving certificate re-read while serving (guard-service and guard-webhook).
+  tls: ['log'],
   store: ['core', 'clock', 'log'],
   gate: ['core', 'store', 'clock', 'log'],
-  service: ['core', 'store', 'clock', 'log'],
+  service: ['core', 'store', 'clock', 'log', 'tls'],
   // Kubernetes manifests in, manifests out: no other component (the webhook and the CLI use it).
   inject: [],
-  webhook: ['inject', 'log'],
-  cli: ['core', 'store', 'clock', 'log', 'gate', 'service', 'inject', 'webhook'],
+  webhook: ['inject', 'log', 'tls'],
+  cli: ['core', 'store', 'clock', 'log', 'tls', 'gate', 'service', 'inject', 'webhook'],
   // guard-ui runs in a browser: the runtime-neutral core and the CLI's runtime-neutral readers.
   ui: ['core', 'cli'],
 };
@@ -31,6 +33,7 @@ const SURFACE: Record<string, readonly string[]> = {
   core: ['index.ts', 'portable.ts'],
   clock: ['index.ts'],
   log: ['index.ts'],
+  tls: ['index.ts'],
   // kube.ts: the Kubernetes stores, for code that always talks to the API (guard-service).
   store: ['index.ts', 'kube.ts'],
   // config.ts: read without loading the component (the CLI's help texts, the demo).
