@@ -153,16 +153,21 @@ export class ShardLeases {
     }
     await this.heartbeat(byName.get(replicaLeaseName(this.o.identity)));
     const plan = planShards(this.liveReplicas(), this.o.shards);
+    // Every shard's write at once: a round takes one round trip, not one per shard, so a busy
+    // API server does not let a held shard's window run out between its renewals.
+    const writes: Array<Promise<void>> = [];
     for (let shard = 0; shard < this.o.shards && !this.stopped; shard++) {
       const lease = byName.get(shardLeaseName(shard));
       if (this.held.has(shard)) {
         if (this.releasing.has(shard)) continue;
         if (plan[shard] !== this.o.identity) void this.giveBack(shard);
-        else await this.renew(shard);
+        else writes.push(this.renew(shard));
       } else if (plan[shard] === this.o.identity) {
-        await this.take(shard, lease);
+        writes.push(this.take(shard, lease));
       }
     }
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   private observe(name: string, lease: V1Lease, now: number): void {

@@ -14,7 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Pool } from 'undici';
 import { createCore, loadCore } from '../../build/js/core/index.js';
-import { random, mixedExchange } from '../core/traffic.js';
+import { buildGates as buildPiles } from './gates.js';
 
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
 const START = '<!-- bench:service:start -->';
@@ -67,29 +67,7 @@ const serviceCore = createCore(readFileSync(fileURLToPath(new URL('../../build/g
 
 /** The gates: who they are and the sync message each sends, built once with the core. */
 function buildGates() {
-  const gates = [];
-  for (let g = 0; g < GATES; g++) {
-    const service = Math.floor(g / PODS_PER_SERVICE);
-    const rnd = random(1000 + g);
-    const pile = core.newPile();
-    const session = core.newSession();
-    for (let i = 0; i < PILE_SESSIONS; i++) {
-      const x = mixedExchange(rnd);
-      session.reset();
-      session.profileRequest(x.req);
-      session.profileResponse(x.resp);
-      session.profileEnvelop(x.ms[0], x.ms[1]);
-      pile.add(session);
-    }
-    session.dispose();
-    const wire = pile.toWire();
-    pile.dispose();
-    const ns = `bench-ns-${service % NAMESPACES}`;
-    const sid = `svc-${service}`;
-    const pod = `${sid}-pod-${g % PODS_PER_SERVICE}`;
-    gates.push({ ns, sid, pod, wire, body: `{"pile":${wire},"alerts":[],"compromised":false}`, path: `/sync?sid=${sid}&ns=${ns}&pod=${pod}` });
-  }
-  return gates;
+  return buildPiles(core, { gates: GATES, podsPerService: PODS_PER_SERVICE, namespaces: NAMESPACES, sessions: PILE_SESSIONS });
 }
 
 // ---- statistics ------------------------------------------------------------------------------
