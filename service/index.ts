@@ -140,7 +140,15 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     durable: config.replicas !== null,
     mayWrite: (namespace, service) => replicas === null || replicas.learnsHere(namespace, service),
   });
-  if (config.replicas) replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
+  if (config.replicas) {
+    try {
+      replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
+    } catch (err) {
+      await learner.close();
+      if (ownStore) await store.close();
+      throw new ServiceError('GUARD_SERVICE_SETUP', `the replicas' CA ${config.replicas.peerCaFile} (GUARD_SERVICE_PEER_CA) cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+  }
   const alerts = new AlertStore();
   // Alerts survive a restart: as Events with a Kubernetes store, in a rotated log with the file store.
   const alertEvents =
