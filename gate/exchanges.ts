@@ -118,11 +118,12 @@ export class Exchanges {
   cancelledInFlight = 0;
 
   /**
-   * The in-flight check (the original's session tick): each exchange still waiting for or sending
-   * its response has its envelope profiled with the time so far and decided. Over the learned
-   * service time under a blocking Guardian: cancelled — the block status when nothing was sent
-   * yet, else the connection cut — and the upstream aborted. Under alert only, nothing is cancelled;
-   * the envelope alerts when the exchange ends. Returns how many were cancelled.
+   * The in-flight check (the original's session tick): each exchange still waiting for the
+   * service's response head has its envelope profiled with the time so far and decided. Over the
+   * learned service time under a blocking Guardian: cancelled — answered with the block status —
+   * and the upstream aborted. As in the original, whose tick stops moving the envelope once the
+   * response was seen, a response already streaming (a long download) is not cut; its envelope is
+   * judged when it ends. Under alert only nothing is cancelled. Returns how many were cancelled.
    */
   checkInFlight(now: number): number {
     const g = this.hooks.getGuardian();
@@ -132,24 +133,16 @@ export class Exchanges {
       const s = ex.session;
       const elapsed = now - ex.start;
       // Envelope times are whole seconds: nothing under one can be over a learned limit.
-      if (!s || !ex.profiled || ex.finished || elapsed < 1000 || this.sessions.stale(s)) continue;
+      if (!s || !ex.profiled || ex.finished || ex.respMs > 0 || ex.client.started || elapsed < 1000 || this.sessions.stale(s)) continue;
       try {
-        s.profileEnvelop(ex.respMs > 0 ? ex.respMs : elapsed, elapsed);
+        s.profileEnvelop(elapsed, elapsed);
         if (s.decide(g, Section.Envelop) === 0) continue;
       } catch {
         continue;
       }
       cancelled++;
       this.cancelledInFlight++;
-      const where = { requestId: ex.id, method: ex.method, path: ex.path, remote: ex.remote, elapsedMs: Math.round(elapsed) };
-      if (!ex.client.started) {
-        this.blockAnswer(ex, 'response');
-      } else {
-        this.log.warn?.({ ...where, stage: 'response', decision: s.decisionString() }, 'blocked: cut off in flight, over the learned service time');
-        ex.blocked = 'response';
-        ex.client.close();
-        this.finish(ex);
-      }
+      this.blockAnswer(ex, 'response');
       ex.upstream?.abort('over the learned service time');
       ex.stream?.destroy();
     }

@@ -220,6 +220,7 @@ export class Learner {
     try {
       if (this.closed) throw new LearnerError('GUARD_LEARNER_CLOSED', 'the learner is closed (guard-service is shutting down)');
       checkNames(namespace, service);
+      if (!this.mayWrite(namespace, service)) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${namespace}/${service} is not learned by this replica now; resend`);
       rec = this.recordOf(namespace, service);
       await this.ready(rec);
       if (this.closed) throw new LearnerError('GUARD_LEARNER_CLOSED', 'the learner is closed (guard-service is shutting down)');
@@ -294,9 +295,15 @@ export class Learner {
    */
   async release(leaving: (namespace: string, service: string) => boolean): Promise<void> {
     const recs = [...this.records.values()].filter((r) => leaving(r.namespace, r.service));
-    await Promise.allSettled(recs.flatMap((r) => [r.loading, r.persisting]).filter((p) => p !== null));
+    // mayWrite already refuses them, so what is in flight ends; a record kept past its release could
+    // later overwrite what the next owner learned.
+    for (;;) {
+      const pending = recs.flatMap((r) => [r.loading, r.persisting]).filter((p) => p !== null);
+      if (pending.length === 0) break;
+      await Promise.allSettled(pending);
+    }
     for (const rec of recs) {
-      if (rec.persisting || rec.loading) continue;
+      if (this.records.get(keyOf(rec.namespace, rec.service)) !== rec) continue;
       this.drop(rec);
       rec.pile.dispose();
       rec.sincePersist.dispose();

@@ -30,6 +30,8 @@ describe('readGateConfig', () => {
       analyzeBody: true,
       guardianSyncInterval: 60,
       podMonitorInterval: 5,
+      podBlock: true,
+      inFlightTick: 1,
       logLevel: 'info',
       guardianFile: null,
       adminPort: 22001,

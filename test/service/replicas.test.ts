@@ -42,7 +42,7 @@ class Cluster {
         peopleAuth: 'kubernetes',
         store: 'kube-crd',
         tls: null,
-        replicas: { shards: 8, leaseSeconds: 1, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
+        replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
       }),
       { logger: process.env.REPLICAS_DEBUG ? pino({ level: 'error' }) : silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
     );
@@ -75,7 +75,9 @@ class Cluster {
 
   /** Every replica holds shards, and together all of them: the division has settled. */
   async settled(): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    // A Lease expires a full duration after each replica first saw it unchanged, and a loaded
+    // machine stretches every round: wait generously (an event, not a timing).
+    const deadline = Date.now() + 40_000;
     for (;;) {
       const held = this.replicas.map((r) => r.service.replicas!.leases.heldShards());
       const all = held.flat().sort((a, b) => a - b);
@@ -219,7 +221,7 @@ describe('guard-service replicas on Leases', () => {
       await (await reader).close();
       await person.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('loses nothing when a replica is killed; the samples of syncs it never answered are learned at most twice', async () => {
     const kube = await standin();
@@ -233,7 +235,7 @@ describe('guard-service replicas on Leases', () => {
       const running = traffic(cluster, all, () => done);
       await new Promise((r) => setTimeout(r, 300));
       cluster.kill(cluster.replicas[1]!);
-      // Its shards come back into service once its Leases expire (1 s here).
+      // Its shards come back into service once its Leases expire (2 s here: long enough that a loaded test machine renews in time).
       await cluster.settled();
       await cluster.add();
       await cluster.settled();
@@ -249,7 +251,7 @@ describe('guard-service replicas on Leases', () => {
       await cluster.closeAll();
       await reader.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
     const kube = await standin();
