@@ -186,7 +186,7 @@ describe('guard-service replicas on Leases', () => {
       const editing = (async () => {
         while (!done) {
           const mark = `EDIT${edits}`;
-          await person.update(NS, 'cart', (cur) => ({ ...(cur ?? { samples: 0 }), configured: { req: { method: { set: [mark] } } } as never }));
+          await person.update(NS, 'cart', (cur) => ({ ...(cur ?? { samples: 0, control: null }), configured: { req: { method: { set: [mark] } } } as never }));
           edits++;
           await new Promise((r) => setTimeout(r, 30));
         }
