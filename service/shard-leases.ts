@@ -59,7 +59,8 @@ export class ShardLeases {
   private readonly renewMs: number;
   private readonly observed = new Map<string, Observed>();
   private readonly held = new Map<number, Held>();
-  private readonly releasing = new Set<number>();
+  /** Shards being given back, each with its drain and write (a second request waits on the first). */
+  private readonly releasing = new Map<number, Promise<void>>();
   private timer: Timer | null = null;
   private stepping: Promise<void> | null = null;
   private stopped = false;
@@ -238,23 +239,26 @@ export class ShardLeases {
     }
   }
 
-  private async giveBack(shard: number): Promise<void> {
-    if (this.releasing.has(shard)) return;
-    this.releasing.add(shard);
-    try {
-      await this.o.drain(shard);
-      const held = this.held.get(shard);
-      if (!held) return;
-      const name = shardLeaseName(shard);
-      const body = this.leaseBody(name, 'shard', undefined);
-      body.spec!.holderIdentity = '';
-      body.metadata!.resourceVersion = held.resourceVersion;
-      await this.call(() => this.o.api.replaceNamespacedLease({ namespace: this.o.namespace, name, body })).catch(() => {});
-      this.held.delete(shard);
-      this.o.log.info({ shard }, 'gave a shard of services back');
-    } finally {
-      this.releasing.delete(shard);
+  private giveBack(shard: number): Promise<void> {
+    let release = this.releasing.get(shard);
+    if (!release) {
+      release = this.release(shard).finally(() => this.releasing.delete(shard));
+      this.releasing.set(shard, release);
     }
+    return release;
+  }
+
+  private async release(shard: number): Promise<void> {
+    await this.o.drain(shard);
+    const held = this.held.get(shard);
+    if (!held) return;
+    const name = shardLeaseName(shard);
+    const body = this.leaseBody(name, 'shard', undefined);
+    body.spec!.holderIdentity = '';
+    body.metadata!.resourceVersion = held.resourceVersion;
+    await this.call(() => this.o.api.replaceNamespacedLease({ namespace: this.o.namespace, name, body })).catch(() => {});
+    this.held.delete(shard);
+    this.o.log.info({ shard }, 'gave a shard of services back');
   }
 
   private lose(shard: number, why: string): void {
