@@ -272,7 +272,7 @@ function report(rows) {
     '',
     `Scaling model: a replica on its own core serves about 1000 ÷ (CPU per sync) syncs/s — ${(1000 / one.cpuMsPerSync).toFixed(0)} with one replica here; a forwarded sync costs the`,
     'forwarding replica its read and relay on top (the CPU per sync of the rows with more replicas). Leases cost (shards + replicas) ÷ (lease seconds ÷ 3) writes/s',
-    `plus one list per replica per round, whatever the load: ${((SHARDS + 3) / (LEASE_SECONDS / 3) + 3 / (LEASE_SECONDS / 3)).toFixed(1)} calls/s for 3 replicas here, ${((16 + 3) / 5 + 3 / 5).toFixed(1)} with the deployment's 15 s Leases.`,
+    `plus one list per replica per round, whatever the load: ${((SHARDS + 3) / (LEASE_SECONDS / 3) + 3 / (LEASE_SECONDS / 3)).toFixed(1)} calls/s for 3 replicas with ${LEASE_SECONDS} s Leases (the deployment's).`,
     END,
   );
   return lines.join('\n');
