@@ -112,7 +112,7 @@ afterAll(async () => {
 });
 
 const page = () => browser.page;
-const shot = (name: string) => page().screenshot({ path: join(shots, `${name}.png`) });
+const shot = (name: string, fullPage = false) => page().screenshot({ path: join(shots, `${name}.png`), fullPage });
 
 describe('guard-ui in Chromium', () => {
   it('signs in with the people token (keyboard only), refusing a wrong one', async () => {
@@ -279,7 +279,7 @@ describe('guard-ui in Chromium', () => {
     await p.goto(`${svc.url}/ui/#/service/demo/books/routes`);
     const route = p.locator('tr[data-route="GET /books/{id}"]');
     await route.waitFor();
-    expect(await route.locator('th').innerText()).toBe('GET /books/{id} — id: a number (or an id that is mostly digits, such as ORD-2024-000123)');
+    expect(await route.locator('th').innerText()).toBe('GET /books/{id} — id: a number, or an id that is mostly digits (ORD-2024-000123)');
     expect(await route.locator('td.learned').innerText()).toBe('query: lang · body: none');
     expect(await route.locator('td.configured').innerText()).toBe('query: lang · body: none');
     const cart = p.locator('tr[data-route="POST /cart"]');
@@ -289,7 +289,7 @@ describe('guard-ui in Chromium', () => {
     expect(await p.locator('.caps').first().innerText()).toMatch(/Up to 64 parameter names per table \(query, form and JSON body fields\); beyond, the catch-all applies\./);
     expect(await p.locator('dd[data-host="learned"]').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
     expect(await p.locator('fieldset[data-policy="unknownRoute"]').innerText()).toMatch(/Alert\s+A request on a route that was never learned alerts/);
-    await shot('routes');
+    await shot('routes', true);
   });
 
   it('decides an unknown route in the browser as guard check decides it', async () => {

@@ -147,7 +147,7 @@ describe('route-aware Guardians in words', () => {
     const learned = JSON.parse(g.toWire()).learned;
     g.dispose();
     expect(Object.keys(learned.routes).sort()).toEqual(['GET /items/{id}', 'GET /search', 'POST /cart']);
-    expect(describeRoute('GET /items/{id}')).toBe('GET /items/{id} — id: a number (or an id that is mostly digits, such as ORD-2024-000123)');
+    expect(describeRoute('GET /items/{id}')).toBe('GET /items/{id} — id: a number, or an id that is mostly digits (ORD-2024-000123)');
     expect(describeRoute('GET /search')).toBe('GET /search');
     expect(describeRoute('GET /a/{uuid}/v/{version}/{uuid}')).toBe('GET /a/{uuid}/v/{version}/{uuid} — uuid: a UUID; version: a version such as v2 or 1.2.3');
     expect(describeRoute('GET {*}')).toBe('any other GET path (catch-all: routes beyond the bound)');

@@ -13,7 +13,7 @@ export interface RouteNames {
 
 /** What each placeholder of a path template stands for (the templating table of docs/routes.md). */
 export const PLACEHOLDERS: Record<string, string> = {
-  id: 'a number (or an id that is mostly digits, such as ORD-2024-000123)',
+  id: 'a number, or an id that is mostly digits (ORD-2024-000123)',
   uuid: 'a UUID',
   hex: 'a hexadecimal hash or commit id',
   date: 'a date, perhaps with a time',
@@ -32,23 +32,32 @@ export function splitRouteKey(key: string): { method: string; template: string }
   return i < 0 ? { method: '', template: key } : { method: key.slice(0, i), template: key.slice(i + 1) };
 }
 
-/** "/items/{id}" → "/items/{id} — id: a number …"; the catch-all and odd methods in a sentence. */
-export function describeTemplate(template: string): string {
-  if (template === CATCH_ALL) return 'any other path';
+/** What the placeholders of a template stand for: "id: a number, …"; "" when it has none. */
+export function describePlaceholders(template: string): string {
   const seen: string[] = [];
   for (const m of template.matchAll(/\{([a-z]+)\}/g)) if (PLACEHOLDERS[m[1]] && !seen.includes(m[1])) seen.push(m[1]);
-  if (seen.length === 0) return template;
-  return `${template} — ${seen.map((p) => `${p}: ${PLACEHOLDERS[p]}`).join('; ')}`;
+  return seen.map((p) => `${p}: ${PLACEHOLDERS[p]}`).join('; ');
 }
 
-/** A route key for people: "GET /items/{id} — id: a number …", "any other GET path (catch-all)". */
+/** "/items/{id}" → "/items/{id} — id: a number …"; the catch-all in words. */
+export function describeTemplate(template: string): string {
+  if (template === CATCH_ALL) return 'any other path';
+  const words = describePlaceholders(template);
+  return words ? `${template} — ${words}` : template;
+}
+
+/** A catch-all route in words ("any other GET path …"), or null for a route of its own. */
+export function describeCatchAll(key: string): string | null {
+  const { method, template } = splitRouteKey(key);
+  if (template !== CATCH_ALL) return null;
+  if (method === '*') return 'any other route of another method (catch-all: routes beyond the bound)';
+  return `any other ${method === '{method}' ? 'unusual-method' : method} path (catch-all: routes beyond the bound)`;
+}
+
+/** A route key for people: "GET /items/{id} — id: a number …", "any other GET path (catch-all …)". */
 export function describeRoute(key: string): string {
   const { method, template } = splitRouteKey(key);
-  const m = method === '{method}' ? 'an unusual method' : method;
-  if (template === CATCH_ALL) {
-    return method === '*' ? 'any other route of another method (catch-all: routes beyond the bound)' : `any other ${m} path (catch-all: routes beyond the bound)`;
-  }
-  return `${m} ${describeTemplate(template)}`;
+  return describeCatchAll(key) ?? `${method} ${describeTemplate(template)}`;
 }
 
 /** The names of one place of a route: "lang, page", "none", "any (more than the cap were seen)". */

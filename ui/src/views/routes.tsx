@@ -5,9 +5,9 @@
 import { useState } from 'preact/hooks';
 import type { GuardianView } from '../api.js';
 import { count } from '../mode.js';
-import { getAt, type Path } from '../rules-model.js';
+import { getAt, same, type Path } from '../rules-model.js';
 import {
-  describeCaps, describeRoute, describeRouteNames, describeSlack, MAX_SLACK, POLICY_CHOICES, POLICY_KEYS, policyOf, routeRows, routesOf, slackOf, slackProblem, type NamePolicy, type RouteRow,
+  describeCaps, describeCatchAll, describePlaceholders, describeRoute, describeRouteNames, describeSlack, MAX_SLACK, POLICY_CHOICES, POLICY_KEYS, policyOf, routeRows, routesOf, slackOf, slackProblem, type NamePolicy, type RouteRow,
 } from '../routes-model.js';
 import { describeHosts } from '../units.js';
 import { useId } from '../widgets/editors.js';
@@ -34,7 +34,12 @@ export function RoutesTab(props: RoutesProps) {
       <section aria-labelledby="caps-head">
         <h3 id="caps-head">Caps</h3>
         <CapsList title="Learned with" criteria={learned} />
-        {configured != null && <CapsList title="Configured rules" criteria={configured} />}
+        {configured != null &&
+          (same(getAt(configured, ['caps']), getAt(learned, ['caps'])) ? (
+            <p data-caps="configured">Configured rules: the same caps.</p>
+          ) : (
+            <CapsList title="Configured rules" criteria={configured} />
+          ))}
       </section>
       <section aria-labelledby="host-head">
         <h3 id="host-head">Host</h3>
@@ -129,7 +134,7 @@ function RouteLine(props: RoutesProps & { row: RouteRow; editable: boolean }) {
   return (
     <tr class={row.differs ? 'differs' : undefined} data-route={row.key}>
       <th scope="row">
-        <span class="route">{describeRoute(row.key)}</span>
+        <RouteName row={row} />
       </th>
       <td class="learned">{row.learned === undefined ? 'not learned' : describeRouteNames(row.learned)}</td>
       <td class="configured">{row.configured === undefined ? 'not configured' : describeRouteNames(row.configured)}</td>
@@ -146,6 +151,23 @@ function RouteLine(props: RoutesProps & { row: RouteRow; editable: boolean }) {
         )}
       </td>
     </tr>
+  );
+}
+
+function RouteName(props: { row: RouteRow }) {
+  const catchAll = describeCatchAll(props.row.key);
+  if (catchAll) return <span class="route">{catchAll}</span>;
+  const words = describePlaceholders(props.row.template);
+  return (
+    <span class="route">
+      <code>{props.row.key}</code>
+      {words && (
+        <>
+          {' — '}
+          <span class="placeholders">{words}</span>
+        </>
+      )}
+    </span>
   );
 }
 
@@ -171,14 +193,16 @@ function Policies(props: RoutesProps) {
         return (
           <fieldset key={k.key} class="policy" data-policy={k.key}>
             <legend>{k.label}</legend>
-            {POLICY_CHOICES.map((c) => (
-              <div class="flag" key={c.value}>
-                <label>
-                  <input type="radio" name={k.key} value={c.value} checked={current === c.value} onChange={() => props.setPolicy(k.key, c.value)} /> <strong>{c.label}</strong>
-                </label>
-                <p class="sentence">{c[k.what]}</p>
-              </div>
-            ))}
+            <div class="choices">
+              {POLICY_CHOICES.map((c) => (
+                <div class={current === c.value ? 'choice on' : 'choice'} key={c.value}>
+                  <label>
+                    <input type="radio" name={k.key} value={c.value} checked={current === c.value} onChange={() => props.setPolicy(k.key, c.value)} /> <strong>{c.label}</strong>
+                  </label>
+                  <p class="sentence">{c[k.what]}</p>
+                </div>
+              ))}
+            </div>
           </fieldset>
         );
       })}
