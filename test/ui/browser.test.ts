@@ -290,6 +290,13 @@ describe('guard-ui in Chromium', () => {
     expect(await p.locator('dd[data-host="learned"]').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
     expect(await p.locator('fieldset[data-policy="unknownRoute"]').innerText()).toMatch(/Alert\s+A request on a route that was never learned alerts/);
     await shot('routes', true);
+    // On the Rules tab: the route table and the caps in one row each, the Host in words.
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    await p.locator('tr[data-rule="routes"]').waitFor();
+    expect(await p.locator('tr[data-rule="routes"] td.learned').innerText()).toBe('3 routes (see the Routes tab)');
+    expect(await p.locator('tr[data-rule="routes"] td.configured').innerText()).toBe('2 routes (see the Routes tab)');
+    expect(await p.locator('tr[data-rule="caps"] td.learned').innerText()).toBe('64 parameter names, 64 header names per table · 256 routes · unknown headers: alert');
+    expect(await p.locator('tr[data-rule="req.host"] td.learned').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
   });
 
   it('decides an unknown route in the browser as guard check decides it', async () => {
