@@ -325,6 +325,12 @@ describe('guard-ui in Chromium', () => {
     const cart = p.locator('tr[data-route="POST /cart"]');
     await cart.getByRole('button', { name: 'Use learned route POST /cart' }).click();
     expect(await cart.locator('td.configured').innerText()).toBe('query: none · body: item, qty');
+    // A name allowed on one route, without JSON.
+    const search = p.locator('tr[data-route="GET /search"]');
+    await search.locator('td.configured summary').click();
+    await search.getByLabel('add query parameter to GET /search').fill('sort');
+    await search.getByRole('button', { name: 'Add query parameter to GET /search' }).click();
+    expect(await search.locator('td.configured summary').innerText()).toBe('query: page, q, sort · body: none');
     const unknownRoute = p.locator('fieldset[data-policy="unknownRoute"]');
     await unknownRoute.getByLabel('Fall back to the service').check();
     await p.locator('fieldset[data-policy="unknownParam"]').getByLabel('Ignore').check();
@@ -341,6 +347,7 @@ describe('guard-ui in Chromium', () => {
     expect(Number(after.resourceVersion)).toBeGreaterThan(Number(before.resourceVersion));
     expect(after.spec.control).toEqual({ alert: true, block: false, learn: true, force: false, auto: false, unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 });
     expect(after.spec.configured.routes['POST /cart']).toEqual(after.spec.learned.routes['POST /cart']);
+    expect(after.spec.configured.routes['GET /search']).toEqual({ query: ['page', 'q', 'sort'], body: [] });
     // The gate's core reads the stored control as saved.
     const g = core.parseGuardian(after.spec);
     expect(g.policy).toEqual({ unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 });

@@ -10,7 +10,7 @@ import {
   describeCaps, describeCatchAll, describePlaceholders, describeRoute, describeRouteNames, describeSlack, MAX_SLACK, POLICY_CHOICES, POLICY_KEYS, policyOf, routeRows, routesOf, slackOf, slackProblem, type NamePolicy, type RouteRow,
 } from '../routes-model.js';
 import { describeHosts } from '../units.js';
-import { useId } from '../widgets/editors.js';
+import { ChipsEditor, useId } from '../widgets/editors.js';
 import type { Draft } from './service.js';
 
 export interface RoutesProps {
@@ -137,7 +137,9 @@ function RouteLine(props: RoutesProps & { row: RouteRow; editable: boolean }) {
         <RouteName row={row} />
       </th>
       <td class="learned">{row.learned === undefined ? 'not learned' : describeRouteNames(row.learned)}</td>
-      <td class="configured">{row.configured === undefined ? 'not configured' : describeRouteNames(row.configured)}</td>
+      <td class="configured">
+        {row.configured === undefined ? 'not configured' : props.editable ? <RouteNamesEditor {...props} /> : describeRouteNames(row.configured)}
+      </td>
       <td class="actions">
         {props.editable && row.differs && row.learned !== undefined && (
           <button type="button" class="promote" aria-label={`Use learned route ${row.key}`} onClick={() => props.edit(['routes', row.key], structuredClone(row.learned))}>
@@ -151,6 +153,31 @@ function RouteLine(props: RoutesProps & { row: RouteRow; editable: boolean }) {
         )}
       </td>
     </tr>
+  );
+}
+
+/** The configured names of one route, query and body, as chips: a name allowed or removed in place. */
+function RouteNamesEditor(props: RoutesProps & { row: RouteRow }) {
+  const { row } = props;
+  const names = row.configured!;
+  const place = (key: 'query' | 'body', label: string) => (
+    <div>
+      <span class="label">{label}</span>
+      <ChipsEditor
+        items={Array.isArray(names[key]) ? names[key] : []}
+        learned={Array.isArray(row.learned?.[key]) ? row.learned[key] : []}
+        what={`${key === 'query' ? 'query parameter' : 'body field'} to ${row.key}`}
+        placeholder="name"
+        onChange={(items) => props.edit(['routes', row.key, key], [...items].sort())}
+      />
+    </div>
+  );
+  return (
+    <details class="value-editor">
+      <summary>{describeRouteNames(names)}</summary>
+      {place('query', 'Query parameters')}
+      {place('body', 'Body fields (JSON member paths such as address:city)')}
+    </details>
   );
 }
 
