@@ -30,7 +30,7 @@ export function RoutesTab(props: RoutesProps) {
   return (
     <div class="routes-view">
       <RouteTable {...props} learned={learned} configured={configured} auto={auto} />
-      <Policies {...props} />
+      <Policies {...props} inForce={routesOf(auto ? learned : configured) !== null} />
       <section aria-labelledby="caps-head">
         <h3 id="caps-head">Caps</h3>
         <CapsList title="Learned with" criteria={learned} />
@@ -198,7 +198,7 @@ function RouteName(props: { row: RouteRow }) {
   );
 }
 
-function Policies(props: RoutesProps) {
+function Policies(props: RoutesProps & { inForce: boolean }) {
   const control = props.draft.control;
   const slack = slackOf(control);
   const [slackText, setSlackText] = useState<string | null>(null);
@@ -214,7 +214,10 @@ function Policies(props: RoutesProps) {
   return (
     <section aria-labelledby="policies-head" class="policies">
       <h3 id="policies-head">Policies</h3>
-      <p class="hint">Saved with the control flags. Whatever the policy, the service-wide rules always apply too: a policy can add alerts, never remove one.</p>
+      <p class="hint">
+        Saved with the control flags. Whatever the policy, the service-wide rules always apply too: a policy can add alerts, never remove one.
+        {!props.inForce && ' The rules in force have no route table: the two policies take effect once they have one (the slack applies in any case).'}
+      </p>
       {POLICY_KEYS.map((k) => {
         const current = policyOf(control, k.key);
         return (
