@@ -296,7 +296,13 @@ describe('guard-ui in Chromium', () => {
     expect(await p.locator('tr[data-rule="routes"] td.learned').innerText()).toBe('3 routes (see the Routes tab)');
     expect(await p.locator('tr[data-rule="routes"] td.configured').innerText()).toBe('2 routes (see the Routes tab)');
     expect(await p.locator('tr[data-rule="caps"] td.learned').innerText()).toBe('64 parameter names, 64 header names per table · 256 routes · unknown headers: alert');
-    expect(await p.locator('tr[data-rule="req.host"] td.learned').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
+    const host = p.locator('tr[data-rule="req.host"]');
+    expect(await host.locator('td.learned').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
+    // A Host typed as an address would never match: the core writes every IPv4 address as one kind.
+    await host.getByLabel('add host').fill('10.0.0.3:9090');
+    await host.getByRole('button', { name: 'Add host' }).click();
+    expect(await host.getByRole('alert').innerText()).toBe('an IPv4 address is written ipv4 (every IPv4 address is one kind), with its port: ipv4:9090');
+    expect(await p.locator('.save-bar').count()).toBe(0);
   });
 
   it('decides an unknown route in the browser as guard check decides it', async () => {
