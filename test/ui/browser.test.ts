@@ -308,6 +308,7 @@ describe('guard-ui in Chromium', () => {
   it('decides an unknown route in the browser as guard check decides it', async () => {
     const p = page();
     await p.getByRole('link', { name: 'Try a request' }).click();
+    expect(await p.locator('.try > p').first().innerText()).toMatch(/with the configured rules \(the ones control selects\)\. Their route table is checked: unknown routes alert, unknown parameter names alert\.$/);
     await p.getByLabel('Request').fill(`POST /cart HTTP/1.1\nHost: books.example.com\nAccept: application/json\nUser-Agent: ${UA}\nContent-Type: application/json\n\n{"item":5,"qty":2}`);
     await p.getByRole('button', { name: 'Decide' }).click();
     const line = (await p.locator('code.check-line').textContent())!;

@@ -136,6 +136,9 @@ export const POLICY_CHOICES: readonly PolicyChoice[] = [
   },
 ];
 
+/** A policy in a few words, inside a sentence: "unknown routes alert". */
+export const POLICY_WORDS: Record<NamePolicy, string> = { alert: 'alert', ignore: 'are ignored', 'service-wide': 'are judged service-wide' };
+
 export const POLICY_KEYS = [
   { key: 'unknownRoute', label: 'Unknown route', what: 'route' },
   { key: 'unknownParam', label: 'Unknown parameter name on a known route', what: 'param' },

@@ -6,7 +6,7 @@ import { ApiFailure, type Api, type GuardianView } from '../api.js';
 import { browserCore } from '../core-loader.js';
 import { CONTROL_FLAGS, modeOf, rulesInForce, type Control } from '../mode.js';
 import { deleteAt, getAt, same, setAt, type Path } from '../rules-model.js';
-import { policyOf, routesOf, slackOf, withPolicy, type NamePolicy } from '../routes-model.js';
+import { POLICY_WORDS, policyOf, routesOf, slackOf, withPolicy, type NamePolicy } from '../routes-model.js';
 import { RulesView } from '../widgets/rules.js';
 import { AlertsView } from './alerts.js';
 import { RoutesTab } from './routes.js';
@@ -247,12 +247,11 @@ function Overview(props: { base: GuardianView; draft: Draft; setControl(key: key
 function RoutesSummary(props: { base: GuardianView; draft: Draft }) {
   const c = props.draft.control;
   const table = routesOf(c?.auto ? props.base.spec.learned : props.draft.configured);
-  const words: Record<NamePolicy, string> = { alert: 'alert', ignore: 'ignored', 'service-wide': 'judged service-wide' };
   return (
     <section>
       <h3>Routes</h3>
       <p>
-        {table ? `${Object.keys(table).length.toLocaleString('en')} routes in the rules in force.` : 'The rules in force have no route table: no route checks.'} Unknown routes: {words[policyOf(c, 'unknownRoute')]}; unknown parameter names: {words[policyOf(c, 'unknownParam')]}; slack:{' '}
+        {table ? `${Object.keys(table).length.toLocaleString('en')} routes in the rules in force.` : 'The rules in force have no route table: no route checks.'} Unknown routes {POLICY_WORDS[policyOf(c, 'unknownRoute')]}; unknown parameter names {POLICY_WORDS[policyOf(c, 'unknownParam')]}; slack:{' '}
         {slackOf(c)}. <a href={`#/service/${props.base.namespace}/${props.base.service}/routes`}>Routes and policies</a>
       </p>
     </section>
