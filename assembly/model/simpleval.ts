@@ -12,7 +12,7 @@ import { asObject, enter, field, leave, readBytes, readU32, readU32Array, readU8
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { TABLE_HEADERS } from "./caps";
 import { JsonKind } from "../json/value";
-import { TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_RANDOM, TOKEN_SPECIAL_FLAGS, tokenKinds } from "./token";
+import { TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, tokenKinds, tokenKindsOfString } from "./token";
 
 export const T_LETTER: u8 = 0;
 export const T_DIGIT: u8 = 1;
@@ -291,17 +291,19 @@ export class SimpleValProfile {
   /** Set the token kinds of the bytes just profiled into this profile (finish cleared them). */
   // @ts-ignore: decorator
   @inline classifyToken(ptr: usize, len: i32): void {
-    // Cheap filter on the counters first: no space, control or non-ASCII, only token punctuation.
-    if (
-      len >= 8 && this.spaces == 0 && this.nonReadables == 0 && this.unicodes == 0 &&
-      (this.flags & ~TOKEN_SPECIAL_FLAGS) == 0
-    ) {
+    if (len >= 8 && this.mayBeToken()) {
       const k = tokenKinds(ptr, len);
       if (k != 0) {
         this.token = k;
         this.tokenLen = <u32>len;
       }
     }
+  }
+
+  /** Cheap filter on the counters: no space, control or non-ASCII, only token punctuation. */
+  // @ts-ignore: decorator
+  @inline mayBeToken(): bool {
+    return this.spaces == 0 && this.nonReadables == 0 && this.unicodes == 0 && (this.flags & ~TOKEN_SPECIAL_FLAGS) == 0;
   }
 
   /** Profile UTF-8 bytes with Go's iteration rule (an invalid byte is one U+FFFD). */
@@ -356,6 +358,13 @@ export class SimpleValProfile {
       pr.feed(cp);
     }
     pr.finish(this);
+    if (skip < 0 && n >= 8 && this.mayBeToken()) {
+      const k = tokenKindsOfString(s);
+      if (k != 0) {
+        this.token = k;
+        this.tokenLen = <u32>n;
+      }
+    }
   }
 
   write(w: JsonWriter): void {
@@ -451,11 +460,10 @@ export class SimpleValPile {
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
   // Tokens (Guard's, optional on the wire): the kinds every token value fitted (their
-  // intersection), how many values were tokens, were not, looked random; the length band.
+  // intersection: associative, so piles learn the same however they were split), how many values
+  // were tokens, and the length band.
   tokenKinds: u8 = 0;
   tokenCount: u32 = 0;
-  tokenOther: u32 = 0;
-  tokenRandom: u32 = 0;
   tokenMin: u32 = 0;
   tokenMax: u32 = 0;
   /** Cookies by name, when the values were Cookie or Set-Cookie headers. */
@@ -492,8 +500,7 @@ export class SimpleValPile {
     const u = p.unicodeFlags;
     if (u != null) this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, u);
     const t = p.token;
-    if (t != 0) this.addToken(t, p.tokenLen, t & TOKEN_RANDOM ? 1 : 0, 1);
-    else if (this.tokenOther != u32.MAX_VALUE) this.tokenOther++;
+    if (t != 0) this.addToken(t, p.tokenLen, 1);
     const c = p.cookies;
     if (c != null) {
       let kv = this.cookies;
@@ -505,8 +512,8 @@ export class SimpleValPile {
     }
   }
 
-  /** Pile `count` token values of these kinds, `random` of them random-looking, lengths lo..hi. */
-  private addToken(kinds: u8, len: u32, random: u32, count: u32, hi: u32 = 0): void {
+  /** Pile `count` token values of these kinds, lengths len..hi. */
+  private addToken(kinds: u8, len: u32, count: u32, hi: u32 = 0): void {
     const max = hi > len ? hi : len;
     if (this.tokenCount == 0) {
       this.tokenKinds = kinds & TOKEN_KINDS;
@@ -518,7 +525,6 @@ export class SimpleValPile {
       if (max > this.tokenMax) this.tokenMax = max;
     }
     this.tokenCount = satAdd(this.tokenCount, count);
-    this.tokenRandom = satAdd(this.tokenRandom, random);
   }
 
   merge(o: SimpleValPile): void {
@@ -535,8 +541,7 @@ export class SimpleValPile {
     }
     this.flags |= o.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
-    if (o.tokenCount > 0) this.addToken(o.tokenKinds, o.tokenMin, o.tokenRandom, o.tokenCount, o.tokenMax);
-    this.tokenOther = satAdd(this.tokenOther, o.tokenOther);
+    if (o.tokenCount > 0) this.addToken(o.tokenKinds, o.tokenMin, o.tokenCount, o.tokenMax);
     const oc = o.cookies;
     if (oc != null) {
       let kv = this.cookies;
@@ -555,18 +560,12 @@ export class SimpleValPile {
     this.unicodeFlags = null;
     this.tokenKinds = 0;
     this.tokenCount = 0;
-    this.tokenOther = 0;
-    this.tokenRandom = 0;
     this.tokenMin = 0;
     this.tokenMax = 0;
     this.cookies = null;
   }
 
-  /** Whether the values piled are tokens: nearly all fit a common kind, most look random. */
-  isToken(): bool {
-    const n = this.tokenCount;
-    return n > 0 && (this.tokenKinds & TOKEN_KINDS) != 0 && <u64>this.tokenOther * 20 <= <u64>n && <u64>this.tokenRandom * 2 >= <u64>n;
-  }
+
 
   write(w: JsonWriter): void {
     w.beginObject();
@@ -587,10 +586,6 @@ export class SimpleValPile {
       w.uint(this.tokenKinds);
       w.key("count");
       w.uint(this.tokenCount);
-      w.key("other");
-      w.uint(this.tokenOther);
-      w.key("random");
-      w.uint(this.tokenRandom);
       w.key("min");
       w.uint(this.tokenMin);
       w.key("max");
@@ -628,8 +623,6 @@ export class SimpleValPile {
       if (count > 0) {
         p.tokenKinds = readU8(field(t, "kinds"), 0) & TOKEN_KINDS;
         p.tokenCount = count;
-        p.tokenOther = readU32(field(t, "other"), 0);
-        p.tokenRandom = readU32(field(t, "random"), 0);
         p.tokenMin = readU32(field(t, "min"), 0);
         p.tokenMax = readU32(field(t, "max"), 0);
         if (p.tokenMax < p.tokenMin) p.tokenMax = p.tokenMin;
@@ -695,7 +688,7 @@ export class SimpleValConfig {
     this.sequences = p.maxCode(C_SEQUENCES, this.sequences);
     this.flags |= p.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
-    if (p.isToken()) this.learnToken(p.tokenKinds, p.tokenMin, p.tokenMax);
+    if (p.tokenCount > 0) this.learnToken(p.tokenKinds, p.tokenMin, p.tokenMax);
     const pc = p.cookies;
     if (pc != null) {
       let c = this.cookies;
@@ -709,9 +702,13 @@ export class SimpleValConfig {
     }
   }
 
-  /** Narrow the kinds to those every learned token fitted and widen the length band. */
+  /**
+   * Narrow the kinds to those every learned token fitted and widen the length band. A rule whose
+   * kinds became empty stays empty (tokenMax > 0 marks it learned): learning is the same in any
+   * order of piles.
+   */
   private learnToken(kinds: u8, min: u32, max: u32): void {
-    if (this.tokenKinds == 0) {
+    if (this.tokenMax == 0) {
       this.tokenKinds = kinds & TOKEN_KINDS;
       this.tokenMin = min;
       this.tokenMax = max;
@@ -739,9 +736,7 @@ export class SimpleValConfig {
     if (o.sequences > this.sequences) this.sequences = o.sequences;
     this.flags |= o.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
-    // A catch-all keeps a token rule only when both sides had one.
-    if (this.tokenKinds != 0 && o.tokenKinds != 0) this.learnToken(o.tokenKinds, o.tokenMin, o.tokenMax);
-    else this.tokenKinds = 0;
+    if (o.tokenMax != 0) this.learnToken(o.tokenKinds, o.tokenMin, o.tokenMax);
   }
 
   prepare(): void {
@@ -843,7 +838,7 @@ export class SimpleValConfig {
     w.key("unicodeFlags");
     writeU32List(w, this.unicodeFlags);
     // Guard's optional members (docs/tokens.md): the original's decoder ignores them.
-    if (this.tokenKinds != 0) {
+    if (this.tokenMax != 0) {
       w.key("token");
       w.beginObject();
       w.key("kinds");

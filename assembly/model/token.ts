@@ -11,8 +11,6 @@ export const TOKEN_BASE64: u8 = 4;
 export const TOKEN_UUID: u8 = 8;
 export const TOKEN_JWT: u8 = 16;
 export const TOKEN_ETAG: u8 = 32;
-/** Not a kind: the value looks random (letters and digits mixed, or a structured token). */
-export const TOKEN_RANDOM: u8 = 128;
 export const TOKEN_KINDS: u8 = 63;
 /** Shortest and longest value profiled as a token. */
 export const TOKEN_MIN_LEN: i32 = 8;
@@ -102,7 +100,8 @@ function isJwt(ptr: usize, len: i32): bool {
 }
 
 /**
- * The token kinds of the value [ptr, ptr+len) (TOKEN_RANDOM added when it looks random), or 0.
+ * The token kinds of the value [ptr, ptr+len), or 0 when it is no token or does not look random
+ * (a word or a number is not a token: letters and digits must mix, or the shape be a token's).
  * Callers filter first on the SimpleVal counters (no space, control or non-ASCII character and only
  * TOKEN_SPECIAL_FLAGS), so most values never get here.
  */
@@ -113,10 +112,10 @@ export function tokenKinds(ptr: usize, len: i32): u8 {
   if (first == 34 || (first == 87 && len > 3 && load<u8>(ptr + 1) == 47 && load<u8>(ptr + 2) == 34)) {
     const open = first == 34 ? 1 : 3;
     if (load<u8>(ptr + <usize>(len - 1)) != 34 || len - 1 <= open) return 0;
-    return classesOf(ptr + <usize>open, len - 1 - open) != 0 ? TOKEN_ETAG | TOKEN_RANDOM : 0;
+    return classesOf(ptr + <usize>open, len - 1 - open) != 0 ? TOKEN_ETAG : 0;
   }
-  if (isUuid(ptr, len)) return TOKEN_UUID | TOKEN_BASE64URL | TOKEN_RANDOM;
-  if (isJwt(ptr, len)) return TOKEN_JWT | TOKEN_RANDOM;
+  if (isUuid(ptr, len)) return TOKEN_UUID | TOKEN_BASE64URL;
+  if (isJwt(ptr, len)) return TOKEN_JWT;
   const all = classesOf(ptr, len);
   if (all == 0 || (all & C_ETAGONLY) != 0) return 0;
   if ((all & C_PAD) != 0 && !padOnlyAtEnd(ptr, len)) return 0;
@@ -125,10 +124,10 @@ export function tokenKinds(ptr: usize, len: i32): u8 {
   if ((all & ~(C_DIGIT | C_HEXLOWER | C_HEXUPPER | C_LETTER)) == 0 && hexOnly(ptr, len)) kinds |= TOKEN_HEX;
   if ((all & C_STD) == 0) kinds |= TOKEN_BASE64URL;
   if ((all & C_URLSAFE) == 0) kinds |= TOKEN_BASE64;
-  if (kinds == 0) return 0;
-  // Random by shape: letters and digits both present (a word or a number is not a token).
-  if ((all & C_DIGIT) != 0 && (all & C_LETTER) != 0) kinds |= TOKEN_RANDOM;
-  return kinds;
+  // Random by shape: letters and digits mix, or, in a long value, both cases (a random base64 of
+  // 20 characters lacks digits 3 times in 100; a word or a number is not a token).
+  if ((all & C_DIGIT) != 0 && (all & C_LETTER) != 0) return kinds;
+  return len >= 20 && bothCases(ptr, len) ? kinds : 0;
 }
 
 /** Every letter is a–f in one case. */
@@ -144,4 +143,30 @@ function hexOnly(ptr: usize, len: i32): bool {
     else return false;
   }
   return !(lower && upper);
+}
+
+function bothCases(ptr: usize, len: i32): bool {
+  let lower = false;
+  let upper = false;
+  for (let i = 0; i < len; i++) {
+    const c = load<u8>(ptr + <usize>i);
+    if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 65 && c <= 90) upper = true;
+  }
+  return lower && upper;
+}
+
+// Scratch for classifying a string's ASCII code units as bytes (profiles made from strings).
+const SCRATCH: usize = memory.data(TOKEN_MAX_LEN);
+
+/** tokenKinds of a string whose code units are all ASCII (the caller's filter ensures it). */
+export function tokenKindsOfString(s: string): u8 {
+  const n = s.length;
+  if (n < TOKEN_MIN_LEN || n > TOKEN_MAX_LEN) return 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) return 0;
+    store<u8>(SCRATCH + <usize>i, <u8>c);
+  }
+  return tokenKinds(SCRATCH, n);
 }
