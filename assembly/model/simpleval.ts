@@ -358,12 +358,15 @@ export class SimpleValProfile {
       pr.feed(cp);
     }
     pr.finish(this);
-    if (skip < 0 && n >= 8 && this.mayBeToken()) {
-      const k = tokenKindsOfString(s);
-      if (k != 0) {
-        this.token = k;
-        this.tokenLen = <u32>n;
-      }
+    if (skip < 0 && n >= 8 && this.mayBeToken()) this.classifyTokenString(s);
+  }
+
+  /** Set the token kinds of `s` (the profiled value, or the one value a form field printed as [s]). */
+  classifyTokenString(s: string): void {
+    const k = tokenKindsOfString(s);
+    if (k != 0) {
+      this.token = k;
+      this.tokenLen = <u32>s.length;
     }
   }
 

@@ -94,6 +94,19 @@ describe('token kinds', () => {
     expect(decision(g, req([], 'csrf=%27%20OR%201%3D1--'))).toContain('QueryString');
   });
 
+  test('a form field carrying a CSRF token learns its kind (the value, not the brackets the original prints)', () => {
+    const post = (token: string): HttpRequestFields => ({
+      method: 'POST',
+      path: '/cart',
+      headers: [['Content-Type', 'application/x-www-form-urlencoded']],
+      body: `_csrf=${encodeURIComponent(token)}&qty=1`,
+      remote: '10.0.0.5',
+    });
+    const g = learned(Array.from({ length: 10 }, () => post(b64url(24))));
+    for (let i = 0; i < 100; i++) expect(decision(g, post(b64url(24)))).toBe('');
+    for (const bad of INJECTIONS) expect(decision(g, post(bad))).toContain('KnownKey _csrf');
+  });
+
   test('without the token rule (the original reading our Guardian) a fresh token is judged by counts', () => {
     const g = learned(Array.from({ length: 10 }, () => req([['X-Request-Id', hex(16)]])));
     const spec = JSON.parse(g.toWire());
