@@ -26,7 +26,8 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
   const core = ctx.core();
   const report = new RunReport(ctx, 'learn');
   const policy: BodyPolicy = { maxBody: options.maxBody };
-  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes });
+  // HAR exports leave out favicons and preflights: learn them too (har-omissions.ts).
+  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes, harOmissions: true });
 
   const caps = { ...DEFAULT_LEARNING_CAPS, ...options.caps };
   const guardian = core.defaultGuardian();
@@ -107,8 +108,8 @@ function learnPile(core: Core, guardian: Guardian, pile: Pile, caps: LearningCap
 }
 
 /** The summary's word on readiness (docs/tokens.md): whether `auto` would block with these rules. */
-function readinessNote(r: Readiness | null): string {
-  if (r === null) return '';
+function readinessNote(r: Readiness | null | undefined): string {
+  if (!r) return '';
   if (r.ready) return `; rules ready (the last ${count(r.stable, 'sample')} widened nothing)`;
   return `; rules not ready: ${r.stable} of ${r.readySamples} samples since they last widened (auto alerts but does not block until then; learn more traffic)`;
 }
