@@ -112,6 +112,8 @@ export function tokenKinds(ptr: usize, len: i32): u8 {
   if (first == 34 || (first == 87 && len > 3 && load<u8>(ptr + 1) == 47 && load<u8>(ptr + 2) == 34)) {
     const open = first == 34 ? 1 : 3;
     if (load<u8>(ptr + <usize>(len - 1)) != 34 || len - 1 <= open) return 0;
+    // No ".." inside: an entity tag never carries a path step.
+    for (let i = open + 1; i < len - 1; i++) if (load<u8>(ptr + <usize>i) == 46 && load<u8>(ptr + <usize>(i - 1)) == 46) return 0;
     return classesOf(ptr + <usize>open, len - 1 - open) != 0 ? TOKEN_ETAG : 0;
   }
   if (isUuid(ptr, len)) return TOKEN_UUID | TOKEN_BASE64URL;

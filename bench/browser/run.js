@@ -125,6 +125,37 @@ function decideSessions(c, g, sessionList) {
   return { requests, refused, sessions: sessionList.length, badSessions, reasons };
 }
 
+/**
+ * When the learned rules become ready (readiness.ts) if the sessions arrive in piles of `per`
+ * sessions (a gate syncing every few sessions): the sessions and requests learned by then.
+ */
+function readinessPoint(sessionList, per) {
+  const g = core.defaultGuardian();
+  let requests = 0;
+  try {
+    for (let i = 0; i < sessionList.length; i += per) {
+      const part = sessionList.slice(i, i + per);
+      const pile = core.newPile();
+      for (const record of part.flat()) {
+        const s = core.newSession();
+        s.profileRequest(toRequestFields(record, POLICY));
+        if (record.response) s.profileResponse(toResponseFields(record.response, POLICY));
+        pile.add(s);
+        s.dispose();
+      }
+      const wire = core.parsePile(pile.toWire());
+      g.learn(wire, DEFAULT_LEARNING_CAPS);
+      wire.dispose();
+      pile.dispose();
+      requests += part.flat().length;
+      if (g.readiness?.ready) return { sessions: Math.min(i + per, sessionList.length), requests };
+    }
+    return null;
+  } finally {
+    g.dispose();
+  }
+}
+
 // ---- attacks ---------------------------------------------------------------------------------------
 
 const PAYLOADS = {
@@ -175,6 +206,8 @@ const pct = (a, b) => (b === 0 ? '–' : `${((100 * a) / b).toFixed(a === 0 || a
 const rows = [];
 const detectionRows = [];
 const topReasons = [];
+const readinessRows = [];
+const readyAt = [];
 for (const source of ['chromium', 'generated']) {
   const train = sessions(`${source}-train-`);
   const test = sessions(`${source}-test-`);
@@ -192,9 +225,12 @@ for (const source of ['chromium', 'generated']) {
       }
       if (n === STEPS[STEPS.length - 1]) detectionRows.push({ source, name, det });
     }
+    readinessRows.push({ source, n, readiness: g.readiness });
     v.baseline.dispose();
     g.dispose();
   }
+  const point = readinessPoint(train, 5);
+  readyAt.push({ source, point });
 }
 
 const label = (name) => (name === 'guard' ? 'token kinds and cookies by name' : 'without them (the core before)');
@@ -220,6 +256,13 @@ lines.push('', `Attack detection by place and kind, Guardians learned from ${STE
 const keys = [...Object.keys(PLACES), ...Object.keys(PAYLOADS)];
 lines.push(`| traffic | Guardian | ${keys.join(' | ')} |`, `| --- | --- | ${keys.map(() => '---:').join(' | ')} |`);
 for (const { source, name, det } of detectionRows) lines.push(`| ${source} | ${label(name)} | ${keys.map((k) => pct(det.by[k].caught, det.by[k].n)).join(' | ')} |`);
+lines.push('', 'Readiness (guard learn: piles of 1000 requests):', '');
+for (const { source, n, readiness } of readinessRows) {
+  lines.push(`* ${source}, ${n} sessions: ${readiness?.ready ? 'ready' : 'not ready'}, ${readiness?.stable ?? '–'} samples since the rules last widened`);
+}
+for (const { source, point } of readyAt) {
+  lines.push(`* ${source}, learned 5 sessions at a time (a gate syncing often): ${point ? `ready after ${point.sessions} sessions (${point.requests} requests)` : `not ready after ${TRAIN} sessions`}`);
+}
 lines.push('', 'Most frequent refusals of the baseline after 40 sessions, and every refusal left with token kinds (digits as N):', '');
 for (const { source, n, name, reasons } of topReasons) {
   for (const [k, c] of reasons) lines.push(`* ${source}, ${n} sessions, ${name === 'guard' ? 'token kinds' : 'baseline'}, ${c}×: \`${k}\``);

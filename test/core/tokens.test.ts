@@ -81,6 +81,11 @@ describe('token kinds', () => {
     for (let i = 0; i < 100; i++) expect(decision(g, req([['Traceparent', trace()]]))).toBe('');
   });
 
+  test('an entity tag with a path step in it is no token', () => {
+    const g = learned(Array.from({ length: 10 }, () => req([['If-None-Match', etag()]])));
+    expect(decision(g, req([['If-None-Match', 'W/"1a2-../../etc/passwd"']]))).toContain('KnownKey If-None-Match');
+  });
+
   test('words and numbers are not tokens: their rule stays the counters alone', () => {
     const words = ['navigate', 'same-origin', 'document', 'cross-site'];
     const g = learned(words.map((w) => req([['Sec-Fetch-Mode', w]], `n=${1e8 + Math.floor(Math.random() * 1e8)}`)));
