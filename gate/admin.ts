@@ -304,7 +304,13 @@ export class GateMetrics {
         registers,
         collect(this: Gauge) {
           if (!self.readinessSource) return;
-          const r = self.readinessSource();
+          let r: Readiness | null | undefined;
+          try {
+            r = self.readinessSource();
+          } catch {
+            // A core that failed cannot be asked; the gauge keeps its last value.
+            return;
+          }
           if (r !== undefined) this.set(r === null ? -1 : read(r));
         },
       });
