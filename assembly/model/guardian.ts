@@ -9,6 +9,7 @@ import { MAX_SLACK, POLICY_ALERT, policyName, policyOf, resetDecidePolicy, useDe
 import { RouteTable } from "./routes";
 import { Readiness } from "./readiness";
 import { xxh3_64 } from "../text/xxh3";
+import { setReadinessView } from "./simpleval";
 import { SessionDataConfig, SessionDataPile } from "./session";
 import { asObject, enter, fail, field, leave, readBool, readString, readU32 } from "./wire";
 
@@ -270,7 +271,9 @@ function rulesHash(c: SessionDataConfig): u64 {
   const r = c.readiness;
   c.readiness = null;
   hashWriter.reset();
+  setReadinessView(true);
   c.write(hashWriter);
+  setReadinessView(false);
   c.readiness = r;
   return xxh3_64(hashWriter.ptr(), hashWriter.length());
 }

@@ -663,6 +663,12 @@ export function setCookieTableDecider(f: (c: KeyValConfig, p: KeyValProfile) => 
   cookieTableDecider = f;
 }
 
+// Set while a criteria is written for readiness (model/guardian.ts rulesHash), never for the wire.
+let readinessView = false;
+export function setReadinessView(on: bool): void {
+  readinessView = on;
+}
+
 export class SimpleValConfig {
   digits: u8 = 0;
   letters: u8 = 0;
@@ -822,6 +828,14 @@ export class SimpleValConfig {
 
   write(w: JsonWriter): void {
     w.beginObject();
+    // Readiness compares rules that decide: the counts of a token-valued key or of a Cookie judged
+    // by cookie keep widening with every rare draw, but they no longer decide its tokens.
+    if (!readinessView || (this.tokenMax == 0 && this.cookies == null)) this.writeCounts(w);
+    this.writeGuardRules(w);
+    w.endObject();
+  }
+
+  private writeCounts(w: JsonWriter): void {
     w.key("digits");
     w.uint(this.digits);
     w.key("letters");
@@ -840,7 +854,10 @@ export class SimpleValConfig {
     w.uint(this.flags);
     w.key("unicodeFlags");
     writeU32List(w, this.unicodeFlags);
-    // Guard's optional members (docs/tokens.md): the original's decoder ignores them.
+  }
+
+  /** Guard's optional members (docs/tokens.md): the original's decoder ignores them. */
+  private writeGuardRules(w: JsonWriter): void {
     if (this.tokenMax != 0) {
       w.key("token");
       w.beginObject();
@@ -859,7 +876,6 @@ export class SimpleValConfig {
       w.key("cookies");
       c.write(w);
     }
-    w.endObject();
   }
 
   static read(v: JsonValue | null): SimpleValConfig {
