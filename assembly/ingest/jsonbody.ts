@@ -561,9 +561,12 @@ class JsonBodyScanner {
       this.pos++;
       this.skipWs();
       const c = this.peek();
-      if (c == 123) {
+      if (c == 123 && !this.emptyObject()) {
         this.object(pathLen, depth + 1);
       } else {
+        // An empty object has no member to carry its key: it is a leaf, Go's %v text "map[]", so
+        // that a key added with `{}` as its value is seen (the original sees it as a structured
+        // member too).
         // (null too: its key is kept, its value profiled as Go's %v text "<nil>".)
         // The fast path tallies the value's %v text (a string's decoded bytes) without writing
         // it; when it gives up, the text is written and profiled.
@@ -579,6 +582,19 @@ class JsonBodyScanner {
       }
       if (!this.nextMember(125)) return;
     }
+  }
+
+  /** Whether the object at pos has no member (`{`, white space, `}`). */
+  emptyObject(): bool {
+    let p = this.pos + 1;
+    const n = this.len;
+    const base = this.ptr;
+    while (p < n) {
+      const c = load<u8>(base + <usize>p);
+      if (c != 32 && c != 9 && c != 10 && c != 13) return c == 125;
+      p++;
+    }
+    return false;
   }
 
   /**

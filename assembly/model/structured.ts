@@ -229,7 +229,8 @@ function addObject(kv: KeyValProfile, prefix: string, o: JsonValue, keepNulls: b
     const key = prefix.length == 0 ? o.keys[i] : prefix + ":" + o.keys[i];
     const v = o.vals[i];
     if (v.kind == JsonKind.Null && !keepNulls) continue;
-    if (v.kind == JsonKind.Object) addObject(kv, key, v, keepNulls);
+    // An empty object is a leaf ("map[]"), as in the gate's body profiler (ingest/jsonbody.ts).
+    if (v.kind == JsonKind.Object && v.keys.length > 0) addObject(kv, key, v, keepNulls);
     else kv.set(key, SimpleValProfile.ofString(goValueText(v)));
   }
 }

@@ -141,6 +141,8 @@ async function main() {
         child.kill('SIGINT');
       });
       const profile = profileIn(profDir);
+      // BENCH_PROFILE_KEEP=<dir>: the raw profiles kept (Chrome DevTools opens them).
+      if (process.env.BENCH_PROFILE_KEEP) writeFileSync(join(process.env.BENCH_PROFILE_KEEP, `${who.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
       // The pass-through runs first: the wasm it runs is undici's parser.
       if (who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
       results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm) });

@@ -117,14 +117,16 @@ describe('streaming JSON body profile', () => {
   it('keeps the keys of null members, profiled as Go prints nil ("<nil>")', () => {
     const text = '{"a":null,"b":{"c":null,"d":1},"e":[null],"f":{}}';
     const kv = (viaSession(text) as any).structured.kv;
-    expect(Object.keys(kv)).toEqual(['a', 'b:c', 'b:d', 'e']);
+    // An empty object is a leaf: its key is kept, its value profiled as Go prints it ("map[]").
+    expect(Object.keys(kv)).toEqual(['a', 'b:c', 'b:d', 'e', 'f']);
+    expect(kv.f).toEqual(core.introspect({ type: 'SimpleVal', op: 'pile', inputs: ['map[]'] }));
     const nil = core.introspect({ type: 'SimpleVal', op: 'pile', inputs: ['<nil>'] });
     expect(kv.a).toEqual(nil);
     expect(kv['b:c']).toEqual(nil);
     expect(kv.e).toEqual(core.introspect({ type: 'SimpleVal', op: 'pile', inputs: ['[<nil>]'] }));
     // the original's data model (introspect without keepNulls) still leaves them out
     const original = core.introspect({ type: 'Structured', op: 'profile', input: JSON.parse(text) }) as any;
-    expect(Object.keys(original.kv)).toEqual(['b:d', 'e']);
+    expect(Object.keys(original.kv)).toEqual(['b:d', 'e', 'f']);
     // a repeated key whose last value is null keeps the key, with the null
     expect(Object.keys((viaSession('{"a":1,"a":null}') as any).structured.kv)).toEqual(['a']);
     expect((viaSession('{"a":1,"a":null}') as any).structured.kv.a).toEqual(nil);
@@ -144,6 +146,10 @@ describe('streaming JSON body profile', () => {
     expect(decide('{"id":3,"note":"z"}')).toBe('');
     expect(decide('{"id":3,"note":null}')).toContain('KnownKey note');
     expect(decide('{"id":3,"admin":null}')).toContain('Key admin is not known');
+    // A key added with an empty object (or one nested in one) as its value is seen too.
+    expect(decide('{"id":3,"admin":{}}')).toContain('Key admin is not known');
+    expect(decide('{"id":3,"__proto__":{ }}')).toContain('Key __proto__ is not known');
+    expect(decide('{"id":3,"x":{"y":{}}}')).toContain('Key x:y is not known');
     expect(decide('{"id":3,"note":"z"}\n{"admin":true}')).toContain('Body Faults:[Unexpected key JsonTrailingData in Set,]');
     g.dispose();
   });

@@ -220,6 +220,8 @@ function jsonVariants(payload: string | null): Variant[] {
     { cls: 'json', name: 'last of a repeated key', payload, bytes: post(`{"name":"alice","name":${JSON.stringify(v)},"qty":2}`, json), refusable: true },
     { cls: 'json', name: 'as \\u escapes', payload, bytes: post(`{"name":"${[...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}","qty":2}`, json) },
     { cls: 'json', name: 'after a byte-order mark', payload, bytes: post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(doc(v))]), json), refusable: true },
+    { cls: 'json', name: 'as the key of an empty object', payload, bytes: post(JSON.stringify({ name: 'alice', qty: 2, [v]: {} }), json), refusable: true },
+    { cls: 'json', name: 'as a key inside an empty-object member', payload, bytes: post(JSON.stringify({ name: 'alice', qty: 2, meta: { [v]: {} } }), json), refusable: true },
     { cls: 'json', name: 'nested', payload, bytes: post(JSON.stringify({ name: 'alice', qty: 2, meta: { note: v } }), json), refusable: true },
     { cls: 'json', name: 'in a top-level array', payload, bytes: post(JSON.stringify([{ name: v, qty: 2 }]), json), refusable: true },
     { cls: 'json', name: 'chunked', payload, bytes: post(doc(v), json, { chunked: 5 }) },
