@@ -71,19 +71,20 @@ function headerPairs(raw) {
  * `app.session` at the time the request arrived.
  */
 export async function startApp() {
-  const app = { session: '', records: [], port: 0, close: null };
+  /** @type {{ session: string, records: any[], port: number, close: () => Promise<void> }} */
+  const app = { session: '', records: [], port: 0, close: async () => {} };
   const server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => handle(app, req, res, Buffer.concat(chunks).toString('utf8')));
   });
   server.keepAliveTimeout = 2000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  app.port = server.address().port;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  app.port = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
   app.close = () =>
     new Promise((resolve) => {
       server.closeAllConnections();
-      server.close(() => resolve());
+      server.close(() => resolve(undefined));
     });
   return app;
 }
