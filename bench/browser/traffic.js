@@ -1,5 +1,5 @@
 // Traffic for the browser benchmark: sessions of headless Chromium (Debian's /usr/bin/chromium
-// driven by playwright-core, flags of SPEC §2) and of a generator that walks the same flows with
+// driven by playwright-core with the flags of the UI browser tests) and of a generator that walks the same flows with
 // undici, each session a fresh browser profile (no cookies, empty cache). The app records what
 // arrives; a session's records carry its label.
 import { randomBytes, randomUUID } from 'node:crypto';
