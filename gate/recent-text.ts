@@ -11,8 +11,8 @@ export class RecentText {
   private bytes: Uint8Array = new Uint8Array(0);
   private text = '';
 
-  /** `form` turns the latin1 text of new bytes into the text kept (done once per distinct value). */
-  constructor(private readonly form: (text: string) => string = (t) => t) {}
+  /** `form` turns new bytes (and their latin1 text) into the text kept (done once per distinct value). */
+  constructor(private readonly form: (text: string, bytes: Uint8Array) => string = (t) => t) {}
 
   /** The latin1 text of `b` (copied: the bytes may be reused or invalid after the call). */
   of(b: Uint8Array): string {
@@ -24,7 +24,7 @@ export class RecentText {
       if (i === n) return this.text;
     }
     const copy = b.slice();
-    this.text = this.form(latin1(copy));
+    this.text = this.form(latin1(copy), copy);
     this.bytes = copy;
     return this.text;
   }

@@ -48,6 +48,36 @@ function learnedSpec(page: boolean): any {
   }
 }
 
+/**
+ * A route-aware spec learned as guard-service learns (default caps, the pile through its wire
+ * form): books by id with `lang`, a search with `q` and `page`, a cart taking a JSON body; addressed
+ * by name and by a pod's IPv4 address.
+ */
+function routeSpec(): any {
+  const pile = core.newPile();
+  for (let i = 0; i < 300; i++) {
+    const s = core.newSession();
+    const host: [string, string] = ['Host', i % 10 === 0 ? '10.0.0.3:8080' : 'books.example.com'];
+    const headers: Array<[string, string]> = [host, ['Accept', 'application/json'], ['User-Agent', UA]];
+    if (i % 3 === 0) s.profileRequest({ method: 'GET', path: `/books/${1000 + i}`, query: `lang=${i % 2 ? 'en' : 'de'}`, headers, remote: '203.0.113.7' });
+    else if (i % 3 === 1) s.profileRequest({ method: 'GET', path: '/search', query: `q=tea&page=${i % 9}`, headers, remote: '203.0.113.7' });
+    else s.profileRequest({ method: 'POST', path: '/cart', query: '', headers: [...headers, ['Content-Type', 'application/json']], body: `{"item":${i},"qty":2}`, remote: '203.0.113.7' });
+    s.profileResponse({ status: 200, headers: [['Content-Type', 'application/json']], body: '{"ok":true}' });
+    pile.add(s);
+    s.dispose();
+  }
+  const loaded = core.parsePile(pile.toWire());
+  pile.dispose();
+  const g = core.defaultGuardian();
+  g.learn(loaded, {});
+  loaded.dispose();
+  try {
+    return JSON.parse(g.toWire());
+  } finally {
+    g.dispose();
+  }
+}
+
 /** guard-service for the whole file (the API suites' start() lasts one test). */
 let svc: { url: string; service: RunningService; disk: FileGuardianStore; dir: string };
 let token: string;
@@ -65,6 +95,11 @@ beforeAll(async () => {
   await svc.disk.update('demo', 'shop', () => ({ configured: older.learned, learned: newer.learned, samples: newer.samples, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
   await svc.disk.update('demo', 'cart', () => learnedSpec(false));
   await svc.disk.update('other', 'billing', () => learnedSpec(false));
+  // demo/books: route-aware; configured from the learned rules, but without the route POST /cart.
+  const books = routeSpec();
+  const configured = structuredClone(books.learned);
+  delete configured.routes['POST /cart'];
+  await svc.disk.update('demo', 'books', () => ({ ...books, configured, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
   browser = await launchChromium();
   await mkdir(shots, { recursive: true });
 });
@@ -77,7 +112,7 @@ afterAll(async () => {
 });
 
 const page = () => browser.page;
-const shot = (name: string) => page().screenshot({ path: join(shots, `${name}.png`) });
+const shot = (name: string, fullPage = false) => page().screenshot({ path: join(shots, `${name}.png`), fullPage });
 
 describe('guard-ui in Chromium', () => {
   it('signs in with the people token (keyboard only), refusing a wrong one', async () => {
@@ -89,7 +124,7 @@ describe('guard-ui in Chromium', () => {
     await p.fill('#token', token);
     await p.keyboard.press('Enter');
     await p.locator('table.service-table').waitFor();
-    expect(await p.locator('table.service-table tbody tr').count()).toBe(3);
+    expect(await p.locator('table.service-table tbody tr').count()).toBe(4);
     // The refused sign-in's 401 is the one error the page may have logged.
     expect(browser.problems).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
     browser.problems.length = 0;
@@ -236,5 +271,94 @@ describe('guard-ui in Chromium', () => {
     // The browser logs the two refused saves (the learner's write, then this one); nothing else failed.
     const refused = 'console: Failed to load resource: the server responded with a status of 412 (Precondition Failed)';
     expect(browser.problems).toEqual([refused, refused]);
+  });
+
+  it('reads the route table in words, learned beside configured, with the caps and the Host', async () => {
+    browser.problems.length = 0;
+    const p = page();
+    await p.goto(`${svc.url}/ui/#/service/demo/books/routes`);
+    const route = p.locator('tr[data-route="GET /books/{id}"]');
+    await route.waitFor();
+    expect(await route.locator('th').innerText()).toBe('GET /books/{id} — id: a number, or an id that is mostly digits (ORD-2024-000123)');
+    expect(await route.locator('td.learned').innerText()).toBe('query: lang · body: none');
+    expect(await route.locator('td.configured').innerText()).toBe('query: lang · body: none');
+    const cart = p.locator('tr[data-route="POST /cart"]');
+    expect(await cart.locator('td.learned').innerText()).toBe('query: none · body: item, qty');
+    expect(await cart.locator('td.configured').innerText()).toBe('not configured');
+    expect(await p.locator('p.in-force').innerText()).toMatch(/^The configured rules are in force and have a route table/);
+    expect(await p.locator('.caps').first().innerText()).toMatch(/Up to 64 parameter names per table \(query, form and JSON body fields\); beyond, the catch-all applies\./);
+    expect(await p.locator('dd[data-host="learned"]').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
+    expect(await p.locator('fieldset[data-policy="unknownRoute"]').innerText()).toMatch(/Alert\s+A request on a route that was never learned alerts/);
+    await shot('routes', true);
+    // On the Rules tab: the route table and the caps in one row each, the Host in words.
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    await p.locator('tr[data-rule="routes"]').waitFor();
+    expect(await p.locator('tr[data-rule="routes"] td.learned').innerText()).toBe('3 routes (see the Routes tab)');
+    expect(await p.locator('tr[data-rule="routes"] td.configured').innerText()).toBe('2 routes (see the Routes tab)');
+    expect(await p.locator('tr[data-rule="caps"] td.learned').innerText()).toBe('64 parameter names, 64 header names per table · 256 routes · unknown headers: alert');
+    const host = p.locator('tr[data-rule="req.host"]');
+    expect(await host.locator('td.learned').innerText()).toBe('only an IPv4 address on port 8080, books.example.com');
+    // A Host typed as an address would never match: the core writes every IPv4 address as one kind.
+    await host.getByLabel('add host').fill('10.0.0.3:9090');
+    await host.getByRole('button', { name: 'Add host' }).click();
+    expect(await host.getByRole('alert').innerText()).toBe('an IPv4 address is written ipv4 (every IPv4 address is one kind), with its port: ipv4:9090');
+    expect(await p.locator('.save-bar').count()).toBe(0);
+  });
+
+  it('decides an unknown route in the browser as guard check decides it', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Try a request' }).click();
+    expect(await p.locator('.try > p').first().innerText()).toMatch(/with the configured rules \(the ones control selects\)\. Their route table is checked: unknown routes alert, unknown parameter names alert\.$/);
+    await p.getByLabel('Request').fill(`POST /cart HTTP/1.1\nHost: books.example.com\nAccept: application/json\nUser-Agent: ${UA}\nContent-Type: application/json\n\n{"item":5,"qty":2}`);
+    await p.getByRole('button', { name: 'Decide' }).click();
+    const line = (await p.locator('code.check-line').textContent())!;
+    expect(await p.locator('.try-result h4').innerText()).toBe('raw HTTP request: alert (would be blocked with Block on)');
+    expect(await p.locator('.try-result .sentence').allInnerTexts()).toContain('The route POST /cart was never learned: no request with this method on this path template was seen.');
+
+    const dir = await tempDir();
+    await writeFile(join(dir, 'guardian.json'), JSON.stringify((await api('demo/books')).json));
+    const record = { method: 'POST', path: '/cart', headers: [['Host', 'books.example.com'], ['Accept', 'application/json'], ['User-Agent', UA], ['Content-Type', 'application/json']], body: '{"item":5,"qty":2}' };
+    await writeFile(join(dir, 'traffic.jsonl'), `${JSON.stringify(record)}\n`);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bin, 'check', '--guardian', join(dir, 'guardian.json'), '--in', join(dir, 'traffic.jsonl')], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(line).toBe(out.trim());
+    expect(JSON.parse(line).decision).toMatch(/Route POST \/cart:\[Route is not known,\]/);
+  });
+
+  it('promotes one route and changes the policies and the slack; all are stored with the resource version', async () => {
+    const p = page();
+    await p.getByRole('link', { name: 'Routes', exact: true }).click();
+    const cart = p.locator('tr[data-route="POST /cart"]');
+    await cart.getByRole('button', { name: 'Use learned route POST /cart' }).click();
+    expect(await cart.locator('td.configured').innerText()).toBe('query: none · body: item, qty');
+    // A name allowed on one route, without JSON.
+    const search = p.locator('tr[data-route="GET /search"]');
+    await search.locator('td.configured summary').click();
+    await search.getByLabel('add query parameter to GET /search').fill('sort');
+    await search.getByRole('button', { name: 'Add query parameter to GET /search' }).click();
+    expect(await search.locator('td.configured summary').innerText()).toBe('query: page, q, sort · body: none');
+    const unknownRoute = p.locator('fieldset[data-policy="unknownRoute"]');
+    await unknownRoute.getByLabel('Fall back to the service').check();
+    await p.locator('fieldset[data-policy="unknownParam"]').getByLabel('Ignore').check();
+    const slack = p.getByLabel('Steps of slack on learned limits');
+    await slack.fill('17');
+    await p.getByRole('alert').filter({ hasText: 'Slack must be at most 16' }).waitFor();
+    expect(await p.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+    await slack.fill('2');
+    expect(await p.locator('.policies').innerText()).toMatch(/widened by 2 steps when deciding/);
+    const before = (await api('demo/books')).json;
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const after = (await api('demo/books')).json;
+    expect(Number(after.resourceVersion)).toBeGreaterThan(Number(before.resourceVersion));
+    expect(after.spec.control).toEqual({ alert: true, block: false, learn: true, force: false, auto: false, unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 });
+    expect(after.spec.configured.routes['POST /cart']).toEqual(after.spec.learned.routes['POST /cart']);
+    expect(after.spec.configured.routes['GET /search']).toEqual({ query: ['page', 'q', 'sort'], body: [] });
+    // The gate's core reads the stored control as saved.
+    const g = core.parseGuardian(after.spec);
+    expect(g.policy).toEqual({ unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 });
+    g.dispose();
+    expect(browser.problems).toEqual([]);
   });
 });

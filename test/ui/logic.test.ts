@@ -8,8 +8,9 @@ import { toTrafficRecord } from '../../cli/traffic-record.js';
 import { explainDecision } from '../../ui/src/explain.js';
 import { modeOf, readiness } from '../../ui/src/mode.js';
 import { fieldsOf, getAt, setAt, deleteAt, summarize, summarizeValue } from '../../ui/src/rules-model.js';
+import { describeCaps, describeRoute, describeRouteNames, describeSlack, policyOf, routeRows, slackProblem, withPolicy } from '../../ui/src/routes-model.js';
 import { readPasted, tryRecords } from '../../ui/src/try-request.js';
-import { cidrFromText, cidrText, describeByteRanges, describeLimit, flagChars, limitCode, limitInterval, unicodeBlocks } from '../../ui/src/units.js';
+import { cidrFromText, cidrText, describeByteRanges, describeHosts, describeLimit, flagChars, hostProblem, limitCode, limitInterval, unicodeBlocks } from '../../ui/src/units.js';
 
 const core = loadCore();
 const letters = { one: 'letter', many: 'letters' };
@@ -27,6 +28,41 @@ function learnedGuardian() {
   g.learn(pile);
   pile.dispose();
   return g;
+}
+
+/**
+ * A route-aware Guardian learned as guard-service learns (default caps, a pile through its wire
+ * form): items by id with `lang`, a search with `q` and `page`, a cart taking a JSON body; addressed
+ * by name and by a pod's IPv4 address on port 8080.
+ */
+function routeGuardian(control: Record<string, unknown> = { alert: true, block: false, learn: true, force: false, auto: true }) {
+  const pile = core.newPile();
+  for (let i = 0; i < 60; i++) {
+    const s = core.newSession();
+    const host: [string, string] = ['Host', i % 5 === 0 ? '10.0.0.3:8080' : 'shop.example.com'];
+    if (i % 3 === 0) s.profileRequest({ method: 'GET', path: `/items/${100 + i}`, query: `lang=${i % 2 ? 'en' : 'de'}`, headers: [host] });
+    else if (i % 3 === 1) s.profileRequest({ method: 'GET', path: '/search', query: `q=tea&page=${i % 9}`, headers: [host] });
+    else s.profileRequest({ method: 'POST', path: '/cart', query: '', headers: [host, ['Content-Type', 'application/json']], body: `{"item":${i},"qty":2}` });
+    pile.add(s);
+    s.dispose();
+  }
+  const loaded = core.parsePile(pile.toWire());
+  pile.dispose();
+  const g = core.defaultGuardian();
+  g.learn(loaded, {});
+  loaded.dispose();
+  const spec = JSON.parse(g.toWire());
+  g.dispose();
+  return core.parseGuardian({ ...spec, control });
+}
+
+function decisionOf(g: ReturnType<typeof routeGuardian>, request: Parameters<ReturnType<typeof core.newSession>['profileRequest']>[0]) {
+  const s = core.newSession();
+  s.profileRequest(request);
+  s.decide(g, Section.All);
+  const tree = s.decisionTree();
+  s.dispose();
+  return tree;
 }
 
 describe('human units', () => {
@@ -105,6 +141,110 @@ describe('explanations of real decisions', () => {
   });
 });
 
+describe('route-aware Guardians in words', () => {
+  it('reads the route table a person would: each route with its placeholders and names, learned beside configured', () => {
+    const g = routeGuardian();
+    const learned = JSON.parse(g.toWire()).learned;
+    g.dispose();
+    expect(Object.keys(learned.routes).sort()).toEqual(['GET /items/{id}', 'GET /search', 'POST /cart']);
+    expect(describeRoute('GET /items/{id}')).toBe('GET /items/{id} — id: a number, or an id that is mostly digits (ORD-2024-000123)');
+    expect(describeRoute('GET /search')).toBe('GET /search');
+    expect(describeRoute('GET /a/{uuid}/v/{version}/{uuid}')).toBe('GET /a/{uuid}/v/{version}/{uuid} — uuid: a UUID; version: a version such as v2 or 1.2.3');
+    expect(describeRoute('GET {*}')).toBe('any other GET path (catch-all: routes beyond the bound)');
+    expect(describeRoute('* {*}')).toBe('any other route of another method (catch-all: routes beyond the bound)');
+    expect(describeRouteNames(learned.routes['GET /search'])).toBe('query: page, q · body: none');
+    expect(describeRouteNames(learned.routes['POST /cart'])).toBe('query: none · body: item, qty');
+    expect(describeRouteNames({ query: ['a'], body: [], anyQuery: true })).toBe('query: any name (more than the cap were seen) · body: none');
+    const configured = { routes: { 'GET /search': { query: ['q'], body: [] }, 'GET /old': { query: [], body: [] } } };
+    const rows = routeRows(learned, configured);
+    expect(rows.map((r) => [r.key, r.learned !== undefined, r.configured !== undefined, r.differs])).toEqual([
+      ['POST /cart', true, false, true],
+      ['GET /items/{id}', true, false, true],
+      ['GET /old', false, true, true],
+      ['GET /search', true, true, true],
+    ]);
+    expect(routeRows(learned, { routes: learned.routes }).every((r) => !r.differs)).toBe(true);
+  });
+
+  it('says which caps a Guardian was learned with, and the Host set as names and address kinds', () => {
+    const g = routeGuardian();
+    const learned = JSON.parse(g.toWire()).learned;
+    g.dispose();
+    expect(describeCaps(learned)).toEqual([
+      'Up to 64 parameter names per table (query, form and JSON body fields); beyond, the catch-all applies.',
+      'Up to 64 header names per table; beyond, the catch-all applies.',
+      'Up to 256 routes in the route table; beyond, one catch-all route per method.',
+      'A header name never learned alerts, unless the header table overflowed its cap (then the catch-all judges it by its shape).',
+    ]);
+    const original = JSON.parse(learnedGuardian().toWire()).learned;
+    expect(original.caps).toBeUndefined();
+    expect(describeCaps(original)[0]).toMatch(/^Learned without recorded caps, as the original learns: up to 7 names per table/);
+    expect(summarize(fieldsOf('session', learned).find((f) => f.key === 'caps')!, learned.caps)).toBe('64 parameter names, 64 header names per table · 256 routes · unknown headers: alert');
+    expect(learned.req.host).toEqual({ set: ['ipv4:8080', 'shop.example.com'] });
+    expect(describeHosts(learned.req.host)).toBe('only an IPv4 address on port 8080, shop.example.com');
+    expect(describeHosts(original.req.host)).toBe('only requests without a Host line'); // learned from records without Host
+    expect(describeHosts(undefined)).toBe('not enforced: any Host passes');
+    expect(describeHosts({ set: null })).toBe('not enforced: any Host passes');
+    expect(describeHosts({ set: ['none', 'ipv6', 'api.example:8443'] })).toBe('only requests without a Host line, an IPv6 address (no port), api.example on port 8443');
+    expect(hostProblem('shop.example.com:8080')).toBeNull();
+    expect(hostProblem('ipv4:8080')).toBeNull();
+    expect(hostProblem('10.0.0.3:8080')).toBe('an IPv4 address is written ipv4 (every IPv4 address is one kind), with its port: ipv4:8080');
+    expect(hostProblem('Shop.Example.com')).toBe('Host names are compared lower-cased: write shop.example.com');
+    expect(hostProblem('shop:70000')).toBe('port 70000 is over 65535');
+  });
+
+  it('edits policies and slack as the core writes them, and refuses a slack it would refuse', () => {
+    const flags = { alert: true, block: false, learn: true, force: false, auto: true };
+    let control = withPolicy(flags, 'unknownRoute', 'service-wide');
+    control = withPolicy(control, 'unknownParam', 'ignore');
+    control = withPolicy(control, 'slack', 3);
+    const g = routeGuardian(control);
+    expect(JSON.parse(g.toWire()).control).toEqual(control);
+    expect(g.policy).toEqual({ unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 3 });
+    g.dispose();
+    // Back to the defaults: the members are left out, as the core leaves them out.
+    const back = withPolicy(withPolicy(withPolicy(control, 'unknownRoute', 'alert'), 'unknownParam', 'alert'), 'slack', 0);
+    expect(back).toEqual(flags);
+    expect(policyOf(back, 'unknownRoute')).toBe('alert');
+    for (const bad of ['17', '-1', '2.5', '', 'two']) {
+      expect(slackProblem(bad), bad).not.toBeNull();
+      if (/^\d+$/.test(bad)) expect(() => core.parseGuardian({ configured: null, samples: 0, control: { ...flags, slack: Number(bad) } })).toThrow(/slack/);
+    }
+    expect(slackProblem('16')).toBeNull();
+    expect(describeSlack(2)).toMatch(/^Every learned limit .* is widened by 2 steps when deciding/);
+  });
+
+  it('explains the route table and Host reasons of real decisions in a sentence each', () => {
+    const g = routeGuardian();
+    const learned = JSON.parse(g.toWire()).learned;
+    const host: [string, string] = ['Host', 'shop.example.com'];
+    const sentences = (d: unknown) => explainDecision(d, learned).map((f) => f.sentence);
+    expect(sentences(decisionOf(g, { method: 'POST', path: '/search', query: '', headers: [host] }))).toContain(
+      'The route `POST /search` was never learned: no request with this method on this path template was seen.',
+    );
+    const moved = explainDecision(decisionOf(g, { method: 'GET', path: '/items/999', query: 'page=2', headers: [host] }), learned);
+    const onRoute = moved.find((f) => f.rulePath?.[0] === 'routes')!;
+    expect(onRoute.sentence).toBe('Query parameter `page` was never used on the route `GET /items/{id}`.');
+    expect(onRoute.rule).toBe('query: lang · body: none');
+    expect(onRoute.where).toBe('route `GET /items/{id}`');
+    const body = decisionOf(g, { method: 'POST', path: '/cart', query: '', headers: [host, ['Content-Type', 'application/json']], body: '{"item":1,"qty":2,"q":"x"}' });
+    expect(sentences(body)).toContain('Body field `q` was never used on the route `POST /cart`.');
+    expect(sentences(decisionOf(g, { method: 'GET', path: '/search', query: 'q=tea', headers: [['Host', 'evil.example']] }))).toEqual([
+      'The Host was evil.example (`evil.example`), never seen; allowed: an IPv4 address on port 8080, shop.example.com.',
+    ]);
+    expect(sentences(decisionOf(g, { method: 'GET', path: '/search', query: 'q=tea', headers: [['Host', '10.1.2.3:9090']] }))).toEqual([
+      'The Host was an IPv4 address on port 9090 (`ipv4:9090`), never seen; allowed: an IPv4 address on port 8080, shop.example.com.',
+    ]);
+    g.dispose();
+    // The service-wide policy: an unknown route's names must be the service's.
+    const wide = routeGuardian({ alert: true, block: false, learn: true, force: false, auto: true, unknownRoute: 'service-wide', unknownParam: 'service-wide' });
+    expect(sentences(decisionOf(wide, { method: 'GET', path: '/export', query: 'q=tea&debug=1', headers: [host] }))).toContain(
+      'Query parameter `debug` (on the route `GET /export`) is used by no route of the service.',
+    );
+    wide.dispose();
+  });
+});
+
 describe('mode and readiness in words', () => {
   const control = { alert: true, block: false, learn: true, force: false, auto: true };
   const facts = { control, samples: 5000, hasLearned: true, hasConfigured: false, alertsLastDay: 0, observedMs: 25 * 3600_000 };
@@ -170,5 +310,24 @@ describe('a pasted request is decided as guard check decides it', () => {
     expect(bad.error).toMatch(/"path" must be a string starting with "\/"/);
     expect(readPasted('hello').items[0].error).toMatch(/request line/);
     g.dispose();
+  });
+
+  it('with a route table, under each policy: an unknown route and a moved parameter as guard check decides them', () => {
+    const records = [
+      { method: 'POST', path: '/search', query: 'q=tea', headers: [['Host', 'shop.example.com']] },
+      { method: 'GET', path: '/items/5', query: 'page=1', headers: [['Host', 'shop.example.com']] },
+    ];
+    for (const policy of ['alert', 'ignore', 'service-wide'] as const) {
+      const g = routeGuardian({ alert: true, block: true, learn: false, force: false, auto: true, ...(policy === 'alert' ? {} : { unknownRoute: policy, unknownParam: policy }) });
+      for (const record of records) {
+        const expected = decide(core, g, toTrafficRecord(record), { maxBody: 1024 * 1024 });
+        expect(expected.allowed, `${policy} ${record.path}`).toBe(policy !== 'alert');
+        const raw = `${record.method} ${record.path}?${record.query} HTTP/1.1\r\nHost: shop.example.com\r\n\r\n`;
+        for (const t of tryRecords(core, g, [...readPasted(raw).items, ...readPasted(JSON.stringify(record)).items])) {
+          expect({ allowed: t.decision!.allowed, result: t.decision!.result, decision: t.decision!.decision }).toEqual(expected);
+        }
+      }
+      g.dispose();
+    }
   });
 });

@@ -2,7 +2,8 @@
 // check becomes one finding naming where it happened ("query parameter `id`"), what was seen, and
 // what the rules in force allow. Reasons this table does not know keep their text. Pure (no DOM).
 import { getAt, isObject, SIMPLEVAL_FIELDS, summarizeValue, type Path } from './rules-model.js';
-import { bitLengthBytes, describeCode, describeLimit, describeSeconds, flagChars, formatBytes, limitInterval, unicodeBlocks } from './units.js';
+import { describeRouteNames } from './routes-model.js';
+import { bitLengthBytes, describeCode, describeHosts, describeHostToken, describeLimit, describeSeconds, flagChars, formatBytes, limitInterval, unicodeBlocks } from './units.js';
 
 export interface DecisionNode {
   children?: Record<string, DecisionNode> | null;
@@ -35,7 +36,7 @@ const SECTION: Record<string, [string, string]> = {
 
 const STEP: Record<string, string> = {
   Url: 'url', Segments: 'segments', Val: 'val', QueryString: 'qs', Headers: 'headers', KeyVal: 'kv', ClientIp: 'cip',
-  HopIp: 'hopip', Method: 'method', Proto: 'proto', MediaType: 'mediatype', Type: 'type', Params: 'params',
+  HopIp: 'hopip', Method: 'method', Host: 'host', Proto: 'proto', MediaType: 'mediatype', Type: 'type', Params: 'params',
   ContentLength: 'contentlength', 'Body Faults': 'faults', 'Structured KeyVal:': 'kv', 'Structured - val': 'val',
   'Structured - array val': 'val', ResponseTime: 'responsetime', CompletionTime: 'completiontime',
   Tcp4Peers: 'tcp4peers', Udp4Peers: 'udp4peers', Udplite4Peers: 'udplite4peers', Tcp6Peers: 'tcp6peers', Udp6Peers: 'udp6peers', Udplite6Peers: 'udplite6peers',
@@ -80,6 +81,8 @@ interface Place {
   leaf: string | null;
   /** The table a "Key … is not known" reason is about. */
   table: string;
+  /** The request's route ("GET /items/{id}") when the check is the route table's. */
+  route: string | null;
 }
 
 function place(tags: string[]): Place {
@@ -87,6 +90,7 @@ function place(tags: string[]): Place {
   let subject = 'the exchange';
   let table = 'key';
   let leaf: string | null = null;
+  let route: string | null = null;
   const push = (k: string): void => {
     if (path) path.push(k);
   };
@@ -115,6 +119,13 @@ function place(tags: string[]): Place {
       subject = `the name of ${table} \`${m[1]}\` (checked by the rule for other key names)`;
       continue;
     }
+    if ((m = /^Route (.*)$/.exec(tag))) {
+      // The route table lives at the criteria's root, whatever section decided on it.
+      route = m[1];
+      path = ['routes', route];
+      subject = `the route \`${route}\``;
+      continue;
+    }
     if (tag === 'Body') {
       const next = tags[i + 1] ?? '';
       push(next.startsWith('Structured') ? 'structured' : 'unstructured');
@@ -136,6 +147,7 @@ function place(tags: string[]): Place {
     else if (key === 'cip') subject = 'the client address';
     else if (key === 'hopip') subject = 'the forwarded-for address';
     else if (key === 'method') subject = 'the method';
+    else if (key === 'host') subject = 'the Host';
     else if (key === 'proto') subject = 'the protocol';
     else if (key === 'type') subject = 'the media type';
     else if (key === 'mediatype') subject = 'the Content-Type';
@@ -148,7 +160,7 @@ function place(tags: string[]): Place {
     else if (key === 'completiontime') subject = 'the time to the end of the exchange';
     else if (key.endsWith('peers')) subject = `the pod's ${tag.replace('Peers', '').replace('4', ' (IPv4)').replace('6', ' (IPv6)').toUpperCase().replace('LITE', '-Lite')} peers`;
   }
-  return { rulePath: path, subject, leaf, table };
+  return { rulePath: path, subject, leaf, table, route };
 }
 
 function finding(tags: string[], reason: string, criteria: unknown): Finding {
@@ -165,6 +177,8 @@ function ruleText(p: Place, rule: unknown): string | null {
   if (p.leaf === 'flags' && typeof rule === 'number') return charsText(rule) || 'no special characters';
   if (p.leaf === 'unicodeFlags') return Array.isArray(rule) ? unicodeBlocks(rule as number[]).map((b) => b.name).join(', ') || 'no scripts' : 'no scripts';
   if (isObject(rule) && 'letters' in rule) return summarizeValue(rule);
+  if (p.route !== null) return isObject(rule) ? describeRouteNames(rule) : null;
+  if (p.rulePath?.at(-1) === 'host') return describeHosts(rule);
   if (isObject(rule) && Array.isArray(rule.set)) return (rule.set as string[]).join(', ');
   if (rule === null) return 'nothing';
   return null;
@@ -213,7 +227,15 @@ function sentence(p: Place, reason: string, rule: unknown): string {
   if ((m = /^Key (.*) is not known$/.exec(reason))) {
     return `${capital(p.table)} \`${m[1]}\` was never seen${p.subject === 'the exchange' ? '' : ` in ${p.subject}`}.`;
   }
+  if (p.route !== null) {
+    const r = routeSentence(p.route, reason);
+    if (r) return r;
+  }
   if ((m = /^Unexpected key (.*) in Set$/.exec(reason))) {
+    if (p.rulePath?.at(-1) === 'host') {
+      const allowed = describeHosts(rule);
+      return `The Host was ${describeHostToken(m[1])} (\`${m[1]}\`), never seen${rule === undefined ? '' : `; allowed: ${allowed.replace(/^only /, '')}`}.`;
+    }
     if (p.rulePath?.at(-1) === 'faults') return `${capital(FAULTS[m[1]] ?? `the body had the problem ${m[1]}`)}, which never happened before.`;
     return `${S} \`${m[1]}\` was never seen.`;
   }
@@ -233,4 +255,14 @@ function sentence(p: Place, reason: string, rule: unknown): string {
   if (reason === 'Structured Body not allowed') return `${S} was JSON or a form; such a body was never seen.`;
   if (reason === 'Unstructured Body not allowed') return `${S} was text; such a body was never seen.`;
   return `${S}: ${reason}.`;
+}
+
+/** The route table's reasons (docs/routes.md "Policies and slack"), or null for another reason. */
+function routeSentence(route: string, reason: string): string | null {
+  if (reason === 'Route is not known') return `The route \`${route}\` was never learned: no request with this method on this path template was seen.`;
+  const m = /^(Query|Body) parameter (.*) is not known (on this route|in the service)$/.exec(reason);
+  if (!m) return null;
+  const what = m[1] === 'Query' ? 'Query parameter' : 'Body field';
+  if (m[3] === 'on this route') return `${what} \`${m[2]}\` was never used on the route \`${route}\`.`;
+  return `${what} \`${m[2]}\` (on the route \`${route}\`) is used by no route of the service.`;
 }

@@ -11,7 +11,7 @@ import './style.css';
 
 type Route = { view: 'services' } | { view: 'alerts' } | { view: 'service'; namespace: string; service: string; tab: Tab };
 
-const TABS: Tab[] = ['overview', 'rules', 'alerts', 'try', 'source'];
+const TABS: Tab[] = ['overview', 'rules', 'routes', 'alerts', 'try', 'source'];
 
 function routeOf(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);

@@ -2,11 +2,12 @@
 // a label, a kind that selects how it is shown and edited, and a sentence of help. The views walk a
 // Guardian with this table; a field the table does not know is shown generically (as JSON), never
 // dropped, so Guardians with newer optional fields still load. Pure (no DOM).
-import { describeByteRanges, describeLimit, describeRanges, describeSeconds, flagChars, unicodeBlocks, cidrText, type CountRange, type Noun, type WireCidr } from './units.js';
+import { describeByteRanges, describeHosts, describeLimit, describeRanges, describeSeconds, flagChars, unicodeBlocks, cidrText, type CountRange, type Noun, type WireCidr } from './units.js';
 
 export type Kind =
   | 'session' | 'req' | 'resp' | 'body' | 'envelop' | 'pod' | 'url' | 'kvsection' | 'mediatype' | 'structured'
-  | 'keyval' | 'simpleval' | 'limit' | 'seconds' | 'flags' | 'unicode' | 'set' | 'cidrs' | 'ranges' | 'byteRanges' | 'bool' | 'text';
+  | 'keyval' | 'simpleval' | 'limit' | 'seconds' | 'flags' | 'unicode' | 'set' | 'hosts' | 'cidrs' | 'ranges' | 'byteRanges' | 'bool' | 'text'
+  | 'caps' | 'routes';
 
 export interface Field {
   key: string;
@@ -34,8 +35,8 @@ export const SIMPLEVAL_FIELDS: Field[] = [
 
 const KEYVAL_FIELDS: Field[] = [
   { key: 'vals', label: 'Known keys', kind: 'keyval' },
-  { key: 'otherVals', label: 'Values of other keys', kind: 'simpleval', help: 'Keys beyond the 7 learned one by one share this rule; none: other keys are refused.' },
-  { key: 'otherKeynames', label: 'Names of other keys', kind: 'simpleval', help: 'What the names of keys beyond the 7 learned one by one may look like; none: other keys are refused.' },
+  { key: 'otherVals', label: 'Values of other keys', kind: 'simpleval', help: 'Keys beyond those learned one by one (the cap: 7 in the original, see the caps on the Routes tab) share this rule; none: other keys are refused.' },
+  { key: 'otherKeynames', label: 'Names of other keys', kind: 'simpleval', help: 'What the names of keys beyond those learned one by one may look like; none: other keys are refused.' },
 ];
 
 const cidrs = (key: string, label: string, help: string): Field => ({ key, label, kind: 'cidrs', help });
@@ -49,9 +50,12 @@ export const FIELDS: Record<string, Field[]> = {
     { key: 'respbody', label: 'Response body', kind: 'body' },
     { key: 'envelop', label: 'Timing', kind: 'envelop' },
     { key: 'pod', label: "The pod's connections", kind: 'pod' },
+    { key: 'caps', label: 'Caps learned with', kind: 'caps', help: 'How many names each table keeps one by one, and how many routes; in words on the Routes tab.' },
+    { key: 'routes', label: 'Route table', kind: 'routes', help: 'The routes (method + path template) and the parameter names each uses; route by route on the Routes tab.' },
   ],
   req: [
     { key: 'method', label: 'Methods', kind: 'set', help: 'HTTP methods the service receives.' },
+    { key: 'host', label: 'Host', kind: 'hosts', help: 'The Host names (lower-cased, with the port if any) the service is addressed by; IPv4 and IPv6 addresses count as one kind each. Absent or empty: not enforced.' },
     { key: 'url', label: 'Path', kind: 'url' },
     { key: 'qs', label: 'Query parameters', kind: 'kvsection', keyNoun: 'query parameter' },
     { key: 'headers', label: 'Request headers', kind: 'kvsection', keyNoun: 'header' },
@@ -182,6 +186,17 @@ export function summarize(field: Pick<Field, 'kind' | 'noun'>, v: unknown): stri
       const list = isObject(v) ? v.set : v;
       if (list === null || (Array.isArray(list) && list.length === 0)) return 'none';
       return Array.isArray(list) ? list.join(', ') : generic(v);
+    }
+    case 'hosts':
+      return describeHosts(v);
+    case 'caps':
+      if (!isObject(v)) return generic(v);
+      return `${v.params} parameter names, ${v.headers} header names per table · ${v.routes === 0 ? 'no route table' : `${v.routes} routes`} · unknown headers: ${v.unknownHeaders === 'shape' ? 'judged by shape' : 'alert'}`;
+    case 'routes': {
+      if (v === null) return 'no route table';
+      if (!isObject(v)) return generic(v);
+      const n = Object.keys(v).length;
+      return `${n} route${n === 1 ? '' : 's'} (see the Routes tab)`;
     }
     case 'cidrs':
       if (v === null || (Array.isArray(v) && v.length === 0)) return 'no public address';

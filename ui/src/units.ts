@@ -1,5 +1,6 @@
 // The Guardian's encodings in human units: Limit codes as counts, bit lengths as byte sizes,
-// special-character flags as characters, Unicode flag words as script names, CIDRs as text.
+// special-character flags as characters, Unicode flag words as script names, CIDRs as text, Host
+// tokens (docs/compatibility.md "Host") as names and address kinds.
 // Pure functions (no DOM): the views and the tests use them.
 
 /** The raw counts a Limit code stands for: [low, high]; high is Infinity for 255 (saturation). */
@@ -318,4 +319,37 @@ export function cidrFromText(text: string): WireCidr | string {
     return (0xff << (8 - bits)) & 0xff;
   });
   return { IP: ip, Mask: bytesBase64(mask) };
+}
+
+/** One token of the Host set in words: "shop.example.com", "an IPv4 address on port 8080". */
+export function describeHostToken(token: string): string {
+  if (token === 'none') return 'requests without a Host line';
+  const m = /^(ipv4|ipv6)(?::(\d+))?$/.exec(token);
+  if (m) return `${m[1] === 'ipv4' ? 'an IPv4' : 'an IPv6'} address${m[2] ? ` on port ${m[2]}` : ' (no port)'}`;
+  const p = /^(.*):(\d+)$/.exec(token);
+  return p ? `${p[1]} on port ${p[2]}` : token;
+}
+
+/** The Host criterion (a set) in words. */
+export function describeHosts(v: unknown): string {
+  const list = typeof v === 'object' && v !== null ? (v as { set?: unknown }).set : undefined;
+  if (!Array.isArray(list) || list.length === 0) return 'not enforced: any Host passes';
+  return `only ${list.map((t) => describeHostToken(String(t))).join(', ')}`;
+}
+
+/**
+ * Why a typed Host token would never match a request, or null: tokens are written as the core
+ * writes them — lower-case `host[:port]`, and every IPv4 / IPv6 address as the word ipv4 / ipv6.
+ */
+export function hostProblem(text: string): string | null {
+  const t = text.trim();
+  const port = /:(\d{1,5})$/.exec(t);
+  if (port && Number(port[1]) > 65535) return `port ${port[1]} is over 65535`;
+  const host = port ? t.slice(0, port.index) : t;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `an IPv4 address is written ipv4 (every IPv4 address is one kind)${port ? `, with its port: ipv4:${port[1]}` : ''}`;
+  if (host.startsWith('[')) return `an IPv6 address is written ipv6 (every IPv6 address is one kind)${port ? `, with its port: ipv6:${port[1]}` : ''}`;
+  if (host !== host.toLowerCase()) return `Host names are compared lower-cased: write ${t.toLowerCase()}`;
+  if (host.length === 0 || host.length > 255) return 'a Host name has 1 to 255 characters';
+  if (!/^[a-z0-9._~!$&'()*+,;=%-]+$/.test(host)) return `${host} is not a Host name (letters, digits, dots and hyphens)`;
+  return null;
 }

@@ -6,15 +6,18 @@ import { ApiFailure, type Api, type GuardianView } from '../api.js';
 import { browserCore } from '../core-loader.js';
 import { CONTROL_FLAGS, modeOf, rulesInForce, type Control } from '../mode.js';
 import { deleteAt, getAt, same, setAt, type Path } from '../rules-model.js';
+import { POLICY_WORDS, policyOf, routesOf, slackOf, withPolicy, type NamePolicy } from '../routes-model.js';
 import { RulesView } from '../widgets/rules.js';
 import { AlertsView } from './alerts.js';
+import { RoutesTab } from './routes.js';
 import { SourceTab } from './source.js';
 import { TryTab } from './try.js';
 
-export type Tab = 'overview' | 'rules' | 'alerts' | 'try' | 'source';
+export type Tab = 'overview' | 'rules' | 'routes' | 'alerts' | 'try' | 'source';
 const TABS: Array<[Tab, string]> = [
   ['overview', 'Overview'],
   ['rules', 'Rules'],
+  ['routes', 'Routes'],
   ['alerts', 'Alerts'],
   ['try', 'Try a request'],
   ['source', 'YAML / JSON'],
@@ -39,6 +42,10 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
   const [saving, setSaving] = useState(false);
   const [onlyDiff, setOnlyDiff] = useState(false);
   const [filter, setFilter] = useState('');
+  // A typed value that cannot be saved (the slack): saving waits until it is fixed or discarded.
+  const [fieldProblem, setFieldProblem] = useState<string | null>(null);
+  // Bumped when the draft is replaced (saved, discarded): editors drop what they hold typed.
+  const [generation, setGeneration] = useState(0);
 
   const load = async (): Promise<void> => {
     try {
@@ -87,6 +94,12 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
   const remove = (path: Path): void => setDraft((d) => ({ ...d!, configured: deleteAt(d!.configured, path) }));
   const promote = (path: Path): void => edit(path, structuredClone(getAt(base.spec.learned, path)));
   const promoteAll = (): void => setDraft((d) => ({ ...d!, configured: structuredClone(base.spec.learned ?? null) }));
+  const setPolicy = (key: 'unknownRoute' | 'unknownParam' | 'slack', value: NamePolicy | number): void => setDraft((d) => ({ ...d!, control: withPolicy(d!.control, key, value) }));
+  const reset = (configured: unknown, control: Control | null): void => {
+    setDraft({ configured, control });
+    setFieldProblem(null);
+    setGeneration((n) => n + 1);
+  };
   const setControl = (key: keyof Control, on: boolean): void =>
     setDraft((d) => ({ ...d!, control: { ...(d!.control ?? { alert: false, block: false, learn: false, force: false, auto: false }), [key]: on } }));
 
@@ -113,7 +126,7 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
         saved = await props.api.save(fresh, fresh.resourceVersion, draft);
       }
       setBase(saved);
-      setDraft({ configured: saved.spec.configured, control: saved.spec.control });
+      reset(saved.spec.configured, saved.spec.control);
       setNotice({ kind: 'ok', text: `Saved: ${props.namespace}/${props.service} is now at version ${saved.resourceVersion}.` });
     } catch (err) {
       setNotice({ kind: 'error', text: `Not saved: ${(err as Error).message}` });
@@ -151,10 +164,11 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
             <div class="save-actions">
               <span>You have unsaved changes.</span>
               {invalid && <span class="error">The core refuses them: {invalid}</span>}
-              <button type="button" class="primary" disabled={saving || invalid !== null} onClick={save}>
+              {fieldProblem && <span class="error">{fieldProblem}</span>}
+              <button type="button" class="primary" disabled={saving || invalid !== null || fieldProblem !== null} onClick={save}>
                 {saving ? 'Saving…' : 'Save'}
               </button>
-              <button type="button" onClick={() => setDraft({ configured: base.spec.configured, control: base.spec.control })}>
+              <button type="button" onClick={() => reset(base.spec.configured, base.spec.control)}>
                 Discard
               </button>
               {notice?.kind === 'conflict' && (
@@ -186,6 +200,7 @@ export function ServiceView(props: { api: Api; namespace: string; service: strin
           <RulesView learned={base.spec.learned} configured={draft.configured} edit={edit} remove={remove} promote={promote} onlyDiff={onlyDiff} filter={filter} />
         </div>
       )}
+      {props.tab === 'routes' && <RoutesTab key={generation} base={base} draft={draft} edit={edit} remove={remove} setPolicy={setPolicy} setProblem={setFieldProblem} />}
       {props.tab === 'alerts' && <AlertsView api={props.api} namespace={props.namespace} service={props.service} spec={base.spec} />}
       {props.tab === 'try' && <TryTab base={base} draft={draft} dirty={dirty} />}
       {props.tab === 'source' && <SourceTab draft={draft} setDraft={setDraft} />}
@@ -223,6 +238,22 @@ function Overview(props: { base: GuardianView; draft: Draft; setControl(key: key
           </button>
         )}
       </section>
+      <RoutesSummary base={props.base} draft={props.draft} />
     </div>
+  );
+}
+
+/** The route table and policies in one line each, with the way to the Routes tab. */
+function RoutesSummary(props: { base: GuardianView; draft: Draft }) {
+  const c = props.draft.control;
+  const table = routesOf(c?.auto ? props.base.spec.learned : props.draft.configured);
+  return (
+    <section>
+      <h3>Routes</h3>
+      <p>
+        {table ? `${Object.keys(table).length.toLocaleString('en')} routes in the rules in force.` : 'The rules in force have no route table: no route checks.'} Unknown routes {POLICY_WORDS[policyOf(c, 'unknownRoute')]}; unknown parameter names {POLICY_WORDS[policyOf(c, 'unknownParam')]}; slack:{' '}
+        {slackOf(c)}. <a href={`#/service/${props.base.namespace}/${props.base.service}/routes`}>Routes and policies</a>
+      </p>
+    </section>
   );
 }

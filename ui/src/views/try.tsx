@@ -8,6 +8,7 @@ import { Sentence } from '../widgets/sentence.js';
 import { explainDecision } from '../explain.js';
 import { checkLine, readPasted, tryRecords, type Format, type Tried } from '../try-request.js';
 import { criteriaOf } from './alerts.js';
+import { POLICY_WORDS, policyOf, routesOf, slackOf } from '../routes-model.js';
 import type { Draft } from './service.js';
 
 const EXAMPLE = `GET /shop/items/101?lang=en HTTP/1.1
@@ -45,6 +46,9 @@ export function TryTab(props: { base: GuardianView; draft: Draft; dirty: boolean
       <p>
         Paste a request: raw HTTP, a traffic record (a line of <code>guard check</code>'s input; JSON Lines for several), or a HAR file or entry. It is decided here, in this
         browser, by the same core and the same readers as <code>guard check</code>, with the {criteriaOf(spec) === spec.learned ? 'learned' : 'configured'} rules (the ones control selects).
+        {routesOf(criteriaOf(spec)) !== null &&
+          ` Their route table is checked: unknown routes ${POLICY_WORDS[policyOf(spec.control, 'unknownRoute')]}, unknown parameter names ${POLICY_WORDS[policyOf(spec.control, 'unknownParam')]}.`}
+        {slackOf(spec.control) > 0 && ` Learned limits with ${slackOf(spec.control)} steps of slack.`}
       </p>
       <label for="try-text">Request</label>
       <textarea id="try-text" spellcheck={false} value={text} placeholder={EXAMPLE} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />

@@ -6,6 +6,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { emptyValueRule, fieldsOf, getAt, isObject, same, SIMPLEVAL_FIELDS, summarize, summarizeValue, type Field, type Path } from '../rules-model.js';
 import { Sentence } from './sentence.js';
+import { hostProblem } from '../units.js';
 import { ChipsEditor, checkCidr, cidrItems, cidrsFromItems, FlagsEditor, LimitEditor, RangesEditor, setItems, UnicodeEditor, useId } from './editors.js';
 
 export interface RulesProps {
@@ -45,7 +46,8 @@ function Section(props: RulesProps & { field: Field & { known: boolean }; path: 
       </p>
     );
   }
-  if (!field.known) {
+  // Unknown fields, and the caps and the route table (shown route by route on the Routes tab): one row.
+  if (!field.known || field.kind === 'caps' || field.kind === 'routes') {
     return (
       <table class="rule-table">
         <tbody>
@@ -165,6 +167,9 @@ function Leaf(props: RulesProps & { field: Field; path: Path; editable: boolean 
         break;
       case 'set':
         editor = <ChipsEditor items={setItems(configured)} learned={setItems(learned)} what={field.label.toLowerCase().replace(/s$/, '')} placeholder="add…" onChange={(items) => set({ set: items.length ? items : null })} />;
+        break;
+      case 'hosts':
+        editor = <ChipsEditor items={setItems(configured)} learned={setItems(learned)} what="host" placeholder="shop.example.com" check={hostProblem} onChange={(items) => set({ set: items.length ? items : null })} />;
         break;
       case 'cidrs':
         editor = <ChipsEditor items={cidrItems(configured)} learned={cidrItems(learned)} what="address" placeholder="203.0.113.0/24" check={checkCidr} onChange={(items) => set(cidrsFromItems(items))} />;
