@@ -117,6 +117,25 @@ export function guardian_set_policy(gid: i32, unknownRoute: i32, unknownParam: i
   return 0;
 }
 
+/** 1 when control.block applies now (with auto: once the learned rules are ready), else 0. */
+export function guardian_blocks(gid: i32): i32 {
+  const g = guardians.get(gid);
+  return g != null && g.blocks() ? 1 : 0;
+}
+
+/**
+ * Readiness of the learned rules: (samples learned since they last widened, capped at 2^30 − 1)
+ * × 2 + 1 when ready; -1 when readiness is not tracked.
+ */
+export function guardian_stable(gid: i32): i32 {
+  const g = guardians.get(gid);
+  if (g == null) return -1;
+  const l = g.learned;
+  if (l == null) return -1;
+  const r = l.readiness;
+  return r == null ? -1 : (<i32>min<u32>(r.stable, (1 << 30) - 1) << 1) | (r.ready ? 1 : 0);
+}
+
 export function guardian_samples(gid: i32): u32 {
   const g = guardians.get(gid);
   return g == null ? 0 : g.samples;

@@ -108,11 +108,19 @@ export async function runDemo(ctx: CommandContext, options: { keep: boolean }): 
       learned = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`);
     }
     say(`   guard-service learned the shop's Guardian from ${learned.json?.spec?.samples ?? 0} samples.`);
+    const readiness = learned.json?.spec?.learned?.readiness;
+    if (readiness && !readiness.ready) {
+      say(`   Its learned rules are not ready yet (${readiness.stable} samples since they last widened; auto blocks`);
+      say('   after 1000 that widen nothing, usually a few hours of a service\'s traffic).');
+    }
     say('');
-    say('2. Switching the Guardian to blocking through the people API (control.block = true)…');
+    // auto would wait for readiness: the demo pins the learned rules as configured and blocks with them.
+    say('2. Copying the learned rules into configured ones and switching to blocking (people API)…');
+    const copied = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}/copy-learned`, { method: 'POST', body: '{}' });
+    if (copied.status !== 200) throw new Error(`the people API refused the copy (${copied.status}): ${JSON.stringify(copied.json)}`);
     const put = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`, {
       method: 'PUT',
-      body: JSON.stringify({ control: { alert: true, block: true, learn: true, force: false, auto: true } }),
+      body: JSON.stringify({ control: { alert: true, block: true, learn: true, force: false, auto: false } }),
     });
     if (put.status !== 200) throw new Error(`the people API refused the change (${put.status}): ${JSON.stringify(put.json)}`);
     await gate.syncNow();

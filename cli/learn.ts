@@ -1,7 +1,7 @@
 // `guard learn`: builds a Guardian from traffic files exactly as guard-service would from the same
 // sessions — profiled one by one, piled 1000 at a time, each pile sent through its wire form (what
 // the service receives from a gate) and learned — then writes the GuardianSpec.
-import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile } from '../core/index.js';
+import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile, type Readiness } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError } from './errors.js';
 import { writeFileAtomic } from './output.js';
@@ -26,13 +26,15 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
   const core = ctx.core();
   const report = new RunReport(ctx, 'learn');
   const policy: BodyPolicy = { maxBody: options.maxBody };
-  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes });
+  // HAR exports leave out favicons and preflights: learn them too (har-omissions.ts).
+  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes, harOmissions: true });
 
   const caps = { ...DEFAULT_LEARNING_CAPS, ...options.caps };
   const guardian = core.defaultGuardian();
   const pile = core.newPile();
   let piled = 0;
   let learned = 0;
+  let readiness: Readiness | null = null;
   try {
     for (const file of files) {
       report.progress.file(file.path);
@@ -66,6 +68,7 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
       learnPile(core, guardian, pile, caps);
       learned += piled;
     }
+    readiness = guardian.readiness;
     let spec: string;
     try {
       spec = guardian.toWire();
@@ -84,8 +87,8 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
   const dest = options.out !== undefined ? `; Guardian written to ${options.out}` : '';
   if (learned === 0) report.say('warning: no record could be learned; the Guardian has no learned rules');
   report.finish(
-    `learned ${count(learned, 'session')} from ${count(files.length, 'file')}${skipped} in ${report.progress.seconds.toFixed(1)} s${dest}`,
-    { records: report.progress.done, learned },
+    `learned ${count(learned, 'session')} from ${count(files.length, 'file')}${skipped} in ${report.progress.seconds.toFixed(1)} s${dest}${readinessNote(readiness)}`,
+    { records: report.progress.done, learned, ...(readiness ? { ready: readiness.ready ? 1 : 0, stable: readiness.stable } : {}) },
   );
 }
 
@@ -102,6 +105,13 @@ function learnPile(core: Core, guardian: Guardian, pile: Pile, caps: LearningCap
   } catch (err) {
     throw coreFault(err, 'learning a pile of sessions');
   }
+}
+
+/** The summary's word on readiness (docs/tokens.md): whether `auto` would block with these rules. */
+function readinessNote(r: Readiness | null | undefined): string {
+  if (!r) return '';
+  if (r.ready) return `; rules ready (the last ${count(r.stable, 'sample')} widened nothing)`;
+  return `; rules not ready: ${r.stable} of ${r.readySamples} samples since they last widened (auto alerts but does not block until then; learn more traffic)`;
 }
 
 async function writeOut(ctx: CommandContext, text: string): Promise<void> {

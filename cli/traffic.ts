@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CliError, describeSystemError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES, splitLines } from './lines.js';
+import { harOmissions } from './har-omissions.js';
 import { harEntries, harEntryToRecord, HarSyntaxError } from './traffic-har.js';
 import { RecordError, toTrafficRecord, type TrafficRecord } from './traffic-record.js';
 
@@ -24,6 +25,8 @@ export interface TrafficItem {
 export interface TrafficOptions {
   /** Longest JSON Lines line accepted, in bytes; longer lines are error items. */
   maxLineBytes?: number;
+  /** HAR files: add what browsers send but exports leave out (har-omissions.ts); for learning. */
+  harOmissions?: boolean;
 }
 
 
@@ -35,6 +38,7 @@ export class TrafficFile {
   readonly compressed: boolean;
   private handle: FileHandle | undefined;
   private readonly maxLineBytes: number;
+  private readonly harOmissions: boolean;
 
   private constructor(path: string, format: TrafficFormat, compressed: boolean, handle: FileHandle, options: TrafficOptions) {
     this.path = path;
@@ -42,6 +46,7 @@ export class TrafficFile {
     this.compressed = compressed;
     this.handle = handle;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.harOmissions = options.harOmissions === true;
   }
 
   /**
@@ -130,7 +135,17 @@ export class TrafficFile {
   }
 
   private async *harItems(source: Readable): AsyncGenerator<TrafficItem> {
-    for await (const entry of harEntries(source)) yield toItem(entry.number, entry.value, harEntryToRecord);
+    for await (const entry of harEntries(source)) {
+      const item = toItem(entry.number, entry.value, harEntryToRecord);
+      if (!this.harOmissions || !item.record) {
+        yield item;
+        continue;
+      }
+      const { before, after } = harOmissions(entry.value, item.record);
+      for (const record of before) yield { line: entry.number, record };
+      yield item;
+      for (const record of after) yield { line: entry.number, record };
+    }
   }
 }
 

@@ -20,6 +20,8 @@ interface CoreExports extends WasmIoExports {
   guardian_control(gid: number): number;
   guardian_set_control(gid: number, mask: number): void;
   guardian_samples(gid: number): number;
+  guardian_blocks?(gid: number): number;
+  guardian_stable?(gid: number): number;
   guardian_learn(gid: number, pid: number): void;
   guardian_learn_caps?(gid: number, pid: number, params: number, headers: number, routes: number, unknownHeaders: number): number;
   guardian_policy?(gid: number): number;
@@ -298,6 +300,17 @@ abstract class Handle {
   }
 }
 
+/** Samples that must widen nothing before learned rules are ready (assembly/model/readiness.ts). */
+export const READY_STABLE_SAMPLES = 1000;
+
+export interface Readiness {
+  ready: boolean;
+  /** Samples learned since the rules last widened. */
+  stable: number;
+  /** What `stable` must reach. */
+  readySamples: number;
+}
+
 export class Guardian extends Handle {
   constructor(core: Core, id: number) {
     super(core, id, HandleKind.Guardian);
@@ -317,13 +330,35 @@ export class Guardian extends Handle {
     return controlFromMask(this.mask());
   }
 
-  /** control.block, without a copy (the gate's request path). */
+  /**
+   * Whether a refusal blocks (the gate's request path, cached): control.block, and with control.auto
+   * only once the learned rules are ready (docs/tokens.md, "Readiness").
+   */
   get blocks(): boolean {
-    return (this.mask() & 2) !== 0;
+    if (this.blocksCache < 0) {
+      const x = this.core.wasm.exports;
+      this.blocksCache = x.guardian_blocks ? x.guardian_blocks(this.id) : this.mask() & 2 ? 1 : 0;
+    }
+    return this.blocksCache === 1;
+  }
+
+  private blocksCache = -1;
+
+  /**
+   * How settled the learned rules are: `stable` samples learned since they last widened, `ready`
+   * once READY_STABLE_SAMPLES in a row widened nothing; null when the learned rules do not track it
+   * (the original's Guardians: they count as ready).
+   */
+  get readiness(): Readiness | null {
+    const x = this.core.wasm.exports;
+    const r = x.guardian_stable ? x.guardian_stable(this.id) : -1;
+    if (r < 0) return null;
+    return { ready: (r & 1) === 1, stable: r >>> 1, readySamples: READY_STABLE_SAMPLES };
   }
 
   set control(c: Control) {
     this.controlMask = -1;
+    this.blocksCache = -1;
     this.core.wasm.exports.guardian_set_control(this.id, maskFromControl(c));
   }
 
@@ -344,6 +379,7 @@ export class Guardian extends Handle {
    */
   learn(pile: Pile, caps?: LearningCaps): void {
     this.samplesCache = -1;
+    this.blocksCache = -1;
     const x = this.core.wasm.exports;
     if (caps === undefined) {
       x.guardian_learn(this.id, pile.id);

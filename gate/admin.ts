@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { listenServer } from './node-listener.js';
 import type { GateStats } from './proxy.js';
+import type { Readiness } from '../core/index.js';
 
 /**
  * A label-less histogram for per-request timings. prom-client's Histogram hashes its (empty) label
@@ -126,6 +127,7 @@ export class GateMetrics {
 
   private pileSource: (() => number) | null = null;
   private inFlightSource: (() => number) | null = null;
+  private readinessSource: (() => Readiness | null | undefined) | null = null;
   private statsSource: (() => GateStats) | null = null;
   /** Requests refused by a limit of the gate, by reason. */
   readonly refusals: Counter<'reason'>;
@@ -148,6 +150,11 @@ export class GateMetrics {
   /** The limits' counters read `stats` whenever the metrics are scraped. */
   watchProxy(stats: () => GateStats): void {
     this.statsSource = stats;
+  }
+
+  /** The readiness gauges read the Guardian in force whenever the metrics are scraped. */
+  watchReadiness(readiness: () => Readiness | null | undefined): void {
+    this.readinessSource = readiness;
   }
 
   /** The in-flight gauge reads `exchanges` whenever the metrics are scraped. */
@@ -305,6 +312,26 @@ export class GateMetrics {
     this.websocketMessages = new Counter({ name: 'guard_gate_websocket_messages_total', help: 'WebSocket messages relayed, by direction', labelNames: ['direction'], registers });
     this.coreRestarts = new Counter({ name: 'guard_gate_core_restarts_total', help: 'Core instances replaced after a core fault (trap)', registers });
     this.coreUnevaluated = new Counter({ name: 'guard_gate_core_unevaluated_total', help: 'Exchanges the core could not evaluate (core fault), by stage and action', labelNames: ['stage', 'action'], registers });
+    // Readiness of the learned rules in force (docs/tokens.md): -1 when they do not track it.
+    const readinessGauge = (name: string, help: string, read: (r: Readiness) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect(this: Gauge) {
+          if (!self.readinessSource) return;
+          let r: Readiness | null | undefined;
+          try {
+            r = self.readinessSource();
+          } catch {
+            // A core that failed cannot be asked; the gauge keeps its last value.
+            return;
+          }
+          if (r !== undefined) this.set(r === null ? -1 : read(r));
+        },
+      });
+    readinessGauge('guard_gate_guardian_ready', '1 when the learned rules in force are ready (auto blocks only then), 0 before, -1 when not tracked', (r) => (r.ready ? 1 : 0));
+    readinessGauge('guard_gate_guardian_stable_samples', 'Samples learned since the learned rules in force last widened (-1: not tracked)', (r) => r.stable);
     this.coreFailedClosed = new Gauge({ name: 'guard_gate_core_failed_closed', help: '1 once the core kept failing and the gate refuses every request', registers });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'guard_gate_' });
   }

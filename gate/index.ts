@@ -102,6 +102,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     onAlertDropped: () => metrics.alertsDropped.inc(),
   });
   metrics.watchPile(() => sync.pileCount);
+  metrics.watchReadiness(() => (source.ready ? source.current().readiness : undefined));
 
   // Owns the core instance: on a trap, a fresh instance gets the same Guardian, an empty pile, a
   // new pod session and new proxy sessions, before the failing caller sees GUARD_CORE_FAULT.

@@ -29,7 +29,7 @@
 //   elsewhere (a reset, another replica) is adopted, and what was learned here since the last
 //   persist is learned into it again, so nothing is lost (docs/threat-model.md, B-8).
 import { createHash } from 'node:crypto';
-import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile } from '../core/index.js';
+import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile, type Readiness } from '../core/index.js';
 import type { Clock, Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
@@ -127,11 +127,16 @@ export interface ServiceLearningStatus {
   learns: number;
   persists: number;
   persistFailures: number;
+  /** Readiness of the learned rules (docs/tokens.md); null when they do not track it. */
+  readiness: Readiness | null;
 }
 
 export interface LearnerStats {
   services: number;
   pileSamples: number;
+  /** Services whose learned rules are ready / track readiness and are not ready yet. */
+  ready: number;
+  notReady: number;
   merges: number;
   learns: number;
   persists: number;
@@ -445,13 +450,23 @@ export class Learner {
       learns: rec.learns,
       persists: rec.persists,
       persistFailures: rec.persistFailures,
+      readiness: rec.guardian?.readiness ?? null,
     };
   }
 
   stats(): LearnerStats {
     let pileSamples = 0;
     if (!this.closed) for (const rec of this.active) pileSamples += rec.pile.count;
-    return { services: this.records.size, pileSamples, ...this.totals };
+    let ready = 0;
+    let notReady = 0;
+    if (!this.closed) {
+      for (const rec of this.records.values()) {
+        const r = rec.guardian?.readiness;
+        if (r?.ready) ready++;
+        else if (r) notReady++;
+      }
+    }
+    return { services: this.records.size, pileSamples, ready, notReady, ...this.totals };
   }
 
   private recordOf(namespace: string, service: string): ServiceRecord {

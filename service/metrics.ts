@@ -63,6 +63,17 @@ export class ServiceMetrics {
       },
     });
     new Gauge({
+      name: 'guard_service_guardians_ready',
+      help: 'Services whose learned rules are ready (auto blocks), and not ready yet (auto only alerts)',
+      labelNames: ['ready'],
+      registers,
+      collect() {
+        const s = learner.stats();
+        this.set({ ready: 'true' }, s.ready);
+        this.set({ ready: 'false' }, s.notReady);
+      },
+    });
+    new Gauge({
       name: 'guard_service_alerts_stored',
       help: 'Alerts kept for the API',
       registers,

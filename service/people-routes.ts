@@ -195,10 +195,18 @@ function serviceSummary(ctx: ServiceContext, g: StoredGuardian, recent: RecentAl
     samples: g.spec.samples,
     hasConfigured: g.spec.configured != null,
     hasLearned: g.spec.learned != null,
+    // Readiness of the learned rules (docs/tokens.md): null when they do not track it.
+    readiness: learnedReadiness(g.spec.learned),
     lastLearnedAt: sinceLearn === null ? null : new Date(now - sinceLearn).toISOString(),
     pileSamples: status?.pileSamples ?? 0,
     alerts: { lastHour: hour, lastDay: day, newestAt: recent?.newestAt == null ? null : new Date(recent.newestAt).toISOString() },
   };
+}
+
+function learnedReadiness(learned: unknown): { ready: boolean; stable: number } | null {
+  const r = (learned as { readiness?: { ready?: unknown; stable?: unknown } } | null | undefined)?.readiness;
+  if (!r || typeof r !== 'object') return null;
+  return { ready: r.ready === true, stable: typeof r.stable === 'number' ? r.stable : 0 };
 }
 
 function guardianParams(req: FastifyRequest): GuardianParams {

@@ -4,7 +4,7 @@
 // absent, and X-Forwarded-For rewritten as Go's ReverseProxy does.
 import { canonicalHeaderKeyBytes } from "../http/header";
 import { hashIfNeeded, keyHash, KeyValProfile } from "../model/keyval";
-import { profileBegin, profileEndInto, profileFeed, profileFeedChar } from "../model/simpleval";
+import { profileBegin, profileEndInto, profileFeed, profileFeedChar, SimpleValProfile } from "../model/simpleval";
 import { goStringFromUtf8 } from "../text/utf8";
 import { KeyGroups } from "./grouping";
 import { InternTable } from "./intern";
@@ -26,13 +26,15 @@ const K_UA: u32 = 64;
 const K_CONTENT_TYPE: u32 = 128;
 const K_CONTENT_LENGTH: u32 = 256;
 const K_TRANSFER_ENCODING: u32 = 512;
+const K_COOKIE: u32 = 1024;
 
 function classify(name: string): u32 {
   switch (name.length) {
     case 2: return name == "Te" ? K_TE | K_HOP : 0;
     case 4: return name == "Host" ? K_HOST : 0;
+    case 6: return name == "Cookie" ? K_COOKIE : 0;
     case 7: return name == "Upgrade" ? K_UPGRADE | K_HOP : name == "Trailer" ? K_HOP : 0;
-    case 10: return name == "Connection" ? K_CONNECTION | K_HOP : name == "Keep-Alive" ? K_HOP : name == "User-Agent" ? K_UA : 0;
+    case 10: return name == "Connection" ? K_CONNECTION | K_HOP : name == "Keep-Alive" ? K_HOP : name == "User-Agent" ? K_UA : name == "Set-Cookie" ? K_COOKIE : 0;
     case 12: return name == "Content-Type" ? K_CONTENT_TYPE : 0;
     case 14: return name == "Content-Length" ? K_CONTENT_LENGTH : 0;
     case 15: return name == "X-Forwarded-For" ? K_XFF : 0;
@@ -45,6 +47,22 @@ function classify(name: string): u32 {
 }
 
 const names = new InternTable();
+const cookieNames = new InternTable();
+let cookieNameHash: u32 = 0;
+
+/** The KeyVal key of a cookie name (interned, so repeated names allocate nothing), its hash in cookieNameHash. */
+function cookieName(ptr: usize, len: i32): string {
+  const slot = cookieNames.findSlot(ptr, len);
+  if (slot >= 0) {
+    cookieNameHash = cookieNames.keyHashAt(slot);
+    return cookieNames.keyAt(slot);
+  }
+  const name = goStringFromUtf8(ptr, len);
+  cookieNames.add(ptr, len, name, 0);
+  const key = hashIfNeeded(name);
+  cookieNameHash = keyHash(key);
+  return key;
+}
 const XFF = "X-Forwarded-For";
 const XFF_HASH = keyHash(XFF);
 
@@ -407,6 +425,7 @@ export class HeaderTable {
       let j = groups.nextOf(i);
       if (j < 0) {
         profileValueCached(load<usize>(ptrs + o), load<i32>(lens + o), slot);
+        if (load<u32>(changetype<usize>(this.kinds) + o) & K_COOKIE) this.profileCookies(i, slot);
         continue;
       }
       profileBegin();
@@ -416,8 +435,45 @@ export class HeaderTable {
         profileFeed(load<usize>(ptrs + (<usize>j << 2)), load<i32>(lens + (<usize>j << 2)));
       }
       profileEndInto(slot);
+      if (load<u32>(changetype<usize>(this.kinds) + o) & K_COOKIE) this.profileCookies(i, slot);
     }
     kv.endRefill();
     return kv.filledCount() == 0 ? null : kv;
+  }
+
+  /**
+   * Profile the cookies of Cookie line `first` and the lines joined to it (`name=value; …`), or of
+   * Set-Cookie lines (the first `name=value` of each; attributes are the server's), by name.
+   */
+  private profileCookies(first: i32, into: SimpleValProfile): void {
+    const kv = into.reusableCookies();
+    kv.beginRefill();
+    const setCookie = unchecked(this.names[first]).length == 10;
+    for (let i = first; i >= 0; i = this.groups.nextOf(i)) {
+      const p = unchecked(this.ptrs[i]);
+      const n = unchecked(this.lens[i]);
+      let start = 0;
+      while (start < n) {
+        let end = start;
+        while (end < n && load<u8>(p + <usize>end) != 59) end++;
+        let a = start;
+        let b = end;
+        while (a < b && isOWS(load<u8>(p + <usize>a))) a++;
+        while (b > a && isOWS(load<u8>(p + <usize>(b - 1)))) b--;
+        if (b > a) {
+          let eq = a;
+          while (eq < b && load<u8>(p + <usize>eq) != 61) eq++;
+          // A piece without "=" is all name (an unknown name then alerts).
+          const name = cookieName(p + <usize>a, eq - a);
+          const slot = kv.pushSlotKeyed(name, cookieNameHash);
+          const v = eq < b ? eq + 1 : b;
+          profileValueCached(p + <usize>v, b - v, slot);
+        }
+        if (setCookie) break;
+        start = end + 1;
+      }
+    }
+    kv.endRefill();
+    into.cookies = kv.filledCount() == 0 ? null : kv;
   }
 }

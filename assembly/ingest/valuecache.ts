@@ -17,6 +17,7 @@ const HASHES: usize = memory.data(SLOTS * 4, 8);
 const LENS: usize = memory.data(SLOTS * 4, 8);
 const CODES: usize = memory.data(SLOTS * 8, 8);
 const FLAGS: usize = memory.data(SLOTS * 4, 8);
+const TOKENS: usize = memory.data(SLOTS, 8);
 
 /** Fill `into` with the profile of the UTF-8 bytes [ptr, ptr+len), from the cache when it can. */
 export function profileValueCached(ptr: usize, len: i32, into: SimpleValProfile): void {
@@ -38,6 +39,10 @@ export function profileValueCached(ptr: usize, len: i32, into: SimpleValProfile)
     into.sequences = <u8>(codes >> 48);
     into.flags = load<u32>(FLAGS + (slot << 2));
     into.unicodeFlags = null;
+    const token = load<u8>(TOKENS + slot);
+    into.token = token;
+    into.tokenLen = token != 0 ? <u32>len : 0;
+    into.cookies = null;
     return;
   }
   into.profileBytes(ptr, len);
@@ -52,4 +57,5 @@ export function profileValueCached(ptr: usize, len: i32, into: SimpleValProfile)
       (<u64>into.nonReadables << 32) | (<u64>into.unicodes << 40) | (<u64>into.sequences << 48),
   );
   store<u32>(FLAGS + (slot << 2), into.flags);
+  store<u8>(TOKENS + slot, into.token);
 }

@@ -7,6 +7,9 @@ import { JsonWriter } from "../json/writer";
 import { Caps } from "./caps";
 import { MAX_SLACK, POLICY_ALERT, policyName, policyOf, resetDecidePolicy, useDecidePolicy } from "./policy";
 import { RouteTable } from "./routes";
+import { Readiness } from "./readiness";
+import { xxh3_64 } from "../text/xxh3";
+import { setReadinessView } from "./simpleval";
 import { SessionDataConfig, SessionDataPile } from "./session";
 import { asObject, enter, fail, field, leave, readBool, readString, readU32 } from "./wire";
 
@@ -137,6 +140,21 @@ export class GuardianSpec {
     return c == null ? 0 : c.mask();
   }
 
+  /** Whether the learned rules are ready (readiness.ts): true when they do not track readiness. */
+  learnedReady(): bool {
+    const l = this.learned;
+    if (l == null) return true;
+    const r = l.readiness;
+    return r == null || r.ready;
+  }
+
+  /** control.block as it applies: with auto, only once the learned rules are ready. */
+  blocks(): bool {
+    const c = this.control;
+    if (c == null || !c.block) return false;
+    return !c.auto || this.learnedReady();
+  }
+
   /** Learned criteria when control.auto, else configured; an empty (inactive) config when absent. */
   criteria(): SessionDataConfig {
     const c = this.control;
@@ -176,7 +194,16 @@ export class GuardianSpec {
         l.prepare();
       }
     }
+    // Guard's learning (with caps) tracks readiness from a fresh start; criteria that already
+    // track it keep doing so. Whether the rules widened: their wire form before and after.
+    let readiness = l.readiness;
+    if (readiness == null && caps != null && fresh) {
+      readiness = new Readiness();
+      l.readiness = readiness;
+    }
+    const before = readiness != null ? rulesHash(l) : 0;
     l.learn(p);
+    if (readiness != null) readiness.record(p.count, rulesHash(l) != before);
     const total = <u64>this.samples + <u64>p.count;
     this.samples = total > <u64>MAX_SAMPLES ? MAX_SAMPLES : <u32>total;
     l.prepare();
@@ -235,4 +262,18 @@ export class GuardianSpec {
     if (wrapped) leave();
     return g;
   }
+}
+
+const hashWriter = new JsonWriter();
+
+/** A hash of the rules of a criteria (its wire form without the readiness record). */
+function rulesHash(c: SessionDataConfig): u64 {
+  const r = c.readiness;
+  c.readiness = null;
+  hashWriter.reset();
+  setReadinessView(true);
+  c.write(hashWriter);
+  setReadinessView(false);
+  c.readiness = r;
+  return xxh3_64(hashWriter.ptr(), hashWriter.length());
 }

@@ -8,7 +8,7 @@ import { JsonWriter } from "../json/writer";
 import { xxh3_64 } from "../text/xxh3";
 import { compareUtf8, stringToUtf8, utf8ByteLength } from "../text/utf8";
 import { Decision, decideChild, decideInner } from "./decision";
-import { SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
+import { setCookieTableDecider, SimpleValConfig, SimpleValPile, SimpleValProfile } from "./simpleval";
 import { asObject, enter, field, leave } from "./wire";
 import { lengthOf, refAt, u32At } from "../arrays";
 import { catchAllLearnsEveryKey, keyCap, keysKeptWhileRoom, TABLE_HEADERS } from "./caps";
@@ -721,3 +721,5 @@ function writeOptionalConfig(w: JsonWriter, c: SimpleValConfig | null): void {
   if (c == null) w.null();
   else c.write(w);
 }
+
+setCookieTableDecider((c: KeyValConfig, p: KeyValProfile): Decision | null => c.decide(p));

@@ -5,6 +5,7 @@
 import { JsonKind, JsonValue } from "../json/value";
 import { JsonWriter } from "../json/writer";
 import { BodyConfig, BodyPile, BodyProfile } from "./body";
+import { Readiness } from "./readiness";
 import { Caps, DEFAULT_PARAM_CAP, DEFAULT_ROUTE_CAP, useCaps } from "./caps";
 import { Decision, decideChild } from "./decision";
 import { EnvelopConfig, EnvelopPile, EnvelopProfile } from "./envelop";
@@ -160,6 +161,8 @@ export class SessionDataConfig {
   caps: Caps | null = null;
   /** The routes and their parameter names; null: no route checks (the original). */
   routes: RouteTable | null = null;
+  /** How settled the learned rules are (readiness.ts); null: not tracked (counts as ready). */
+  readiness: Readiness | null = null;
 
   /** A config with every section present (the original's zero value). */
   static full(): SessionDataConfig {
@@ -301,6 +304,11 @@ export class SessionDataConfig {
       w.key("routes");
       routes.write(w);
     }
+    const readiness = this.readiness;
+    if (readiness != null) {
+      w.key("readiness");
+      readiness.write(w);
+    }
     w.endObject();
   }
 
@@ -323,6 +331,8 @@ export class SessionDataConfig {
     if (present(caps)) { enter("caps"); c.caps = Caps.read(caps); leave(); }
     const routes = field(o, "routes");
     if (present(routes)) { enter("routes"); c.routes = RouteTable.read(routes); leave(); }
+    const readiness = field(o, "readiness");
+    if (present(readiness)) { enter("readiness"); c.readiness = Readiness.read(readiness); leave(); }
     return c;
   }
 }

@@ -8,7 +8,11 @@ import { slackSteps } from "./policy";
 import { decideFlags, flagsScore } from "./asciiflags";
 import { copyFlagSlice, decideFlagSlice, flagSliceScore, mergeFlagSlice } from "./flagslice";
 import { LimitConfig, LimitPile, codeBitsAdd, codeBitsMax, limitCode, writeCodeBits } from "./limit";
-import { asObject, field, readBytes, readU32, readU32Array, readU8 } from "./wire";
+import { asObject, enter, field, leave, readBytes, readU32, readU32Array, readU8 } from "./wire";
+import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
+import { TABLE_HEADERS } from "./caps";
+import { JsonKind } from "../json/value";
+import { TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, tokenKinds, tokenKindsOfString } from "./token";
 
 export const T_LETTER: u8 = 0;
 export const T_DIGIT: u8 = 1;
@@ -145,6 +149,9 @@ class Profiler {
     p.unicodes = limitCode(this.unicodes);
     p.sequences = limitCode(this.sequences);
     p.flags = this.flags;
+    p.token = 0;
+    p.tokenLen = 0;
+    p.cookies = null;
     if (this.unicodeLen > 0) {
       const n = this.unicodeLen;
       const u = new Array<u32>(n);
@@ -263,6 +270,41 @@ export class SimpleValProfile {
   sequences: u8 = 0;
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
+  /** Token kinds (token.ts) when the value is a token, else 0; and its length in bytes. */
+  token: u8 = 0;
+  tokenLen: u32 = 0;
+  /** The cookies of a Cookie or Set-Cookie header value, by name (ingest/headers.ts), else null. */
+  cookies: KeyValProfile | null = null;
+  // Kept while cookies is null, so a pooled session refills the same object.
+  private cookieStore: KeyValProfile | null = null;
+
+  /** Storage for this value's cookies, refilled in place. */
+  reusableCookies(): KeyValProfile {
+    let kv = this.cookieStore;
+    if (kv == null) {
+      kv = new KeyValProfile();
+      this.cookieStore = kv;
+    }
+    return kv;
+  }
+
+  /** Set the token kinds of the bytes just profiled into this profile (finish cleared them). */
+  // @ts-ignore: decorator
+  @inline classifyToken(ptr: usize, len: i32): void {
+    if (len >= 8 && this.mayBeToken()) {
+      const k = tokenKinds(ptr, len);
+      if (k != 0) {
+        this.token = k;
+        this.tokenLen = <u32>len;
+      }
+    }
+  }
+
+  /** Cheap filter on the counters: no space, control or non-ASCII, only token punctuation. */
+  // @ts-ignore: decorator
+  @inline mayBeToken(): bool {
+    return this.spaces == 0 && this.nonReadables == 0 && this.unicodes == 0 && (this.flags & ~TOKEN_SPECIAL_FLAGS) == 0;
+  }
 
   /** Profile UTF-8 bytes with Go's iteration rule (an invalid byte is one U+FFFD). */
   static ofBytes(ptr: usize, len: i32): SimpleValProfile {
@@ -286,6 +328,7 @@ export class SimpleValProfile {
     profiler.reset();
     feedBytes(ptr, len, skip);
     profiler.finish(this);
+    if (skip < 0) this.classifyToken(ptr, len);
   }
 
   profileString(s: string): void {
@@ -315,6 +358,16 @@ export class SimpleValProfile {
       pr.feed(cp);
     }
     pr.finish(this);
+    if (skip < 0 && n >= 8 && this.mayBeToken()) this.classifyTokenString(s);
+  }
+
+  /** Set the token kinds of `s` (the profiled value, or the one value a form field printed as [s]). */
+  classifyTokenString(s: string): void {
+    const k = tokenKindsOfString(s);
+    if (k != 0) {
+      this.token = k;
+      this.tokenLen = <u32>s.length;
+    }
   }
 
   write(w: JsonWriter): void {
@@ -337,6 +390,16 @@ export class SimpleValProfile {
     w.uint(this.flags);
     w.key("UnicodeFlags");
     writeU32List(w, this.unicodeFlags);
+    if (this.token != 0) {
+      w.key("token");
+      w.uint(this.token);
+      w.key("tokenLen");
+      w.uint(this.tokenLen);
+    }
+    if (this.cookies != null) {
+      w.key("cookies");
+      writeKeyValProfile(w, this.cookies);
+    }
     w.endObject();
   }
 
@@ -352,6 +415,14 @@ export class SimpleValProfile {
     p.sequences = readU8(field(o, "Sequences"), 0);
     p.flags = readU32(field(o, "Flags"), 0);
     p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
+    p.token = readU8(field(o, "token"), 0);
+    p.tokenLen = readU32(field(o, "tokenLen"), 0);
+    const cv = field(o, "cookies");
+    if (cv != null && cv.kind != JsonKind.Null) {
+      enter("cookies");
+      p.cookies = KeyValProfile.read(cv);
+      leave();
+    }
     return p;
   }
 }
@@ -391,6 +462,15 @@ export class SimpleValPile {
   private present: u32 = 0;
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
+  // Tokens (Guard's, optional on the wire): the kinds every token value fitted (their
+  // intersection: associative, so piles learn the same however they were split), how many values
+  // were tokens, and the length band.
+  tokenKinds: u8 = 0;
+  tokenCount: u32 = 0;
+  tokenMin: u32 = 0;
+  tokenMax: u32 = 0;
+  /** Cookies by name, when the values were Cookie or Set-Cookie headers. */
+  cookies: KeyValPile | null = null;
 
   // @ts-ignore: decorator
   @inline private setAt(counter: i32): usize {
@@ -422,6 +502,32 @@ export class SimpleValPile {
     this.flags |= p.flags;
     const u = p.unicodeFlags;
     if (u != null) this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, u);
+    const t = p.token;
+    if (t != 0) this.addToken(t, p.tokenLen, 1);
+    const c = p.cookies;
+    if (c != null) {
+      let kv = this.cookies;
+      if (kv == null) {
+        kv = new KeyValPile();
+        this.cookies = kv;
+      }
+      kv.add(c);
+    }
+  }
+
+  /** Pile `count` token values of these kinds, lengths len..hi. */
+  private addToken(kinds: u8, len: u32, count: u32, hi: u32 = 0): void {
+    const max = hi > len ? hi : len;
+    if (this.tokenCount == 0) {
+      this.tokenKinds = kinds & TOKEN_KINDS;
+      this.tokenMin = len;
+      this.tokenMax = max;
+    } else {
+      this.tokenKinds &= kinds;
+      if (len < this.tokenMin) this.tokenMin = len;
+      if (max > this.tokenMax) this.tokenMax = max;
+    }
+    this.tokenCount = satAdd(this.tokenCount, count);
   }
 
   merge(o: SimpleValPile): void {
@@ -438,6 +544,16 @@ export class SimpleValPile {
     }
     this.flags |= o.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
+    if (o.tokenCount > 0) this.addToken(o.tokenKinds, o.tokenMin, o.tokenCount, o.tokenMax);
+    const oc = o.cookies;
+    if (oc != null) {
+      let kv = this.cookies;
+      if (kv == null) {
+        kv = new KeyValPile();
+        this.cookies = kv;
+      }
+      kv.merge(oc);
+    }
   }
 
   clear(): void {
@@ -445,7 +561,14 @@ export class SimpleValPile {
     this.present = 0;
     this.flags = 0;
     this.unicodeFlags = null;
+    this.tokenKinds = 0;
+    this.tokenCount = 0;
+    this.tokenMin = 0;
+    this.tokenMax = 0;
+    this.cookies = null;
   }
+
+
 
   write(w: JsonWriter): void {
     w.beginObject();
@@ -458,6 +581,25 @@ export class SimpleValPile {
     w.uint(this.flags);
     w.key("UnicodeFlags");
     writeU32List(w, this.unicodeFlags);
+    // Guard's optional members: the original's decoder ignores them.
+    if (this.tokenCount > 0) {
+      w.key("token");
+      w.beginObject();
+      w.key("kinds");
+      w.uint(this.tokenKinds);
+      w.key("count");
+      w.uint(this.tokenCount);
+      w.key("min");
+      w.uint(this.tokenMin);
+      w.key("max");
+      w.uint(this.tokenMax);
+      w.endObject();
+    }
+    const c = this.cookies;
+    if (c != null) {
+      w.key("cookies");
+      c.write(w);
+    }
     w.endObject();
   }
 
@@ -476,8 +618,55 @@ export class SimpleValPile {
     for (let i = 0; i < COUNTERS; i++) p.readCounter(i, field(o, unchecked(COUNTER_NAMES[i])));
     p.flags = readU32(field(o, "Flags"), 0);
     p.unicodeFlags = readU32Array(field(o, "UnicodeFlags"));
+    const tv = field(o, "token");
+    if (tv != null && tv.kind != JsonKind.Null) {
+      enter("token");
+      const t = asObject(tv, "a token pile");
+      const count = readU32(field(t, "count"), 0);
+      if (count > 0) {
+        p.tokenKinds = readU8(field(t, "kinds"), 0) & TOKEN_KINDS;
+        p.tokenCount = count;
+        p.tokenMin = readU32(field(t, "min"), 0);
+        p.tokenMax = readU32(field(t, "max"), 0);
+        if (p.tokenMax < p.tokenMin) p.tokenMax = p.tokenMin;
+      }
+      leave();
+    }
+    const cv = field(o, "cookies");
+    if (cv != null && cv.kind != JsonKind.Null) {
+      enter("cookies");
+      p.cookies = KeyValPile.read(cv);
+      leave();
+    }
     return p;
   }
+}
+
+function satAdd(a: u32, b: u32): u32 {
+  const s = <u64>a + <u64>b;
+  return s > <u64>u32.MAX_VALUE ? u32.MAX_VALUE : <u32>s;
+}
+
+/** A learned token length band widened by a quarter each way (random lengths vary a little). */
+// @ts-ignore: decorator
+@inline function tokenLenFits(len: u32, min: u32, max: u32): bool {
+  return len + (min >> 2) >= min && len <= max + (max >> 2) + 2;
+}
+
+// KeyValConfig.decide, called through a function reference: a direct call would make SimpleVal's
+// decide recursive, and it would no longer be inlined into KeyVal's loop (keyval.ts sets it).
+let cookieTableDecider: (c: KeyValConfig, p: KeyValProfile) => Decision | null = noCookieTable;
+function noCookieTable(c: KeyValConfig, p: KeyValProfile): Decision | null {
+  return null;
+}
+export function setCookieTableDecider(f: (c: KeyValConfig, p: KeyValProfile) => Decision | null): void {
+  cookieTableDecider = f;
+}
+
+// Set while a criteria is written for readiness (model/guardian.ts rulesHash), never for the wire.
+let readinessView = false;
+export function setReadinessView(on: bool): void {
+  readinessView = on;
 }
 
 export class SimpleValConfig {
@@ -490,6 +679,12 @@ export class SimpleValConfig {
   sequences: u8 = 0;
   flags: u32 = 0;
   unicodeFlags: Array<u32> | null = null;
+  /** Guard's token rule (token.ts): the kinds and length band a value may fit instead; 0 = none. */
+  tokenKinds: u8 = 0;
+  tokenMin: u32 = 0;
+  tokenMax: u32 = 0;
+  /** Guard's per-cookie rules of a Cookie / Set-Cookie header: when set, they replace the counters. */
+  cookies: KeyValConfig | null = null;
   private cachedScore: u32 = 0;
 
   learn(p: SimpleValPile): void {
@@ -502,6 +697,35 @@ export class SimpleValConfig {
     this.sequences = p.maxCode(C_SEQUENCES, this.sequences);
     this.flags |= p.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, p.unicodeFlags);
+    if (p.tokenCount > 0) this.learnToken(p.tokenKinds, p.tokenMin, p.tokenMax);
+    const pc = p.cookies;
+    if (pc != null) {
+      let c = this.cookies;
+      if (c == null) {
+        c = new KeyValConfig();
+        c.tableKind = TABLE_HEADERS;
+        this.cookies = c;
+      }
+      c.learn(pc);
+      c.prepare();
+    }
+  }
+
+  /**
+   * Narrow the kinds to those every learned token fitted and widen the length band. A rule whose
+   * kinds became empty stays empty (tokenMax > 0 marks it learned): learning is the same in any
+   * order of piles.
+   */
+  private learnToken(kinds: u8, min: u32, max: u32): void {
+    if (this.tokenMax == 0) {
+      this.tokenKinds = kinds & TOKEN_KINDS;
+      this.tokenMin = min;
+      this.tokenMax = max;
+      return;
+    }
+    this.tokenKinds &= kinds;
+    if (min < this.tokenMin) this.tokenMin = min;
+    if (max > this.tokenMax) this.tokenMax = max;
   }
 
   /** Learn one profile directly (used for key names and tests). */
@@ -521,9 +745,13 @@ export class SimpleValConfig {
     if (o.sequences > this.sequences) this.sequences = o.sequences;
     this.flags |= o.flags;
     this.unicodeFlags = mergeFlagSlice(this.unicodeFlags, o.unicodeFlags);
+    if (o.tokenMax != 0) this.learnToken(o.tokenKinds, o.tokenMin, o.tokenMax);
   }
 
-  prepare(): void {}
+  prepare(): void {
+    const c = this.cookies;
+    if (c != null) c.prepare();
+  }
 
   /** Cached the first time it is non-zero and never invalidated, as the original's. */
   score(): u32 {
@@ -537,6 +765,7 @@ export class SimpleValConfig {
 
   // @ts-ignore: decorator
   @inline decide(p: SimpleValProfile): Decision | null {
+    if (this.cookies != null) return this.decideCookies(p);
     // Inlined fast path: nothing exceeds the config.
     if (
       p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
@@ -547,7 +776,24 @@ export class SimpleValConfig {
     return this.decideExceeding(p);
   }
 
+  /** A Cookie header judged cookie by cookie (names learned, values by their own rules). */
+  private decideCookies(p: SimpleValProfile): Decision | null {
+    const pc = p.cookies;
+    // A value without cookies (a profile made elsewhere) is judged by the counters.
+    if (pc == null) return this.decideExceeding(p);
+    return decideChild(null, cookieTableDecider(this.cookies!, pc), "Cookies");
+  }
+
   private decideExceeding(p: SimpleValProfile): Decision | null {
+    // A token of a learned kind and length passes whatever its character counts.
+    const tk = this.tokenKinds;
+    if (tk != 0 && (p.token & tk) != 0 && tokenLenFits(p.tokenLen, this.tokenMin, this.tokenMax)) return null;
+    if (
+      p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
+      p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&
+      p.unicodes <= this.unicodes && p.sequences <= this.sequences &&
+      (p.flags & ~this.flags) == 0 && p.unicodeFlags == null
+    ) return null;
     // A Guardian's slack (usually 0) widens the counters: checked here, off the fast path.
     const s = slackSteps();
     if (
@@ -573,11 +819,23 @@ export class SimpleValConfig {
     const c = new SimpleValConfig();
     c.fuse(this);
     c.unicodeFlags = copyFlagSlice(this.unicodeFlags);
+    c.tokenKinds = this.tokenKinds;
+    c.tokenMin = this.tokenMin;
+    c.tokenMax = this.tokenMax;
+    c.cookies = this.cookies;
     return c;
   }
 
   write(w: JsonWriter): void {
     w.beginObject();
+    // Readiness compares rules that decide: the counts of a token-valued key or of a Cookie judged
+    // by cookie keep widening with every rare draw, but they no longer decide its tokens.
+    if (!readinessView || (this.tokenMax == 0 && this.cookies == null)) this.writeCounts(w);
+    this.writeGuardRules(w);
+    w.endObject();
+  }
+
+  private writeCounts(w: JsonWriter): void {
     w.key("digits");
     w.uint(this.digits);
     w.key("letters");
@@ -596,7 +854,28 @@ export class SimpleValConfig {
     w.uint(this.flags);
     w.key("unicodeFlags");
     writeU32List(w, this.unicodeFlags);
-    w.endObject();
+  }
+
+  /** Guard's optional members (docs/tokens.md): the original's decoder ignores them. */
+  private writeGuardRules(w: JsonWriter): void {
+    if (this.tokenMax != 0) {
+      w.key("token");
+      w.beginObject();
+      w.key("kinds");
+      w.beginArray();
+      for (let i = 0; i < TOKEN_KIND_NAMES.length; i++) if (<i32>this.tokenKinds & (1 << i)) w.string(unchecked(TOKEN_KIND_NAMES[i]));
+      w.endArray();
+      w.key("min");
+      w.uint(this.tokenMin);
+      w.key("max");
+      w.uint(this.tokenMax);
+      w.endObject();
+    }
+    const c = this.cookies;
+    if (c != null) {
+      w.key("cookies");
+      c.write(w);
+    }
   }
 
   static read(v: JsonValue | null): SimpleValConfig {
@@ -611,6 +890,24 @@ export class SimpleValConfig {
     c.sequences = readU8(field(o, "sequences"), 0);
     c.flags = readU32(field(o, "flags"), 0);
     c.unicodeFlags = readU32Array(field(o, "unicodeFlags"));
+    const tv = field(o, "token");
+    if (tv != null && tv.kind != JsonKind.Null) {
+      enter("token");
+      const t = asObject(tv, "a token rule");
+      c.tokenKinds = readTokenKinds(field(t, "kinds"));
+      c.tokenMin = readU32(field(t, "min"), 0);
+      c.tokenMax = readU32(field(t, "max"), 0);
+      if (c.tokenMax < c.tokenMin) c.tokenMax = c.tokenMin;
+      leave();
+    }
+    const cv = field(o, "cookies");
+    if (cv != null && cv.kind != JsonKind.Null) {
+      enter("cookies");
+      const kc = KeyValConfig.read(cv);
+      kc.tableKind = TABLE_HEADERS;
+      c.cookies = kc;
+      leave();
+    }
     return c;
   }
 }
@@ -623,3 +920,16 @@ function limitDecide(code: u8, max: u8): Decision | null {
 }
 
 export { LimitPile };
+
+/** Token kind names (unknown names are skipped: a later Guard may know more kinds). */
+function readTokenKinds(v: JsonValue | null): u8 {
+  if (v == null || v.kind != JsonKind.Array) return 0;
+  const items = v.items;
+  let kinds: u8 = 0;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it.kind != JsonKind.String) continue;
+    for (let k = 0; k < TOKEN_KIND_NAMES.length; k++) if (it.str == unchecked(TOKEN_KIND_NAMES[k])) kinds |= <u8>(<i32>1 << k);
+  }
+  return kinds;
+}

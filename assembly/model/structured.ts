@@ -173,7 +173,13 @@ export class StructuredProfile {
     const p = new StructuredProfile();
     p.kind = KIND_OBJECT;
     const kv = new KeyValProfile();
-    for (let i = 0; i < keys.length; i++) kv.set(keys[i], SimpleValProfile.ofString("[" + values[i].join(" ") + "]"));
+    for (let i = 0; i < keys.length; i++) {
+      const vs = values[i];
+      const sv = SimpleValProfile.ofString("[" + vs.join(" ") + "]");
+      // A single value (a CSRF token field) is a token by its own characters, not the brackets.
+      if (vs.length == 1) sv.classifyTokenString(vs[0]);
+      kv.set(keys[i], sv);
+    }
     p.kv = kv;
     return p;
   }

@@ -260,7 +260,7 @@ describe('header values', () => {
         ],
         'Cookie',
       ),
-    ).toEqual(svPile('a=1; b=2 c=3'));
+    ).toEqual({ ...svPile('a=1; b=2 c=3'), cookies: { a: svPile('1'), b: svPile('2'), c: svPile('3') } });
     expect(
       headerValue(
         [

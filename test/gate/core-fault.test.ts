@@ -139,11 +139,22 @@ function learnedSpec(): Promise<object> {
   return learned;
 }
 
+/**
+ * The spec without its readiness record: 50 samples do not make learned rules ready, and auto would
+ * only alert (docs/tokens.md); without the record they count as ready, as a Guardian learned before.
+ */
+function withoutReadiness(spec: object): object {
+  const learned = (spec as { learned?: Record<string, unknown> }).learned;
+  if (!learned) return spec;
+  const { readiness: _, ...rest } = learned;
+  return { ...spec, learned: rest };
+}
+
 async function guardianFile(spec: object, block: boolean): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'guard-core-fault-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'guardian.json');
-  await writeFile(file, JSON.stringify({ ...spec, control: { alert: true, block, learn: false, force: false, auto: true } }));
+  await writeFile(file, JSON.stringify({ ...withoutReadiness(spec), control: { alert: true, block, learn: false, force: false, auto: true } }));
   return file;
 }
 

@@ -69,6 +69,12 @@ async function learnedThroughGate(protectedService: string) {
   return svc.disk.get('default', 'shop');
 }
 
+/** The spec with its learned rules marked ready (docs/tokens.md), so that auto + block blocks. */
+function readyGuardian(spec: Record<string, unknown>): object {
+  const learned = spec.learned as Record<string, unknown>;
+  return { ...spec, learned: { ...learned, readiness: { ...(learned.readiness as object), ready: true } } };
+}
+
 describe('guard-gate', () => {
   it('passes traffic in learn mode and delivers every sample to guard-service on shutdown', async () => {
     const app = await backend();
@@ -99,8 +105,21 @@ describe('guard-gate', () => {
     // The learned Guardian, switched to blocking, given to a gate as a file (no guard-service).
     const dir = await mkdtemp(join(tmpdir(), 'guard-gate-file-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const blockingSpec = { ...stored!.spec, control: { alert: true, block: true, learn: false, force: false, auto: true } };
+    // 50 samples do not make the learned rules ready (docs/tokens.md): auto only alerts with them.
+    expect((stored!.spec.learned as { readiness?: unknown }).readiness).toEqual({ ready: false, stable: 0, widened: 1 });
+    const early = join(dir, 'early.json');
+    await writeFile(early, JSON.stringify(blockingSpec));
+    const unready = await gate({ protectedService: app.url, guardianFile: early });
+    const passed = await request(`http://127.0.0.1:${unready.port}/items/3?id=1%27%20OR%201=1--&lang=en`, { headers: normal(0).headers });
+    expect(passed.statusCode).toBe(200);
+    await passed.body.text();
+    const unreadyMetrics = await (await request(`http://127.0.0.1:${unready.adminPort}/metrics`)).body.text();
+    expect(unreadyMetrics).toMatch(/guard_gate_guardian_ready 0/);
+    expect(unreadyMetrics).toMatch(/guard_gate_alerts_total\S* 1/);
+    // Ready rules (here: the record marked ready) block.
     const file = join(dir, 'guardian.json');
-    await writeFile(file, JSON.stringify({ ...stored!.spec, control: { alert: true, block: true, learn: false, force: false, auto: true } }));
+    await writeFile(file, JSON.stringify(readyGuardian(blockingSpec)));
     const hitsBefore = app.hits();
     const g = await gate({ protectedService: app.url, guardianFile: file });
     const ok = await request(`http://127.0.0.1:${g.port}/items/3?id=7&lang=en`, { headers: normal(0).headers });
@@ -112,7 +131,9 @@ describe('guard-gate', () => {
     await attack.body.text();
     expect(app.hits() - hitsBefore).toBe(1);
     const metrics = await request(`http://127.0.0.1:${g.adminPort}/metrics`);
-    expect(await metrics.body.text()).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
+    const text = await metrics.body.text();
+    expect(text).toMatch(/guard_gate_blocks_total\{stage="request"\} 1/);
+    expect(text).toMatch(/guard_gate_guardian_ready 1/);
   });
 
   it('learns a route table through guard-service and blocks unknown routes and names (docs/routes.md)', async () => {
@@ -124,7 +145,7 @@ describe('guard-gate', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const blocking = async (control: object) => {
       const file = join(dir, `guardian-${Object.keys(control).length}.json`);
-      await writeFile(file, JSON.stringify({ ...stored, control: { alert: true, block: true, learn: false, force: false, auto: true, ...control } }));
+      await writeFile(file, JSON.stringify(readyGuardian({ ...stored, control: { alert: true, block: true, learn: false, force: false, auto: true, ...control } })));
       return gate({ protectedService: app.url, guardianFile: file });
     };
     const status = async (port: number, path: string) => {

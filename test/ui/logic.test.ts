@@ -259,6 +259,15 @@ describe('mode and readiness in words', () => {
     expect(readiness({ ...facts, control: { ...control, auto: false } }).level).toBe('nothing');
     expect(readiness({ ...facts, observedMs: 600_000, alertsLastDay: 2 }).text).toMatch(/in the 10 min guard-service has been running/);
   });
+
+  it('says when learned rules still widen, and that auto does not block with them yet', () => {
+    const unsettled = { ...facts, learnedReadiness: { ready: false, stable: 300 } };
+    expect(readiness(unsettled)).toEqual({ level: 'learning', text: 'Keep learning: the learned rules still widen (300 samples of 1,000 since they last did).' });
+    expect(readiness({ ...unsettled, control: { ...control, block: true } }).text).toBe('Block is on, but the learned rules still widen (300 samples of 1,000 since they last did): refusals are alerts until they are ready.');
+    expect(readiness({ ...facts, learnedReadiness: { ready: true, stable: 0 } }).level).toBe('ready');
+    // configured rules in force: the learned rules' readiness does not matter
+    expect(readiness({ ...unsettled, hasConfigured: true, control: { ...control, auto: false } }).level).toBe('ready');
+  });
 });
 
 describe('the rule walk is driven by the data', () => {

@@ -258,7 +258,10 @@ describe('Go encoding rules', () => {
     expect(p.count).toBe(1);
     const req = JSON.parse(p.toWire()).req;
     expect(Object.keys(req.headers.kv)).toEqual(['Accept', 'Cookie', 'User-Agent', 'X-Forwarded-For']);
-    expect(req.headers.kv.Cookie).toEqual(pile('SimpleVal', ['a=1; b=2 c=3']));
+    // The joined value as the original profiles it, and Guard's optional per-cookie piles (docs/tokens.md).
+    const one = pile('SimpleVal', ['1']);
+    const three = pile('SimpleVal', ['3']);
+    expect(req.headers.kv.Cookie).toEqual({ ...pile('SimpleVal', ['a=1; b=2 c=3']), cookies: { a: one, b: pile('SimpleVal', ['2']), c: three } });
     expect(req.headers.kv['User-Agent']).toEqual(pile('SimpleVal', ['']));
     expect(req.cip).toEqual({ List: ['8.8.4.4'] });
     expect(req.hopip).toEqual({ List: ['8.8.4.4'] });

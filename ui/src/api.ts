@@ -17,6 +17,12 @@ export interface GuardianView {
   spec: GuardianSpec;
 }
 
+export interface LearnedReadiness {
+  ready: boolean;
+  /** Samples learned since the rules last widened. */
+  stable: number;
+}
+
 export interface ServiceSummary {
   namespace: string;
   service: string;
@@ -25,6 +31,8 @@ export interface ServiceSummary {
   samples: number;
   hasConfigured: boolean;
   hasLearned: boolean;
+  /** Readiness of the learned rules (docs/tokens.md); null when they do not track it. */
+  readiness?: LearnedReadiness | null;
   lastLearnedAt: string | null;
   pileSamples: number;
   alerts: { lastHour: { entries: number; occurrences: number }; lastDay: { entries: number; occurrences: number }; newestAt: string | null };

@@ -40,15 +40,24 @@ export interface ServiceFacts {
   alertsLastDay: number;
   /** How long guard-service has been watching, in ms (alerts are since then). */
   observedMs: number;
+  /** Readiness of the learned rules (docs/tokens.md); null or absent when they do not track it. */
+  learnedReadiness?: { ready: boolean; stable: number } | null;
 }
+
+/** Samples in a row that must widen nothing before learned rules are ready (the core's). */
+export const READY_STABLE_SAMPLES = 1000;
 
 export function readiness(f: ServiceFacts): Readiness {
   const c = f.control;
   const span = f.observedMs >= 24 * 3600_000 ? '24 h' : `the ${duration(f.observedMs)} guard-service has been running`;
   const rulesExist = c?.auto ? f.hasLearned : f.hasConfigured;
+  const unsettled = c?.auto && f.learnedReadiness && !f.learnedReadiness.ready ? f.learnedReadiness : null;
+  const settling = unsettled ? `the learned rules still widen (${count(unsettled.stable, 'sample')} of ${READY_STABLE_SAMPLES.toLocaleString('en')} since they last did)` : '';
+  if (c?.alert && c.block && unsettled) return { level: 'learning', text: `Block is on, but ${settling}: refusals are alerts until they are ready.` };
   if (c?.alert && c.block) return { level: 'blocking', text: `Blocking: ${count(f.alertsLastDay, 'request')} refused in ${span}.` };
   if (!rulesExist) return { level: 'nothing', text: `No ${rulesInForce(c)} yet: nothing to enforce. Keep learning (${count(f.samples, 'sample')} so far).` };
   if (!c?.alert) return { level: 'learning', text: `Learning only (${count(f.samples, 'sample')}): turn on Alert to see what would be refused.` };
+  if (unsettled) return { level: 'learning', text: `Keep learning: ${settling}.` };
   if (c.auto && f.samples < SAMPLES_TO_BLOCK) return { level: 'learning', text: `Keep learning: ${count(f.samples, 'sample')}, block after at least ${SAMPLES_TO_BLOCK.toLocaleString('en')} without alerts.` };
   if (f.alertsLastDay > 0) return { level: 'not-ready', text: `Alerting only: ${count(f.alertsLastDay, 'alert')} in ${span} would have been blocks. Review them before blocking.` };
   if (c.force && c.learn) return { level: 'not-ready', text: `No alerts in ${span}, but alerting requests are being learned (force): turn that off first.` };

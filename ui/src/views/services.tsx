@@ -57,6 +57,7 @@ export function ServicesView(props: { api: Api }) {
                 samples: s.samples,
                 hasLearned: s.hasLearned,
                 hasConfigured: s.hasConfigured,
+                learnedReadiness: s.readiness ?? null,
                 alertsLastDay: s.alerts.lastDay.occurrences,
                 observedMs,
               });

@@ -1,0 +1,280 @@
+// The browser-traffic benchmark (npm run bench:browser, docs/tokens.md): a sample web app with
+// sessions, CSRF tokens, ETags and static assets (app.js); sessions of headless Chromium and of a
+// generator (traffic.js). Guardians are learned from 10, 40 and 100 sessions as `guard learn` learns
+// (piles through their wire form, default caps) and decide fresh sessions as `guard check` does:
+// the share of refused requests and of sessions with any refusal. Beside it, the same Guardians'
+// detection of injected payloads (SQL injection, XSS, traversal in a cookie, a header, the query
+// and the body). The baseline is the same Guardian without Guard's token and cookie rules — what
+// the core before them learned and decided, and what the original reads (--baseline-wasm FILE
+// decides the baseline with another build of the core instead, e.g. main's). Rewrites the block
+// in docs/tokens.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createCore, DEFAULT_LEARNING_CAPS, loadCore } from '../../build/js/core/index.js';
+import { decideRecord } from '../../build/js/cli/decide-record.js';
+import { toRequestFields, toResponseFields, toTrafficRecord } from '../../build/js/cli/traffic-record.js';
+import { startApp } from './app.js';
+import { chromiumSessions, generatedSessions } from './traffic.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'baseline-wasm': { type: 'string' },
+    train: { type: 'string', default: '100' },
+    'test-chromium': { type: 'string', default: '30' },
+    'test-generated': { type: 'string', default: '100' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DOC = join(ROOT, 'docs/tokens.md');
+const START = '<!-- bench:browser:start -->';
+const END = '<!-- bench:browser:end -->';
+const POLICY = { maxBody: 1024 * 1024 };
+const PILE = 1000;
+const TRAIN = Number(args.train);
+const STEPS = [10, 40, 100].filter((n) => n <= TRAIN);
+
+const core = loadCore();
+const baselineCore = args['baseline-wasm'] ? createCore(readFileSync(args['baseline-wasm'])) : core;
+
+// ---- traffic ---------------------------------------------------------------------------------------
+
+const app = await startApp();
+const t0 = Date.now();
+await chromiumSessions(app, TRAIN, 'chromium-train-');
+await chromiumSessions(app, Number(args['test-chromium']), 'chromium-test-');
+const chromiumSeconds = (Date.now() - t0) / 1000;
+await generatedSessions(app, TRAIN, 'generated-train-');
+await generatedSessions(app, Number(args['test-generated']), 'generated-test-');
+await app.close();
+
+/** Sessions of one prefix, in order: [[record…]…]. */
+function sessions(prefix) {
+  const by = new Map();
+  for (const r of app.records) {
+    if (!r.label.startsWith(prefix)) continue;
+    const n = Number(r.label.slice(prefix.length));
+    if (!by.has(n)) by.set(n, []);
+    by.get(n).push(toTrafficRecord(r));
+  }
+  return [...by.keys()].sort((a, b) => a - b).map((k) => by.get(k));
+}
+
+// ---- learning and deciding -------------------------------------------------------------------------
+
+/** A Guardian learned from these sessions as `guard learn` does. */
+function learn(sessionList) {
+  const g = core.defaultGuardian();
+  const pile = core.newPile();
+  const flush = () => {
+    const wire = core.parsePile(pile.toWire());
+    g.learn(wire, DEFAULT_LEARNING_CAPS);
+    wire.dispose();
+    pile.clear();
+  };
+  for (const record of sessionList.flat()) {
+    const s = core.newSession();
+    s.profileRequest(toRequestFields(record, POLICY));
+    if (record.response) s.profileResponse(toResponseFields(record.response, POLICY));
+    pile.add(s);
+    s.dispose();
+    if (pile.count === PILE) flush();
+  }
+  if (pile.count > 0) flush();
+  pile.dispose();
+  return g;
+}
+
+/** The spec without Guard's token and cookie rules (members of SimpleVal configs). */
+function withoutTokens(value) {
+  if (Array.isArray(value)) return value.map(withoutTokens);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  const simpleVal = 'schars' in value && 'digits' in value;
+  for (const [k, v] of Object.entries(value)) if (!(simpleVal && (k === 'token' || k === 'cookies'))) out[k] = withoutTokens(v);
+  return out;
+}
+
+function variants(g) {
+  const spec = JSON.parse(g.toWire());
+  return { guard: g, baseline: baselineCore.parseGuardian(withoutTokens(spec)) };
+}
+
+function decideSessions(c, g, sessionList) {
+  let requests = 0;
+  let refused = 0;
+  let badSessions = 0;
+  const reasons = new Map();
+  for (const list of sessionList) {
+    let any = false;
+    for (const record of list) {
+      const d = decideRecord(c, g, record, POLICY);
+      requests++;
+      if (!d.allowed) {
+        refused++;
+        any = true;
+        const key = d.decision.replace(/\d+/g, 'N').slice(0, 160);
+        reasons.set(key, (reasons.get(key) ?? 0) + 1);
+      }
+    }
+    if (any) badSessions++;
+  }
+  return { requests, refused, sessions: sessionList.length, badSessions, reasons };
+}
+
+/**
+ * When the learned rules become ready (readiness.ts) if the sessions arrive in piles of `per`
+ * sessions (a gate syncing every few sessions): the sessions and requests learned by then.
+ */
+function readinessPoint(sessionList, per) {
+  const g = core.defaultGuardian();
+  let requests = 0;
+  try {
+    for (let i = 0; i < sessionList.length; i += per) {
+      const part = sessionList.slice(i, i + per);
+      const pile = core.newPile();
+      for (const record of part.flat()) {
+        const s = core.newSession();
+        s.profileRequest(toRequestFields(record, POLICY));
+        if (record.response) s.profileResponse(toResponseFields(record.response, POLICY));
+        pile.add(s);
+        s.dispose();
+      }
+      const wire = core.parsePile(pile.toWire());
+      g.learn(wire, DEFAULT_LEARNING_CAPS);
+      wire.dispose();
+      pile.dispose();
+      requests += part.flat().length;
+      if (g.readiness?.ready) return { sessions: Math.min(i + per, sessionList.length), requests };
+    }
+    return null;
+  } finally {
+    g.dispose();
+  }
+}
+
+// ---- attacks ---------------------------------------------------------------------------------------
+
+const PAYLOADS = {
+  'SQL injection': ["' OR '1'='1", "1' UNION SELECT password FROM users--", '1; DROP TABLE users', "admin'--", '1 AND SLEEP(5)'],
+  XSS: ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 'javascript:alert(document.cookie)', '<svg/onload=alert(1)>'],
+  traversal: ['../../../../etc/passwd', '..%2f..%2f..%2fetc%2fpasswd', '....//....//etc/passwd', '..\\..\\windows\\win.ini'],
+};
+
+const setHeader = (r, name, f) => ({ ...r, headers: r.headers.map(([k, v]) => [k, k.toLowerCase() === name ? f(v) : v]) });
+const PLACES = {
+  cookie: { pick: (r) => r.headers.some(([k]) => k.toLowerCase() === 'cookie'), inject: (r, p) => setHeader(r, 'cookie', (v) => v.replace(/sid=[^;]*/, `sid=${p}`)) },
+  header: { pick: (r) => r.path === '/api/items', inject: (r, p) => setHeader(r, 'x-request-id', () => p) },
+  query: { pick: (r) => r.path === '/api/items', inject: (r, p) => ({ ...r, query: `page=${encodeURIComponent(p)}` }) },
+  body: { pick: (r) => r.method === 'POST' && r.path === '/cart', inject: (r, p) => ({ ...r, body: r.body.replace(/qty=[^&]*/, `qty=${encodeURIComponent(p)}`) }) },
+};
+
+/** Injected requests (request only: the attack is in the request) built from test sessions. */
+function attacks(sessionList) {
+  const out = [];
+  const records = sessionList.flat();
+  for (const [place, { pick, inject }] of Object.entries(PLACES)) {
+    const base = records.filter(pick).slice(0, 5);
+    for (const [kind, list] of Object.entries(PAYLOADS)) {
+      for (const p of list) for (const r of base) out.push({ place, kind, record: { ...inject(r, p), response: undefined } });
+    }
+  }
+  return out;
+}
+
+function detection(c, g, list) {
+  const by = {};
+  let caught = 0;
+  for (const a of list) {
+    const d = decideRecord(c, g, a.record, POLICY);
+    for (const key of [a.place, a.kind]) {
+      const e = (by[key] ??= { n: 0, caught: 0 });
+      e.n++;
+      if (!d.allowed) e.caught++;
+    }
+    if (!d.allowed) caught++;
+  }
+  return { n: list.length, caught, by };
+}
+
+// ---- the run ---------------------------------------------------------------------------------------
+
+const pct = (a, b) => (b === 0 ? '–' : `${((100 * a) / b).toFixed(a === 0 || a === b ? 0 : 1)} %`);
+const rows = [];
+const detectionRows = [];
+const topReasons = [];
+const readinessRows = [];
+const readyAt = [];
+for (const source of ['chromium', 'generated']) {
+  const train = sessions(`${source}-train-`);
+  const test = sessions(`${source}-test-`);
+  const injected = attacks(test);
+  for (const n of STEPS) {
+    const g = learn(train.slice(0, n));
+    const v = variants(g);
+    for (const [name, guardian] of Object.entries(v)) {
+      const c = name === 'baseline' ? baselineCore : core;
+      const r = decideSessions(c, guardian, test);
+      const det = detection(c, guardian, injected);
+      rows.push({ source, n, name, r, det, testRequests: r.requests });
+      if ((name === 'baseline' && n === 40) || (name === 'guard' && r.refused > 0)) {
+        topReasons.push({ source, n, name, reasons: [...r.reasons].sort((a, b) => b[1] - a[1]).slice(0, 4) });
+      }
+      if (n === STEPS[STEPS.length - 1]) detectionRows.push({ source, name, det });
+    }
+    readinessRows.push({ source, n, readiness: g.readiness });
+    v.baseline.dispose();
+    g.dispose();
+  }
+  const point = readinessPoint(train, 5);
+  readyAt.push({ source, point });
+}
+
+const label = (name) => (name === 'guard' ? 'token kinds and cookies by name' : 'without them (the core before)');
+const lines = [];
+const trainRequests = (source) => sessions(`${source}-train-`).flat().length;
+const testInfo = (source) => {
+  const t = sessions(`${source}-test-`);
+  return `${t.length} fresh sessions, ${t.flat().length} requests`;
+};
+lines.push(
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0].model.trim()}, Node ${process.version}. ` +
+    `Chromium: ${TRAIN} training sessions (${trainRequests('chromium')} requests), ${testInfo('chromium')}; ` +
+    `generator: ${TRAIN} training sessions (${trainRequests('generated')} requests), ${testInfo('generated')}. ` +
+    `Chromium traffic took ${chromiumSeconds.toFixed(0)} s. Baseline core: ${args['baseline-wasm'] ? args['baseline-wasm'] : 'this build, Guardian without token and cookie rules'}.`,
+  '',
+  '| traffic | learned sessions | Guardian | refused requests | sessions with a refusal | attacks detected |',
+  '| --- | ---: | --- | ---: | ---: | ---: |',
+);
+for (const { source, n, name, r, det } of rows) {
+  lines.push(`| ${source} | ${n} | ${label(name)} | ${pct(r.refused, r.requests)} (${r.refused}) | ${pct(r.badSessions, r.sessions)} (${r.badSessions} of ${r.sessions}) | ${pct(det.caught, det.n)} (${det.caught} of ${det.n}) |`);
+}
+lines.push('', `Attack detection by place and kind, Guardians learned from ${STEPS[STEPS.length - 1]} sessions:`, '');
+const keys = [...Object.keys(PLACES), ...Object.keys(PAYLOADS)];
+lines.push(`| traffic | Guardian | ${keys.join(' | ')} |`, `| --- | --- | ${keys.map(() => '---:').join(' | ')} |`);
+for (const { source, name, det } of detectionRows) lines.push(`| ${source} | ${label(name)} | ${keys.map((k) => pct(det.by[k].caught, det.by[k].n)).join(' | ')} |`);
+lines.push('', 'Readiness (guard learn: piles of 1000 requests):', '');
+for (const { source, n, readiness } of readinessRows) {
+  lines.push(`* ${source}, ${n} sessions: ${readiness?.ready ? 'ready' : 'not ready'}, ${readiness?.stable ?? '–'} samples since the rules last widened`);
+}
+for (const { source, point } of readyAt) {
+  lines.push(`* ${source}, learned 5 sessions at a time (a gate syncing often): ${point ? `ready after ${point.sessions} sessions (${point.requests} requests)` : `not ready after ${TRAIN} sessions`}`);
+}
+lines.push('', 'Most frequent refusals of the baseline after 40 sessions, and every refusal left with token kinds (digits as N):', '');
+for (const { source, n, name, reasons } of topReasons) {
+  for (const [k, c] of reasons) lines.push(`* ${source}, ${n} sessions, ${name === 'guard' ? 'token kinds' : 'baseline'}, ${c}×: \`${k}\``);
+}
+
+const block = lines.join('\n');
+console.log(block);
+if (!args['no-write']) {
+  const doc = readFileSync(DOC, 'utf8');
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < 0) throw new Error(`${DOC} has no ${START} … ${END} block`);
+  writeFileSync(DOC, `${doc.slice(0, a + START.length)}\n${block}\n${doc.slice(b)}`);
+  console.log(`\nwritten into ${DOC}`);
+}

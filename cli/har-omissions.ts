@@ -1,0 +1,78 @@
+// What browsers send but their HAR exports leave out, made up for `guard learn` so that a Guardian
+// learned from HAR files does not refuse it (docs/tokens.md, "Learning from HAR files"):
+// * the favicon: Chromium fetches /favicon.ico after a page loads and leaves it out of the export;
+//   one is added per navigation, with the page's cookies and an image request's headers;
+// * CORS preflights: a cross-origin request with a non-simple method or header is preceded by an
+//   OPTIONS request that exports omit; it is added before such a request.
+// Beacons (navigator.sendBeacon) are left out of exports too, but nothing in a HAR file says where
+// they go: record them otherwise (README's traffic records) or learn them live through the gate.
+import type { HeaderLine } from '../core/portable.js';
+import type { TrafficRecord } from './traffic-record.js';
+
+const IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+// What a page's request carries that its favicon request does not.
+const DOCUMENT_ONLY = new Set(['upgrade-insecure-requests', 'sec-fetch-user', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'content-type', 'content-length', 'origin']);
+// Headers a request may carry without a preflight (Fetch standard, CORS-safelisted), and the ones
+// the browser sets itself.
+const SAFELISTED = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'range']);
+const BROWSER_SET = /^(host|connection|cookie|user-agent|referer|origin|accept-encoding|content-length|sec-|priority$|dnt$|pragma$|cache-control$)/i;
+const SIMPLE_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+
+const header = (headers: HeaderLine[], name: string): string | undefined => headers.find(([k]) => k.toLowerCase() === name)?.[1];
+
+function originOf(url: string): string | null {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)/.exec(url);
+  return m ? m[1].toLowerCase() : null;
+}
+
+function isNavigation(record: TrafficRecord): boolean {
+  if (record.method !== 'GET' || record.response === undefined) return false;
+  const dest = header(record.headers, 'sec-fetch-dest');
+  if (dest !== undefined) return dest === 'document';
+  return (header(record.headers, 'accept') ?? '').startsWith('text/html');
+}
+
+function favicon(record: TrafficRecord, url: string): TrafficRecord {
+  const headers: HeaderLine[] = [];
+  for (const [k, v] of record.headers) {
+    const name = k.toLowerCase();
+    if (DOCUMENT_ONLY.has(name) || name === 'referer') continue;
+    if (name === 'accept') headers.push([k, IMAGE_ACCEPT]);
+    else if (name === 'sec-fetch-dest') headers.push([k, 'image']);
+    else if (name === 'sec-fetch-mode') headers.push([k, 'no-cors']);
+    else if (name === 'sec-fetch-site') headers.push([k, 'same-origin']);
+    else headers.push([k, v]);
+  }
+  headers.push(['Referer', url.replace(/#.*$/, '')]);
+  return { method: 'GET', path: '/favicon.ico', query: '', headers, ...(record.remote ? { remote: record.remote } : {}) };
+}
+
+/** The OPTIONS request a browser sends before `record`, or null when it sends none. */
+function preflight(record: TrafficRecord, url: string): TrafficRecord | null {
+  const origin = header(record.headers, 'origin');
+  if (origin === undefined || origin.toLowerCase() === originOf(url)) return null;
+  const custom = record.headers
+    .map(([k]) => k.toLowerCase())
+    .filter((k) => !BROWSER_SET.test(k) && (!SAFELISTED.has(k) || (k === 'content-type' && !SIMPLE_TYPES.has((header(record.headers, k) ?? '').split(';')[0].trim().toLowerCase()))));
+  const simpleMethod = record.method === 'GET' || record.method === 'HEAD' || record.method === 'POST';
+  if (simpleMethod && custom.length === 0) return null;
+  const headers: HeaderLine[] = [['Accept', '*/*'], ['Access-Control-Request-Method', record.method]];
+  if (custom.length > 0) headers.push(['Access-Control-Request-Headers', [...new Set(custom)].sort().join(',')]);
+  for (const name of ['origin', 'user-agent', 'referer', 'accept-language', 'accept-encoding']) {
+    const v = header(record.headers, name);
+    if (v !== undefined) headers.push([record.headers.find(([k]) => k.toLowerCase() === name)![0], v]);
+  }
+  headers.push(['Sec-Fetch-Mode', 'cors'], ['Sec-Fetch-Site', 'cross-site'], ['Sec-Fetch-Dest', 'empty']);
+  return { method: 'OPTIONS', path: record.path, query: record.query, headers, ...(record.remote ? { remote: record.remote } : {}) };
+}
+
+/**
+ * The records a browser sent with this HAR entry that the export left out: a preflight before it,
+ * a favicon after a navigation. `entry` is the raw HAR entry (for its URL).
+ */
+export function harOmissions(entry: unknown, record: TrafficRecord): { before: TrafficRecord[]; after: TrafficRecord[] } {
+  const url = (entry as { request?: { url?: unknown } })?.request?.url;
+  if (typeof url !== 'string') return { before: [], after: [] };
+  const pre = preflight(record, url);
+  return { before: pre ? [pre] : [], after: isNavigation(record) && record.path !== '/favicon.ico' ? [favicon(record, url)] : [] };
+}
