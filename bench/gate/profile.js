@@ -113,7 +113,9 @@ async function main() {
     writeFileSync(join(dir, 'traffic.jsonl'), `${records.join('\n')}\n`);
     execFileSync(process.execPath, [here('../../bin/guard.js'), 'learn', '--in', join(dir, 'traffic.jsonl'), '--out', join(dir, 'learned.json')], { stdio: 'ignore' });
     const spec = JSON.parse(readFileSync(join(dir, 'learned.json'), 'utf8'));
-    spec.control = { ...spec.control, alert: true, block: true, learn: false, force: false, auto: true };
+    // The learned rules pinned as configured ones (auto would wait until they are ready).
+    spec.configured = spec.learned;
+    spec.control = { ...spec.control, alert: true, block: true, learn: false, force: false, auto: false };
     writeFileSync(join(dir, 'guardian.json'), JSON.stringify(spec));
 
     const results = [];

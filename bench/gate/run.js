@@ -188,7 +188,11 @@ async function main() {
     const samples = (await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`)).json.spec.samples;
 
     // 2. Block mode, switched through the people API as a person would, reaching the gates in their next sync.
-    const put = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`, { method: 'PUT', body: JSON.stringify({ control: { alert: true, block: true, learn: false, force: false, auto: true } }) });
+    // auto would wait until the learned rules are ready (docs/tokens.md): they are pinned as
+    // configured ones and blocked with, as `guard demo` does.
+    const copied = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}/copy-learned`, { method: 'POST', body: '{}' });
+    if (copied.status !== 200) throw new Error(`the people API refused to copy the learned rules (${copied.status}): ${JSON.stringify(copied.json)}`);
+    const put = await api(`/api/v1/guardians/${NAMESPACE}/${SERVICE}`, { method: 'PUT', body: JSON.stringify({ control: { alert: true, block: true, learn: false, force: false, auto: false } }) });
     if (put.status !== 200) throw new Error(`the people API refused block mode (${put.status}): ${JSON.stringify(put.json)}`);
     for (const g of gates) {
       const base = `http://127.0.0.1:${g.port}`;
