@@ -7,7 +7,7 @@
 // markers. On a machine with fewer cores than replicas they share the CPU: the CPU per sync, not
 // the syncs/s, is what carries over to a cluster (docs/operations.md, Replicas).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
 import { createServer as viteServer } from 'vite';
 import { loadCore } from '../../build/js/core/index.js';
+import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -230,7 +231,7 @@ try {
 
 const block = report(rows);
 console.log(`\n${block}`);
-writeDoc(block);
+writeBlock(DOC, { start: START, end: END, heading: '## guard-service replicas' }, block);
 console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 if (rows.some((r) => r.failures > 0)) process.exitCode = 1;
 
@@ -278,10 +279,3 @@ function report(rows) {
   return lines.join('\n');
 }
 
-function writeDoc(block) {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Performance\n';
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  const out = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## guard-service replicas\n\n${block}\n`;
-  writeFileSync(DOC, out);
-}
