@@ -487,7 +487,9 @@ describe.each(LISTENERS)('through the gate on the %s listener, compared with the
     // No Expect: 100-continue (curl adds it to large uploads): the body is on its way when the 401 comes.
     const ask: Ask = { method: 'POST', path: '/upload-401', headers: [['content-type', 'application/octet-stream'], ['expect', '']], body: randomBytes(5 * MiB) };
     const [direct, gated] = await Promise.all([curl(shop.origin, ask), curl(gate.origin, ask)]);
-    expect(direct.status).toBe(401);
+    // Direct, the same race is curl's: the service closes with the body unread, the kernel resets the
+    // connection, and curl reads the 401 only when it arrived before the reset (else it sees none).
+    expect([401, 0]).toContain(direct.status);
     if (gated.status !== 401) {
       expect(gated.status).toBe(502);
       expect(gate.proxy.lines.some((l) => l.msg === 'upstream unavailable' && /an answer it sent before reading the whole body is lost/.test(String(l.fields.reason)))).toBe(true);
