@@ -1,22 +1,11 @@
 // Leases (coordination.k8s.io/v1) and Events (core v1) on the kube stand-in, through the real
 // @kubernetes/client-node 1.4.0: what guard-service's replicas and alert recording rely on, with the
 // API server's validation (MicroTime precision, preconditions, the event's namespace).
-import { ApiException, CoordinationV1Api, CoreV1Api, V1MicroTime, type V1Status } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from './api-failure.js';
 import { startKubeStandin, type KubeStandin } from './standin.js';
 
-async function failure(call: Promise<unknown>): Promise<{ code: number; status: V1Status | undefined }> {
-  const error = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiException);
-  const api = error as ApiException<unknown>;
-  const status = typeof api.body === 'string' && api.body ? (JSON.parse(api.body) as V1Status) : undefined;
-  return { code: api.code, status };
-}
 
 describe('kube stand-in: Leases and Events', () => {
   let kube: KubeStandin;

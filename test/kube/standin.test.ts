@@ -3,7 +3,6 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ApiException,
   AuthenticationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -13,8 +12,8 @@ import {
   makeInformer,
   type KubeConfig,
   type KubernetesObject,
-  type V1Status,
 } from '@kubernetes/client-node';
+import { failure } from './api-failure.js';
 import { startKubeStandin, type KubeStandin } from './standin.js';
 import { waitFor } from '../support/waiters.js';
 
@@ -35,20 +34,6 @@ function guardianBody(name: string, spec: Record<string, unknown> = {}): Guardia
   return { apiVersion: `${group}/${version}`, kind: 'Guardian', metadata: { name }, spec };
 }
 
-/** The ApiException a client-node call rejected with, its code and the parsed Status body. */
-async function failure(call: Promise<unknown>): Promise<{ code: number; status: V1Status | undefined }> {
-  const error = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiException);
-  const api = error as ApiException<unknown>;
-  // client-node 1.x hands non-2xx bodies over as the raw text (undefined for 401).
-  const status = typeof api.body === 'string' && api.body ? (JSON.parse(api.body) as V1Status) : undefined;
-  return { code: api.code, status };
-}
 
 interface Event {
   type: string;
