@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { HeaderLine, Session } from '../core/index.js';
 import type { BodyBuffer } from './body-buffer.js';
+import type { Slotted } from './in-flight.js';
 import type { AbortListener, ClientResponse } from './client-response.js';
 import type { RequestContext } from './plugins.js';
 
@@ -67,8 +68,10 @@ export interface UpstreamExchange {
  * One request/response exchange through the gate. Its request id is made on first use: only
  * exchanges that are answered by the gate, alerted or logged need one.
  */
-export class Exchange implements AbortListener {
+export class Exchange implements AbortListener, Slotted {
   private rid: string | null = null;
+  /** Its slot in the proxy's exchanges in flight (in-flight.ts), -1 when not in flight. */
+  inFlightSlot = -1;
   finished = false;
   session: Session | null = null;
   upstream: UpstreamExchange | null = null;

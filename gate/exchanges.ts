@@ -8,6 +8,7 @@ import { CoreError, Section } from '../core/index.js';
 import type { Logger } from '../log/index.js';
 import { ExchangeVerdict, type CoreFault, type Exchange, type ExchangeOutcome, type Stage, type Verdict } from './exchange.js';
 import { headerRecord, statusLine } from './header-text.js';
+import { InFlight } from './in-flight.js';
 import type { ChainVerdict, PluginRegistry, RequestContext } from './plugins.js';
 import { SessionPool } from './session-pool.js';
 
@@ -56,7 +57,7 @@ export interface ProxyStats {
 
 export class Exchanges {
   readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
-  private readonly inFlight = new Set<Exchange>();
+  private readonly inFlight = new InFlight<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];
   /** Requests the listener handed to the gate. */
@@ -129,7 +130,7 @@ export class Exchanges {
     const g = this.hooks.getGuardian();
     if (!g.blocks) return 0;
     let cancelled = 0;
-    for (const ex of [...this.inFlight]) {
+    for (const ex of this.inFlight.snapshot()) {
       const s = ex.session;
       const elapsed = now - ex.start;
       // Envelope times are whole seconds: nothing under one can be over a learned limit.
@@ -151,7 +152,7 @@ export class Exchanges {
 
   /** Every exchange still in flight (shutdown aborts them). */
   each(fn: (ex: Exchange) => void): void {
-    for (const ex of this.inFlight) fn(ex);
+    for (const ex of this.inFlight.snapshot()) fn(ex);
   }
 
   /**

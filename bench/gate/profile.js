@@ -124,19 +124,28 @@ async function main() {
     for (const who of ['pass-through (dispatch)', 'guard gate (uws)']) {
       const profDir = join(dir, who.replace(/\W+/g, '-'));
       const port = await freePort();
-      const flags = [...deploymentEnv().NODE_OPTIONS.split(' '), '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100'];
+      // --trace-gc-nvp: one line per collection on stdout, read for the measured run (gcStats).
+      const flags = [...deploymentEnv().NODE_OPTIONS.split(' '), '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', '--trace-gc', '--trace-gc-nvp'];
       const child =
         who === 'guard gate (uws)'
           ? spawn(process.execPath, [...flags, here('../../bin/guard.js'), 'gate'], {
               env: { PATH: process.env.PATH, MALLOC_TRIM_THRESHOLD_: '131072', SERVICE_NAME: 'shop', NAMESPACE: 'bench', PROTECTED_SERVICE: upstream, PORT: String(port), GUARD_ADMIN_PORT: String(await freePort()), GUARD_LISTEN_ADDRESS: '127.0.0.1', GUARDIAN_FILE: join(dir, 'guardian.json'), MONITOR_POD: 'false', USE_CRD: 'false', LOG_LEVEL: 'warn' },
-              stdio: ['ignore', 'ignore', 'inherit'],
+              stdio: ['ignore', 'pipe', 'inherit'],
             })
-          : spawn(process.execPath, [...flags, '--input-type=module', '-e', `import { startPassthrough } from ${JSON.stringify(here('./passthrough.js'))}; await startPassthrough(${JSON.stringify(upstream)}, ${port}, 'dispatch'); process.on('SIGINT', () => process.exit(0));`], { stdio: ['ignore', 'ignore', 'inherit'] });
+          : spawn(process.execPath, [...flags, '--input-type=module', '-e', `import { startPassthrough } from ${JSON.stringify(here('./passthrough.js'))}; await startPassthrough(${JSON.stringify(upstream)}, ${port}, 'dispatch'); process.on('SIGINT', () => process.exit(0));`], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
+      let gcTrace = '';
+      let tracing = false;
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d) => {
+        if (tracing) gcTrace += d;
+      });
       await until(async () => (await request(`http://127.0.0.1:${port}${PLAIN.path}`, { headers: PLAIN.headers })).statusCode === 200, 20_000, `${who} to answer 200`);
       pin(child.pid);
       await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: 2, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+      tracing = true;
       const load = await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: SECONDS, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+      tracing = false;
       if (load.non2xx > 0) throw new Error(`${who}: ${load.non2xx} answers were not 2xx: the Guardian does not fit the request`);
       await new Promise((resolve) => {
         child.once('exit', resolve);
@@ -147,8 +156,9 @@ async function main() {
       if (process.env.BENCH_PROFILE_KEEP) writeFileSync(join(process.env.BENCH_PROFILE_KEEP, `${who.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
       // The pass-through runs first: the wasm it runs is undici's parser.
       if (who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
-      results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm) });
-      console.log(`${who}: ${load.rps.toFixed(0)} req/s`);
+      const gc = gcStats(gcTrace, load.requests);
+      results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm), gc });
+      console.log(`${who}: ${load.rps.toFixed(0)} req/s, ${gc.promotedPerRequest.toFixed(0)} B promoted per request, ${gc.fullCollections} full collections`);
     }
     if (process.env.BENCH_PROFILE_DETAIL) for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`${v.toFixed(2).padStart(7)} µs  ${k}`);
     const block = report(results);
@@ -158,6 +168,28 @@ async function main() {
     for (const c of children) c.kill();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What V8's collector did during the measured run, from --trace-gc-nvp lines: bytes promoted to the
+ * old generation by minor collections (per request), full collections, and the longest pause.
+ */
+function gcStats(trace, requests) {
+  let promoted = 0;
+  let minor = 0;
+  let full = 0;
+  let longest = 0;
+  for (const line of trace.split('\n')) {
+    const kind = /\bgc=(\w+)/.exec(line)?.[1];
+    if (!kind) continue;
+    const pause = Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
+    longest = Math.max(longest, pause);
+    if (kind === 's') {
+      minor++;
+      promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
+    } else full++;
+  }
+  return { promotedPerRequest: requests > 0 ? promoted / requests : 0, minorCollections: minor, fullCollections: full, longestPauseMs: longest };
 }
 
 function report(results) {
@@ -176,6 +208,15 @@ function report(results) {
   lines.push(`| **all** | **${sum(gate.parts).toFixed(1)}** | **${sum(pt.parts).toFixed(1)}** |`);
   lines.push('');
   lines.push(`Req/s while profiled: guard gate ${gate.rps.toFixed(0)}, pass-through ${pt.rps.toFixed(0)} (the profiler slows both).`);
+  lines.push('');
+  lines.push(`The garbage collector in the same runs (\`--trace-gc-nvp\`): what minor collections promote to the old generation decides how often a full collection (mark-compact) pauses the loop, and those pauses set the p99.`);
+  lines.push('');
+  lines.push('| Collector | guard gate | pass-through |');
+  lines.push('| --- | ---: | ---: |');
+  lines.push(`| promoted to the old generation, bytes per request | ${gate.gc.promotedPerRequest.toFixed(0)} | ${pt.gc.promotedPerRequest.toFixed(0)} |`);
+  lines.push(`| minor collections (scavenges) | ${gate.gc.minorCollections} | ${pt.gc.minorCollections} |`);
+  lines.push(`| full collections (mark-compact) | ${gate.gc.fullCollections} | ${pt.gc.fullCollections} |`);
+  lines.push(`| longest pause | ${gate.gc.longestPauseMs.toFixed(1)} ms | ${pt.gc.longestPauseMs.toFixed(1)} ms |`);
   lines.push('');
   lines.push(MARKERS.end);
   return lines.join('\n');
