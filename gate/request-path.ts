@@ -219,7 +219,7 @@ export class RequestPath {
     if (this.exchanges.decideRequest(ex, analysed.body, analysed.fault)) this.approveAndForward(ex, original, original.length);
   }
 
-  private approveAndForward(ex: Exchange, body: Buffer | null, contentLength: number): void {
+  private approveAndForward(ex: Exchange, body: Buffer | null, contentLength: number | null): void {
     if (this.exchanges.plugins) this.exchanges.approveRequest(ex, () => this.forward(ex, body, contentLength));
     else this.forward(ex, body, contentLength);
   }

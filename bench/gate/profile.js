@@ -59,8 +59,9 @@ function profileIn(dir) {
   return JSON.parse(readFileSync(join(dir, file), 'utf8'));
 }
 
-/** Per function (BENCH_PROFILE_DETAIL=1), for looking closer. */
+/** Per function and server (BENCH_PROFILE_DETAIL=1), for looking closer. */
 const detail = new Map();
+let profiled = '';
 
 /**
  * Microseconds of CPU per request by part, from a profile and the requests served in its last
@@ -85,7 +86,7 @@ function breakdown(p, requests, seconds, undiciWasm) {
     const frame = byId.get(id).callFrame;
     const k = part(frame, undiciWasm);
     if (process.env.BENCH_PROFILE_DETAIL && k !== null) {
-      const f = `${k} :: ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
+      const f = `${profiled} :: ${k} :: ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
       detail.set(f, (detail.get(f) ?? 0) + (c * dt) / requests);
     }
     if (k !== null) parts.set(k, (parts.get(k) ?? 0) + (c * dt) / requests);
@@ -157,6 +158,7 @@ async function main() {
       // The pass-through runs first: the wasm it runs is undici's parser.
       if (who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
       const gc = gcStats(gcTrace, load.requests);
+      profiled = who;
       results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm), gc });
       console.log(`${who}: ${load.rps.toFixed(0)} req/s, ${gc.promotedPerRequest.toFixed(0)} B promoted per request, ${gc.fullCollections} full collections`);
     }

@@ -162,6 +162,8 @@ describe('learned Guardian', () => {
     const g = await normalGet();
     expect(g.status).toBe(200);
     expect(JSON.parse(g.body.toString())).toEqual({ id: 7, name: 'widget' });
+    // A GET without a body reaches the service as the client sent it: no Content-Length added.
+    expect(backend.received.at(-1)!.headers['content-length']).toBeUndefined();
     const p = await normalPost();
     expect(p.status).toBe(200);
     expect(backend.received.length).toBe(before + 2);
