@@ -220,6 +220,11 @@ function report(results) {
   lines.push(`| full collections (mark-compact) | ${gate.gc.fullCollections} | ${pt.gc.fullCollections} |`);
   lines.push(`| longest pause | ${gate.gc.longestPauseMs.toFixed(1)} ms | ${pt.gc.longestPauseMs.toFixed(1)} ms |`);
   lines.push('');
+  // The gate keeps nothing per request beyond the exchange: promoting much more than the
+  // pass-through means something holds dead exchanges (gate/in-flight.ts tells the story once).
+  const ratio = pt.gc.promotedPerRequest > 0 ? gate.gc.promotedPerRequest / pt.gc.promotedPerRequest : 0;
+  lines.push(`Promotion check: the gate promotes ${ratio.toFixed(2)}× the pass-through's bytes per request — ${ratio <= 2 ? '**pass** (≤ 2×)' : '**FAIL** (over 2×: something keeps finished exchanges alive through minor collections)'}.`);
+  lines.push('');
   lines.push(MARKERS.end);
   return lines.join('\n');
 }
