@@ -182,10 +182,12 @@ interface ServiceRecord {
   /** For recent drops: the generation the store held when epoch `epoch` ended. */
   dropped: Array<{ epoch: number; written: number; answer: string }>;
   /**
-   * Ids of the syncs merged here (oldest first, at most MAX_SYNC_IDS), each with the learning
-   * generation that holds it (0: read from the store). A sync whose id is here is not merged again.
+   * The last sync merged from each gate instance (a sync id is `<instance>:<sequence>`), least
+   * recently used first, at most MAX_SYNC_IDS: its sequence and the learning generation that holds
+   * it (0: read from the store). A gate sends its syncs one at a time and a sync whose answer never
+   * came again before any newer one, so a sequence at or below its instance's last is a repeat.
    */
-  syncs: Map<string, number>;
+  syncs: Map<string, { seq: number; gen: number }>;
   merges: number;
   learns: number;
   persists: number;
@@ -251,7 +253,7 @@ export class Learner {
       // Released (another replica learns it now) or dropped while it loaded: nothing merged, resent.
       if (!rec.guardian) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${namespace}/${service} moved while its Guardian was read; resend`);
       // From here to the return nothing awaits: merge and learn see whole piles only.
-      repeatOf = syncId === undefined ? undefined : rec.syncs.get(syncId);
+      repeatOf = repeatGen(rec, syncId);
       if (repeatOf === undefined && pile && pile.count > 0) {
         rec.pile.merge(pile);
         rec.merges++;
@@ -282,10 +284,14 @@ export class Learner {
     return { answer: (rec.answer ??= rec.guardian!.toWire()), repeated: false };
   }
 
-  /** Keep a merged sync's id (the most recent MAX_SYNC_IDS per service). */
+  /** Keep a merged sync as its instance's last (the most recently used MAX_SYNC_IDS instances per service). */
   private remember(rec: ServiceRecord, syncId: string, gen: number): void {
-    rec.syncs.delete(syncId);
-    rec.syncs.set(syncId, gen);
+    const id = parseSyncId(syncId);
+    if (id === null) return;
+    const last = rec.syncs.get(id.instance);
+    if (last !== undefined && last.seq > id.seq) return;
+    rec.syncs.delete(id.instance);
+    rec.syncs.set(id.instance, { seq: id.seq, gen });
     if (rec.syncs.size > MAX_SYNC_IDS) rec.syncs.delete(rec.syncs.keys().next().value!);
   }
 
@@ -456,6 +462,15 @@ export class Learner {
     }
   }
 
+  /**
+   * The process is going away at once (a crash, as tests simulate one): nothing more is learned or
+   * written; syncs waiting for a write fail. Unlike close(), nothing is flushed or released.
+   */
+  abandon(): void {
+    this.stop();
+    this.closed = true;
+  }
+
   /** Stop ticking, wait for writes in flight and free the core objects. Call flush() first. */
   async close(): Promise<void> {
     this.stop();
@@ -572,7 +587,10 @@ export class Learner {
     rec.storedLearned = digestOf(spec.learned);
     rec.resourceVersion = stored?.resourceVersion ?? null;
     rec.lastPersistAt = spec.learned == null ? -Infinity : this.clock.now();
-    if (this.durable) rec.syncs = new Map((spec.syncs ?? []).map((id) => [id, 0]));
+    if (this.durable) {
+      rec.syncs = new Map();
+      for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
+    }
     this.applyDeferred(rec);
   }
 
@@ -643,7 +661,7 @@ export class Learner {
     const spec = JSON.parse(rec.guardian!.toWire()) as GuardianSpecJson;
     const gen = rec.learnGen;
     // Durable mode learns every sync as it is merged: the ids now are those the learned part holds.
-    const syncs = this.durable ? [...rec.syncs.keys()] : undefined;
+    const syncs = this.durable ? [...rec.syncs].map(([instance, last]) => `${instance}:${last.seq}`) : undefined;
     const startedAt = this.clock.now();
     const inFlight = rec.sincePersist;
     rec.sincePersist = this.core.newPile();
@@ -740,7 +758,7 @@ export class Learner {
     this.replaceGuardian(rec, next);
     rec.people = peopleOf(spec);
     rec.storedLearned = learned;
-    if (this.durable) for (const id of spec.syncs ?? []) if (!rec.syncs.has(id)) this.remember(rec, id, 0);
+    if (this.durable) for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
     if (spec.learned == null) rec.lastPersistAt = -Infinity;
     this.log.info({ namespace: rec.namespace, service: rec.service, samples: spec.samples }, 'adopted learned rules written elsewhere');
   }
@@ -762,6 +780,25 @@ export class Learner {
     rec.guardian = next;
     rec.answer = null;
   }
+}
+
+/** `<instance>:<sequence>`, or null for an id of another form (never taken for a repeat). */
+function parseSyncId(syncId: string): { instance: string; seq: number } | null {
+  const colon = syncId.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const digits = syncId.slice(colon + 1);
+  if (!/^\d{1,15}$/.test(digits)) return null;
+  return { instance: syncId.slice(0, colon), seq: Number(digits) };
+}
+
+/** The learning generation that holds a repeat of this sync, undefined when it is not a repeat. */
+function repeatGen(rec: ServiceRecord, syncId: string | undefined): number | undefined {
+  if (syncId === undefined) return undefined;
+  const id = parseSyncId(syncId);
+  const last = id === null ? undefined : rec.syncs.get(id.instance);
+  if (id === null || last === undefined || id.seq > last.seq) return undefined;
+  // An older sequence than the last was taken before it (or went into a later one): nothing to wait for.
+  return id.seq === last.seq ? last.gen : 0;
 }
 
 function keyOf(namespace: string, service: string): string {

@@ -268,6 +268,8 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     const name = this.objects.objectName(service);
     const where = this.objects.describe(namespace, name);
     for (let attempt = 1; ; attempt++) {
+      // A store closed while this write waited its turn (or retried) writes nothing more.
+      this.assertOpen();
       const object = await this.fetch(namespace, name);
       // An invalid stored Guardian is refused, never overwritten as if it were absent.
       const current = object ? this.stored(namespace, service, object) : null;

@@ -9,15 +9,15 @@ export type GuardianSpecJson = {
   samples: number;
   control: { alert: boolean; block: boolean; learn: boolean; force: boolean; auto: boolean } | null;
   /**
-   * Ids of the gates' syncs whose samples `learned` holds, most recent last (at most MAX_SYNC_IDS):
-   * guard-service's replicas learn a resent sync once (docs/operations.md, Replicas). Ours only;
-   * the original ignores it.
+   * The last sync id (`<gate instance>:<sequence>`) of each gate whose samples `learned` holds,
+   * least recently used first (at most MAX_SYNC_IDS): guard-service's replicas learn a resent sync
+   * once (docs/operations.md, Replicas). Ours only; the original ignores it.
    */
   syncs?: string[];
 };
 
-/** The most sync ids a Guardian keeps. */
-export const MAX_SYNC_IDS = 256;
+/** The most gate instances whose last sync id a Guardian keeps. */
+export const MAX_SYNC_IDS = 512;
 
 /** What a sync id may be: letters, digits and `._:-`, 1 to 64 of them. */
 export const SYNC_ID = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -94,12 +94,12 @@ function normalizeGuardian(object: KubeObject): void {
   if (spec.syncs !== undefined) {
     if (!Array.isArray(spec.syncs)) throw invalid('spec.syncs', spec.syncs, 'array');
     const ids = spec.syncs as unknown[];
-    const tooMany = ids.length > 256;
+    const tooMany = ids.length > 512;
     const bad = ids.findIndex((id) => typeof id !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(id));
     if (tooMany || bad >= 0)
       throw statusErrors.invalid(guardian.qualifiedKind, object.metadata.name, [
         tooMany
-          ? { field: 'spec.syncs', message: `Too many: ${ids.length}: must have at most 256 items` }
+          ? { field: 'spec.syncs', message: `Too many: ${ids.length}: must have at most 512 items` }
           : { field: `spec.syncs[${bad}]`, message: `Invalid value: ${JSON.stringify(ids[bad])}: spec.syncs[${bad}] in body should match '^[A-Za-z0-9._:-]{1,64}$'` },
       ]);
   }
