@@ -12,6 +12,7 @@
 // the pile by the core's caps). Everything is asynchronous and never runs on a request path.
 // The pile lives in the core: after a core fault replaceCore() starts an empty one in the new
 // instance (the samples of the old one are lost; the alerts, held here, are not).
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
@@ -127,11 +128,15 @@ export class SyncClient {
   readonly jitterMs: number;
 
   private pile: Pile;
+  /** A unit sent whose answer never came after it may have arrived: sent again first, with its id. */
+  private unanswered: SyncUnit | null = null;
+  /** Sync ids are `<instance>:<sequence>`: this gate process's own random name, and a count of its units. */
+  private readonly instance = randomUUID();
+  private sequence = 0;
   /** The pile's count when last read: what a faulted core can no longer tell. */
   private held = 0;
   private alerts: SyncAlert[] = [];
   private alertIndex = new Map<string, SyncAlert>();
-  private alertKeys = new WeakMap<SyncAlert, string>();
   private compromised = false;
 
   private lastAttempt = -Infinity;
@@ -236,7 +241,6 @@ export class SyncClient {
     const alert: SyncAlert = { decision, time: Math.floor(this.wallNow() / 1000), level, count: 1 };
     this.alerts.push(alert);
     this.alertIndex.set(k, alert);
-    this.alertKeys.set(alert, k);
     this.poke();
   }
 
@@ -247,8 +251,9 @@ export class SyncClient {
     if (rising && !this.closed) this.arm(true);
   }
 
+  /** Samples held: the pile, and a pile sent whose answer never came. */
   get pileCount(): number {
-    return this.count();
+    return this.count() + (this.unanswered?.samples ?? 0);
   }
 
   /**
@@ -269,14 +274,14 @@ export class SyncClient {
   }
 
   get alertCount(): number {
-    return this.alerts.length;
+    return this.alerts.length + (this.unanswered?.alerts.length ?? 0);
   }
 
   get stats(): SyncStats {
     return {
       ...this.counters,
-      pileCount: this.count(),
-      alerts: this.alerts.length,
+      pileCount: this.pileCount,
+      alerts: this.alerts.length + (this.unanswered?.alerts.length ?? 0),
       backoffMs: this.currentBackoff,
       jitterMs: this.jitterMs,
     };
@@ -311,7 +316,7 @@ export class SyncClient {
     });
     const final = (async () => {
       if (this.inFlight) await this.inFlight;
-      if (this.url && (this.count() > 0 || this.alerts.length > 0 || this.compromised)) {
+      if (this.url && (this.count() > 0 || this.alerts.length > 0 || this.compromised || this.unanswered !== null)) {
         this.log.info({}, 'guard Shutdown - performing final Sync!');
         await this.attempt(false).catch((err: unknown) => this.failed(err));
       }
@@ -323,6 +328,8 @@ export class SyncClient {
       await final.catch(() => {});
     }
     this.pile.dispose();
+    if (this.unanswered?.core === this.core) this.unanswered.pile?.dispose();
+    this.unanswered = null;
     this.held = 0;
     this.alerts = [];
     this.alertIndex.clear();
@@ -359,6 +366,8 @@ export class SyncClient {
   /** The earliest time (clock ms) a sync is due under the policy. */
   private dueAt(): number {
     const earliest = this.earliest();
+    // A sync whose answer never came goes again as soon as the back-off allows.
+    if (this.unanswered !== null) return earliest;
     const count = this.count();
     if (count >= PILE_LIMIT || this.alerts.length >= ALERTS_LIMIT) return earliest;
     const samples = this.source.ready && !this.core.faulted ? this.source.current().samples : 0;
@@ -404,58 +413,30 @@ export class SyncClient {
   private async attempt(load: boolean): Promise<SyncResult> {
     const started = this.clock.now();
     this.lastAttempt = started;
-    // The snapshot: what is sent is moved aside; new data collects in fresh containers. A core that
-    // failed for good (the gate failed closed) holds no usable pile: the alerts still go, pile null.
-    const coreAlive = !this.core.faulted;
-    const fresh = coreAlive ? this.core.newPile() : null;
-    const sending = coreAlive ? this.pile : null;
-    const sendingCore = this.core;
-    const sentAlerts = this.alerts;
-    const samples = coreAlive ? this.count() : 0;
-    if (fresh) {
-      this.pile = fresh;
-      this.held = 0;
-    }
-    this.alerts = [];
-    this.alertIndex = new Map();
-    let result: SyncResult;
-    let guardian: unknown = null;
-    if (!this.url) {
-      result = { outcome: 'skipped', samples: 0, alerts: 0, ms: 0, error: 'no GUARD_SERVICE_URL' };
-    } else {
-      this.counters.attempts++;
-      try {
-        const body = `{"pile":${sending ? sending.toWire() : 'null'},"alerts":${sentAlerts.length > 0 ? JSON.stringify(sentAlerts) : 'null'},"compromised":${this.compromised}}`;
-        const answer = await this.post(body);
-        if (answer.status !== 200) {
-          result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
-        } else {
-          let parsed: unknown;
-          try {
-            parsed = answer.text.trim() === '' ? undefined : JSON.parse(answer.text);
-          } catch {
-            parsed = undefined;
-          }
-          if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            result = { outcome: 'invalid', samples: 0, alerts: 0, status: 200, error: 'guard-service did not accept sync - the response is not a JSON object', ms: 0 };
-          } else {
-            guardian = (parsed as { guardian?: unknown }).guardian ?? null;
-            result = { outcome: 'ok', samples, alerts: sentAlerts.length, status: 200, ms: 0 };
-          }
-        }
-      } catch (err) {
-        result = { outcome: 'transport', samples: 0, alerts: 0, error: `guard-service request failed: ${messageOf(err)}`, ms: 0 };
-      }
-    }
-    result.ms = this.clock.now() - started;
-
     if (!this.url) {
       // No guard-service: nobody learns from the pile, so it is not kept; the Guardian is
       // refreshed from the fallbacks on the policy's schedule.
-      sending?.dispose();
+      const unit = this.takeUnit();
+      unit.pile?.dispose();
       this.lastSuccess = this.clock.now();
-    } else if (result.outcome === 'ok') {
-      sending?.dispose();
+      const result: SyncResult = { outcome: 'skipped', samples: 0, alerts: 0, ms: 0, error: 'no GUARD_SERVICE_URL' };
+      if (load && !this.closed) await this.source.fallback();
+      this.onResult?.(result);
+      return result;
+    }
+    // A pile whose answer never came goes again first, alone and with its id; once it is taken,
+    // what was piled meanwhile follows in the same attempt.
+    const resend = this.unanswered !== null;
+    let { result, guardian } = await this.deliver(this.takeUnit());
+    if (resend && result.outcome === 'ok' && (this.count() > 0 || this.alerts.length > 0)) {
+      const first = result;
+      const next = await this.deliver(this.takeUnit());
+      result = next.result.outcome === 'ok' ? { ...next.result, samples: first.samples + next.result.samples, alerts: first.alerts + next.result.alerts } : next.result;
+      if (next.result.outcome === 'ok') guardian = next.guardian;
+    }
+    result.ms = this.clock.now() - started;
+
+    if (result.outcome === 'ok') {
       this.lastSuccess = this.clock.now();
       this.backoffUntil = -Infinity;
       this.currentBackoff = 0;
@@ -463,22 +444,14 @@ export class SyncClient {
       this.counters.consecutiveFailures = 0;
       this.log.debug({ samples: result.samples, alerts: result.alerts, ms: result.ms }, 'sync: accepted by guard-service');
     } else {
-      if (sendingCore === this.core) this.restore(sending, sentAlerts);
-      else {
-        // The core failed during the attempt: the snapshot's pile went with it; alerts are kept.
-        if (samples > 0) this.log.warn({ lostSamples: samples }, 'sync: the core failed during the sync - the samples sent are lost, alerts kept');
-        this.restore(null, sentAlerts);
-      }
-      if (result.outcome !== 'skipped') {
-        this.counters.failures++;
-        this.counters.consecutiveFailures++;
-        this.counters.lastError = result.error ?? null;
-        const exp = this.backoffBaseMs * 2 ** Math.min(30, this.counters.consecutiveFailures - 1);
-        this.currentBackoff = Math.min(this.maxBackoffMs, exp);
-        // Jitter the back-off too (up to +10 %) so that gates do not retry together.
-        this.backoffUntil = this.clock.now() + this.currentBackoff + Math.floor(this.random() * this.currentBackoff * 0.1);
-        this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.count(), alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
-      }
+      this.counters.failures++;
+      this.counters.consecutiveFailures++;
+      this.counters.lastError = result.error ?? null;
+      const exp = this.backoffBaseMs * 2 ** Math.min(30, this.counters.consecutiveFailures - 1);
+      this.currentBackoff = Math.min(this.maxBackoffMs, exp);
+      // Jitter the back-off too (up to +10 %) so that gates do not retry together.
+      this.backoffUntil = this.clock.now() + this.currentBackoff + Math.floor(this.random() * this.currentBackoff * 0.1);
+      this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.pileCount, alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
     }
 
     if (load && !this.closed) {
@@ -494,18 +467,83 @@ export class SyncClient {
     return result;
   }
 
-  /** Put an unsent snapshot back in front of what collected meanwhile. */
-  private restore(sending: Pile | null, sentAlerts: SyncAlert[]): void {
-    if (sending) {
-      sending.merge(this.pile);
-      this.pile.dispose();
-      this.pile = sending;
+  /**
+   * What the next sync sends: the unit whose answer never came, or a snapshot — what is held is
+   * moved aside and new data collects in fresh containers. A core that failed for good (the gate
+   * failed closed) holds no usable pile: the alerts still go, pile null.
+   */
+  private takeUnit(): SyncUnit {
+    const unanswered = this.unanswered;
+    if (unanswered !== null) {
+      this.unanswered = null;
+      // Its pile went with a core instance that failed since: its alerts still go, under its id.
+      if (unanswered.core !== this.core) return { ...unanswered, pile: null, samples: 0, core: this.core, resent: true };
+      return { ...unanswered, resent: true };
     }
-    const newer = this.alerts;
+    const coreAlive = !this.core.faulted;
+    const unit: SyncUnit = {
+      id: `${this.instance}:${++this.sequence}`,
+      pile: coreAlive ? this.pile : null,
+      core: this.core,
+      alerts: this.alerts,
+      samples: coreAlive ? this.count() : 0,
+      resent: false,
+    };
+    if (coreAlive) {
+      this.pile = this.core.newPile();
+      this.held = 0;
+    }
     this.alerts = [];
     this.alertIndex = new Map();
-    for (const a of sentAlerts) this.keepAlert(a);
-    for (const a of newer) this.keepAlert(a);
+    return unit;
+  }
+
+  /**
+   * Send one unit and settle it: taken (its pile disposed), or not answered with 200 — then it may
+   * have been learned all the same (a connection lost after the request went out, a replica that
+   * died after writing it, a write that landed although it reported a failure), so it is kept
+   * aside with its id and sent again alone, before anything newer, until it is answered:
+   * guard-service learns a sync id once (X-Guard-Sync-Id). An empty unit is simply dropped.
+   */
+  private async deliver(unit: SyncUnit): Promise<{ result: SyncResult; guardian: unknown }> {
+    this.counters.attempts++;
+    let result: SyncResult;
+    let guardian: unknown = null;
+    try {
+      const body = `{"pile":${unit.pile ? unit.pile.toWire() : 'null'},"alerts":${unit.alerts.length > 0 ? JSON.stringify(unit.alerts) : 'null'},"compromised":${this.compromised}}`;
+      const answer = await this.post(body, unit.id);
+      if (answer.status !== 200) {
+        result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
+      } else {
+        let parsed: unknown;
+        try {
+          parsed = answer.text.trim() === '' ? undefined : JSON.parse(answer.text);
+        } catch {
+          parsed = undefined;
+        }
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          result = { outcome: 'invalid', samples: 0, alerts: 0, status: 200, error: 'guard-service did not accept sync - the response is not a JSON object', ms: 0 };
+        } else {
+          guardian = (parsed as { guardian?: unknown }).guardian ?? null;
+          result = { outcome: 'ok', samples: unit.samples, alerts: unit.alerts.length, status: 200, ms: 0 };
+        }
+      }
+    } catch (err) {
+      result = { outcome: 'transport', samples: 0, alerts: 0, error: `guard-service request failed: ${messageOf(err)}`, ms: 0 };
+    }
+    if (result.outcome === 'ok') {
+      if (unit.core === this.core) unit.pile?.dispose();
+    } else {
+      let kept = unit;
+      if (unit.core !== this.core) {
+        // The core failed during the attempt: the unit's pile went with it; its alerts are kept
+        // (under the same id: if the attempt was learned after all, they are not taken twice).
+        if (unit.samples > 0) this.log.warn({ lostSamples: unit.samples }, 'sync: the core failed during the sync - the samples sent are lost, alerts kept');
+        kept = { ...unit, pile: null, samples: 0, core: this.core };
+      }
+      if (kept.samples > 0 || kept.alerts.length > 0) this.unanswered = kept;
+    }
+    return { result, guardian };
   }
 
   /** An attempt that threw (a core fault while moving the pile): reported, never a rejection. */
@@ -520,23 +558,8 @@ export class SyncClient {
     return result;
   }
 
-  private keepAlert(alert: SyncAlert): void {
-    const k = this.alertKeys.get(alert) ?? JSON.stringify([alert.level, alert.decision]);
-    const seen = this.alertIndex.get(k);
-    if (seen) {
-      seen.count += alert.count;
-      return;
-    }
-    if (this.alerts.length >= this.maxAlerts) {
-      this.onAlertDropped?.();
-      return;
-    }
-    this.alerts.push(alert);
-    this.alertIndex.set(k, alert);
-  }
-
-  private async post(body: string): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string> = {};
+  private async post(body: string, syncId: string): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { [SYNC_ID_HEADER]: syncId };
     const token = await readToken(this.tokenFile);
     if (token) headers.authorization = `Bearer ${token}`;
     const abort = new AbortController();
@@ -575,6 +598,24 @@ async function readToken(file: string): Promise<string | null> {
     return null;
   }
 }
+
+/**
+ * What one sync sends: a pile (null when its core failed) and alerts under one id, kept when the
+ * same unit is sent again (guard-service learns a repeated id once: X-Guard-Sync-Id).
+ */
+interface SyncUnit {
+  id: string;
+  pile: Pile | null;
+  /** The core instance the pile belongs to. */
+  core: Core;
+  alerts: SyncAlert[];
+  samples: number;
+  /** Sent before without an answer. */
+  resent: boolean;
+}
+
+/** The header of a sync's id (guard-service learns a sync sent again with the same id once). */
+const SYNC_ID_HEADER = 'x-guard-sync-id';
 
 function skipped(): SyncResult {
   return { outcome: 'skipped', samples: 0, alerts: 0, ms: 0 };

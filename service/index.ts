@@ -229,9 +229,11 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     reloadCertificate: async () => certificate?.check(),
     replicas,
     crash: () => {
+      // As a killed process: no request answered, no write started or retried from here on.
       running = false;
       replicas?.abandon();
-      learner.stop();
+      learner.abandon();
+      void store.close().catch(() => {});
       app.server.closeAllConnections();
       app.server.close();
     },

@@ -32,7 +32,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile, type Readiness } from '../core/index.js';
 import type { Clock, Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
-import { checkNames, isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
+import { checkNames, isStoreError, MAX_SYNC_IDS, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
 
 export interface LearnerLimits {
   /** Learn when the pile holds at least this many samples. */
@@ -138,6 +138,8 @@ export interface LearnerStats {
   ready: number;
   notReady: number;
   merges: number;
+  /** Syncs sent again after they were merged (same sync id): answered, not merged twice. */
+  repeats: number;
   learns: number;
   persists: number;
   persistFailures: number;
@@ -179,6 +181,13 @@ interface ServiceRecord {
   epoch: number;
   /** For recent drops: the generation the store held when epoch `epoch` ended. */
   dropped: Array<{ epoch: number; written: number; answer: string }>;
+  /**
+   * The last sync merged from each gate instance (a sync id is `<instance>:<sequence>`), least
+   * recently used first, at most MAX_SYNC_IDS: its sequence and the learning generation that holds
+   * it (0: read from the store). A gate sends its syncs one at a time and a sync whose answer never
+   * came again before any newer one, so a sequence at or below its instance's last is a repeat.
+   */
+  syncs: Map<string, { seq: number; gen: number }>;
   merges: number;
   learns: number;
   persists: number;
@@ -197,7 +206,7 @@ export class Learner {
   private readonly records = new Map<string, ServiceRecord>();
   /** Services with a pending pile or unpersisted learning, in round-robin order for the tick. */
   private readonly active = new Set<ServiceRecord>();
-  private readonly totals = { merges: 0, learns: 0, persists: 0, persistFailures: 0 };
+  private readonly totals = { merges: 0, repeats: 0, learns: 0, persists: 0, persistFailures: 0 };
   private timer: Timer | null = null;
   private closed = false;
   private readonly durable: boolean;
@@ -220,8 +229,20 @@ export class Learner {
    * pile disposed, nothing merged) when the service's Guardian cannot be read: the gate keeps
    * its pile and resends it.
    */
-  async sync(namespace: string, service: string, pile: Pile | null): Promise<string> {
+  async sync(namespace: string, service: string, pile: Pile | null, syncId?: string): Promise<string> {
+    return (await this.syncOnce(namespace, service, pile, syncId)).answer;
+  }
+
+  /**
+   * sync(), telling a repeat apart: a sync whose id this service already merged (a gate resending
+   * a pile whose answer never came) merges nothing and gets the answer the first one got once it
+   * is written (`repeated`: its alerts were recorded then too). Sync ids are kept with the learned
+   * rules in the store in durable mode, so the replica that takes a service over knows them; a
+   * single replica keeps them in memory only (what it had not written is lost with it anyway).
+   */
+  async syncOnce(namespace: string, service: string, pile: Pile | null, syncId?: string): Promise<{ answer: string; repeated: boolean }> {
     let rec: ServiceRecord;
+    let repeatOf: number | undefined;
     try {
       if (this.closed) throw new LearnerError('GUARD_LEARNER_CLOSED', 'the learner is closed (guard-service is shutting down)');
       checkNames(namespace, service);
@@ -232,7 +253,8 @@ export class Learner {
       // Released (another replica learns it now) or dropped while it loaded: nothing merged, resent.
       if (!rec.guardian) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${namespace}/${service} moved while its Guardian was read; resend`);
       // From here to the return nothing awaits: merge and learn see whole piles only.
-      if (pile && pile.count > 0) {
+      repeatOf = repeatGen(rec, syncId);
+      if (repeatOf === undefined && pile && pile.count > 0) {
         rec.pile.merge(pile);
         rec.merges++;
         this.totals.merges++;
@@ -241,17 +263,36 @@ export class Learner {
     } finally {
       pile?.dispose();
     }
+    if (repeatOf !== undefined) {
+      this.totals.repeats++;
+      this.log.info({ namespace, service, syncId }, 'a sync already learned was sent again: not merged twice');
+      const answer = this.durable ? await this.written(rec, repeatOf, rec.epoch) : (rec.answer ??= rec.guardian!.toWire());
+      return { answer, repeated: true };
+    }
     const now = this.clock.now();
     if (this.durable) {
-      if (rec.pile.count > 0) {
-        this.learn(rec, now);
-        return await this.written(rec, rec.learnGen, rec.epoch);
-      }
-      return (rec.answer ??= rec.guardian!.toWire());
+      // Only this sync's samples are in the pile: every sync is learned as it is merged.
+      const merged = rec.pile.count > 0;
+      if (merged) this.learn(rec, now);
+      if (syncId !== undefined) this.remember(rec, syncId, merged ? rec.learnGen : rec.persistedGen);
+      if (merged) return { answer: await this.written(rec, rec.learnGen, rec.epoch), repeated: false };
+      return { answer: (rec.answer ??= rec.guardian!.toWire()), repeated: false };
     }
+    if (syncId !== undefined) this.remember(rec, syncId, rec.learnGen);
     this.learnIfDue(rec, now);
     if (rec.lastPersistAt === -Infinity && this.persistDue(rec, now)) void this.persist(rec);
-    return (rec.answer ??= rec.guardian!.toWire());
+    return { answer: (rec.answer ??= rec.guardian!.toWire()), repeated: false };
+  }
+
+  /** Keep a merged sync as its instance's last (the most recently used MAX_SYNC_IDS instances per service). */
+  private remember(rec: ServiceRecord, syncId: string, gen: number): void {
+    const id = parseSyncId(syncId);
+    if (id === null) return;
+    const last = rec.syncs.get(id.instance);
+    if (last !== undefined && last.seq > id.seq) return;
+    rec.syncs.delete(id.instance);
+    rec.syncs.set(id.instance, { seq: id.seq, gen });
+    if (rec.syncs.size > MAX_SYNC_IDS) rec.syncs.delete(rec.syncs.keys().next().value!);
   }
 
   /**
@@ -291,6 +332,7 @@ export class Learner {
     rec.persistedGen = rec.learnGen;
     rec.ownWrites = [];
     rec.deferred.length = 0;
+    rec.syncs.clear();
     this.active.delete(rec);
   }
 
@@ -420,6 +462,15 @@ export class Learner {
     }
   }
 
+  /**
+   * The process is going away at once (a crash, as tests simulate one): nothing more is learned or
+   * written; syncs waiting for a write fail. Unlike close(), nothing is flushed or released.
+   */
+  abandon(): void {
+    this.stop();
+    this.closed = true;
+  }
+
   /** Stop ticking, wait for writes in flight and free the core objects. Call flush() first. */
   async close(): Promise<void> {
     this.stop();
@@ -495,6 +546,7 @@ export class Learner {
         deferred: [],
         epoch: 0,
         dropped: [],
+        syncs: new Map(),
         merges: 0,
         learns: 0,
         persists: 0,
@@ -535,6 +587,10 @@ export class Learner {
     rec.storedLearned = digestOf(spec.learned);
     rec.resourceVersion = stored?.resourceVersion ?? null;
     rec.lastPersistAt = spec.learned == null ? -Infinity : this.clock.now();
+    if (this.durable) {
+      rec.syncs = new Map();
+      for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
+    }
     this.applyDeferred(rec);
   }
 
@@ -604,6 +660,8 @@ export class Learner {
     if (rec.persisting) return rec.persisting;
     const spec = JSON.parse(rec.guardian!.toWire()) as GuardianSpecJson;
     const gen = rec.learnGen;
+    // Durable mode learns every sync as it is merged: the ids now are those the learned part holds.
+    const syncs = this.durable ? [...rec.syncs].map(([instance, last]) => `${instance}:${last.seq}`) : undefined;
     const startedAt = this.clock.now();
     const inFlight = rec.sincePersist;
     rec.sincePersist = this.core.newPile();
@@ -611,7 +669,7 @@ export class Learner {
       let stored;
       try {
         if (!this.mayWrite(rec.namespace, rec.service)) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${rec.namespace}/${rec.service} is no longer learned by this replica`);
-        stored = await this.store.updateLearned(rec.namespace, rec.service, spec.learned ?? null, spec.samples);
+        stored = await this.store.updateLearned(rec.namespace, rec.service, spec.learned ?? null, spec.samples, syncs);
       } catch (err) {
         if (this.durable) {
           inFlight.dispose();
@@ -679,6 +737,7 @@ export class Learner {
       rec.lastPersistAt = -Infinity;
       rec.retryAt = -Infinity;
       rec.failures = 0;
+      rec.syncs.clear();
       return;
     }
     const { spec, resourceVersion } = event.guardian;
@@ -699,6 +758,7 @@ export class Learner {
     this.replaceGuardian(rec, next);
     rec.people = peopleOf(spec);
     rec.storedLearned = learned;
+    if (this.durable) for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
     if (spec.learned == null) rec.lastPersistAt = -Infinity;
     this.log.info({ namespace: rec.namespace, service: rec.service, samples: spec.samples }, 'adopted learned rules written elsewhere');
   }
@@ -720,6 +780,25 @@ export class Learner {
     rec.guardian = next;
     rec.answer = null;
   }
+}
+
+/** `<instance>:<sequence>`, or null for an id of another form (never taken for a repeat). */
+function parseSyncId(syncId: string): { instance: string; seq: number } | null {
+  const colon = syncId.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const digits = syncId.slice(colon + 1);
+  if (!/^\d{1,15}$/.test(digits)) return null;
+  return { instance: syncId.slice(0, colon), seq: Number(digits) };
+}
+
+/** The learning generation that holds a repeat of this sync, undefined when it is not a repeat. */
+function repeatGen(rec: ServiceRecord, syncId: string | undefined): number | undefined {
+  if (syncId === undefined) return undefined;
+  const id = parseSyncId(syncId);
+  const last = id === null ? undefined : rec.syncs.get(id.instance);
+  if (id === null || last === undefined || id.seq > last.seq) return undefined;
+  // An older sequence than the last was taken before it (or went into a later one): nothing to wait for.
+  return id.seq === last.seq ? last.gen : 0;
 }
 
 function keyOf(namespace: string, service: string): string {

@@ -44,6 +44,7 @@ export class ServiceMetrics {
         },
       });
     fromLearner('guard_service_learns_total', 'Piles learned into Guardians', () => learner.stats().learns);
+    fromLearner('guard_service_syncs_repeated_total', 'Syncs a gate sent again (same sync id) after they were merged: answered, not learned twice', () => learner.stats().repeats);
     fromLearner('guard_service_persists_total', 'Learned rules written to the store', () => learner.stats().persists);
     fromLearner('guard_service_persist_failures_total', 'Failed writes of learned rules (retried)', () => learner.stats().persistFailures);
     new Gauge({

@@ -101,6 +101,7 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
           learned: current?.learned ?? null,
           samples: current?.samples ?? 0,
           control: (hasControl ? body.control : (current?.control ?? defaults.control)) as GuardianSpecJson['control'],
+          ...(current?.syncs ? { syncs: current.syncs } : {}),
         };
       }),
     );

@@ -32,6 +32,13 @@ export interface ReplicasConfig {
 /** The header a forwarded sync carries: the name of the replica that forwarded it. */
 export const FORWARDED_HEADER = 'x-guard-forwarded-by';
 
+/**
+ * The header a gate's sync may carry: one id per pile, kept when the same pile is resent after an
+ * answer that never came, so that the replica learning it learns it once (docs/operations.md,
+ * Replicas). Optional: the original's gates send none.
+ */
+export const SYNC_ID_HEADER = 'x-guard-sync-id';
+
 export interface ForwardedAnswer {
   status: number;
   contentType: string;
@@ -75,7 +82,7 @@ export class Replicas {
    * resends) when no live replica holds the shard, the sync was already forwarded once, or the
    * owner cannot be reached.
    */
-  async forward(namespace: string, service: string, sync: { url: string; authorization: string | undefined; body: string; forwardedBy: string | undefined }): Promise<ForwardedAnswer> {
+  async forward(namespace: string, service: string, sync: { url: string; authorization: string | undefined; syncId: string | undefined; body: string; forwardedBy: string | undefined }): Promise<ForwardedAnswer> {
     const shard = this.leases.shardOf(namespace, service);
     const owner = sync.forwardedBy === undefined ? this.leases.ownerOf(shard) : null;
     if (owner === null) {
@@ -88,6 +95,7 @@ export class Replicas {
         dispatcher: this.agent,
         headers: {
           ...(sync.authorization ? { authorization: sync.authorization } : {}),
+          ...(sync.syncId ? { [SYNC_ID_HEADER]: sync.syncId } : {}),
           [FORWARDED_HEADER]: this.config.identity,
         },
         body: sync.body,

@@ -9,7 +9,7 @@ import { ApiError, isApiError } from './api-errors.js';
 import type { GateIdentity } from './auth.js';
 import { LearnerError } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
-import { FORWARDED_HEADER } from './replicas.js';
+import { FORWARDED_HEADER, SYNC_ID_HEADER } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
 import { isStoreError } from '../store/index.js';
 
@@ -44,12 +44,14 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
     handler: async (req, reply) => {
       const gate = req.gate!;
       const text = typeof req.body === 'string' ? req.body : '';
+      const syncId = syncIdOf(req.headers[SYNC_ID_HEADER]);
       if (ctx.replicas && !ctx.replicas.learnsHere(gate.namespace, gate.service)) {
         // Another replica learns this service: it gets the sync as it came (docs/operations.md, Replicas).
         const forwardedBy = req.headers[FORWARDED_HEADER];
         const answer = await ctx.replicas.forward(gate.namespace, gate.service, {
           url: req.raw.url ?? '/sync',
           authorization: req.headers.authorization,
+          syncId,
           body: text,
           forwardedBy: typeof forwardedBy === 'string' ? forwardedBy : undefined,
         });
@@ -72,13 +74,15 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       }
       const samples = pile?.count ?? 0;
       let answer: string;
+      let repeated: boolean;
       try {
-        answer = await ctx.learner.sync(gate.namespace, gate.service, pile);
+        ({ answer, repeated } = await ctx.learner.syncOnce(gate.namespace, gate.service, pile, syncId));
       } catch (err) {
         throw asApiError(err);
       }
-      ctx.metrics.samplesMerged.inc(samples);
-      if (message.alerts.length > 0) {
+      // A repeat (the same sync id, resent after its answer was lost): its samples and alerts were taken the first time.
+      if (!repeated) ctx.metrics.samplesMerged.inc(samples);
+      if (!repeated && message.alerts.length > 0) {
         const kept = ctx.alerts.add(gate.namespace, gate.service, gate.pod, message.alerts);
         const valid = message.alerts.map(asSyncAlert).filter((a) => a !== null);
         for (const recorder of ctx.alertRecorders) recorder.record(gate.namespace, gate.service, gate.pod, valid);
@@ -88,6 +92,18 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       return reply.type('application/json').send(`{"guardian":${answer}}`);
     },
   });
+}
+
+/** Letters, digits and `._:-`, 1 to 64 of them: what a gate's sync id may be. */
+const SYNC_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The sync's id (undefined without one); a malformed or repeated header is refused, nothing merged. */
+function syncIdOf(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !SYNC_ID.test(value)) {
+    throw new ApiError('GUARD_API_INVALID', `${SYNC_ID_HEADER} must be one value of 1 to 64 letters, digits, '.', '_', ':' or '-'`);
+  }
+  return value;
 }
 
 function asApiError(err: unknown): unknown {

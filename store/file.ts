@@ -126,10 +126,11 @@ export class FileGuardianStore implements GuardianStore {
     return this.run(() => this.serialized(`${namespace}.${service}`, () => this.readModifyWrite(namespace, service, change)));
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
     return this.update(namespace, service, (current) => {
       const base = current ?? defaultSpec(this.core);
-      return { configured: base.configured, learned, samples, control: base.control };
+      const ids = syncs ?? base.syncs;
+      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
     });
   }
 

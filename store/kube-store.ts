@@ -147,11 +147,12 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, false)));
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
     checkNames(namespace, service);
     const change = (current: GuardianSpecJson | null): GuardianSpecJson => {
       const base = current ?? defaultSpec(this.core);
-      return { configured: base.configured, learned, samples, control: base.control };
+      const ids = syncs ?? base.syncs;
+      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
     };
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, true)));
   }
@@ -267,6 +268,8 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     const name = this.objects.objectName(service);
     const where = this.objects.describe(namespace, name);
     for (let attempt = 1; ; attempt++) {
+      // A store closed while this write waited its turn (or retried) writes nothing more.
+      this.assertOpen();
       const object = await this.fetch(namespace, name);
       // An invalid stored Guardian is refused, never overwritten as if it were absent.
       const current = object ? this.stored(namespace, service, object) : null;

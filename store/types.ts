@@ -8,7 +8,19 @@ export type GuardianSpecJson = {
   learned?: unknown | null;
   samples: number;
   control: { alert: boolean; block: boolean; learn: boolean; force: boolean; auto: boolean } | null;
+  /**
+   * The last sync id (`<gate instance>:<sequence>`) of each gate whose samples `learned` holds,
+   * least recently used first (at most MAX_SYNC_IDS): guard-service's replicas learn a resent sync
+   * once (docs/operations.md, Replicas). Ours only; the original ignores it.
+   */
+  syncs?: string[];
 };
+
+/** The most gate instances whose last sync id a Guardian keeps. */
+export const MAX_SYNC_IDS = 512;
+
+/** What a sync id may be: letters, digits and `._:-`, 1 to 64 of them. */
+export const SYNC_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** A read-modify-write step: the current spec and its resourceVersion (both null when absent). */
 export type GuardianChange = (current: GuardianSpecJson | null, resourceVersion: string | null) => GuardianSpecJson;
@@ -47,10 +59,11 @@ export interface GuardianStore {
    */
   update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian>;
   /**
-   * Only learned + samples, leaving configured/control (people's fields) untouched. A Guardian
+   * Only learned + samples (and the ids of the syncs they hold, when given), leaving
+   * configured/control (people's fields) untouched. A Guardian
    * that does not exist yet is created with the default Guardian's configured and control.
    */
-  updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian>;
+  updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian>;
   /** GUARD_STORE_NOT_FOUND when there is no such Guardian. */
   delete(namespace: string, service: string): Promise<void>;
   /**

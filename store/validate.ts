@@ -2,7 +2,7 @@
 // names), and a spec is stored only in the form the core loads and writes back.
 import { CoreError, type Core } from '../core/index.js';
 import { StoreError } from './errors.js';
-import { MAX_SAMPLES, type GuardianSpecJson } from './types.js';
+import { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID, type GuardianSpecJson } from './types.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -39,10 +39,34 @@ export function canonicalSpec(core: Core, input: string | object, where: string)
     throw err;
   }
   try {
-    return JSON.parse(guardian.toWire()) as GuardianSpecJson;
+    const spec = JSON.parse(guardian.toWire()) as GuardianSpecJson;
+    // The core knows nothing of the sync ids: they are carried beside what it writes. Read
+    // leniently: ids that are not ids are left out (they only ever make a resend learned again).
+    const syncs = syncIdsIn(input);
+    if (syncs.length > 0) spec.syncs = syncs;
+    return spec;
   } finally {
     guardian.dispose();
   }
+}
+
+/** The valid sync ids of a spec, Guardian object or ConfigMap (value or text), the last MAX_SYNC_IDS. */
+function syncIdsIn(input: string | object): string[] {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    if (!input.includes('"syncs"')) return [];
+    try {
+      value = JSON.parse(input);
+    } catch {
+      return [];
+    }
+  }
+  const holder = value as { spec?: unknown; data?: { Guardian?: unknown }; syncs?: unknown } | null;
+  if (holder === null || typeof holder !== 'object') return [];
+  if (typeof holder.data?.Guardian === 'string') return syncIdsIn(holder.data.Guardian);
+  if (holder.spec !== undefined && holder.spec !== null && typeof holder.spec === 'object') return syncIdsIn(holder.spec);
+  const ids = Array.isArray(holder.syncs) ? holder.syncs.filter((id): id is string => typeof id === 'string' && SYNC_ID.test(id)) : [];
+  return ids.slice(-MAX_SYNC_IDS);
 }
 
 /**
@@ -58,6 +82,10 @@ export function specToWrite(core: Core, spec: unknown, where: string): GuardianS
   const s = spec as Record<string, unknown>;
   for (const key of ['spec', 'kind', 'data']) {
     if (key in s) throw new StoreError('GUARD_STORE_INVALID', `${where}: a GuardianSpec has no "${key}" member (pass the spec, not the object holding it)`, { location: where });
+  }
+  const syncs = s.syncs;
+  if (syncs !== undefined && !(Array.isArray(syncs) && syncs.length <= MAX_SYNC_IDS && syncs.every((id) => typeof id === 'string' && SYNC_ID.test(id)))) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: syncs must be at most ${MAX_SYNC_IDS} sync ids (1 to 64 letters, digits, '.', '_', ':' or '-')`, { location: where });
   }
   const samples = s.samples;
   if (samples !== undefined && !(Number.isInteger(samples) && (samples as number) >= 0 && (samples as number) <= MAX_SAMPLES)) {

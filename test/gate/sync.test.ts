@@ -32,6 +32,8 @@ interface Captured {
   authorization: string | undefined;
   body: string;
   pileCount: number;
+  /** X-Guard-Sync-Id. */
+  syncId: string | undefined;
   alerts: unknown[] | null;
   compromised: boolean;
 }
@@ -48,8 +50,9 @@ async function capturingServer(initial: { answer?: string; mode?: Mode; forwardT
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const msg = JSON.parse(body) as { pile: { count: number }; alerts: unknown[] | null; compromised: boolean };
-      captured.push({ url: req.url ?? '', authorization: req.headers.authorization, body, pileCount: msg.pile.count, alerts: msg.alerts, compromised: msg.compromised });
+      const msg = JSON.parse(body) as { pile: { count: number } | null; alerts: unknown[] | null; compromised: boolean };
+      const syncId = req.headers['x-guard-sync-id'];
+      captured.push({ url: req.url ?? '', authorization: req.headers.authorization, body, pileCount: msg.pile?.count ?? 0, alerts: msg.alerts, compromised: msg.compromised, syncId: typeof syncId === 'string' ? syncId : undefined });
       switch (state.mode) {
         case 'hang':
           hanging.push(res);
@@ -320,7 +323,7 @@ describe('sync policy (FakeClock)', () => {
 });
 
 describe('sync failures and back-off', () => {
-  it('keeps the pile while guard-service is down or hanging, backs off exponentially, delivers it when back', async () => {
+  it('keeps the pile while guard-service is down or hanging, backs off exponentially, delivers it when back, a pile that may have arrived once', async () => {
     const { url: serviceUrl } = await start(null);
     const front = await capturingServer({ mode: 'drop', forwardTo: serviceUrl });
     const h = harness(front.url, { headersTimeoutMs: 300, bodyTimeoutMs: 300, maxBackoffMs: 20_000 });
@@ -359,8 +362,13 @@ describe('sync failures and back-off', () => {
     expect(h.client.stats.backoffMs).toBe(0);
     expect(h.source.origin).toBe('service');
     expect(h.source.current().samples).toBe(50);
-    // Every attempt sent the whole held pile.
-    expect(front.captured.map((c) => c.pileCount)).toEqual([0, 30, 50, 50, 50]);
+    // The 30 samples went out while the service hung: they may have arrived, so they were sent again
+    // alone under their first id until an answer came; the 20 piled meanwhile followed, with their own.
+    expect(front.captured.map((c) => c.pileCount)).toEqual([0, 30, 30, 30, 30, 20]);
+    const ids = front.captured.map((c) => c.syncId);
+    expect(ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(id))).toBe(true);
+    expect(new Set(ids.slice(1, 5)).size).toBe(1);
+    expect(new Set(ids).size).toBe(3);
   });
 
   it('after a core fault: an empty pile in the new instance; a snapshot in flight is lost, its alerts kept', async () => {
@@ -387,8 +395,13 @@ describe('sync failures and back-off', () => {
     h.client.addSession(inNext);
     srv.state.mode = 'answer';
     expect((await h.client.sync(true)).outcome).toBe('ok');
-    expect(srv.captured.at(-1)).toMatchObject({ pileCount: 1 });
-    expect(srv.captured.at(-1)?.alerts).toHaveLength(1);
+    // The unanswered unit goes again first, under its id, with its alerts and no pile; the new pile follows.
+    const [resent, fresh] = srv.captured.slice(-2);
+    expect(resent).toMatchObject({ pileCount: 0, syncId: srv.captured.at(-3)?.syncId });
+    expect(resent?.alerts).toHaveLength(1);
+    expect(fresh).toMatchObject({ pileCount: 1, alerts: null });
+    expect(fresh?.syncId).not.toBe(resent?.syncId);
+    expect(h.client.alertCount).toBe(0);
   });
 
   it('fails fast when nothing listens', async () => {

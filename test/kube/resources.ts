@@ -86,6 +86,23 @@ function normalizeGuardian(object: KubeObject): void {
   if (object.spec === undefined) return;
   if (!isPlainObject(object.spec)) throw invalid('spec', object.spec, 'object');
   const spec = object.spec;
+  // The schema's spec members; a structural schema prunes any other (x-kubernetes-preserve-unknown-fields is only deeper).
+  for (const key of Object.keys(spec)) {
+    if (!['configured', 'learned', 'samples', 'control', 'syncs'].includes(key)) delete spec[key];
+  }
+  if (spec.syncs === null) delete spec.syncs;
+  if (spec.syncs !== undefined) {
+    if (!Array.isArray(spec.syncs)) throw invalid('spec.syncs', spec.syncs, 'array');
+    const ids = spec.syncs as unknown[];
+    const tooMany = ids.length > 512;
+    const bad = ids.findIndex((id) => typeof id !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(id));
+    if (tooMany || bad >= 0)
+      throw statusErrors.invalid(guardian.qualifiedKind, object.metadata.name, [
+        tooMany
+          ? { field: 'spec.syncs', message: `Too many: ${ids.length}: must have at most 512 items` }
+          : { field: `spec.syncs[${bad}]`, message: `Invalid value: ${JSON.stringify(ids[bad])}: spec.syncs[${bad}] in body should match '^[A-Za-z0-9._:-]{1,64}$'` },
+      ]);
+  }
   for (const member of ['configured', 'learned', 'control']) {
     if (spec[member] === null) delete spec[member];
     else if (spec[member] !== undefined && !isPlainObject(spec[member])) throw invalid(`spec.${member}`, spec[member], 'object');

@@ -43,6 +43,30 @@ describe('POST /sync with authenticated gates', () => {
     void service;
   });
 
+  it('takes a sync sent again with its X-Guard-Sync-Id once: samples and alerts; refuses a malformed id', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const body = JSON.stringify(syncMessage());
+    const send = (id: string) => call(`${url}/sync`, { method: 'POST', token, body, headers: { 'x-guard-sync-id': id } });
+    expect((await send('cart-1:0001')).json.guardian.samples).toBe(1);
+    const again = await send('cart-1:0001');
+    expect(again.status).toBe(200);
+    expect(again.json.guardian.samples).toBe(1);
+    const alerts = await call(`${url}/api/v1/alerts?namespace=shop`, { token: kube.token });
+    expect(alerts.json.items).toHaveLength(1);
+    expect(alerts.json.items[0].count).toBe(1);
+    const metrics = await call(`${url}/metrics`);
+    expect(metrics.text).toMatch(/^guard_service_syncs_repeated_total 1$/m);
+    expect(metrics.text).toMatch(/^guard_service_samples_merged_total 1$/m);
+
+    const bad = await send('has spaces');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('GUARD_API_INVALID');
+    expect(bad.json.error.message).toContain('x-guard-sync-id');
+    expect((await send('cart-1:0002')).json.guardian.samples).toBe(2);
+  });
+
   it('takes namespace and service from the token, whatever the query says', async () => {
     const kube = await standin();
     const { url, disk } = await start(kube);

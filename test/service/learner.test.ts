@@ -599,3 +599,75 @@ describe('FakeClock', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('Learner: sync ids (a pile resent after its answer was lost)', () => {
+  function durable(store = new MemoryGuardianStore(core), clock = new FakeClock(1_000_000)) {
+    const learner = new Learner({ core, store, clock, durable: true });
+    learners.push(learner);
+    return { store, learner };
+  }
+
+  it('durable: a repeat is answered without merging; the ids are written with the learned rules and known to the next owner', async () => {
+    const { store, learner } = durable();
+    const first = await learner.syncOnce(NS, SVC, pileOf(40), 'gate-a:1');
+    expect(first.repeated).toBe(false);
+    expect(await samplesStored(store)).toBe(40);
+    expect((await store.get(NS, SVC))!.spec.syncs).toEqual(['gate-a:1']);
+    const again = await learner.syncOnce(NS, SVC, pileOf(40), 'gate-a:1');
+    expect(again).toEqual({ answer: first.answer, repeated: true });
+    expect(await samplesStored(store)).toBe(40);
+    expect(learner.stats().repeats).toBe(1);
+
+    // Another replica takes the service over (it reads the Guardian): the resend is still a repeat.
+    const next = durable(store).learner;
+    expect((await next.syncOnce(NS, SVC, pileOf(40), 'gate-a:1')).repeated).toBe(true);
+    expect((await next.syncOnce(NS, SVC, pileOf(5), 'gate-a:2')).repeated).toBe(false);
+    expect(await samplesStored(store)).toBe(45);
+    // Each gate instance's last sync is what is kept: an older sequence of it is a repeat too.
+    expect((await store.get(NS, SVC))!.spec.syncs).toEqual(['gate-a:2']);
+    expect((await next.syncOnce(NS, SVC, pileOf(40), 'gate-a:1')).repeated).toBe(true);
+    expect(await samplesStored(store)).toBe(45);
+  });
+
+  it('durable: a repeat that arrives while the first one is being written waits for that write', async () => {
+    const { store, learner } = durable();
+    await learner.sync(NS, SVC, pileOf(10), 'gate-b:0');
+    const release = store.holdWrites();
+    const first = learner.syncOnce(NS, SVC, pileOf(7), 'gate-b:1');
+    const repeat = learner.syncOnce(NS, SVC, pileOf(7), 'gate-b:1');
+    let settled = false;
+    void repeat.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    release();
+    expect((await first).repeated).toBe(false);
+    expect((await repeat).repeated).toBe(true);
+    expect(await samplesStored(store)).toBe(17);
+  });
+
+  it('keeps the last sync of the most recent 512 gate instances; ids of another form and syncs without one are always merged', async () => {
+    const { store, learner } = durable();
+    for (let i = 0; i < 520; i++) await learner.sync(NS, SVC, pileOf(1), `gate-${i}:7`);
+    const ids = (await store.get(NS, SVC))!.spec.syncs!;
+    expect(ids).toHaveLength(512);
+    expect(ids[0]).toBe('gate-8:7');
+    expect(ids.at(-1)).toBe('gate-519:7');
+    // The oldest instances were forgotten: their resend is merged again (the bound the audit asks for).
+    expect((await learner.syncOnce(NS, SVC, pileOf(1), 'gate-0:7')).repeated).toBe(false);
+    expect((await learner.syncOnce(NS, SVC, pileOf(1), 'gate-519:7')).repeated).toBe(true);
+    await learner.sync(NS, SVC, pileOf(1), 'no-sequence');
+    await learner.sync(NS, SVC, pileOf(1), 'no-sequence');
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.sync(NS, SVC, pileOf(1));
+    expect(await samplesStored(store)).toBe(525);
+  });
+
+  it('one replica: repeats are known in memory, and no ids are written', async () => {
+    const { store, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(30), 'gate-c:1');
+    expect((await learner.syncOnce(NS, SVC, pileOf(30), 'gate-c:1')).repeated).toBe(true);
+    await learner.flush();
+    expect(await samplesStored(store)).toBe(30);
+    expect((await store.get(NS, SVC))!.spec.syncs).toBeUndefined();
+  });
+});

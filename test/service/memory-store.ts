@@ -81,10 +81,11 @@ export class MemoryGuardianStore implements GuardianStore {
     return structuredClone(stored);
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
     const stored = await this.update(namespace, service, (current) => {
       const base = current ?? this.defaults();
-      return { configured: base.configured, learned, samples, control: base.control };
+      const ids = syncs ?? base.syncs;
+      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
     });
     this.learnedWrites.push({ namespace, service, samples, learned: structuredClone(learned) });
     return stored;

@@ -85,7 +85,9 @@ describe('deploy/guardian-crd.yaml', () => {
   it('declares the spec the original writes', () => {
     const spec = root.properties!.spec;
     const p = spec.properties!;
-    expect(Object.keys(p).sort()).toEqual(['configured', 'control', 'learned', 'samples']);
+    expect(Object.keys(p).sort()).toEqual(['configured', 'control', 'learned', 'samples', 'syncs']);
+    // Guard's sync ids (docs/operations.md, Replicas): declared, bounded as the store bounds them.
+    expect(p.syncs).toMatchObject({ type: 'array', maxItems: 512, items: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } });
     for (const deep of ['configured', 'learned']) {
       expect(p[deep]).toMatchObject({ type: 'object', nullable: true, 'x-kubernetes-preserve-unknown-fields': true });
     }

@@ -142,6 +142,23 @@ export function kubeStoreSuite(kind: KubeStoreKind): void {
       expect(await store.get(ns, 'cart')).toEqual(learned);
     });
 
+    it('keeps the sync ids of the learned rules through learner writes and people edits; refuses malformed ones', async () => {
+      const ns = freshNamespace();
+      const store = make();
+      const first = await store.updateLearned(ns, 'cart', learnedWith(['A']), 3, ['gate-1:a', 'gate-2:b']);
+      expect(first.spec.syncs).toEqual(['gate-1:a', 'gate-2:b']);
+      // Without ids (a single replica), the ones stored stay; a person's edit keeps them too.
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5)).spec.syncs).toEqual(['gate-1:a', 'gate-2:b']);
+      // With ids, they replace the stored ones (the learner writes every id its learned rules hold).
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5, ['gate-1:a', 'gate-2:c'])).spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
+      const edited = await store.update(ns, 'cart', (cur) => ({ ...cur!, configured: configuredWith(['GET']) }));
+      expect(edited.spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
+      expect((await store.get(ns, 'cart'))!.spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
+      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, ['not an id']), 'GUARD_STORE_INVALID');
+      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, Array.from({ length: 513 }, (_, i) => `s${i}`)), 'GUARD_STORE_INVALID');
+      expect((await store.get(ns, 'cart'))!.spec.samples).toBe(5);
+    });
+
     it('refuses a spec the core does not load, and writes nothing', async () => {
       const ns = freshNamespace();
       const store = make();
