@@ -2,6 +2,7 @@
 // {pile, alerts, compromised} in, {"guardian": <GuardianSpec>} out. The caller is identified
 // before its body is read; the body is bounded and checked by the core; a refused sync changes
 // nothing. The learner's GuardianSpec text is spliced into the answer as it is, not re-serialised.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CoreError, type Pile } from '../core/index.js';
 import { asSyncAlert } from './alerts.js';
@@ -76,7 +77,7 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       let answer: string;
       let repeated: boolean;
       try {
-        ({ answer, repeated } = await ctx.learner.syncOnce(gate.namespace, gate.service, pile, syncId));
+        ({ answer, repeated } = await ctx.learner.syncOnce(gate.namespace, gate.service, pile, syncId === undefined ? undefined : scopedSyncId(gate.pod, syncId)));
       } catch (err) {
         throw asApiError(err);
       }
@@ -104,6 +105,20 @@ function syncIdOf(value: string | string[] | undefined): string | undefined {
     throw new ApiError('GUARD_API_INVALID', `${SYNC_ID_HEADER} must be one value of 1 to 64 letters, digits, '.', '_', ':' or '-'`);
   }
   return value;
+}
+
+/**
+ * The sync id as the learner keeps it: the gate's instance bound to the pod its token was reviewed
+ * for (a digest of both, 16 hex digits), then `:<sequence>`. A gate names its own instance, so
+ * without the binding a compromised pod that learned another pod's instance (it is in the
+ * Guardian's spec.syncs) could send that instance's next sequences first and have the other pod's
+ * samples and alerts taken for repeats. An id without a sequence is kept as it is: never a repeat.
+ */
+export function scopedSyncId(pod: string, syncId: string): string {
+  const colon = syncId.lastIndexOf(':');
+  if (colon <= 0 || !/^\d{1,15}$/.test(syncId.slice(colon + 1))) return syncId;
+  const instance = createHash('sha256').update(pod).update('\0').update(syncId.slice(0, colon)).digest('hex').slice(0, 16);
+  return `${instance}${syncId.slice(colon)}`;
 }
 
 function asApiError(err: unknown): unknown {

@@ -9,7 +9,8 @@ export type GuardianSpecJson = {
   samples: number;
   control: { alert: boolean; block: boolean; learn: boolean; force: boolean; auto: boolean } | null;
   /**
-   * The last sync id (`<gate instance>:<sequence>`) of each gate whose samples `learned` holds,
+   * The last sync id (`<gate instance>:<sequence>`, the instance a digest of the gate's pod and its
+   * own instance id: service/sync-route.ts) of each gate whose samples `learned` holds,
    * least recently used first (at most MAX_SYNC_IDS): guard-service's replicas learn a resent sync
    * once (docs/operations.md, Replicas). Ours only; the original ignores it.
    */

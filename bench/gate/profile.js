@@ -59,7 +59,7 @@ function profileIn(dir) {
   return JSON.parse(readFileSync(join(dir, file), 'utf8'));
 }
 
-/** Per function and server (BENCH_PROFILE_DETAIL=1), for looking closer. */
+/** Per function and server (BENCH_PROFILE_DETAIL=N: the N largest, at least 60), for looking closer. */
 const detail = new Map();
 let profiled = '';
 
@@ -162,7 +162,7 @@ async function main() {
       results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm), gc });
       console.log(`${who}: ${load.rps.toFixed(0)} req/s, ${gc.promotedPerRequest.toFixed(0)} B promoted per request, ${gc.fullCollections} full collections`);
     }
-    if (process.env.BENCH_PROFILE_DETAIL) for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.log(`${v.toFixed(2).padStart(7)} µs  ${k}`);
+    if (process.env.BENCH_PROFILE_DETAIL) for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, Math.max(60, Number(process.env.BENCH_PROFILE_DETAIL) || 0))) console.log(`${v.toFixed(2).padStart(7)} µs  ${k}`);
     const block = report(results);
     writeBlock(DOC, MARKERS, block);
     console.log(block);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { syncMessage } from '../vectors/fixtures.js';
 import { call, eventually, gate, methods, pileText, standin, start, sync, syncBody } from './api-support.js';
+import { scopedSyncId } from '../../service/sync-route.js';
 
 describe('POST /sync with authenticated gates', () => {
   it('learns from a gate and answers its Guardian; the first learn is persisted at once', async () => {
@@ -65,6 +66,22 @@ describe('POST /sync with authenticated gates', () => {
     expect(bad.json.error.code).toBe('GUARD_API_INVALID');
     expect(bad.json.error.message).toContain('x-guard-sync-id');
     expect((await send('cart-1:0002')).json.guardian.samples).toBe(2);
+
+    // Another pod of the service sending the same instance and sequence (as a compromised pod that
+    // read the ids in spec.syncs would) is not taken for a repeat: ids are bound to the token's pod.
+    const other = gate(kube, 'shop', 'cart-2', { app: 'cart' });
+    const fromOther = await call(`${url}/sync`, { method: 'POST', token: other, body, headers: { 'x-guard-sync-id': 'cart-1:0003' } });
+    expect(fromOther.json.guardian.samples).toBe(3);
+    expect((await send('cart-1:0003')).json.guardian.samples).toBe(4);
+    expect((await call(`${url}/metrics`)).text).toMatch(/^guard_service_syncs_repeated_total 1$/m);
+  });
+
+  it('binds a sync id to the pod of the token: a digest of pod and instance, the sequence kept', () => {
+    expect(scopedSyncId('cart-1', 'a1b2:7')).toMatch(/^[0-9a-f]{16}:7$/);
+    expect(scopedSyncId('cart-1', 'a1b2:7')).toBe(scopedSyncId('cart-1', 'a1b2:7'));
+    expect(scopedSyncId('cart-2', 'a1b2:7')).not.toBe(scopedSyncId('cart-1', 'a1b2:7'));
+    expect(scopedSyncId('cart-1', 'a1b2:7').split(':')[0]).toBe(scopedSyncId('cart-1', 'a1b2:8').split(':')[0]);
+    expect(scopedSyncId('cart-1', 'no-sequence')).toBe('no-sequence');
   });
 
   it('takes namespace and service from the token, whatever the query says', async () => {
