@@ -143,7 +143,24 @@ export function exchangeCases(core, caps = {}) {
   const decideRequest = () => {
     sink ^= staged[next()].decide(guardian, REQ);
   };
-  return { cases, stages, decideRequest, guardian, sink: () => sink };
+  /**
+   * One exchange (ending with Session.finish) with `between` called after the request's decision,
+   * after the response's and after the end: where the gate's event loop reads and writes sockets.
+   */
+  const exchangeBetween = (between) => {
+    const x = EXCHANGES[next()];
+    const s = session;
+    s.reset();
+    s.profileRequest(x.req);
+    sink ^= s.decide(guardian, REQ);
+    between();
+    s.profileResponse(x.resp);
+    sink ^= s.decide(guardian, RESP);
+    between();
+    sink ^= s.finish(guardian, true, x.ms[0], x.ms[1], pile);
+    between();
+  };
+  return { cases, stages, decideRequest, exchangeBetween, guardian, sink: () => sink };
 }
 
 /**
@@ -193,7 +210,25 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // `--compare OTHER.wasm` measures (d) of that build against this one's, interleaved.
   const { loadCore, createCore } = await import('../../build/js/core/index.js');
   const { readFileSync } = await import('node:fs');
-  if (process.argv[2] === '--compare') {
+  if (process.argv[2] === '--syscalls') {
+    // The same exchange and the same three system calls (a 64-byte write to /dev/null), the calls
+    // made all before the exchange (A) or between its stages (B), as the gate's socket reads and
+    // writes fall: B − A is what returning from the kernel costs the core's next stage.
+    const { openSync, writeSync } = await import('node:fs');
+    const fd = openSync('/dev/null', 'w');
+    const bytes = Buffer.alloc(64);
+    const sys = () => writeSync(fd, bytes);
+    const { exchangeBetween } = exchangeCases(loadCore());
+    const noop = () => {};
+    const before = () => {
+      sys();
+      sys();
+      sys();
+      exchangeBetween(noop);
+    };
+    const r = interleaved(before, () => exchangeBetween(sys), 200, 5);
+    console.log(`(d) with three system calls before it: ${r.a.toFixed(2)} µs; with one after each stage: ${r.b.toFixed(2)} µs; +${(r.b - r.a).toFixed(2)} µs (ratio ${r.ratio.toFixed(3)}, ${r.ratios.length} slice pairs)`);
+  } else if (process.argv[2] === '--compare') {
     // The other build learns as its own host would: without caps (an older core has none).
     const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
     const mine = exchangeCases(loadCore());

@@ -62,7 +62,9 @@ export async function startGateProcess(upstream, serviceUrl, extraEnv = {}) {
     GUARD_ADMIN_PORT: String(adminPort),
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [BIN, 'gate'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_GATE_V8_FLAGS (space-separated): V8 flags that NODE_OPTIONS does not take, on the command line.
+  const v8Flags = (process.env.BENCH_GATE_V8_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...v8Flags, BIN, 'gate'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // The log (pino JSON lines on stdout): the lines at warn or above are kept.
   /** @type {string[]} */
   const warned = [];

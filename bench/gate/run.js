@@ -33,6 +33,11 @@ const SLICE_SECONDS = Number(process.env.BENCH_GATE_SLICE_SECONDS ?? 2);
 const SLICES = Number(process.env.BENCH_GATE_SLICES ?? 4);
 const SOAK_SECONDS = Number(process.env.BENCH_GATE_SOAK_SECONDS ?? 60);
 const CONNECTIONS = [1, 16, 64];
+// BENCH_GATE_TRY=1: a quick look for trying a change — only the dispatch pass-through and the uws
+// gate, the connection counts of BENCH_GATE_CONNECTIONS (default 1,16), the plain GET, no soak;
+// nothing is written (the docs keep the full run's figures).
+const TRY = process.env.BENCH_GATE_TRY === '1';
+const TRY_CONNECTIONS = (process.env.BENCH_GATE_CONNECTIONS ?? '1,16').split(',').map(Number);
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, addedUs: 15, rssBytes: 100e6 };
@@ -213,18 +218,27 @@ async function main() {
     console.log(`block mode: ${check.map((c) => `${c.gate} ${c.allowed}/${c.of} allowed, ${c.blocked}/${c.attacks} attacks blocked`).join('; ')}`);
 
     // 3. The measurements.
-    const servers = [dispatch, requestApi, ...gates];
+    const servers = TRY ? [dispatch, gates[0]] : [dispatch, requestApi, ...gates];
     for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
-    const results = await direct(backend);
-    for (const mix of MIXES) {
-      for (const c of CONNECTIONS) {
+    const results = TRY ? [] : await direct(backend);
+    for (const mix of TRY ? MIXES.slice(0, 1) : MIXES) {
+      for (const c of TRY ? TRY_CONNECTIONS : CONNECTIONS) {
         const rows = await interleaved(servers, mix, c);
         for (const r of rows) {
           results.push(r);
           console.log(`${mix.name.padEnd(9)} c=${String(c).padStart(2)}  ${r.name.padEnd(27)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  CPU ${r.cpuUs.toFixed(1)} µs/req  errors ${r.errors}  non-2xx ${r.non2xx}  busy ${r.busyCores.toFixed(2)} cores`);
         }
+        if (TRY) {
+          const [base, gate] = rows;
+          const coreSum = await uwsGate.metric('guard_gate_core_duration_seconds_sum');
+          const coreCount = await uwsGate.metric('guard_gate_core_duration_seconds_count');
+          console.log(`  the gate's core time so far: ${((coreSum / coreCount) * 1e6).toFixed(2)} µs an exchange (guard_gate_core_duration_seconds)`);
+          console.log(`  → gate/pass-through: ${pct(gate.rps / base.rps)} of req/s, +${((1e6 / gate.rps - 1e6 / base.rps) * c).toFixed(1)} µs a request, CPU ${gate.cpuUs.toFixed(1)} against ${base.cpuUs.toFixed(1)} µs/req`);
+        }
       }
     }
+
+    if (TRY) return;
 
     // 4. Soak: the blocking gate (uws) at 64 connections on the mix; its RSS every 5 s.
     const idle = uwsGate.memory().rss;
