@@ -202,7 +202,7 @@ export class GateMetrics {
       },
     });
     this.alerts = new Counter({ name: 'guard_gate_alerts_total', help: 'Security alerts, by level', labelNames: ['level'], registers });
-    this.alertsDropped = new Counter({ name: 'guard_gate_alerts_dropped_total', help: 'Distinct alerts not sent to guard-service: the sync client held its limit already (still logged)', registers });
+    this.alertsDropped = new Counter({ name: 'guard_gate_alerts_dropped_total', help: 'Distinct alerts not sent to guard-service: the sync client held its limit already, or guard-service refused the sync that carried them (still logged)', registers });
     this.blocks = new Counter({ name: 'guard_gate_blocks_total', help: 'Blocked exchanges, by stage', labelNames: ['stage'], registers });
     this.syncs = new Counter({ name: 'guard_gate_syncs_total', help: 'Syncs with guard-service, by result', labelNames: ['result'], registers });
     this.syncSeconds = new Histogram({ name: 'guard_gate_sync_duration_seconds', help: 'Duration of a sync with guard-service', buckets: SLOW, registers });

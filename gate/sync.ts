@@ -513,7 +513,7 @@ export class SyncClient {
       const body = `{"pile":${unit.pile ? unit.pile.toWire() : 'null'},"alerts":${unit.alerts.length > 0 ? JSON.stringify(unit.alerts) : 'null'},"compromised":${this.compromised}}`;
       const answer = await this.post(body, unit.id);
       if (answer.status !== 200) {
-        result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})`, ms: 0 };
+        result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})${answer.text.trim() ? `: ${answer.text.trim().slice(0, 300)}` : ''}`, ms: 0 };
       } else {
         let parsed: unknown;
         try {
@@ -533,6 +533,17 @@ export class SyncClient {
     }
     if (result.outcome === 'ok') {
       if (unit.core === this.core) unit.pile?.dispose();
+    } else if (result.status !== undefined && REFUSED.has(result.status)) {
+      // guard-service refused the message itself (400: invalid, 413: too large): the same bytes
+      // would be refused again, and held first they would keep everything newer from going. Dropped.
+      if (unit.core === this.core) unit.pile?.dispose();
+      if (unit.samples > 0 || unit.alerts.length > 0) {
+        this.log.error(
+          { status: result.status, syncId: unit.id, samples: unit.samples, alerts: unit.alerts.length, answer: result.error },
+          'sync: guard-service refused the sync message - its samples and alerts are dropped (the alerts are in this log)',
+        );
+      }
+      for (let i = 0; i < unit.alerts.length; i++) this.onAlertDropped?.();
     } else {
       let kept = unit;
       if (unit.core !== this.core) {
@@ -613,6 +624,9 @@ interface SyncUnit {
   /** Sent before without an answer. */
   resent: boolean;
 }
+
+/** Answers that refuse the sync message itself: sending it again cannot succeed. */
+const REFUSED = new Set([400, 413]);
 
 /** The header of a sync's id (guard-service learns a sync sent again with the same id once). */
 const SYNC_ID_HEADER = 'x-guard-sync-id';

@@ -16,6 +16,7 @@ import { loadCore } from '../../core/index.js';
 import { GuardianSource } from '../../gate/guardian-source.js';
 import { SyncClient, type SyncClientOptions, type SyncResult } from '../../gate/sync.js';
 import { FakeClock, type Clock } from '../../clock/index.js';
+import { silentLogger } from '../../log/index.js';
 import { core, eventually, start, tempDir } from '../service/api-support.js';
 
 const NS = 'shop';
@@ -38,7 +39,7 @@ interface Captured {
   compromised: boolean;
 }
 
-type Mode = 'answer' | 'hang' | 'drop' | 'status500' | 'forward';
+type Mode = 'answer' | 'hang' | 'drop' | 'status500' | 'status400' | 'forward';
 
 /** A server recording every /sync; answers `answer` (text), hangs, drops, fails or forwards. */
 async function capturingServer(initial: { answer?: string; mode?: Mode; forwardTo?: string } = {}) {
@@ -62,6 +63,9 @@ async function capturingServer(initial: { answer?: string; mode?: Mode; forwardT
           return;
         case 'status500':
           res.writeHead(500).end('{"error":"down"}');
+          return;
+        case 'status400':
+          res.writeHead(400).end('{"error":{"code":"GUARD_API_INVALID","message":"the pile is not one the core reads"}}');
           return;
         case 'forward':
           void request(`${state.forwardTo}${req.url}`, { method: 'POST', body, headers: req.headers.authorization ? { authorization: req.headers.authorization } : {} }).then(
@@ -402,6 +406,33 @@ describe('sync failures and back-off', () => {
     expect(fresh).toMatchObject({ pileCount: 1, alerts: null });
     expect(fresh?.syncId).not.toBe(resent?.syncId);
     expect(h.client.alertCount).toBe(0);
+  });
+
+  it('a sync message guard-service refuses (400) is dropped, not held: what comes after it still goes', async () => {
+    const srv = await capturingServer({ mode: 'status400' });
+    const errors: string[] = [];
+    let dropped = 0;
+    const log = { ...silentLogger, error: (obj: object, msg?: string) => errors.push(`${msg} ${JSON.stringify(obj)}`) };
+    const h = harness(srv.url, { log, onAlertDropped: () => dropped++ });
+    pile(h.client, 4);
+    h.client.addAlert({ children: null, reasons: ['x'], result: 1 }, '[x,]');
+    const refused = await h.client.sync(true);
+    expect(refused).toMatchObject({ outcome: 'status', status: 400 });
+    expect(refused.error).toContain('GUARD_API_INVALID');
+    expect(h.client.pileCount).toBe(0);
+    expect(h.client.alertCount).toBe(0);
+    expect(dropped).toBe(1);
+    expect(errors.some((e) => e.includes('refused the sync message') && e.includes('"samples":4'))).toBe(true);
+    expect(h.client.stats.backoffMs).toBeGreaterThan(0);
+
+    srv.state.mode = 'answer';
+    pile(h.client, 2);
+    h.clock.advance(h.client.stats.backoffMs * 2);
+    expect((await h.client.sync(true)).outcome).toBe('ok');
+    const [first, next] = srv.captured.slice(-2);
+    expect(first).toMatchObject({ pileCount: 4 });
+    expect(next).toMatchObject({ pileCount: 2, alerts: null });
+    expect(next?.syncId).not.toBe(first?.syncId);
   });
 
   it('fails fast when nothing listens', async () => {
