@@ -7,9 +7,13 @@
 //   * 5 intervals (+ jitter) have passed since the last successful sync                     → sync;
 //   * never sooner than 5 s after the previous attempt; one sync at a time; after a failure the
 //     next attempt waits an exponential back-off (capped) — the thresholds do not bypass it.
-// A sync sends a snapshot: the pile and alerts are moved aside, new ones collect meanwhile; after a
-// 200 with a JSON answer the snapshot is dropped, otherwise it is put back (alerts bounded by count,
-// the pile by the core's caps). Everything is asynchronous and never runs on a request path.
+// A sync sends a unit: the pile and alerts are moved aside under a sync id
+// (`X-Guard-Sync-Id: <instance>:<sequence>`), new ones collect meanwhile. After a 200 with a JSON
+// answer the unit is dropped; a unit guard-service refused as such (400, 413) is dropped too
+// (logged); any other outcome may have been learned all the same, so the unit is kept aside and
+// sent again alone, under the same id, before anything newer — guard-service learns an id once.
+// At most one unit waits so (alerts bounded by count, piles by the core's caps). Everything is
+// asynchronous and never runs on a request path.
 // The pile lives in the core: after a core fault replaceCore() starts an empty one in the new
 // instance (the samples of the old one are lost; the alerts, held here, are not).
 import { randomUUID } from 'node:crypto';
