@@ -284,15 +284,33 @@ export class Learner {
     return { answer: (rec.answer ??= rec.guardian!.toWire()), repeated: false };
   }
 
-  /** Keep a merged sync as its instance's last (the most recently used MAX_SYNC_IDS instances per service). */
+  /**
+   * Keep a merged sync as its instance's last: the most recently used MAX_SYNC_IDS instances per
+   * service, and at most MAX_INSTANCES_PER_POD of one pod's (the least recent of that pod's go
+   * first), so that a pod sending syncs under ever new instances only ever forgets its own.
+   */
   private remember(rec: ServiceRecord, syncId: string, gen: number): void {
     const id = parseSyncId(syncId);
     if (id === null) return;
-    const last = rec.syncs.get(id.instance);
+    const syncs = rec.syncs;
+    const last = syncs.get(id.instance);
     if (last !== undefined && last.seq > id.seq) return;
-    rec.syncs.delete(id.instance);
-    rec.syncs.set(id.instance, { seq: id.seq, gen });
-    if (rec.syncs.size > MAX_SYNC_IDS) rec.syncs.delete(rec.syncs.keys().next().value!);
+    if (last === undefined) {
+      const pod = podOf(id.instance);
+      if (pod !== null) {
+        let oldest: string | null = null;
+        let same = 0;
+        for (const instance of syncs.keys()) {
+          if (podOf(instance) !== pod) continue;
+          oldest ??= instance;
+          same++;
+        }
+        if (same >= MAX_INSTANCES_PER_POD) syncs.delete(oldest!);
+      }
+    }
+    syncs.delete(id.instance);
+    syncs.set(id.instance, { seq: id.seq, gen });
+    if (syncs.size > MAX_SYNC_IDS) syncs.delete(syncs.keys().next().value!);
   }
 
   /**
@@ -780,6 +798,20 @@ export class Learner {
     rec.guardian = next;
     rec.answer = null;
   }
+}
+
+/**
+ * Instances of one gate pod kept at once: a pod's gate gets a new instance only when its process
+ * restarts, and the syncs a previous process left unanswered went with it.
+ */
+export const MAX_INSTANCES_PER_POD = 4;
+
+/**
+ * The pod part of an instance as guard-service writes it (service/sync-route.ts: 8 hex digits of
+ * the pod's digest, then 8 of the instance's), null for an instance of another form.
+ */
+function podOf(instance: string): string | null {
+  return instance.length === 16 && /^[0-9a-f]{16}$/.test(instance) ? instance.slice(0, 8) : null;
 }
 
 /** `<instance>:<sequence>`, or null for an id of another form (never taken for a repeat). */

@@ -109,16 +109,19 @@ function syncIdOf(value: string | string[] | undefined): string | undefined {
 
 /**
  * The sync id as the learner keeps it: the gate's instance bound to the pod its token was reviewed
- * for (a digest of both, 16 hex digits), then `:<sequence>`. A gate names its own instance, so
- * without the binding a compromised pod that learned another pod's instance (it is in the
- * Guardian's spec.syncs) could send that instance's next sequences first and have the other pod's
- * samples and alerts taken for repeats. An id without a sequence is kept as it is: never a repeat.
+ * for — 8 hex digits of a digest of the pod, 8 of a digest of pod and instance — then
+ * `:<sequence>`. A gate names its own instance, so without the binding a compromised pod that
+ * learned another pod's instance (it is in the Guardian's spec.syncs) could send that instance's
+ * next sequences first and have the other pod's samples and alerts taken for repeats; the pod part
+ * lets the learner bound the instances it keeps per pod. An id without a sequence is kept as it
+ * is: never a repeat.
  */
 export function scopedSyncId(pod: string, syncId: string): string {
   const colon = syncId.lastIndexOf(':');
   if (colon <= 0 || !/^\d{1,15}$/.test(syncId.slice(colon + 1))) return syncId;
-  const instance = createHash('sha256').update(pod).update('\0').update(syncId.slice(0, colon)).digest('hex').slice(0, 16);
-  return `${instance}${syncId.slice(colon)}`;
+  const podPart = createHash('sha256').update(pod).digest('hex').slice(0, 8);
+  const instance = createHash('sha256').update(pod).update('\0').update(syncId.slice(0, colon)).digest('hex').slice(0, 8);
+  return `${podPart}${instance}${syncId.slice(colon)}`;
 }
 
 function asApiError(err: unknown): unknown {

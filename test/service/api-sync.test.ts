@@ -81,6 +81,9 @@ describe('POST /sync with authenticated gates', () => {
     expect(scopedSyncId('cart-1', 'a1b2:7')).toBe(scopedSyncId('cart-1', 'a1b2:7'));
     expect(scopedSyncId('cart-2', 'a1b2:7')).not.toBe(scopedSyncId('cart-1', 'a1b2:7'));
     expect(scopedSyncId('cart-1', 'a1b2:7').split(':')[0]).toBe(scopedSyncId('cart-1', 'a1b2:8').split(':')[0]);
+    // The first 8 digits name the pod: the same for every instance of one pod.
+    expect(scopedSyncId('cart-1', 'c3d4:1').slice(0, 8)).toBe(scopedSyncId('cart-1', 'a1b2:7').slice(0, 8));
+    expect(scopedSyncId('cart-2', 'a1b2:7').slice(0, 8)).not.toBe(scopedSyncId('cart-1', 'a1b2:7').slice(0, 8));
     expect(scopedSyncId('cart-1', 'no-sequence')).toBe('no-sequence');
   });
 

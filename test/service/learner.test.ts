@@ -662,6 +662,20 @@ describe('Learner: sync ids (a pile resent after its answer was lost)', () => {
     expect(await samplesStored(store)).toBe(525);
   });
 
+  it('keeps at most 4 instances of one pod: a pod sending ever new instances forgets only its own', async () => {
+    const { store, learner } = durable();
+    const hex8 = (i: number) => i.toString(16).padStart(8, '0');
+    // Instances as guard-service writes them: 8 hex digits of the pod, 8 of the instance.
+    for (let i = 0; i < 3; i++) await learner.sync(NS, SVC, pileOf(1), `bbbbbbbb${hex8(i)}:1`);
+    for (let i = 0; i < 600; i++) await learner.sync(NS, SVC, pileOf(1), `aaaaaaaa${hex8(i)}:1`);
+    const ids = (await store.get(NS, SVC))!.spec.syncs!;
+    expect(ids.filter((id) => id.startsWith('aaaaaaaa'))).toEqual([596, 597, 598, 599].map((i) => `aaaaaaaa${hex8(i)}:1`));
+    expect(ids.filter((id) => id.startsWith('bbbbbbbb'))).toHaveLength(3);
+    // The other pod's resends are still repeats.
+    for (let i = 0; i < 3; i++) expect((await learner.syncOnce(NS, SVC, pileOf(1), `bbbbbbbb${hex8(i)}:1`)).repeated).toBe(true);
+    expect(await samplesStored(store)).toBe(603);
+  });
+
   it('one replica: repeats are known in memory, and no ids are written', async () => {
     const { store, learner } = setup();
     await learner.sync(NS, SVC, pileOf(30), 'gate-c:1');
