@@ -815,7 +815,7 @@ function podOf(instance: string): string | null {
 }
 
 /** `<instance>:<sequence>`, or null for an id of another form (never taken for a repeat). */
-function parseSyncId(syncId: string): { instance: string; seq: number } | null {
+export function parseSyncId(syncId: string): { instance: string; seq: number } | null {
   const colon = syncId.lastIndexOf(':');
   if (colon <= 0) return null;
   const digits = syncId.slice(colon + 1);

@@ -8,7 +8,7 @@ import { CoreError, type Pile } from '../core/index.js';
 import { asSyncAlert } from './alerts.js';
 import { ApiError, isApiError } from './api-errors.js';
 import type { GateIdentity } from './auth.js';
-import { LearnerError } from './learner.js';
+import { LearnerError, parseSyncId } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
 import { FORWARDED_HEADER, SYNC_ID_HEADER } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
@@ -117,11 +117,11 @@ function syncIdOf(value: string | string[] | undefined): string | undefined {
  * is: never a repeat.
  */
 export function scopedSyncId(pod: string, syncId: string): string {
-  const colon = syncId.lastIndexOf(':');
-  if (colon <= 0 || !/^\d{1,15}$/.test(syncId.slice(colon + 1))) return syncId;
+  const id = parseSyncId(syncId);
+  if (id === null) return syncId;
   const podPart = createHash('sha256').update(pod).digest('hex').slice(0, 8);
-  const instance = createHash('sha256').update(pod).update('\0').update(syncId.slice(0, colon)).digest('hex').slice(0, 8);
-  return `${podPart}${instance}${syncId.slice(colon)}`;
+  const instance = createHash('sha256').update(pod).update('\0').update(id.instance).digest('hex').slice(0, 8);
+  return `${podPart}${instance}:${id.seq}`;
 }
 
 function asApiError(err: unknown): unknown {
