@@ -481,8 +481,8 @@ export class SyncClient {
     if (unanswered !== null) {
       this.unanswered = null;
       // Its pile went with a core instance that failed since: its alerts still go, under its id.
-      if (unanswered.core !== this.core) return { ...unanswered, pile: null, samples: 0, core: this.core, resent: true };
-      return { ...unanswered, resent: true };
+      if (unanswered.core !== this.core) return { ...unanswered, pile: null, samples: 0, core: this.core };
+      return unanswered;
     }
     const coreAlive = !this.core.faulted;
     const unit: SyncUnit = {
@@ -491,7 +491,6 @@ export class SyncClient {
       core: this.core,
       alerts: this.alerts,
       samples: coreAlive ? this.count() : 0,
-      resent: false,
     };
     if (coreAlive) {
       this.pile = this.core.newPile();
@@ -625,8 +624,6 @@ interface SyncUnit {
   core: Core;
   alerts: SyncAlert[];
   samples: number;
-  /** Sent before without an answer. */
-  resent: boolean;
 }
 
 /** Answers that refuse the sync message itself: sending it again cannot succeed. */

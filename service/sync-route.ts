@@ -12,7 +12,7 @@ import { LearnerError, parseSyncId } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
 import { FORWARDED_HEADER, SYNC_ID_HEADER } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
-import { isStoreError } from '../store/index.js';
+import { isStoreError, SYNC_ID } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -94,9 +94,6 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
     },
   });
 }
-
-/** Letters, digits and `._:-`, 1 to 64 of them: what a gate's sync id may be. */
-const SYNC_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** The sync's id (undefined without one); a malformed or repeated header is refused, nothing merged. */
 function syncIdOf(value: string | string[] | undefined): string | undefined {
