@@ -23,6 +23,7 @@ import { Agent, request } from 'undici';
 import type { Core, Pile, Session } from '../core/index.js';
 import { systemClock, type Clock, type Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
+import { SYNC_ID_HEADER } from '../store/index.js';
 import type { AlertLevel } from './alerts.js';
 import { ConfigError } from './config.js';
 import type { GuardianSource } from './guardian-source.js';
@@ -628,9 +629,6 @@ interface SyncUnit {
 
 /** Answers that refuse the sync message itself: sending it again cannot succeed. */
 const REFUSED = new Set([400, 413]);
-
-/** The header of a sync's id (guard-service learns a sync sent again with the same id once). */
-const SYNC_ID_HEADER = 'x-guard-sync-id';
 
 function skipped(): SyncResult {
   return { outcome: 'skipped', samples: 0, alerts: 0, ms: 0 };

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { Clock } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
+import { SYNC_ID_HEADER } from '../store/index.js';
 import { ApiError } from './api-errors.js';
 import type { KubeAccess } from './kube-access.js';
 import type { Learner } from './learner.js';
@@ -32,12 +33,6 @@ export interface ReplicasConfig {
 /** The header a forwarded sync carries: the name of the replica that forwarded it. */
 export const FORWARDED_HEADER = 'x-guard-forwarded-by';
 
-/**
- * The header a gate's sync may carry: one id per pile, kept when the same pile is resent after an
- * answer that never came, so that the replica learning it learns it once (docs/operations.md,
- * Replicas). Optional: the original's gates send none.
- */
-export const SYNC_ID_HEADER = 'x-guard-sync-id';
 
 export interface ForwardedAnswer {
   status: number;

@@ -10,9 +10,9 @@ import { ApiError, isApiError } from './api-errors.js';
 import type { GateIdentity } from './auth.js';
 import { LearnerError, parseSyncId } from './learner.js';
 import type { SyncOutcome } from './metrics.js';
-import { FORWARDED_HEADER, SYNC_ID_HEADER } from './replicas.js';
+import { FORWARDED_HEADER } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
-import { isStoreError, SYNC_ID } from '../store/index.js';
+import { isStoreError, SYNC_ID, SYNC_ID_HEADER } from '../store/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -8,7 +8,7 @@ import type { KubeGuardianStoreOptions } from './kube-store.js';
 import type { GuardianStore } from './types.js';
 
 export type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-export { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID } from './types.js';
+export { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID, SYNC_ID_HEADER } from './types.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
 export { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
 export { namespaceDefaultName, resolveGuardian } from './resolve.js';

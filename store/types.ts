@@ -23,6 +23,13 @@ export const MAX_SYNC_IDS = 512;
 /** What a sync id may be: letters, digits and `._:-`, 1 to 64 of them. */
 export const SYNC_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/**
+ * The header a gate's sync may carry its id in: one id per pile, kept when the same pile is resent
+ * after an answer that never came, so that the replica learning it learns it once
+ * (docs/operations.md, Replicas). Optional: the original's gates send none.
+ */
+export const SYNC_ID_HEADER = 'x-guard-sync-id';
+
 /** A read-modify-write step: the current spec and its resourceVersion (both null when absent). */
 export type GuardianChange = (current: GuardianSpecJson | null, resourceVersion: string | null) => GuardianSpecJson;
 
