@@ -42,12 +42,14 @@ export async function until(check, timeoutMs, what) {
 /**
  * Start the gate in front of `upstream`, syncing with `serviceUrl`; resolves once it listens (the
  * command says so on stderr once a Guardian is in force and both listeners are up). `extraEnv`
- * adds settings (GUARD_LISTENER…).
+ * adds settings (GUARD_LISTENER…); `nodeArgs`, Node options before the script (the ablation run's
+ * `--import`).
  * @param {string} upstream
  * @param {string} serviceUrl
  * @param {Record<string, string>} [extraEnv]
+ * @param {string[]} [nodeArgs]
  */
-export async function startGateProcess(upstream, serviceUrl, extraEnv = {}) {
+export async function startGateProcess(upstream, serviceUrl, extraEnv = {}, nodeArgs = []) {
   const [port, adminPort] = [await freePort(), await freePort()];
   const env = {
     PATH: process.env.PATH,
@@ -64,7 +66,7 @@ export async function startGateProcess(upstream, serviceUrl, extraEnv = {}) {
   };
   // BENCH_GATE_V8_FLAGS (space-separated): V8 flags that NODE_OPTIONS does not take, on the command line.
   const v8Flags = (process.env.BENCH_GATE_V8_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...v8Flags, BIN, 'gate'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...v8Flags, ...nodeArgs, BIN, 'gate'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // The log (pino JSON lines on stdout): the lines at warn or above are kept.
   /** @type {string[]} */
   const warned = [];

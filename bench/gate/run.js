@@ -6,7 +6,8 @@
 // request mixes (a plain GET; the shop's mix with JSON bodies), 1, 16 and 64 connections, the
 // servers taking turns in short slices so that the machine's drift falls on all alike. Then a soak
 // of the blocking gate for its memory. Writes its block of docs/performance.md, the README's budget
-// table and docs/bench-gate.svg.
+// table and docs/bench-gate.svg. BENCH_GATE_ABLATE=1 (npm run bench:gate:ablate) measures instead
+// what the gate costs with a part taken out (bench/gate/ablate-preload.js) and writes its own block.
 import { execFileSync } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,25 @@ const CONNECTIONS = [1, 16, 64];
 // nothing is written (the docs keep the full run's figures).
 const TRY = process.env.BENCH_GATE_TRY === '1';
 const TRY_CONNECTIONS = (process.env.BENCH_GATE_CONNECTIONS ?? '1,16').split(',').map(Number);
+// BENCH_GATE_ABLATE=1: the uws gate as shipped beside the same gate with a part taken out — the
+// peer address, the core, both — against the dispatch pass-through; writes its block, nothing else.
+const ABLATE = process.env.BENCH_GATE_ABLATE === '1';
+const ABLATION_MARKERS = { start: '<!-- bench:gate-ablation:start -->', end: '<!-- bench:gate-ablation:end -->', heading: '### guard-gate with a part taken out' };
+const ABLATIONS = [
+  { parts: 'peer', name: 'gate without the peer address' },
+  { parts: 'core', name: 'gate without the core' },
+  { parts: 'peer,core', name: 'gate without either' },
+];
+// Five servers, differences of a few microseconds: more slices than the main run.
+const ABLATION_SLICES = Number(process.env.BENCH_GATE_SLICES ?? 8);
+// Not one connection: closed-loop on one connection, a slice's ratio moved between 41 % and 138 %
+// in trials, too much to attribute a few microseconds.
+const ABLATION_RUNS = [
+  { mix: 0, connections: 16 },
+  { mix: 0, connections: 64 },
+  { mix: 1, connections: 16 },
+  { mix: 1, connections: 64 },
+];
 const NAMESPACE = 'bench';
 const SERVICE = 'shop';
 const BUDGET = { ratio: 0.85, addedP99Ms: 1, addedUs: 15, rssBytes: 100e6 };
@@ -105,9 +125,9 @@ async function send(base, p) {
  * per server over all its slices: requests per second, the median of the slices' p50 and p99, the
  * largest p99, and the server's CPU per request.
  */
-async function interleaved(servers, mix, connections) {
+async function interleaved(servers, mix, connections, slices = SLICES) {
   const acc = servers.map((s) => ({ server: s, requests: 0, seconds: 0, ticks: 0, p50: [], p99: [], sliceRps: [], errors: 0, non2xx: 0, busy: 0, own: 0 }));
-  for (let i = 0; i < SLICES; i++) {
+  for (let i = 0; i < slices; i++) {
     for (const a of i % 2 === 0 ? acc : [...acc].reverse()) {
       const t0 = ticks(a.server.pid);
       const b0 = machineBusy();
@@ -217,6 +237,13 @@ async function main() {
     }
     console.log(`block mode: ${check.map((c) => `${c.gate} ${c.allowed}/${c.of} allowed, ${c.blocked}/${c.attacks} attacks blocked`).join('; ')}`);
 
+    if (ABLATE) {
+      const run = await ablation({ upstream, serviceUrl: service.url, settings, dispatch, gate: gates[0], samples });
+      writeBlock(DOC, ABLATION_MARKERS, ablationReport(run));
+      console.log(ablationReport(run));
+      return;
+    }
+
     // 3. The measurements.
     const servers = TRY ? [dispatch, gates[0]] : [dispatch, requestApi, ...gates];
     for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
@@ -260,6 +287,50 @@ async function main() {
     await Promise.all(gates.map((g) => g.process.close()));
     await service.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The ablation run: gates with a part taken out, started now (they take the blocking Guardian from
+   * guard-service at start), checked, then measured in turns with the dispatch pass-through and the
+   * gate as shipped.
+   */
+  async function ablation({ upstream, serviceUrl, settings, dispatch, gate, samples }) {
+    const preload = here('./ablate-preload.js');
+    const ablated = [];
+    for (const a of ABLATIONS) {
+      const p = await startGateProcess(upstream, serviceUrl, { ...settings, GUARD_BENCH_ABLATE: a.parts }, ['--import', preload]);
+      gates.push({ name: a.name, pid: p.child.pid, port: p.port, process: p });
+      pin(p.child.pid);
+      ablated.push({ ...a, pid: p.child.pid, port: p.port });
+    }
+    // Each answers the mix (the peer-less gate also blocks the attacks: only its address reading changed).
+    const checks = [];
+    for (const g of ablated) {
+      const base = `http://127.0.0.1:${g.port}`;
+      const allowed = [];
+      for (const p of [...PLAIN, ...MIX]) allowed.push(await send(base, p));
+      if (allowed.some((s) => s !== 200)) throw new Error(`${g.name}: not every request of the mix allowed (${allowed.join(' ')})`);
+      let blocked = null;
+      const got = [];
+      for (const a of attacks) got.push(await send(base, a));
+      if (!g.parts.includes('core')) {
+        if (got.some((s) => s !== 403)) throw new Error(`${g.name}: an attack was not blocked (${got.join(' ')})`);
+        blocked = got.length;
+      } else if (got.some((s) => s !== 200)) {
+        // Without the core nothing is decided: a blocked attack means the preload did not take it out.
+        throw new Error(`${g.name}: an attack was blocked (${got.join(' ')}); the core was not taken out`);
+      }
+      checks.push({ name: g.name, allowed: allowed.length, blocked });
+    }
+    const servers = [dispatch, gate, ...ablated];
+    for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
+    const results = [];
+    for (const r of ABLATION_RUNS) {
+      const rows = await interleaved(servers, MIXES[r.mix], r.connections, ABLATION_SLICES);
+      for (const row of rows) console.log(`${row.mix.padEnd(9)} c=${String(row.connections).padStart(2)}  ${row.name.padEnd(32)} ${row.rps.toFixed(0).padStart(6)} req/s  CPU ${row.cpuUs.toFixed(1)} µs/req  errors ${row.errors}  non-2xx ${row.non2xx}`);
+      results.push(rows);
+    }
+    return { results, checks, samples, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
   /** The backend alone, for reference: the plain GET at each connection count. */
@@ -346,6 +417,45 @@ function report(run) {
   lines.push(`Soak: ${run.soak.requests} requests, ${run.soak.rps.toFixed(0)} req/s, p99 ${fmtMs(run.soak.p99)}, errors ${run.soak.errors + run.soak.timeouts}, non-2xx ${run.soak.non2xx}. Gate RSS: ${run.rss.map((r) => `${r.s} s ${mb(r.rss)}`).join(', ')}.`);
   lines.push('');
   lines.push(MARKERS.end);
+  return lines.join('\n');
+}
+
+/** The ablation run's block: each variant against the dispatch pass-through and the gate as shipped. */
+function ablationReport(run) {
+  const cpu = os.cpus();
+  const lines = [ABLATION_MARKERS.start, ''];
+  lines.push(`Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, Linux ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}. \`npm run bench:gate:ablate\` (bench/gate/run.js with BENCH_GATE_ABLATE=1), ${Math.round(run.wallSeconds)} s.`);
+  lines.push('');
+  lines.push("* The setting of bench:gate (wrk pinned to one core, the servers to the other, the blocking Guardian learned by guard-service");
+  lines.push(`  from ${run.samples} samples), the uws gate as shipped and the same gate with a part taken out by bench/gate/ablate-preload.js`);
+  lines.push('  (loaded with `--import`; the gate\'s code unchanged): **the peer address** — uWS is asked for the client\'s address once, not');
+  lines.push('  per request (a `getpeername` system call); every client here is 127.0.0.1, so no decision changes — and **the core** —');
+  lines.push('  no call into it per exchange: nothing written into wasm memory, profiled, decided or piled, everything allowed; the');
+  lines.push(`  gate's own JavaScript runs as it does. Five servers take turns in ${ABLATION_SLICES} slices of ${SLICE_SECONDS} s (A B C D E, E D C B A, …); CPU per request from /proc.`);
+  lines.push(`* Checked first: every variant allowed the ${PLAIN.length + MIX.length} requests of both mixes; ${run.checks.filter((c) => c.blocked !== null).map((c) => `${c.name} blocked ${c.blocked} of ${ATTACKS.length} attacks`).join('; ')}; the variants without the core let them through (nothing decided).`);
+  lines.push('');
+  lines.push('| Mix | Connections | Server | Req/s | ÷ dispatch | ÷ dispatch, slices | CPU per request | CPU against the gate | Errors | Non-2xx |');
+  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const rows of run.results) {
+    const [d, g] = rows;
+    for (const r of rows) {
+      const slices = r.sliceRps.map((x, i) => x / d.sliceRps[i]).sort((a, b) => a - b);
+      const range = r === d ? '—' : `${pct(slices[0])}–${pct(slices.at(-1))}`;
+      lines.push(`| ${r.mix} | ${r.connections} | ${r.name} | ${r.rps.toFixed(0)} | ${pct(r.rps / d.rps)} | ${range} | ${r.cpuUs.toFixed(1)} µs | ${r === d ? '—' : r === g ? '0' : `${r.cpuUs - g.cpuUs < 0 ? '−' : '+'}${Math.abs(r.cpuUs - g.cpuUs).toFixed(1)} µs`} | ${r.errors} | ${r.non2xx} |`);
+    }
+  }
+  lines.push('');
+  lines.push("What the gate adds to the pass-through's CPU per request, and the share of each part (the CPU the gate saves without it):");
+  lines.push('');
+  lines.push('| Mix | Connections | gate − pass-through | the peer address | the core and its host | the rest (gate without either − pass-through) |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const rows of run.results) {
+    const [d, g, peer, core, both] = rows;
+    const us = (v) => `${v < 0 ? '−' : ''}${Math.abs(v).toFixed(1)} µs`;
+    lines.push(`| ${g.mix} | ${g.connections} | ${us(g.cpuUs - d.cpuUs)} | ${us(g.cpuUs - peer.cpuUs)} | ${us(g.cpuUs - core.cpuUs)} | ${us(both.cpuUs - d.cpuUs)} (${pct(both.rps / d.rps)} of the req/s) |`);
+  }
+  lines.push('');
+  lines.push(ABLATION_MARKERS.end);
   return lines.join('\n');
 }
 
