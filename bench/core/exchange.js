@@ -228,6 +228,35 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     };
     const r = interleaved(before, () => exchangeBetween(sys), 200, 5);
     console.log(`(d) with three system calls before it: ${r.a.toFixed(2)} µs; with one after each stage: ${r.b.toFixed(2)} µs; +${(r.b - r.a).toFixed(2)} µs (ratio ${r.ratio.toFixed(3)}, ${r.ratios.length} slice pairs)`);
+  } else if (process.argv[2] === '--thrash' || process.argv[2] === '--pages') {
+    // The same exchange with other memory read three times: all before the exchange (A) or once
+    // after each stage (B), as the gate's sockets, uWS, undici and Node touch their own data between
+    // the core's stages. B − A is what the core pays for finding its data gone. `--thrash KB`: KB
+    // kilobytes, a load per 64-byte line (the data caches: L1 32 KiB, L2 512 KiB); `--pages N`: one
+    // load in each of N 4-KiB pages, each at a different line (the data TLB).
+    const n = Number(process.argv[3] ?? 512);
+    if (!(n > 0)) throw new Error(`${process.argv[2]} N: a positive number`);
+    const byPage = process.argv[2] === '--pages';
+    const words = new Int32Array(byPage ? n * 1024 + 16 : (n * 1024) >> 2);
+    let sum = 0;
+    const thrash = byPage
+      ? () => {
+          for (let p = 0; p < n; p++) sum += words[p * 1024 + ((p * 16) & 1023)];
+        }
+      : () => {
+          for (let i = 0; i < words.length; i += 16) sum += words[i];
+        };
+    const { exchangeBetween } = exchangeCases(loadCore());
+    const noop = () => {};
+    const before = () => {
+      thrash();
+      thrash();
+      thrash();
+      exchangeBetween(noop);
+    };
+    const r = interleaved(before, () => exchangeBetween(thrash), 200, 5);
+    const what = byPage ? `one load in each of ${n} pages` : `${n} KiB read`;
+    console.log(`(d) with ${what} three times before it: ${r.a.toFixed(2)} µs; once after each stage: ${r.b.toFixed(2)} µs; +${(r.b - r.a).toFixed(2)} µs (ratio ${r.ratio.toFixed(3)}, ${r.ratios.length} slice pairs)${sum < 0 ? ' ' : ''}`);
   } else if (process.argv[2] === '--compare') {
     // The other build learns as its own host would: without caps (an older core has none).
     const other = exchangeCases(createCore(readFileSync(process.argv[3])), null);
