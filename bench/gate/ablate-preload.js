@@ -33,6 +33,7 @@ if (parts.has('peer')) {
           if (typeof proto.getRemoteAddress !== 'function') throw new Error('ablate-preload: getRemoteAddress is not on the HttpResponse prototype');
           proto.getRemoteAddress = () => kept;
           patched = true;
+          process.stderr.write('guard gate (benchmark ablation): the peer address is read once from now on\n');
         }
         handler(res, req);
       });
