@@ -9,9 +9,13 @@
 //   into wasm memory nor profiled nor decided (everything is allowed), nothing is piled. The gate's
 //   own JavaScript around the core runs as it does.
 //
+// GUARD_BENCH_CORE_WASM=PATH (BENCH_GATE_TRY_WASM of the try mode) loads the core from another
+// build instead of build/guard-core.wasm, to compare core builds in the gate.
+//
 // The gate's code is not changed: the uWS module and the core's Session and Pile classes are the
 // same objects the gate loads, patched before it starts.
-import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 const parts = new Set((process.env.GUARD_BENCH_ABLATE ?? '').split(',').filter(Boolean));
 for (const p of parts) if (p !== 'peer' && p !== 'core') throw new Error(`GUARD_BENCH_ABLATE: unknown part ${JSON.stringify(p)} (peer, core)`);
@@ -51,6 +55,15 @@ if (parts.has('core')) {
   S.finish = () => 0;
   S.reset = () => {};
   core.Pile.prototype.add = () => {};
+}
+
+const otherCore = process.env.GUARD_BENCH_CORE_WASM;
+if (otherCore) {
+  const bytes = fs.readFileSync(otherCore);
+  const read = fs.readFileSync;
+  fs.readFileSync = (path, ...rest) => (String(path).endsWith('/guard-core.wasm') ? bytes : read(path, ...rest));
+  syncBuiltinESMExports();
+  process.stderr.write(`guard gate (benchmark): the core from ${otherCore}\n`);
 }
 
 if (parts.size > 0) process.stderr.write(`guard gate (benchmark ablation): without ${[...parts].join(' and ')}\n`);

@@ -39,6 +39,8 @@ const CONNECTIONS = [1, 16, 64];
 // nothing is written (the docs keep the full run's figures).
 const TRY = process.env.BENCH_GATE_TRY === '1';
 const TRY_CONNECTIONS = (process.env.BENCH_GATE_CONNECTIONS ?? '1,16').split(',').map(Number);
+// BENCH_GATE_TRY_WASM=PATH (try mode): a third server, the uws gate with the core built at PATH.
+const TRY_WASM = process.env.BENCH_GATE_TRY_WASM ?? '';
 // BENCH_GATE_ABLATE=1: the uws gate as shipped beside the same gate with a part taken out — the
 // peer address, the core, both — against the dispatch pass-through; writes its block, nothing else.
 const ABLATE = process.env.BENCH_GATE_ABLATE === '1';
@@ -246,6 +248,15 @@ async function main() {
 
     // 3. The measurements.
     const servers = TRY ? [dispatch, gates[0]] : [dispatch, requestApi, ...gates];
+    if (TRY && TRY_WASM) {
+      // Another build of the core in the same gate, measured in the same turns.
+      const p = await startGateProcess(upstream, service.url, { ...settings, GUARD_BENCH_CORE_WASM: TRY_WASM }, ['--import', here('./ablate-preload.js')]);
+      const g = { name: 'guard gate (uws), other core', pid: p.child.pid, port: p.port, process: p };
+      gates.push(g);
+      pin(g.pid);
+      for (const q of [...PLAIN, ...MIX]) if ((await send(`http://127.0.0.1:${g.port}`, q)) !== 200) throw new Error(`${g.name}: ${q.method} ${q.path} not allowed`);
+      servers.push(g);
+    }
     for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
     const results = TRY ? [] : await direct(backend);
     for (const mix of TRY ? MIXES.slice(0, 1) : MIXES) {
@@ -261,6 +272,8 @@ async function main() {
           const coreCount = await uwsGate.metric('guard_gate_core_duration_seconds_count');
           console.log(`  the gate's core time so far: ${((coreSum / coreCount) * 1e6).toFixed(2)} µs an exchange (guard_gate_core_duration_seconds)`);
           console.log(`  → gate/pass-through: ${pct(gate.rps / base.rps)} of req/s, +${((1e6 / gate.rps - 1e6 / base.rps) * c).toFixed(1)} µs a request, CPU ${gate.cpuUs.toFixed(1)} against ${base.cpuUs.toFixed(1)} µs/req`);
+          const other = rows[2];
+          if (other) console.log(`  → the other core: ${pct(other.rps / base.rps)} of req/s, CPU ${other.cpuUs.toFixed(1)} µs/req (${other.cpuUs - gate.cpuUs < 0 ? '−' : '+'}${Math.abs(other.cpuUs - gate.cpuUs).toFixed(1)} against this build's gate)`);
         }
       }
     }
