@@ -57,6 +57,12 @@ export interface LearnerLimits {
   flushConcurrency: number;
   /** Watch events kept per service while its load or persist is in flight (oldest dropped). */
   maxDeferredEvents: number;
+  /**
+   * A service with nothing pending — no pile, nothing unwritten, no read or write in flight — and no
+   * sync for this long is forgotten: its memory (its Guardian, its piles) is freed, and its next
+   * sync reads the store again, as after a restart. 0: never.
+   */
+  idleMs: number;
 }
 
 export const DEFAULT_LEARNER_LIMITS: Readonly<LearnerLimits> = Object.freeze({
@@ -72,6 +78,7 @@ export const DEFAULT_LEARNER_LIMITS: Readonly<LearnerLimits> = Object.freeze({
   flushAttempts: 3,
   flushConcurrency: 8,
   maxDeferredEvents: 16,
+  idleMs: 60 * 60_000,
 });
 
 export type LearnerErrorCode =
@@ -143,6 +150,8 @@ export interface LearnerStats {
   learns: number;
   persists: number;
   persistFailures: number;
+  /** Idle services forgotten (LearnerLimits.idleMs). */
+  forgotten: number;
 }
 
 interface ServiceRecord {
@@ -192,9 +201,13 @@ interface ServiceRecord {
   learns: number;
   persists: number;
   persistFailures: number;
+  /** clock.now() of the last sync (idle services are forgotten: LearnerLimits.idleMs). */
+  lastSyncAt: number;
 }
 
 const OWN_WRITES_KEPT = 8;
+/** How often the tick looks for idle services to forget. */
+const IDLE_CHECK_MS = 60_000;
 
 export class Learner {
   private readonly core: Core;
@@ -206,7 +219,8 @@ export class Learner {
   private readonly records = new Map<string, ServiceRecord>();
   /** Services with a pending pile or unpersisted learning, in round-robin order for the tick. */
   private readonly active = new Set<ServiceRecord>();
-  private readonly totals = { merges: 0, repeats: 0, learns: 0, persists: 0, persistFailures: 0 };
+  private readonly totals = { merges: 0, repeats: 0, learns: 0, persists: 0, persistFailures: 0, forgotten: 0 };
+  private nextIdleCheckAt = -Infinity;
   private timer: Timer | null = null;
   private closed = false;
   private readonly durable: boolean;
@@ -248,6 +262,7 @@ export class Learner {
       checkNames(namespace, service);
       if (!this.mayWrite(namespace, service)) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${namespace}/${service} is not learned by this replica now; resend`);
       rec = this.recordOf(namespace, service);
+      rec.lastSyncAt = this.clock.now();
       await this.ready(rec);
       if (this.closed) throw new LearnerError('GUARD_LEARNER_CLOSED', 'the learner is closed (guard-service is shutting down)');
       // Released (another replica learns it now) or dropped while it loaded: nothing merged, resent.
@@ -402,6 +417,31 @@ export class Learner {
     for (const rec of served) {
       this.active.delete(rec);
       this.active.add(rec);
+    }
+    if (this.limits.idleMs > 0 && now >= this.nextIdleCheckAt) {
+      this.nextIdleCheckAt = now + Math.min(IDLE_CHECK_MS, this.limits.idleMs);
+      this.forgetIdle(now);
+    }
+  }
+
+  /**
+   * Forget the services idle for LearnerLimits.idleMs with nothing pending: everything they learned
+   * is in the store, which their next sync reads again. Bounds the learner's memory by the services
+   * that sync, not by every service that ever did. A gate that resends, after that long, a sync
+   * whose answer it never got has it merged again (in memory, a single replica's sync ids go with
+   * the service; with several replicas they are in the store).
+   */
+  private forgetIdle(now: number): void {
+    for (const [key, rec] of this.records) {
+      if (now - rec.lastSyncAt < this.limits.idleMs) continue;
+      if (this.active.has(rec) || rec.loading || rec.persisting || rec.pile.count > 0 || this.unpersisted(rec)) continue;
+      rec.guardian?.dispose();
+      rec.guardian = null;
+      rec.pile.dispose();
+      rec.sincePersist.dispose();
+      this.records.delete(key);
+      this.totals.forgotten++;
+      this.log.info({ namespace: rec.namespace, service: rec.service, idleSeconds: Math.round((now - rec.lastSyncAt) / 1000) }, 'learner: an idle service forgotten (its next sync reads the store)');
     }
   }
 
@@ -569,6 +609,7 @@ export class Learner {
         learns: 0,
         persists: 0,
         persistFailures: 0,
+        lastSyncAt: this.clock.now(),
       };
       this.records.set(key, rec);
     }

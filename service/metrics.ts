@@ -47,9 +47,10 @@ export class ServiceMetrics {
     fromLearner('guard_service_syncs_repeated_total', 'Syncs a gate sent again (same sync id) after they were merged: answered, not learned twice', () => learner.stats().repeats);
     fromLearner('guard_service_persists_total', 'Learned rules written to the store', () => learner.stats().persists);
     fromLearner('guard_service_persist_failures_total', 'Failed writes of learned rules (retried)', () => learner.stats().persistFailures);
+    fromLearner('guard_service_services_forgotten_total', 'Idle services the learner forgot (no sync for an hour, nothing pending): their next sync reads the store', () => learner.stats().forgotten);
     new Gauge({
       name: 'guard_service_live_services',
-      help: 'Services the learner holds',
+      help: 'Services the learner holds (those that synced within the last hour, or have learning pending)',
       registers,
       collect() {
         this.set(learner.stats().services);

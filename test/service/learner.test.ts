@@ -685,3 +685,75 @@ describe('Learner: sync ids (a pile resent after its answer was lost)', () => {
     expect((await store.get(NS, SVC))!.spec.syncs).toBeUndefined();
   });
 });
+
+describe('Learner: idle services are forgotten (bounded memory)', () => {
+  it('forgets a service an hour after its last sync once nothing is pending; its next sync reads the store and loses nothing', async () => {
+    const { clock, store, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(3));
+    await learner.sync(NS, 'other', pileOf(2));
+    await learner.settled();
+    clock.advance(31_000);
+    // Learned but not written yet (the 5-minute persist interval): pending, so kept however long idle.
+    await learner.sync(NS, SVC, pileOf(4, 'POST'));
+    expect(learner.status(NS, SVC)?.unpersisted).toBe(true);
+
+    clock.advance(3_600_000);
+    learner.tick();
+    await learner.settled();
+    // The tick that forgets also wrote what was pending (its persist was due): the next check forgets it.
+    expect(learner.status(NS, 'other')).toBeNull();
+    expect(learner.status(NS, SVC)).not.toBeNull();
+    expect(learner.stats()).toMatchObject({ services: 1, forgotten: 1 });
+
+    clock.advance(60_000);
+    learner.tick();
+    await learner.settled();
+    expect(learner.status(NS, SVC)).toBeNull();
+    expect(learner.stats()).toMatchObject({ services: 0, forgotten: 2 });
+    expect(await samplesStored(store)).toBe(7);
+
+    // The next sync reads the store again: everything learned before is there.
+    const answer = await learner.sync(NS, SVC, pileOf(1, 'PUT'));
+    expect(spec(answer).samples).toBe(8);
+    expect(methods(answer)).toEqual(['GET', 'POST', 'PUT']);
+    expect(learner.stats().services).toBe(1);
+  });
+
+  it('keeps a service that syncs, however long it runs, and forgets none with idleMs 0', async () => {
+    const { clock, learner } = setup();
+    for (let i = 0; i < 6; i++) {
+      await learner.sync(NS, SVC, pileOf(1));
+      clock.advance(50 * 60_000);
+      learner.tick();
+      await learner.settled();
+    }
+    expect(learner.stats()).toMatchObject({ services: 1, forgotten: 0 });
+
+    const never = setup({ idleMs: 0 });
+    await never.learner.sync(NS, SVC, pileOf(1));
+    await never.learner.settled();
+    never.clock.advance(24 * 3_600_000);
+    never.learner.tick();
+    expect(never.learner.stats()).toMatchObject({ services: 1, forgotten: 0 });
+  });
+
+  it('never forgets a service while its Guardian is being read or written', async () => {
+    const { clock, store, learner } = setup();
+    await learner.sync(NS, SVC, pileOf(1));
+    await learner.settled();
+    clock.advance(3_600_000);
+    // A write in flight (flush persists at once): the tick leaves the service alone.
+    await learner.sync(NS, SVC, pileOf(1, 'POST'));
+    clock.advance(3_600_000);
+    const release = store.holdWrites();
+    const flushing = learner.flush();
+    learner.tick();
+    expect(learner.status(NS, SVC)?.persisting).toBe(true);
+    release();
+    await flushing;
+    expect(await samplesStored(store)).toBe(2);
+    clock.advance(60_000);
+    learner.tick();
+    expect(learner.status(NS, SVC)).toBeNull();
+  });
+});

@@ -6,7 +6,7 @@ import { loadCore, Section } from '../../core/index.js';
 import { decide } from '../../cli/check.js';
 import { toTrafficRecord } from '../../cli/traffic-record.js';
 import { explainDecision } from '../../ui/src/explain.js';
-import { modeOf, readiness } from '../../ui/src/mode.js';
+import { lastLearned, modeOf, readiness } from '../../ui/src/mode.js';
 import { fieldsOf, getAt, setAt, deleteAt, summarize, summarizeValue } from '../../ui/src/rules-model.js';
 import { describeCaps, describeRoute, describeRouteNames, describeSlack, policyOf, routeRows, slackProblem, withPolicy } from '../../ui/src/routes-model.js';
 import { readPasted, tryRecords } from '../../ui/src/try-request.js';
@@ -246,6 +246,13 @@ describe('route-aware Guardians in words', () => {
 });
 
 describe('mode and readiness in words', () => {
+  it('says when a service last learned, and "earlier" when it learned but guard-service no longer holds the time', () => {
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    expect(lastLearned('2026-12-07T11:58:00Z', 40, now)).toBe('2 min ago');
+    expect(lastLearned(null, 40, now)).toBe('earlier');
+    expect(lastLearned(null, 0, now)).toBe('never');
+  });
+
   const control = { alert: true, block: false, learn: true, force: false, auto: true };
   const facts = { control, samples: 5000, hasLearned: true, hasConfigured: false, alertsLastDay: 0, observedMs: 25 * 3600_000 };
   it('says what the flags do together', () => {

@@ -85,3 +85,16 @@ export function ago(iso: string | null | undefined, now: number): string {
   if (!Number.isFinite(t)) return 'unknown';
   return `${duration(now - t)} ago`;
 }
+
+/**
+ * When a service last learned, in words. guard-service holds the time only for services that synced
+ * since it started and within the last hour: a service with samples but no time learned 'earlier'.
+ */
+export function lastLearned(iso: string | null | undefined, samples: number, now: number): string {
+  if (!iso && samples > 0) return 'earlier';
+  return ago(iso, now);
+}
+
+/** What 'earlier' means, for its tooltip. */
+export const EARLIER =
+  'Learned before guard-service last started, or over an hour ago: it keeps the time only for services that synced since';

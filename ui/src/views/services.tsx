@@ -2,7 +2,7 @@
 // day, and how ready each is to block; a search box to find one.
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, Overview } from '../api.js';
-import { ago, modeOf, readiness, rulesInForce } from '../mode.js';
+import { ago, EARLIER, lastLearned, modeOf, readiness, rulesInForce } from '../mode.js';
 
 export function ServicesView(props: { api: Api }) {
   const [data, setData] = useState<Overview | null>(null);
@@ -33,7 +33,8 @@ export function ServicesView(props: { api: Api }) {
       <label for="find-service">Find a service</label>{' '}
       <input id="find-service" type="search" value={query} placeholder="namespace/name" onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
       <p class="hint">
-        Alerts and learning times are those guard-service saw since it started ({ago(data.serviceStartedAt, now)}).
+        Alerts and learning times are those guard-service saw since it started ({ago(data.serviceStartedAt, now)}); learning times of services
+        that synced within the last hour.
       </p>
       {data.items.length === 0 ? (
         <p class="empty">No Guardians yet: a service appears here once its gate has synced.</p>
@@ -61,6 +62,7 @@ export function ServicesView(props: { api: Api }) {
                 alertsLastDay: s.alerts.lastDay.occurrences,
                 observedMs,
               });
+              const learned = lastLearned(s.lastLearnedAt, s.samples, now);
               return (
                 <tr key={`${s.namespace}/${s.service}`}>
                   <th scope="row">
@@ -73,7 +75,7 @@ export function ServicesView(props: { api: Api }) {
                     <span class="hint"> with the {rulesInForce(s.control)}</span>
                   </td>
                   <td class="num">{s.samples.toLocaleString('en')}</td>
-                  <td>{ago(s.lastLearnedAt, now)}</td>
+                  <td title={learned === 'earlier' ? EARLIER : undefined}>{learned}</td>
                   <td class="num">{s.alerts.lastHour.occurrences.toLocaleString('en')}</td>
                   <td class="num">{s.alerts.lastDay.occurrences.toLocaleString('en')}</td>
                   <td class={`readiness ${r.level}`}>{r.text}</td>
