@@ -61,7 +61,8 @@ const otherCore = process.env.GUARD_BENCH_CORE_WASM;
 if (otherCore) {
   const bytes = fs.readFileSync(otherCore);
   const read = fs.readFileSync;
-  fs.readFileSync = (path, ...rest) => (String(path).endsWith('/guard-core.wasm') ? bytes : read(path, ...rest));
+  /** @type {any} */ (fs).readFileSync = (/** @type {any} */ path, /** @type {any[]} */ ...rest) =>
+    String(path).endsWith('/guard-core.wasm') ? bytes : read(path, ...rest);
   syncBuiltinESMExports();
   process.stderr.write(`guard gate (benchmark): the core from ${otherCore}\n`);
 }
