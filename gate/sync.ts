@@ -16,7 +16,7 @@
 // asynchronous and never runs on a request path.
 // The pile lives in the core: after a core fault replaceCore() starts an empty one in the new
 // instance (the samples of the old one are lost; the alerts, held here, are not).
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
@@ -68,7 +68,10 @@ export interface SyncClientOptions {
   useCrd?: boolean;
   /** GUARD_SERVICE_TOKEN_FILE, read at every sync; missing: no Authorization header. */
   tokenFile?: string;
-  /** GUARD_SERVICE_CA_FILE (PEM): trusted in addition to the system roots. */
+  /**
+   * GUARD_SERVICE_CA_FILE (PEM): trusted in addition to the system roots. Read again before every
+   * sync: a renewed or rotated CA is trusted from the next sync on, without a restart.
+   */
   caFile?: string;
   /** GUARD_SERVICE_CA: PEM text, trusted as caFile is. */
   ca?: string;
@@ -128,7 +131,14 @@ export class SyncClient {
   private readonly closeTimeoutMs: number;
   private readonly maxAlerts: number;
   private readonly random: () => number;
-  private readonly agent: Agent | null;
+  private agent: Agent | null;
+  private readonly agentOptions: { connectTimeoutMs: number; serverName?: string; headersTimeoutMs: number; bodyTimeoutMs: number };
+  private readonly caFile: string | undefined;
+  private readonly caText: string | undefined;
+  /** The CA file's text the agent trusts now (null: none read). */
+  private caFileText: string | null = null;
+  /** The last problem with the CA file, logged once until it changes. */
+  private caProblem: string | null = null;
   /** This instance's fixed offset added to the interval deadlines. */
   readonly jitterMs: number;
 
@@ -182,20 +192,17 @@ export class SyncClient {
     this.jitterMs = Math.floor(this.random() * Math.max(0, maxJitter));
     this.pile = this.core.newPile();
     this.lastSuccess = this.clock.now();
+    this.caFile = options.caFile;
+    this.caText = options.ca;
+    this.agentOptions = {
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      ...(options.serverName ? { serverName: options.serverName } : {}),
+      headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+    };
     if (this.url) {
-      const pems = [options.caFile ? readCa(options.caFile) : null, options.ca ?? null].filter((p): p is string => p !== null);
-      const ca = pems.length > 0 ? pems.join('\n') : undefined;
-      this.agent = new Agent({
-        connect: {
-          timeout: options.connectTimeoutMs ?? 5000,
-          ...(ca ? { ca } : {}),
-          ...(options.serverName ? { servername: options.serverName } : {}),
-          rejectUnauthorized: true,
-        },
-        headersTimeout: options.headersTimeoutMs ?? 10_000,
-        bodyTimeout: options.bodyTimeoutMs ?? 10_000,
-        connections: 2,
-      });
+      this.caFileText = options.caFile ? readCa(options.caFile) : null;
+      this.agent = this.makeAgent();
     } else {
       this.agent = null;
     }
@@ -573,7 +580,58 @@ export class SyncClient {
     return result;
   }
 
+  /** An agent to guard-service trusting the CA file's text in use and GUARD_SERVICE_CA. */
+  private makeAgent(): Agent {
+    const o = this.agentOptions;
+    const pems = [this.caFileText, this.caText ?? null].filter((p): p is string => p !== null);
+    const ca = pems.length > 0 ? pems.join('\n') : undefined;
+    return new Agent({
+      connect: {
+        timeout: o.connectTimeoutMs,
+        ...(ca ? { ca } : {}),
+        ...(o.serverName ? { servername: o.serverName } : {}),
+        rejectUnauthorized: true,
+      },
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+      connections: 2,
+    });
+  }
+
+  /**
+   * GUARD_SERVICE_CA_FILE read again (a mounted Secret or ConfigMap is replaced when cert-manager or
+   * an operator renews it): new text that holds only valid certificates is trusted from this sync
+   * on; a file that cannot be read or holds something else keeps the CA in use (fail-static), logged
+   * once until it changes.
+   */
+  private async refreshCa(): Promise<void> {
+    const file = this.caFile;
+    if (!file || !this.agent) return;
+    let text: string;
+    let problem: string | null;
+    try {
+      text = await readFile(file, 'utf8');
+      if (text === this.caFileText) return;
+      problem = pemProblem(text);
+    } catch (err) {
+      text = '';
+      problem = `cannot read it: ${messageOf(err)}`;
+    }
+    if (problem !== null) {
+      if (problem !== this.caProblem) this.log.warn({ caFile: file, problem }, 'sync: GUARD_SERVICE_CA_FILE changed but cannot be used - the CA read before stays trusted');
+      this.caProblem = problem;
+      return;
+    }
+    this.caProblem = null;
+    this.caFileText = text;
+    const old = this.agent;
+    this.agent = this.makeAgent();
+    this.log.info({ caFile: file }, 'sync: GUARD_SERVICE_CA_FILE changed - guard-service is verified with the new CA from now on');
+    void old.close().catch(() => {});
+  }
+
   private async post(body: string, syncId: string): Promise<{ status: number; text: string }> {
+    await this.refreshCa();
     const headers: Record<string, string> = { [SYNC_ID_HEADER]: syncId };
     const token = await readToken(this.tokenFile);
     if (token) headers.authorization = `Bearer ${token}`;
@@ -595,13 +653,37 @@ export class SyncClient {
   }
 }
 
-/** GUARD_SERVICE_CA_FILE, read once at start: a file that cannot be read is a configuration error. */
+/**
+ * Why PEM text cannot be trusted as a CA bundle, or null: it must hold at least one certificate, and
+ * every certificate in it must parse.
+ */
+function pemProblem(text: string): string | null {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (!blocks) return 'no PEM certificate in it';
+  for (let i = 0; i < blocks.length; i++) {
+    try {
+      new X509Certificate(blocks[i]!);
+    } catch (err) {
+      return `certificate ${i + 1} of ${blocks.length} is not valid: ${messageOf(err)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * GUARD_SERVICE_CA_FILE at start: a file that cannot be read, or that holds anything but valid
+ * certificates, is a configuration error.
+ */
 function readCa(file: string): string {
+  let text: string;
   try {
-    return readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError('GUARD_SERVICE_CA_FILE', `cannot read ${file}: ${messageOf(err)}`);
   }
+  const problem = pemProblem(text);
+  if (problem !== null) throw new ConfigError('GUARD_SERVICE_CA_FILE', `${file}: ${problem}`);
+  return text;
 }
 
 /** The projected token, re-read at every sync (it rotates); null when missing or empty. */

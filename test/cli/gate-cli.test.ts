@@ -2,7 +2,9 @@
 // a port in use, either the gate's or the admin one, is exit 1 with a named error (docs/errors.md);
 // an invalid variable is exit 2 naming it. Neither listens on anything.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,5 +60,22 @@ describe.skipIf(!built)('guard gate that cannot start (needs `npm run build`)', 
     const r = await gate({ GUARD_SERVICE_URL: 'https://guard-service.example', GUARD_SERVICE_CA_FILE: '/nonexistent/ca.crt' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('guard gate: invalid configuration: GUARD_SERVICE_CA_FILE: cannot read /nonexistent/ca.crt');
+  });
+
+  it('exits 2 naming GUARD_SERVICE_CA_FILE when the file holds no valid certificate', async () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'guard-ca-'));
+    try {
+      const file = join(dir, 'ca.crt');
+      writeFileSync(file, 'not a certificate\n');
+      const r = await gate({ GUARD_SERVICE_URL: 'https://guard-service.example', GUARD_SERVICE_CA_FILE: file });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`guard gate: invalid configuration: GUARD_SERVICE_CA_FILE: ${file}: no PEM certificate in it`);
+      writeFileSync(file, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+      const broken = await gate({ GUARD_SERVICE_URL: 'https://guard-service.example', GUARD_SERVICE_CA_FILE: file });
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toContain('certificate 1 of 1 is not valid');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -561,5 +561,47 @@ describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
     expect(r2.outcome).toBe('transport');
     expect(r2.error).toMatch(/altnames|hostname|other\.example/i);
     expect(seen).toHaveLength(1);
+  });
+
+  it('trusts a renewed GUARD_SERVICE_CA_FILE from the next sync on, and keeps the CA in use when the file turns unusable', async () => {
+    const [first, second] = [await makePki(), await makePki()];
+    let served = first;
+    const server = createHttpsServer({ cert: first.cert, key: first.key }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(12))}}`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The gate's CA file, as a mounted Secret: its text is replaced in place.
+    const caFile = join(await tempDir(), 'ca.crt');
+    await writeFile(caFile, await readFile(first.caFile));
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (o: object, m?: string) => void warnings.push(`${m} ${JSON.stringify(o)}`) };
+    const h = harness(url, { caFile, serverName: SERVER_NAME, log });
+    expect((await h.client.start()).outcome).toBe('ok');
+
+    // guard-service moves to a certificate of another CA: refused until the file names that CA.
+    served = second;
+    server.setSecureContext({ cert: served.cert, key: served.key });
+    server.closeAllConnections();
+    h.clock.advance(10_000);
+    const refused = await h.client.sync(true);
+    expect(refused.outcome).toBe('transport');
+    await writeFile(caFile, await readFile(second.caFile));
+    h.clock.advance(10_000);
+    expect((await h.client.sync(true)).outcome).toBe('ok');
+
+    // A file that cannot be used (half-written, emptied, removed) keeps the CA that works, said once.
+    await writeFile(caFile, '-----BEGIN CERTIFICATE-----\ntruncated');
+    for (let i = 0; i < 2; i++) {
+      h.clock.advance(10_000);
+      expect((await h.client.sync(true)).outcome).toBe('ok');
+    }
+    await rm(caFile);
+    h.clock.advance(10_000);
+    expect((await h.client.sync(true)).outcome).toBe('ok');
+    expect(warnings.filter((w) => w.includes('GUARD_SERVICE_CA_FILE changed but cannot be used'))).toHaveLength(2);
+    expect(warnings.join('\n')).toMatch(/no PEM certificate in it[\s\S]*cannot read it/);
   });
 });
