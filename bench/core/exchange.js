@@ -199,6 +199,21 @@ export function interleaved(a, b, pairs = 40, sliceMs = 20) {
   return { a: median(as), b: median(bs), ratio: median(ratios), ratios };
 }
 
+/**
+ * The exchange with `work` done three times all before it (A) or once after each of its stages (B),
+ * interleaved: B − A is what the core's stages pay for following `work`.
+ */
+function beforeOrBetween(exchangeBetween, work) {
+  const noop = () => {};
+  const before = () => {
+    work();
+    work();
+    work();
+    exchangeBetween(noop);
+  };
+  return interleaved(before, () => exchangeBetween(work), 200, 5);
+}
+
 function median(sample) {
   const s = [...sample].sort((x, y) => x - y);
   const m = s.length >> 1;
@@ -218,15 +233,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const fd = openSync('/dev/null', 'w');
     const bytes = Buffer.alloc(64);
     const sys = () => writeSync(fd, bytes);
-    const { exchangeBetween } = exchangeCases(loadCore());
-    const noop = () => {};
-    const before = () => {
-      sys();
-      sys();
-      sys();
-      exchangeBetween(noop);
-    };
-    const r = interleaved(before, () => exchangeBetween(sys), 200, 5);
+    const r = beforeOrBetween(exchangeCases(loadCore()).exchangeBetween, sys);
     console.log(`(d) with three system calls before it: ${r.a.toFixed(2)} µs; with one after each stage: ${r.b.toFixed(2)} µs; +${(r.b - r.a).toFixed(2)} µs (ratio ${r.ratio.toFixed(3)}, ${r.ratios.length} slice pairs)`);
   } else if (process.argv[2] === '--thrash' || process.argv[2] === '--pages') {
     // The same exchange with other memory read three times: all before the exchange (A) or once
@@ -246,15 +253,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       : () => {
           for (let i = 0; i < words.length; i += 16) sum += words[i];
         };
-    const { exchangeBetween } = exchangeCases(loadCore());
-    const noop = () => {};
-    const before = () => {
-      thrash();
-      thrash();
-      thrash();
-      exchangeBetween(noop);
-    };
-    const r = interleaved(before, () => exchangeBetween(thrash), 200, 5);
+    const r = beforeOrBetween(exchangeCases(loadCore()).exchangeBetween, thrash);
     const what = byPage ? `one load in each of ${n} pages` : `${n} KiB read`;
     console.log(`(d) with ${what} three times before it: ${r.a.toFixed(2)} µs; once after each stage: ${r.b.toFixed(2)} µs; +${(r.b - r.a).toFixed(2)} µs (ratio ${r.ratio.toFixed(3)}, ${r.ratios.length} slice pairs)${sum < 0 ? ' ' : ''}`);
   } else if (process.argv[2] === '--compare') {
