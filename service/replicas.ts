@@ -33,7 +33,6 @@ export interface ReplicasConfig {
 /** The header a forwarded sync carries: the name of the replica that forwarded it. */
 export const FORWARDED_HEADER = 'x-guard-forwarded-by';
 
-
 export interface ForwardedAnswer {
   status: number;
   contentType: string;
