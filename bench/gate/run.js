@@ -241,8 +241,9 @@ async function main() {
 
     if (ABLATE) {
       const run = await ablation({ upstream, serviceUrl: service.url, settings, dispatch, gate: gates[0], samples });
-      writeBlock(DOC, ABLATION_MARKERS, ablationReport(run));
-      console.log(ablationReport(run));
+      const block = ablationReport(run);
+      writeBlock(DOC, ABLATION_MARKERS, block);
+      console.log(block);
       return;
     }
 
