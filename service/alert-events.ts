@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
-import type { AlertStore, SyncAlert } from './alerts.js';
+import type { AlertStore, RestoredAlert, ServiceFilter, SyncAlert } from './alerts.js';
 
 export const EVENT_SOURCE = 'guard-service';
 const ANNOTATION = 'guard.security.knative.dev/alert';
@@ -106,24 +106,27 @@ export class AlertEvents {
     }
   }
 
-  /** Read the Events of every Guardian back into `alerts`, oldest first; returns how many. */
-  async restore(alerts: AlertStore): Promise<number> {
+  /**
+   * Read the Events of the Guardians back into `alerts`; returns how many. `include` limits it to
+   * some services (a replica taking over a shard of them); `before` (wall-clock ms) leaves out
+   * Events last written at or after it — alerts this replica received itself since it took them over.
+   */
+  async restore(alerts: AlertStore, include?: ServiceFilter, before = Infinity): Promise<number> {
     const list = await this.o.api.listEventForAllNamespaces({ fieldSelector: `source=${EVENT_SOURCE},involvedObject.kind=${this.o.objectKind}` });
-    const items = list.items
-      .map((e) => ({ e, at: timeOf(e.lastTimestamp) }))
-      .sort((a, b) => a.at - b.at);
-    let restored = 0;
+    const entries: RestoredAlert[] = [];
+    // Oldest first: the most recent are remembered longest for aggregation.
+    const items = list.items.map((e) => ({ e, at: timeOf(e.lastTimestamp) })).sort((a, b) => a.at - b.at);
     for (const { e, at } of items) {
       const saved = parseAnnotation(e.metadata?.annotations?.[ANNOTATION]);
       const namespace = e.involvedObject?.namespace ?? e.metadata?.namespace ?? '';
       const service = serviceOf(this.o.objectKind, e.involvedObject?.name ?? '');
-      if (!saved || !service) continue;
+      if (!saved || !service || (include && !include(namespace, service))) continue;
       const alert = { decision: saved.decision, time: Math.floor(at / 1000), level: saved.level, count: e.count ?? 1 };
-      if (alerts.restore(namespace, service, saved.pod, alert, at)) restored++;
       // Later repeats keep aggregating into the same Event.
       this.remember(keyOf(namespace, service, alert), { name: e.metadata?.name ?? '', count: e.count ?? 1, firstTimestamp: String(e.firstTimestamp ?? new Date(at).toISOString()) });
+      if (at < before) entries.push({ namespace, service, pod: saved.pod, alert, receivedAt: at });
     }
-    return restored;
+    return alerts.restoreAll(entries);
   }
 
   close(): void {

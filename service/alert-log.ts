@@ -8,7 +8,7 @@
 import { appendFile, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import type { AlertStore, SyncAlert } from './alerts.js';
+import type { AlertStore, RestoredAlert, SyncAlert } from './alerts.js';
 
 export interface AlertLogOptions {
   dir: string;
@@ -66,10 +66,13 @@ export class AlertLog {
       } catch {
         continue;
       }
+      // One file at a time: what is held at once stays within one file's entries.
+      const entries: RestoredAlert[] = [];
       for (const line of text.split('\n')) {
         const entry = parseLine(line);
-        if (entry && alerts.restore(entry.ns, entry.svc, entry.pod, entry.alert, entry.at)) restored++;
+        if (entry) entries.push({ namespace: entry.ns, service: entry.svc, pod: entry.pod, alert: entry.alert, receivedAt: entry.at });
       }
+      restored += alerts.restoreAll(entries);
     }
     return restored;
   }

@@ -41,6 +41,18 @@ export interface AlertCounts {
   stored: number;
 }
 
+/** Which services a query or a hand-over covers (namespace, service). */
+export type ServiceFilter = (namespace: string, service: string) => boolean;
+
+/** An alert read back (Kubernetes Events, the file store's log), with when it was received. */
+export interface RestoredAlert {
+  namespace: string;
+  service: string;
+  pod: string;
+  alert: unknown;
+  receivedAt: number;
+}
+
 export interface RecentAlerts {
   /** One per time asked for, in the same order. */
   windows: Array<{ entries: number; occurrences: number }>;
@@ -141,19 +153,84 @@ export class AlertStore {
     return kept;
   }
 
-  /** One alert read back after a restart, with the receipt time recorded; false when malformed. */
-  restore(namespace: string, service: string, pod: string, alert: unknown, receivedAt: number): boolean {
-    return this.add(namespace, service, pod, [alert], receivedAt) === 1;
+  /**
+   * Alerts read back, put in time order among those kept (a service taken over from another
+   * replica may have received alerts here already); malformed ones are skipped. Returns how many
+   * were kept.
+   */
+  restoreAll(entries: readonly RestoredAlert[]): number {
+    const byKey = new Map<string, RestoredAlert[]>();
+    for (const e of entries) {
+      const key = `${e.namespace}/${e.service}`;
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(e);
+    }
+    let kept = 0;
+    for (const [key, list] of byKey) {
+      const old = this.rings.get(key);
+      const merged: StoredAlert[] = old ? [...old.newest()].reverse() : [];
+      let restored = 0;
+      let occurrences = 0;
+      for (const e of list) {
+        const alert = asSyncAlert(e.alert);
+        if (!alert) continue;
+        merged.push({ ...alert, seq: 0, receivedAt: e.receivedAt, namespace: e.namespace, service: e.service, pod: e.pod });
+        restored++;
+        occurrences += alert.count;
+      }
+      if (restored === 0) continue;
+      kept += restored;
+      // Stable: alerts received at the same time keep their order.
+      merged.sort((a, b) => a.receivedAt - b.receivedAt);
+      const { namespace, service } = list[0]!;
+      const ring = new AlertRing(namespace, service, this.perService);
+      for (const a of merged) ring.push(a.seq === 0 ? { ...a, seq: ++this.seq } : a);
+      // Those that did not fit: the oldest, whether kept before or read back now.
+      const overflow = merged.length - ring.size;
+      ring.counts.received = (old?.counts.received ?? 0) + restored;
+      ring.counts.occurrences = (old?.counts.occurrences ?? 0) + occurrences;
+      ring.counts.dropped = (old?.counts.dropped ?? 0) + overflow;
+      this.totals.received += restored;
+      this.totals.occurrences += occurrences;
+      this.totals.dropped += overflow;
+      if (old) {
+        this.rings.delete(key);
+        this.totals.stored -= old.size;
+      } else this.evictFor(1);
+      this.totals.stored += ring.size;
+      this.rings.set(key, ring);
+    }
+    return kept;
   }
 
-  /** Matching alerts, newest first. */
-  query(q: AlertQuery = {}): StoredAlert[] {
+  /**
+   * Forget the alerts of the services `include` covers: another replica answers for them now.
+   * Returns how many alerts were let go (not counted as dropped: they are kept elsewhere).
+   */
+  forget(include: ServiceFilter): number {
+    let n = 0;
+    for (const [key, ring] of this.rings) {
+      if (!include(ring.namespace, ring.service)) continue;
+      this.rings.delete(key);
+      this.totals.stored -= ring.size;
+      n += ring.size;
+    }
+    return n;
+  }
+
+  /**
+   * Matching alerts, newest first (by the time they were received, then their order of receipt);
+   * `include`, when given, limits them to the services it covers.
+   */
+  query(q: AlertQuery = {}, include?: ServiceFilter): StoredAlert[] {
     const limit = Math.min(this.maxQueryLimit, Math.max(0, Math.floor(q.limit ?? DEFAULT_QUERY_LIMIT)));
     if (limit === 0) return [];
     const found: StoredAlert[] = [];
     for (const ring of this.rings.values()) {
       if (q.namespace !== undefined && ring.namespace !== q.namespace) continue;
       if (q.service !== undefined && ring.service !== q.service) continue;
+      if (include && !include(ring.namespace, ring.service)) continue;
       let taken = 0;
       for (const a of ring.newest()) {
         if (q.since !== undefined && a.receivedAt < q.since) break;
@@ -162,7 +239,7 @@ export class AlertStore {
         if (++taken === limit) break;
       }
     }
-    found.sort((a, b) => b.seq - a.seq);
+    found.sort(newestFirst);
     return found.slice(0, limit);
   }
 
@@ -171,11 +248,12 @@ export class AlertStore {
    * times (wall-clock ms, oldest last is not required): entries and the sum of their counts, and
    * when the newest arrived. One pass over each service's ring, newest first, for the overview.
    */
-  recent(since: readonly number[], namespace?: string): Map<string, RecentAlerts> {
+  recent(since: readonly number[], namespace?: string, include?: ServiceFilter): Map<string, RecentAlerts> {
     const oldest = Math.min(...since);
     const out = new Map<string, RecentAlerts>();
     for (const [key, ring] of this.rings) {
       if (namespace !== undefined && ring.namespace !== namespace) continue;
+      if (include && !include(ring.namespace, ring.service)) continue;
       const windows = since.map(() => ({ entries: 0, occurrences: 0 }));
       let newestAt: number | null = null;
       for (const a of ring.newest()) {
@@ -208,6 +286,11 @@ export class AlertStore {
       this.totals.dropped += ring.size;
     }
   }
+}
+
+/** Newest first: by the time received, then by the order of receipt. */
+export function newestFirst(a: StoredAlert, b: StoredAlert): number {
+  return b.receivedAt - a.receivedAt || b.seq - a.seq;
 }
 
 export function asSyncAlert(raw: unknown): SyncAlert | null {

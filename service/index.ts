@@ -21,7 +21,7 @@ import { ServiceMetrics } from './metrics.js';
 import { opsRoutes } from './ops-routes.js';
 import { peopleRoutes } from './people-routes.js';
 import { PodRestarter } from './pod-restarts.js';
-import { Replicas } from './replicas.js';
+import { Replicas, type ShardHandover } from './replicas.js';
 import type { ServiceContext } from './service-context.js';
 import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { CertificateWatch } from '../tls/index.js';
@@ -128,6 +128,14 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     }
   }
 
+  const alerts = new AlertStore();
+  // Alerts survive a restart: as Events with a Kubernetes store, in a rotated log with the file store.
+  const alertEvents =
+    kube && config.store !== 'file' && config.alertEvents
+      ? new AlertEvents({ api: kube.core, objectKind: config.store === 'kube-crd' ? 'Guardian' : 'ConfigMap', burst: config.alertEvents.burst, refillMs: config.alertEvents.refillMs, clock, log })
+      : null;
+  const alertLog = config.store === 'file' && ownStore ? new AlertLog({ dir: config.storeDir, maxBytes: config.alertLog.maxBytes, keep: config.alertLog.keep, log }) : null;
+
   let replicas: Replicas | null = null;
   const learner = new Learner({
     core,
@@ -142,21 +150,25 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   });
   if (config.replicas) {
     try {
-      replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log });
+      // A shard's alerts move with it: forgotten by the replica that gives it up, read back from
+      // their Events by the one that takes it.
+      const handover: ShardHandover = {
+        taken: async (include, since) => {
+          alerts.forget(include);
+          const n = (await alertEvents?.restore(alerts, include, since)) ?? 0;
+          if (n > 0) log.info({ alerts: n }, 'alerts of the services taken over read back');
+        },
+        gone: (include) => void alerts.forget(include),
+      };
+      replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log, handover });
     } catch (err) {
       await learner.close();
       if (ownStore) await store.close();
       throw new ServiceError('GUARD_SERVICE_SETUP', `the replicas' CA ${config.replicas.peerCaFile} (GUARD_SERVICE_PEER_CA) cannot be read: ${(err as Error).message}`, { cause: err });
     }
   }
-  const alerts = new AlertStore();
-  // Alerts survive a restart: as Events with a Kubernetes store, in a rotated log with the file store.
-  const alertEvents =
-    kube && config.store !== 'file' && config.alertEvents
-      ? new AlertEvents({ api: kube.core, objectKind: config.store === 'kube-crd' ? 'Guardian' : 'ConfigMap', burst: config.alertEvents.burst, refillMs: config.alertEvents.refillMs, clock, log })
-      : null;
-  const alertLog = config.store === 'file' && ownStore ? new AlertLog({ dir: config.storeDir, maxBytes: config.alertLog.maxBytes, keep: config.alertLog.keep, log }) : null;
-  const restored = await (alertLog ?? alertEvents)?.restore(alerts).catch((err: Error) => {
+  // Alerts read back: with several replicas, each reads those of the services it takes over, when it does.
+  const restored = config.replicas ? 0 : await (alertLog ?? alertEvents)?.restore(alerts).catch((err: Error) => {
     log.warn({ err }, 'could not read earlier alerts back; the alerts API starts with new ones only');
     return 0;
   });

@@ -6,8 +6,9 @@
 // GUARD_API_STALE when the Guardian changed since, so nobody's change is overwritten unseen.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, isApiError } from './api-errors.js';
-import type { RecentAlerts } from './alerts.js';
+import type { AlertQuery } from './alerts.js';
 import type { Person, PersonVerb } from './auth.js';
+import { alertsEverywhere, learnedHere, localAlerts, localStates, statesEverywhere, type ServiceRef, type ServiceState } from './replica-views.js';
 import type { ServiceContext } from './service-context.js';
 import { defaultSpec, isDnsLabel, isStoreError, type GuardianSpecJson, type StoredGuardian } from '../store/index.js';
 
@@ -23,7 +24,8 @@ interface GuardianParams {
 }
 
 const MAX_ALERT_LIMIT = 1000;
-const HOUR_MS = 3_600_000;
+/** Services one replica is asked about at once (the overview of a whole cluster). */
+const MAX_SERVICES_ASKED = 20_000;
 
 export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   const defaults = defaultSpec(ctx.core);
@@ -46,6 +48,22 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
     }
   };
 
+  /** The alert query of a request, checked, and the person allowed to read it. */
+  const alertQuery = async (req: FastifyRequest): Promise<AlertQuery> => {
+    const q = req.query as Record<string, string | undefined>;
+    if (q.namespace !== undefined) checkName('namespace', q.namespace);
+    if (q.service !== undefined) {
+      if (q.namespace === undefined) throw new ApiError('GUARD_API_INVALID', 'service needs namespace');
+      checkName('service', q.service);
+    }
+    if (q.level !== undefined && !/^[A-Za-z]{1,32}$/.test(q.level)) throw new ApiError('GUARD_API_INVALID', `level ${JSON.stringify(q.level)} is not a level (Session, Gate, …)`);
+    const since = q.since === undefined ? undefined : timeOf(q.since);
+    const limit = q.limit === undefined ? undefined : integerIn('limit', q.limit, 1, MAX_ALERT_LIMIT);
+    if (q.namespace !== undefined) await allow(req, 'get', q.namespace);
+    else await allow(req, 'list', undefined);
+    return { namespace: q.namespace, service: q.service, level: q.level, since, limit };
+  };
+
   app.get('/api/v1/guardians', async (req) => {
     const { namespace } = req.query as { namespace?: string };
     if (namespace !== undefined) checkName('namespace', namespace);
@@ -60,23 +78,47 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
     const stored = await storeCall(() => ctx.store.get(namespace, service));
     if (!stored) throw new ApiError('GUARD_API_NOT_FOUND', `there is no Guardian ${namespace}/${service}`);
     void reply.header('etag', etagOf(stored));
-    return { ...view(stored), learning: ctx.learner.status(namespace, service) };
+    // Its learning state from the replica that learns it.
+    const { states, incomplete } = await statesEverywhere(ctx, [{ namespace, service }], namespace, req.headers.authorization);
+    return { ...view(stored), learning: states.get(`${namespace}/${service}`)?.learning ?? null, ...(incomplete.length > 0 ? { incomplete } : {}) };
   });
 
   // The services at a glance (the UI's first screen): mode, samples, when last learned, alerts in
-  // the last hour and day. Alerts and learning times are what this guard-service saw since it started.
+  // the last hour and day. Alerts and learning times are what guard-service saw since it started
+  // (the earliest start of its replicas that answered), each from the replica that learns the service.
   app.get('/api/v1/services', async (req) => {
     const { namespace } = req.query as { namespace?: string };
     if (namespace !== undefined) checkName('namespace', namespace);
     await allow(req, 'list', namespace);
     const items = await storeCall(() => ctx.store.list(namespace));
     const now = Date.now();
-    const recent = ctx.alerts.recent([now - HOUR_MS, now - 24 * HOUR_MS], namespace);
+    const { states, startedAt, incomplete } = await statesEverywhere(ctx, items, namespace, req.headers.authorization);
     return {
       now: new Date(now).toISOString(),
-      serviceStartedAt: new Date(ctx.startedAt).toISOString(),
-      items: items.map((g) => serviceSummary(ctx, g, recent.get(`${g.namespace}/${g.service}`), now)),
+      serviceStartedAt: new Date(startedAt).toISOString(),
+      items: items.map((g) => serviceSummary(g, states.get(`${g.namespace}/${g.service}`))),
+      ...(incomplete.length > 0 ? { incomplete } : {}),
     };
+  });
+
+  // One replica's part of the overview: the state of those of the given services it learns.
+  app.post('/api/v1/replica/services', async (req) => {
+    const body = req.body as { namespace?: unknown; services?: unknown } | null;
+    if (body === null || typeof body !== 'object' || !Array.isArray(body.services)) throw new ApiError('GUARD_API_INVALID', 'the body must be {"namespace"?: …, "services": [{"namespace": …, "service": …}, …]}');
+    if (body.services.length > MAX_SERVICES_ASKED) throw new ApiError('GUARD_API_INVALID', `at most ${MAX_SERVICES_ASKED} services at once, got ${body.services.length}`);
+    const namespace = body.namespace === undefined ? undefined : String(body.namespace);
+    if (namespace !== undefined) checkName('namespace', namespace);
+    const services: ServiceRef[] = body.services.map((s: unknown) => {
+      const ref = s as Partial<ServiceRef> | null;
+      if (ref === null || typeof ref !== 'object' || typeof ref.namespace !== 'string' || typeof ref.service !== 'string') throw new ApiError('GUARD_API_INVALID', 'each service must be {"namespace": …, "service": …}');
+      checkName('namespace', ref.namespace);
+      checkName('service', ref.service);
+      if (namespace !== undefined && ref.namespace !== namespace) throw new ApiError('GUARD_API_INVALID', `service ${ref.namespace}/${ref.service} is not in namespace ${namespace}`);
+      return { namespace: ref.namespace, service: ref.service };
+    });
+    await allow(req, 'list', namespace);
+    const mine = learnedHere(ctx);
+    return { replica: ctx.config.replicas?.identity ?? '', startedAt: new Date(ctx.startedAt).toISOString(), items: localStates(ctx, services.filter((s) => mine(s.namespace, s.service))) };
   });
 
   app.put('/api/v1/guardians/:namespace/:service', async (req, reply) => {
@@ -130,19 +172,15 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
   });
 
   app.get('/api/v1/alerts', async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    if (q.namespace !== undefined) checkName('namespace', q.namespace);
-    if (q.service !== undefined) {
-      if (q.namespace === undefined) throw new ApiError('GUARD_API_INVALID', 'service needs namespace');
-      checkName('service', q.service);
-    }
-    if (q.level !== undefined && !/^[A-Za-z]{1,32}$/.test(q.level)) throw new ApiError('GUARD_API_INVALID', `level ${JSON.stringify(q.level)} is not a level (Session, Gate, …)`);
-    const since = q.since === undefined ? undefined : timeOf(q.since);
-    const limit = q.limit === undefined ? undefined : integerIn('limit', q.limit, 1, MAX_ALERT_LIMIT);
-    if (q.namespace !== undefined) await allow(req, 'get', q.namespace);
-    else await allow(req, 'list', undefined);
-    const items = ctx.alerts.query({ namespace: q.namespace, service: q.service, level: q.level, since, limit });
-    return { items: items.map((a) => ({ ...a, receivedAt: new Date(a.receivedAt).toISOString() })) };
+    const q = await alertQuery(req);
+    const { items, incomplete } = await alertsEverywhere(ctx, q, req.headers.authorization);
+    return { items, ...(incomplete.length > 0 ? { incomplete } : {}) };
+  });
+
+  // One replica's part of the alerts: those of the services it learns.
+  app.get('/api/v1/replica/alerts', async (req) => {
+    const q = await alertQuery(req);
+    return { replica: ctx.config.replicas?.identity ?? '', items: localAlerts(ctx, q, learnedHere(ctx)) };
   });
 }
 
@@ -183,11 +221,8 @@ function checkVersion(namespace: string, service: string, expected: string | und
   }
 }
 
-/** One line of the services overview. */
-function serviceSummary(ctx: ServiceContext, g: StoredGuardian, recent: RecentAlerts | undefined, now: number): object {
-  const status = ctx.learner.status(g.namespace, g.service);
-  const sinceLearn = status?.lastLearnAt == null ? null : ctx.clock.now() - status.lastLearnAt;
-  const [hour, day] = recent?.windows ?? [{ entries: 0, occurrences: 0 }, { entries: 0, occurrences: 0 }];
+/** One line of the services overview: the Guardian, and its state from the replica that learns it. */
+function serviceSummary(g: StoredGuardian, state: ServiceState | undefined): object {
   return {
     namespace: g.namespace,
     service: g.service,
@@ -198,9 +233,9 @@ function serviceSummary(ctx: ServiceContext, g: StoredGuardian, recent: RecentAl
     hasLearned: g.spec.learned != null,
     // Readiness of the learned rules (docs/tokens.md): null when they do not track it.
     readiness: learnedReadiness(g.spec.learned),
-    lastLearnedAt: sinceLearn === null ? null : new Date(now - sinceLearn).toISOString(),
-    pileSamples: status?.pileSamples ?? 0,
-    alerts: { lastHour: hour, lastDay: day, newestAt: recent?.newestAt == null ? null : new Date(recent.newestAt).toISOString() },
+    lastLearnedAt: state?.lastLearnedAt ?? null,
+    pileSamples: state?.pileSamples ?? 0,
+    alerts: state?.alerts ?? { lastHour: { entries: 0, occurrences: 0 }, lastDay: { entries: 0, occurrences: 0 }, newestAt: null },
   };
 }
 

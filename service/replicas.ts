@@ -2,12 +2,16 @@
 // and what happens to a sync that reaches a replica that does not learn its service — it is
 // forwarded, as it came (the gate's own credentials, its body), to the replica that holds the
 // service's shard, whose answer is relayed. A forwarded sync is never forwarded again: a replica
-// that gets one for a shard it does not hold answers 503 and the gate resends its pile.
+// that gets one for a shard it does not hold answers 503 and the gate resends its pile. People's
+// views that span services (alerts, the overview) ask each replica for the part it holds (ask,
+// replica-views.ts); a replica taking a shard over reads back what is kept of its services
+// elsewhere (ShardHandover: the alerts recorded as Events).
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import type { Clock } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
 import { SYNC_ID_HEADER } from '../store/index.js';
+import type { ServiceFilter } from './alerts.js';
 import { ApiError } from './api-errors.js';
 import type { KubeAccess } from './kube-access.js';
 import type { Learner } from './learner.js';
@@ -33,6 +37,26 @@ export interface ReplicasConfig {
 /** The header a forwarded sync carries: the name of the replica that forwarded it. */
 export const FORWARDED_HEADER = 'x-guard-forwarded-by';
 
+/** What a replica keeps of the services of a shard besides their learning (alerts), moved with the shard. */
+export interface ShardHandover {
+  /**
+   * The services `include` covers learn here from now on: read back what is kept of them
+   * elsewhere, recorded before `since` (wall-clock ms; later records are this replica's own).
+   */
+  taken(include: ServiceFilter, since: number): Promise<void>;
+  /** Another replica answers for them now: forget what is kept of them here. */
+  gone(include: ServiceFilter): void;
+}
+
+/** Another live replica: its name (the pod) and where it is reached. */
+export interface Peer {
+  identity: string;
+  url: string;
+}
+
+/** How long a people's view waits for another replica's part. */
+export const PEER_VIEW_TIMEOUT_MS = 5000;
+
 export interface ForwardedAnswer {
   status: number;
   contentType: string;
@@ -46,8 +70,10 @@ export class Replicas {
   /** Syncs forwarded, by outcome. */
   readonly forwarded = { ok: 0, failed: 0, noOwner: 0 };
 
-  constructor(config: ReplicasConfig, deps: { kube: KubeAccess; learner: Learner; clock: Clock; log: Logger }) {
+  constructor(config: ReplicasConfig, deps: { kube: KubeAccess; learner: Learner; clock: Clock; log: Logger; handover?: ShardHandover }) {
     this.config = config;
+    const handover = deps.handover;
+    const inShards = (shards: readonly number[]): ServiceFilter => (ns, svc) => shards.includes(this.leases.shardOf(ns, svc));
     this.leases = new ShardLeases({
       api: deps.kube.coordination,
       namespace: config.namespace,
@@ -56,8 +82,17 @@ export class Replicas {
       leaseSeconds: config.leaseSeconds,
       clock: deps.clock,
       log: deps.log,
-      drain: (shard) => deps.learner.release((ns, svc) => this.leases.shardOf(ns, svc) === shard),
-      lost: (shard) => void deps.learner.release((ns, svc) => this.leases.shardOf(ns, svc) === shard),
+      drain: async (shard) => {
+        await deps.learner.release(inShards([shard]));
+        handover?.gone(inShards([shard]));
+      },
+      lost: (shard) => {
+        void deps.learner.release(inShards([shard]));
+        handover?.gone(inShards([shard]));
+      },
+      acquired: (shards, since) => {
+        handover?.taken(inShards(shards), since).catch((err: unknown) => deps.log.warn({ err, shards }, 'took over shards of services, but could not read back what was kept of them (their earlier alerts)'));
+      },
     });
     const ca = config.peerCaFile ? readFileSync(config.peerCaFile) : undefined;
     this.agent = new Agent({
@@ -69,6 +104,63 @@ export class Replicas {
   /** This replica learns the service now. */
   learnsHere(namespace: string, service: string): boolean {
     return this.leases.owns(this.leases.shardOf(namespace, service));
+  }
+
+  /** The other live replica that learns the service now, or null (this one does, or none does). */
+  holderOf(namespace: string, service: string): Peer | null {
+    return this.leases.holderOf(this.leases.shardOf(namespace, service));
+  }
+
+  /**
+   * This replica answers for the service in people's views: it learns it, or no other live
+   * replica does (a shard changing hands: what is kept here is the best there is).
+   */
+  answersFor(namespace: string, service: string): boolean {
+    return this.learnsHere(namespace, service) || this.holderOf(namespace, service) === null;
+  }
+
+  /** Every other live replica that holds shards, each once. */
+  holders(): Peer[] {
+    const byName = new Map<string, Peer>();
+    for (let shard = 0; shard < this.config.shards; shard++) {
+      const h = this.leases.holderOf(shard);
+      if (h) byName.set(h.identity, h);
+    }
+    return [...byName.values()];
+  }
+
+  /**
+   * Ask another replica for its part of a people's view, with the person's own credentials (it
+   * checks them as this one did). Rejects with a message naming the replica when it cannot answer.
+   */
+  async ask(peer: Peer, method: 'GET' | 'POST', path: string, authorization: string | undefined, body?: unknown): Promise<unknown> {
+    let status: number;
+    let text: string;
+    try {
+      const res = await request(new URL(path, peer.url), {
+        method,
+        dispatcher: this.agent,
+        headers: { ...(authorization ? { authorization } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(PEER_VIEW_TIMEOUT_MS),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      throw new Error(`replica ${peer.identity} (${peer.url}) did not answer: ${(err as Error).message}`, { cause: err });
+    }
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // reported below
+    }
+    if (status !== 200) {
+      const e = (json as { error?: { message?: unknown } } | null)?.error;
+      throw new Error(`replica ${peer.identity} (${peer.url}) answered ${status}${typeof e?.message === 'string' ? `: ${e.message}` : ''}`);
+    }
+    if (json === null || typeof json !== 'object') throw new Error(`replica ${peer.identity} (${peer.url}) answered something that is not a JSON object`);
+    return json;
   }
 
   /**

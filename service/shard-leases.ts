@@ -36,6 +36,11 @@ export interface ShardLeasesOptions {
   drain(shard: number): Promise<void>;
   /** A held shard was lost without being given back (another replica took it, or renewal failed too long). */
   lost(shard: number): void;
+  /**
+   * Shards taken in a round, once their Leases are written: their services learn here from now on.
+   * `since` is the wall-clock time (ms) the round began, before any of them was served here.
+   */
+  acquired?(shards: number[], since: number): void;
 }
 
 interface Observed {
@@ -93,9 +98,14 @@ export class ShardLeases {
 
   /** The peer URL of the replica that holds the shard, when another live one does. */
   ownerOf(shard: number): string | null {
+    return this.holderOf(shard)?.url ?? null;
+  }
+
+  /** The replica that holds the shard (its name and peer URL), when another live one does. */
+  holderOf(shard: number): { identity: string; url: string } | null {
     const seen = this.observed.get(shardLeaseName(shard));
-    if (!seen || seen.holder === '' || seen.holder === this.o.identity || this.expired(seen)) return null;
-    return seen.peerUrl || null;
+    if (!seen || seen.holder === '' || seen.holder === this.o.identity || this.expired(seen) || !seen.peerUrl) return null;
+    return { identity: seen.holder, url: seen.peerUrl };
   }
 
   heldShards(): number[] {
@@ -144,6 +154,7 @@ export class ShardLeases {
 
   private async step(): Promise<void> {
     if (this.stopped) return;
+    const since = Date.now();
     const list = await this.call(() => this.o.api.listNamespacedLease({ namespace: this.o.namespace, labelSelector: LEASE_LABEL }));
     const now = this.o.clock.now();
     const byName = new Map<string, V1Lease>();
@@ -157,6 +168,7 @@ export class ShardLeases {
     // Every shard's write at once: a round takes one round trip, not one per shard, so a busy
     // API server does not let a held shard's window run out between its renewals.
     const writes: Array<Promise<void>> = [];
+    const taken: number[] = [];
     for (let shard = 0; shard < this.o.shards && !this.stopped; shard++) {
       const lease = byName.get(shardLeaseName(shard));
       if (this.held.has(shard)) {
@@ -164,10 +176,18 @@ export class ShardLeases {
         if (plan[shard] !== this.o.identity) void this.giveBack(shard);
         else writes.push(this.renew(shard));
       } else if (plan[shard] === this.o.identity) {
-        writes.push(this.take(shard, lease));
+        writes.push(this.take(shard, lease).then((took) => void (took && taken.push(shard))));
       }
     }
-    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+    const settled = await Promise.allSettled(writes);
+    if (taken.length > 0 && this.o.acquired) {
+      try {
+        this.o.acquired(taken.sort((a, b) => a - b), since);
+      } catch (err) {
+        this.o.log.warn({ err }, 'taking over a shard of services: its hand-over failed');
+      }
+    }
+    const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
@@ -219,10 +239,11 @@ export class ShardLeases {
     }
   }
 
-  private async take(shard: number, lease: V1Lease | undefined): Promise<void> {
+  /** Take the shard if it is free or expired; true when this replica holds it now. */
+  private async take(shard: number, lease: V1Lease | undefined): Promise<boolean> {
     const name = shardLeaseName(shard);
     const seen = this.observed.get(name);
-    if (lease && seen && seen.holder !== '' && seen.holder !== this.o.identity && !this.expired(seen)) return;
+    if (lease && seen && seen.holder !== '' && seen.holder !== this.o.identity && !this.expired(seen)) return false;
     const startedAt = this.o.clock.now();
     const body = this.leaseBody(name, 'shard', lease);
     body.spec!.acquireTime = new V1MicroTime();
@@ -233,9 +254,11 @@ export class ShardLeases {
         : await this.call(() => this.o.api.createNamespacedLease({ namespace: this.o.namespace, body }));
       this.held.set(shard, { resourceVersion: written.metadata?.resourceVersion ?? '', renewedAt: startedAt });
       this.o.log.info({ shard }, 'took a shard of services');
+      return true;
     } catch (err) {
       // 409: another replica took it first; it is planned again next round.
       if (statusOf(err) !== 409) throw err;
+      return false;
     }
   }
 

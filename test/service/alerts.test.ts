@@ -94,4 +94,34 @@ describe('AlertStore', () => {
     expect(() => new AlertStore({ perService: 0 })).toThrow(RangeError);
     expect(() => new AlertStore({ maxServices: 1.5 })).toThrow(RangeError);
   });
+
+  it('reads alerts back in time order among those it keeps, bounded, counted, and forgets a service handed over', () => {
+    const wall = wallClock();
+    const alerts = new AlertStore({ now: wall.now, perService: 4 });
+    // Received here after a shard was taken over...
+    alerts.add('shop', 'cart', 'live', [alert('Session', 10)]);
+    wall.advance(1000);
+    alerts.add('shop', 'cart', 'live', [alert('Session', 11)]);
+    // ...then the older ones read back from their Events, one of them malformed (skipped).
+    const t0 = wall.now() - 60_000;
+    const kept = alerts.restoreAll([
+      { namespace: 'shop', service: 'cart', pod: 'old', alert: alert('Session', 2), receivedAt: t0 + 2 },
+      { namespace: 'shop', service: 'cart', pod: 'old', alert: alert('Session', 1), receivedAt: t0 + 1 },
+      { namespace: 'shop', service: 'cart', pod: 'old', alert: alert('Session', 3), receivedAt: t0 + 3 },
+      { namespace: 'shop', service: 'cart', pod: 'old', alert: { level: 'Session' }, receivedAt: t0 },
+      { namespace: 'shop', service: 'pay', pod: 'old', alert: alert('Pod', 5), receivedAt: t0 },
+    ]);
+    expect(kept).toBe(4);
+    // Newest first by the time received; the oldest beyond perService dropped and counted.
+    expect(alerts.query({ service: 'cart' }).map((a) => a.count)).toEqual([11, 10, 3, 2]);
+    expect(alerts.counts('shop', 'cart')).toEqual({ received: 5, occurrences: 27, dropped: 1, stored: 4 });
+    expect(alerts.counts()).toEqual({ received: 6, occurrences: 32, dropped: 1, stored: 5 });
+    // The recent windows see them in order too (the walk stops at the first older than asked).
+    expect(alerts.recent([wall.now() - 30_000]).get('shop/cart')?.windows).toEqual([{ entries: 2, occurrences: 21 }]);
+    // A query limited to some services; then those services forgotten (not counted as dropped).
+    expect(alerts.query({}, (_ns, svc) => svc === 'pay').map((a) => a.service)).toEqual(['pay']);
+    expect(alerts.forget((_ns, svc) => svc === 'cart')).toBe(4);
+    expect(alerts.query().map((a) => a.service)).toEqual(['pay']);
+    expect(alerts.counts()).toEqual({ received: 6, occurrences: 32, dropped: 1, stored: 1 });
+  });
 });

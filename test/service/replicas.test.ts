@@ -11,7 +11,7 @@ import { serviceConfig, startService, type RunningService } from '../../service/
 import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
 import { openGuardianStore, type GuardianStore } from '../../store/index.js';
 import type { KubeStandin } from '../kube/standin.js';
-import { call, core, pileText, silent, standin } from './api-support.js';
+import { call, core, eventually, pileText, silent, standin } from './api-support.js';
 
 const SERVICES = ['cart', 'shop', 'pay', 'ship', 'mail', 'auth'];
 const PODS_PER_SERVICE = 4;
@@ -42,6 +42,7 @@ class Cluster {
         peopleAuth: 'kubernetes',
         store: 'kube-crd',
         tls: null,
+        alertEvents: { burst: 25, refillMs: 5000 },
         replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
       }),
       { logger: silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
@@ -266,6 +267,85 @@ describe('guard-service replicas on Leases', () => {
       await reader.close();
     }
   }, 120_000);
+
+  it('shows one view of alerts and learning on every replica, names a replica that cannot answer, and keeps the alerts of a dead replica\'s services', async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    try {
+      const a = await cluster.add();
+      const b = await cluster.add();
+      await cluster.settled();
+      // Every service alerts with its own decision; each sync reaches replica a, which forwards
+      // those it does not learn.
+      const sent: string[] = [];
+      for (const service of SERVICES) {
+        kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
+        const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
+        for (let i = 0; i < 2; i++) {
+          const alerts = [{ decision: { children: {}, reasons: [`${service}-${i}`], result: 7 }, time: 1_700_000_000, level: 'Session', count: i + 1 }];
+          // 503 while a has not seen yet who holds the shard: resent, as a gate does.
+          const body = `{"pile":${pileText(1)},"alerts":${JSON.stringify(alerts)},"compromised":false}`;
+          await eventually(async () => {
+            const r = await call(`${a.url}/sync`, { method: 'POST', token, body });
+            if (r.status !== 503) expect(r.status, r.text).toBe(200);
+            return r.status === 200;
+          }, 10_000);
+          sent.push(`${service} ${service}-${i} ${i + 1}`);
+        }
+      }
+      const held = (r: Replica) => SERVICES.filter((svc) => r.service.replicas!.learnsHere(NS, svc));
+      expect(held(a).length + held(b).length).toBe(SERVICES.length);
+      expect(held(a).length).toBeGreaterThan(0);
+      expect(held(b).length).toBeGreaterThan(0);
+
+      const seen = (items: Array<{ service: string; decision: { reasons: string[] }; count: number }>) => items.map((x) => `${x.service} ${x.decision.reasons[0]} ${x.count}`).sort();
+      for (const r of [a, b]) {
+        const listed = await call(`${r.url}/api/v1/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+        expect(listed.status, listed.text).toBe(200);
+        expect(listed.json.incomplete).toBeUndefined();
+        expect(seen(listed.json.items)).toEqual([...sent].sort());
+        // Newest first across replicas.
+        const times = listed.json.items.map((x: { receivedAt: string }) => Date.parse(x.receivedAt));
+        expect([...times].sort((x, y) => y - x)).toEqual(times);
+        // The limit applies to the merged view.
+        const two = await call(`${r.url}/api/v1/alerts?namespace=${NS}&limit=2`, { token: kube.token });
+        expect(two.json.items).toEqual(listed.json.items.slice(0, 2));
+      }
+      // The overview: each service's alerts and learning from the replica that learns it, the same on both.
+      const overviews = await Promise.all([a, b].map((r) => call(`${r.url}/api/v1/services?namespace=${NS}`, { token: kube.token })));
+      const rows = overviews.map((o) => {
+        expect(o.status, o.text).toBe(200);
+        return Object.fromEntries(o.json.items.map((x: { service: string; alerts: { lastHour: { entries: number; occurrences: number } }; lastLearnedAt: string | null }) => [x.service, [x.alerts.lastHour.entries, x.alerts.lastHour.occurrences, x.lastLearnedAt !== null]]));
+      });
+      expect(rows[0]).toEqual(Object.fromEntries(SERVICES.map((svc) => [svc, [2, 3, true]])));
+      expect(rows[1]).toEqual(rows[0]);
+      // One replica's own part: only the services it learns.
+      const part = await call(`${b.url}/api/v1/replica/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+      expect([...new Set(part.json.items.map((x: { service: string }) => x.service))].sort()).toEqual(held(b).sort());
+      // A person without rights is refused by the replica asked, before any other is.
+      const stranger = await call(`${b.url}/api/v1/alerts?namespace=${NS}`, { token: 'not-a-token' });
+      expect(stranger.status).toBe(401);
+
+      // Every alert is recorded as an Event before a replica dies.
+      await eventually(async () => kube.state.listObjects('events', NS).length >= sent.length);
+      const gone = held(b);
+      cluster.kill(b);
+      // Until its Leases expire, a learns that b's part is missing, and says so.
+      const partial = await call(`${a.url}/api/v1/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+      expect(partial.status).toBe(200);
+      expect(partial.json.incomplete?.map((m: { replica: string }) => m.replica)).toEqual([b.name]);
+      expect(partial.json.incomplete[0].error).toMatch(/did not answer/);
+      // Then a takes b's services over and reads their alerts back from the Events.
+      await eventually(async () => gone.every((svc) => a.service.replicas!.learnsHere(NS, svc)), 20_000);
+      const after = await eventually(async () => {
+        const r = await call(`${a.url}/api/v1/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+        return r.json.incomplete === undefined && seen(r.json.items).length === sent.length ? r : null;
+      }, 10_000);
+      expect(seen(after.json.items)).toEqual([...sent].sort());
+    } finally {
+      await cluster.closeAll();
+    }
+  }, 60_000);
 
   it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
     const kube = await standin();

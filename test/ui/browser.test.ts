@@ -222,6 +222,33 @@ describe('guard-ui in Chromium', () => {
     await shot('alerts');
   });
 
+  it('says which guard-service replica did not answer, on the alerts and the services views', async () => {
+    const p = page();
+    // guard-service's own answers, with the part of one replica missing, as a replica answers when another is down.
+    const missing = [{ replica: 'guard-service-7f9c-2', error: 'replica guard-service-7f9c-2 (https://10.0.0.12:8888) did not answer: connect ECONNREFUSED' }];
+    for (const path of ['**/api/v1/alerts?*', '**/api/v1/services']) {
+      await p.route(path, async (route) => {
+        const real = await route.fetch();
+        await route.fulfill({ response: real, json: { ...(await real.json()), incomplete: missing } });
+      });
+    }
+    try {
+      await p.getByRole('link', { name: 'Alerts' }).nth(1).click();
+      const notice = p.locator('.alerts p.warning');
+      await notice.waitFor();
+      expect(await notice.innerText()).toMatch(/Not shown: the alerts of their services on one guard-service replica that did not answer \(guard-service-7f9c-2\).*ECONNREFUSED/s);
+      await p.getByRole('link', { name: 'Services' }).first().click();
+      const overview = p.locator('.services p.warning');
+      await overview.waitFor();
+      expect(await overview.innerText()).toMatch(/alerts and learning times of their services on one guard-service replica.*guard-service-7f9c-2/s);
+    } finally {
+      await p.unrouteAll({ behavior: 'wait' });
+    }
+    // Back to the service's page, where the next views are.
+    await p.locator('table.service-table tbody tr', { hasText: 'demo/shop' }).getByRole('link', { name: 'demo/shop' }).click();
+    await p.locator('fieldset.control').waitFor();
+  });
+
   it('decides a pasted request in the browser with the result guard check gives', async () => {
     const p = page();
     await p.getByRole('link', { name: 'Try a request' }).click();

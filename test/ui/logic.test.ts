@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCore, Section } from '../../core/index.js';
 import { decide } from '../../cli/check.js';
 import { toTrafficRecord } from '../../cli/traffic-record.js';
+import { groupAlerts } from '../../ui/src/alert-groups.js';
 import { explainDecision } from '../../ui/src/explain.js';
 import { lastLearned, modeOf, readiness } from '../../ui/src/mode.js';
 import { fieldsOf, getAt, setAt, deleteAt, summarize, summarizeValue } from '../../ui/src/rules-model.js';
@@ -336,5 +337,32 @@ describe('a pasted request is decided as guard check decides it', () => {
       }
       g.dispose();
     }
+  });
+});
+
+describe('alerts from several guard-service replicas', () => {
+  it('are grouped by what they say and ordered by when they were received, whatever each replica numbered them', () => {
+    const item = (service: string, reason: string, receivedAt: string, seq: number, pod: string) => ({
+      decision: { reasons: [reason] },
+      time: 0,
+      level: 'Session',
+      count: 1,
+      seq,
+      receivedAt,
+      namespace: 'shop',
+      service,
+      pod,
+    });
+    // Replica 1 numbered its alerts up to 900, replica 2 up to 3: the numbers say nothing across them.
+    const groups = groupAlerts([
+      item('cart', 'a', '2026-12-07T10:00:05.000Z', 3, 'cart-1'),
+      item('pay', 'b', '2026-12-07T10:00:01.000Z', 900, 'pay-1'),
+      item('cart', 'a', '2026-12-07T10:00:02.000Z', 2, 'cart-2'),
+      item('pay', 'b', '2026-12-07T10:00:00.000Z', 899, 'pay-1'),
+    ]);
+    expect(groups.map((g) => [g.service, g.entries, g.lastAt, g.firstAt, g.pods])).toEqual([
+      ['cart', 2, '2026-12-07T10:00:05.000Z', '2026-12-07T10:00:02.000Z', ['cart-1', 'cart-2']],
+      ['pay', 2, '2026-12-07T10:00:01.000Z', '2026-12-07T10:00:00.000Z', ['pay-1']],
+    ]);
   });
 });

@@ -38,10 +38,18 @@ export interface ServiceSummary {
   alerts: { lastHour: { entries: number; occurrences: number }; lastDay: { entries: number; occurrences: number }; newestAt: string | null };
 }
 
+/** A guard-service replica whose part of a view is missing, and why. */
+export interface MissingPart {
+  replica: string;
+  error: string;
+}
+
 export interface Overview {
   now: string;
   serviceStartedAt: string;
   items: ServiceSummary[];
+  /** Replicas that did not answer: the alerts and learning of their services are not in the view. */
+  incomplete?: MissingPart[];
 }
 
 export interface AlertItem {
@@ -127,7 +135,7 @@ export class Api {
     return this.call('PUT', `/api/v1/guardians/${encodeURIComponent(g.namespace)}/${encodeURIComponent(g.service)}`, change, { 'if-match': `"${resourceVersion}"` });
   }
 
-  alerts(q: { namespace?: string; service?: string; limit?: number } = {}): Promise<{ items: AlertItem[] }> {
+  alerts(q: { namespace?: string; service?: string; limit?: number } = {}): Promise<{ items: AlertItem[]; incomplete?: MissingPart[] }> {
     const params = new URLSearchParams();
     if (q.namespace) params.set('namespace', q.namespace);
     if (q.service) params.set('service', q.service);

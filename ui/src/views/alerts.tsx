@@ -2,46 +2,11 @@
 // them), filterable by service and by field, each explained in sentences from its decision and
 // the rules in force. Refreshed every few seconds; groups that grew since are marked new.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { AlertItem, Api, GuardianSpec } from '../api.js';
+import type { AlertItem, Api, GuardianSpec, MissingPart } from '../api.js';
+import { groupAlerts, type AlertGroup } from '../alert-groups.js';
 import { Sentence } from '../widgets/sentence.js';
 import { explainDecision, type Finding } from '../explain.js';
-import { canonical } from '../rules-model.js';
 import { ago } from '../mode.js';
-
-export interface AlertGroup {
-  key: string;
-  namespace: string;
-  service: string;
-  level: string;
-  decision: unknown;
-  occurrences: number;
-  entries: number;
-  firstAt: string;
-  lastAt: string;
-  lastSeq: number;
-  pods: string[];
-}
-
-export function groupAlerts(items: AlertItem[]): AlertGroup[] {
-  const groups = new Map<string, AlertGroup>();
-  for (const a of items) {
-    const key = `${a.namespace}/${a.service}|${a.level}|${canonical(a.decision)}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { key, namespace: a.namespace, service: a.service, level: a.level, decision: a.decision, occurrences: 0, entries: 0, firstAt: a.receivedAt, lastAt: a.receivedAt, lastSeq: a.seq, pods: [] };
-      groups.set(key, g);
-    }
-    g.occurrences += a.count;
-    g.entries++;
-    if (a.receivedAt < g.firstAt) g.firstAt = a.receivedAt;
-    if (a.seq > g.lastSeq) {
-      g.lastSeq = a.seq;
-      g.lastAt = a.receivedAt;
-    }
-    if (!g.pods.includes(a.pod)) g.pods.push(a.pod);
-  }
-  return [...groups.values()].sort((a, b) => b.lastSeq - a.lastSeq);
-}
 
 /** The rules the gate decided with: learned when control.auto, else configured. */
 export function criteriaOf(spec: GuardianSpec | undefined): unknown {
@@ -52,6 +17,7 @@ export function criteriaOf(spec: GuardianSpec | undefined): unknown {
 export function AlertsView(props: { api: Api; namespace?: string; service?: string; spec?: GuardianSpec }) {
   const [items, setItems] = useState<AlertItem[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [incomplete, setIncomplete] = useState<MissingPart[]>([]);
   const [serviceFilter, setServiceFilter] = useState('');
   const [fieldFilter, setFieldFilter] = useState('');
   const [specs, setSpecs] = useState<Record<string, GuardianSpec>>({});
@@ -64,10 +30,11 @@ export function AlertsView(props: { api: Api; namespace?: string; service?: stri
       try {
         const r = await props.api.alerts({ namespace: props.namespace, service: props.service });
         if (stop) return;
-        const newest = r.items.reduce((m, a) => Math.max(m, a.seq), 0);
+        const newest = r.items.reduce((m, a) => Math.max(m, Date.parse(a.receivedAt)), 0);
         if (seen.current >= 0 && newest > seen.current) setFreshFrom(seen.current);
         seen.current = Math.max(seen.current, newest);
         setItems(r.items);
+        setIncomplete(r.incomplete ?? []);
         setProblem(null);
       } catch (err) {
         if (!stop) setProblem((err as Error).message);
@@ -135,13 +102,26 @@ export function AlertsView(props: { api: Api; namespace?: string; service?: stri
         </span>
       </div>
       {problem && <p class="error" role="alert">{problem}</p>}
+      <Incomplete parts={incomplete} what="the alerts of their services" />
       {items !== null && groups.length === 0 && <p class="empty">No alerts received since guard-service started.</p>}
       <ol class="alert-list">
         {shown.map(({ g, findings }) => (
-          <AlertCard key={g.key} group={g} findings={findings} fresh={g.lastSeq > freshFrom} showService={!props.service} now={now} />
+          <AlertCard key={g.key} group={g} findings={findings} fresh={g.lastMs > freshFrom} showService={!props.service} now={now} />
         ))}
       </ol>
     </div>
+  );
+}
+
+/** A notice naming the guard-service replicas whose part of a view is missing. */
+export function Incomplete(props: { parts: readonly MissingPart[]; what: string }) {
+  if (props.parts.length === 0) return null;
+  return (
+    <p class="warning" role="status">
+      Not shown: {props.what} on {props.parts.length === 1 ? 'one guard-service replica' : `${props.parts.length} guard-service replicas`} that did not answer (
+      {props.parts.map((p) => p.replica).join(', ')}). Shown again once they answer or their services move to another replica.{' '}
+      <span class="hint">{props.parts.map((p) => p.error).join('; ')}</span>
+    </p>
   );
 }
 

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, Overview } from '../api.js';
 import { ago, EARLIER, lastLearned, modeOf, readiness, rulesInForce } from '../mode.js';
+import { Incomplete } from './alerts.js';
 
 export function ServicesView(props: { api: Api }) {
   const [data, setData] = useState<Overview | null>(null);
@@ -36,6 +37,7 @@ export function ServicesView(props: { api: Api }) {
         Alerts and learning times are those guard-service saw since it started ({ago(data.serviceStartedAt, now)}); learning times of services
         that synced within the last hour.
       </p>
+      <Incomplete parts={data.incomplete ?? []} what="the alerts and learning times of their services" />
       {data.items.length === 0 ? (
         <p class="empty">No Guardians yet: a service appears here once its gate has synced.</p>
       ) : (
