@@ -3,6 +3,7 @@
 // replaced.
 import { DEFAULT_LEARNING_CAPS, type LearningCaps } from '../core/index.js';
 import type { ReplicasConfig } from './replicas.js';
+import { DEFAULT_LEARNER_LIMITS, type LearnerLimits } from './learner.js';
 
 export type StoreKind = 'file' | 'kube-crd' | 'kube-configmap';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -31,6 +32,8 @@ export interface ServiceConfig {
   allowUnauthenticatedNetwork: boolean;
   /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
   learningCaps: Readonly<Required<LearningCaps>>;
+  /** When to learn and persist, and when an idle service is forgotten (GUARD_LEARN_*, GUARD_PERSIST_INTERVAL, GUARD_SERVICE_IDLE). */
+  learnerLimits: Readonly<Pick<LearnerLimits, 'learnSamples' | 'newSamplesRatio' | 'learnIntervalMs' | 'persistIntervalMs' | 'idleMs'>>;
   /** Alerts as Kubernetes Events on the Guardian (Kubernetes stores): the per-Guardian token bucket; null: off. */
   alertEvents: Readonly<{ burst: number; refillMs: number }> | null;
   /** The file store's alert log: rotate at this size, keep this many rotated files. */
@@ -95,6 +98,14 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
       headers: integer('GUARD_LEARN_HEADER_CAP', env.GUARD_LEARN_HEADER_CAP, DEFAULT_LEARNING_CAPS.headers, 1, 256),
       routes: integer('GUARD_LEARN_ROUTE_CAP', env.GUARD_LEARN_ROUTE_CAP, DEFAULT_LEARNING_CAPS.routes, 0, 1024),
       unknownHeaders: oneOf('GUARD_LEARN_UNKNOWN_HEADERS', env.GUARD_LEARN_UNKNOWN_HEADERS, ['alert', 'shape'] as const) ?? DEFAULT_LEARNING_CAPS.unknownHeaders,
+    }),
+    learnerLimits: Object.freeze({
+      learnSamples: integer('GUARD_LEARN_SAMPLES', env.GUARD_LEARN_SAMPLES, DEFAULT_LEARNER_LIMITS.learnSamples, 1, 1_000_000),
+      // The "10 %" rule as a percentage: learn once the pile holds more than this share of the samples learned so far.
+      newSamplesRatio: 100 / integer('GUARD_LEARN_NEW_PERCENT', env.GUARD_LEARN_NEW_PERCENT, 100 / DEFAULT_LEARNER_LIMITS.newSamplesRatio, 1, 100),
+      learnIntervalMs: 1000 * integer('GUARD_LEARN_INTERVAL', env.GUARD_LEARN_INTERVAL, DEFAULT_LEARNER_LIMITS.learnIntervalMs / 1000, 1, 86_400),
+      persistIntervalMs: 1000 * integer('GUARD_PERSIST_INTERVAL', env.GUARD_PERSIST_INTERVAL, DEFAULT_LEARNER_LIMITS.persistIntervalMs / 1000, 1, 86_400),
+      idleMs: 1000 * integer('GUARD_SERVICE_IDLE', env.GUARD_SERVICE_IDLE, DEFAULT_LEARNER_LIMITS.idleMs / 1000, 0, 30 * 86_400),
     }),
     alertEvents:
       store !== 'file' && flag('GUARD_SERVICE_ALERT_EVENTS', env.GUARD_SERVICE_ALERT_EVENTS, true)

@@ -142,7 +142,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     store,
     clock,
     log,
-    limits: options.learnerLimits,
+    limits: { ...config.learnerLimits, ...options.learnerLimits },
     caps: config.learningCaps,
     // Several replicas: a sync is answered only once written, and only by the replica that holds it.
     durable: config.replicas !== null,

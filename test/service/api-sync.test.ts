@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { syncMessage } from '../vectors/fixtures.js';
 import { call, eventually, gate, methods, pileText, standin, start, sync, syncBody } from './api-support.js';
+import { readServiceConfig } from '../../service/index.js';
 import { scopedSyncId } from '../../service/sync-route.js';
 
 describe('POST /sync with authenticated gates', () => {
@@ -190,6 +191,23 @@ describe('POST /sync with authenticated gates', () => {
     expect(plain.status).toBe(200);
     expect(plain.json.guardian.samples).toBe(2);
     expect((await disk.get('shop', 'cart'))!.spec.samples).toBe(2);
+  });
+
+  it('learns on the policy the environment sets (GUARD_LEARN_SAMPLES, GUARD_LEARN_NEW_PERCENT, GUARD_LEARN_INTERVAL)', async () => {
+    const kube = await standin();
+    const limits = readServiceConfig({ GUARD_LEARN_SAMPLES: '5', GUARD_LEARN_NEW_PERCENT: '100', GUARD_LEARN_INTERVAL: '3600' }).learnerLimits;
+    const { url } = await start(kube, { learnerLimits: limits });
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const pending = async () => (await call(`${url}/api/v1/guardians/shop/cart`, { token: kube.token })).json.learning;
+    // Never learned: at once (and persisted right after the answer).
+    expect((await sync(url, token, syncBody(2))).status).toBe(200);
+    expect(await eventually(pending)).toMatchObject({ learns: 1, pileSamples: 0, samples: 2 });
+    // 2 more: not more than 100 % of the 2 learned, under 5, within the hour: kept in the pile.
+    expect((await sync(url, token, syncBody(2))).status).toBe(200);
+    expect(await pending()).toMatchObject({ learns: 1, pileSamples: 2 });
+    // 3 more: the pile holds 5.
+    expect((await sync(url, token, syncBody(3))).status).toBe(200);
+    expect(await pending()).toMatchObject({ learns: 2, pileSamples: 0, samples: 7 });
   });
 
   it('exposes sync, learning and alert counters at /metrics, and health at /healthz and /readyz', async () => {

@@ -565,7 +565,7 @@ describe('Learner: key caps and route tables (docs/routes.md)', () => {
     watch.close();
   });
 
-  it('GUARD_LEARN_* set its caps; invalid values are ConfigErrors naming the variable', () => {
+  it('GUARD_LEARN_* set its caps and its policy; invalid values are ConfigErrors naming the variable', () => {
     expect(readServiceConfig({}).learningCaps).toEqual(DEFAULT_LEARNING_CAPS);
     expect(readServiceConfig({ GUARD_LEARN_PARAM_CAP: '100', GUARD_LEARN_HEADER_CAP: '20', GUARD_LEARN_ROUTE_CAP: '0', GUARD_LEARN_UNKNOWN_HEADERS: 'shape' }).learningCaps).toEqual({
       params: 100,
@@ -573,7 +573,25 @@ describe('Learner: key caps and route tables (docs/routes.md)', () => {
       routes: 0,
       unknownHeaders: 'shape',
     });
-    for (const [name, value] of [['GUARD_LEARN_PARAM_CAP', '0'], ['GUARD_LEARN_HEADER_CAP', '300'], ['GUARD_LEARN_ROUTE_CAP', '-1'], ['GUARD_LEARN_UNKNOWN_HEADERS', 'ignore']]) {
+    expect(readServiceConfig({}).learnerLimits).toEqual({ learnSamples: 1000, newSamplesRatio: 10, learnIntervalMs: 30_000, persistIntervalMs: 300_000, idleMs: 3_600_000 });
+    expect(readServiceConfig({ GUARD_LEARN_SAMPLES: '5000', GUARD_LEARN_NEW_PERCENT: '25', GUARD_LEARN_INTERVAL: '120', GUARD_PERSIST_INTERVAL: '60', GUARD_SERVICE_IDLE: '0' }).learnerLimits).toEqual({
+      learnSamples: 5000,
+      newSamplesRatio: 4,
+      learnIntervalMs: 120_000,
+      persistIntervalMs: 60_000,
+      idleMs: 0,
+    });
+    for (const [name, value] of [
+      ['GUARD_LEARN_PARAM_CAP', '0'],
+      ['GUARD_LEARN_HEADER_CAP', '300'],
+      ['GUARD_LEARN_ROUTE_CAP', '-1'],
+      ['GUARD_LEARN_UNKNOWN_HEADERS', 'ignore'],
+      ['GUARD_LEARN_SAMPLES', '0'],
+      ['GUARD_LEARN_NEW_PERCENT', '101'],
+      ['GUARD_LEARN_INTERVAL', '30s'],
+      ['GUARD_PERSIST_INTERVAL', '0'],
+      ['GUARD_SERVICE_IDLE', '-1'],
+    ]) {
       expect(() => readServiceConfig({ [name]: value })).toThrow(ConfigError);
       expect(() => readServiceConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
     }
