@@ -632,7 +632,8 @@ export class SyncClient {
 
   private async post(body: string, syncId: string): Promise<{ status: number; text: string }> {
     await this.refreshCa();
-    const headers: Record<string, string> = { [SYNC_ID_HEADER]: syncId };
+    // The original's gates send no Content-Type; guard-service (ours and the original) reads the body whatever it says.
+    const headers: Record<string, string> = { 'content-type': 'application/json', [SYNC_ID_HEADER]: syncId };
     const token = await readToken(this.tokenFile);
     if (token) headers.authorization = `Bearer ${token}`;
     const abort = new AbortController();

@@ -35,6 +35,7 @@ interface Captured {
   pileCount: number;
   /** X-Guard-Sync-Id. */
   syncId: string | undefined;
+  contentType: string | undefined;
   alerts: unknown[] | null;
   compromised: boolean;
 }
@@ -53,7 +54,7 @@ async function capturingServer(initial: { answer?: string; mode?: Mode; forwardT
       const body = Buffer.concat(chunks).toString('utf8');
       const msg = JSON.parse(body) as { pile: { count: number } | null; alerts: unknown[] | null; compromised: boolean };
       const syncId = req.headers['x-guard-sync-id'];
-      captured.push({ url: req.url ?? '', authorization: req.headers.authorization, body, pileCount: msg.pile?.count ?? 0, alerts: msg.alerts, compromised: msg.compromised, syncId: typeof syncId === 'string' ? syncId : undefined });
+      captured.push({ url: req.url ?? '', authorization: req.headers.authorization, body, pileCount: msg.pile?.count ?? 0, alerts: msg.alerts, compromised: msg.compromised, syncId: typeof syncId === 'string' ? syncId : undefined, contentType: req.headers['content-type'] });
       switch (state.mode) {
         case 'hang':
           hanging.push(res);
@@ -501,7 +502,7 @@ describe('sync protocol', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
-  it('re-reads the token file at every sync and names the gate in the query', async () => {
+  it('re-reads the token file at every sync, names the gate in the query and sends JSON', async () => {
     const srv = await capturingServer();
     const dir = await tempDir();
     const tokenFile = join(dir, 'token');
@@ -515,7 +516,8 @@ describe('sync protocol', () => {
     const q = new URL(srv.captured[0]!.url, 'http://x').searchParams;
     expect(new URL(srv.captured[0]!.url, 'http://x').pathname).toBe('/sync');
     expect([q.get('cm'), q.get('ns'), q.get('pod'), q.get('sid')]).toEqual(['true', NS, POD, SID]);
-    // The body is the wire message: pile spliced as the core writes it.
+    // The body is the wire message, said to be JSON: pile spliced as the core writes it.
+    expect(srv.captured.map((c) => c.contentType)).toEqual(['application/json', 'application/json']);
     expect(srv.captured[0]!.body).toMatch(/^\{"pile":\{"count":0,.*\},"alerts":null,"compromised":false\}$/s);
   });
 });
