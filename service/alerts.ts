@@ -205,16 +205,28 @@ export class AlertStore {
   }
 
   /**
-   * Forget the alerts of the services `include` covers: another replica answers for them now.
-   * Returns how many alerts were let go (not counted as dropped: they are kept elsewhere).
+   * Forget the alerts of the services `include` covers — those received before `before` (wall-clock
+   * ms), or all: another replica answers for them now, or they are about to be read back. Returns
+   * how many were let go (not counted as dropped: they are kept elsewhere).
    */
-  forget(include: ServiceFilter): number {
+  forget(include: ServiceFilter, before = Infinity): number {
     let n = 0;
     for (const [key, ring] of this.rings) {
       if (!include(ring.namespace, ring.service)) continue;
-      this.rings.delete(key);
-      this.totals.stored -= ring.size;
-      n += ring.size;
+      const kept = [...ring.newest()].filter((a) => a.receivedAt >= before).reverse();
+      n += ring.size - kept.length;
+      this.totals.stored -= ring.size - kept.length;
+      if (kept.length === 0) {
+        this.rings.delete(key);
+        continue;
+      }
+      if (kept.length === ring.size) continue;
+      const rest = new AlertRing(ring.namespace, ring.service, this.perService);
+      for (const a of kept) rest.push(a);
+      rest.counts.received = ring.counts.received;
+      rest.counts.occurrences = ring.counts.occurrences;
+      rest.counts.dropped = ring.counts.dropped;
+      this.rings.set(key, rest);
     }
     return n;
   }

@@ -154,7 +154,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
       // their Events by the one that takes it.
       const handover: ShardHandover = {
         taken: async (include, since) => {
-          alerts.forget(include);
+          // Kept from an earlier time this replica held them (if any): the Events have them too.
+          // Alerts received since the shard was taken are this replica's own, and stay.
+          alerts.forget(include, since);
           const n = (await alertEvents?.restore(alerts, include, since)) ?? 0;
           if (n > 0) log.info({ alerts: n }, 'alerts of the services taken over read back');
         },

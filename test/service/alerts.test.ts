@@ -120,7 +120,11 @@ describe('AlertStore', () => {
     expect(alerts.recent([wall.now() - 30_000]).get('shop/cart')?.windows).toEqual([{ entries: 2, occurrences: 21 }]);
     // A query limited to some services; then those services forgotten (not counted as dropped).
     expect(alerts.query({}, (_ns, svc) => svc === 'pay').map((a) => a.service)).toEqual(['pay']);
-    expect(alerts.forget((_ns, svc) => svc === 'cart')).toBe(4);
+    // Those received before a time only: the two live ones stay.
+    expect(alerts.forget((_ns, svc) => svc === 'cart', wall.now() - 30_000)).toBe(2);
+    expect(alerts.query({ service: 'cart' }).map((a) => a.count)).toEqual([11, 10]);
+    expect(alerts.counts('shop', 'cart')).toEqual({ received: 5, occurrences: 27, dropped: 1, stored: 2 });
+    expect(alerts.forget((_ns, svc) => svc === 'cart')).toBe(2);
     expect(alerts.query().map((a) => a.service)).toEqual(['pay']);
     expect(alerts.counts()).toEqual({ received: 6, occurrences: 32, dropped: 1, stored: 1 });
   });
