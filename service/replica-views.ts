@@ -53,7 +53,7 @@ export function learnedHere(ctx: ServiceContext): ServiceFilter {
   return replicas ? (ns, svc) => replicas.learnsHere(ns, svc) : () => true;
 }
 
-export function alertItem(a: StoredAlert): AlertItem {
+function alertItem(a: StoredAlert): AlertItem {
   return { ...a, receivedAt: new Date(a.receivedAt).toISOString() };
 }
 
