@@ -18,6 +18,8 @@ export class ServiceMetrics {
   readonly alertsReceived: Counter;
   readonly authFailures: Counter<'reason' | 'api'>;
   readonly podsRestarted: Counter;
+  /** Other replicas asked for their part of a people's view, by outcome (answered, missing). */
+  readonly viewParts: Counter<'outcome'>;
 
   constructor(learner: Learner, alerts: AlertStore, replicas: Replicas | null = null, recorders: { events: AlertEvents | null; log: AlertLog | null } = { events: null, log: null }) {
     const registers = [this.registry];
@@ -32,6 +34,12 @@ export class ServiceMetrics {
     this.alertsReceived = new Counter({ name: 'guard_service_alerts_received_total', help: 'Alert entries gates reported', registers });
     this.authFailures = new Counter({ name: 'guard_service_auth_failures_total', help: 'Refused callers, by API (sync, people) and reason', labelNames: ['api', 'reason'], registers });
     this.podsRestarted = new Counter({ name: 'guard_service_pods_restarted_total', help: 'Pods deleted because their gate reported them compromised', registers });
+    this.viewParts = new Counter({
+      name: 'guard_service_view_parts_total',
+      help: "Other replicas asked for their part of a people's view (alerts, the overview), by outcome: answered, or missing from the view",
+      labelNames: ['outcome'],
+      registers,
+    });
     // The learner keeps its own totals; these read them at scrape time.
     const fromLearner = (name: string, help: string, read: () => number) =>
       new Counter({

@@ -78,9 +78,10 @@ export async function alertsEverywhere(ctx: ServiceContext, q: AlertQuery, autho
       try {
         const part = (await ctx.replicas!.ask(peer, 'GET', `/api/v1/replica/alerts?${params}`, authorization)) as { items?: unknown };
         if (!Array.isArray(part.items)) throw new Error(`replica ${peer.identity} answered alerts without items`);
+        ctx.metrics.viewParts.inc({ outcome: 'answered' });
         return part.items.filter(isAlertItem);
       } catch (err) {
-        incomplete.push(missing(peer, err));
+        incomplete.push(missing(ctx, peer, err));
         return [];
       }
     }),
@@ -144,8 +145,9 @@ export async function statesEverywhere(
         for (const item of part.items) if (isServiceState(item)) states.set(`${item.namespace}/${item.service}`, item);
         const theirStart = typeof part.startedAt === 'string' ? Date.parse(part.startedAt) : Number.NaN;
         if (Number.isFinite(theirStart)) startedAt = Math.min(startedAt, theirStart);
+        ctx.metrics.viewParts.inc({ outcome: 'answered' });
       } catch (err) {
-        incomplete.push(missing(peer, err));
+        incomplete.push(missing(ctx, peer, err));
       }
     }),
   );
@@ -160,7 +162,8 @@ function keyIn(services: readonly ServiceRef[]): ServiceFilter {
   return (ns, svc) => keys.has(`${ns}/${svc}`);
 }
 
-function missing(peer: Peer, err: unknown): MissingPart {
+function missing(ctx: ServiceContext, peer: Peer, err: unknown): MissingPart {
+  ctx.metrics.viewParts.inc({ outcome: 'missing' });
   return { replica: peer.identity, error: err instanceof Error ? err.message : String(err) };
 }
 

@@ -335,6 +335,9 @@ describe('guard-service replicas on Leases', () => {
       expect(partial.status).toBe(200);
       expect(partial.json.incomplete?.map((m: { replica: string }) => m.replica)).toEqual([b.name]);
       expect(partial.json.incomplete[0].error).toMatch(/did not answer/);
+      const metrics = (await call(`${a.url}/metrics`)).text;
+      expect(metrics).toMatch(/^guard_service_view_parts_total\{outcome="missing"\} [1-9]/m);
+      expect(metrics).toMatch(/^guard_service_view_parts_total\{outcome="answered"\} [1-9]/m);
       // Then a takes b's services over and reads their alerts back from the Events.
       await eventually(async () => gone.every((svc) => a.service.replicas!.learnsHere(NS, svc)), 20_000);
       const after = await eventually(async () => {
