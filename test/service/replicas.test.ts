@@ -268,7 +268,7 @@ describe('guard-service replicas on Leases', () => {
     }
   }, 120_000);
 
-  it('shows one view of alerts and learning on every replica, names a replica that cannot answer, and keeps the alerts of a dead replica\'s services', async () => {
+  it('shows one view of alerts and learning on every replica, names a replica that cannot answer, and moves a shard's alerts with the shard (a dead replica's, and those given to a new one)', async () => {
     const kube = await standin();
     const cluster = new Cluster(kube);
     try {
@@ -345,6 +345,24 @@ describe('guard-service replicas on Leases', () => {
         return r.json.incomplete === undefined && seen(r.json.items).length === sent.length ? r : null;
       }, 10_000);
       expect(seen(after.json.items)).toEqual([...sent].sort());
+
+      // A new replica: a gives it shards back (and forgets their alerts), c reads them back from
+      // the Events; both still show one view.
+      const c = await cluster.add();
+      await cluster.settled();
+      expect(held(c).length).toBeGreaterThan(0);
+      for (const r of [a, c]) {
+        const view = await eventually(async () => {
+          const v = await call(`${r.url}/api/v1/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+          return v.json.incomplete === undefined && seen(v.json.items).length === sent.length ? v : null;
+        }, 10_000);
+        expect(seen(view.json.items)).toEqual([...sent].sort());
+        const own = await call(`${r.url}/api/v1/replica/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+        expect([...new Set(own.json.items.map((x: { service: string }) => x.service))].sort()).toEqual(held(r).sort());
+        // What each keeps is what it learns: two alerts a service (a forgot those of the shards it gave c).
+        const stored = Number(/^guard_service_alerts_stored (\d+)/m.exec((await call(`${r.url}/metrics`)).text)?.[1]);
+        expect(stored).toBe(2 * held(r).length);
+      }
     } finally {
       await cluster.closeAll();
     }
