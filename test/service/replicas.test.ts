@@ -268,7 +268,7 @@ describe('guard-service replicas on Leases', () => {
     }
   }, 120_000);
 
-  it('shows one view of alerts and learning on every replica, names a replica that cannot answer, and moves a shard's alerts with the shard (a dead replica's, and those given to a new one)', async () => {
+  it("shows one view of alerts and learning on every replica, names a replica that cannot answer, and moves a shard's alerts with the shard (a dead replica's, and those given to a new one)", async () => {
     const kube = await standin();
     const cluster = new Cluster(kube);
     try {
