@@ -41,6 +41,8 @@ const TRY = process.env.BENCH_GATE_TRY === '1';
 const TRY_CONNECTIONS = (process.env.BENCH_GATE_CONNECTIONS ?? '1,16').split(',').map(Number);
 // BENCH_GATE_TRY_WASM=PATH (try mode): a third server, the uws gate with the core built at PATH.
 const TRY_WASM = process.env.BENCH_GATE_TRY_WASM ?? '';
+/** Try mode: a third server, the same gate with these V8 flags added (space-separated). */
+const TRY_V8_FLAGS = (process.env.BENCH_GATE_TRY_V8_FLAGS ?? '').split(' ').filter(Boolean);
 // BENCH_GATE_ABLATE=1: the uws gate as shipped beside the same gate with a part taken out — the
 // peer address, the core, both — against the dispatch pass-through; writes its block, nothing else.
 const ABLATE = process.env.BENCH_GATE_ABLATE === '1';
@@ -257,6 +259,14 @@ async function main() {
       pin(g.pid);
       for (const q of [...PLAIN, ...MIX]) if ((await send(`http://127.0.0.1:${g.port}`, q)) !== 200) throw new Error(`${g.name}: ${q.method} ${q.path} not allowed`);
       servers.push(g);
+    } else if (TRY && TRY_V8_FLAGS.length > 0) {
+      // The same gate with other V8 flags, measured in the same turns.
+      const p = await startGateProcess(upstream, service.url, settings, TRY_V8_FLAGS);
+      const g = { name: 'guard gate (uws), V8 flags', pid: p.child.pid, port: p.port, process: p };
+      gates.push(g);
+      pin(g.pid);
+      for (const q of [...PLAIN, ...MIX]) if ((await send(`http://127.0.0.1:${g.port}`, q)) !== 200) throw new Error(`${g.name}: ${q.method} ${q.path} not allowed`);
+      servers.push(g);
     }
     for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: 16, seconds: 2, cycle: MIX, cpu: LOAD_CPU });
     const results = TRY ? [] : await direct(backend);
@@ -274,7 +284,8 @@ async function main() {
           console.log(`  the gate's core time so far: ${((coreSum / coreCount) * 1e6).toFixed(2)} µs an exchange (guard_gate_core_duration_seconds)`);
           console.log(`  → gate/pass-through: ${pct(gate.rps / base.rps)} of req/s, +${((1e6 / gate.rps - 1e6 / base.rps) * c).toFixed(1)} µs a request, CPU ${gate.cpuUs.toFixed(1)} against ${base.cpuUs.toFixed(1)} µs/req`);
           const other = rows[2];
-          if (other) console.log(`  → the other core: ${pct(other.rps / base.rps)} of req/s, CPU ${other.cpuUs.toFixed(1)} µs/req (${other.cpuUs - gate.cpuUs < 0 ? '−' : '+'}${Math.abs(other.cpuUs - gate.cpuUs).toFixed(1)} against this build's gate)`);
+          const what = TRY_WASM ? 'the other core' : `with ${TRY_V8_FLAGS.join(' ')}`;
+          if (other) console.log(`  → ${what}: ${pct(other.rps / base.rps)} of req/s, CPU ${other.cpuUs.toFixed(1)} µs/req (${other.cpuUs - gate.cpuUs < 0 ? '−' : '+'}${Math.abs(other.cpuUs - gate.cpuUs).toFixed(1)} against the gate as deployed)`);
         }
       }
     }
