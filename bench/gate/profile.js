@@ -1,8 +1,10 @@
 // Where guard-gate's time goes (npm run bench:gate:profile): the dispatch pass-through and `guard gate`
 // (as the image runs it, block mode, a Guardian learned for the request) under the same wrk load of
-// the plain GET, each with V8's CPU profiler sampling every 100 µs; the samples are summed by part of
-// the request path and divided by the requests served — microseconds of CPU per request, the gate's
-// against the pass-through's. Writes its block of docs/performance.md.
+// the plain GET, taking turns in slices (A B, B A, …) so that the machine's drift falls on both
+// alike, each with V8's CPU profiler sampling every 100 µs throughout; the samples taken during a
+// server's own slices are summed by part of the request path and divided by the requests it served
+// in them — microseconds of CPU per request, the gate's against the pass-through's. Writes its block
+// of docs/performance.md.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,8 @@ const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const DOC = here('../../docs/performance.md');
 const MARKERS = { start: '<!-- bench:gate-profile:start -->', end: '<!-- bench:gate-profile:end -->', heading: '## Where the gate\'s time goes' };
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
+/** Turns each server takes under load; SECONDS are divided among them. */
+const SLICES = Number(process.env.BENCH_PROFILE_SLICES ?? 5);
 const CONNECTIONS = 16;
 const HOST = 'shop.bench';
 const PLAIN = { method: 'GET', path: '/api/items?id=42&name=alice', headers: { Host: HOST } };
@@ -63,33 +67,55 @@ function profileIn(dir) {
 const detail = new Map();
 let profiled = '';
 
+/** CLOCK_MONOTONIC in microseconds: the clock V8's profiles are stamped with on Linux. */
+function nowUs() {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 /**
- * Microseconds of CPU per request by part, from a profile and the requests served in its last
- * `seconds` (the measured run: the process's start and the warm-up before it are left out).
+ * Microseconds of CPU per request by part, from a profile and the requests served in `windows`
+ * ([from, to] µs of the monotonic clock: the server's own turns under load; its start, its warm-up
+ * and the other server's turns are left out).
  */
-function breakdown(p, requests, seconds, undiciWasm) {
+function breakdown(p, requests, windows, undiciWasm) {
+  if (windows[0][0] < p.startTime || windows.at(-1)[1] > p.endTime) {
+    throw new Error(`the profile (${p.startTime}–${p.endTime} µs) does not cover the measured turns (${windows[0][0]}–${windows.at(-1)[1]} µs): its clock is not CLOCK_MONOTONIC`);
+  }
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  /** Per window: its samples' counts by node, then each sample weighted by the window's time per sample. */
   const counts = new Map();
   let t = p.startTime;
-  const from = p.endTime - seconds * 1e6;
+  let w = 0;
+  let inWindow = new Map();
   let taken = 0;
-  for (let i = 0; i < p.samples.length; i++) {
+  const close = () => {
+    if (taken === 0) return;
+    const dt = (windows[w][1] - windows[w][0]) / taken;
+    for (const [id, c] of inWindow) counts.set(id, (counts.get(id) ?? 0) + c * dt);
+    inWindow = new Map();
+    taken = 0;
+  };
+  for (let i = 0; i < p.samples.length && w < windows.length; i++) {
     t += p.timeDeltas[i];
-    if (t < from) continue;
-    counts.set(p.samples[i], (counts.get(p.samples[i]) ?? 0) + 1);
+    while (w < windows.length && t > windows[w][1]) {
+      close();
+      w++;
+    }
+    if (w === windows.length || t < windows[w][0]) continue;
+    inWindow.set(p.samples[i], (inWindow.get(p.samples[i]) ?? 0) + 1);
     taken++;
   }
-  const dt = (p.endTime - from) / taken;
+  if (w < windows.length) close();
   /** @type {Map<string, number>} */
   const parts = new Map();
-  for (const [id, c] of counts) {
+  for (const [id, us] of counts) {
     const frame = byId.get(id).callFrame;
     const k = part(frame, undiciWasm);
     if (process.env.BENCH_PROFILE_DETAIL && k !== null) {
       const f = `${profiled} :: ${k} :: ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.lineNumber}`;
-      detail.set(f, (detail.get(f) ?? 0) + (c * dt) / requests);
+      detail.set(f, (detail.get(f) ?? 0) + us / requests);
     }
-    if (k !== null) parts.set(k, (parts.get(k) ?? 0) + (c * dt) / requests);
+    if (k !== null) parts.set(k, (parts.get(k) ?? 0) + us / requests);
   }
   return parts;
 }
@@ -119,13 +145,11 @@ async function main() {
     spec.control = { ...spec.control, alert: true, block: true, learn: false, force: false, auto: false };
     writeFileSync(join(dir, 'guardian.json'), JSON.stringify(spec));
 
-    const results = [];
-    /** @type {Set<string>} */
-    const undiciWasm = new Set();
+    const servers = [];
     for (const who of ['pass-through (dispatch)', 'guard gate (uws)']) {
       const profDir = join(dir, who.replace(/\W+/g, '-'));
       const port = await freePort();
-      // --trace-gc-nvp: one line per collection on stdout, read for the measured run (gcStats).
+      // --trace-gc-nvp: one line per collection on stdout, read during the server's turns (gcStats).
       const flags = [...deploymentEnv().NODE_OPTIONS.split(' '), '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', '--trace-gc', '--trace-gc-nvp'];
       const child =
         who === 'guard gate (uws)'
@@ -135,32 +159,50 @@ async function main() {
             })
           : spawn(process.execPath, [...flags, '--input-type=module', '-e', `import { startPassthrough } from ${JSON.stringify(here('./passthrough.js'))}; await startPassthrough(${JSON.stringify(upstream)}, ${port}, 'dispatch'); process.on('SIGINT', () => process.exit(0));`], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
-      let gcTrace = '';
-      let tracing = false;
+      const server = { who, child, port, profDir, gcTrace: '', tracing: false, windows: [], requests: 0, seconds: 0 };
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (d) => {
-        if (tracing) gcTrace += d;
+        if (server.tracing) server.gcTrace += d;
       });
       await until(async () => (await request(`http://127.0.0.1:${port}${PLAIN.path}`, { headers: PLAIN.headers })).statusCode === 200, 20_000, `${who} to answer 200`);
       pin(child.pid);
-      await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: 2, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
-      tracing = true;
-      const load = await runWrk({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, seconds: SECONDS, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
-      tracing = false;
-      if (load.non2xx > 0) throw new Error(`${who}: ${load.non2xx} answers were not 2xx: the Guardian does not fit the request`);
+      servers.push(server);
+    }
+    for (const s of servers) await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: CONNECTIONS, seconds: 2, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+    // The measured turns: A B, B A, … so that a slower or faster machine falls on both alike.
+    const sliceSeconds = Math.max(1, Math.round(SECONDS / SLICES));
+    for (let i = 0; i < SLICES; i++) {
+      for (const s of i % 2 === 0 ? servers : [...servers].reverse()) {
+        s.tracing = true;
+        const from = nowUs();
+        const load = await runWrk({ url: `http://127.0.0.1:${s.port}`, connections: CONNECTIONS, seconds: sliceSeconds, cycle: [PLAIN], cpu: CORES > 1 ? 1 : null });
+        s.windows.push([from, nowUs()]);
+        s.tracing = false;
+        if (load.non2xx > 0) throw new Error(`${s.who}: ${load.non2xx} answers were not 2xx: the Guardian does not fit the request`);
+        s.requests += load.requests;
+        s.seconds += load.seconds;
+      }
+    }
+    for (const s of servers) {
       await new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGINT');
+        s.child.once('exit', resolve);
+        s.child.kill('SIGINT');
       });
-      const profile = profileIn(profDir);
+    }
+    const results = [];
+    /** @type {Set<string>} */
+    const undiciWasm = new Set();
+    for (const s of servers) {
+      const profile = profileIn(s.profDir);
       // BENCH_PROFILE_KEEP=<dir>: the raw profiles kept (Chrome DevTools opens them).
-      if (process.env.BENCH_PROFILE_KEEP) writeFileSync(join(process.env.BENCH_PROFILE_KEEP, `${who.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
-      // The pass-through runs first: the wasm it runs is undici's parser.
-      if (who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
-      const gc = gcStats(gcTrace, load.requests);
-      profiled = who;
-      results.push({ who, rps: load.rps, parts: breakdown(profile, load.requests, load.seconds, undiciWasm), gc });
-      console.log(`${who}: ${load.rps.toFixed(0)} req/s, ${gc.promotedPerRequest.toFixed(0)} B promoted per request, ${gc.fullCollections} full collections`);
+      if (process.env.BENCH_PROFILE_KEEP) writeFileSync(join(process.env.BENCH_PROFILE_KEEP, `${s.who.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
+      // The pass-through comes first: the wasm it runs is undici's parser.
+      if (s.who.startsWith('pass-through')) for (const n of profile.nodes) if (n.callFrame.url.startsWith('wasm://')) undiciWasm.add(n.callFrame.url);
+      const gc = gcStats(s.gcTrace, s.requests);
+      profiled = s.who;
+      const rps = s.requests / s.seconds;
+      results.push({ who: s.who, rps, parts: breakdown(profile, s.requests, s.windows, undiciWasm), gc });
+      console.log(`${s.who}: ${rps.toFixed(0)} req/s, ${gc.promotedPerRequest.toFixed(0)} B promoted per request, ${gc.fullCollections} full collections`);
     }
     if (process.env.BENCH_PROFILE_DETAIL) for (const [k, v] of [...detail].sort((a, b) => b[1] - a[1]).slice(0, Math.max(60, Number(process.env.BENCH_PROFILE_DETAIL) || 0))) console.log(`${v.toFixed(2).padStart(7)} µs  ${k}`);
     const block = report(results);
@@ -202,7 +244,7 @@ function report(results) {
   const lines = [MARKERS.start, ''];
   lines.push(`Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}. \`npm run bench:gate:profile\` (bench/gate/profile.js).`);
   lines.push('');
-  lines.push(`Each server alone under wrk (${CONNECTIONS} connections, ${SECONDS} s after a 2 s warm-up, the plain GET), with V8's CPU profiler sampling every 100 µs; the samples of the measured run summed by part of the request path and divided by the requests it answered. The gate is \`guard gate\` in block mode with a Guardian learned for the request and the backend's answer; the pass-through is bench/gate/passthrough.js on undici's dispatch API. Native time is counted where JavaScript called into it: the client's response is written by uWS inside \`cork\`.`);
+  lines.push(`Both servers under wrk in turns (${CONNECTIONS} connections, the plain GET, ${SLICES} turns of ${Math.max(1, Math.round(SECONDS / SLICES))} s each, A B, B A, … after a 2 s warm-up each), with V8's CPU profiler sampling every 100 µs throughout; the samples of a server's own turns summed by part of the request path and divided by the requests it answered in them. The gate is \`guard gate\` in block mode with a Guardian learned for the request and the backend's answer; the pass-through is bench/gate/passthrough.js on undici's dispatch API. Native time is counted where JavaScript called into it: the client's response is written by uWS inside \`cork\`.`);
   lines.push('');
   lines.push(`| Part | guard gate, µs per request | pass-through, µs per request |`);
   lines.push('| --- | ---: | ---: |');
