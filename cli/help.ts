@@ -169,6 +169,12 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
   GUARD_LEARN_HEADER_CAP     header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})
   GUARD_LEARN_ROUTE_CAP      routes in a Guardian's route table, 0–1024 (default ${DEFAULT_LEARNING_CAPS.routes}; 0: none)
   GUARD_LEARN_UNKNOWN_HEADERS  alert (default) or shape: how header names not learned are judged
+  GUARD_LEARN_SAMPLES        learn a pile once it holds this many samples (default 1000)
+  GUARD_LEARN_NEW_PERCENT    …or more than this % of the samples learned so far (default 10)
+  GUARD_LEARN_INTERVAL       …or this many seconds after the last learn (default 30)
+  GUARD_PERSIST_INTERVAL     seconds between writes of learned rules to the store (default 300)
+  GUARD_SERVICE_IDLE         seconds without a sync before a service's learning state is let go
+                             (default 3600; 0: never)
   GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
 
 Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT with
