@@ -66,6 +66,8 @@ export interface GateConfig {
   drainTimeout: number;
   guardServiceTokenFile: string;
   guardServiceCaFile: string | null;
+  /** guardServiceCaFile is Knative's, found rather than configured (a problem with it is a warning, not an exit). */
+  guardServiceCaFileFound: boolean;
   /** GUARD_SERVICE_CA: the same as PEM text (what the admission webhook injects). */
   guardServiceCa: string | null;
   guardServiceServerName: string | null;
@@ -251,7 +253,7 @@ function guardServiceUrl(v: string | undefined): string | null {
  * given. Otherwise, as the original gate: when the pod mounts Knative's certificates (KNATIVE_CA_FILE),
  * that CA is trusted and the name verified is data-plane.knative.dev.
  */
-function guardServiceTrust(env: Env, files: ConfigFiles): Pick<GateConfig, 'guardServiceCaFile' | 'guardServiceCa' | 'guardServiceServerName'> {
+function guardServiceTrust(env: Env, files: ConfigFiles): Pick<GateConfig, 'guardServiceCaFile' | 'guardServiceCaFileFound' | 'guardServiceCa' | 'guardServiceServerName'> {
   const caFile = nonEmpty(env.GUARD_SERVICE_CA_FILE);
   const ca = nonEmpty(env.GUARD_SERVICE_CA) ?? null;
   if (ca !== null && !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(ca)) {
@@ -259,9 +261,9 @@ function guardServiceTrust(env: Env, files: ConfigFiles): Pick<GateConfig, 'guar
   }
   const serverName = hostname('GUARD_SERVICE_SERVER_NAME', env.GUARD_SERVICE_SERVER_NAME);
   if (caFile === undefined && ca === null && files.exists(KNATIVE_CA_FILE)) {
-    return { guardServiceCaFile: KNATIVE_CA_FILE, guardServiceCa: null, guardServiceServerName: serverName ?? KNATIVE_SERVER_NAME };
+    return { guardServiceCaFile: KNATIVE_CA_FILE, guardServiceCaFileFound: true, guardServiceCa: null, guardServiceServerName: serverName ?? KNATIVE_SERVER_NAME };
   }
-  return { guardServiceCaFile: caFile ?? null, guardServiceCa: ca, guardServiceServerName: serverName ?? null };
+  return { guardServiceCaFile: caFile ?? null, guardServiceCaFileFound: false, guardServiceCa: ca, guardServiceServerName: serverName ?? null };
 }
 
 const PLUGIN_NAMES: readonly GatePluginName[] = ['testgate'];

@@ -91,6 +91,7 @@ export async function startGate(config: GateConfig, options: GateOptions = {}): 
     useCrd: config.useCrd,
     tokenFile: config.guardServiceTokenFile,
     caFile: config.guardServiceCaFile ?? undefined,
+    caFileFound: config.guardServiceCaFileFound,
     ca: config.guardServiceCa ?? undefined,
     serverName: config.guardServiceServerName ?? undefined,
     intervalMs: config.guardianSyncInterval * 1000,

@@ -73,6 +73,12 @@ export interface SyncClientOptions {
    * sync: a renewed or rotated CA is trusted from the next sync on, without a restart.
    */
   caFile?: string;
+  /**
+   * caFile was found, not configured (Knative's CA): one that cannot be used at start is a warning —
+   * guard-service is not trusted until the file holds valid certificates (read again before every
+   * sync) — rather than a configuration error that keeps the gate from serving.
+   */
+  caFileFound?: boolean;
   /** GUARD_SERVICE_CA: PEM text, trusted as caFile is. */
   ca?: string;
   /** GUARD_SERVICE_SERVER_NAME: SNI and the name verified in the certificate. */
@@ -201,7 +207,7 @@ export class SyncClient {
       bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     };
     if (this.url) {
-      this.caFileText = options.caFile ? readCa(options.caFile) : null;
+      this.caFileText = options.caFile ? this.firstCa(options.caFile, options.caFileFound === true) : null;
       this.agent = this.makeAgent();
     } else {
       this.agent = null;
@@ -596,6 +602,27 @@ export class SyncClient {
       bodyTimeout: o.bodyTimeoutMs,
       connections: 2,
     });
+  }
+
+  /** The CA file's text at start; null when a found (not configured) file cannot be used yet. */
+  private firstCa(file: string, found: boolean): string | null {
+    if (!found) return readCa(file);
+    let text = '';
+    let problem: string | null;
+    try {
+      text = readFileSync(file, 'utf8');
+      problem = pemProblem(text);
+    } catch (err) {
+      problem = `cannot read it: ${messageOf(err)}`;
+    }
+    if (problem === null) return text;
+    // Said once: refreshCa says it again only when the problem changes.
+    this.caProblem = problem;
+    this.log.warn(
+      { caFile: file, problem },
+      "sync: Knative's CA file cannot be used - guard-service's certificate cannot be verified, so syncs fail until the file holds valid certificates (it is read again before every sync); the gate serves with the Guardians it can load meanwhile",
+    );
+    return null;
   }
 
   /**

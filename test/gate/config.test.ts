@@ -55,6 +55,7 @@ describe('readGateConfig', () => {
       drainTimeout: 10,
       guardServiceTokenFile: '/var/run/secrets/tokens/guard-service',
       guardServiceCaFile: null,
+      guardServiceCaFileFound: false,
       guardServiceCa: null,
       guardServiceServerName: null,
       inCluster: false,
@@ -185,9 +186,9 @@ describe('readGateConfig', () => {
     expect(readGateConfig({ ...BASE, GUARD_SERVICE_URL: 'none' }).guardServiceUrl).toBeNull();
     // The original's Knative CA file, when mounted, is trusted for data-plane.knative.dev.
     const knative = { exists: (p: string) => p === '/var/lib/knative/certs/ca.crt' };
-    expect(readGateConfig(BASE, knative)).toMatchObject({ guardServiceCaFile: '/var/lib/knative/certs/ca.crt', guardServiceServerName: 'data-plane.knative.dev' });
+    expect(readGateConfig(BASE, knative)).toMatchObject({ guardServiceCaFile: '/var/lib/knative/certs/ca.crt', guardServiceCaFileFound: true, guardServiceServerName: 'data-plane.knative.dev' });
     expect(readGateConfig({ ...BASE, GUARD_SERVICE_SERVER_NAME: 'guard.example' }, knative).guardServiceServerName).toBe('guard.example');
-    expect(readGateConfig({ ...BASE, GUARD_SERVICE_CA_FILE: '/ca.pem' }, knative)).toMatchObject({ guardServiceCaFile: '/ca.pem', guardServiceServerName: null });
+    expect(readGateConfig({ ...BASE, GUARD_SERVICE_CA_FILE: '/ca.pem' }, knative)).toMatchObject({ guardServiceCaFile: '/ca.pem', guardServiceCaFileFound: false, guardServiceServerName: null });
   });
 
   it('switches the test-gate plugin on from the environment', () => {

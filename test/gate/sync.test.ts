@@ -606,4 +606,32 @@ describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
     expect(warnings.filter((w) => w.includes('GUARD_SERVICE_CA_FILE changed but cannot be used'))).toHaveLength(2);
     expect(warnings.join('\n')).toMatch(/no PEM certificate in it[\s\S]*cannot read it/);
   });
+
+  it("starts with Knative's CA file unusable (found, not configured): syncs fail until it holds the CA, then trust it", async () => {
+    const pki = await makePki();
+    const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(13))}}`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const caFile = join(await tempDir(), 'ca.crt');
+    await writeFile(caFile, 'not a certificate');
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (o: object, m?: string) => void warnings.push(`${m} ${JSON.stringify(o)}`) };
+    // Configured, the same file is a configuration error.
+    expect(() => harness(url, { caFile, serverName: SERVER_NAME })).toThrow(/GUARD_SERVICE_CA_FILE: .*no PEM certificate/);
+    const h = harness(url, { caFile, caFileFound: true, serverName: SERVER_NAME, log, useCrd: false });
+    const first = await h.client.start();
+    expect(first.outcome).toBe('transport');
+    expect(first.error).toMatch(/certificate|issuer/i);
+    await writeFile(caFile, await readFile(pki.caFile));
+    h.clock.advance(10_000);
+    expect((await h.client.sync(true)).outcome).toBe('ok');
+    expect(h.source.current().samples).toBe(13);
+    // Said once at start, not again at every sync while it stayed the same.
+    expect(warnings.filter((w) => w.includes("Knative's CA file cannot be used"))).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('GUARD_SERVICE_CA_FILE changed but cannot be used'))).toHaveLength(0);
+  });
 });
