@@ -126,6 +126,24 @@ describe('people API with Kubernetes (TokenReview + SubjectAccessReview)', () =>
     expect((await call(`${url}/api/v1/alerts`, { token: bob })).json.items).toHaveLength(2);
     expect((await call(`${url}/api/v1/guardians/shop/cart`, { method: 'PUT', token: bob, body: JSON.stringify({ control: null }), headers: json })).status).toBe(403);
 
+    // One replica's parts (what the others ask for with the person's token): the same rights, checked input.
+    expect((await call(`${url}/api/v1/replica/alerts?namespace=bank`, { token: alice })).status).toBe(403);
+    const part = await call(`${url}/api/v1/replica/alerts?namespace=shop`, { token: alice });
+    expect(part.json.items.map((a: any) => a.service)).toEqual(['cart']);
+    const ask = (token: string, body: unknown) => call(`${url}/api/v1/replica/services`, { method: 'POST', token, body: JSON.stringify(body), headers: json });
+    const states = await ask(alice, { namespace: 'shop', services: [{ namespace: 'shop', service: 'cart' }] });
+    expect(states.status).toBe(200);
+    expect(states.json.items).toEqual([expect.objectContaining({ namespace: 'shop', service: 'cart', pileSamples: 0, alerts: expect.objectContaining({ lastHour: expect.objectContaining({ entries: 1 }) }) })]);
+    expect(states.json.items[0].learning).toMatchObject({ learns: 1, samples: 2 });
+    expect((await ask(alice, { services: [{ namespace: 'shop', service: 'cart' }] })).status).toBe(403);
+    expect((await ask(alice, { namespace: 'shop', services: [{ namespace: 'bank', service: 'vault' }] })).json.error).toEqual({ code: 'GUARD_API_INVALID', message: 'service bank/vault is not in namespace shop' });
+    for (const bad of [null, {}, { services: 'cart' }, { services: [{ namespace: 'shop' }] }, { services: [{ namespace: 'Shop!', service: 'cart' }] }]) {
+      const r = await ask(bob, bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.json.error.code).toBe('GUARD_API_INVALID');
+    }
+    expect((await ask(bob, { services: Array.from({ length: 20_001 }, () => ({ namespace: 'shop', service: 'cart' })) })).json.error.message).toBe('at most 20000 services at once, got 20001');
+
     expect((await call(`${url}/api/v1/alerts?since=yesterday`, { token: bob })).status).toBe(400);
     expect((await call(`${url}/api/v1/alerts?limit=0`, { token: bob })).status).toBe(400);
     const m = await call(`${url}/metrics`);
