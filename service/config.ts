@@ -120,7 +120,7 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     }),
     replicas: null,
   };
-  config.replicas = replicasConfig(env, store);
+  config.replicas = replicasConfig(env, store, tlsOn);
   const problem = exposureProblem(config);
   if (problem !== null) throw new ConfigError('GUARD_SERVICE_ADDRESS', problem);
   if (config.peopleTokenFile !== null && peopleAuth !== 'token') {
@@ -192,7 +192,7 @@ function labels(v: string | undefined): string[] {
   return keys;
 }
 
-function replicasConfig(env: Env, store: StoreKind): ReplicasConfig | null {
+function replicasConfig(env: Env, store: StoreKind, tls: boolean): ReplicasConfig | null {
   const shards = integer('GUARD_SERVICE_SHARDS', env.GUARD_SERVICE_SHARDS, 0, 0, 1024);
   if (shards === 0) return null;
   if (store === 'file') throw new ConfigError('GUARD_SERVICE_SHARDS', 'replicas share a Kubernetes store: set GUARD_STORE to kube-crd or kube-configmap, or GUARD_SERVICE_SHARDS=0');
@@ -203,13 +203,19 @@ function replicasConfig(env: Env, store: StoreKind): ReplicasConfig | null {
   };
   const peerUrl = required('GUARD_SERVICE_PEER_URL', env.GUARD_SERVICE_PEER_URL, 'where the other replicas reach this one, e.g. https://$(POD_IP):8888');
   if (!/^https?:\/\/[^/\s]+\/?$/.test(peerUrl)) throw new ConfigError('GUARD_SERVICE_PEER_URL', `expected http(s)://host:port, got ${JSON.stringify(peerUrl)}`);
+  const peerCaFile = nonEmpty(env.GUARD_SERVICE_PEER_CA) ?? null;
+  // The replicas send each other gates' and people's tokens: over TLS, to replicas verified with
+  // their own CA, when guard-service serves HTTPS (docs/threat-model.md).
+  if (tls && !peerUrl.startsWith('https://')) throw new ConfigError('GUARD_SERVICE_PEER_URL', `must be https://host:port when guard-service serves HTTPS (GUARD_SERVICE_TLS), got ${JSON.stringify(peerUrl)}`);
+  if (tls && peerCaFile === null) throw new ConfigError('GUARD_SERVICE_PEER_CA', "is required with GUARD_SERVICE_SHARDS > 0 when guard-service serves HTTPS: the replicas send each other gates' and people's tokens, only to replicas verified with this CA (deploy/: the Secret's ca.crt)");
   return {
     shards,
     leaseSeconds: integer('GUARD_SERVICE_LEASE_SECONDS', env.GUARD_SERVICE_LEASE_SECONDS, 15, 1, 300),
     namespace: required('GUARD_SERVICE_LEASE_NAMESPACE', env.GUARD_SERVICE_LEASE_NAMESPACE ?? env.POD_NAMESPACE, "guard-service's namespace; POD_NAMESPACE is used when set"),
     identity: required('GUARD_SERVICE_REPLICA_NAME', env.GUARD_SERVICE_REPLICA_NAME ?? env.HOSTNAME, 'the pod name; HOSTNAME is used when set'),
     peerUrl: peerUrl.replace(/\/$/, ''),
-    peerCaFile: nonEmpty(env.GUARD_SERVICE_PEER_CA) ?? null,
+    peerCaFile,
     peerServerName: nonEmpty(env.GUARD_SERVICE_PEER_SERVER_NAME) ?? null,
+    peersOverTls: tls,
   };
 }

@@ -32,6 +32,11 @@ export interface ReplicasConfig {
   peerCaFile: string | null;
   /** Name the replicas' certificate carries (https peers: the peer URL names a pod IP). */
   peerServerName: string | null;
+  /**
+   * guard-service serves HTTPS: tokens (a gate's, a person's) go only to peers whose URL — read
+   * from a Lease — is https, verified with peerCaFile. Default false (plain-HTTP tests).
+   */
+  peersOverTls?: boolean;
 }
 
 /** The header a forwarded sync carries: the name of the replica that forwarded it. */
@@ -130,6 +135,14 @@ export class Replicas {
   }
 
   /**
+   * Whether a peer, named at `url` by its Lease, may be sent a token: always over plain-HTTP tests;
+   * when guard-service serves HTTPS, only at an https URL (verified with the replicas' CA).
+   */
+  mayReceiveTokens(url: string): boolean {
+    return !this.config.peersOverTls || url.startsWith('https://');
+  }
+
+  /**
    * Ask another replica for its part of a people's view, with the person's own credentials (it
    * checks them as this one did). Rejects with a message naming the replica when it cannot answer.
    */
@@ -174,6 +187,10 @@ export class Replicas {
     if (owner === null) {
       this.forwarded.noOwner++;
       throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} is changing (shard ${shard}); resend`);
+    }
+    if (!this.mayReceiveTokens(owner)) {
+      this.forwarded.failed++;
+      throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} is named at ${owner}, which is not https: a gate's token is not forwarded there; resend`);
     }
     try {
       const res = await request(new URL(sync.url, owner), {

@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { ConfigError, readServiceConfig, serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { personTokenRefusal } from '../../service/replica-views.js';
+import type { ReplicasConfig } from '../../service/replicas.js';
 import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
 import { openGuardianStore, type GuardianStore } from '../../store/index.js';
 import type { KubeStandin } from '../kube/standin.js';
@@ -32,7 +34,7 @@ class Cluster {
   private counter = 0;
   constructor(readonly kube: KubeStandin) {}
 
-  async add(): Promise<Replica> {
+  async add(extra: Partial<ReplicasConfig> = {}): Promise<Replica> {
     const name = `guard-service-${++this.counter}`;
     const service = await startService(
       serviceConfig({
@@ -43,7 +45,7 @@ class Cluster {
         store: 'kube-crd',
         tls: null,
         alertEvents: { burst: 25, refillMs: 5000 },
-        replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
+        replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null, ...extra },
       }),
       { logger: silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
     );
@@ -367,6 +369,63 @@ describe('guard-service replicas on Leases', () => {
       await cluster.closeAll();
     }
   }, 60_000);
+
+  it("sends a person's token to another replica only over TLS verified with the replicas' CA when it serves HTTPS", () => {
+    const replicas = { shards: 16, leaseSeconds: 15, namespace: 'guard', identity: 'a', peerUrl: '', peerCaFile: '/ca.crt', peerServerName: 'guard-service.knative-serving.svc' };
+    const tls = { certFile: '/tls.crt', keyFile: '/tls.key' };
+    const peer = (url: string) => ({ identity: 'b', url });
+    expect(personTokenRefusal({ tls, replicas }, peer('https://10.0.0.7:8888'))).toBeNull();
+    // A peer URL is read from a Lease: one naming a plain-HTTP address gets no token.
+    expect(personTokenRefusal({ tls, replicas }, peer('http://10.0.0.7:8888'))).toMatch(/not https/);
+    // Verified only with the system's CAs, any host with a public certificate would do: no token.
+    expect(personTokenRefusal({ tls, replicas: { ...replicas, peerCaFile: null } }, peer('https://10.0.0.7:8888'))).toMatch(/GUARD_SERVICE_PEER_CA/);
+    // Serving plain HTTP (tests, local runs), the token came in the clear already.
+    expect(personTokenRefusal({ tls: null, replicas: { ...replicas, peerCaFile: null } }, peer('http://127.0.0.1:8888'))).toBeNull();
+  });
+
+  it("forwards no gate's token to a replica its Lease names at a plain-HTTP URL when the replicas are to speak TLS", async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    try {
+      const a = await cluster.add({ peersOverTls: true });
+      const b = await cluster.add({ peersOverTls: true });
+      await cluster.settled();
+      // A service b learns, synced to a: a would forward it to b's http:// URL.
+      const service = SERVICES.find((svc) => b.service.replicas!.learnsHere(NS, svc))!;
+      kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
+      const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
+      const r = await eventually(async () => {
+        const x = await call(`${a.url}/sync`, { method: 'POST', token, body: `{"pile":${pileText(1)},"alerts":null,"compromised":false}` });
+        return x.text.includes('not https') ? x : null;
+      }, 10_000);
+      expect(r.status).toBe(503);
+      expect(r.json.error.message).toMatch(/named at http:\/\/127\.0\.0\.1:\d+, which is not https: a gate's token is not forwarded there/);
+      // Synced to b itself, it is learned.
+      expect((await call(`${b.url}/sync`, { method: 'POST', token, body: `{"pile":${pileText(1)},"alerts":null,"compromised":false}` })).status).toBe(200);
+    } finally {
+      await cluster.closeAll();
+    }
+  }, 30_000);
+
+  it('takes its replica settings from the environment, refusing ones that would send tokens unverified', () => {
+    const env = { GUARD_STORE: 'kube-crd', GUARD_SERVICE_SHARDS: '16', POD_NAMESPACE: 'guard', HOSTNAME: 'guard-service-0', GUARD_SERVICE_TLS: 'true' };
+    const https = { ...env, GUARD_SERVICE_PEER_URL: 'https://10.0.0.7:8888/', GUARD_SERVICE_PEER_CA: '/ca.crt', GUARD_SERVICE_PEER_SERVER_NAME: 'guard-service.guard.svc' };
+    expect(readServiceConfig(https).replicas).toEqual({ shards: 16, leaseSeconds: 15, namespace: 'guard', identity: 'guard-service-0', peerUrl: 'https://10.0.0.7:8888', peerCaFile: '/ca.crt', peerServerName: 'guard-service.guard.svc', peersOverTls: true });
+    const refused = (e: Record<string, string>, variable: string, message: RegExp) => {
+      expect(() => readServiceConfig(e)).toThrow(ConfigError);
+      expect(() => readServiceConfig(e)).toThrow(message);
+      try {
+        readServiceConfig(e);
+      } catch (err) {
+        expect((err as ConfigError).variable).toBe(variable);
+      }
+    };
+    refused({ ...https, GUARD_SERVICE_PEER_URL: 'http://10.0.0.7:8888' }, 'GUARD_SERVICE_PEER_URL', /must be https/);
+    refused({ ...https, GUARD_SERVICE_PEER_CA: '' }, 'GUARD_SERVICE_PEER_CA', /verified with this CA/);
+    refused({ ...https, GUARD_SERVICE_PEER_URL: '' }, 'GUARD_SERVICE_PEER_URL', /is required/);
+    // Plain HTTP (a local run): no CA needed.
+    expect(readServiceConfig({ ...env, GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_PEER_URL: 'http://127.0.0.1:8888' }).replicas).toMatchObject({ peerCaFile: null, peersOverTls: false });
+  });
 
   it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
     const kube = await standin();
