@@ -216,6 +216,5 @@ function replicasConfig(env: Env, store: StoreKind, tls: boolean): ReplicasConfi
     peerUrl: peerUrl.replace(/\/$/, ''),
     peerCaFile,
     peerServerName: nonEmpty(env.GUARD_SERVICE_PEER_SERVER_NAME) ?? null,
-    peersOverTls: tls,
   };
 }

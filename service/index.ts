@@ -92,6 +92,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   // Checked here too: a config built in code (serviceConfig overrides) skips readServiceConfig.
   const exposed = exposureProblem(config);
   if (exposed !== null) throw new ServiceError('GUARD_SERVICE_SETUP', `GUARD_SERVICE_ADDRESS: ${exposed}`);
+  if (config.replicas && config.tls && !config.replicas.peerCaFile) {
+    throw new ServiceError('GUARD_SERVICE_SETUP', "GUARD_SERVICE_PEER_CA: is required with replicas when guard-service serves HTTPS: the replicas send each other gates' and people's tokens, only to replicas verified with this CA");
+  }
   const log = options.logger ?? pino({ level: config.logLevel, base: { component: 'guard-service' } });
   const core = options.core ?? loadCore();
   const clock = options.clock ?? systemClock;
@@ -162,7 +165,8 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
         },
         gone: (include) => void alerts.forget(include),
       };
-      replicas = new Replicas(config.replicas, { kube: kube!, learner, clock, log, handover });
+      // Serving HTTPS, tokens go to peers over TLS only (docs/threat-model.md).
+      replicas = new Replicas({ ...config.replicas, peersOverTls: config.replicas.peersOverTls ?? config.tls !== null }, { kube: kube!, learner, clock, log, handover });
     } catch (err) {
       await learner.close();
       if (ownStore) await store.close();

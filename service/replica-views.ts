@@ -41,20 +41,6 @@ export interface ServiceRef {
   service: string;
 }
 
-/**
- * Why a person's token may not be sent to this peer, or null when it may. A person's token is a
- * Kubernetes credential: when this replica serves HTTPS, it goes only to https peers verified with
- * the replicas' own CA (GUARD_SERVICE_PEER_CA) — a peer URL is read from a Lease, and whoever could
- * write one must not be able to collect tokens with a URL of their own. A replica serving plain HTTP
- * (tests, local runs) received the token in the clear already.
- */
-export function personTokenRefusal(config: Pick<ServiceContext['config'], 'tls' | 'replicas'>, peer: Peer): string | null {
-  if (config.tls === null) return null;
-  if (!peer.url.startsWith('https://')) return `not asked: its URL ${peer.url} is not https, and a person's token is sent to other replicas only over TLS`;
-  if (!config.replicas?.peerCaFile) return "not asked: a person's token is sent to other replicas only when they are verified with GUARD_SERVICE_PEER_CA";
-  return null;
-}
-
 /** The services this replica answers for in people's views (all of them without replicas). */
 export function answeredHere(ctx: ServiceContext): ServiceFilter {
   const replicas = ctx.replicas;
@@ -90,8 +76,6 @@ export async function alertsEverywhere(ctx: ServiceContext, q: AlertQuery, autho
   const parts = await Promise.all(
     peers.map(async (peer) => {
       try {
-        const refused = personTokenRefusal(ctx.config, peer);
-        if (refused !== null) throw new Error(`replica ${peer.identity}: ${refused}`);
         const part = (await ctx.replicas!.ask(peer, 'GET', `/api/v1/replica/alerts?${params}`, authorization)) as { items?: unknown };
         if (!Array.isArray(part.items)) throw new Error(`replica ${peer.identity} answered alerts without items`);
         ctx.metrics.viewParts.inc({ outcome: 'answered' });
@@ -156,8 +140,6 @@ export async function statesEverywhere(
   await Promise.all(
     [...byPeer.values()].map(async ({ peer, services: theirs }) => {
       try {
-        const refused = personTokenRefusal(ctx.config, peer);
-        if (refused !== null) throw new Error(`replica ${peer.identity}: ${refused}`);
         const part = (await ctx.replicas!.ask(peer, 'POST', '/api/v1/replica/services', authorization, { ...(namespace === undefined ? {} : { namespace }), services: theirs })) as { items?: unknown; startedAt?: unknown };
         if (!Array.isArray(part.items)) throw new Error(`replica ${peer.identity} answered service states without items`);
         for (const item of part.items) if (isServiceState(item)) states.set(`${item.namespace}/${item.service}`, item);

@@ -34,7 +34,8 @@ export interface ReplicasConfig {
   peerServerName: string | null;
   /**
    * guard-service serves HTTPS: tokens (a gate's, a person's) go only to peers whose URL — read
-   * from a Lease — is https, verified with peerCaFile. Default false (plain-HTTP tests).
+   * from a Lease — is https, verified with peerCaFile (required then). Unset: startService sets it
+   * from the listener's TLS; false: plain HTTP (tests, local runs), where tokens arrive in the clear anyway.
    */
   peersOverTls?: boolean;
 }
@@ -72,11 +73,15 @@ export class Replicas {
   readonly leases: ShardLeases;
   private readonly agent: Agent;
   private readonly config: ReplicasConfig;
+  private readonly log: Logger;
+  /** Peer URLs refused tokens, each logged once. */
+  private readonly refusedUrls = new Set<string>();
   /** Syncs forwarded, by outcome. */
   readonly forwarded = { ok: 0, failed: 0, noOwner: 0 };
 
   constructor(config: ReplicasConfig, deps: { kube: KubeAccess; learner: Learner; clock: Clock; log: Logger; handover?: ShardHandover }) {
     this.config = config;
+    this.log = deps.log;
     const handover = deps.handover;
     const inShards = (shards: readonly number[]): ServiceFilter => (ns, svc) => shards.includes(this.leases.shardOf(ns, svc));
     this.leases = new ShardLeases({
@@ -139,7 +144,12 @@ export class Replicas {
    * when guard-service serves HTTPS, only at an https URL (verified with the replicas' CA).
    */
   mayReceiveTokens(url: string): boolean {
-    return !this.config.peersOverTls || url.startsWith('https://');
+    if (!this.config.peersOverTls || url.startsWith('https://')) return true;
+    if (!this.refusedUrls.has(url) && this.refusedUrls.size < 64) {
+      this.refusedUrls.add(url);
+      this.log.warn({ peerUrl: url }, "a replica's Lease names a URL that is not https: no token is sent there (its services' syncs get 503 here) - check GUARD_SERVICE_PEER_URL of every replica");
+    }
+    return false;
   }
 
   /**
@@ -147,6 +157,7 @@ export class Replicas {
    * checks them as this one did). Rejects with a message naming the replica when it cannot answer.
    */
   async ask(peer: Peer, method: 'GET' | 'POST', path: string, authorization: string | undefined, body?: unknown): Promise<unknown> {
+    if (!this.mayReceiveTokens(peer.url)) throw new Error(`replica ${peer.identity} was not asked: its URL ${peer.url} is not https, and a person's token goes to other replicas only over TLS`);
     let status: number;
     let text: string;
     try {

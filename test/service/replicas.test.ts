@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readServiceConfig, serviceConfig, startService, type RunningService } from '../../service/index.js';
-import { personTokenRefusal } from '../../service/replica-views.js';
 import type { ReplicasConfig } from '../../service/replicas.js';
 import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
 import { openGuardianStore, type GuardianStore } from '../../store/index.js';
@@ -370,20 +369,7 @@ describe('guard-service replicas on Leases', () => {
     }
   }, 60_000);
 
-  it("sends a person's token to another replica only over TLS verified with the replicas' CA when it serves HTTPS", () => {
-    const replicas = { shards: 16, leaseSeconds: 15, namespace: 'guard', identity: 'a', peerUrl: '', peerCaFile: '/ca.crt', peerServerName: 'guard-service.knative-serving.svc' };
-    const tls = { certFile: '/tls.crt', keyFile: '/tls.key' };
-    const peer = (url: string) => ({ identity: 'b', url });
-    expect(personTokenRefusal({ tls, replicas }, peer('https://10.0.0.7:8888'))).toBeNull();
-    // A peer URL is read from a Lease: one naming a plain-HTTP address gets no token.
-    expect(personTokenRefusal({ tls, replicas }, peer('http://10.0.0.7:8888'))).toMatch(/not https/);
-    // Verified only with the system's CAs, any host with a public certificate would do: no token.
-    expect(personTokenRefusal({ tls, replicas: { ...replicas, peerCaFile: null } }, peer('https://10.0.0.7:8888'))).toMatch(/GUARD_SERVICE_PEER_CA/);
-    // Serving plain HTTP (tests, local runs), the token came in the clear already.
-    expect(personTokenRefusal({ tls: null, replicas: { ...replicas, peerCaFile: null } }, peer('http://127.0.0.1:8888'))).toBeNull();
-  });
-
-  it("forwards no gate's token to a replica its Lease names at a plain-HTTP URL when the replicas are to speak TLS", async () => {
+  it("sends no token, a gate's or a person's, to a replica its Lease names at a plain-HTTP URL when the replicas are to speak TLS", async () => {
     const kube = await standin();
     const cluster = new Cluster(kube);
     try {
@@ -402,15 +388,19 @@ describe('guard-service replicas on Leases', () => {
       expect(r.json.error.message).toMatch(/named at http:\/\/127\.0\.0\.1:\d+, which is not https: a gate's token is not forwarded there/);
       // Synced to b itself, it is learned.
       expect((await call(`${b.url}/sync`, { method: 'POST', token, body: `{"pile":${pileText(1)},"alerts":null,"compromised":false}` })).status).toBe(200);
+      // Nor a person's: a's view names b's part as missing, b is not asked.
+      const view = await call(`${a.url}/api/v1/alerts?namespace=${NS}`, { token: kube.token });
+      expect(view.status).toBe(200);
+      expect(view.json.incomplete).toEqual([{ replica: b.name, error: expect.stringMatching(/was not asked: its URL http:\/\/127\.0\.0\.1:\d+ is not https/) }]);
     } finally {
       await cluster.closeAll();
     }
   }, 30_000);
 
-  it('takes its replica settings from the environment, refusing ones that would send tokens unverified', () => {
+  it('takes its replica settings from the environment, refusing ones that would send tokens unverified', async () => {
     const env = { GUARD_STORE: 'kube-crd', GUARD_SERVICE_SHARDS: '16', POD_NAMESPACE: 'guard', HOSTNAME: 'guard-service-0', GUARD_SERVICE_TLS: 'true' };
     const https = { ...env, GUARD_SERVICE_PEER_URL: 'https://10.0.0.7:8888/', GUARD_SERVICE_PEER_CA: '/ca.crt', GUARD_SERVICE_PEER_SERVER_NAME: 'guard-service.guard.svc' };
-    expect(readServiceConfig(https).replicas).toEqual({ shards: 16, leaseSeconds: 15, namespace: 'guard', identity: 'guard-service-0', peerUrl: 'https://10.0.0.7:8888', peerCaFile: '/ca.crt', peerServerName: 'guard-service.guard.svc', peersOverTls: true });
+    expect(readServiceConfig(https).replicas).toEqual({ shards: 16, leaseSeconds: 15, namespace: 'guard', identity: 'guard-service-0', peerUrl: 'https://10.0.0.7:8888', peerCaFile: '/ca.crt', peerServerName: 'guard-service.guard.svc' });
     const refused = (e: Record<string, string>, variable: string, message: RegExp) => {
       expect(() => readServiceConfig(e)).toThrow(ConfigError);
       expect(() => readServiceConfig(e)).toThrow(message);
@@ -423,8 +413,11 @@ describe('guard-service replicas on Leases', () => {
     refused({ ...https, GUARD_SERVICE_PEER_URL: 'http://10.0.0.7:8888' }, 'GUARD_SERVICE_PEER_URL', /must be https/);
     refused({ ...https, GUARD_SERVICE_PEER_CA: '' }, 'GUARD_SERVICE_PEER_CA', /verified with this CA/);
     refused({ ...https, GUARD_SERVICE_PEER_URL: '' }, 'GUARD_SERVICE_PEER_URL', /is required/);
+    // A config built in code is held to the same rule.
+    const inCode = serviceConfig({ store: 'kube-crd', tls: { certFile: '/tls.crt', keyFile: '/tls.key' }, replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: 'x', peerUrl: 'https://127.0.0.1:1', peerCaFile: null, peerServerName: null } });
+    await expect(startService(inCode, { logger: silent })).rejects.toMatchObject({ code: 'GUARD_SERVICE_SETUP', message: expect.stringMatching(/^GUARD_SERVICE_PEER_CA: is required/) });
     // Plain HTTP (a local run): no CA needed.
-    expect(readServiceConfig({ ...env, GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_PEER_URL: 'http://127.0.0.1:8888' }).replicas).toMatchObject({ peerCaFile: null, peersOverTls: false });
+    expect(readServiceConfig({ ...env, GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_PEER_URL: 'http://127.0.0.1:8888' }).replicas).toMatchObject({ peerCaFile: null });
   });
 
   it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
