@@ -537,18 +537,23 @@ async function makePki(): Promise<{ caFile: string; cert: Buffer; key: Buffer }>
   return { caFile: join(dir, 'ca.crt'), cert: await readFile(join(dir, 'tls.crt')), key: await readFile(join(dir, 'tls.key')) };
 }
 
+/** guard-service over TLS with the leaf of `pki`, answering every sync with spec(samples); `seen` collects the URLs. */
+async function tlsGuardService(pki: { cert: Buffer; key: Buffer }, samples: number, seen?: string[]) {
+  const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (req, res) => {
+    seen?.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(samples))}}`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
   it('verifies guard-service with GUARD_SERVICE_CA_FILE and GUARD_SERVICE_SERVER_NAME', async () => {
     const pki = await makePki();
     const seen: string[] = [];
-    const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (req, res) => {
-      seen.push(req.url ?? '');
-      req.resume();
-      req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(11))}}`));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url } = await tlsGuardService(pki, 11, seen);
 
     const good = harness(url, { caFile: pki.caFile, serverName: SERVER_NAME });
     expect((await good.client.start()).outcome).toBe('ok');
@@ -568,13 +573,7 @@ describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
   it('trusts a renewed GUARD_SERVICE_CA_FILE from the next sync on, and keeps the CA in use when the file turns unusable', async () => {
     const [first, second] = [await makePki(), await makePki()];
     let served = first;
-    const server = createHttpsServer({ cert: first.cert, key: first.key }, (req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(12))}}`));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { server, url } = await tlsGuardService(first, 12);
     // The gate's CA file, as a mounted Secret: its text is replaced in place.
     const caFile = join(await tempDir(), 'ca.crt');
     await writeFile(caFile, await readFile(first.caFile));
@@ -609,13 +608,7 @@ describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
 
   it("starts with Knative's CA file unusable (found, not configured): syncs fail until it holds the CA, then trust it", async () => {
     const pki = await makePki();
-    const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(200).end(`{"guardian":${JSON.stringify(spec(13))}}`));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url } = await tlsGuardService(pki, 13);
     const caFile = join(await tempDir(), 'ca.crt');
     await writeFile(caFile, 'not a certificate');
     const warnings: string[] = [];
