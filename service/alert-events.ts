@@ -129,6 +129,45 @@ export class AlertEvents {
     return alerts.restoreAll(entries);
   }
 
+  /**
+   * The last writes before this replica stops answering for services (those `include` covers, or
+   * all): what waits for a token would otherwise go with the process, or stay here while the
+   * replica that takes the services over reads their Events back without it. Each Guardian gets
+   * one more burst for it, whatever its bucket holds — the most frequent decisions first — so the
+   * few alerts a rate limit held back are written and the API server still sees at most a burst
+   * per Guardian; beyond it (a flood of distinct decisions) the rest is dropped, counted and
+   * logged. Resolves when the writes are done (a failed write is logged and counted, as always).
+   */
+  async flush(include?: ServiceFilter): Promise<void> {
+    await this.settled();
+    const byGuardian = new Map<string, Aggregate[]>();
+    for (const agg of this.waiting.values()) {
+      if (this.writing.has(agg.key) || (include && !include(agg.namespace, agg.service))) continue;
+      const guardian = `${agg.namespace}/${agg.service}`;
+      const list = byGuardian.get(guardian);
+      if (list) list.push(agg);
+      else byGuardian.set(guardian, [agg]);
+    }
+    const writes: Promise<void>[] = [];
+    for (const [guardian, list] of byGuardian) {
+      list.sort((a, b) => b.count - a.count);
+      for (const agg of list) this.waiting.delete(agg.key);
+      const left = list.slice(this.o.burst);
+      for (const agg of list.slice(0, this.o.burst)) {
+        this.writing.add(agg.key);
+        const write = this.write(agg).finally(() => this.writing.delete(agg.key));
+        this.chain = Promise.all([this.chain, write]).then(() => {});
+        writes.push(write);
+      }
+      if (left.length > 0) {
+        const occurrences = left.reduce((n, agg) => n + agg.count, 0);
+        this.counts.dropped += occurrences;
+        this.o.log.warn({ guardian, decisions: left.length, occurrences }, 'alerts held back by the Event rate limit could not all be written before this replica stopped answering for the service (more distinct decisions than a burst): those left are not recorded as Events');
+      }
+    }
+    await Promise.all(writes);
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);

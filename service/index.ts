@@ -153,9 +153,14 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   });
   if (config.replicas) {
     try {
-      // A shard's alerts move with it: forgotten by the replica that gives it up, read back from
-      // their Events by the one that takes it.
+      // A shard's alerts move with it: written as Events by the replica that gives it up (those a
+      // rate limit held back too), then forgotten there; read back by the one that takes it.
       const handover: ShardHandover = {
+        giving: async (include) => {
+          await withTimeout(alertEvents?.flush(include) ?? Promise.resolve(), 5000, 'recording the alerts of the services given back').catch((err) =>
+            log.warn({ err }, 'some alerts of the services given back were not recorded as Events before the shard went'),
+          );
+        },
         taken: async (include, since) => {
           // Kept from an earlier time this replica held them (if any): the Events have them too.
           // Alerts received since the shard was taken are this replica's own, and stay.
@@ -198,8 +203,9 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     watch.close();
     await podRestarts.settled();
     await learner.close();
-    // Alerts recorded by the syncs that ended: written before the process goes (bounded).
-    await withTimeout(Promise.all([alertLog?.settled(), alertEvents?.settled()]), 5000, 'recording the last alerts').catch((err) => log.warn({ err }, 'some alerts were not recorded before shutdown'));
+    // Alerts recorded by the syncs that ended, those a rate limit held back included (a last burst
+    // per Guardian): written before the process goes (bounded).
+    await withTimeout(Promise.all([alertLog?.settled(), alertEvents?.flush()]), 5000, 'recording the last alerts').catch((err) => log.warn({ err }, 'some alerts were not recorded before shutdown'));
     alertEvents?.close();
     if (ownStore) await store.close();
   };

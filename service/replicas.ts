@@ -50,6 +50,8 @@ export interface ShardHandover {
    * elsewhere, recorded before `since` (wall-clock ms; later records are this replica's own).
    */
   taken(include: ServiceFilter, since: number): Promise<void>;
+  /** The services `include` covers are given back (a drain): record what is kept of them where the next replica reads it. */
+  giving?(include: ServiceFilter): Promise<void>;
   /** Another replica answers for them now: forget what is kept of them here. */
   gone(include: ServiceFilter): void;
 }
@@ -94,6 +96,7 @@ export class Replicas {
       log: deps.log,
       drain: async (shard) => {
         await deps.learner.release(inShards([shard]));
+        await handover?.giving?.(inShards([shard]));
         handover?.gone(inShards([shard]));
       },
       lost: (shard) => {

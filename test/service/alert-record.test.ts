@@ -4,6 +4,7 @@
 import { readdir, readFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { serviceConfig, startService } from '../../service/index.js';
 import { call, gate, silent, standin, start, sync, syncBody, tempDir } from './api-support.js';
@@ -45,10 +46,10 @@ describe('alerts in the file store\'s log', () => {
 });
 
 describe('alerts as Kubernetes Events on the Guardian', () => {
-  async function kubeService(kube: Awaited<ReturnType<typeof standin>>, alertEvents = { burst: 25, refillMs: 5000 }) {
+  async function kubeService(kube: Awaited<ReturnType<typeof standin>>, alertEvents = { burst: 25, refillMs: 5000 }, logger = silent) {
     const service = await startService(
       serviceConfig({ port: 0, address: '127.0.0.1', auth: true, peopleAuth: 'kubernetes', store: 'kube-crd', tls: null, alertEvents }),
-      { logger: silent, kubeConfig: kube.kubeConfig() },
+      { logger, kubeConfig: kube.kubeConfig() },
     );
     return service;
   }
@@ -109,5 +110,31 @@ describe('alerts as Kubernetes Events on the Guardian', () => {
     } finally {
       await service.close();
     }
+  });
+
+  it('writes what the rate limit held back before it stops — one more burst per Guardian, the most frequent first — and says what a flood left out', async () => {
+    const kube = await standin();
+    const cart = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const pay = gate(kube, 'shop', 'pay-1', { app: 'pay' });
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const service = await kubeService(kube, { burst: 2, refillMs: 3_600_000 }, logger);
+    // cart: 2 alerts take its tokens, 3 more wait; pay: 2 take its tokens, 1 waits.
+    expect((await sync(service.url, cart, syncBody(1, { alerts: [alert('a'), alert('b')] }))).status).toBe(200);
+    expect((await sync(service.url, cart, syncBody(1, { alerts: [alert('c', 3), alert('d', 5), alert('e', 1)] }))).status).toBe(200);
+    expect((await sync(service.url, pay, syncBody(1, { alerts: [alert('a'), alert('b'), alert('f', 4)] }))).status).toBe(200);
+    const recorded = () =>
+      kube.state
+        .listObjects('events', 'shop')
+        .map((e) => `${e.involvedObject?.name} ${e.message?.match(/"reasons":\["([^"]+)"/)?.[1]} ${e.count}`)
+        .sort();
+    await kube.state.waitFor(() => recorded().length === 4);
+    await service.close();
+    // cart's last burst: d and c (5 and 3 occurrences); e (1) is left out, and said so. pay's f is written.
+    expect(recorded()).toEqual(['cart a 1', 'cart b 1', 'cart c 3', 'cart d 5', 'pay a 1', 'pay b 1', 'pay f 4']);
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ guardian: 'shop/cart', decisions: 1, occurrences: 1 });
+    expect(warned[0].msg).toMatch(/rate limit/);
   });
 });

@@ -33,7 +33,7 @@ class Cluster {
   private counter = 0;
   constructor(readonly kube: KubeStandin) {}
 
-  async add(extra: Partial<ReplicasConfig> = {}): Promise<Replica> {
+  async add(extra: Partial<ReplicasConfig> = {}, alertEvents = { burst: 25, refillMs: 5000 }): Promise<Replica> {
     const name = `guard-service-${++this.counter}`;
     const service = await startService(
       serviceConfig({
@@ -43,7 +43,7 @@ class Cluster {
         peopleAuth: 'kubernetes',
         store: 'kube-crd',
         tls: null,
-        alertEvents: { burst: 25, refillMs: 5000 },
+        alertEvents,
         replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null, ...extra },
       }),
       { logger: silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
@@ -364,6 +364,54 @@ describe('guard-service replicas on Leases', () => {
         const stored = Number(/^guard_service_alerts_stored (\d+)/m.exec((await call(`${r.url}/metrics`)).text)?.[1]);
         expect(stored).toBe(2 * held(r).length);
       }
+    } finally {
+      await cluster.closeAll();
+    }
+  }, 60_000);
+
+  it('writes the alerts an Event rate limit held back before it gives their services to another replica, so that one shows them all', async () => {
+    const kube = await standin();
+    const cluster = new Cluster(kube);
+    // One Event write per Guardian, then none for an hour: each service's second alert waits.
+    const limited = { burst: 1, refillMs: 3_600_000 };
+    try {
+      const a = await cluster.add({}, limited);
+      await eventually(async () => a.service.replicas!.leases.heldShards().length === 8, 20_000);
+      const sent: string[] = [];
+      for (const service of SERVICES) {
+        kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
+        const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
+        for (let i = 0; i < 2; i++) {
+          const alerts = [{ decision: { children: {}, reasons: [`${service}-${i}`], result: 7 }, time: 1_700_000_000, level: 'Session', count: i + 1 }];
+          const r = await call(`${a.url}/sync`, { method: 'POST', token, body: `{"pile":${pileText(1)},"alerts":${JSON.stringify(alerts)},"compromised":false}` });
+          expect(r.status, r.text).toBe(200);
+          sent.push(`${service} ${service}-${i} ${i + 1}`);
+        }
+      }
+      const recorded = () => kube.state.listObjects('events', NS).map((e) => `${e.involvedObject?.name} ${e.message?.match(/"reasons":\["([^"]+)"/)?.[1]} ${e.count}`).sort();
+      await eventually(async () => recorded().length === SERVICES.length);
+      expect(recorded()).toEqual(sent.filter((x) => x.endsWith(' 1')).sort());
+
+      // A second replica: a gives it shards, writing first what waits of their services.
+      const b = await cluster.add({}, limited);
+      await cluster.settled();
+      const held = (r: Replica) => SERVICES.filter((svc) => r.service.replicas!.learnsHere(NS, svc));
+      const moved = held(b);
+      expect(moved.length).toBeGreaterThan(0);
+      const own = async (r: Replica) => {
+        const part = await call(`${r.url}/api/v1/replica/alerts?namespace=${NS}&limit=1000`, { token: kube.token });
+        expect(part.status, part.text).toBe(200);
+        return part.json.items.map((x: { service: string; decision: { reasons: string[] }; count: number }) => `${x.service} ${x.decision.reasons[0]} ${x.count}`).sort();
+      };
+      const ofServices = (services: string[]) => sent.filter((x) => services.includes(x.split(' ')[0]!)).sort();
+      await eventually(async () => JSON.stringify(await own(b)) === JSON.stringify(ofServices(moved)), 10_000);
+
+      // Then a is drained: b takes the rest and shows every alert, each written once.
+      await cluster.drain(a);
+      await eventually(async () => held(b).length === SERVICES.length, 20_000);
+      await eventually(async () => (await own(b)).length === sent.length, 10_000);
+      expect(await own(b)).toEqual([...sent].sort());
+      expect(recorded()).toEqual([...sent].sort());
     } finally {
       await cluster.closeAll();
     }
