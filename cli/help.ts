@@ -164,6 +164,8 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
                              or token (a token generated at start; default with auth off)
   GUARD_SERVICE_PEOPLE_TOKEN_FILE  token mode: also write the people token to this file
   GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
+  GUARD_SERVICE_SYNC_BURST   syncs one pod may make at once, with auth on (default 10)
+  GUARD_SERVICE_SYNCS_PER_MINUTE  …and per minute after that (default 60; 0: no limit)
   GUARD_LEARN_PARAM_CAP      query, form and JSON body fields learned by name per table, 1–256
                              (default ${DEFAULT_LEARNING_CAPS.params})
   GUARD_LEARN_HEADER_CAP     header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})

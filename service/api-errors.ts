@@ -22,6 +22,8 @@ export type ApiErrorCode =
    * may have been learned there. The gate resends, as after any failure (docs/operations.md, Replicas).
    */
   | 'GUARD_API_FORWARD_BROKEN'
+  /** A pod synced more often than GUARD_SERVICE_SYNC_BURST / GUARD_SERVICE_SYNCS_PER_MINUTE allow; retry after Retry-After seconds. */
+  | 'GUARD_API_RATE_LIMITED'
   | 'GUARD_API_INTERNAL';
 
 const STATUS: Record<ApiErrorCode, number> = {
@@ -34,6 +36,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   GUARD_API_STALE: 412,
   GUARD_API_UNAVAILABLE: 503,
   GUARD_API_FORWARD_BROKEN: 502,
+  GUARD_API_RATE_LIMITED: 429,
   GUARD_API_INTERNAL: 500,
 };
 
@@ -45,12 +48,15 @@ export class ApiError extends Error {
   readonly status: number;
   /** A short machine-readable why, for metrics (auth failures by reason). */
   readonly reason: string;
-  constructor(code: ApiErrorCode, message: string, options?: { reason?: string; cause?: unknown }) {
+  /** Seconds the client should wait before it retries (sent as Retry-After), when the code implies one. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ApiErrorCode, message: string, options?: { reason?: string; cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.code = code;
     this.status = STATUS[code];
     this.reason = options?.reason ?? code.slice('GUARD_API_'.length).toLowerCase();
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? (this.status === 503 ? RETRY_AFTER_SECONDS : undefined);
   }
 
   toJSON(): { error: { code: string; message: string } } {

@@ -36,6 +36,11 @@ export interface ServiceConfig {
   learnerLimits: Readonly<Pick<LearnerLimits, 'learnSamples' | 'newSamplesRatio' | 'learnIntervalMs' | 'persistIntervalMs' | 'idleMs'>>;
   /** Alerts as Kubernetes Events on the Guardian (Kubernetes stores): the per-Guardian token bucket; null: off. */
   alertEvents: Readonly<{ burst: number; refillMs: number }> | null;
+  /**
+   * How often one authenticated pod may sync (a token bucket per pod); null: no limit (authentication
+   * off, where a caller names its own pod, or GUARD_SERVICE_SYNCS_PER_MINUTE=0).
+   */
+  syncLimit: Readonly<{ burst: number; perMinute: number }> | null;
   /** The file store's alert log: rotate at this size, keep this many rotated files. */
   alertLog: Readonly<{ maxBytes: number; keep: number }>;
   /** Several replicas divide the services with Leases (GUARD_SERVICE_SHARDS > 0); null: one replica. */
@@ -114,6 +119,7 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
             refillMs: 1000 * integer('GUARD_SERVICE_ALERT_EVENT_INTERVAL', env.GUARD_SERVICE_ALERT_EVENT_INTERVAL, 5, 1, 3600),
           })
         : null,
+    syncLimit: syncLimitOf(env, auth),
     alertLog: Object.freeze({
       maxBytes: integer('GUARD_SERVICE_ALERT_LOG_BYTES', env.GUARD_SERVICE_ALERT_LOG_BYTES, 10 << 20, 4096, 1 << 30),
       keep: integer('GUARD_SERVICE_ALERT_LOG_KEEP', env.GUARD_SERVICE_ALERT_LOG_KEEP, 3, 1, 100),
@@ -127,6 +133,16 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     throw new ConfigError('GUARD_SERVICE_PEOPLE_TOKEN_FILE', 'is used only with the generated people token (GUARD_SERVICE_PEOPLE_AUTH=token)');
   }
   return Object.freeze(config);
+}
+
+/** Defaults of the per-pod sync limit: far above Guard's gates (one sync in 5 s at most). */
+export const DEFAULT_SYNC_LIMIT = Object.freeze({ burst: 10, perMinute: 60 });
+
+function syncLimitOf(env: Env, auth: boolean): Readonly<{ burst: number; perMinute: number }> | null {
+  const burst = integer('GUARD_SERVICE_SYNC_BURST', env.GUARD_SERVICE_SYNC_BURST, DEFAULT_SYNC_LIMIT.burst, 1, 10_000);
+  const perMinute = integer('GUARD_SERVICE_SYNCS_PER_MINUTE', env.GUARD_SERVICE_SYNCS_PER_MINUTE, DEFAULT_SYNC_LIMIT.perMinute, 0, 600_000);
+  // Without authentication a caller names its own pod: a limit per pod would limit nothing.
+  return auth && perMinute > 0 ? Object.freeze({ burst, perMinute }) : null;
 }
 
 /** A config for tests and embedding: defaults of a local run, then `overrides`. */

@@ -11,7 +11,7 @@ import { loadCore, type Core } from '../core/index.js';
 import { AlertEvents } from './alert-events.js';
 import { AlertLog } from './alert-log.js';
 import { AlertStore } from './alerts.js';
-import { ApiError, isApiError, RETRY_AFTER_SECONDS } from './api-errors.js';
+import { ApiError, isApiError } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { exposureProblem, type ServiceConfig } from './config.js';
@@ -22,6 +22,7 @@ import { opsRoutes } from './ops-routes.js';
 import { peopleRoutes } from './people-routes.js';
 import { PodRestarter } from './pod-restarts.js';
 import { Replicas, type ShardHandover } from './replicas.js';
+import { SyncLimit } from './sync-limit.js';
 import type { ServiceContext } from './service-context.js';
 import { openGuardianStore, type GuardianStore } from '../store/index.js';
 import { CertificateWatch } from '../tls/index.js';
@@ -190,7 +191,8 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
   const alertRecorders = [alertEvents, alertLog].filter((r) => r !== null);
-  const ctx: ServiceContext = { config, core, store, learner, alerts, alertRecorders, gateAuth, peopleAuth, podRestarts, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
+  const syncLimit = config.syncLimit ? new SyncLimit({ ...config.syncLimit, clock }) : null;
+  const ctx: ServiceContext = { config, core, store, learner, alerts, alertRecorders, gateAuth, peopleAuth, podRestarts, syncLimit, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
 
   const watch = store.watch((event) => learner.onStoreChange(event));
   learner.start(1000);
@@ -298,7 +300,7 @@ function buildApp(ctx: ServiceContext, tls: { key: Buffer; cert: Buffer } | null
     const e = toApiError(err);
     if (e.status >= 500 && e.code !== 'GUARD_API_UNAVAILABLE') ctx.log.error({ err, url: req.url }, 'request failed');
     else if (e.code === 'GUARD_API_UNAVAILABLE') ctx.log.warn({ url: req.url, reason: e.message }, 'request refused: a dependency is unavailable');
-    if (e.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
     return reply.code(e.status).type('application/json').send(e.toJSON());
   });
   app.setNotFoundHandler((req, reply) => {

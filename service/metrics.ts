@@ -8,13 +8,16 @@ import type { AlertStore } from './alerts.js';
 import type { Learner } from './learner.js';
 import type { Replicas } from './replicas.js';
 
-export type SyncOutcome = 'ok' | 'invalid' | 'unauthenticated' | 'forbidden' | 'unavailable' | 'error';
+export type SyncOutcome = 'ok' | 'invalid' | 'unauthenticated' | 'forbidden' | 'rate_limited' | 'unavailable' | 'error';
 
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly syncs: Counter<'outcome'>;
   readonly syncSeconds: Histogram;
   readonly samplesMerged: Counter;
+  /** Syncs over their pod's rate limit: refused (429, Guard's gates) or answered without learning their pile (the original's gates). */
+  readonly syncsLimited: Counter<'answer'>;
+  readonly samplesLimited: Counter;
   readonly alertsReceived: Counter;
   readonly authFailures: Counter<'reason' | 'api'>;
   readonly podsRestarted: Counter;
@@ -31,6 +34,13 @@ export class ServiceMetrics {
       registers,
     });
     this.samplesMerged = new Counter({ name: 'guard_service_samples_merged_total', help: 'Samples of gates\' piles merged for learning', registers });
+    this.syncsLimited = new Counter({
+      name: 'guard_service_syncs_rate_limited_total',
+      help: "Syncs over their pod's rate limit, by answer: refused (429; the gate keeps its pile and retries) or unlearned (200 without learning the pile: the original's gates, which would otherwise fall back to the Kubernetes API)",
+      labelNames: ['answer'],
+      registers,
+    });
+    this.samplesLimited = new Counter({ name: 'guard_service_samples_rate_limited_total', help: "Samples of the original's gates not learned because their pod synced over its rate limit", registers });
     this.alertsReceived = new Counter({ name: 'guard_service_alerts_received_total', help: 'Alert entries gates reported', registers });
     this.authFailures = new Counter({ name: 'guard_service_auth_failures_total', help: 'Refused callers, by API (sync, people) and reason', labelNames: ['api', 'reason'], registers });
     this.podsRestarted = new Counter({ name: 'guard_service_pods_restarted_total', help: 'Pods deleted because their gate reported them compromised', registers });

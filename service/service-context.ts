@@ -10,6 +10,7 @@ import type { Learner } from './learner.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PodRestarter } from './pod-restarts.js';
 import type { Replicas } from './replicas.js';
+import type { SyncLimit } from './sync-limit.js';
 import type { GuardianStore } from '../store/index.js';
 
 export interface ServiceContext {
@@ -23,6 +24,8 @@ export interface ServiceContext {
   gateAuth: GateAuthenticator;
   peopleAuth: PeopleAuthenticator;
   podRestarts: PodRestarter;
+  /** How often one pod may sync (null: no limit). */
+  syncLimit: SyncLimit | null;
   /** Several replicas divide the services (null: this one learns every service). */
   replicas: Replicas | null;
   metrics: ServiceMetrics;

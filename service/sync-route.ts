@@ -17,6 +17,8 @@ import { isStoreError, SYNC_ID, SYNC_ID_HEADER } from '../store/index.js';
 declare module 'fastify' {
   interface FastifyRequest {
     gate?: GateIdentity;
+    /** The gate's pod synced over its rate limit (the original's gates: answered, the pile not learned). */
+    overSyncLimit?: boolean;
   }
 }
 
@@ -41,6 +43,7 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
         if (isApiError(err) && err.status !== 400) ctx.metrics.authFailures.inc({ api: 'sync', reason: err.reason });
         throw err;
       }
+      checkSyncLimit(req, ctx);
     },
     handler: async (req, reply) => {
       const gate = req.gate!;
@@ -73,6 +76,15 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
         pile = null;
         ctx.podRestarts.restart(gate);
       }
+      if (req.overSyncLimit) {
+        // The original's gate over its pod's limit: answered, so that it clears its pile and stops
+        // asking (a refusal would send it to the Kubernetes API every time, or to its default
+        // Guardian); its alerts are taken, its samples are not learned.
+        ctx.metrics.syncsLimited.inc({ answer: 'unlearned' });
+        ctx.metrics.samplesLimited.inc(pile?.count ?? 0);
+        pile?.dispose();
+        pile = null;
+      }
       const samples = pile?.count ?? 0;
       let answer: string;
       let repeated: boolean;
@@ -93,6 +105,29 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       return reply.type('application/json').send(`{"guardian":${answer}}`);
     },
   });
+}
+
+/**
+ * The gate's pod may sync now, or not (service/sync-limit.ts), decided before the body is read.
+ * Over the limit, a gate that sends sync ids — Guard's, which keeps its pile and retries — is
+ * refused with 429 and Retry-After; the original's gates, which send none, are answered.
+ */
+function checkSyncLimit(req: FastifyRequest, ctx: ServiceContext): void {
+  const gate = req.gate!;
+  if (!ctx.syncLimit || !gate.verified) return;
+  const wait = ctx.syncLimit.take(`${gate.namespace}/${gate.pod}`);
+  if (wait === 0) return;
+  if (req.headers[SYNC_ID_HEADER] === undefined) {
+    req.overSyncLimit = true;
+    return;
+  }
+  ctx.metrics.syncsLimited.inc({ answer: 'refused' });
+  const { burst, perMinute } = ctx.config.syncLimit!;
+  throw new ApiError(
+    'GUARD_API_RATE_LIMITED',
+    `pod ${gate.namespace}/${gate.pod} syncs more often than ${perMinute} a minute (bursts of ${burst}; GUARD_SERVICE_SYNCS_PER_MINUTE, GUARD_SERVICE_SYNC_BURST): nothing was merged; keep the pile and retry in ${wait} s`,
+    { retryAfterSeconds: wait },
+  );
 }
 
 /** The sync's id (undefined without one); a malformed or repeated header is refused, nothing merged. */
@@ -132,6 +167,7 @@ function outcomeOf(status: number): SyncOutcome {
   if (status === 200) return 'ok';
   if (status === 401) return 'unauthenticated';
   if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate_limited';
   if (status === 503) return 'unavailable';
   if (status >= 400 && status < 500) return 'invalid';
   return 'error';

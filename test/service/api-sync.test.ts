@@ -210,6 +210,48 @@ describe('POST /sync with authenticated gates', () => {
     expect(await pending()).toMatchObject({ learns: 2, pileSamples: 0, samples: 7 });
   });
 
+  it("limits how often one pod syncs: Guard's gates get 429 with Retry-After and resend, the original's are answered with their alerts taken and their samples not learned, other pods go on", async () => {
+    const kube = await standin();
+    const limits = readServiceConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1', GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_SYNC_BURST: '3', GUARD_SERVICE_SYNCS_PER_MINUTE: '60' }).syncLimit;
+    expect(limits).toEqual({ burst: 3, perMinute: 60 });
+    const { url } = await start(kube, { syncLimit: limits });
+    const cart1 = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const cart2 = gate(kube, 'shop', 'cart-2', { app: 'cart' });
+    const metric = async (line: RegExp) => Number(line.exec((await call(`${url}/metrics`)).text)?.[1] ?? 0);
+    const merged = () => metric(/^guard_service_samples_merged_total (\d+)/m);
+    const ours = (seq: number) => call(`${url}/sync`, { method: 'POST', token: cart1, body: syncBody(2), headers: { 'x-guard-sync-id': `cart1gate:${seq}` } });
+    for (let seq = 1; seq <= 3; seq++) expect((await ours(seq)).status).toBe(200);
+    const refused = await ours(4);
+    expect(refused.status, refused.text).toBe(429);
+    expect(refused.json.error.code).toBe('GUARD_API_RATE_LIMITED');
+    expect(refused.json.error.message).toMatch(/GUARD_SERVICE_SYNCS_PER_MINUTE/);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(await merged()).toBe(6);
+    // Another pod of the service has its own allowance.
+    expect((await sync(url, cart2, syncBody(1))).status).toBe(200);
+    // The original's gate (no sync id) over the limit: answered, so it clears its pile; its alert is
+    // kept, its 5 samples are not learned.
+    const alert = { decision: { children: {}, reasons: ['over the limit'], result: 7 }, time: 1_700_000_000, level: 'Session', count: 1 };
+    const original = await sync(url, cart1, syncBody(5, { alerts: [alert] }));
+    expect(original.status, original.text).toBe(200);
+    expect(original.json.guardian.control).toBeDefined();
+    expect(await merged()).toBe(7);
+    expect(await metric(/^guard_service_samples_rate_limited_total (\d+)/m)).toBe(5);
+    expect(await metric(/^guard_service_syncs_rate_limited_total\{answer="refused"\} (\d+)/m)).toBe(1);
+    expect(await metric(/^guard_service_syncs_rate_limited_total\{answer="unlearned"\} (\d+)/m)).toBe(1);
+    expect(await metric(/^guard_service_syncs_total\{outcome="rate_limited"\} (\d+)/m)).toBe(1);
+    const alerts = await call(`${url}/api/v1/alerts?namespace=shop&service=cart`, { token: kube.token });
+    expect(alerts.json.items.map((a: { decision: { reasons: string[] } }) => a.decision.reasons[0])).toEqual(['over the limit']);
+    // A token comes back within a second: the refused sync, sent again under its id, is learned once.
+    await eventually(async () => (await ours(4)).status === 200, 5000);
+    expect(await merged()).toBe(9);
+    // Without authentication a caller names its own pod: there is no limit to set.
+    expect(readServiceConfig({ GUARD_SERVICE_AUTH: 'false' }).syncLimit).toBeNull();
+    expect(readServiceConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1', GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_SYNCS_PER_MINUTE: '0' }).syncLimit).toBeNull();
+    expect(() => readServiceConfig({ GUARD_SERVICE_SYNC_BURST: '0' })).toThrow(/GUARD_SERVICE_SYNC_BURST: expected an integer from 1 to 10000/);
+    expect(() => readServiceConfig({ GUARD_SERVICE_SYNCS_PER_MINUTE: '1.5' })).toThrow(/GUARD_SERVICE_SYNCS_PER_MINUTE/);
+  });
+
   it('exposes sync, learning and alert counters at /metrics, and health at /healthz and /readyz', async () => {
     const kube = await standin();
     const { url } = await start(kube);

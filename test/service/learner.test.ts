@@ -577,7 +577,8 @@ describe('Learner: key caps and route tables (docs/routes.md)', () => {
     expect(readServiceConfig({}).learnerLimits).toEqual({ learnSamples: 1000, newSamplesRatio: 10, learnIntervalMs: 30_000, persistIntervalMs: 300_000, idleMs: 3_600_000 });
     // `guard service --help` says the same defaults (it does not load the learner to ask).
     const d = DEFAULT_LEARNER_LIMITS;
-    for (const [name, value] of [['GUARD_LEARN_SAMPLES', d.learnSamples], ['GUARD_LEARN_NEW_PERCENT', 100 / d.newSamplesRatio], ['GUARD_LEARN_INTERVAL', d.learnIntervalMs / 1000], ['GUARD_PERSIST_INTERVAL', d.persistIntervalMs / 1000], ['GUARD_SERVICE_IDLE', d.idleMs / 1000]] as const) {
+    const sync = readServiceConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1' }).syncLimit!;
+    for (const [name, value] of [['GUARD_LEARN_SAMPLES', d.learnSamples], ['GUARD_LEARN_NEW_PERCENT', 100 / d.newSamplesRatio], ['GUARD_LEARN_INTERVAL', d.learnIntervalMs / 1000], ['GUARD_PERSIST_INTERVAL', d.persistIntervalMs / 1000], ['GUARD_SERVICE_IDLE', d.idleMs / 1000], ['GUARD_SERVICE_SYNC_BURST', sync.burst], ['GUARD_SERVICE_SYNCS_PER_MINUTE', sync.perMinute]] as const) {
       expect(SERVICE_HELP).toMatch(new RegExp(`${name} [^\\n]*(\\n {29}[^\\n]*)*\\(default ${value}[;)]`));
     }
     expect(readServiceConfig({ GUARD_LEARN_SAMPLES: '5000', GUARD_LEARN_NEW_PERCENT: '25', GUARD_LEARN_INTERVAL: '120', GUARD_PERSIST_INTERVAL: '60', GUARD_SERVICE_IDLE: '0' }).learnerLimits).toEqual({
