@@ -53,6 +53,8 @@ export interface SyncResult {
   alerts: number;
   status?: number;
   error?: string;
+  /** guard-service's Retry-After on a refusal (429, 503), in ms: the back-off is at least this. */
+  retryAfterMs?: number;
   ms: number;
 }
 
@@ -466,7 +468,8 @@ export class SyncClient {
       this.counters.consecutiveFailures++;
       this.counters.lastError = result.error ?? null;
       const exp = this.backoffBaseMs * 2 ** Math.min(30, this.counters.consecutiveFailures - 1);
-      this.currentBackoff = Math.min(this.maxBackoffMs, exp);
+      // guard-service may say how long to wait (its sync rate limit, an outage): never sooner.
+      this.currentBackoff = Math.min(this.maxBackoffMs, Math.max(exp, result.retryAfterMs ?? 0));
       // Jitter the back-off too (up to +10 %) so that gates do not retry together.
       this.backoffUntil = this.clock.now() + this.currentBackoff + Math.floor(this.random() * this.currentBackoff * 0.1);
       this.log.info({ err: result.error, backoffMs: this.currentBackoff, pile: this.pileCount, alerts: this.alerts.length }, 'sync: guard-service sync failed - pile and alerts kept');
@@ -531,6 +534,7 @@ export class SyncClient {
       const answer = await this.post(body, unit.id);
       if (answer.status !== 200) {
         result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})${answer.text.trim() ? `: ${answer.text.trim().slice(0, 300)}` : ''}`, ms: 0 };
+        if (answer.retryAfterMs !== undefined) result.retryAfterMs = answer.retryAfterMs;
       } else {
         let parsed: unknown;
         try {
@@ -657,7 +661,7 @@ export class SyncClient {
     void old.close().catch(() => {});
   }
 
-  private async post(body: string, syncId: string): Promise<{ status: number; text: string }> {
+  private async post(body: string, syncId: string): Promise<{ status: number; text: string; retryAfterMs?: number }> {
     await this.refreshCa();
     // The original's gates send no Content-Type; guard-service (ours and the original) reads the body whatever it says.
     const headers: Record<string, string> = { 'content-type': 'application/json', [SYNC_ID_HEADER]: syncId };
@@ -674,11 +678,18 @@ export class SyncClient {
         signal: abort.signal,
       });
       const text = await res.body.text();
-      return { status: res.statusCode, text };
+      const retryAfterMs = retryAfterOf(res.headers['retry-after']);
+      return retryAfterMs === undefined ? { status: res.statusCode, text } : { status: res.statusCode, text, retryAfterMs };
     } finally {
       if (this.abort === abort) this.abort = null;
     }
   }
+}
+
+/** A Retry-After of delay-seconds (what guard-service sends) in ms; a date or anything else is not used. */
+function retryAfterOf(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,7}$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
 }
 
 /**

@@ -40,7 +40,7 @@ interface Captured {
   compromised: boolean;
 }
 
-type Mode = 'answer' | 'hang' | 'drop' | 'status500' | 'status400' | 'forward';
+type Mode = 'answer' | 'hang' | 'drop' | 'status500' | 'status400' | 'status429' | 'forward';
 
 /** A server recording every /sync; answers `answer` (text), hangs, drops, fails or forwards. */
 async function capturingServer(initial: { answer?: string; mode?: Mode; forwardTo?: string } = {}) {
@@ -64,6 +64,9 @@ async function capturingServer(initial: { answer?: string; mode?: Mode; forwardT
           return;
         case 'status500':
           res.writeHead(500).end('{"error":"down"}');
+          return;
+        case 'status429':
+          res.writeHead(429, { 'retry-after': '40' }).end('{"error":{"code":"GUARD_API_RATE_LIMITED","message":"pod shop/cart-1 syncs more often than 60 a minute"}}');
           return;
         case 'status400':
           res.writeHead(400).end('{"error":{"code":"GUARD_API_INVALID","message":"the pile is not one the core reads"}}');
@@ -434,6 +437,25 @@ describe('sync failures and back-off', () => {
     expect(first).toMatchObject({ pileCount: 4 });
     expect(next).toMatchObject({ pileCount: 2, alerts: null });
     expect(next?.syncId).not.toBe(first?.syncId);
+  });
+
+  it("waits at least the Retry-After guard-service asks for (its sync rate limit), keeping the pile", async () => {
+    const srv = await capturingServer({ mode: 'status429' });
+    const h = harness(srv.url);
+    pile(h.client, 3);
+    const limited = await h.client.sync(false);
+    expect(limited).toMatchObject({ outcome: 'status', status: 429, retryAfterMs: 40_000 });
+    expect(limited.error).toContain('GUARD_API_RATE_LIMITED');
+    // 40 s, not the first back-off's 5 s; the pile is kept for the retry.
+    expect(h.client.stats.backoffMs).toBe(40_000);
+    expect(h.client.pileCount).toBe(3);
+    h.clock.advance(39_000);
+    expect((await h.client.sync(false)).outcome).toBe('skipped');
+    srv.state.mode = 'answer';
+    h.clock.advance(5_000);
+    expect((await h.client.sync(false)).outcome).toBe('ok');
+    expect(srv.captured.map((c) => c.pileCount)).toEqual([3, 3]);
+    expect(srv.captured[1]!.syncId).toBe(srv.captured[0]!.syncId);
   });
 
   it('fails fast when nothing listens', async () => {

@@ -126,7 +126,7 @@ describe('alerts as Kubernetes Events on the Guardian', () => {
     const recorded = () =>
       kube.state
         .listObjects('events', 'shop')
-        .map((e) => `${e.involvedObject?.name} ${e.message?.match(/"reasons":\["([^"]+)"/)?.[1]} ${e.count}`)
+        .map((e) => `${(e.involvedObject as { name?: string }).name} ${/"reasons":\["([^"]+)"/.exec(String(e.message))?.[1]} ${e.count}`)
         .sort();
     await kube.state.waitFor(() => recorded().length === 4);
     await service.close();

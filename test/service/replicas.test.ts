@@ -391,7 +391,7 @@ describe('guard-service replicas on Leases', () => {
           sent.push(`${service} ${service}-${i} ${i + 1}`);
         }
       }
-      const recorded = () => kube.state.listObjects('events', NS).map((e) => `${e.involvedObject?.name} ${e.message?.match(/"reasons":\["([^"]+)"/)?.[1]} ${e.count}`).sort();
+      const recorded = () => kube.state.listObjects('events', NS).map((e) => `${(e.involvedObject as { name?: string }).name} ${/"reasons":\["([^"]+)"/.exec(String(e.message))?.[1]} ${e.count}`).sort();
       await eventually(async () => recorded().length === SERVICES.length);
       expect(recorded()).toEqual(sent.filter((x) => x.endsWith(' 1')).sort());
 
