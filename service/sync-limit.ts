@@ -50,9 +50,4 @@ export class SyncLimit {
     }
     return Math.max(1, Math.ceil(((1 - b.tokens) * this.msPerToken) / 1000));
   }
-
-  /** Pods remembered now (for tests and metrics). */
-  get size(): number {
-    return this.buckets.size;
-  }
 }
