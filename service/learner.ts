@@ -129,6 +129,11 @@ export interface ServiceLearningStatus {
   persisting: boolean;
   /** clock.now() of the last learn / successful persist; null when none. */
   lastLearnAt: number | null;
+  /**
+   * When the rules in force were learned (RFC 3339): by this learner, or as the store holds it
+   * (a learn before this process started, or by another replica); null when unknown.
+   */
+  learnedAt: string | null;
   lastPersistAt: number | null;
   merges: number;
   learns: number;
@@ -178,6 +183,8 @@ interface ServiceRecord {
   /** This learner's recent writes, whose watch events are not "written elsewhere". */
   ownWrites: Array<{ resourceVersion: string; learned: string }>;
   lastLearnAt: number;
+  /** Wall-clock time of the learned rules held (RFC 3339), written with them; null: unknown. */
+  learnedAt: string | null;
   lastPersistAt: number;
   retryAt: number;
   failures: number;
@@ -554,6 +561,7 @@ export class Learner {
       unpersisted: this.unpersisted(rec),
       persisting: rec.persisting !== null,
       lastLearnAt: Number.isFinite(rec.lastLearnAt) ? rec.lastLearnAt : null,
+      learnedAt: rec.learnedAt,
       lastPersistAt: rec.persists > 0 ? rec.lastPersistAt : null,
       merges: rec.merges,
       learns: rec.learns,
@@ -595,6 +603,7 @@ export class Learner {
         resourceVersion: null,
         ownWrites: [],
         lastLearnAt: -Infinity,
+        learnedAt: null,
         lastPersistAt: -Infinity,
         retryAt: -Infinity,
         failures: 0,
@@ -646,6 +655,7 @@ export class Learner {
     rec.storedLearned = digestOf(spec.learned);
     rec.resourceVersion = stored?.resourceVersion ?? null;
     rec.lastPersistAt = spec.learned == null ? -Infinity : this.clock.now();
+    rec.learnedAt = spec.learned == null ? null : (spec.learnedAt ?? null);
     if (this.durable) {
       rec.syncs = new Map();
       for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
@@ -672,6 +682,7 @@ export class Learner {
     rec.pile.clear();
     rec.answer = null;
     rec.lastLearnAt = now;
+    rec.learnedAt = new Date().toISOString();
     rec.learnGen++;
     rec.learns++;
     this.totals.learns++;
@@ -721,6 +732,7 @@ export class Learner {
     const gen = rec.learnGen;
     // Durable mode learns every sync as it is merged: the ids now are those the learned part holds.
     const syncs = this.durable ? [...rec.syncs].map(([instance, last]) => `${instance}:${last.seq}`) : undefined;
+    const learnedAt = rec.learnedAt ?? undefined;
     const startedAt = this.clock.now();
     const inFlight = rec.sincePersist;
     rec.sincePersist = this.core.newPile();
@@ -728,7 +740,7 @@ export class Learner {
       let stored;
       try {
         if (!this.mayWrite(rec.namespace, rec.service)) throw new LearnerError('GUARD_LEARNER_STORE_UNAVAILABLE', `${rec.namespace}/${rec.service} is no longer learned by this replica`);
-        stored = await this.store.updateLearned(rec.namespace, rec.service, spec.learned ?? null, spec.samples, syncs);
+        stored = await this.store.updateLearned(rec.namespace, rec.service, spec.learned ?? null, spec.samples, { syncs, learnedAt });
       } catch (err) {
         if (this.durable) {
           inFlight.dispose();
@@ -794,6 +806,7 @@ export class Learner {
       rec.sincePersist.clear();
       rec.persistedGen = rec.learnGen;
       rec.lastPersistAt = -Infinity;
+      rec.learnedAt = null;
       rec.retryAt = -Infinity;
       rec.failures = 0;
       rec.syncs.clear();
@@ -819,6 +832,8 @@ export class Learner {
     rec.storedLearned = learned;
     if (this.durable) for (const id of spec.syncs ?? []) this.remember(rec, id, 0);
     if (spec.learned == null) rec.lastPersistAt = -Infinity;
+    // Learned here since the last persist too: the newer of the two learns.
+    if (rec.sincePersist.count === 0 || rec.learnedAt === null) rec.learnedAt = spec.learned == null ? null : (spec.learnedAt ?? null);
     this.log.info({ namespace: rec.namespace, service: rec.service, samples: spec.samples }, 'adopted learned rules written elsewhere');
   }
 

@@ -84,8 +84,9 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
   });
 
   // The services at a glance (the UI's first screen): mode, samples, when last learned, alerts in
-  // the last hour and day. Alerts and learning times are what guard-service saw since it started
-  // (the earliest start of its replicas that answered), each from the replica that learns the service.
+  // the last hour and day. Alerts are what guard-service saw since it started (the earliest start of
+  // its replicas that answered), each from the replica that learns the service; the learning time is
+  // that replica's, else the one stored with the learned rules.
   app.get('/api/v1/services', async (req) => {
     const { namespace } = req.query as { namespace?: string };
     if (namespace !== undefined) checkName('namespace', namespace);
@@ -144,6 +145,7 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
           samples: current?.samples ?? 0,
           control: (hasControl ? body.control : (current?.control ?? defaults.control)) as GuardianSpecJson['control'],
           ...(current?.syncs ? { syncs: current.syncs } : {}),
+          ...(current?.learnedAt ? { learnedAt: current.learnedAt } : {}),
         };
       }),
     );
@@ -233,7 +235,8 @@ function serviceSummary(g: StoredGuardian, state: ServiceState | undefined): obj
     hasLearned: g.spec.learned != null,
     // Readiness of the learned rules (docs/tokens.md): null when they do not track it.
     readiness: learnedReadiness(g.spec.learned),
-    lastLearnedAt: state?.lastLearnedAt ?? null,
+    // As the learner holds it, else as the store does (written with the learned rules).
+    lastLearnedAt: state?.lastLearnedAt ?? g.spec.learnedAt ?? null,
     pileSamples: state?.pileSamples ?? 0,
     alerts: state?.alerts ?? { lastHour: { entries: 0, occurrences: 0 }, lastDay: { entries: 0, occurrences: 0 }, newestAt: null },
   };

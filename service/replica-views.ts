@@ -96,7 +96,6 @@ export async function alertsEverywhere(ctx: ServiceContext, q: AlertQuery, autho
 /** What this replica knows of each service (learning, alerts in the last hour and day). */
 export function localStates(ctx: ServiceContext, services: readonly ServiceRef[], now = Date.now()): ServiceState[] {
   const recent = ctx.alerts.recent([now - HOUR_MS, now - 24 * HOUR_MS], undefined, keyIn(services));
-  const clockNow = ctx.clock.now();
   return services.map(({ namespace, service }) => {
     const learning = ctx.learner.status(namespace, service);
     const r = recent.get(`${namespace}/${service}`);
@@ -105,7 +104,7 @@ export function localStates(ctx: ServiceContext, services: readonly ServiceRef[]
       namespace,
       service,
       learning,
-      lastLearnedAt: learning?.lastLearnAt == null ? null : new Date(now - (clockNow - learning.lastLearnAt)).toISOString(),
+      lastLearnedAt: learning?.learnedAt ?? null,
       pileSamples: learning?.pileSamples ?? 0,
       alerts: { lastHour: lastHour!, lastDay: lastDay!, newestAt: r?.newestAt == null ? null : new Date(r.newestAt).toISOString() },
     };

@@ -22,8 +22,8 @@ import { loadCore, type Core } from '../core/index.js';
 import { guardedCallback, StoreError } from './errors.js';
 import { acquireFileLock, errno, ioError, isAbandoned, privateTempPath, type HeldLock } from './file-lock.js';
 import { watchDirectory } from './file-watch.js';
-import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
+import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, LearnedExtras, StoredGuardian } from './types.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, learnedSpec, specToWrite } from './validate.js';
 import { serializeOn, tracked } from './queue.js';
 
 export interface FileGuardianStoreOptions {
@@ -126,11 +126,9 @@ export class FileGuardianStore implements GuardianStore {
     return this.run(() => this.serialized(`${namespace}.${service}`, () => this.readModifyWrite(namespace, service, change)));
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, extras?: LearnedExtras): Promise<StoredGuardian> {
     return this.update(namespace, service, (current) => {
-      const base = current ?? defaultSpec(this.core);
-      const ids = syncs ?? base.syncs;
-      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
+      return learnedSpec(current ?? defaultSpec(this.core), learned, samples, extras);
     });
   }
 

@@ -7,10 +7,10 @@ import type { FileGuardianStoreOptions } from './file.js';
 import type { KubeGuardianStoreOptions } from './kube-store.js';
 import type { GuardianStore } from './types.js';
 
-export type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
+export type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, LearnedExtras, StoredGuardian } from './types.js';
 export { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID, SYNC_ID_HEADER } from './types.js';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
-export { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
+export { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, learnedSpec, specToWrite } from './validate.js';
 export { namespaceDefaultName, resolveGuardian } from './resolve.js';
 export type { FileGuardianStoreOptions, KubeGuardianStoreOptions };
 

@@ -77,7 +77,7 @@ export class KubeCrdGuardianStore extends KubeGuardianStore<GuardianObject> {
 }
 
 /**
- * A JSON patch of learned and samples (and the sync ids they hold) only. The resourceVersion it sets is the one read: the
+ * A JSON patch of learned and samples (and the sync ids they hold, and when they were learned) only. The resourceVersion it sets is the one read: the
  * server takes a resourceVersion in a patched object as a precondition and answers 409 if the
  * Guardian changed meanwhile, so what the core validated (those learned rules with the configured
  * and control read) is exactly what is stored. `add` works whether or not the member exists.
@@ -90,5 +90,6 @@ function learnedPatch(current: GuardianObject, spec: GuardianSpecJson): unknown[
   ops.push({ op: 'add', path: '/spec/samples', value: spec.samples });
   // The ids of the syncs those learned rules hold go with them (the learner's, not people's).
   if (spec.syncs !== undefined) ops.push({ op: 'add', path: '/spec/syncs', value: spec.syncs });
+  if (spec.learnedAt !== undefined) ops.push({ op: 'add', path: '/spec/learnedAt', value: spec.learnedAt });
   return ops;
 }

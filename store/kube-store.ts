@@ -7,8 +7,8 @@ import { loadCore, type Core } from '../core/index.js';
 import { guardedCallback, StoreError } from './errors.js';
 import { KubeApi, apiError, isConflict, isObjectNotFound } from './kube-client.js';
 import { reflect, type KubeObjectLike } from './kube-watch.js';
-import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, StoredGuardian } from './types.js';
-import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, specToWrite } from './validate.js';
+import type { GuardianChange, GuardianSpecJson, GuardianStore, GuardianWatchEvent, LearnedExtras, StoredGuardian } from './types.js';
+import { canonicalSpec, checkName, checkNames, defaultSpec, isDnsLabel, learnedSpec, specToWrite } from './validate.js';
 import { serializeOn, tracked } from './queue.js';
 
 export interface KubeGuardianStoreOptions {
@@ -147,12 +147,10 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, false)));
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, extras?: LearnedExtras): Promise<StoredGuardian> {
     checkNames(namespace, service);
     const change = (current: GuardianSpecJson | null): GuardianSpecJson => {
-      const base = current ?? defaultSpec(this.core);
-      const ids = syncs ?? base.syncs;
-      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
+      return learnedSpec(current ?? defaultSpec(this.core), learned, samples, extras);
     };
     return this.run(() => this.serialized(`${namespace}/${service}`, () => this.readModifyWrite(namespace, service, change, true)));
   }

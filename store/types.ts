@@ -15,7 +15,21 @@ export type GuardianSpecJson = {
    * once (docs/operations.md, Replicas). Ours only; the original ignores it.
    */
   syncs?: string[];
+  /**
+   * When the rules in `learned` were learned (RFC 3339, written by guard-service's learner with
+   * them): people's views show it after a restart and after a shard moved to another replica.
+   * Ours only; the original ignores it, and a Guardian without it loads as before.
+   */
+  learnedAt?: string;
 };
+
+/** What the learner writes beside learned and samples (each kept as stored when not given). */
+export interface LearnedExtras {
+  /** The ids of the syncs `learned` holds. */
+  syncs?: readonly string[];
+  /** When `learned` was learned (RFC 3339). */
+  learnedAt?: string;
+}
 
 /** The most gate instances whose last sync id a Guardian keeps. */
 export const MAX_SYNC_IDS = 512;
@@ -67,11 +81,11 @@ export interface GuardianStore {
    */
   update(namespace: string, service: string, change: GuardianChange): Promise<StoredGuardian>;
   /**
-   * Only learned + samples (and the ids of the syncs they hold, when given), leaving
-   * configured/control (people's fields) untouched. A Guardian
+   * Only learned + samples (and, when given, the ids of the syncs they hold and when they were
+   * learned), leaving configured/control (people's fields) untouched. A Guardian
    * that does not exist yet is created with the default Guardian's configured and control.
    */
-  updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian>;
+  updateLearned(namespace: string, service: string, learned: unknown, samples: number, extras?: LearnedExtras): Promise<StoredGuardian>;
   /** GUARD_STORE_NOT_FOUND when there is no such Guardian. */
   delete(namespace: string, service: string): Promise<void>;
   /**

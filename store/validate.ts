@@ -2,7 +2,7 @@
 // names), and a spec is stored only in the form the core loads and writes back.
 import { CoreError, type Core } from '../core/index.js';
 import { StoreError } from './errors.js';
-import { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID, type GuardianSpecJson } from './types.js';
+import { MAX_SAMPLES, MAX_SYNC_IDS, SYNC_ID, type GuardianSpecJson, type LearnedExtras } from './types.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -40,33 +40,61 @@ export function canonicalSpec(core: Core, input: string | object, where: string)
   }
   try {
     const spec = JSON.parse(guardian.toWire()) as GuardianSpecJson;
-    // The core knows nothing of the sync ids: they are carried beside what it writes. Read
-    // leniently: ids that are not ids are left out (they only ever make a resend learned again).
-    const syncs = syncIdsIn(input);
+    // The core knows nothing of the sync ids and the learning time: they are carried beside what
+    // it writes. Read leniently: ids that are not ids, and a time that is not one, are left out
+    // (they only ever make a resend learned again, or a view say "earlier").
+    const { syncs, learnedAt } = learnerFieldsIn(input);
     if (syncs.length > 0) spec.syncs = syncs;
+    if (learnedAt !== undefined) spec.learnedAt = learnedAt;
     return spec;
   } finally {
     guardian.dispose();
   }
 }
 
-/** The valid sync ids of a spec, Guardian object or ConfigMap (value or text), the last MAX_SYNC_IDS. */
-function syncIdsIn(input: string | object): string[] {
+/**
+ * The learner's own members of a spec, Guardian object or ConfigMap (value or text): its valid sync
+ * ids (the last MAX_SYNC_IDS), and its learning time when it is one.
+ */
+function learnerFieldsIn(input: string | object): { syncs: string[]; learnedAt: string | undefined } {
+  const none = { syncs: [], learnedAt: undefined };
   let value: unknown = input;
   if (typeof input === 'string') {
-    if (!input.includes('"syncs"')) return [];
+    if (!input.includes('"syncs"') && !input.includes('"learnedAt"')) return none;
     try {
       value = JSON.parse(input);
     } catch {
-      return [];
+      return none;
     }
   }
-  const holder = value as { spec?: unknown; data?: { Guardian?: unknown }; syncs?: unknown } | null;
-  if (holder === null || typeof holder !== 'object') return [];
-  if (typeof holder.data?.Guardian === 'string') return syncIdsIn(holder.data.Guardian);
-  if (holder.spec !== undefined && holder.spec !== null && typeof holder.spec === 'object') return syncIdsIn(holder.spec);
+  const holder = value as { spec?: unknown; data?: { Guardian?: unknown }; syncs?: unknown; learnedAt?: unknown } | null;
+  if (holder === null || typeof holder !== 'object') return none;
+  if (typeof holder.data?.Guardian === 'string') return learnerFieldsIn(holder.data.Guardian);
+  if (holder.spec !== undefined && holder.spec !== null && typeof holder.spec === 'object') return learnerFieldsIn(holder.spec);
   const ids = Array.isArray(holder.syncs) ? holder.syncs.filter((id): id is string => typeof id === 'string' && SYNC_ID.test(id)) : [];
-  return ids.slice(-MAX_SYNC_IDS);
+  return { syncs: ids.slice(-MAX_SYNC_IDS), learnedAt: isLearningTime(holder.learnedAt) ? holder.learnedAt : undefined };
+}
+
+/** An RFC 3339 date-time in UTC, as Date#toISOString writes it (and the CRD's date-time format takes). */
+function isLearningTime(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(value) && Number.isFinite(Date.parse(value));
+}
+
+/**
+ * The spec the learner writes: `learned` and `samples`, and its extras where given, over `base`
+ * (the stored spec, or the default Guardian's) — configured and control untouched.
+ */
+export function learnedSpec(base: GuardianSpecJson, learned: unknown, samples: number, extras: LearnedExtras = {}): GuardianSpecJson {
+  const syncs = extras.syncs ?? base.syncs;
+  const learnedAt = extras.learnedAt ?? base.learnedAt;
+  return {
+    configured: base.configured,
+    learned,
+    samples,
+    control: base.control,
+    ...(syncs && syncs.length > 0 ? { syncs: [...syncs] } : {}),
+    ...(learnedAt !== undefined ? { learnedAt } : {}),
+  };
 }
 
 /**
@@ -86,6 +114,9 @@ export function specToWrite(core: Core, spec: unknown, where: string): GuardianS
   const syncs = s.syncs;
   if (syncs !== undefined && !(Array.isArray(syncs) && syncs.length <= MAX_SYNC_IDS && syncs.every((id) => typeof id === 'string' && SYNC_ID.test(id)))) {
     throw new StoreError('GUARD_STORE_INVALID', `${where}: syncs must be at most ${MAX_SYNC_IDS} sync ids (1 to 64 letters, digits, '.', '_', ':' or '-')`, { location: where });
+  }
+  if (s.learnedAt !== undefined && !isLearningTime(s.learnedAt)) {
+    throw new StoreError('GUARD_STORE_INVALID', `${where}: learnedAt must be a UTC date-time such as 2026-12-07T17:30:00.000Z, got ${JSON.stringify(s.learnedAt)}`, { location: where });
   }
   const samples = s.samples;
   if (samples !== undefined && !(Number.isInteger(samples) && (samples as number) >= 0 && (samples as number) <= MAX_SAMPLES)) {

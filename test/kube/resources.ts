@@ -88,7 +88,16 @@ function normalizeGuardian(object: KubeObject): void {
   const spec = object.spec;
   // The schema's spec members; a structural schema prunes any other (x-kubernetes-preserve-unknown-fields is only deeper).
   for (const key of Object.keys(spec)) {
-    if (!['configured', 'learned', 'samples', 'control', 'syncs'].includes(key)) delete spec[key];
+    if (!['configured', 'learned', 'samples', 'control', 'syncs', 'learnedAt'].includes(key)) delete spec[key];
+  }
+  if (spec.learnedAt === null) delete spec.learnedAt;
+  if (spec.learnedAt !== undefined) {
+    if (typeof spec.learnedAt !== 'string') throw invalid('spec.learnedAt', spec.learnedAt, 'string');
+    // format: date-time (RFC 3339), as the API server checks it.
+    if (!/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(spec.learnedAt) || !Number.isFinite(Date.parse(spec.learnedAt)))
+      throw statusErrors.invalid(guardian.qualifiedKind, object.metadata.name, [
+        { field: 'spec.learnedAt', message: `Invalid value: ${JSON.stringify(spec.learnedAt)}: spec.learnedAt in body must be of type date-time: ${JSON.stringify(spec.learnedAt)}` },
+      ]);
   }
   if (spec.syncs === null) delete spec.syncs;
   if (spec.syncs !== undefined) {

@@ -1,6 +1,7 @@
 // What guard-ui needs of guard-service, against a real one: reads that name their version (ETag),
 // writes conditional on it (If-Match or resourceVersion; a changed Guardian refused with
 // GUARD_API_STALE and nothing written), the services at a glance, and the UI's files.
+import { writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +86,35 @@ describe('services at a glance', () => {
     expect(s.alerts.lastDay).toEqual({ entries: 2, occurrences: 6 });
     expect((await call(`${url}/api/v1/services?namespace=other`, { token })).json.items).toEqual([]);
     expect((await call(`${url}/api/v1/services?namespace=Bad_Name`, { token })).status).toBe(400);
+  });
+});
+
+describe('when a service was last learned', () => {
+  it('is written with the learned rules, so that it survives a restart and a person editing the Guardian', async () => {
+    const first = await learnedShop();
+    const stored = (await first.disk.get('shop', 'cart'))!.spec;
+    expect(Date.parse(stored.learnedAt!)).toBeGreaterThan(Date.now() - 60_000);
+    const before = (await call(`${first.url}/api/v1/services`, { token: first.token })).json.items[0];
+    expect(before.lastLearnedAt).toBe(stored.learnedAt);
+    // A person's edit keeps it (it belongs to the learner).
+    const put = await call(first.g, { method: 'PUT', token: first.token, headers: json, body: JSON.stringify({ control: { alert: true, block: true, learn: false, force: false, auto: true } }) });
+    expect(put.status, put.text).toBe(200);
+    expect((await first.disk.get('shop', 'cart'))!.spec.learnedAt).toBe(stored.learnedAt);
+    await first.service.close();
+
+    // A new guard-service on the same store, before the service syncs again: the stored time, not "unknown".
+    const again = await start(null, { storeDir: first.dir }, { peopleToken: first.token });
+    const after = (await call(`${again.url}/api/v1/services`, { token: first.token })).json.items[0];
+    expect(after).toMatchObject({ service: 'cart', lastLearnedAt: stored.learnedAt });
+    // A Guardian whose time is not one (hand-edited): read without it, never refused for it.
+    const guardian = `${again.url}/api/v1/guardians/shop/cart`;
+    expect((await call(guardian, { token: first.token })).json.spec.learnedAt).toBe(stored.learnedAt);
+    await writeFile(first.disk.fileOf('shop', 'cart'), JSON.stringify({ ...stored, learnedAt: 'yesterday' }));
+    await eventually(async () => {
+      const read = await call(guardian, { token: first.token });
+      return read.status === 200 && read.json.spec.samples === stored.samples && read.json.spec.learnedAt === undefined;
+    });
+    await expect(first.disk.updateLearned('shop', 'cart', stored.learned, stored.samples, { learnedAt: 'yesterday' })).rejects.toMatchObject({ code: 'GUARD_STORE_INVALID' });
   });
 });
 

@@ -5,12 +5,14 @@ import type { Core } from '../../core/index.js';
 import {
   canonicalSpec,
   checkNames,
+  learnedSpec,
   specToWrite,
   StoreError,
   type GuardianChange,
   type GuardianSpecJson,
   type GuardianStore,
   type GuardianWatchEvent,
+  type LearnedExtras,
   type StoredGuardian,
 } from '../../store/index.js';
 
@@ -81,11 +83,9 @@ export class MemoryGuardianStore implements GuardianStore {
     return structuredClone(stored);
   }
 
-  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, syncs?: readonly string[]): Promise<StoredGuardian> {
+  async updateLearned(namespace: string, service: string, learned: unknown, samples: number, extras?: LearnedExtras): Promise<StoredGuardian> {
     const stored = await this.update(namespace, service, (current) => {
-      const base = current ?? this.defaults();
-      const ids = syncs ?? base.syncs;
-      return { configured: base.configured, learned, samples, control: base.control, ...(ids && ids.length > 0 ? { syncs: [...ids] } : {}) };
+      return learnedSpec(current ?? this.defaults(), learned, samples, extras);
     });
     this.learnedWrites.push({ namespace, service, samples, learned: structuredClone(learned) });
     return stored;

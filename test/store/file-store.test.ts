@@ -72,11 +72,11 @@ describe('FileGuardianStore round trips', () => {
   it('keeps the sync ids of the learned rules on disk, through a restart and a person\'s edit', async () => {
     const dir = await tempDir();
     const store = quietStore(dir);
-    await store.updateLearned('default', 'shop', exampleSpec().learned, 7, ['a.1', 'b:2']);
+    await store.updateLearned('default', 'shop', exampleSpec().learned, 7, { syncs: ['a.1', 'b:2'] });
     await store.update('default', 'shop', (cur) => ({ ...cur!, control: { alert: true, block: false, learn: true, force: false, auto: true } }));
     const again = quietStore(dir);
     expect((await again.get('default', 'shop'))!.spec.syncs).toEqual(['a.1', 'b:2']);
-    await storeError(again.updateLearned('default', 'shop', exampleSpec().learned, 8, ['has space']), 'GUARD_STORE_INVALID');
+    await storeError(again.updateLearned('default', 'shop', exampleSpec().learned, 8, { syncs: ['has space'] }), 'GUARD_STORE_INVALID');
   });
 
   it('updateLearned creates a missing Guardian from the default Guardian', async () => {

@@ -85,7 +85,9 @@ describe('deploy/guardian-crd.yaml', () => {
   it('declares the spec the original writes', () => {
     const spec = root.properties!.spec;
     const p = spec.properties!;
-    expect(Object.keys(p).sort()).toEqual(['configured', 'control', 'learned', 'samples', 'syncs']);
+    expect(Object.keys(p).sort()).toEqual(['configured', 'control', 'learned', 'learnedAt', 'samples', 'syncs']);
+    // Guard's learning time: declared, or the API server prunes it.
+    expect(p.learnedAt).toMatchObject({ type: 'string', format: 'date-time' });
     // Guard's sync ids (docs/operations.md, Replicas): declared, bounded as the store bounds them.
     expect(p.syncs).toMatchObject({ type: 'array', maxItems: 512, items: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } });
     for (const deep of ['configured', 'learned']) {
@@ -100,13 +102,14 @@ describe('deploy/guardian-crd.yaml', () => {
     expect(p.control.properties!.slack).toMatchObject({ type: 'integer', minimum: 0, maximum: 16 });
   });
 
-  it('shows auto, learn, block, samples and age in kubectl get', () => {
+  it('shows auto, learn, block, samples, when last learned and age in kubectl get', () => {
     const columns = version.additionalPrinterColumns.map((c: { name: string; type: string; jsonPath: string }) => [c.name, c.type, c.jsonPath]);
     expect(columns).toEqual([
       ['Auto', 'boolean', '.spec.control.auto'],
       ['Learn', 'boolean', '.spec.control.learn'],
       ['Block', 'boolean', '.spec.control.block'],
       ['Samples', 'integer', '.spec.samples'],
+      ['Learned', 'date', '.spec.learnedAt'],
       ['Age', 'date', '.metadata.creationTimestamp'],
     ]);
   });
@@ -120,6 +123,7 @@ describe('deploy/guardian-crd.yaml', () => {
       { configured: null, learned: null, samples: 1_000_000, control: null },
       {},
       { control: { block: true } },
+      { ...defaultSpec(), samples: 3, syncs: ['gate-1:4'], learnedAt: '2026-12-07T17:30:00.000Z' },
       { control: { ...defaultSpec().control!, unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 } },
       canonical({ ...defaultSpec(), learned: { active: true, req: {}, caps: {}, routes: { 'GET /items/{id}': { query: ['lang'], body: [] } } } }),
     ];

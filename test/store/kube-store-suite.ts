@@ -145,18 +145,33 @@ export function kubeStoreSuite(kind: KubeStoreKind): void {
     it('keeps the sync ids of the learned rules through learner writes and people edits; refuses malformed ones', async () => {
       const ns = freshNamespace();
       const store = make();
-      const first = await store.updateLearned(ns, 'cart', learnedWith(['A']), 3, ['gate-1:a', 'gate-2:b']);
+      const first = await store.updateLearned(ns, 'cart', learnedWith(['A']), 3, { syncs: ['gate-1:a', 'gate-2:b'] });
       expect(first.spec.syncs).toEqual(['gate-1:a', 'gate-2:b']);
       // Without ids (a single replica), the ones stored stay; a person's edit keeps them too.
       expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5)).spec.syncs).toEqual(['gate-1:a', 'gate-2:b']);
       // With ids, they replace the stored ones (the learner writes every id its learned rules hold).
-      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5, ['gate-1:a', 'gate-2:c'])).spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5, { syncs: ['gate-1:a', 'gate-2:c'] })).spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
       const edited = await store.update(ns, 'cart', (cur) => ({ ...cur!, configured: configuredWith(['GET']) }));
       expect(edited.spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
       expect((await store.get(ns, 'cart'))!.spec.syncs).toEqual(['gate-1:a', 'gate-2:c']);
-      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, ['not an id']), 'GUARD_STORE_INVALID');
-      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, Array.from({ length: 513 }, (_, i) => `s${i}`)), 'GUARD_STORE_INVALID');
+      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, { syncs: ['not an id'] }), 'GUARD_STORE_INVALID');
+      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 6, { syncs: Array.from({ length: 513 }, (_, i) => `s${i}`) }), 'GUARD_STORE_INVALID');
       expect((await store.get(ns, 'cart'))!.spec.samples).toBe(5);
+    });
+
+    it('keeps when the learned rules were learned through learner writes and people edits; refuses a time that is not one', async () => {
+      const ns = freshNamespace();
+      const store = make();
+      const at = '2026-12-07T17:30:00.125Z';
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A']), 3, { learnedAt: at })).spec.learnedAt).toBe(at);
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 5)).spec.learnedAt).toBe(at);
+      const edited = await store.update(ns, 'cart', (cur) => ({ ...cur!, configured: configuredWith(['GET']) }));
+      expect(edited.spec.learnedAt).toBe(at);
+      const later = '2026-12-07T17:35:00.000Z';
+      expect((await store.updateLearned(ns, 'cart', learnedWith(['A', 'B']), 6, { learnedAt: later })).spec.learnedAt).toBe(later);
+      expect((await store.get(ns, 'cart'))!.spec.learnedAt).toBe(later);
+      await storeError(store.updateLearned(ns, 'cart', learnedWith(['C']), 7, { learnedAt: 'yesterday' }), 'GUARD_STORE_INVALID');
+      expect((await store.get(ns, 'cart'))!.spec).toMatchObject({ samples: 6, learnedAt: later });
     });
 
     it('refuses a spec the core does not load, and writes nothing', async () => {

@@ -87,8 +87,9 @@ export function ago(iso: string | null | undefined, now: number): string {
 }
 
 /**
- * When a service last learned, in words. guard-service holds the time only for services that synced
- * since it started and within the last hour: a service with samples but no time learned 'earlier'.
+ * When a service last learned, in words. guard-service writes the time with the learned rules; a
+ * Guardian learned by the original (or by a guard-service before it kept the time) has samples but
+ * no time: it learned 'earlier'.
  */
 export function lastLearned(iso: string | null | undefined, samples: number, now: number): string {
   if (!iso && samples > 0) return 'earlier';
@@ -97,4 +98,4 @@ export function lastLearned(iso: string | null | undefined, samples: number, now
 
 /** What 'earlier' means, for its tooltip. */
 export const EARLIER =
-  'Learned before guard-service last started, or over an hour ago: it keeps the time only for services that synced since';
+  'Learned by a guard-service that kept no time with the rules (the original security-guard, or an older Guard): the time shows after the next learn';

@@ -34,8 +34,8 @@ export function ServicesView(props: { api: Api }) {
       <label for="find-service">Find a service</label>{' '}
       <input id="find-service" type="search" value={query} placeholder="namespace/name" onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
       <p class="hint">
-        Alerts and learning times are those guard-service saw since it started ({ago(data.serviceStartedAt, now)}); learning times of services
-        that synced within the last hour.
+        Alerts are those guard-service saw since it started ({ago(data.serviceStartedAt, now)}); learning times are kept with the learned
+        rules.
       </p>
       <Incomplete parts={data.incomplete ?? []} what="the alerts and learning times of their services" />
       {data.items.length === 0 ? (
