@@ -15,6 +15,7 @@ import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
 import type { AlertStore, RestoredAlert, ServiceFilter, SyncAlert } from './alerts.js';
+import { TokenBuckets } from './token-buckets.js';
 
 export const EVENT_SOURCE = 'guard-service';
 const ANNOTATION = 'guard.security.knative.dev/alert';
@@ -53,16 +54,11 @@ interface Known {
   firstTimestamp: string;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export class AlertEvents {
   private readonly o: Required<Omit<AlertEventsOptions, 'api' | 'objectKind' | 'clock' | 'log'>> & AlertEventsOptions;
   private readonly waiting = new Map<string, Aggregate>();
   private readonly known = new Map<string, Known>();
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: TokenBuckets;
   private readonly writing = new Set<string>();
   private timer: Timer | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -72,6 +68,7 @@ export class AlertEvents {
 
   constructor(options: AlertEventsOptions) {
     this.o = { burst: 25, refillMs: 5000, maxWaiting: 10_000, maxKnown: 4096, ...options };
+    this.buckets = new TokenBuckets({ burst: this.o.burst, msPerToken: this.o.refillMs, clock: this.o.clock, maxKeys: this.o.maxKnown });
   }
 
   record(namespace: string, service: string, pod: string, alerts: readonly SyncAlert[]): void {
@@ -196,18 +193,7 @@ export class AlertEvents {
   }
 
   private take(guardian: string): boolean {
-    const now = this.o.clock.now();
-    let b = this.buckets.get(guardian);
-    if (!b) {
-      b = { tokens: this.o.burst, at: now };
-      this.buckets.set(guardian, b);
-      if (this.buckets.size > this.o.maxKnown) this.buckets.delete(this.buckets.keys().next().value!);
-    }
-    b.tokens = Math.min(this.o.burst, b.tokens + (now - b.at) / this.o.refillMs);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return this.buckets.take(guardian) === 0;
   }
 
   private async write(agg: Aggregate): Promise<void> {
