@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HeaderLine } from '../core/index.js';
 import { BodyBuffer } from './body-buffer.js';
+import { StreamedBody } from './streamed-body.js';
 import { contentCodings, decodeForGate, FAULT_TOO_LARGE, type Decoded } from './decode.js';
 import type { Exchange } from './exchange.js';
 import type { Exchanges } from './exchanges.js';
@@ -141,13 +142,10 @@ export class RequestPath {
   private streamUninspected(ex: Exchange, length: number | null, analysed: boolean): void {
     if (analysed) this.exchanges.stats.oversizeBodies++;
     const client = ex.client;
-    const body = new Readable({ read: () => client.resume() });
+    const body = new StreamedBody(client);
     ex.stream = body;
     client.onData((chunk, last) => {
-      if (ex.finished) return;
-      // Never pause on the last chunk: nothing would resume the (keep-alive) socket.
-      if (!body.push(Buffer.from(chunk)) && !last) client.pause();
-      if (last) body.push(null);
+      if (!ex.finished) body.offer(chunk, last);
     });
     if (!this.exchanges.decideRequest(ex, undefined, analysed ? 'TooLargeBody' : undefined)) {
       body.destroy();
@@ -167,24 +165,19 @@ export class RequestPath {
       return this.overBudget(ex);
     }
     ex.requestBody = bb;
-    let over: Readable | null = null;
+    let over: StreamedBody | null = null;
     const chunkArrived = (chunk: Uint8Array, last: boolean): void => {
-      if (over !== null) {
-        if (!over.push(Buffer.from(chunk)) && !last) client.pause();
-        if (last) over.push(null);
-        return;
-      }
+      if (over !== null) return over.offer(chunk, last);
       if (!bb.push(chunk)) return this.overBudget(ex);
       if (bb.len > maxBody) {
         // A chunked body over the limit (a declared one was handled before reading).
         if (this.limits.oversize === 'refuse') return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
         exchanges.stats.oversizeBodies++;
         if (!exchanges.decideRequest(ex, undefined, 'TooLargeBody')) return;
-        const s = new Readable({ read: () => client.resume() });
+        const s = new StreamedBody(client);
         over = s;
         ex.stream = s;
-        s.push(Buffer.from(bb.view()));
-        if (last) s.push(null);
+        s.offer(bb.view(), last);
         return exchanges.approveRequest(ex, () => this.forward(ex, s, null), () => s.destroy());
       }
       if (!last) return;

@@ -480,7 +480,8 @@ describe.each(LISTENERS)('through the gate on the %s listener, compared with the
   });
 
   // undici, the gate's client of the service, reads neither of the next two as curl does: each is
-  // answered with a 502 that names the cause, in the body and in the log (docs/operations.md).
+  // answered with a 502 that names the cause, in the body and in the log (docs/operations.md,
+  // "An answer before the upload is read").
 
   test('an early 401 with Connection: close to a 5 MB upload: the 401 when undici reads it before the reset, else a 502 that says so', async () => {
     const gate = await gates.get('early-401', shop.origin, {}, false);
