@@ -62,9 +62,11 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
         return reply.code(answer.status).type(answer.contentType).send(answer.body);
       }
       if (text.trim() === '') throw new ApiError('GUARD_API_INVALID', 'empty sync message: send {"pile":…,"alerts":…,"compromised":…} (or {})');
+      // Over its pod's limit, the pile is not learned: not parsed either (most of a sync's cost).
+      const unlearned = req.overSyncLimit ? withoutPile(text) : null;
       let message;
       try {
-        message = ctx.core.parseSyncRequest(text);
+        message = ctx.core.parseSyncRequest(unlearned?.text ?? text);
       } catch (err) {
         if (err instanceof CoreError) throw new ApiError('GUARD_API_INVALID', err.message, { cause: err });
         throw err;
@@ -76,14 +78,12 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
         pile = null;
         ctx.podRestarts.restart(gate);
       }
-      if (req.overSyncLimit) {
+      if (unlearned) {
         // The original's gate over its pod's limit: answered, so that it clears its pile and stops
         // asking (a refusal would send it to the Kubernetes API every time, or to its default
         // Guardian); its alerts are taken, its samples are not learned.
         ctx.metrics.syncsLimited.inc({ answer: 'unlearned' });
-        ctx.metrics.samplesLimited.inc(pile?.count ?? 0);
-        pile?.dispose();
-        pile = null;
+        ctx.metrics.samplesLimited.inc(unlearned.samples);
       }
       const samples = pile?.count ?? 0;
       let answer: string;
@@ -128,6 +128,27 @@ function checkSyncLimit(req: FastifyRequest, ctx: ServiceContext): void {
     `pod ${gate.namespace}/${gate.pod} syncs more often than ${perMinute} a minute (bursts of ${burst}; GUARD_SERVICE_SYNCS_PER_MINUTE, GUARD_SERVICE_SYNC_BURST): nothing was merged; keep the pile and retry in ${wait} s`,
     { retryAfterSeconds: wait },
   );
+}
+
+/**
+ * A sync message without its pile — its alerts and compromised flag, for the core to check as
+ * always — and the samples the pile says it holds. Refused as the core would refuse a message that
+ * is not a JSON object.
+ */
+function withoutPile(text: string): { text: string; samples: number } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ApiError('GUARD_API_INVALID', `invalid sync message: ${(err as Error).message}`, { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ApiError('GUARD_API_INVALID', 'invalid sync message: not a JSON object');
+  const { pile, alerts, compromised } = value as { pile?: { count?: unknown } | null; alerts?: unknown; compromised?: unknown };
+  const count = pile?.count;
+  return {
+    text: JSON.stringify({ alerts: alerts ?? null, compromised: compromised ?? false }),
+    samples: typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 0,
+  };
 }
 
 /** The sync's id (undefined without one); a malformed or repeated header is refused, nothing merged. */

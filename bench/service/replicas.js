@@ -6,9 +6,7 @@
 // spent per sync, and writes them into docs/performance.md between the bench:service-replicas
 // markers. On a machine with fewer cores than replicas they share the CPU: the CPU per sync, not
 // the syncs/s, is what carries over to a cluster (docs/operations.md, Replicas).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +15,7 @@ import { createServer as viteServer } from 'vite';
 import { loadCore } from '../../build/js/core/index.js';
 import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
+import { cpuSeconds, metric, nowMs, startGuardService } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -33,76 +32,19 @@ const SECONDS = Number(process.env.BENCH_REPLICAS_SECONDS ?? 15);
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,3').split(',').map(Number);
 const LEASE_NS = 'guard-system';
 
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-
-async function freePort() {
-  const s = netServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', () => r(undefined)));
-  const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** user + system CPU seconds of a process so far (Linux /proc). */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function metric(url, name) {
-  try {
-    const r = await request(`${url}/metrics`);
-    const text = await r.body.text();
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function startReplica(name, kubeconfig) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(ROOT, 'bin/guard.js'), 'service'], {
-    env: {
-      PATH: process.env.PATH,
-      KUBECONFIG: kubeconfig,
-      GUARD_SERVICE_PORT: String(port),
-      GUARD_SERVICE_ADDRESS: '127.0.0.1',
-      GUARD_SERVICE_TLS: 'false',
-      GUARD_STORE: 'kube-crd',
-      GUARD_SERVICE_LOG_LEVEL: 'error',
-      GUARD_SERVICE_SHARDS: String(SHARDS),
-      GUARD_SERVICE_LEASE_SECONDS: String(LEASE_SECONDS),
-      GUARD_SERVICE_LEASE_NAMESPACE: LEASE_NS,
-      GUARD_SERVICE_REPLICA_NAME: name,
-      GUARD_SERVICE_PEER_URL: url,
-      // Alerts are not part of this load.
-      GUARD_SERVICE_ALERT_EVENTS: 'false',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const r = await request(`${url}/healthz`);
-      await r.body.text();
-      if (r.statusCode === 200) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`replica ${name} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    name,
-    url,
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function startReplica(name, kubeconfig) {
+  return startGuardService(name, (url) => ({
+    KUBECONFIG: kubeconfig,
+    GUARD_STORE: 'kube-crd',
+    GUARD_SERVICE_LOG_LEVEL: 'error',
+    GUARD_SERVICE_SHARDS: String(SHARDS),
+    GUARD_SERVICE_LEASE_SECONDS: String(LEASE_SECONDS),
+    GUARD_SERVICE_LEASE_NAMESPACE: LEASE_NS,
+    GUARD_SERVICE_REPLICA_NAME: name,
+    GUARD_SERVICE_PEER_URL: url,
+    // Alerts are not part of this load.
+    GUARD_SERVICE_ALERT_EVENTS: 'false',
+  }));
 }
 
 /** Until every shard is held and every replica holds some. */

@@ -242,6 +242,13 @@ describe('POST /sync with authenticated gates', () => {
     expect(await metric(/^guard_service_syncs_total\{outcome="rate_limited"\} (\d+)/m)).toBe(1);
     const alerts = await call(`${url}/api/v1/alerts?namespace=shop&service=cart`, { token: kube.token });
     expect(alerts.json.items.map((a: { decision: { reasons: string[] } }) => a.decision.reasons[0])).toEqual(['over the limit']);
+    // Over the limit the pile is not even read (most of a sync's cost); the rest is checked as always.
+    expect((await sync(url, cart1, '{"pile":{"count":3,"req":"not a profile"},"alerts":null,"compromised":false}')).status).toBe(200);
+    const badAlert = await sync(url, cart1, '{"pile":null,"alerts":[{"decision":7}],"compromised":false}');
+    expect(badAlert.status).toBe(400);
+    expect(badAlert.json.error.code).toBe('GUARD_API_INVALID');
+    expect((await sync(url, cart1, '{"pile":')).status).toBe(400);
+    expect(await metric(/^guard_service_samples_rate_limited_total (\d+)/m)).toBe(8);
     // A token comes back within a second: the refused sync, sent again under its id, is learned once.
     await eventually(async () => (await ours(4)).status === 200, 5000);
     expect(await merged()).toBe(9);
