@@ -1,11 +1,14 @@
 // What the guard-service benchmarks that run `guard service` as its own process share: a free
-// port, the CPU a process spent, one metric read, and starting the process with its environment.
+// port, the CPU a process spent, one metric read, starting the process with its environment, the
+// Kubernetes stand-in it talks to, and the machine line of a results block.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { createServer as viteServer } from 'vite';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -69,4 +72,32 @@ export async function startGuardService(name, envOf) {
       await exited;
     },
   };
+}
+
+/**
+ * The Kubernetes stand-in (test/kube, loaded through vite's module runner) in this process, and a
+ * kubeconfig file that points at it for `guard service` processes; close() stops both.
+ */
+export async function startStandin(name) {
+  const vite = await viteServer({ root: ROOT, configFile: false, logLevel: 'silent', server: { middlewareMode: true, hmr: false, watch: null }, appType: 'custom', optimizeDeps: { noDiscovery: true, include: [] } });
+  const { startKubeStandin } = await vite.ssrLoadModule('/test/kube/standin.ts');
+  const kube = await startKubeStandin();
+  const dir = mkdtempSync(join(os.tmpdir(), `guard-bench-${name}-`));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+  return {
+    kube,
+    kubeconfig,
+    close: async () => {
+      await kube.close();
+      await vite.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The machine, Node and date line of a results block. */
+export function machineLine() {
+  const cpus = os.cpus();
+  return `${cpus[0].model.trim()}, ${cpus.length} cores, ${os.type()} ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
 }

@@ -6,16 +6,14 @@
 // spent per sync, and writes them into docs/performance.md between the bench:service-replicas
 // markers. On a machine with fewer cores than replicas they share the CPU: the CPU per sync, not
 // the syncs/s, is what carries over to a cluster (docs/operations.md, Replicas).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
-import { createServer as viteServer } from 'vite';
 import { loadCore } from '../../build/js/core/index.js';
 import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, metric, nowMs, startGuardService } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, startGuardService, startStandin } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -115,12 +113,8 @@ function kindOf(path) {
 }
 
 const started = Date.now();
-const vite = await viteServer({ root: ROOT, configFile: false, logLevel: 'silent', server: { middlewareMode: true, hmr: false, watch: null }, appType: 'custom', optimizeDeps: { noDiscovery: true, include: [] } });
-const { startKubeStandin } = await vite.ssrLoadModule('/test/kube/standin.ts');
-const kube = await startKubeStandin();
-const dir = mkdtempSync(join(os.tmpdir(), 'guard-bench-replicas-'));
-const kubeconfig = join(dir, 'kubeconfig');
-writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+const standin = await startStandin('replicas');
+const { kube, kubeconfig } = standin;
 
 console.log(`building ${GATES} piles of ${SESSIONS} sessions…`);
 const gates = buildGates(loadCore(), { gates: GATES, podsPerService: PODS_PER_SERVICE, namespaces: 5, sessions: SESSIONS });
@@ -166,9 +160,7 @@ try {
     }
   }
 } finally {
-  await kube.close();
-  await vite.close();
-  rmSync(dir, { recursive: true, force: true });
+  await standin.close();
 }
 
 const block = report(rows);
@@ -178,8 +170,7 @@ console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 if (rows.some((r) => r.failures > 0)) process.exitCode = 1;
 
 function report(rows) {
-  const cpus = os.cpus();
-  const machine = `${cpus[0].model.trim()}, ${cpus.length} cores, ${os.type()} ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
+  const machine = machineLine();
   const per = (r, k) => ((r.byKind[k] ?? 0) / r.n).toFixed(2);
   const lines = [
     START,

@@ -5,16 +5,14 @@
 // without it (GUARD_SERVICE_SYNCS_PER_MINUTE=0), against the same gates without the storm. Each
 // guard-service is a real `guard service` process, gates authenticated with tokens on the
 // Kubernetes stand-in (test/kube), the CRD store. Writes its block of docs/performance.md.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { createServer as viteServer } from 'vite';
 import { loadCore } from '../../build/js/core/index.js';
 import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, metric, nowMs, startGuardService } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, startGuardService, startStandin } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -83,12 +81,8 @@ async function phase(service, quiet, storm) {
 }
 
 const started = Date.now();
-const vite = await viteServer({ root: ROOT, configFile: false, logLevel: 'silent', server: { middlewareMode: true, hmr: false, watch: null }, appType: 'custom', optimizeDeps: { noDiscovery: true, include: [] } });
-const { startKubeStandin } = await vite.ssrLoadModule('/test/kube/standin.ts');
-const kube = await startKubeStandin();
-const dir = mkdtempSync(join(os.tmpdir(), 'guard-bench-storm-'));
-const kubeconfig = join(dir, 'kubeconfig');
-writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+const standin = await startStandin('storm');
+const { kube, kubeconfig } = standin;
 
 console.log(`building ${QUIET_GATES + 1} piles of ${SESSIONS} sessions…`);
 const gates = buildGates(loadCore(), { gates: QUIET_GATES + 1, podsPerService: 1, namespaces: 1, sessions: SESSIONS });
@@ -130,9 +124,7 @@ try {
     }
   }
 } finally {
-  await kube.close();
-  await vite.close();
-  rmSync(dir, { recursive: true, force: true });
+  await standin.close();
 }
 
 const block = report(rows);
@@ -142,8 +134,7 @@ console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 if (rows.some((r) => r.quietFailed > 0)) process.exitCode = 1;
 
 function report(rows) {
-  const cpus = os.cpus();
-  const machine = `${cpus[0].model.trim()}, ${cpus.length} cores, ${os.type()} ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
+  const machine = machineLine();
   const ms = (v) => `${v.toFixed(1)} ms`;
   const lines = [
     START,
