@@ -186,6 +186,17 @@ async function learnedSamples(store: GuardianStore): Promise<number> {
   return total;
 }
 
+/** A fresh stand-in and an empty cluster on it for `run`; every replica closed after, however it ended. */
+async function inCluster(run: (kube: KubeStandin, cluster: Cluster) => Promise<void>): Promise<void> {
+  const kube = await standin();
+  const cluster = new Cluster(kube);
+  try {
+    await run(kube, cluster);
+  } finally {
+    await cluster.closeAll();
+  }
+}
+
 describe('guard-service replicas on Leases', () => {
   it('learns every sample exactly once while replicas are drained, added and rolled, with a person editing', async () => {
     const kube = await standin();
@@ -272,10 +283,8 @@ describe('guard-service replicas on Leases', () => {
     }
   }, 120_000);
 
-  it("shows one view of alerts and learning on every replica, names a replica that cannot answer, and moves a shard's alerts with the shard (a dead replica's, and those given to a new one)", async () => {
-    const kube = await standin();
-    const cluster = new Cluster(kube);
-    try {
+  it("shows one view of alerts and learning on every replica, names a replica that cannot answer, and moves a shard's alerts with the shard (a dead replica's, and those given to a new one)", () =>
+    inCluster(async (kube, cluster) => {
       const a = await cluster.add();
       const b = await cluster.add();
       await cluster.settled();
@@ -367,17 +376,14 @@ describe('guard-service replicas on Leases', () => {
         const stored = Number(/^guard_service_alerts_stored (\d+)/m.exec((await call(`${r.url}/metrics`)).text)?.[1]);
         expect(stored).toBe(2 * held(r).length);
       }
-    } finally {
-      await cluster.closeAll();
-    }
-  }, 60_000);
+    }),
+    60_000,
+  );
 
-  it('writes the alerts an Event rate limit held back before it gives their services to another replica, so that one shows them all', async () => {
-    const kube = await standin();
-    const cluster = new Cluster(kube);
-    // One Event write per Guardian, then none for an hour: each service's second alert waits.
-    const limited = { burst: 1, refillMs: 3_600_000 };
-    try {
+  it('writes the alerts an Event rate limit held back before it gives their services to another replica, so that one shows them all', () =>
+    inCluster(async (kube, cluster) => {
+      // One Event write per Guardian, then none for an hour: each service's second alert waits.
+      const limited = { burst: 1, refillMs: 3_600_000 };
       const a = await cluster.add({}, limited);
       await eventually(async () => a.service.replicas!.leases.heldShards().length === 8, 20_000);
       const sent: string[] = [];
@@ -415,15 +421,12 @@ describe('guard-service replicas on Leases', () => {
       await eventually(async () => (await own(b)).length === sent.length, 10_000);
       expect(await own(b)).toEqual([...sent].sort());
       expect(recorded()).toEqual([...sent].sort());
-    } finally {
-      await cluster.closeAll();
-    }
-  }, 60_000);
+    }),
+    60_000,
+  );
 
-  it("sends no token, a gate's or a person's, to a replica its Lease names at a plain-HTTP URL when the replicas are to speak TLS", async () => {
-    const kube = await standin();
-    const cluster = new Cluster(kube);
-    try {
+  it("sends no token, a gate's or a person's, to a replica its Lease names at a plain-HTTP URL when the replicas are to speak TLS", () =>
+    inCluster(async (kube, cluster) => {
       const a = await cluster.add({ peersOverTls: true });
       const b = await cluster.add({ peersOverTls: true });
       await cluster.settled();
@@ -443,10 +446,9 @@ describe('guard-service replicas on Leases', () => {
       const view = await call(`${a.url}/api/v1/alerts?namespace=${NS}`, { token: kube.token });
       expect(view.status).toBe(200);
       expect(view.json.incomplete).toEqual([{ replica: b.name, error: expect.stringMatching(/was not asked: its URL http:\/\/127\.0\.0\.1:\d+ is not https/) }]);
-    } finally {
-      await cluster.closeAll();
-    }
-  }, 30_000);
+    }),
+    30_000,
+  );
 
   it('takes its replica settings from the environment, refusing ones that would send tokens unverified', async () => {
     const env = { GUARD_STORE: 'kube-crd', GUARD_SERVICE_SHARDS: '16', POD_NAMESPACE: 'guard', HOSTNAME: 'guard-service-0', GUARD_SERVICE_TLS: 'true' };
@@ -471,10 +473,8 @@ describe('guard-service replicas on Leases', () => {
     expect(readServiceConfig({ ...env, GUARD_SERVICE_TLS: 'false', GUARD_SERVICE_PEER_URL: 'http://127.0.0.1:8888' }).replicas).toMatchObject({ peerCaFile: null });
   });
 
-  it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', async () => {
-    const kube = await standin();
-    const cluster = new Cluster(kube);
-    try {
+  it('keeps Leases that a real API server accepts: MicroTime renewals, one holder per shard', () =>
+    inCluster(async (kube, cluster) => {
       await cluster.add();
       await cluster.add();
       await cluster.settled();
@@ -490,8 +490,7 @@ describe('guard-service replicas on Leases', () => {
       await expect(
         api.createNamespacedLease({ namespace: LEASE_NS, body: { metadata: { name: 'plain-date' }, spec: { renewTime: new Date() as never } } }),
       ).rejects.toMatchObject({ code: 400 });
-    } finally {
-      await cluster.closeAll();
-    }
-  }, 30_000);
+    }),
+    30_000,
+  );
 });
