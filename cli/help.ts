@@ -166,6 +166,11 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
   GUARD_SERVICE_MAX_BODY     largest /sync body in bytes (default 10000000)
   GUARD_SERVICE_SYNC_BURST   syncs one pod may make at once, with auth on (default 10)
   GUARD_SERVICE_SYNCS_PER_MINUTE  …and per minute after that (default 60; 0: no limit)
+  GUARD_SERVICE_AUTH_FAILURE_BURST  failed authentications one client address may make at once
+                             (default 20)
+  GUARD_SERVICE_AUTH_FAILURES_PER_MINUTE  …and per minute after that; beyond, its new tokens get
+                             429 unreviewed (default 10; 0: no limit)
+  GUARD_SERVICE_MAX_TOKEN_REVIEWS  tokens reviewed with Kubernetes at once (default 32)
   GUARD_LEARN_PARAM_CAP      query, form and JSON body fields learned by name per table, 1–256
                              (default ${DEFAULT_LEARNING_CAPS.params})
   GUARD_LEARN_HEADER_CAP     header names learned by name per table, 1–256 (default ${DEFAULT_LEARNING_CAPS.headers})

@@ -7,15 +7,19 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError } from './api-errors.js';
+import { TokenReviews, type AuthAttempts, type ReviewOutcome } from './auth-attempts.js';
 import type { KubeAccess } from './kube-access.js';
 import { httpStatus } from '../store/kube.js';
 import { isDnsLabel } from '../store/index.js';
+import { TtlCache } from './ttl-cache.js';
 
 export const GATE_AUDIENCE = 'guard-service';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
 const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
 const DEFAULT_SERVICE_LABELS = ['serving.knative.dev/service', 'app'];
+/** A JWT's shape (header.payload.signature, base64url): every service-account token has it. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The original's query sanitiser: at most 60 of [a-z0-9-], not starting with '-', ending alphanumeric. */
 const QUERY_NAME = /^[a-z0-9]([-a-z0-9]{0,58}[a-z0-9])?$/;
 
@@ -30,43 +34,12 @@ export interface GateIdentity {
   verified: boolean;
 }
 
-/** A bounded map whose entries expire: least recently stored go first when it is full. */
-export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
-  constructor(
-    private readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get(key: string): V | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    if (e.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-
-  set(key: string, value: V, ttlMs: number): void {
-    if (ttlMs <= 0) return;
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
 export interface GateAuthenticator {
-  /** The caller of a /sync; ApiError 401 / 403 / 400 / 503 when it cannot be established. */
-  identify(authorization: string | undefined, query: URLSearchParams): Promise<GateIdentity>;
+  /**
+   * The caller of a /sync (`client`: its address, for the limit on failed authentications); ApiError
+   * 401 / 403 / 400 / 429 / 503 when it cannot be established.
+   */
+  identify(authorization: string | undefined, query: URLSearchParams, client?: string): Promise<GateIdentity>;
 }
 
 export interface KubeGateAuthOptions {
@@ -76,6 +49,10 @@ export interface KubeGateAuthOptions {
   cacheTtlMs?: number;
   cacheEntries?: number;
   now?: () => number;
+  /** The limits on reviews shared with people's authentication (null: none). */
+  attempts?: AuthAttempts | null;
+  /** Told of every TokenReview's outcome (metrics). */
+  onReview?: (outcome: ReviewOutcome) => void;
 }
 
 /** Gate authentication with TokenReview (auth on). */
@@ -83,7 +60,7 @@ export class KubeGateAuthenticator implements GateAuthenticator {
   private readonly kube: KubeAccess;
   private readonly labelKeys: readonly string[];
   private readonly ttlMs: number;
-  private readonly cache: TtlCache<GateIdentity>;
+  private readonly reviews: TokenReviews<GateIdentity>;
   private readonly now: () => number;
 
   constructor(options: KubeGateAuthOptions) {
@@ -91,22 +68,21 @@ export class KubeGateAuthenticator implements GateAuthenticator {
     this.labelKeys = [...options.serviceLabels, ...DEFAULT_SERVICE_LABELS];
     this.ttlMs = options.cacheTtlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
-    this.cache = new TtlCache(options.cacheEntries ?? 10_000, this.now);
+    this.reviews = new TokenReviews(options.attempts ?? null, { maxEntries: options.cacheEntries ?? 10_000, now: this.now, onReview: options.onReview });
   }
 
-  async identify(authorization: string | undefined): Promise<GateIdentity> {
+  async identify(authorization: string | undefined, _query?: URLSearchParams, client?: string): Promise<GateIdentity> {
     const token = bearerToken(authorization);
-    const key = digest(token);
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-
-    const review = await this.review(token);
-    const identity = await this.identityOf(review);
-    // Never trusted past the token's own expiry, when the token says it (read only to shorten the cache).
-    const expiresAt = jwtExpiry(token);
-    const ttl = expiresAt === undefined ? this.ttlMs : Math.min(this.ttlMs, expiresAt - this.now());
-    this.cache.set(key, identity, ttl);
-    return identity;
+    // Not worth a review: a gate's token is a projected service-account token, always a JWT.
+    if (!JWT.test(token)) {
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', "the token is not a service account's token (a JWT): mount a projected service-account token with audience guard-service", { reason: 'not_jwt' });
+    }
+    return this.reviews.get(token, client, async () => {
+      const identity = await this.identityOf(await this.review(token));
+      // Never trusted past the token's own expiry, when the token says it (read only to shorten the cache).
+      const expiresAt = jwtExpiry(token);
+      return { value: identity, ttlMs: expiresAt === undefined ? this.ttlMs : Math.min(this.ttlMs, expiresAt - this.now()) };
+    });
   }
 
   private async review(token: string): Promise<{ username: string; extra: Record<string, string[]> }> {
@@ -200,7 +176,8 @@ export interface Person {
 
 export interface PeopleAuthenticator {
   readonly mode: 'kubernetes' | 'token';
-  authenticate(authorization: string | undefined): Promise<Person>;
+  /** The person behind a bearer token (`client`: the caller's address, for the limit on failed authentications). */
+  authenticate(authorization: string | undefined, client?: string): Promise<Person>;
   /** GUARD_API_FORBIDDEN unless `person` may `verb` Guardians in `namespace` (undefined: all namespaces). */
   authorize(person: Person, verb: PersonVerb, namespace: string | undefined): Promise<void>;
 }
@@ -210,23 +187,25 @@ export const GUARDIAN_RESOURCE = { group: 'guard.security.knative.dev', resource
 /** People in a cluster: TokenReview (the API server's audience) and SubjectAccessReview. */
 export class KubePeopleAuthenticator implements PeopleAuthenticator {
   readonly mode = 'kubernetes' as const;
-  private readonly people: TtlCache<Person>;
+  private readonly people: TokenReviews<Person>;
   private readonly decisions: TtlCache<boolean>;
 
   constructor(
     private readonly kube: KubeAccess,
     private readonly ttlMs = 30_000,
     now: () => number = Date.now,
+    limits: { attempts?: AuthAttempts | null; onReview?: (outcome: ReviewOutcome) => void } = {},
   ) {
-    this.people = new TtlCache(1000, now);
+    this.people = new TokenReviews(limits.attempts ?? null, { maxEntries: 1000, now, onReview: limits.onReview });
     this.decisions = new TtlCache(10_000, now);
   }
 
-  async authenticate(authorization: string | undefined): Promise<Person> {
+  async authenticate(authorization: string | undefined, client?: string): Promise<Person> {
     const token = bearerToken(authorization);
-    const key = digest(token);
-    const cached = this.people.get(key);
-    if (cached) return cached;
+    return this.people.get(token, client, async () => ({ value: await this.review(token), ttlMs: this.ttlMs }));
+  }
+
+  private async review(token: string): Promise<Person> {
     let status;
     try {
       status = (await this.kube.authentication.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } })).status;
@@ -236,9 +215,7 @@ export class KubePeopleAuthenticator implements PeopleAuthenticator {
     if (status?.authenticated !== true || !status.user?.username) {
       throw new ApiError('GUARD_API_UNAUTHENTICATED', `the token was not accepted by Kubernetes${status?.error ? `: ${status.error}` : ''}`, { reason: 'token_rejected' });
     }
-    const person: Person = { name: status.user.username, groups: status.user.groups ?? [], uid: status.user.uid, extra: status.user.extra };
-    this.people.set(key, person, this.ttlMs);
-    return person;
+    return { name: status.user.username, groups: status.user.groups ?? [], uid: status.user.uid, extra: status.user.extra };
   }
 
   async authorize(person: Person, verb: PersonVerb, namespace: string | undefined): Promise<void> {
@@ -277,18 +254,24 @@ export class TokenPeopleAuthenticator implements PeopleAuthenticator {
   readonly mode = 'token' as const;
   readonly token: string;
   private readonly expected: Buffer;
+  private readonly attempts: AuthAttempts | null;
 
-  constructor(token = randomBytes(32).toString('base64url')) {
+  constructor(token = randomBytes(32).toString('base64url'), attempts: AuthAttempts | null = null) {
     this.token = token;
     this.expected = createHash('sha256').update(token).digest();
+    this.attempts = attempts;
   }
 
-  async authenticate(authorization: string | undefined): Promise<Person> {
+  async authenticate(authorization: string | undefined, client?: string): Promise<Person> {
     const token = bearerToken(authorization);
+    const digest = createHash('sha256').update(token).digest();
+    // Guessing is limited per address like reviews are (auth-attempts.ts), although it asks nothing of Kubernetes.
+    const key = digest.toString('base64url');
+    this.attempts?.begin(key, client);
     // Digests are of equal length whatever the token's: timingSafeEqual never throws or leaks a length.
-    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) {
-      throw new ApiError('GUARD_API_UNAUTHENTICATED', 'the token is not the one guard-service printed at start', { reason: 'token_rejected' });
-    }
+    const accepted = timingSafeEqual(digest, this.expected);
+    this.attempts?.end(key, client, accepted ? 'accepted' : 'refused');
+    if (!accepted) throw new ApiError('GUARD_API_UNAUTHENTICATED', 'the token is not the one guard-service printed at start', { reason: 'token_rejected' });
     return { name: 'local', groups: [] };
   }
 
@@ -304,10 +287,6 @@ function bearerToken(authorization: string | undefined): string {
   const token = authorization.slice('Bearer '.length).trim();
   if (token.length < 8) throw new ApiError('GUARD_API_UNAUTHENTICATED', 'invalid token', { reason: 'missing_token' });
   return token;
-}
-
-function digest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
 }
 
 /** The `exp` claim of a JWT in ms, unverified: used only to cache an identity for less time. */

@@ -41,6 +41,12 @@ export interface ServiceConfig {
    * off, where a caller names its own pod, or GUARD_SERVICE_SYNCS_PER_MINUTE=0).
    */
   syncLimit: Readonly<{ burst: number; perMinute: number }> | null;
+  /**
+   * What a caller that is not authenticated can make guard-service ask of Kubernetes (service/auth-attempts.ts):
+   * failed authentications per client address (a burst, then per minute; 0 per minute: no limit)
+   * and token reviews running at once.
+   */
+  authAttempts: Readonly<{ failureBurst: number; failuresPerMinute: number; maxReviews: number }>;
   /** The file store's alert log: rotate at this size, keep this many rotated files. */
   alertLog: Readonly<{ maxBytes: number; keep: number }>;
   /** Several replicas divide the services with Leases (GUARD_SERVICE_SHARDS > 0); null: one replica. */
@@ -120,6 +126,11 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
           })
         : null,
     syncLimit: syncLimitOf(env, auth),
+    authAttempts: Object.freeze({
+      failureBurst: integer('GUARD_SERVICE_AUTH_FAILURE_BURST', env.GUARD_SERVICE_AUTH_FAILURE_BURST, DEFAULT_AUTH_ATTEMPTS.failureBurst, 1, 100_000),
+      failuresPerMinute: integer('GUARD_SERVICE_AUTH_FAILURES_PER_MINUTE', env.GUARD_SERVICE_AUTH_FAILURES_PER_MINUTE, DEFAULT_AUTH_ATTEMPTS.failuresPerMinute, 0, 600_000),
+      maxReviews: integer('GUARD_SERVICE_MAX_TOKEN_REVIEWS', env.GUARD_SERVICE_MAX_TOKEN_REVIEWS, DEFAULT_AUTH_ATTEMPTS.maxReviews, 1, 10_000),
+    }),
     alertLog: Object.freeze({
       maxBytes: integer('GUARD_SERVICE_ALERT_LOG_BYTES', env.GUARD_SERVICE_ALERT_LOG_BYTES, 10 << 20, 4096, 1 << 30),
       keep: integer('GUARD_SERVICE_ALERT_LOG_KEEP', env.GUARD_SERVICE_ALERT_LOG_KEEP, 3, 1, 100),
@@ -134,6 +145,13 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
   }
   return Object.freeze(config);
 }
+
+/**
+ * Defaults of the limits on authentication: a client address may fail 20 times at once, then 10
+ * times a minute; 32 token reviews at once. A gate or a person fails rarely (a token that expired
+ * or was mistyped); a caller making tokens up fails every time.
+ */
+export const DEFAULT_AUTH_ATTEMPTS = Object.freeze({ failureBurst: 20, failuresPerMinute: 10, maxReviews: 32 });
 
 /** Defaults of the per-pod sync limit: far above Guard's gates (one sync in 5 s at most). */
 export const DEFAULT_SYNC_LIMIT = Object.freeze({ burst: 10, perMinute: 60 });

@@ -13,6 +13,7 @@ import { AlertLog } from './alert-log.js';
 import { AlertStore } from './alerts.js';
 import { ApiError, isApiError } from './api-errors.js';
 import { KubeGateAuthenticator, KubePeopleAuthenticator, QueryGateIdentifier, TokenPeopleAuthenticator, type GateAuthenticator, type PeopleAuthenticator } from './auth.js';
+import { AuthAttempts, type ReviewOutcome } from './auth-attempts.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { exposureProblem, type ServiceConfig } from './config.js';
 import { defaultKubeConfig, kubeAccess, type KubeAccess } from './kube-access.js';
@@ -186,8 +187,16 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   });
   if (restored) log.info({ alerts: restored }, 'alerts read back from before the restart');
   const metrics = new ServiceMetrics(learner, alerts, replicas, { events: alertEvents, log: alertLog });
-  const gateAuth: GateAuthenticator = config.auth ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels }) : new QueryGateIdentifier();
-  const peopleAuth: PeopleAuthenticator = config.peopleAuth === 'kubernetes' ? new KubePeopleAuthenticator(kube!) : new TokenPeopleAuthenticator(options.peopleToken);
+  // Gates and people share the limits on failed authentications per address and on reviews at once.
+  const attempts = new AuthAttempts({ ...config.authAttempts, clock });
+  const onReview = (api: 'sync' | 'people') => (outcome: ReviewOutcome) => metrics.tokenReviews.inc({ api, outcome });
+  const gateAuth: GateAuthenticator = config.auth
+    ? new KubeGateAuthenticator({ kube: kube!, serviceLabels: config.serviceLabels, attempts, onReview: onReview('sync') })
+    : new QueryGateIdentifier();
+  const peopleAuth: PeopleAuthenticator =
+    config.peopleAuth === 'kubernetes'
+      ? new KubePeopleAuthenticator(kube!, undefined, undefined, { attempts, onReview: onReview('people') })
+      : new TokenPeopleAuthenticator(options.peopleToken, attempts);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
   const alertRecorders = [alertEvents, alertLog].filter((r) => r !== null);
@@ -299,7 +308,8 @@ function buildApp(ctx: ServiceContext, tls: { key: Buffer; cert: Buffer } | null
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const e = toApiError(err);
     if (e.status >= 500 && e.code !== 'GUARD_API_UNAVAILABLE') ctx.log.error({ err, url: req.url }, 'request failed');
-    else if (e.code === 'GUARD_API_UNAVAILABLE') ctx.log.warn({ url: req.url, reason: e.message }, 'request refused: a dependency is unavailable');
+    // Too many reviews at once is a flood's symptom: counted (guard_service_auth_failures_total), not logged per request.
+    else if (e.code === 'GUARD_API_UNAVAILABLE' && e.reason !== 'reviews_busy') ctx.log.warn({ url: req.url, reason: e.message }, 'request refused: a dependency is unavailable');
     if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
     return reply.code(e.status).type('application/json').send(e.toJSON());
   });

@@ -20,6 +20,8 @@ export class ServiceMetrics {
   readonly samplesLimited: Counter;
   readonly alertsReceived: Counter;
   readonly authFailures: Counter<'reason' | 'api'>;
+  /** Tokens reviewed with Kubernetes (TokenReview, and for a gate its pod read), by API and outcome. */
+  readonly tokenReviews: Counter<'api' | 'outcome'>;
   readonly podsRestarted: Counter;
   /** Other replicas asked for their part of a people's view, by outcome (answered, missing). */
   readonly viewParts: Counter<'outcome'>;
@@ -43,6 +45,12 @@ export class ServiceMetrics {
     this.samplesLimited = new Counter({ name: 'guard_service_samples_rate_limited_total', help: "Samples of the original's gates not learned because their pod synced over its rate limit", registers });
     this.alertsReceived = new Counter({ name: 'guard_service_alerts_received_total', help: 'Alert entries gates reported', registers });
     this.authFailures = new Counter({ name: 'guard_service_auth_failures_total', help: 'Refused callers, by API (sync, people) and reason', labelNames: ['api', 'reason'], registers });
+    this.tokenReviews = new Counter({
+      name: 'guard_service_token_reviews_total',
+      help: 'Tokens not seen before, reviewed with Kubernetes, by API (sync, people) and outcome: accepted, refused, or unavailable (Kubernetes did not answer)',
+      labelNames: ['api', 'outcome'],
+      registers,
+    });
     this.podsRestarted = new Counter({ name: 'guard_service_pods_restarted_total', help: 'Pods deleted because their gate reported them compromised', registers });
     this.viewParts = new Counter({
       name: 'guard_service_view_parts_total',

@@ -32,7 +32,7 @@ export async function peopleRoutes(app: FastifyInstance, ctx: ServiceContext): P
 
   app.addHook('onRequest', async (req) => {
     try {
-      req.person = await ctx.peopleAuth.authenticate(req.headers.authorization);
+      req.person = await ctx.peopleAuth.authenticate(req.headers.authorization, req.ip);
     } catch (err) {
       if (isApiError(err)) ctx.metrics.authFailures.inc({ api: 'people', reason: err.reason });
       throw err;

@@ -4,7 +4,8 @@
 // (the gate repeats `compromised` on every sync); never for an identity the caller named
 // (docs/threat-model.md, S-1).
 import type { Logger } from 'pino';
-import { TtlCache, type GateIdentity } from './auth.js';
+import type { GateIdentity } from './auth.js';
+import { TtlCache } from './ttl-cache.js';
 import type { KubeAccess } from './kube-access.js';
 import { httpStatus } from '../store/kube.js';
 

@@ -38,7 +38,7 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       const query = new URLSearchParams(req.raw.url?.split('?')[1] ?? '');
       if (query.getAll('cm').length > 1) throw new ApiError('GUARD_API_INVALID', 'query has more than one cm value');
       try {
-        req.gate = await ctx.gateAuth.identify(req.headers.authorization, query);
+        req.gate = await ctx.gateAuth.identify(req.headers.authorization, query, req.ip);
       } catch (err) {
         if (isApiError(err) && err.status !== 400) ctx.metrics.authFailures.inc({ api: 'sync', reason: err.reason });
         throw err;

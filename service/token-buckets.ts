@@ -24,6 +24,14 @@ export class TokenBuckets {
 
   constructor(private readonly o: TokenBucketsOptions) {}
 
+  /** The ms until `key` has a token (0: it has one now); takes none and leaves the key's recency as it was. */
+  wait(key: string): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.o.burst, b.tokens + (this.o.clock.now() - b.at) / this.o.msPerToken);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.o.msPerToken);
+  }
+
   /** Takes a token for `key`: 0 when there was one, else the ms until there will be (none taken). */
   take(key: string): number {
     const now = this.o.clock.now();

@@ -135,7 +135,10 @@ describe('POST /sync with authenticated gates', () => {
     expect(none.status).toBe(401);
     expect(none.json.error.message).toMatch(/missing token/);
     const metrics = await call(`${url}/metrics`);
-    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="token_rejected"\} 2/);
+    // A token that is not even a JWT is refused without asking Kubernetes; the other one was reviewed.
+    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="not_jwt"\} 1/);
+    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="token_rejected"\} 1/);
+    expect(metrics.text).toMatch(/guard_service_token_reviews_total\{api="sync",outcome="refused"\} 1/);
     expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="missing_token"\} 1/);
   });
 

@@ -3,7 +3,8 @@
 // order, the cache is bounded in time (and by the token's expiry), failures are 401 or 503.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../service/api-errors.js';
-import { KubeGateAuthenticator, TokenPeopleAuthenticator, TtlCache } from '../../service/auth.js';
+import { KubeGateAuthenticator, TokenPeopleAuthenticator } from '../../service/auth.js';
+import { TtlCache } from '../../service/ttl-cache.js';
 import { kubeAccess } from '../../service/kube-access.js';
 import type { KubeStandin } from '../kube/standin.js';
 import { gate, standin } from './api-support.js';
@@ -48,16 +49,17 @@ describe('gate authentication (TokenReview)', () => {
     const auth = authenticator(kube);
     kube.state.addPod({ namespace: 'shop', name: 'cart-1' });
     const noPod = kube.state.mintServiceAccountToken({ namespace: 'shop', serviceAccount: 'cart', audiences: ['guard-service'] });
-    kube.state.addToken('person-token-1234', { username: 'alice', audiences: ['guard-service'] });
+    kube.state.addToken('person.token.1234', { username: 'alice', audiences: ['guard-service'] });
     const wrongAudience = gate(kube, 'shop', 'cart-2', { app: 'cart' }, ['vault']);
     const expectations: Array<[string | undefined, string]> = [
       [undefined, 'missing_token'],
       ['Basic abc', 'missing_token'],
       ['Bearer short', 'missing_token'],
-      ['Bearer unknown-token-123', 'token_rejected'],
+      ['Bearer unknown-token-123', 'not_jwt'],
+      ['Bearer unknown.token.123', 'token_rejected'],
       [`Bearer ${wrongAudience}`, 'token_rejected'],
       [`Bearer ${noPod}`, 'no_pod'],
-      ['Bearer person-token-1234', 'not_service_account'],
+      ['Bearer person.token.1234', 'not_service_account'],
     ];
     for (const [header, reason] of expectations) {
       const e = await refusal(auth.identify(header));

@@ -13,6 +13,8 @@ describe('token buckets', () => {
     expect([b.take('a'), b.take('a'), b.take('a')]).toEqual([0, 0, 0]);
     expect(b.take('a')).toBe(1000);
     clock.advance(400);
+    // wait() says as much, and takes nothing either.
+    expect([b.wait('a'), b.wait('a'), b.wait('never-seen')]).toEqual([600, 600, 0]);
     expect(b.take('a')).toBe(600);
     // Refusals took nothing: the token is whole after the interval.
     clock.advance(600);
