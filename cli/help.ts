@@ -156,7 +156,8 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
   GUARD_SERVICE_TLS_CERT     certificate file (default /secrets/tls.crt)
   GUARD_SERVICE_TLS_KEY      key file (default /secrets/tls.key)
   GUARD_SERVICE_LABELS       comma-separated pod label keys naming a gate's service, tried before
-                             serving.knative.dev/service and app
+                             guard.security.knative.dev/service, serving.knative.dev/service
+                             and app
   GUARD_STORE                kube-crd (default in a cluster), kube-configmap or file (default
                              elsewhere)
   GUARD_STORE_DIR            the file store's directory (default ./guardians)

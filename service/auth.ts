@@ -17,7 +17,8 @@ export const GATE_AUDIENCE = 'guard-service';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
 const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
-const DEFAULT_SERVICE_LABELS = ['serving.knative.dev/service', 'app'];
+// Guard's own label (what `guard inject` and the webhook set), then Knative's, then the common one.
+const DEFAULT_SERVICE_LABELS = ['guard.security.knative.dev/service', 'serving.knative.dev/service', 'app'];
 /** A JWT's shape (header.payload.signature, base64url): every service-account token has it. */
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The original's query sanitiser: at most 60 of [a-z0-9-], not starting with '-', ending alphanumeric. */
@@ -32,6 +33,8 @@ export interface GateIdentity {
   podUid?: string;
   /** False when the identity was named by the caller (auth off): no pod is ever deleted for it. */
   verified: boolean;
+  /** Where the service name came from (auth on): `label <key>`, or `the pod name`. */
+  serviceFrom?: string;
 }
 
 export interface GateAuthenticator {
@@ -44,7 +47,7 @@ export interface GateAuthenticator {
 
 export interface KubeGateAuthOptions {
   kube: KubeAccess;
-  /** GUARD_SERVICE_LABELS: label keys tried before serving.knative.dev/service and app. */
+  /** GUARD_SERVICE_LABELS: label keys tried before guard.security.knative.dev/service, serving.knative.dev/service and app. */
   serviceLabels: readonly string[];
   cacheTtlMs?: number;
   cacheEntries?: number;
@@ -65,24 +68,54 @@ export class KubeGateAuthenticator implements GateAuthenticator {
 
   constructor(options: KubeGateAuthOptions) {
     this.kube = options.kube;
-    this.labelKeys = [...options.serviceLabels, ...DEFAULT_SERVICE_LABELS];
+    this.labelKeys = [...new Set([...options.serviceLabels, ...DEFAULT_SERVICE_LABELS])];
     this.ttlMs = options.cacheTtlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
     this.reviews = new TokenReviews(options.attempts ?? null, { maxEntries: options.cacheEntries ?? 10_000, now: this.now, onReview: options.onReview });
   }
 
-  async identify(authorization: string | undefined, _query?: URLSearchParams, client?: string): Promise<GateIdentity> {
+  async identify(authorization: string | undefined, query?: URLSearchParams, client?: string): Promise<GateIdentity> {
     const token = bearerToken(authorization);
     // Not worth a review: a gate's token is a projected service-account token, always a JWT.
     if (!JWT.test(token)) {
       throw new ApiError('GUARD_API_UNAUTHENTICATED', "the token is not a service account's token (a JWT): mount a projected service-account token with audience guard-service", { reason: 'not_jwt' });
     }
-    return this.reviews.get(token, client, async () => {
+    const identity = await this.reviews.get(token, client, async () => {
       const identity = await this.identityOf(await this.review(token));
       // Never trusted past the token's own expiry, when the token says it (read only to shorten the cache).
       const expiresAt = jwtExpiry(token);
       return { value: identity, ttlMs: expiresAt === undefined ? this.ttlMs : Math.min(this.ttlMs, expiresAt - this.now()) };
     });
+    if (query) this.checkClaims(identity, query);
+    return identity;
+  }
+
+  /**
+   * Guard's gates also name their namespace and service in the query (NAMESPACE, SERVICE_NAME; the
+   * original's send nothing with a token). They must be what the token and the pod's labels say:
+   * otherwise the gate would log, alert and fall back to Kubernetes under one name while
+   * guard-service learns and answers under another (docs/threat-model.md, H8).
+   */
+  private checkClaims(identity: GateIdentity, query: URLSearchParams): void {
+    for (const name of ['ns', 'sid']) {
+      if (query.getAll(name).length > 1) throw new ApiError('GUARD_API_INVALID', `query parameter ${name} appears more than once`);
+    }
+    const ns = query.get('ns');
+    if (ns !== null && ns !== identity.namespace) {
+      throw new ApiError(
+        'GUARD_API_FORBIDDEN',
+        `the gate says it is in namespace ${JSON.stringify(ns)} (its NAMESPACE), but its token is of namespace ${identity.namespace}: set NAMESPACE=${identity.namespace}`,
+        { reason: 'identity_mismatch' },
+      );
+    }
+    const sid = query.get('sid');
+    if (sid !== null && sid !== identity.service) {
+      throw new ApiError(
+        'GUARD_API_FORBIDDEN',
+        `the gate says it guards service ${JSON.stringify(sid)} (its SERVICE_NAME), but guard-service names the service of pod ${identity.namespace}/${identity.pod} ${identity.service} (from ${identity.serviceFrom ?? 'its labels'}), and would learn and answer for that one: set SERVICE_NAME=${identity.service}, or label the pod ${this.labelKeys[0]}=${sid}`,
+        { reason: 'identity_mismatch' },
+      );
+    }
   }
 
   private async review(token: string): Promise<{ username: string; extra: Record<string, string[]> }> {
@@ -124,17 +157,17 @@ export class KubeGateAuthenticator implements GateAuthenticator {
     if (podUid && object.metadata?.uid && object.metadata.uid !== podUid) {
       throw new ApiError('GUARD_API_UNAUTHENTICATED', `pod ${namespace}/${pod} of the token was replaced`, { reason: 'pod_gone' });
     }
-    const service = this.serviceOf(object.metadata?.labels ?? {}, pod);
+    const { service, from } = this.serviceOf(object.metadata?.labels ?? {}, pod);
     checkService(namespace, service, 'the pod\'s labels name');
-    return { namespace, service, pod, podUid: podUid ?? object.metadata?.uid, verified: true };
+    return { namespace, service, pod, podUid: podUid ?? object.metadata?.uid, verified: true, serviceFrom: from };
   }
 
-  private serviceOf(labels: Record<string, string>, pod: string): string {
+  private serviceOf(labels: Record<string, string>, pod: string): { service: string; from: string } {
     for (const key of this.labelKeys) {
       const value = labels[key];
-      if (value) return value;
+      if (value) return { service: value, from: `label ${key}` };
     }
-    return pod;
+    return { service: pod, from: 'the pod name' };
   }
 }
 

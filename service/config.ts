@@ -16,7 +16,7 @@ export interface ServiceConfig {
   /** Gates authenticate with a projected service-account token (TokenReview). */
   auth: boolean;
   tls: { certFile: string; keyFile: string } | null;
-  /** Pod label keys that name a gate's service, before serving.knative.dev/service and app. */
+  /** Pod label keys that name a gate's service, before guard.security.knative.dev/service, serving.knative.dev/service and app. */
   serviceLabels: readonly string[];
   store: StoreKind;
   storeDir: string;

@@ -88,15 +88,24 @@ describe('POST /sync with authenticated gates', () => {
     expect(scopedSyncId('cart-1', 'no-sequence')).toBe('no-sequence');
   });
 
-  it('takes namespace and service from the token, whatever the query says', async () => {
+  it('takes namespace and service from the token and the pod\'s labels; a gate that names others is refused, naming both (threat model H8)', async () => {
     const kube = await standin();
     const { url, disk } = await start(kube);
     const token = gate(kube, 'team-a', 'web-1', { app: 'web' });
-    const r = await sync(url, token, syncBody(2), '?ns=team-b&sid=victim&pod=victim-1');
-    expect(r.status).toBe(200);
+    const otherNamespace = await sync(url, token, syncBody(2), '?ns=team-b&sid=web&pod=web-1');
+    expect([otherNamespace.status, otherNamespace.json.error.code]).toEqual([403, 'GUARD_API_FORBIDDEN']);
+    expect(otherNamespace.json.error.message).toMatch(/says it is in namespace "team-b" \(its NAMESPACE\), but its token is of namespace team-a: set NAMESPACE=team-a/);
+    const otherService = await sync(url, token, syncBody(2), '?ns=team-a&sid=victim&pod=web-1');
+    expect(otherService.status).toBe(403);
+    expect(otherService.json.error.message).toMatch(/says it guards service "victim" \(its SERVICE_NAME\), but guard-service names the service of pod team-a\/web-1 web \(from label app\).*set SERVICE_NAME=web, or label the pod guard\.security\.knative\.dev\/service=victim/);
+    // The pod a gate names is not checked (a pod's hostname may differ from its name): the token's is used.
+    expect((await sync(url, token, syncBody(2), '?ns=team-a&sid=web&pod=someone-else')).status).toBe(200);
+    // The original's gates name nothing when they have a token.
+    expect((await sync(url, token, syncBody(1))).status).toBe(200);
     await eventually(() => disk.get('team-a', 'web'));
-    expect(await disk.get('team-b', 'victim')).toBeNull();
     expect((await disk.list()).map((g) => `${g.namespace}/${g.service}`)).toEqual(['team-a/web']);
+    const metrics = await call(`${url}/metrics`);
+    expect(metrics.text).toMatch(/guard_service_auth_failures_total\{api="sync",reason="identity_mismatch"\} 2/);
   });
 
   it('a compromised gate gets its own pod deleted once, and nothing it piled is learned', async () => {
@@ -106,7 +115,7 @@ describe('POST /sync with authenticated gates', () => {
     kube.state.addPod({ namespace: 'shop', name: 'cart-2', labels: { app: 'cart' } });
     kube.state.addPod({ namespace: 'other', name: 'cart-1', labels: { app: 'cart' } });
 
-    const first = await sync(url, token, syncBody(5, { compromised: true }), '?ns=other&pod=cart-2&sid=cart');
+    const first = await sync(url, token, syncBody(5, { compromised: true }), '?ns=shop&pod=cart-2&sid=cart');
     expect(first.status).toBe(200);
     expect(first.json.guardian.samples).toBe(0);
     await kube.state.waitFor(() => kube.state.podDeletions.length === 1);

@@ -32,6 +32,8 @@ describe('gate authentication (TokenReview)', () => {
     const auth = authenticator(kube, ['guard.example/service']);
     const cases: Array<[Record<string, string>, string]> = [
       [{ 'guard.example/service': 'basket', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'basket'],
+      // Guard's own label (guard inject's) comes after the configured ones, before Knative's.
+      [{ 'guard.security.knative.dev/service': 'injected', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'injected'],
       [{ 'guard.example/service': '', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'knative'],
       [{ app: 'cart' }, 'cart'],
       [{}, 'pod-3'],
