@@ -36,7 +36,7 @@ describe('gate authentication (TokenReview)', () => {
       [{ 'guard.security.knative.dev/service': 'injected', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'injected'],
       [{ 'guard.example/service': '', 'serving.knative.dev/service': 'knative', app: 'cart' }, 'knative'],
       [{ app: 'cart' }, 'cart'],
-      [{}, 'pod-3'],
+      [{}, 'pod-4'],
     ];
     for (const [i, [labels, service]] of cases.entries()) {
       const token = gate(kube, 'shop', `pod-${i}`, labels);
