@@ -533,7 +533,8 @@ export class SyncClient {
       const body = `{"pile":${unit.pile ? unit.pile.toWire() : 'null'},"alerts":${unit.alerts.length > 0 ? JSON.stringify(unit.alerts) : 'null'},"compromised":${this.compromised}}`;
       const answer = await this.post(body, unit.id);
       if (answer.status !== 200) {
-        result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})${answer.text.trim() ? `: ${answer.text.trim().slice(0, 300)}` : ''}`, ms: 0 };
+        const why = refusalText(answer.text);
+        result = { outcome: 'status', samples: 0, alerts: 0, status: answer.status, error: `guard-service did not respond with 200 OK (${answer.status})${why ? `: ${why}` : ''}`, ms: 0 };
         if (answer.retryAfterMs !== undefined) result.retryAfterMs = answer.retryAfterMs;
       } else {
         let parsed: unknown;
@@ -684,6 +685,23 @@ export class SyncClient {
       if (this.abort === abort) this.abort = null;
     }
   }
+}
+
+/**
+ * What a refusal says, for the log: guard-service's `{"error":{"code","message"}}` as `CODE: message`
+ * (whole: its messages name the fix), anything else (the original's text, a proxy's page) cut short.
+ */
+function refusalText(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      const e = (JSON.parse(t) as { error?: { code?: unknown; message?: unknown } }).error;
+      if (e && typeof e.code === 'string' && typeof e.message === 'string') return `${e.code}: ${e.message.slice(0, 1000)}`;
+    } catch {
+      // not guard-service's JSON: shown as text
+    }
+  }
+  return t.slice(0, 300);
 }
 
 /** A Retry-After of delay-seconds (what guard-service sends) in ms; a date or anything else is not used. */

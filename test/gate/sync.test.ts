@@ -17,7 +17,7 @@ import { GuardianSource } from '../../gate/guardian-source.js';
 import { SyncClient, type SyncClientOptions, type SyncResult } from '../../gate/sync.js';
 import { FakeClock, type Clock } from '../../clock/index.js';
 import { silentLogger } from '../../log/index.js';
-import { core, eventually, start, tempDir } from '../service/api-support.js';
+import { core, eventually, gate, standin, start, tempDir } from '../service/api-support.js';
 
 const NS = 'shop';
 const SID = 'cart';
@@ -648,5 +648,26 @@ describe.skipIf(!existsSync(OPENSSL))('sync over TLS', () => {
     // Said once at start, not again at every sync while it stayed the same.
     expect(warnings.filter((w) => w.includes("Knative's CA file cannot be used"))).toHaveLength(1);
     expect(warnings.filter((w) => w.includes('GUARD_SERVICE_CA_FILE changed but cannot be used'))).toHaveLength(0);
+  });
+});
+
+describe('sync with authentication (guard-service and the Kubernetes stand-in)', () => {
+  it('a gate whose SERVICE_NAME is not what its pod\'s labels say is refused, and logs why and the fix in full', async () => {
+    const kube = await standin();
+    const { url } = await start(kube);
+    const dir = await tempDir();
+    const tokenFile = join(dir, 'token');
+    // The pod is labelled for another service than the gate's SERVICE_NAME (cart).
+    await writeFile(tokenFile, gate(kube, NS, POD, { app: 'basket' }));
+    const h = harness(url, { tokenFile });
+    const refused = await h.client.sync(true);
+    expect([refused.outcome, refused.status]).toEqual(['status', 403]);
+    expect(refused.error).toBe(
+      `guard-service did not respond with 200 OK (403): GUARD_API_FORBIDDEN: the gate says it guards service "cart" (its SERVICE_NAME), but guard-service names the service of pod ${NS}/${POD} basket (from label app), and would learn and answer for that one: set SERVICE_NAME=basket, or label the pod guard.security.knative.dev/service=cart`,
+    );
+    // Labelled as the gate says: it syncs.
+    await writeFile(tokenFile, gate(kube, NS, 'cart-2', { 'guard.security.knative.dev/service': SID }));
+    h.clock.advance(300_000);
+    expect((await h.client.sync(true)).outcome).toBe('ok');
   });
 });
