@@ -55,29 +55,35 @@ export class AuthAttempts {
 
   /**
    * A review of the token with digest `key` may start for `client` (its address): otherwise an
-   * ApiError (429 for an address over its failures, 503 when too many reviews run). Pair with end().
+   * ApiError (429 for an address over its failures, 503 when too many reviews run). A review of a
+   * token not accepted before holds one of its address's failures while it runs, so that reviews
+   * started together cannot overrun the limit; end() gives it back unless the token was refused.
+   * Returns whether it holds one (to hand to end()).
    */
-  begin(key: string, client: string | undefined): void {
+  begin(key: string, client: string | undefined): boolean {
     if (this.running >= this.o.maxReviews) {
       throw new ApiError('GUARD_API_UNAVAILABLE', `too many tokens are being reviewed at once (${this.o.maxReviews}); retry in a second`, { reason: 'reviews_busy', retryAfterSeconds: 1 });
     }
+    let holds = false;
     if (this.failures !== null && client !== undefined && this.accepted.get(key) === undefined) {
-      const waitMs = this.failures.wait(client);
+      const waitMs = this.failures.take(client);
       if (waitMs > 0) {
         throw new ApiError('GUARD_API_RATE_LIMITED', `too many failed authentications from ${client}; a new token is reviewed again in ${Math.ceil(waitMs / 1000)} s`, {
           reason: 'auth_failures',
           retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
         });
       }
+      holds = true;
     }
     this.running++;
+    return holds;
   }
 
   /** The review begun for `key` ended: accepted or not (a failure of Kubernetes is neither). */
-  end(key: string, client: string | undefined, outcome: 'accepted' | 'refused' | 'unavailable'): void {
+  end(key: string, client: string | undefined, outcome: 'accepted' | 'refused' | 'unavailable', holds: boolean): void {
     this.running--;
     if (outcome === 'accepted') this.accepted.set(key, true, ACCEPTED_MEMORY_MS);
-    else if (outcome === 'refused' && client !== undefined) this.failures?.take(client);
+    if (holds && outcome !== 'refused' && client !== undefined) this.failures?.give(client);
   }
 }
 
@@ -121,8 +127,8 @@ export class TokenReviews<T> {
     if (refusal !== undefined) throw new ApiError(refusal.code, refusal.message, { reason: refusal.reason });
     const pending = this.pending.get(key);
     if (pending !== undefined) return pending;
-    this.attempts?.begin(key, client);
-    const run = this.run(key, client, review);
+    const holds = this.attempts?.begin(key, client) ?? false;
+    const run = this.run(key, client, holds, review);
     this.pending.set(key, run);
     try {
       return await run;
@@ -131,7 +137,7 @@ export class TokenReviews<T> {
     }
   }
 
-  private async run(key: string, client: string | undefined, review: () => Promise<Reviewed<T>>): Promise<T> {
+  private async run(key: string, client: string | undefined, holds: boolean, review: () => Promise<Reviewed<T>>): Promise<T> {
     let outcome: ReviewOutcome = 'unavailable';
     try {
       const { value, ttlMs } = await review();
@@ -146,7 +152,7 @@ export class TokenReviews<T> {
       }
       throw err;
     } finally {
-      this.attempts?.end(key, client, outcome);
+      this.attempts?.end(key, client, outcome, holds);
       this.onReview?.(outcome);
     }
   }

@@ -300,10 +300,10 @@ export class TokenPeopleAuthenticator implements PeopleAuthenticator {
     const digest = createHash('sha256').update(token).digest();
     // Guessing is limited per address like reviews are (auth-attempts.ts), although it asks nothing of Kubernetes.
     const key = digest.toString('base64url');
-    this.attempts?.begin(key, client);
+    const holds = this.attempts?.begin(key, client) ?? false;
     // Digests are of equal length whatever the token's: timingSafeEqual never throws or leaks a length.
     const accepted = timingSafeEqual(digest, this.expected);
-    this.attempts?.end(key, client, accepted ? 'accepted' : 'refused');
+    this.attempts?.end(key, client, accepted ? 'accepted' : 'refused', holds);
     if (!accepted) throw new ApiError('GUARD_API_UNAUTHENTICATED', 'the token is not the one guard-service printed at start', { reason: 'token_rejected' });
     return { name: 'local', groups: [] };
   }

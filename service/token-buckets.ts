@@ -32,6 +32,12 @@ export class TokenBuckets {
     return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.o.msPerToken);
   }
 
+  /** Gives back a token taken from `key` (up to its burst): what it was taken for did not happen. */
+  give(key: string): void {
+    const b = this.buckets.get(key);
+    if (b) b.tokens = Math.min(this.o.burst, b.tokens + 1);
+  }
+
   /** Takes a token for `key`: 0 when there was one, else the ms until there will be (none taken). */
   take(key: string): number {
     const now = this.o.clock.now();

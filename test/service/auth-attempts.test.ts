@@ -111,6 +111,31 @@ describe('token reviews', () => {
     expect((await refusal(reviews.get('bad-5', '10.0.0.1', review('bad-5')))).status).toBe(429);
   });
 
+  it('let reviews that run at once hold the failures they may cost: a burst started together cannot overrun the limit', async () => {
+    const clock = new FakeClock(1_000_000);
+    const reviews = new TokenReviews<string>(limits(clock), { maxEntries: 100, now: () => clock.now() });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started = 0;
+    const slowly = (token: string) => async (): Promise<Reviewed<string>> => {
+      started++;
+      await held;
+      if (token.startsWith('good')) return { value: token, ttlMs: 60_000 };
+      throw new ApiError('GUARD_API_UNAUTHENTICATED', 'not accepted', { reason: 'token_rejected' });
+    };
+    // Ten new tokens at once from one address with a burst of 3: three are reviewed, the rest wait.
+    const asks = ['good-1', ...Array.from({ length: 9 }, (_, i) => `bad-${i}`)].map((t) => reviews.get(t, '10.0.0.1', slowly(t)).then(
+      () => 200,
+      (err: ApiError) => err.status,
+    ));
+    release();
+    expect(await Promise.all(asks)).toEqual([200, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    expect(started).toBe(3);
+    // The accepted one gave its failure back: one more review, then none.
+    expect((await refusal(reviews.get('bad-9', '10.0.0.1', slowly('bad-9')))).status).toBe(401);
+    expect((await refusal(reviews.get('bad-10', '10.0.0.1', slowly('bad-10')))).status).toBe(429);
+  });
+
   it('run so many reviews at once, and answer the others 503 with Retry-After', async () => {
     const clock = new FakeClock(1_000_000);
     const reviews = new TokenReviews<string>(limits(clock, { maxReviews: 2 }), { maxEntries: 100, now: () => clock.now() });

@@ -24,6 +24,12 @@ describe('token buckets', () => {
     expect(b.take('b')).toBe(0);
     clock.advance(60_000);
     expect([b.take('a'), b.take('a'), b.take('a'), b.take('a')]).toEqual([0, 0, 0, 1000]);
+    // A token given back (what it was taken for did not happen) is there at once, never beyond the burst.
+    b.give('a');
+    expect([b.take('a'), b.take('a')]).toEqual([0, 1000]);
+    b.give('c');
+    b.give('c');
+    expect([b.take('c'), b.take('c'), b.take('c'), b.take('c')]).toEqual([0, 0, 0, 1000]);
   });
 
   it('forget the least recently used key beyond the bound, which starts again with a full burst', () => {
