@@ -232,8 +232,9 @@ export const WEBHOOK_HELP = `Usage: guard webhook
 
 Runs guard-webhook, the mutating admission webhook: pods, workloads and Knative Services labelled
 guard.security.knative.dev/inject=enabled (or in a namespace so labelled, or a Knative template
-annotated qpoption.knative.dev/guard-activate: enable) get guard-gate as guard inject adds it.
-Configured by the environment:
+annotated qpoption.knative.dev/guard-activate: enable) get guard-gate as guard inject adds it;
+and the validating one for Guardians: one that Guard could not load is refused with the reason
+(POST /validate-guardian). Configured by the environment:
 
   GUARD_WEBHOOK_PORT          HTTPS port (default 8443)
   GUARD_WEBHOOK_TLS_CERT      certificate file (default /secrets/tls.crt); re-read when it changes

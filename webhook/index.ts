@@ -1,13 +1,16 @@
-// guard-webhook: the mutating admission webhook that adds guard-gate to what is opted in, over
-// HTTPS with a certificate re-read while serving (tls.ts). Routes: POST /inject (objects opted in
-// by label or, for Knative, by the original's annotation), POST /inject-namespace (everything in a
-// namespace opted in, unless opted out), GET /healthz and /readyz. Nothing slow: a review is
+// guard-webhook: the mutating admission webhook that adds guard-gate to what is opted in, and the
+// validating one that refuses Guardians Guard could not load, over HTTPS with a certificate re-read
+// while serving (tls.ts). Routes: POST /inject (objects opted in by label or, for Knative, by the
+// original's annotation), POST /inject-namespace (everything in a namespace opted in, unless opted
+// out), POST /validate-guardian (guardians.ts), GET /healthz and /readyz. Nothing slow: a review is
 // answered from the request alone, without calling the API server.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { loadCore, type Core } from '../core/index.js';
 import type { InjectOptions } from '../inject/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { WebhookConfig } from './config.js';
+import { reviewGuardian } from './guardians.js';
 import { review, ReviewError, type Scope } from './review.js';
 import { CertificateWatch } from '../tls/index.js';
 import { readPair } from './tls.js';
@@ -23,6 +26,8 @@ export interface WebhookOptions {
   log?: Logger;
   /** How often the certificate files are checked (default 5 s). */
   certCheckMs?: number;
+  /** The core that judges Guardians (default: loaded from build/). */
+  core?: Core;
 }
 
 export interface RunningWebhook {
@@ -45,7 +50,8 @@ export async function startWebhook(config: WebhookConfig, options: WebhookOption
     ...(config.guardServiceUrl !== null ? { guardServiceUrl: config.guardServiceUrl } : {}),
     ...(config.guardServiceCa !== null ? { guardServiceCa: config.guardServiceCa } : {}),
   };
-  const routes: Record<string, Scope> = { '/inject': 'object', '/inject-namespace': 'namespace' };
+  const core = options.core ?? loadCore();
+  const routes: Record<string, Scope | 'guardian'> = { '/inject': 'object', '/inject-namespace': 'namespace', '/validate-guardian': 'guardian' };
   const server = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return json(res, 200, { status: 'ok' });
@@ -67,7 +73,8 @@ export async function startWebhook(config: WebhookConfig, options: WebhookOption
     req.on('end', () => {
       if (res.headersSent) return;
       try {
-        const answer = review(JSON.parse(Buffer.concat(chunks).toString('utf8')), scope, inject);
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const answer = scope === 'guardian' ? reviewGuardian(body, core) : review(body, scope, inject);
         const r = (answer.response ?? {}) as { uid?: string; allowed?: boolean; patch?: string };
         log.info({ uid: r.uid, scope, allowed: r.allowed, patched: r.patch !== undefined }, 'webhook: review answered');
         json(res, 200, answer);

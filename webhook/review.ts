@@ -68,14 +68,23 @@ function optedIn(o: JsonObject, scope: Scope): boolean {
   return w?.knative === true && String(annotations[ACTIVATE_ANNOTATION] ?? '').toLowerCase() === 'enable';
 }
 
-/** Answer one review (the parsed request body). Throws ReviewError when it is not an AdmissionReview. */
-export function review(body: unknown, scope: Scope, options: InjectOptions): ReviewAnswer {
+/**
+ * The request of an AdmissionReview (the parsed body), and how to answer it. Throws ReviewError when
+ * the body is not an AdmissionReview of admission.k8s.io/v1 with a request that has a uid.
+ */
+export function admissionRequest(body: unknown): { request: JsonObject; answer: (response: Omit<ReviewAnswer['response'], 'uid'>) => ReviewAnswer } {
   if (!isObject(body) || body.kind !== 'AdmissionReview' || body.apiVersion !== 'admission.k8s.io/v1' || !isObject(body.request)) {
     throw new ReviewError('expected an AdmissionReview of admission.k8s.io/v1 with a request');
   }
   const request = body.request;
-  if (typeof request.uid !== 'string' || request.uid === '') throw new ReviewError('the AdmissionReview request has no uid');
-  const answer = (response: Omit<ReviewAnswer['response'], 'uid'>): ReviewAnswer => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: request.uid as string, ...response } });
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') throw new ReviewError('the AdmissionReview request has no uid');
+  return { request, answer: (response) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } }) };
+}
+
+/** Answer one review (the parsed request body). Throws ReviewError when it is not an AdmissionReview. */
+export function review(body: unknown, scope: Scope, options: InjectOptions): ReviewAnswer {
+  const { request, answer } = admissionRequest(body);
   const object = request.object;
   if (!isObject(object) || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return answer({ allowed: true });
   let w: ReturnType<typeof workloadOf>;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
-import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
@@ -39,6 +39,7 @@ const MODELS: Record<string, new (o: any) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
   'serving.knative.dev/v1/Service': KnativeService,
 };
@@ -66,7 +67,7 @@ describe.skipIf(!kubectl)('deploy/ with kubectl kustomize (offline)', () => {
     const { stdout } = await promisify(execFile)(kubectl!, ['kustomize', deploy], { timeout: 60_000 });
     const objects = parse(stdout);
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['Certificate', 'Certificate', 'Certificate', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Deployment', 'Guardian', 'Issuer', 'Issuer', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+      ['Certificate', 'Certificate', 'Certificate', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Deployment', 'Guardian', 'Issuer', 'Issuer', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'ValidatingWebhookConfiguration', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
     );
     for (const o of objects) validate(o);
   });
@@ -117,5 +118,18 @@ describe('deploy/ manifests against the schemas', () => {
     // The webhook needs no API access: no token, no role.
     const deployment = parse(readFileSync(join(deploy, 'guard-webhook.yaml'), 'utf8')).find((o) => o.kind === 'Deployment')!;
     expect(deployment.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('the Guardian check is advisory and never in guard-service\'s way: Ignore when away, guard-service\'s own writes left out', () => {
+    const config = parse(readFileSync(join(deploy, 'guard-webhook.yaml'), 'utf8')).find((o) => o.kind === 'ValidatingWebhookConfiguration')!;
+    expect(config.webhooks).toHaveLength(1);
+    const [w] = config.webhooks;
+    expect(w).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'None', admissionReviewVersions: ['v1'], clientConfig: { service: { name: 'guard-webhook', namespace: 'knative-serving', path: '/validate-guardian' } } });
+    expect(w.timeoutSeconds).toBeLessThanOrEqual(5);
+    expect(w.rules).toEqual([{ apiGroups: ['guard.security.knative.dev'], apiVersions: ['*'], resources: ['guardians'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    // guard-service's service account, as deploy/guard-service.yaml names it.
+    const account = parse(readFileSync(join(deploy, 'guard-service.yaml'), 'utf8')).find((o) => o.kind === 'ServiceAccount')!;
+    expect(w.matchConditions[0].expression).toBe(`request.userInfo.username != 'system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}'`);
+    expect(config.metadata.annotations['cert-manager.io/inject-ca-from']).toBe('knative-serving/guard-webhook-tls');
   });
 });

@@ -81,7 +81,7 @@ describe('deploy/ manifests', () => {
   });
 
   it('names a namespace on every namespaced object, so nothing lands in the applier\'s namespace', () => {
-    const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration']);
+    const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
     for (const { file, o } of all) {
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, `${file}: ${o.kind}/${o.metadata.name}`).toBeUndefined();
       else expect(o.metadata.namespace, `${file}: ${o.kind}/${o.metadata.name}`).toMatch(/^[a-z0-9-]+$/);

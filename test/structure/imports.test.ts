@@ -21,7 +21,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   service: ['core', 'store', 'clock', 'log', 'tls'],
   // Kubernetes manifests in, manifests out: no other component (the webhook and the CLI use it).
   inject: [],
-  webhook: ['inject', 'log', 'tls'],
+  // The webhook also judges Guardians people write, with the core and the store's checks.
+  webhook: ['inject', 'log', 'tls', 'core', 'store'],
   cli: ['core', 'store', 'clock', 'log', 'tls', 'gate', 'service', 'inject', 'webhook'],
   // guard-ui runs in a browser: the runtime-neutral core and the CLI's runtime-neutral readers.
   ui: ['core', 'cli'],

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { injectObject } from '../../inject/index.js';
 import { readWebhookConfig, startWebhook, WebhookConfigError, type RunningWebhook } from '../../webhook/index.js';
 import { applyJsonPatch } from '../kube/json-patch.js';
+import { guardianSpec } from '../vectors/fixtures.js';
 
 const OPENSSL = '/usr/bin/openssl';
 const hasOpenssl = existsSync(OPENSSL);
@@ -129,6 +130,39 @@ describe.skipIf(!hasOpenssl)('guard-webhook over HTTPS', () => {
     expect(inNamespace.json.response.patch).toBeUndefined();
     const labelled = await post('/inject', review({ ...job, metadata: { ...job.metadata, labels: { ...job.metadata.labels, 'guard.security.knative.dev/inject': 'enabled' } } }));
     expect(labelled.json.response).toMatchObject({ allowed: false, status: { message: expect.stringMatching(/GUARD_INJECT_NO_PORT/) } });
+  });
+
+  it('refuses a Guardian that Guard could not load, with the core\'s reason; admits the original\'s and Guard\'s own', async () => {
+    const guardian = (spec: unknown) => ({ apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', metadata: { name: 'shop', namespace: 'shop' }, spec });
+    const asked = (object: Obj, operation = 'CREATE') => review(object, { kind: { group: 'guard.security.knative.dev', version: 'v1alpha1', kind: 'Guardian' }, operation, name: 'shop' });
+    // The original's example Guardian, and one with Guard's own members (learning time, sync ids).
+    for (const spec of [guardianSpec(), { ...guardianSpec(), learnedAt: '2026-12-07T17:30:00.000Z', syncs: ['cart-1:7'] }]) {
+      const sent = asked(guardian(spec));
+      const r = await post('/validate-guardian', sent);
+      expect(r.json.response).toEqual({ uid: sent.request.uid, allowed: true });
+    }
+    // What the core refuses, with its reason, and the store's forms; on update as on create.
+    const broken = guardianSpec();
+    broken.learned.req.method = { set: 5 };
+    for (const [spec, reason] of [
+      [broken, /Guardian shop\/shop: .*method/i],
+      [{ ...guardianSpec(), samples: -3 }, /samples must be an integer from 0 to 1000000, got -3/],
+      [{ ...guardianSpec(), learnedAt: 'yesterday' }, /learnedAt must be a UTC date-time/],
+      [{ ...guardianSpec(), control: { block: 'yes' } }, /Guardian shop\/shop: .*block/],
+    ] as const) {
+      for (const operation of ['CREATE', 'UPDATE']) {
+        const r = await post('/validate-guardian', asked(guardian(spec), operation));
+        expect(r.json.response, JSON.stringify(spec).slice(0, 80)).toMatchObject({ allowed: false, status: { code: 422, message: expect.stringMatching(reason) } });
+        expect(r.json.response.status.message).toMatch(/would not load it and would keep the Guardian they have$/);
+      }
+    }
+    const noSpec = await post('/validate-guardian', asked({ apiVersion: 'guard.security.knative.dev/v1alpha1', kind: 'Guardian', metadata: { name: 'shop' } }));
+    expect(noSpec.json.response).toMatchObject({ allowed: false, status: { message: expect.stringMatching(/has no spec/) } });
+    // A deletion is not the webhook's to judge.
+    const gone = await post('/validate-guardian', asked(guardian(broken), 'DELETE'));
+    expect(gone.json.response.allowed).toBe(true);
+    // A malformed review is an error, as on the other routes.
+    expect((await post('/validate-guardian', '{"kind":"AdmissionReview"}')).status).toBe(400);
   });
 
   it('answers a malformed review with an error and no patch', async () => {
