@@ -1,14 +1,16 @@
 // What the guard-service benchmarks that run `guard service` as its own process share: a free
 // port, the CPU a process spent, one metric read, starting the process with its environment, the
-// Kubernetes stand-in it talks to, and the machine line of a results block.
+// Kubernetes stand-in it talks to, gates syncing at a steady pace, and the results block (its
+// machine line, writing it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { createServer as viteServer } from 'vite';
+import { writeBlock } from '../gate/doc-block.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -100,4 +102,60 @@ export async function startStandin(name) {
 export function machineLine() {
   const cpus = os.cpus();
   return `${cpus[0].model.trim()}, ${cpus.length} cores, ${os.type()} ${os.release()}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/**
+ * Every gate syncs once, one after the other (its Guardian created, its token reviewed and so known
+ * to guard-service); a sync that is not answered 200 is an error.
+ */
+export async function warmUp(url, gates) {
+  const pool = new Pool(url, { connections: 1 });
+  try {
+    for (const g of gates) {
+      const res = await pool.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}` } });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`warm-up sync of ${g.pod} failed: ${res.statusCode}`);
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Gates syncing at a steady pace, as Guard's gates do (with sync ids, `tag` in them): each every
+ * `intervalMs`, staggered over the interval from `started`, until `end` (ms of nowMs). The times
+ * of the syncs answered 200 (ms, to the last byte of the answer), and how many were not.
+ */
+export async function steadySyncs(pool, gates, { intervalMs, started, end, tag }) {
+  const times = [];
+  let failed = 0;
+  await Promise.all(
+    gates.map(async (g, i) => {
+      let seq = 0;
+      let next = started + (i * intervalMs) / gates.length;
+      while (next < end) {
+        await new Promise((r) => setTimeout(r, Math.max(0, next - nowMs())));
+        const t0 = nowMs();
+        const res = await pool.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}`, 'x-guard-sync-id': `${g.pod}-${tag}:${++seq}` } });
+        await res.body.text();
+        if (res.statusCode === 200) times.push(nowMs() - t0);
+        else failed++;
+        next += intervalMs;
+      }
+    }),
+  );
+  times.sort((a, b) => a - b);
+  return { times, failed };
+}
+
+/** The p-quantile (0–1) of ascending `sorted`. */
+export function quantile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+/** Print a results block and write it between its markers in `doc` (with how long the run took). */
+export function publishBlock(doc, markers, block, startedAt) {
+  console.log(`\n${block}`);
+  writeBlock(doc, markers, block);
+  console.log(`\nwrote ${doc} (${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
 }

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, request } from 'undici';
 import { loadCore } from '../../build/js/core/index.js';
-import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, machineLine, metric, nowMs, startGuardService, startStandin } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, publishBlock, startGuardService, startStandin } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -163,10 +162,7 @@ try {
   await standin.close();
 }
 
-const block = report(rows);
-console.log(`\n${block}`);
-writeBlock(DOC, { start: START, end: END, heading: '## guard-service replicas' }, block);
-console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+publishBlock(DOC, { start: START, end: END, heading: '## guard-service replicas' }, report(rows), started);
 if (rows.some((r) => r.failures > 0)) process.exitCode = 1;
 
 function report(rows) {

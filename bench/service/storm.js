@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { loadCore } from '../../build/js/core/index.js';
-import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, machineLine, metric, nowMs, startGuardService, startStandin } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, publishBlock, quantile, startGuardService, startStandin, steadySyncs, warmUp } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -26,15 +25,6 @@ const QUIET_INTERVAL_MS = 1000;
 const STORM_IN_FLIGHT = 4;
 const SECONDS = Number(process.env.BENCH_STORM_SECONDS ?? 15);
 
-/** Every gate syncs once (its Guardian created, its token reviewed). */
-async function warmUp(pool, gates) {
-  for (const g of gates) {
-    const res = await pool.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}` } });
-    await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`warm-up sync of ${g.pod} failed: ${res.statusCode}`);
-  }
-}
-
 /**
  * The quiet gates sync every QUIET_INTERVAL_MS each (staggered), as Guard's gates do (with sync
  * ids); the storming pod, when there is one, syncs STORM_IN_FLIGHT at a time as fast as it is
@@ -42,26 +32,11 @@ async function warmUp(pool, gates) {
  */
 async function phase(service, quiet, storm) {
   const pool = new Pool(service.url, { connections: QUIET_GATES + STORM_IN_FLIGHT, keepAliveTimeout: 60_000 });
-  const times = [];
-  let quietFailed = 0;
   const stormAnswers = {};
   const end = nowMs() + SECONDS * 1000;
   const cpu0 = cpuSeconds(service.pid);
   const unlearned0 = await metric(service.url, 'guard_service_syncs_rate_limited_total\\{answer="unlearned"\\}');
   const started = nowMs();
-  async function quietGate(g, i) {
-    let seq = 0;
-    let next = started + (i * QUIET_INTERVAL_MS) / quiet.length;
-    while (next < end) {
-      await new Promise((r) => setTimeout(r, Math.max(0, next - nowMs())));
-      const t0 = nowMs();
-      const res = await pool.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}`, 'x-guard-sync-id': `${g.pod}-bench:${++seq}` } });
-      await res.body.text();
-      if (res.statusCode === 200) times.push(nowMs() - t0);
-      else quietFailed++;
-      next += QUIET_INTERVAL_MS;
-    }
-  }
   async function stormLoop() {
     while (nowMs() < end) {
       const res = await pool.request({ method: 'POST', path: '/sync', body: storm.body, headers: { authorization: `Bearer ${storm.token}` } });
@@ -69,15 +44,16 @@ async function phase(service, quiet, storm) {
       stormAnswers[res.statusCode] = (stormAnswers[res.statusCode] ?? 0) + 1;
     }
   }
-  await Promise.all([...quiet.map(quietGate), ...(storm ? Array.from({ length: STORM_IN_FLIGHT }, stormLoop) : [])]);
+  const [{ times, failed }] = await Promise.all([
+    steadySyncs(pool, quiet, { intervalMs: QUIET_INTERVAL_MS, started, end, tag: 'bench' }),
+    ...(storm ? Array.from({ length: STORM_IN_FLIGHT }, stormLoop) : []),
+  ]);
   const elapsed = (nowMs() - started) / 1000;
   const cores = (cpuSeconds(service.pid) - cpu0) / elapsed;
   const unlearned = (await metric(service.url, 'guard_service_syncs_rate_limited_total\\{answer="unlearned"\\}')) - unlearned0;
   await pool.close();
-  times.sort((a, b) => a - b);
-  const q = (p) => times[Math.min(times.length - 1, Math.max(0, Math.ceil(p * times.length) - 1))];
   const stormTotal = Object.values(stormAnswers).reduce((a, b) => a + b, 0);
-  return { quiet: times.length, quietFailed, p50: q(0.5), p99: q(0.99), max: times.at(-1), cores, stormPerSecond: stormTotal / elapsed, stormAnswers, unlearned, load: os.loadavg()[0] };
+  return { quiet: times.length, quietFailed: failed, p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: times.at(-1), cores, stormPerSecond: stormTotal / elapsed, stormAnswers, unlearned, load: os.loadavg()[0] };
 }
 
 const started = Date.now();
@@ -107,9 +83,7 @@ try {
       ...config.env,
     }));
     try {
-      const pool = new Pool(service.url, { connections: 1 });
-      await warmUp(pool, gates);
-      await pool.close();
+      await warmUp(service.url, gates);
       for (const withStorm of [false, true]) {
         if (!withStorm && config.name === 'unlimited') continue;
         console.log(`${config.name}, ${withStorm ? 'with' : 'without'} the storm: ${SECONDS} s…`);
@@ -127,10 +101,7 @@ try {
   await standin.close();
 }
 
-const block = report(rows);
-console.log(`\n${block}`);
-writeBlock(DOC, { start: START, end: END, heading: '## guard-service under a sync storm' }, block);
-console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+publishBlock(DOC, { start: START, end: END, heading: '## guard-service under a sync storm' }, report(rows), started);
 if (rows.some((r) => r.quietFailed > 0)) process.exitCode = 1;
 
 function report(rows) {

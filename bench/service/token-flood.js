@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
 import { loadCore } from '../../build/js/core/index.js';
-import { writeBlock } from '../gate/doc-block.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, machineLine, metric, nowMs, startGuardService, startStandin } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, publishBlock, quantile, startGuardService, startStandin, steadySyncs, warmUp } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -43,45 +42,30 @@ const reviewsSoFar = (kube) => kube.state.requests.filter((r) => r.path.endsWith
 async function phase(service, kube, quiet, addresses) {
   const pool = new Pool(service.url, { connections: QUIET_GATES, keepAliveTimeout: 60_000 });
   const agents = Array.from({ length: addresses }, (_, i) => new Agent({ localAddress: `127.0.0.${2 + i}`, keepAliveTimeout: 60_000 }));
-  const times = [];
-  let quietFailed = 0;
   const floodAnswers = {};
   let sent = 0;
   const end = nowMs() + SECONDS * 1000;
   const cpu0 = cpuSeconds(service.pid);
   const reviews0 = reviewsSoFar(kube);
   const started = nowMs();
-  async function quietGate(g, i) {
-    let seq = 0;
-    let next = started + (i * QUIET_INTERVAL_MS) / quiet.length;
-    while (next < end) {
-      await new Promise((r) => setTimeout(r, Math.max(0, next - nowMs())));
-      const t0 = nowMs();
-      const res = await pool.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}`, 'x-guard-sync-id': `${g.pod}-flood:${++seq}` } });
-      await res.body.text();
-      if (res.statusCode === 200) times.push(nowMs() - t0);
-      else quietFailed++;
-      next += QUIET_INTERVAL_MS;
-    }
-  }
   async function floodLoop(k) {
     while (nowMs() < end) {
-      const i = sent++;
-      const agent = agents[(k + i) % agents.length];
+      const agent = agents[(k + sent++) % agents.length];
       const res = await agent.request({ origin: service.url, method: 'POST', path: '/sync', body: '{}', headers: { authorization: `Bearer ${madeUp(madeUpCount++)}` } });
       await res.body.text();
       floodAnswers[res.statusCode] = (floodAnswers[res.statusCode] ?? 0) + 1;
     }
   }
-  await Promise.all([...quiet.map(quietGate), ...(addresses > 0 ? Array.from({ length: FLOOD_IN_FLIGHT }, (_, k) => floodLoop(k)) : [])]);
+  const [{ times, failed }] = await Promise.all([
+    steadySyncs(pool, quiet, { intervalMs: QUIET_INTERVAL_MS, started, end, tag: 'flood' }),
+    ...(addresses > 0 ? Array.from({ length: FLOOD_IN_FLIGHT }, (_, k) => floodLoop(k)) : []),
+  ]);
   const elapsed = (nowMs() - started) / 1000;
   const cores = (cpuSeconds(service.pid) - cpu0) / elapsed;
   const reviews = reviewsSoFar(kube) - reviews0;
   await pool.close();
   await Promise.all(agents.map((a) => a.close()));
-  times.sort((a, b) => a - b);
-  const q = (p) => times[Math.min(times.length - 1, Math.max(0, Math.ceil(p * times.length) - 1))];
-  return { quiet: times.length, quietFailed, p50: q(0.5), p99: q(0.99), cores, sent, floodPerSecond: sent / elapsed, floodAnswers, reviews, reviewsPerSecond: reviews / elapsed, load: os.loadavg()[0] };
+  return { quiet: times.length, quietFailed: failed, p50: quantile(times, 0.5), p99: quantile(times, 0.99), cores, sent, floodPerSecond: sent / elapsed, floodAnswers, reviews, reviewsPerSecond: reviews / elapsed, load: os.loadavg()[0] };
 }
 
 const started = Date.now();
@@ -116,13 +100,7 @@ try {
     }));
     try {
       // Every gate syncs once: its Guardian created, its token reviewed (and so spared by the limits).
-      const warm = new Pool(service.url, { connections: 1 });
-      for (const g of quiet) {
-        const res = await warm.request({ method: 'POST', path: '/sync', body: g.body, headers: { authorization: `Bearer ${g.token}` } });
-        await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`warm-up sync of ${g.pod} failed: ${res.statusCode}`);
-      }
-      await warm.close();
+      await warmUp(service.url, quiet);
       for (const [flood, addresses] of config.phases) {
         console.log(`${config.name}, flood: ${flood}: ${SECONDS} s…`);
         const r = await phase(service, kube, quiet, addresses);
@@ -140,10 +118,7 @@ try {
   await standin.close();
 }
 
-const block = report(rows);
-console.log(`\n${block}`);
-writeBlock(DOC, { start: START, end: END, heading: '## guard-service under a flood of made-up tokens' }, block);
-console.log(`\nwrote ${DOC} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+publishBlock(DOC, { start: START, end: END, heading: '## guard-service under a flood of made-up tokens' }, report(rows), started);
 if (rows.some((r) => r.quietFailed > 0)) process.exitCode = 1;
 
 function report(rows) {

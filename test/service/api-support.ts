@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach } from 'vitest';
 import { loadCore } from '../../core/index.js';
+import { ApiError } from '../../service/api-errors.js';
 import { serviceConfig, startService, type RunningService, type ServiceConfig, type ServiceOptions } from '../../service/index.js';
 import { FileGuardianStore } from '../../store/file.js';
 import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
@@ -131,4 +132,20 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
 
 export function methods(spec: any): string[] {
   return [...(spec?.learned?.req?.method?.set ?? [])].sort();
+}
+
+/** The ApiError `p` rejects with (any other outcome fails the test). */
+export async function refusal(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('expected an ApiError, but the call resolved');
+}
+
+/** TokenReviews the stand-in has answered so far. */
+export function tokenReviews(kube: KubeStandin): number {
+  return kube.state.requests.filter((r) => r.path.endsWith('/tokenreviews')).length;
 }

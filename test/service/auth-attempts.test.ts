@@ -10,10 +10,7 @@ import { ApiError } from '../../service/api-errors.js';
 import { SERVICE_HELP } from '../../cli/help.js';
 import { AuthAttempts, REFUSED_TTL_MS, TokenReviews, type Reviewed } from '../../service/auth-attempts.js';
 import { ConfigError, DEFAULT_AUTH_ATTEMPTS, readServiceConfig } from '../../service/config.js';
-import type { KubeStandin } from '../kube/standin.js';
-import { call, gate, standin, start, syncBody } from './api-support.js';
-
-const reviews = (kube: KubeStandin) => kube.state.requests.filter((r) => r.path.endsWith('/tokenreviews')).length;
+import { call, gate, refusal, standin, start, syncBody, tokenReviews } from './api-support.js';
 
 /** A token shaped like a service account's (a JWT) that Kubernetes has never issued. */
 const madeUp = (i: number) => `eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4${i}.c2lnbmF0dXJl${i}`;
@@ -29,15 +26,6 @@ async function syncFrom(url: string, token: string, agent?: Agent): Promise<{ st
   return { status: res.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, code: json?.error?.code };
 }
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError, but the call resolved');
-}
 
 describe('token reviews', () => {
   const limits = (clock: FakeClock, o: Partial<{ failureBurst: number; failuresPerMinute: number; maxReviews: number }> = {}) =>
@@ -169,13 +157,13 @@ describe('guard-service under made-up tokens', () => {
     // The same made-up token again is answered from memory, whatever the limit.
     expect((await syncFrom(url, madeUp(0))).status).toBe(401);
     // One review for the gate, five for the made-up tokens: the other 26 cost Kubernetes nothing.
-    expect(reviews(kube)).toBe(6);
+    expect(tokenReviews(kube)).toBe(6);
 
     // The gate whose token was accepted goes on; a new gate from another address is reviewed.
     expect((await syncFrom(url, known)).status).toBe(200);
     const other = gate(kube, 'shop', 'pay-1', { app: 'pay' });
     expect((await syncFrom(url, other, elsewhere)).status).toBe(200);
-    expect(reviews(kube)).toBe(7);
+    expect(tokenReviews(kube)).toBe(7);
 
     const metrics = (await call(`${url}/metrics`)).text;
     expect(metrics).toMatch(/guard_service_auth_failures_total\{api="sync",reason="auth_failures"\} 25/);
@@ -190,7 +178,7 @@ describe('guard-service under made-up tokens', () => {
     const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
     const answers = await Promise.all(Array.from({ length: 8 }, () => syncFrom(url, token)));
     expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
-    expect(reviews(kube)).toBe(1);
+    expect(tokenReviews(kube)).toBe(1);
   });
 
   it('limits people\'s failed authentications per address too, with the generated token', async () => {

@@ -2,29 +2,17 @@
 // the identity comes from the TokenReview (not the JWT), the service from the pod's labels in
 // order, the cache is bounded in time (and by the token's expiry), failures are 401 or 503.
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../service/api-errors.js';
 import { KubeGateAuthenticator, TokenPeopleAuthenticator } from '../../service/auth.js';
 import { TtlCache } from '../../service/ttl-cache.js';
 import { kubeAccess } from '../../service/kube-access.js';
 import type { KubeStandin } from '../kube/standin.js';
-import { gate, standin } from './api-support.js';
+import { gate, refusal, standin, tokenReviews } from './api-support.js';
 
 
 function authenticator(kube: KubeStandin, serviceLabels: string[] = [], now?: () => number) {
   return new KubeGateAuthenticator({ kube: kubeAccess(kube.kubeConfig(), 2000), serviceLabels, now });
 }
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError, but the call resolved');
-}
-
-const reviews = (kube: KubeStandin) => kube.state.requests.filter((r) => r.path.endsWith('/tokenreviews')).length;
 
 describe('gate authentication (TokenReview)', () => {
   it('names the gate from the reviewed token and the pod\'s labels, in order', async () => {
@@ -79,15 +67,15 @@ describe('gate authentication (TokenReview)', () => {
     await auth.identify(`Bearer ${long}`);
     await auth.identify(`Bearer ${long}`);
     await auth.identify(`Bearer ${short}`);
-    expect(reviews(kube)).toBe(2);
+    expect(tokenReviews(kube)).toBe(2);
     now += 61_000;
     await auth.identify(`Bearer ${long}`);
-    expect(reviews(kube)).toBe(2);
+    expect(tokenReviews(kube)).toBe(2);
     await auth.identify(`Bearer ${short}`);
-    expect(reviews(kube)).toBe(3);
+    expect(tokenReviews(kube)).toBe(3);
     now += 5 * 60_000;
     await auth.identify(`Bearer ${long}`);
-    expect(reviews(kube)).toBe(4);
+    expect(tokenReviews(kube)).toBe(4);
   });
 
   it('is 503, not 401, when Kubernetes fails, and 401 when the token\'s pod is gone', async () => {

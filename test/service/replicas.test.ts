@@ -186,6 +186,30 @@ async function learnedSamples(store: GuardianStore): Promise<number> {
   return total;
 }
 
+/**
+ * A gate of every service sends two syncs to `url`, each with an alert of its own decision (count
+ * 1, then 2); a sync answered 503 (the replica has not yet seen who holds the shard) is resent, as
+ * a gate does. Returns each alert sent as `<service> <reason> <count>`.
+ */
+async function alertFromEveryService(kube: KubeStandin, url: string): Promise<string[]> {
+  const sent: string[] = [];
+  for (const service of SERVICES) {
+    kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
+    const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
+    for (let i = 0; i < 2; i++) {
+      const alerts = [{ decision: { children: {}, reasons: [`${service}-${i}`], result: 7 }, time: 1_700_000_000, level: 'Session', count: i + 1 }];
+      const body = `{"pile":${pileText(1)},"alerts":${JSON.stringify(alerts)},"compromised":false}`;
+      await eventually(async () => {
+        const r = await call(`${url}/sync`, { method: 'POST', token, body });
+        if (r.status !== 503) expect(r.status, r.text).toBe(200);
+        return r.status === 200;
+      }, 10_000);
+      sent.push(`${service} ${service}-${i} ${i + 1}`);
+    }
+  }
+  return sent;
+}
+
 /** A fresh stand-in and an empty cluster on it for `run`; every replica closed after, however it ended. */
 async function inCluster(run: (kube: KubeStandin, cluster: Cluster) => Promise<void>): Promise<void> {
   const kube = await standin();
@@ -290,22 +314,7 @@ describe('guard-service replicas on Leases', () => {
       await cluster.settled();
       // Every service alerts with its own decision; each sync reaches replica a, which forwards
       // those it does not learn.
-      const sent: string[] = [];
-      for (const service of SERVICES) {
-        kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
-        const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
-        for (let i = 0; i < 2; i++) {
-          const alerts = [{ decision: { children: {}, reasons: [`${service}-${i}`], result: 7 }, time: 1_700_000_000, level: 'Session', count: i + 1 }];
-          // 503 while a has not seen yet who holds the shard: resent, as a gate does.
-          const body = `{"pile":${pileText(1)},"alerts":${JSON.stringify(alerts)},"compromised":false}`;
-          await eventually(async () => {
-            const r = await call(`${a.url}/sync`, { method: 'POST', token, body });
-            if (r.status !== 503) expect(r.status, r.text).toBe(200);
-            return r.status === 200;
-          }, 10_000);
-          sent.push(`${service} ${service}-${i} ${i + 1}`);
-        }
-      }
+      const sent = await alertFromEveryService(kube, a.url);
       const held = (r: Replica) => SERVICES.filter((svc) => r.service.replicas!.learnsHere(NS, svc));
       expect(held(a).length + held(b).length).toBe(SERVICES.length);
       expect(held(a).length).toBeGreaterThan(0);
@@ -386,17 +395,7 @@ describe('guard-service replicas on Leases', () => {
       const limited = { burst: 1, refillMs: 3_600_000 };
       const a = await cluster.add({}, limited);
       await eventually(async () => a.service.replicas!.leases.heldShards().length === 8, 20_000);
-      const sent: string[] = [];
-      for (const service of SERVICES) {
-        kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
-        const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
-        for (let i = 0; i < 2; i++) {
-          const alerts = [{ decision: { children: {}, reasons: [`${service}-${i}`], result: 7 }, time: 1_700_000_000, level: 'Session', count: i + 1 }];
-          const r = await call(`${a.url}/sync`, { method: 'POST', token, body: `{"pile":${pileText(1)},"alerts":${JSON.stringify(alerts)},"compromised":false}` });
-          expect(r.status, r.text).toBe(200);
-          sent.push(`${service} ${service}-${i} ${i + 1}`);
-        }
-      }
+      const sent = await alertFromEveryService(kube, a.url);
       const recorded = () => kube.state.listObjects('events', NS).map((e) => `${(e.involvedObject as { name?: string }).name} ${/"reasons":\["([^"]+)"/.exec(String(e.message))?.[1]} ${e.count}`).sort();
       await eventually(async () => recorded().length === SERVICES.length);
       expect(recorded()).toEqual(sent.filter((x) => x.endsWith(' 1')).sort());
