@@ -48,11 +48,6 @@ export class AuthAttempts {
     this.accepted = new TtlCache(o.maxAccepted ?? 100_000, () => o.clock.now());
   }
 
-  /** Reviews running now. */
-  get inFlight(): number {
-    return this.running;
-  }
-
   /**
    * A review of the token with digest `key` may start for `client` (its address): otherwise an
    * ApiError (429 for an address over its failures, 503 when too many reviews run). A review of a
@@ -106,6 +101,7 @@ export class TokenReviews<T> {
   private readonly accepted: TtlCache<T>;
   private readonly refused: TtlCache<Refusal>;
   private readonly pending = new Map<string, Promise<T>>();
+  private readonly onReview: ((outcome: ReviewOutcome) => void) | null;
 
   constructor(
     private readonly attempts: AuthAttempts | null,
@@ -115,8 +111,6 @@ export class TokenReviews<T> {
     this.refused = new TtlCache(options.maxEntries, options.now);
     this.onReview = options.onReview ?? null;
   }
-
-  private readonly onReview: ((outcome: ReviewOutcome) => void) | null;
 
   /** What `token` was found to be; `review` runs only when nothing is known or pending for it. */
   async get(token: string, client: string | undefined, review: () => Promise<Reviewed<T>>): Promise<T> {

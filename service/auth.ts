@@ -223,13 +223,23 @@ export class KubePeopleAuthenticator implements PeopleAuthenticator {
   private readonly people: TokenReviews<Person>;
   private readonly decisions: TtlCache<boolean>;
 
+  private readonly ttlMs: number;
+
   constructor(
     private readonly kube: KubeAccess,
-    private readonly ttlMs = 30_000,
-    now: () => number = Date.now,
-    limits: { attempts?: AuthAttempts | null; onReview?: (outcome: ReviewOutcome) => void } = {},
+    options: {
+      /** How long a person's token and their access decisions are believed (default 30 s). */
+      ttlMs?: number;
+      now?: () => number;
+      /** The limits on reviews shared with the gates' authentication. */
+      attempts?: AuthAttempts | null;
+      /** Told of every TokenReview's outcome (metrics). */
+      onReview?: (outcome: ReviewOutcome) => void;
+    } = {},
   ) {
-    this.people = new TokenReviews(limits.attempts ?? null, { maxEntries: 1000, now, onReview: limits.onReview });
+    const now = options.now ?? Date.now;
+    this.ttlMs = options.ttlMs ?? 30_000;
+    this.people = new TokenReviews(options.attempts ?? null, { maxEntries: 1000, now, onReview: options.onReview });
     this.decisions = new TtlCache(10_000, now);
   }
 

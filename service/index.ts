@@ -195,7 +195,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
     : new QueryGateIdentifier();
   const peopleAuth: PeopleAuthenticator =
     config.peopleAuth === 'kubernetes'
-      ? new KubePeopleAuthenticator(kube!, undefined, undefined, { attempts, onReview: onReview('people') })
+      ? new KubePeopleAuthenticator(kube!, { attempts, onReview: onReview('people') })
       : new TokenPeopleAuthenticator(options.peopleToken, attempts);
   const podRestarts = new PodRestarter({ kube: config.auth ? kube : null, log, onRestart: () => metrics.podsRestarted.inc() });
   let running = true;
