@@ -122,14 +122,19 @@ describe('deploy/ manifests against the schemas', () => {
 
   it('the Guardian check is advisory and never in guard-service\'s way: Ignore when away, guard-service\'s own writes left out', () => {
     const config = parse(readFileSync(join(deploy, 'guard-webhook.yaml'), 'utf8')).find((o) => o.kind === 'ValidatingWebhookConfiguration')!;
-    expect(config.webhooks).toHaveLength(1);
-    const [w] = config.webhooks;
-    expect(w).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'None', admissionReviewVersions: ['v1'], clientConfig: { service: { name: 'guard-webhook', namespace: 'knative-serving', path: '/validate-guardian' } } });
-    expect(w.timeoutSeconds).toBeLessThanOrEqual(5);
-    expect(w.rules).toEqual([{ apiGroups: ['guard.security.knative.dev'], apiVersions: ['*'], resources: ['guardians'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    expect(config.webhooks).toHaveLength(2);
     // guard-service's service account, as deploy/guard-service.yaml names it.
     const account = parse(readFileSync(join(deploy, 'guard-service.yaml'), 'utf8')).find((o) => o.kind === 'ServiceAccount')!;
-    expect(w.matchConditions[0].expression).toBe(`request.userInfo.username != 'system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}'`);
+    for (const w of config.webhooks) {
+      expect(w).toMatchObject({ failurePolicy: 'Ignore', sideEffects: 'None', admissionReviewVersions: ['v1'], clientConfig: { service: { name: 'guard-webhook', namespace: 'knative-serving', path: '/validate-guardian' } } });
+      expect(w.timeoutSeconds).toBeLessThanOrEqual(5);
+      expect(w.matchConditions[0].expression).toBe(`request.userInfo.username != 'system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}'`);
+    }
+    const [guardians, configMaps] = config.webhooks;
+    expect(guardians.rules).toEqual([{ apiGroups: ['guard.security.knative.dev'], apiVersions: ['*'], resources: ['guardians'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    // Of all ConfigMaps, only the ConfigMap store's Guardians reach it.
+    expect(configMaps.rules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    expect(configMaps.matchConditions[1].expression).toBe("object.metadata.name.startsWith('guardian.') && has(object.data) && 'Guardian' in object.data");
     expect(config.metadata.annotations['cert-manager.io/inject-ca-from']).toBe('knative-serving/guard-webhook-tls');
   });
 });

@@ -165,6 +165,24 @@ describe.skipIf(!hasOpenssl)('guard-webhook over HTTPS', () => {
     expect((await post('/validate-guardian', '{"kind":"AdmissionReview"}')).status).toBe(400);
   });
 
+  it('judges the ConfigMap store\'s Guardians the same way: the spec under data.Guardian', async () => {
+    const configMap = (data: Obj) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'guardian.shop', namespace: 'shop' }, data });
+    const asked = (object: Obj) => review(object, { kind: { group: '', version: 'v1', kind: 'ConfigMap' }, operation: 'UPDATE', name: 'guardian.shop' });
+    const good = await post('/validate-guardian', asked(configMap({ Guardian: JSON.stringify(guardianSpec()), other: 'kept' })));
+    expect(good.json.response.allowed).toBe(true);
+    const broken = guardianSpec();
+    broken.learned.req.method = { set: 5 };
+    for (const [data, reason] of [
+      [{ Guardian: JSON.stringify(broken) }, /ConfigMap shop\/guardian\.shop: .*method/],
+      [{ Guardian: '{"configured": ' }, /ConfigMap shop\/guardian\.shop: data\.Guardian is not JSON/],
+    ] as const) {
+      const r = await post('/validate-guardian', asked(configMap(data)));
+      expect(r.json.response).toMatchObject({ allowed: false, status: { code: 422, message: expect.stringMatching(reason) } });
+    }
+    // A ConfigMap without a Guardian is not the webhook's to judge.
+    expect((await post('/validate-guardian', asked(configMap({ unrelated: 'x' })))).json.response.allowed).toBe(true);
+  });
+
   it('answers a malformed review with an error and no patch', async () => {
     for (const [body, type, status] of [
       ['{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1"}', 'application/json', 400],
