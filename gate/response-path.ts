@@ -125,14 +125,16 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     exchanges.awaitingHead++;
   }
 
-  /** The service answered (or failed): no longer waiting for its head. */
-  private progressed(): void {
+  /** The service answered (or failed): no longer waiting for its head. Returns when (performance.now()). */
+  private progressed(): number {
     const exchanges = this.exchanges;
-    exchanges.upstreamProgressAt = performance.now();
+    const at = performance.now();
+    exchanges.upstreamProgressAt = at;
     if (this.awaiting) {
       this.awaiting = false;
       exchanges.awaitingHead--;
     }
+    return at;
   }
 
   /** Abort the upstream exchange (client gone, response blocked, shutdown). */
@@ -152,10 +154,10 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
-    this.progressed();
+    const at = this.progressed();
     try {
       if (statusCode < 200) return this.informational(statusCode, raw, statusText ?? '');
-      return this.head(statusCode, raw, resume, statusText ?? '');
+      return this.head(statusCode, raw, resume, statusText ?? '', at);
     } catch (err) {
       this.exchanges.fail(this.ex, err);
       return false;
@@ -210,10 +212,11 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     return true;
   }
 
-  private head(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+  /** The final response's head, which arrived at `at` (performance.now()). */
+  private head(statusCode: number, raw: Buffer[], resume: () => void, statusText: string, at: number): boolean {
     const ex = this.ex;
     if (ex.finished) return false;
-    ex.respMs = performance.now() - ex.start;
+    ex.respMs = at - ex.start;
     this.resumeFn = resume;
     this.status = statusCode;
     this.reason = statusText;
