@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/ports.js';
+import { freePorts } from '../support/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = `${root}bin/guard.js`;
@@ -29,7 +29,7 @@ describe.skipIf(!built)('guard gate as a drop-in for the original (needs `npm ru
       req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`seen ${req.url}`));
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
-    [port, admin] = [await freePort(), await freePort()];
+    [port, admin] = await freePorts(2);
     child = spawn(process.execPath, [bin, 'gate'], {
       cwd: root,
       env: {

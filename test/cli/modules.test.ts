@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
-import { freePort } from '../support/ports.js';
+import { freePorts } from '../support/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'guard.js');
@@ -61,7 +61,7 @@ describe.skipIf(!built)('the modules `guard gate` loads (needs `npm run build`)'
     const guardian = core.defaultGuardian();
     writeFileSync(guardianFile, guardian.toWire());
     guardian.dispose();
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const log = join(dir, 'gate-modules.txt');
     const child = spawn(process.execPath, [bin, 'gate'], {
       cwd: root,

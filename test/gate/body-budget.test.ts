@@ -5,10 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
+import { freePorts } from '../support/ports.js';
 import { listenLocal } from '../support/servers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,14 +20,6 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -48,7 +40,7 @@ describe.skipIf(!built)('the gate-wide body budget (needs `npm run build`)', () 
     const listening = await listenLocal(backend);
     cleanups.push(() => listening.close());
 
-    const [port, adminPort] = [await freePort(), await freePort()];
+    const [port, adminPort] = await freePorts(2);
     const child: ChildProcess = spawn(process.execPath, [`${root}bin/guard.js`, 'gate'], {
       env: {
         PATH: process.env.PATH,

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { start } from '../service/api-support.js';
 import { listenLocal } from '../support/servers.js';
-import { freePort } from '../support/ports.js';
+import { freePorts } from '../support/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = `${root}bin/guard.js`;
@@ -50,8 +50,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number,
 
 /** `guard gate` as a child process in front of `upstream`; resolves once /readyz answers 200. */
 async function startGateProcess(upstream: string, extraEnv: Record<string, string> = {}) {
-  const port = await freePort();
-  const adminPort = await freePort();
+  const [port, adminPort] = await freePorts(2);
   const child: ChildProcess = spawn(process.execPath, [bin, 'gate'], {
     cwd: root,
     env: {
