@@ -122,6 +122,27 @@ export async function warmUp(url, gates) {
 }
 
 /**
+ * `run(service)` against a `guard service` process of its own (authentication on through the
+ * stand-in at `kubeconfig`, the CRD store, errors-only log, alert Events off, then `env`) after every
+ * one of `gates` synced once; the process is stopped after, however `run` ended.
+ */
+export async function withWarmService(name, kubeconfig, env, gates, run) {
+  const service = await startGuardService(name, () => ({
+    KUBECONFIG: kubeconfig,
+    GUARD_STORE: 'kube-crd',
+    GUARD_SERVICE_LOG_LEVEL: 'error',
+    GUARD_SERVICE_ALERT_EVENTS: 'false',
+    ...env,
+  }));
+  try {
+    await warmUp(service.url, gates);
+    await run(service);
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
  * Gates syncing at a steady pace, as Guard's gates do (with sync ids, `tag` in them): each every
  * `intervalMs`, staggered over the interval from `started`, until `end` (ms of nowMs). The times
  * of the syncs answered 200 (ms, to the last byte of the answer), and how many were not.

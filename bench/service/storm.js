@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { loadCore } from '../../build/js/core/index.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, machineLine, metric, nowMs, publishBlock, quantile, startGuardService, startStandin, steadySyncs, warmUp } from './processes.js';
+import { cpuSeconds, machineLine, metric, nowMs, publishBlock, quantile, startStandin, steadySyncs, withWarmService } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -75,15 +75,7 @@ const configs = [
 ];
 try {
   for (const config of configs) {
-    const service = await startGuardService(config.name, () => ({
-      KUBECONFIG: kubeconfig,
-      GUARD_STORE: 'kube-crd',
-      GUARD_SERVICE_LOG_LEVEL: 'error',
-      GUARD_SERVICE_ALERT_EVENTS: 'false',
-      ...config.env,
-    }));
-    try {
-      await warmUp(service.url, gates);
+    await withWarmService(config.name, kubeconfig, config.env, gates, async (service) => {
       for (const withStorm of [false, true]) {
         if (!withStorm && config.name === 'unlimited') continue;
         console.log(`${config.name}, ${withStorm ? 'with' : 'without'} the storm: ${SECONDS} s…`);
@@ -93,9 +85,7 @@ try {
           `  quiet gates: ${r.quiet} syncs, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.quietFailed} failed; storm ${r.stormPerSecond.toFixed(1)}/s ${JSON.stringify(r.stormAnswers)}, ${r.unlearned} unlearned; guard-service ${r.cores.toFixed(2)} cores`,
         );
       }
-    } finally {
-      await service.stop();
-    }
+    });
   }
 } finally {
   await standin.close();

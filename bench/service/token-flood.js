@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
 import { loadCore } from '../../build/js/core/index.js';
 import { buildGates } from './gates.js';
-import { cpuSeconds, machineLine, metric, nowMs, publishBlock, quantile, startGuardService, startStandin, steadySyncs, warmUp } from './processes.js';
+import { cpuSeconds, machineLine, nowMs, publishBlock, quantile, startStandin, steadySyncs, withWarmService } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/performance.md');
@@ -91,28 +91,17 @@ const configs = [
 const rows = [];
 try {
   for (const config of configs) {
-    const service = await startGuardService(config.name, () => ({
-      KUBECONFIG: kubeconfig,
-      GUARD_STORE: 'kube-crd',
-      GUARD_SERVICE_LOG_LEVEL: 'error',
-      GUARD_SERVICE_ALERT_EVENTS: 'false',
-      ...config.env,
-    }));
-    try {
-      // Every gate syncs once: its Guardian created, its token reviewed (and so spared by the limits).
-      await warmUp(service.url, quiet);
+    // Every gate synced once before: its Guardian created, its token reviewed (and so spared by the limits).
+    await withWarmService(config.name, kubeconfig, config.env, quiet, async (service) => {
       for (const [flood, addresses] of config.phases) {
         console.log(`${config.name}, flood: ${flood}: ${SECONDS} s…`);
         const r = await phase(service, kube, quiet, addresses);
-        r.refusedUnreviewed = await metric(service.url, 'guard_service_auth_failures_total\\{api="sync",reason="auth_failures"\\}');
         rows.push({ config, flood, addresses, ...r });
         console.log(
           `  quiet gates: ${r.quiet} syncs, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.quietFailed} failed; flood ${r.floodPerSecond.toFixed(0)}/s ${JSON.stringify(r.floodAnswers)}; TokenReviews ${r.reviews} (${r.reviewsPerSecond.toFixed(1)}/s); guard-service ${r.cores.toFixed(2)} cores`,
         );
       }
-    } finally {
-      await service.stop();
-    }
+    });
   }
 } finally {
   await standin.close();
