@@ -460,6 +460,16 @@ export function sync_load(len: i32): i32 {
   return pile == null ? -1 : piles.add(pile!);
 }
 
+/**
+ * Free every object no handle or global reaches. The runtime is the minimal one (docs/abi.md,
+ * "Memory"): it never collects by itself, so the host calls this between calls, when the heap
+ * count it reads from `heap_bytes` has grown enough — never from inside a call, where objects
+ * held only by the core's locals would be freed under it.
+ */
+export function heap_collect(): void {
+  __collect();
+}
+
 /** Live handles, for leak checks in tests and metrics. */
 export function live_handles(): i32 {
   return guardians.live() + piles.live() + sessions.live() + pods.live();

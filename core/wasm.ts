@@ -12,6 +12,11 @@ export interface WasmIoExports {
 }
 
 const encoder = new TextEncoder();
+/**
+ * Garbage the core may hold before the host collects it: as much as it held alive after the last
+ * collection, and at least this (docs/abi.md, "Memory").
+ */
+const MIN_HEAP_GROWTH = 1 << 20;
 /** The core's MAX_IO_BYTES (assembly/io.ts). */
 const MAX_INPUT = 512 << 20;
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -31,9 +36,23 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
    */
   onFault: ((err: Error) => void) | null = null;
 
+  // The core's runtime collects only when asked (assembly/index.ts heap_collect): the host asks
+  // after a call returns, once the bytes held by its objects (`heap_bytes`) passed collectAt.
+  private heap: WebAssembly.Global | null = null;
+  private heapCollect: (() => void) | null = null;
+  private collectAt = MIN_HEAP_GROWTH;
+  /** Calls into the module under way: a collection runs only when none is. */
+  private depth = 0;
+  /** Collections run so far (tests, metrics). */
+  collections = 0;
+
   constructor(instance: WebAssembly.Instance, module: WebAssembly.Module) {
     this.module = module;
     const raw = instance.exports as Record<string, unknown>;
+    if (raw.heap_bytes instanceof WebAssembly.Global && typeof raw.heap_collect === 'function') {
+      this.heap = raw.heap_bytes;
+      this.heapCollect = raw.heap_collect as () => void;
+    }
     const wrapped: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(raw)) {
       wrapped[name] = typeof value === 'function' ? this.guard(value as (...a: number[]) => unknown) : value;
@@ -75,34 +94,89 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
       case 0:
         return () => {
           if (this.faulted) refuse();
-          try { return fn(); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
       case 1:
         return (a: number) => {
           if (this.faulted) refuse();
-          try { return fn(a); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(a); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
       case 2:
         return (a: number, b: number) => {
           if (this.faulted) refuse();
-          try { return fn(a, b); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(a, b); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
       case 3:
         return (a: number, b: number, c: number) => {
           if (this.faulted) refuse();
-          try { return fn(a, b, c); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(a, b, c); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
       case 6:
         return (a: number, b: number, c: number, d: number, e: number, f: number) => {
           if (this.faulted) refuse();
-          try { return fn(a, b, c, d, e, f); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(a, b, c, d, e, f); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
       default:
         return (...args: number[]) => {
           if (this.faulted) refuse();
-          try { return fn(...args); } catch (err) { return fail(err); }
+          let r: unknown;
+          this.depth++;
+          try { r = fn(...args); } catch (err) { this.depth--; return fail(err); }
+          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          return r;
         };
     }
+  }
+
+  /**
+   * Free the core's garbage now (between calls only). The next collection comes once the core
+   * holds as much again as it held alive after this one, and at least MIN_HEAP_GROWTH more.
+   */
+  collect(): void {
+    if (this.heap === null || this.heapCollect === null || this.depth !== 0 || this.faulted) return;
+    this.depth++;
+    try {
+      this.heapCollect();
+    } catch (err) {
+      // A trap while collecting leaves the heap as inconsistent as any other trap.
+      this.faulted = err instanceof Error ? err : new Error(String(err));
+      try {
+        this.onFault?.(this.faulted);
+      } catch {
+        // The owner's recovery failed; the next call reports the fault.
+      }
+      return;
+    } finally {
+      this.depth--;
+    }
+    this.collections++;
+    const live = this.heap.value >>> 0;
+    this.collectAt = live + Math.max(live, MIN_HEAP_GROWTH);
+  }
+
+  /** Bytes held by the core's managed objects, garbage included until the next collection. */
+  heapBytes(): number {
+    return this.heap === null ? 0 : this.heap.value >>> 0;
   }
 
   /** A view of wasm memory, renewed after memory.grow detached the previous one. */

@@ -15,6 +15,7 @@ import { join, basename } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const asc = join(root, 'node_modules', '.bin', 'asc');
 const debug = process.argv.includes('--debug');
+const heapExport = join(root, 'scripts', 'asc-heap-export.mjs');
 const verbose = process.env.GUARD_BUILD_VERBOSE === '1';
 mkdirSync(join(root, 'build'), { recursive: true });
 
@@ -39,7 +40,8 @@ function withoutInfo(text) {
 
 function build({ entry, out }) {
   return new Promise((/** @type {(v?: unknown) => void} */ resolve, reject) => {
-    const args = [entry, '--config', 'asconfig.json', '--target', debug ? 'debug' : 'release', '--outFile', out];
+    // The transform is named by its absolute path: asc resolves a relative one as a package name.
+    const args = [entry, '--config', 'asconfig.json', '--target', debug ? 'debug' : 'release', '--transform', heapExport, '--outFile', out];
     const child = spawn(asc, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c) => (output += c));
