@@ -17,6 +17,11 @@ const encoder = new TextEncoder();
  * collection, and at least this (docs/abi.md, "Memory").
  */
 const MIN_HEAP_GROWTH = 1 << 20;
+/**
+ * The core's largest memory (asconfig.json maximumMemory, 16,384 pages). Near it, garbage is
+ * collected sooner: an allocation the memory cannot grow for traps the core.
+ */
+const MAX_MEMORY = 16384 * 65536;
 /** The core's MAX_IO_BYTES (assembly/io.ts). */
 const MAX_INPUT = 512 << 20;
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -97,7 +102,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
       case 1:
@@ -106,7 +111,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(a); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
       case 2:
@@ -115,7 +120,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(a, b); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
       case 3:
@@ -124,7 +129,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(a, b, c); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
       case 6:
@@ -133,7 +138,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(a, b, c, d, e, f); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
       default:
@@ -142,15 +147,20 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
           let r: unknown;
           this.depth++;
           try { r = fn(...args); } catch (err) { this.depth--; return fail(err); }
-          if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+          this.returned();
           return r;
         };
     }
   }
 
+  /** A call returned: once no other is under way, collect if the heap passed collectAt. */
+  private returned(): void {
+    if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
+  }
   /**
    * Free the core's garbage now (between calls only). The next collection comes once the core
-   * holds as much again as it held alive after this one, and at least MIN_HEAP_GROWTH more.
+   * holds as much again as it held alive after this one (half the room left below MAX_MEMORY when
+   * that is less), and at least MIN_HEAP_GROWTH more.
    */
   collect(): void {
     if (this.heap === null || this.heapCollect === null || this.depth !== 0 || this.faulted) return;
@@ -171,7 +181,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
     }
     this.collections++;
     const live = this.heap.value >>> 0;
-    this.collectAt = live + Math.max(live, MIN_HEAP_GROWTH);
+    this.collectAt = live + Math.max(Math.min(live, (MAX_MEMORY - live) / 2), MIN_HEAP_GROWTH);
   }
 
   /** Bytes held by the core's managed objects, garbage included until the next collection. */
