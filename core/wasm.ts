@@ -157,6 +157,7 @@ export class WasmModule<E extends WasmIoExports = WasmIoExports> {
   private returned(): void {
     if (--this.depth === 0 && this.heap !== null && this.heap.value >>> 0 > this.collectAt) this.collect();
   }
+
   /**
    * Free the core's garbage now (between calls only). The next collection comes once the core
    * holds as much again as it held alive after this one (half the room left below MAX_MEMORY when

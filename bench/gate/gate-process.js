@@ -12,16 +12,21 @@ import { deploymentEnv } from './flags.js';
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const BIN = here('../../bin/guard.js');
 
-/** A port nothing listens on (free a moment ago): `guard gate` takes PORT, not port 0. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
+/**
+ * `n` distinct ports nothing listens on (free a moment ago; `guard gate` takes PORT, not port 0):
+ * all held at once before any is let go, since the kernel may hand a port just closed out again.
+ * @param {number} n
+ * @returns {Promise<number[]>}
+ */
+export async function freePorts(n) {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  await Promise.all(servers.map((s) => new Promise((resolve, reject) => {
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (s.address());
-      s.close(() => resolve(port));
-    });
-  });
+    s.listen(0, '127.0.0.1', () => resolve(undefined));
+  })));
+  const ports = servers.map((s) => /** @type {net.AddressInfo} */ (s.address()).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve(undefined)))));
+  return ports;
 }
 
 /**
@@ -50,7 +55,7 @@ export async function until(check, timeoutMs, what) {
  * @param {string[]} [nodeArgs]
  */
 export async function startGateProcess(upstream, serviceUrl, extraEnv = {}, nodeArgs = []) {
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = await freePorts(2);
   const env = {
     PATH: process.env.PATH,
     ...deploymentEnv(),

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { writeBlock } from './doc-block.js';
 import { deploymentEnv } from './flags.js';
-import { freePort, until } from './gate-process.js';
+import { freePorts, until } from './gate-process.js';
 import { ensureWrk, runWrk } from './wrk.js';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -148,13 +148,13 @@ async function main() {
     const servers = [];
     for (const who of ['pass-through (dispatch)', 'guard gate (uws)']) {
       const profDir = join(dir, who.replace(/\W+/g, '-'));
-      const port = await freePort();
+      const [port, adminPort] = await freePorts(2);
       // --trace-gc-nvp: one line per collection on stdout, read during the server's turns (gcStats).
       const flags = [...deploymentEnv().NODE_OPTIONS.split(' '), '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', '--trace-gc', '--trace-gc-nvp'];
       const child =
         who === 'guard gate (uws)'
           ? spawn(process.execPath, [...flags, here('../../bin/guard.js'), 'gate'], {
-              env: { PATH: process.env.PATH, MALLOC_TRIM_THRESHOLD_: '131072', SERVICE_NAME: 'shop', NAMESPACE: 'bench', PROTECTED_SERVICE: upstream, PORT: String(port), GUARD_ADMIN_PORT: String(await freePort()), GUARD_LISTEN_ADDRESS: '127.0.0.1', GUARDIAN_FILE: join(dir, 'guardian.json'), MONITOR_POD: 'false', USE_CRD: 'false', LOG_LEVEL: 'warn' },
+              env: { PATH: process.env.PATH, MALLOC_TRIM_THRESHOLD_: '131072', SERVICE_NAME: 'shop', NAMESPACE: 'bench', PROTECTED_SERVICE: upstream, PORT: String(port), GUARD_ADMIN_PORT: String(adminPort), GUARD_LISTEN_ADDRESS: '127.0.0.1', GUARDIAN_FILE: join(dir, 'guardian.json'), MONITOR_POD: 'false', USE_CRD: 'false', LOG_LEVEL: 'warn' },
               stdio: ['ignore', 'pipe', 'inherit'],
             })
           : spawn(process.execPath, [...flags, '--input-type=module', '-e', `import { startPassthrough } from ${JSON.stringify(here('./passthrough.js'))}; await startPassthrough(${JSON.stringify(upstream)}, ${port}, 'dispatch'); process.on('SIGINT', () => process.exit(0));`], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { serviceConfig, startService } from '../../build/js/service/index.js';
 import { MIX_CYCLE } from './mix.js';
 import { GATE_ENV, GATE_NODE_FLAGS } from './flags.js';
-import { freePort, until } from './gate-process.js';
+import { freePorts, until } from './gate-process.js';
 import { ensureWrk, runWrk } from './wrk.js';
 import { checkTable, writeBlock } from './doc-block.js';
 
@@ -54,7 +54,7 @@ async function main() {
   const service = await startService(serviceConfig({ port: 0, address: '127.0.0.1', auth: false, peopleAuth: 'token', store: 'file', storeDir: dir, tls: null }), { logger: pino({ level: 'silent' }) });
   const backend = fork(here('./backend.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const backendPort = await new Promise((resolve) => backend.once('message', (/** @type {{ port: number }} */ m) => resolve(m.port)));
-  const [port, adminPort] = [await freePort(), await freePort()];
+  const [port, adminPort] = await freePorts(2);
   const gate = spawn(process.execPath, [bin, 'gate'], {
     env: {
       PATH: process.env.PATH,
