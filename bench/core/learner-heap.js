@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createCore, loadCore } from '../../build/js/core/index.js';
-import { mixedExchange, random } from './traffic.js';
+import { mixedPile } from './traffic.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string' }, compare: { type: 'string' } } });
 const SERVICES = Number(positionals[0] ?? 200);
@@ -25,17 +25,7 @@ function held(core) {
   const services = [];
   const wires = [];
   for (let i = 0; i < SERVICES; i++) {
-    const rnd = random(1000 + i);
-    const pile = core.newPile();
-    for (let k = 0; k < 1000; k++) {
-      const x = mixedExchange(rnd);
-      const s = core.newSession();
-      s.profileRequest(x.req);
-      s.profileResponse(x.resp);
-      s.profileEnvelop(x.ms[0], x.ms[1]);
-      pile.add(s);
-      s.dispose();
-    }
+    const pile = mixedPile(core, 1000 + i, 1000);
     const guardian = core.defaultGuardian();
     guardian.learn(pile);
     if (wires.length < 8) wires.push(pile.toWire());

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { loadCore, Section } from '../../build/js/core/index.js';
-import { random, getRequest, postRequest, mixedExchange } from './traffic.js';
+import { random, getRequest, postRequest, mixedPile as mixedPileOf } from './traffic.js';
 import { exchangeCases, interleaved } from './exchange.js';
 
 const DOC = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
@@ -48,18 +48,7 @@ function learnedGuardian(make, seed) {
 
 /** The realistic mix of PILE_SIZE full exchanges (request, response, envelope) as one pile. */
 function mixedPile(seed) {
-  const rnd = random(seed);
-  const pile = core.newPile();
-  for (let i = 0; i < PILE_SIZE; i++) {
-    const x = mixedExchange(rnd);
-    const s = core.newSession();
-    s.profileRequest(x.req);
-    s.profileResponse(x.resp);
-    s.profileEnvelop(x.ms[0], x.ms[1]);
-    pile.add(s);
-    s.dispose();
-  }
-  return pile;
+  return mixedPileOf(core, seed, PILE_SIZE);
 }
 
 /** Decide one request and return the decision string ("" = allowed), for the report. */

@@ -146,3 +146,26 @@ export function mixedExchange(rnd) {
   if (r < 0.8) return { req: pageRequest(rnd), resp: htmlResponse(rnd), ms: [int(rnd, 1, 40), int(rnd, 50, 900)] };
   return { req: postRequest(rnd), resp: jsonResponse(rnd, rnd() < 0.95 ? 201 : 409, int(rnd, 60, 200)), ms: [int(rnd, 10, 200), int(rnd, 10, 250)] };
 }
+
+/**
+ * A pile of `size` full exchanges (request, response, envelope) of the realistic mix, profiled by
+ * `core` on one reused session (the caller disposes the pile).
+ * @param {import('../../build/js/core/index.js').Core} core
+ * @param {number} seed
+ * @param {number} size
+ */
+export function mixedPile(core, seed, size) {
+  const rnd = random(seed);
+  const pile = core.newPile();
+  const session = core.newSession();
+  for (let i = 0; i < size; i++) {
+    const x = mixedExchange(rnd);
+    session.reset();
+    session.profileRequest(x.req);
+    session.profileResponse(x.resp);
+    session.profileEnvelop(x.ms[0], x.ms[1]);
+    pile.add(session);
+  }
+  session.dispose();
+  return pile;
+}

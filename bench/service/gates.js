@@ -1,6 +1,6 @@
 // The simulated gates of the guard-service benchmarks: who they are and the sync message each
 // sends, a pile of sessions of the core benchmark's realistic mix built once with the core.
-import { random, mixedExchange } from '../core/traffic.js';
+import { mixedPile } from '../core/traffic.js';
 
 /**
  * `gates` gates, `podsPerService` per service, spread over `namespaces`; each pile holds `sessions`
@@ -11,18 +11,7 @@ export function buildGates(core, { gates, podsPerService, namespaces, sessions }
   const out = [];
   for (let g = 0; g < gates; g++) {
     const service = Math.floor(g / podsPerService);
-    const rnd = random(1000 + g);
-    const pile = core.newPile();
-    const session = core.newSession();
-    for (let i = 0; i < sessions; i++) {
-      const x = mixedExchange(rnd);
-      session.reset();
-      session.profileRequest(x.req);
-      session.profileResponse(x.resp);
-      session.profileEnvelop(x.ms[0], x.ms[1]);
-      pile.add(session);
-    }
-    session.dispose();
+    const pile = mixedPile(core, 1000 + g, sessions);
     const wire = pile.toWire();
     pile.dispose();
     const ns = `bench-ns-${service % namespaces}`;
