@@ -11,7 +11,7 @@ import { lastLearned, modeOf, readiness } from '../../ui/src/mode.js';
 import { fieldsOf, getAt, setAt, deleteAt, summarize, summarizeValue } from '../../ui/src/rules-model.js';
 import { describeCaps, describeRoute, describeRouteNames, describeSlack, policyOf, routeRows, slackProblem, withPolicy } from '../../ui/src/routes-model.js';
 import { readPasted, tryRecords } from '../../ui/src/try-request.js';
-import { cidrFromText, cidrText, describeByteRanges, describeHosts, describeLimit, flagChars, hostProblem, limitCode, limitInterval, unicodeBlocks } from '../../ui/src/units.js';
+import { cidrFromText, cidrText, describeByteRanges, describeHosts, describeSeconds, describeLimit, flagChars, hostProblem, limitCode, limitInterval, unicodeBlocks } from '../../ui/src/units.js';
 
 const core = loadCore();
 const letters = { one: 'letter', many: 'letters' };
@@ -110,6 +110,33 @@ describe('human units', () => {
     expect(result('203.0.113.77')).not.toMatch(/ClientIp/);
     expect(result('198.51.100.7')).toMatch(/ClientIp:\[IP 198\.51\.100\.7 not allowed/);
     g.dispose();
+  });
+
+  it('timing limits in seconds, and from a minute on in minutes, hours or days too', () => {
+    expect(describeSeconds(0)).toBe('under 1 s');
+    expect(describeSeconds(limitCode(1))).toBe('up to 1 s');
+    expect(describeSeconds(limitCode(30))).toBe('up to 31 s'); // 30 and 31 are one step of Guard's counts
+    expect(describeSeconds(limitCode(59))).toBe('up to 59 s');
+    expect(describeSeconds(limitCode(60))).toBe('up to 63 s (1 min 3 s)');
+    expect(describeSeconds(limitCode(240))).toBe('up to 255 s (4 min 15 s)');
+    expect(describeSeconds(limitCode(3600))).toBe('up to 3,695 s (about 1 h 1 min)');
+    expect(describeSeconds(limitCode(86_000))).toBe('up to 90,095 s (about 1 day 1 h)');
+    expect(describeSeconds(254)).toBe('up to 1,015,791 s (about 11 days 18 h)');
+    expect(describeSeconds(255)).toBe('any time');
+    // What the core learns from exchanges that took 2.4 s to answer and 4 min 10 s to end.
+    const pile = core.newPile();
+    const s = core.newSession();
+    s.profileRequest({ method: 'GET', path: '/report', headers: [] });
+    s.profileEnvelop(2400, 250_000);
+    pile.add(s);
+    s.dispose();
+    const g = core.defaultGuardian();
+    g.learn(pile);
+    pile.dispose();
+    const envelop = JSON.parse(g.toWire()).learned.envelop;
+    g.dispose();
+    const fields = fieldsOf('envelop', envelop);
+    expect(fields.map((f) => `${f.label}: ${summarize(f, envelop[f.key])}`)).toEqual(['Time to the response: up to 2 s', 'Time to the end of the exchange: up to 255 s (4 min 15 s)']);
   });
 });
 

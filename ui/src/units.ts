@@ -59,12 +59,31 @@ export function limitMax(code: number): number {
   return limitInterval(code)[1];
 }
 
-/** Seconds as a Limit of the envelope: "up to 3 s". */
+/**
+ * Seconds as a Limit of the envelope: "up to 3 s"; from a minute on also in minutes, hours or days
+ * ("up to 255 s (4 min 15 s)"), since a count of seconds in the thousands says little to a person.
+ */
 export function describeSeconds(code: number): string {
   if (code <= 0) return 'under 1 s';
   const [, hi] = limitInterval(code);
   if (hi === Infinity) return 'any time';
-  return `up to ${formatCount(hi)} s`;
+  return hi < 60 ? `up to ${hi} s` : `up to ${formatCount(hi)} s (${clockDuration(hi)})`;
+}
+
+const CLOCK_UNITS: ReadonlyArray<[number, Noun]> = [
+  [86_400, { one: 'day', many: 'days' }],
+  [3600, { one: 'h', many: 'h' }],
+  [60, { one: 'min', many: 'min' }],
+  [1, { one: 's', many: 's' }],
+];
+
+/** Whole seconds in their two largest units: "4 min 15 s", "2 h", "about 11 days 18 h" (the rest dropped). */
+function clockDuration(seconds: number): string {
+  const amounts = CLOCK_UNITS.map(([size], i) => Math.floor((i === 0 ? seconds : seconds % CLOCK_UNITS[i - 1][0]) / size));
+  const first = amounts.findIndex((a) => a > 0);
+  const shown = [first, first + 1].filter((i) => i < amounts.length && amounts[i] > 0).map((i) => `${amounts[i]} ${plural(amounts[i], CLOCK_UNITS[i][1])}`);
+  const dropped = amounts.slice(first + 2).some((a) => a > 0);
+  return `${dropped ? 'about ' : ''}${shown.join(' ')}`;
 }
 
 /** Byte sizes of a content-length bit length: 0 → [0,0]; n → [2^(n−1), 2^n − 1]. */
