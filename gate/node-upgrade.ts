@@ -12,7 +12,7 @@ import type { HeaderLine } from '../core/index.js';
 import type { AbortListener, ClientResponse, WritableListener } from './client-response.js';
 import type { Exchange } from './exchange.js';
 import { failedChain, type Exchanges } from './exchanges.js';
-import { forwardHeaders } from './request-path.js';
+import { forwardHeaders, newFraming, readFraming, refusedRepeated } from './request-path.js';
 
 const MAX_HEAD = 16 * 1024;
 
@@ -161,6 +161,8 @@ export interface NodeUpgradeSettings {
 export class NodeUpgradePath {
   /** Joined connections (the client's side), closed at shutdown. */
   private readonly joined = new Set<Duplex>();
+  /** The framing of the upgrade request being checked (read before the next one arrives). */
+  private readonly framing = newFraming();
 
   constructor(
     private readonly exchanges: Exchanges,
@@ -173,6 +175,9 @@ export class NodeUpgradePath {
     ex.upstream = { abort: () => handshake.abort() };
     client.onAbort(ex);
     if (!exchanges.admit(ex)) return;
+    // The checks of any request head: a repeated single-valued field (two Host or Authorization
+    // lines) is refused before anything is decided or sent to the service.
+    if (refusedRepeated(ex, readFraming(ex.headers, this.framing), exchanges)) return;
     if (!ex.validTarget) return exchanges.answer(ex, 400, 'guard-gate: invalid request target\n', true);
     if (!exchanges.decideRequest(ex, undefined, undefined)) return;
     exchanges.approveRequest(ex, () => {

@@ -61,7 +61,65 @@ export function forwardHeaders(ex: Exchange, contentLength: number | null): stri
   return out;
 }
 
+/** What the gate reads of a request head's framing fields, read once by readFraming. */
+export interface Framing {
+  /** The Content-Length line's value, or null without one. */
+  contentLength: string | null;
+  /** A Transfer-Encoding line is present. */
+  chunked: boolean;
+  /** The Content-Encoding lines' values (a list: joined, never refused as repeated). */
+  encodings: string[];
+  /** The first field of SINGLE_VALUED (Content-Encoding excepted) that came on two lines, or null. */
+  repeated: string | null;
+}
+
+/** A Framing to fill again and again (readFraming runs to completion before the next request's). */
+export function newFraming(): Framing {
+  return { contentLength: null, chunked: false, encodings: [], repeated: null };
+}
+
+/**
+ * The framing fields of `headers`, and the first single-valued field repeated, in one pass and into
+ * `out` (no allocation per request unless the request carries Content-Encoding). Every path a request
+ * head takes — plain requests and both listeners' upgrades — reads it here, so none of them forwards
+ * a head whose repeated lines parsers read differently.
+ */
+export function readFraming(headers: readonly HeaderLine[], out: Framing): Framing {
+  out.contentLength = null;
+  out.chunked = false;
+  out.repeated = null;
+  if (out.encodings.length > 0) out.encodings = [];
+  let seen = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const k = headers[i]![0];
+    const bit = SINGLE_VALUED.get(k);
+    if (bit === undefined) continue;
+    if ((seen & bit) !== 0 && k !== 'content-encoding') out.repeated ??= k;
+    seen |= bit;
+    const v = headers[i]![1];
+    if (k === 'content-length') out.contentLength = v;
+    else if (k === 'transfer-encoding') out.chunked = true;
+    else if (k === 'content-encoding') out.encodings.push(v);
+  }
+  return out;
+}
+
+/**
+ * Refuse (400, the connection closed) an exchange whose head `framing` found a repeated single-valued
+ * field in; true when it was refused. The request body, if any, is not read.
+ */
+export function refusedRepeated(ex: Exchange, framing: Framing, exchanges: Exchanges): boolean {
+  if (framing.repeated === null) return false;
+  ex.client.discardBody();
+  exchanges.stats.repeatedFieldRefusals++;
+  exchanges.answer(ex, 400, `guard-gate: repeated ${framing.repeated} header\n`, true);
+  return true;
+}
+
 export class RequestPath {
+  /** The framing of the request being checked (filled by readFraming, read before the next one). */
+  private readonly framing = newFraming();
+
   constructor(
     private readonly exchanges: Exchanges,
     private readonly upstream: Dispatcher,
@@ -82,28 +140,8 @@ export class RequestPath {
 
     // Framing: never forward a request whose length is ambiguous (uWS itself drops CL+TE), nor one
     // with two lines of a field that has one value: parsers disagree on which line counts.
-    const headers = ex.headers;
-    let cl: string | null = null;
-    let te = false;
-    let encodings: string[] | null = null;
-    let seen = 0;
-    let repeated: string | null = null;
-    for (let i = 0; i < headers.length; i++) {
-      const k = headers[i]![0];
-      const bit = SINGLE_VALUED.get(k);
-      if (bit === undefined) continue;
-      if ((seen & bit) !== 0) repeated ??= k;
-      seen |= bit;
-      const v = headers[i]![1];
-      if (k === 'content-length') cl = v;
-      else if (k === 'transfer-encoding') te = true;
-      else if (k === 'content-encoding') (encodings ??= []).push(v);
-    }
-    if (repeated !== null && repeated !== 'content-encoding') {
-      client.discardBody();
-      exchanges.stats.repeatedFieldRefusals++;
-      return exchanges.answer(ex, 400, `guard-gate: repeated ${repeated} header\n`, true);
-    }
+    const { contentLength: cl, chunked: te, encodings } = readFraming(ex.headers, this.framing);
+    if (refusedRepeated(ex, this.framing, exchanges)) return;
     if ((cl !== null && te) || (cl !== null && !DIGITS.test(cl.trim()))) {
       client.discardBody();
       return exchanges.answer(ex, 400, 'guard-gate: ambiguous request framing\n', true);
@@ -131,7 +169,7 @@ export class RequestPath {
     if (!analyse || (length !== null && length > maxBody)) return this.streamUninspected(ex, length, analyse);
     // A compressed body is buffered as it came (the limit applies to those bytes), decoded for
     // analysis only, and forwarded as it came.
-    this.readAnalysed(ex, length, encodings === null ? NO_CODINGS : contentCodings(encodings));
+    this.readAnalysed(ex, length, encodings.length === 0 ? NO_CODINGS : contentCodings(encodings));
   }
 
   /**

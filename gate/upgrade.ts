@@ -8,7 +8,7 @@ import type { UwsClientResponse } from './client-response.js';
 import type { Exchange } from './exchange.js';
 import { failedChain, type Exchanges } from './exchanges.js';
 import { HOP_BY_HOP } from './header-text.js';
-import { forwardHeaders } from './request-path.js';
+import { forwardHeaders, newFraming, readFraming, refusedRepeated } from './request-path.js';
 import type { CompleteUpgrade } from './uws.js';
 import { openServiceSocket, type RelayData } from './websocket.js';
 
@@ -21,6 +21,9 @@ export interface UpgradeSettings {
 }
 
 export class UpgradePath {
+  /** The framing of the upgrade request being checked (read before the next one arrives). */
+  private readonly framing = newFraming();
+
   constructor(
     private readonly exchanges: Exchanges,
     private readonly settings: UpgradeSettings,
@@ -34,8 +37,11 @@ export class UpgradePath {
     ex.upstream = { abort: () => handshake.abort() };
     client.onAbort(ex);
     if (!exchanges.admit(ex)) return;
-    const bodyFraming = ex.headers.some(([k, v]) => (k === 'content-length' && v.trim() !== '0') || k === 'transfer-encoding');
-    if (bodyFraming) return exchanges.answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
+    // The checks of any request head: a repeated single-valued field (two Host or Authorization
+    // lines) is refused before anything is decided or sent to the service.
+    const framing = readFraming(ex.headers, this.framing);
+    if (refusedRepeated(ex, framing, exchanges)) return;
+    if ((framing.contentLength !== null && framing.contentLength.trim() !== '0') || framing.chunked) return exchanges.answer(ex, 400, 'guard-gate: an upgrade request has no body\n', true);
     if (!ex.validTarget) return exchanges.answer(ex, 400, 'guard-gate: invalid request target\n', true);
     if (!exchanges.decideRequest(ex, undefined, undefined)) return;
     exchanges.approveRequest(ex, () => {
