@@ -64,10 +64,6 @@ export class Exchanges {
   received = 0;
   /** No new exchange is begun (503) once the proxy is closing. */
   closing = false;
-  /** Requests forwarded whose response head has not arrived yet. */
-  awaitingHead = 0;
-  /** performance.now() of the last response head (or failure) from the service. */
-  upstreamProgressAt = performance.now();
   readonly log: Logger;
 
   constructor(

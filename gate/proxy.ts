@@ -16,6 +16,7 @@ import { RequestPath } from './request-path.js';
 import { SHUTTING_DOWN } from './response-path.js';
 import { canonicalPath, canonicalQuery, type QueryForm } from './request-target.js';
 import { UpgradePath } from './upgrade.js';
+import { UpstreamProgress } from './upstream-progress.js';
 import type { Listening } from './listener.js';
 import { headerLines, listenNode, peerOf } from './node-listener.js';
 import { NodeUpgradePath, SocketClientResponse } from './node-upgrade.js';
@@ -126,8 +127,9 @@ export interface ProxyHandle {
   /** What the gate refused or left out so far, and the body bytes it holds now (read when scraped). */
   stats(): GateStats;
   /**
-   * Requests wait for the service and none of its answers arrived for longer than the upstream
-   * headers timeout: the pool is wedged (a reason for /readyz), else null.
+   * Requests wait for the service and it answered none of them (nor any other) for longer than the
+   * upstream headers timeout — failures and timeouts are no answer: the pool is wedged (a reason
+   * for /readyz), else null. Ready again once the service answers, or nothing waits.
    */
   upstreamStalled(): string | null;
   /** Stop listening, wait up to drainMs for in-flight exchanges, then close everything. */
@@ -151,8 +153,6 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const upstream = new URL(opts.upstream);
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`invalid upstream: ${opts.upstream}`);
 
-  // No answer from the service for this long while requests wait for one: the upstream is wedged.
-  const stallMs = opts.headersTimeoutMs ?? 30_000;
   const pool = new Pool(upstream.origin, {
     // An exchange in flight may hold a connection for as long as it streams (server-sent events):
     // as many as the exchanges let in, so that long streams never starve short requests.
@@ -194,6 +194,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     budget: new BodyBudget(opts.bodyBudget ?? 64 * MiB),
     maxResponseHead: opts.maxResponseHeadSize ?? 64 * 1024,
     holdMs: opts.responseHoldMs ?? 100,
+    // No answer from the service for longer than a response head may take while requests wait: wedged.
+    progress: new UpstreamProgress(opts.headersTimeoutMs ?? 30_000),
   } as const;
   const requests = new RequestPath(exchanges, pool, limits);
   const upgrades = new UpgradePath(exchanges, {
@@ -282,10 +284,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     },
     idle: (timeoutMs) => exchanges.idle(timeoutMs),
     stats: () => ({ ...exchanges.stats, bodyBudgetRefusals: limits.budget.refusals, bodyBytesHeld: limits.budget.held }),
-    upstreamStalled: () => {
-      const quiet = performance.now() - exchanges.upstreamProgressAt;
-      return exchanges.awaitingHead > 0 && quiet > stallMs ? `${exchanges.awaitingHead} requests wait for the service, which has not answered for ${Math.round(quiet / 1000)} s` : null;
-    },
+    upstreamStalled: () => limits.progress.stalled(),
     async close(drainMs = 5_000): Promise<void> {
       if (exchanges.closing) return;
       exchanges.closing = true;

@@ -15,6 +15,7 @@ import { HOP_BY_HOP, responseHeaderName, responseTypes, safeReason, statusLine }
 import { isAnalysable } from './media-type.js';
 import type { ChainVerdict } from './plugins.js';
 import { digitsValue, latin1 } from './recent-text.js';
+import type { UpstreamProgress } from './upstream-progress.js';
 
 const NO_CODINGS: readonly string[] = Object.freeze([]);
 
@@ -71,6 +72,8 @@ export interface ResponseLimits {
    * decided on its head, then relayed as it comes, its body not profiled.
    */
   holdMs: number;
+  /** Requests waiting for the service and its last answer (the readiness check of a wedged pool). */
+  progress: UpstreamProgress;
 }
 
 /** Why the gate aborted an upstream exchange (never shown to a client). */
@@ -113,7 +116,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   /** Ends the hold of a response without a declared length (stream()). */
   private holdTimer: NodeJS.Timeout | null = null;
 
-  /** Counted in Exchanges.awaitingHead until the response head (or a failure) arrives. */
+  /** Counted as waiting in limits.progress until the response head (or a failure) arrives. */
   private awaiting = true;
 
   constructor(
@@ -122,17 +125,15 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
     private readonly ex: Exchange,
     private readonly body: Buffer | Readable | null,
   ) {
-    exchanges.awaitingHead++;
+    limits.progress.sent();
   }
 
-  /** The service answered (or failed): no longer waiting for its head. Returns when (performance.now()). */
-  private progressed(): number {
-    const exchanges = this.exchanges;
+  /** The service answered: no longer waiting for its head. Returns when (performance.now()). */
+  private answered(): number {
     const at = performance.now();
-    exchanges.upstreamProgressAt = at;
     if (this.awaiting) {
       this.awaiting = false;
-      exchanges.awaitingHead--;
+      this.limits.progress.headArrived(at);
     }
     return at;
   }
@@ -154,7 +155,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
-    const at = this.progressed();
+    const at = this.answered();
     try {
       if (statusCode < 200) return this.informational(statusCode, raw, statusText ?? '');
       return this.head(statusCode, raw, resume, statusText ?? '', at);
@@ -175,6 +176,7 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
 
   onComplete(trailers: (Buffer | string)[] | null): void {
     this.upstreamDone = true;
+    this.limits.progress.completed();
     if (trailers && trailers.length > 1) this.trailerLines = trailerLines(trailers);
     try {
       this.complete();
@@ -184,7 +186,11 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   }
 
   onError(err: Error): void {
-    this.progressed();
+    // Not progress: a headers timeout fires at the stall threshold itself.
+    if (this.awaiting) {
+      this.awaiting = false;
+      this.limits.progress.gaveUp();
+    }
     try {
       this.failed(err);
     } catch (err2) {
