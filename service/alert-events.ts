@@ -10,10 +10,16 @@
 // counts still add up. Waiting aggregates are bounded; beyond the bound the oldest is dropped and
 // counted. Events expire on the API server (its --event-ttl, 1 h by default): they are the
 // recent history, not an archive.
+//
+// An Event names its Guardian by uid too: `kubectl describe` selects Events by
+// involvedObject.uid when the object has one, so an Event without it would not be listed. The uid
+// comes from the store (the Guardians watch keeps it current; one read when a Guardian is not known
+// yet). A Guardian deleted and created again is another object: its alerts go to new Events.
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
+import type { GuardianStore, GuardianWatchEvent } from '../store/index.js';
 import type { AlertStore, RestoredAlert, ServiceFilter, SyncAlert } from './alerts.js';
 import { TokenBuckets } from './token-buckets.js';
 
@@ -24,6 +30,8 @@ export interface AlertEventsOptions {
   api: CoreV1Api;
   /** The kind of object a Guardian is in the store (`Guardian`, or `ConfigMap` named guardian.<service>). */
   objectKind: 'Guardian' | 'ConfigMap';
+  /** Where a Guardian's uid is read when the watch (onStoreChange) has not told it yet. */
+  guardians?: Pick<GuardianStore, 'get'>;
   /** Event writes a Guardian may make at once (default 25, the kubelet's burst). */
   burst?: number;
   /** One more write per this many ms (default 5000). */
@@ -52,12 +60,16 @@ interface Known {
   name: string;
   count: number;
   firstTimestamp: string;
+  /** The uid of the object the Event names ('' if none yet): another object's alerts get a new Event. */
+  uid: string;
 }
 
 export class AlertEvents {
-  private readonly o: Required<Omit<AlertEventsOptions, 'api' | 'objectKind' | 'clock' | 'log'>> & AlertEventsOptions;
+  private readonly o: Required<Omit<AlertEventsOptions, 'api' | 'objectKind' | 'guardians' | 'clock' | 'log'>> & AlertEventsOptions;
   private readonly waiting = new Map<string, Aggregate>();
   private readonly known = new Map<string, Known>();
+  /** Guardians' uids by namespace/service, from the store's watch and reads. */
+  private readonly uids = new Map<string, string>();
   private readonly buckets: TokenBuckets;
   private readonly writing = new Set<string>();
   private timer: Timer | null = null;
@@ -120,7 +132,7 @@ export class AlertEvents {
       if (!saved || !service || (include && !include(namespace, service))) continue;
       const alert = { decision: saved.decision, time: Math.floor(at / 1000), level: saved.level, count: e.count ?? 1 };
       // Later repeats keep aggregating into the same Event.
-      this.remember(keyOf(namespace, service, alert), { name: e.metadata?.name ?? '', count: e.count ?? 1, firstTimestamp: String(e.firstTimestamp ?? new Date(at).toISOString()) });
+      this.remember(keyOf(namespace, service, alert), { name: e.metadata?.name ?? '', count: e.count ?? 1, firstTimestamp: String(e.firstTimestamp ?? new Date(at).toISOString()), uid: e.involvedObject?.uid ?? '' });
       if (at < before) entries.push({ namespace, service, pod: saved.pod, alert, receivedAt: at });
     }
     return alerts.restoreAll(entries);
@@ -165,6 +177,13 @@ export class AlertEvents {
     await Promise.all(writes);
   }
 
+  /** A Guardian seen by the store's watch: its uid, current (a Guardian created again has a new one). */
+  onStoreChange(event: GuardianWatchEvent): void {
+    const key = `${event.guardian.namespace}/${event.guardian.service}`;
+    this.uids.delete(key);
+    if (event.type === 'put' && event.guardian.uid) this.rememberUid(key, event.guardian.uid);
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
@@ -196,11 +215,31 @@ export class AlertEvents {
     return this.buckets.take(guardian) === 0;
   }
 
+  /** The Guardian's uid: as the watch last told it, else read once; '' while it does not exist (or cannot be read). */
+  private async uidOf(namespace: string, service: string): Promise<string> {
+    const key = `${namespace}/${service}`;
+    const cached = this.uids.get(key);
+    if (cached !== undefined || !this.o.guardians) return cached ?? '';
+    try {
+      const uid = (await this.o.guardians.get(namespace, service))?.uid ?? '';
+      // Not there yet (the learner creates it): asked again at the next write, which the rate limit bounds.
+      if (uid) this.rememberUid(key, uid);
+      return uid;
+    } catch (err) {
+      // The Event is still written, without the uid: `kubectl get events` shows it.
+      this.o.log.debug({ err, namespace, service }, "could not read the Guardian's uid for its Events");
+      return '';
+    }
+  }
+
   private async write(agg: Aggregate): Promise<void> {
     const now = new Date();
+    const uid = await this.uidOf(agg.namespace, agg.service);
     const known = this.known.get(agg.key);
     try {
-      if (known) {
+      // An Event written before its Guardian existed (alerts come before the first learning creates
+      // it) is adopted by it: the uid is added, as legacy Events allow.
+      if (known && (known.uid === uid || known.uid === '')) {
         try {
           // A JSON patch (client-node's default patch type): the count, the time, the last occurrence.
           await this.o.api.patchNamespacedEvent({
@@ -211,9 +250,11 @@ export class AlertEvents {
               { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
               { op: 'replace', path: '/message', value: messageOf(agg) },
               { op: 'add', path: `/metadata/annotations/${ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: annotationOf(agg) },
+              ...(uid && !known.uid ? [{ op: 'add', path: '/involvedObject/uid', value: uid }] : []),
             ],
           });
           known.count += agg.count;
+          known.uid = uid;
           this.counts.aggregated++;
           return;
         } catch (err) {
@@ -234,6 +275,7 @@ export class AlertEvents {
           kind: this.o.objectKind,
           namespace: agg.namespace,
           name: objectName(this.o.objectKind, agg.service),
+          ...(uid ? { uid } : {}),
         },
         reason: `${agg.level}Alert`.slice(0, 128),
         message: messageOf(agg),
@@ -244,12 +286,18 @@ export class AlertEvents {
         lastTimestamp: now,
       };
       const created = await this.o.api.createNamespacedEvent({ namespace: agg.namespace, body: event });
-      this.remember(agg.key, { name: created.metadata?.name ?? event.metadata.name!, count: agg.count, firstTimestamp: now.toISOString() });
+      this.remember(agg.key, { name: created.metadata?.name ?? event.metadata.name!, count: agg.count, firstTimestamp: now.toISOString(), uid });
       this.counts.created++;
     } catch (err) {
       this.counts.failed++;
       this.o.log.warn({ err, namespace: agg.namespace, service: agg.service }, 'could not record an alert as a Kubernetes Event; it is kept in memory');
     }
+  }
+
+  private rememberUid(key: string, uid: string): void {
+    this.uids.delete(key);
+    this.uids.set(key, uid);
+    if (this.uids.size > this.o.maxKnown) this.uids.delete(this.uids.keys().next().value!);
   }
 
   private remember(key: string, known: Known): void {

@@ -137,7 +137,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   // Alerts survive a restart: as Events with a Kubernetes store, in a rotated log with the file store.
   const alertEvents =
     kube && config.store !== 'file' && config.alertEvents
-      ? new AlertEvents({ api: kube.core, objectKind: config.store === 'kube-crd' ? 'Guardian' : 'ConfigMap', burst: config.alertEvents.burst, refillMs: config.alertEvents.refillMs, clock, log })
+      ? new AlertEvents({ api: kube.core, objectKind: config.store === 'kube-crd' ? 'Guardian' : 'ConfigMap', guardians: store, burst: config.alertEvents.burst, refillMs: config.alertEvents.refillMs, clock, log })
       : null;
   const alertLog = config.store === 'file' && ownStore ? new AlertLog({ dir: config.storeDir, maxBytes: config.alertLog.maxBytes, keep: config.alertLog.keep, log }) : null;
 
@@ -203,7 +203,11 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   const syncLimit = config.syncLimit ? new SyncLimit({ ...config.syncLimit, clock }) : null;
   const ctx: ServiceContext = { config, core, store, learner, alerts, alertRecorders, gateAuth, peopleAuth, podRestarts, syncLimit, replicas, metrics, log, clock, startedAt: Date.now(), learnerRunning: () => running };
 
-  const watch = store.watch((event) => learner.onStoreChange(event));
+  const watch = store.watch((event) => {
+    learner.onStoreChange(event);
+    // The Guardians' uids, which their Events name.
+    alertEvents?.onStoreChange(event);
+  });
   learner.start(1000);
 
   let certificate: CertificateWatch | null = null;

@@ -239,7 +239,8 @@ export abstract class KubeGuardianStore<O extends KubeObjectLike> implements Gua
     const name = this.objects.objectName(service);
     const where = this.objects.describe(namespace, name);
     const spec = canonicalSpec(this.core, this.objects.specOf(object, where), where);
-    return { namespace, service, spec, resourceVersion: String(object.metadata?.resourceVersion ?? '') };
+    const uid = (object.metadata as { uid?: unknown } | undefined)?.uid;
+    return { namespace, service, spec, resourceVersion: String(object.metadata?.resourceVersion ?? ''), ...(typeof uid === 'string' && uid ? { uid } : {}) };
   }
 
   private storedOrReport(object: O): StoredGuardian | null {

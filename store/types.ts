@@ -54,6 +54,11 @@ export interface StoredGuardian {
   spec: GuardianSpecJson;
   /** Opaque: compare for equality only. */
   resourceVersion: string;
+  /**
+   * The Kubernetes object's metadata.uid (kube stores only): what an Event about the Guardian names
+   * so that `kubectl describe` lists it (service/alert-events.ts).
+   */
+  uid?: string;
 }
 
 export type GuardianWatchEvent =

@@ -85,6 +85,43 @@ describe('alerts as Kubernetes Events on the Guardian', () => {
     }
     const after = kube.state.listObjects('events', 'shop').filter((e) => e.reason === 'SessionAlert');
     expect(after.map((e) => e.count)).toEqual([7]);
+    // Written before the first learning created the Guardian, the Event had no uid; its next repeat
+    // named the Guardian's, so `kubectl describe` (which selects by uid too) lists it now.
+    const uid = kube.state.getObject('guardians', 'shop', 'cart')!.metadata.uid;
+    expect((after[0]!.involvedObject as { uid?: string }).uid).toBe(uid);
+  });
+
+  it('names the Guardian by its uid, so the selector kubectl describe uses finds the alerts; a Guardian created again gets new Events', async () => {
+    const kube = await standin();
+    const token = gate(kube, 'shop', 'cart-1', { app: 'cart' });
+    const control = { alert: true, block: false, learn: true, force: false, auto: false };
+    const created = () => kube.state.putObject('guardians', { metadata: { name: 'cart', namespace: 'shop' }, spec: { samples: 0, control } }).metadata.uid!;
+    const first = created();
+    const events = kube.kubeConfig().makeApiClient(CoreV1Api);
+    // `kubectl describe guardian cart -n shop`: the object's name, namespace, kind and, as it has one, uid.
+    const described = async (uid: string) =>
+      (await events.listNamespacedEvent({ namespace: 'shop', fieldSelector: `involvedObject.name=cart,involvedObject.namespace=shop,involvedObject.kind=Guardian,involvedObject.uid=${uid}` })).items.map(
+        (e) => `${e.reason} ${e.count} ${e.involvedObject.uid}`,
+      );
+
+    const service = await kubeService(kube);
+    expect((await sync(service.url, token, syncBody(1, { alerts: [alert('badHeader', 2)] }))).status).toBe(200);
+    await service.close();
+    expect(await described(first)).toEqual([`SessionAlert 2 ${first}`]);
+
+    // Deleted and created again (another object, another uid) while guard-service was down.
+    kube.state.removeObject('guardians', 'shop', 'cart');
+    const second = created();
+    expect(second).not.toBe(first);
+    const again = await kubeService(kube);
+    try {
+      expect((await sync(again.url, token, syncBody(1, { alerts: [alert('badHeader', 1)] }))).status).toBe(200);
+    } finally {
+      await again.close();
+    }
+    // The same decision, but not aggregated into the old object's Event: describe shows each its own.
+    expect(await described(second)).toEqual([`SessionAlert 1 ${second}`]);
+    expect(await described(first)).toEqual([`SessionAlert 2 ${first}`]);
   });
 
   it('keeps an alert flood within the Event rate limit, the counts still adding up', async () => {
