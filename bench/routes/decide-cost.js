@@ -1,0 +1,80 @@
+// What a route table of realistic size adds to decide, for bench:core (bench/core/run.js): two
+// Guardians learned from the generated corpus (bench/routes/corpus.js) as guard-service learns —
+// one with its route table, one the same without (caps routes 0) — and decide(Req|ReqBody) of
+// fresh normal requests on profiled sessions against each, to be timed interleaved.
+import { Section } from '../../build/js/core/index.js';
+import { toRequestFields, toTrafficRecord } from '../../build/js/cli/traffic-record.js';
+import { generateCorpus } from './corpus.js';
+
+const REQ = Section.Req | Section.ReqBody;
+const PILE = 1000;
+const SESSIONS = 256;
+const BODY_POLICY = { maxBody: 1024 * 1024 };
+
+/**
+ * Sections the bookshop's endpoints are repeated under for a larger table: `/shop/books/{id}`,
+ * `/outlet/books/{id}`, … — words, so each section's endpoints are routes of their own.
+ */
+const SECTIONS = ['shop', 'outlet', 'library', 'kids', 'press', 'school', 'club', 'gifts', 'rare', 'audio'];
+
+const fields = (r) => toRequestFields(toTrafficRecord(r), BODY_POLICY);
+
+/** A Guardian learned from `requests` in piles of PILE through the wire form, as guard-service learns. */
+function learn(core, requests, caps) {
+  const guardian = core.defaultGuardian();
+  const pile = core.newPile();
+  const flush = () => {
+    const wire = core.parsePile(pile.toWire());
+    guardian.learn(wire, caps);
+    wire.dispose();
+    pile.clear();
+  };
+  requests.forEach((req, i) => {
+    const s = core.newSession();
+    s.profileRequest(req);
+    pile.add(s);
+    s.dispose();
+    if ((i + 1) % PILE === 0) flush();
+  });
+  if (pile.count > 0) flush();
+  pile.dispose();
+  guardian.control = { alert: true, block: true, learn: true, force: false, auto: true };
+  return guardian;
+}
+
+/**
+ * The corpus's Guardians with and without a route table, and a decide of each on the same profiled
+ * sessions (fresh normal requests both allow, cycled). `sections` 1 keeps the corpus's 10 endpoints;
+ * more repeats them under that many path prefixes, each request under one of them at random.
+ */
+export function routeTableCase(core, sections = 1) {
+  const { train, test } = generateCorpus();
+  let k = 0;
+  const place = (r) => (sections > 1 ? { ...r, path: `/${SECTIONS[k++ % sections]}${r.path}` } : r);
+  const requests = train.map((r) => fields(place(r)));
+  const withRoutes = learn(core, requests, {});
+  const withoutRoutes = learn(core, requests, { routes: 0 });
+  const routes = Object.keys(JSON.parse(withRoutes.toWire()).learned.routes ?? {}).length;
+
+  const sessions = [];
+  for (const t of test) {
+    if (t.label !== 'normal' || sessions.length === SESSIONS) continue;
+    const s = core.newSession();
+    s.profileRequest(fields(place(t.record)));
+    if (s.decide(withRoutes, REQ) === 0 && s.decide(withoutRoutes, REQ) === 0) sessions.push(s);
+    else s.dispose();
+  }
+  let at = 0;
+  let sink = 0;
+  const decideWith = (guardian) => () => {
+    sink ^= sessions[at].decide(guardian, REQ);
+    at = (at + 1) % sessions.length;
+  };
+  return {
+    routes,
+    sessions: sessions.length,
+    with: decideWith(withRoutes),
+    without: decideWith(withoutRoutes),
+    sink: () => sink,
+  };
+}
