@@ -182,8 +182,15 @@ export class RequestPath {
     const client = ex.client;
     const body = new StreamedBody(client);
     ex.stream = body;
+    // As in readAnalysed: an exception here is the gate's own failure, thrown into the listener's read
+    // (uWS or a stream event, where nothing would end the exchange): it ends the exchange once, here.
     client.onData((chunk, last) => {
-      if (!ex.finished) body.offer(chunk, last);
+      if (ex.finished) return;
+      try {
+        body.offer(chunk, last);
+      } catch (err) {
+        this.exchanges.fail(ex, err);
+      }
     });
     if (!this.exchanges.decideRequest(ex, undefined, analysed ? 'TooLargeBody' : undefined)) {
       body.destroy();
