@@ -13,9 +13,11 @@ function hexValue(c: number): number {
  * The request path as the core profiles it and logs and alerts show it: percent-decoded once, then
  * re-encoded canonically —
  * `%`, `?`, `#`, controls, space and non-ASCII bytes as %XX, everything else literal. An encoded
- * slash or dot becomes a real one: `/shop/..%2fadmin` is decided (and forwarded) as
- * `/shop/../admin`. Dot segments are kept, not resolved: they are evidence the Guardian decides on
- * (resolving them would let `/shop/../../etc/passwd` pass as an in-pattern `/etc/passwd`).
+ * slash or dot becomes a real one in this form: `/shop/..%2fadmin` is profiled, decided and logged as
+ * `/shop/../admin`, while the service receives the path as the client sent it (`/shop/..%2fadmin`,
+ * which decodes to those bytes) — this form is never forwarded. Dot segments are kept, not resolved:
+ * they are evidence the Guardian decides on (resolving them would let `/shop/../../etc/passwd` pass as
+ * an in-pattern `/etc/passwd`).
  * null when the target is not a valid origin-form path (an absolute-form or `*` target, an invalid
  * escape, a raw control or non-ASCII character). A path without `%` is returned as it is.
  */
