@@ -3,10 +3,13 @@
 // upstream connection, so that requests queue behind each other and each times out in turn. The
 // gate reports not ready while requests wait and the service answered none of them for longer than
 // that timeout — the timeouts themselves are no answer — and ready again once it answers.
+// And GUARD_SHUTDOWN_DELAY: after close() (what SIGTERM runs, cli/gate.ts) /readyz says 503 while
+// requests are still served for the delay; then the listener closes and in-flight requests drain.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
+import { performance } from 'node:perf_hooks';
+import { Agent, Client, request } from 'undici';
 import { loadCore } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
 import type { GateHandle } from '../../gate/index.js';
@@ -125,5 +128,68 @@ describe('/readyz and a service that stops answering', () => {
     const timeouts = gate.lines.filter((l: LoggedLine) => l.msg === 'upstream unavailable' && l.fields.code === 'UND_ERR_HEADERS_TIMEOUT');
     expect(timeouts).toHaveLength(2);
     expect(timeouts[0]!.fields.reason).toBe('the service sent no response head in time (GUARD_UPSTREAM_HEADERS_TIMEOUT)');
+  }, 20_000);
+});
+
+describe('GUARD_SHUTDOWN_DELAY', () => {
+  it('after close(): not ready (503) but serving new connections for the delay, then no new connection, and the request in flight drains with 200', async () => {
+    const backend = await silenceableBackend();
+    const gate = await checkedGate(
+      gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, monitorPod: false, protectedService: backend.url, shutdownDelay: 1 }),
+      { core, podName: 'shop-1', drainMs: 10_000 },
+      { quiet: true },
+    );
+    cleanups.push(() => gate.close());
+    /** A request on a connection of its own (the listener must accept it). */
+    const fresh = async (path: string) => {
+      const client = new Client(`http://127.0.0.1:${gate.port}`);
+      try {
+        const r = await request(`http://127.0.0.1:${gate.port}${path}`, { dispatcher: client });
+        return { status: r.statusCode, body: await r.body.text() };
+      } finally {
+        await client.destroy();
+      }
+    };
+    expect(await readyz(gate)).toEqual({ status: 200, body: 'ready\n' });
+
+    // A request in flight at the service when the shutdown begins.
+    backend.silent = true;
+    const inFlight = fresh('/long');
+    await backend.arrivedAt(1);
+    backend.silent = false;
+
+    // The delay ends when the gate closes its proxy (stops listening, then drains): seen here.
+    const proxy = gate.proxy;
+    const closeProxy = proxy.close.bind(proxy);
+    let delayEnded!: () => void;
+    const drainBegan = new Promise<void>((resolve) => {
+      delayEnded = resolve;
+    });
+    proxy.close = (drainMs?: number) => {
+      const closing = closeProxy(drainMs);
+      delayEnded();
+      return closing;
+    };
+    const t0 = performance.now();
+    let closed = false;
+    const closing = gate.close().then(() => {
+      closed = true;
+    });
+    expect(await readyz(gate)).toEqual({ status: 503, body: 'not ready: shutting down\n' });
+    // Kubernetes still sends requests until it removed the endpoint: they are answered.
+    expect(await fresh('/during-delay')).toEqual({ status: 200, body: '{"ok":true}' });
+    expect(await readyz(gate)).toEqual({ status: 503, body: 'not ready: shutting down\n' });
+
+    // After the delay the listener closes: a new connection is refused, the request in flight is not cut.
+    await drainBegan;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1_000);
+    await expect(fresh('/after-delay')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(gate.proxy.inFlight).toBe(1);
+    expect(closed).toBe(false);
+
+    backend.answerHeld();
+    expect(await inFlight).toEqual({ status: 200, body: '{"ok":true}' });
+    await closing;
+    expect(closed).toBe(true);
   }, 20_000);
 });
