@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.js';
-import { gateConfig } from '../../gate/config.js';
+import { gateConfig, type GateConfig } from '../../gate/config.js';
 import type { GateHandle } from '../../gate/index.js';
 import { checkedGate, checkGateInvariants } from './invariants.js';
 
@@ -33,8 +33,8 @@ function tcpTable(remotes: string[]): string {
 
 const normal = { path: '/items/3?id=3', headers: { host: 'shop.example', accept: 'application/json' } };
 
-/** A blocking Guardian that learned the normal request (served in under a second; the response section left unlearned, so not enforced) with the pod talking to 1.1.1.1. */
-function blockingGuardian(): string {
+/** A blocking Guardian (alerting only with `block` false) that learned the normal request (served in under a second; the response section left unlearned, so not enforced) with the pod talking to 1.1.1.1. */
+function blockingGuardian(block = true): string {
   const learner = core.defaultGuardian();
   const pod = core.profilePod({ tcp: tcpTable(['1.1.1.1']) });
   const session = core.newSession();
@@ -44,23 +44,25 @@ function blockingGuardian(): string {
   session.finish(learner, true, 5, 5, pile);
   const g = core.defaultGuardian();
   g.learn(pile);
-  g.control = { alert: true, block: true, learn: false, force: false, auto: true };
+  g.control = { alert: true, block, learn: false, force: false, auto: true };
   const wire = g.toWire();
   for (const o of [learner, pod, session, pile, g]) o.dispose();
   return wire;
 }
 
-async function backend(): Promise<{ url: string; aborted: () => number; slowNext: () => void }> {
+async function backend(): Promise<{ url: string; aborted: () => number; slowNext: (answerAfterMs?: number) => void }> {
   let aborted = 0;
-  let slow = false;
+  let slow: number | null = null;
   const server: Server = createServer((req, res) => {
     req.resume();
-    if (slow) {
-      slow = false;
-      // Never answers on its own: only the gate's cancellation ends it.
+    if (slow !== null) {
+      const after = slow;
+      slow = null;
+      // Never answers on its own (or only after `after` ms): the gate's cancellation ends it first.
       res.on('close', () => {
         if (!res.writableEnded) aborted++;
       });
+      if (Number.isFinite(after)) setTimeout(() => !res.destroyed && res.end('{"ok":"late"}'), after).unref();
       return;
     }
     res.setHeader('content-type', 'application/json');
@@ -68,10 +70,11 @@ async function backend(): Promise<{ url: string; aborted: () => number; slowNext
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, aborted: () => aborted, slowNext: () => void (slow = true) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, aborted: () => aborted, slowNext: (answerAfterMs = Infinity) => void (slow = answerAfterMs) };
 }
 
-async function setup() {
+/** `settings`: the gate's settings as its environment gives them (GUARD_POD_BLOCK: podBlock, GUARD_INFLIGHT_TICK: inFlightTick). */
+async function setup(settings: Partial<GateConfig> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'guard-enforce-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const proc = join(dir, 'proc');
@@ -82,14 +85,14 @@ async function setup() {
   const svc = await backend();
   const start = async (): Promise<GateHandle> => {
     const g = await checkedGate(
-      gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, guardServiceUrl: null, useCrd: false, guardianFile, protectedService: svc.url, monitorPod: true, podMonitorInterval: 1 }),
+      gateConfig({ serviceName: 'shop', namespace: 'default', port: 0, adminPort: 0, guardServiceUrl: null, useCrd: false, guardianFile, protectedService: svc.url, monitorPod: true, podMonitorInterval: 1, ...settings }),
       { core, podName: 'shop-1', procDir: proc, drainMs: 500 },
       { quiet: false },
     );
     cleanups.push(() => g.close());
     return g;
   };
-  return { proc, svc, start };
+  return { proc, svc, start, guardianFile };
 }
 
 async function get(gate: GateHandle, path = normal.path): Promise<{ status: number; text: string }> {
@@ -151,5 +154,55 @@ describe('pod-level enforcement', () => {
     expect(await metric(gate, 'guard_gate_cancelled_in_flight_total')).toBe(1);
     // A fast request still passes.
     expect((await get(gate)).status).toBe(200);
+  }, 30_000);
+
+  it('GUARD_POD_BLOCK=false: a compromised pod is reported but its requests are judged as usual, none refused or alerted for it', async () => {
+    const { proc, start } = await setup({ podBlock: false });
+    const gate = await start();
+    expect((await get(gate)).status).toBe(200);
+
+    await writeFile(join(proc, 'tcp'), tcpTable(['1.1.1.1', '203.0.113.9']));
+    await until(async () => (await metric(gate, 'guard_gate_pod_compromised')) === 1, 'the pod to be compromised');
+    for (let i = 0; i < 3; i++) expect((await get(gate)).status).toBe(200);
+    expect(await metric(gate, 'guard_gate_pod_blocks_total')).toBe(0);
+    expect(await metric(gate, 'guard_gate_pod_alerted_requests_total')).toBe(0);
+    // As usual: what the blocking Guardian never learned is still refused, on its own merits.
+    const unlearned = await get(gate, '/admin/users?drop=1');
+    expect(unlearned.status).toBe(403);
+    expect(unlearned.text).not.toContain('compromised');
+  }, 30_000);
+
+  it('a compromised pod whose Guardian is switched to alert only serves its requests, each alerting', async () => {
+    const { proc, start, guardianFile } = await setup();
+    const gate = await start();
+    await writeFile(join(proc, 'tcp'), tcpTable(['1.1.1.1', '203.0.113.9']));
+    await until(async () => (await metric(gate, 'guard_gate_pod_compromised')) === 1, 'the pod to be compromised');
+    expect((await get(gate)).status).toBe(403);
+
+    // People switch the Guardian to alert only (here its file, re-read at the next sync).
+    await writeFile(guardianFile, blockingGuardian(false));
+    await gate.syncNow();
+    for (let i = 0; i < 3; i++) expect((await get(gate)).status).toBe(200);
+    expect(await metric(gate, 'guard_gate_pod_alerted_requests_total')).toBe(3);
+    // Only the one request before the switch was refused; the pod stays compromised until it restarts.
+    expect(await metric(gate, 'guard_gate_pod_blocks_total')).toBe(1);
+    expect(await metric(gate, 'guard_gate_pod_compromised')).toBe(1);
+  }, 30_000);
+
+  it('GUARD_INFLIGHT_TICK=0: a request over the learned service time is not cancelled in flight; the service answers it', async () => {
+    const { svc, start } = await setup({ inFlightTick: 0 });
+    const gate = await start();
+    expect((await get(gate)).status).toBe(200);
+    // Over the learned time (under a second) for 2.5 s: with the tick, cancelled after one to two.
+    svc.slowNext(2_500);
+    const started = performance.now();
+    const slow = await get(gate);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2_400);
+    expect(svc.aborted()).toBe(0);
+    expect(await metric(gate, 'guard_gate_cancelled_in_flight_total')).toBe(0);
+    // Judged when it ends: the response already relayed, the long envelope is an alert.
+    expect(slow.status, slow.text).toBe(200);
+    expect(slow.text).toContain('late');
+    expect(await metric(gate, 'guard_gate_alerts_total\\{level="Session"\\}')).toBe(1);
   }, 30_000);
 });
