@@ -47,6 +47,8 @@ export interface ProxyStats {
   podBlocked: number;
   /** Request bodies over the limit, decided with the fault TooLargeBody (streamed uninspected when allowed). */
   oversizeBodies: number;
+  /** Request bodies over the limit refused (413) under GUARD_OVERSIZE=refuse. */
+  oversizeRefusals: number;
   /** Requests the node listener's parser refused (400, 408, 431) before they reached the gate. */
   malformedRefusals: number;
   /** 1xx responses of the service the listener could not relay (uWS; HTTP/1.0 clients). */
@@ -56,7 +58,7 @@ export interface ProxyStats {
 }
 
 export class Exchanges {
-  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, oversizeRefusals: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
   private readonly inFlight = new InFlight<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];

@@ -164,7 +164,7 @@ export class RequestPath {
     }
     if (analyse && length !== null && length > maxBody && oversize === 'refuse') {
       client.discardBody();
-      return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
+      return this.refuseOversize(ex, true);
     }
     if (!analyse || (length !== null && length > maxBody)) return this.streamUninspected(ex, length, analyse);
     // A compressed body is buffered as it came (the limit applies to those bytes), decoded for
@@ -216,7 +216,7 @@ export class RequestPath {
       if (!bb.push(chunk)) return this.overBudget(ex);
       if (bb.len > maxBody) {
         // A chunked body over the limit (a declared one was handled before reading).
-        if (this.limits.oversize === 'refuse') return exchanges.answer(ex, 413, 'guard-gate: request body too large\n', true);
+        if (this.limits.oversize === 'refuse') return this.refuseOversize(ex, true);
         exchanges.stats.oversizeBodies++;
         if (!exchanges.decideRequest(ex, undefined, 'TooLargeBody')) return;
         const s = new StreamedBody(client);
@@ -243,6 +243,13 @@ export class RequestPath {
     });
   }
 
+  /** A body over GUARD_MAX_BODY under GUARD_OVERSIZE=refuse: 413, logged and counted, since the Guardian never saw it. */
+  private refuseOversize(ex: Exchange, closeConnection: boolean): void {
+    this.exchanges.stats.oversizeRefusals++;
+    this.exchanges.log.info?.({ requestId: ex.id, method: ex.method, path: ex.path, maxBody: this.limits.maxBody }, 'request body over GUARD_MAX_BODY refused (GUARD_OVERSIZE=refuse)');
+    this.exchanges.answer(ex, 413, 'guard-gate: request body too large\n', closeConnection);
+  }
+
   /** The gate holds as many body bytes as it may: the client is told to come back (the body is not read on). */
   private overBudget(ex: Exchange): void {
     this.exchanges.answer(ex, 503, 'guard-gate: too many request bodies held at once; retry shortly\n', true, 1);
@@ -253,7 +260,7 @@ export class RequestPath {
     if (ex.finished) return;
     // Decoded over the limit: as a plain body over the limit (the whole body was read, so the
     // connection stays usable).
-    if (analysed.fault === FAULT_TOO_LARGE && this.limits.oversize === 'refuse') return this.exchanges.answer(ex, 413, 'guard-gate: request body too large\n');
+    if (analysed.fault === FAULT_TOO_LARGE && this.limits.oversize === 'refuse') return this.refuseOversize(ex, false);
     if (this.exchanges.decideRequest(ex, analysed.body, analysed.fault)) this.approveAndForward(ex, original, original.length);
   }
 
