@@ -206,8 +206,10 @@ export class NodeUpgradePath {
     const socket = secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
     socket.setTimeout(this.settings.connectTimeoutMs, () => socket.destroy(new Error('connect timeout')));
     socket.once('connect', () => socket.setTimeout(0));
+    // Only the upgrade request's head now. Bytes the client sent past it (`head`) wait for the
+    // service's 101: a service that refuses the upgrade and keeps the connection would read them as
+    // a pipelined request the gate never decided. (A WebSocket client sends nothing before the 101.)
     socket.write(`${text}\r\n`, 'latin1');
-    if (head.length > 0) socket.write(head);
     const answer = await readAnswer(socket, this.settings.handshakeTimeoutMs, signal);
     if (ex.aborted || ex.finished) {
       if (typeof answer !== 'string') answer.socket.destroy();
@@ -240,6 +242,7 @@ export class NodeUpgradePath {
     const down = client.handOver();
     // The service's 101 as it sent it (its Sec-WebSocket-Accept answers the client's own key).
     down.write(answer.raw);
+    if (head.length > 0) answer.socket.write(head);
     join(down, answer.socket, this.joined);
     this.settings.onUpgraded?.();
     exchanges.finish(ex);

@@ -5,6 +5,7 @@
 // reaches it, and a raw one every byte (uWS itself refuses two Host lines, as many services do not);
 // the clients are undici's WebSocket and raw sockets (for heads no client library sends).
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'undici';
@@ -40,6 +41,8 @@ beforeAll(async () => {
  * each upgrade head with a 101 (the accept computed from its key), so a forwarded head shows up.
  */
 const rawHeads: string[] = [];
+/** Emits 'data' with everything a connection of the raw service received so far. */
+const rawData = new EventEmitter();
 let rawService: net.Server;
 const rawSockets = new Set<net.Socket>();
 
@@ -49,13 +52,17 @@ beforeAll(async () => {
     socket.on('close', () => rawSockets.delete(socket));
     socket.on('error', () => {});
     let got = '';
+    let answered = false;
     const at = rawHeads.push('') - 1;
     socket.on('data', (d) => {
       got += d.toString('latin1');
       rawHeads[at] = got;
-      const end = got.indexOf('\r\n\r\n');
+      rawData.emit('data', got);
       const key = /\r\nsec-websocket-key: *([^\r]*)/i.exec(got)?.[1];
-      if (end < 0 || key === undefined || got.length > end + 4) return;
+      if (answered || !got.includes('\r\n\r\n') || key === undefined) return;
+      answered = true;
+      // Upgrades to /refuse are answered as a service without WebSockets does: 404, connection kept.
+      if (got.startsWith('GET /refuse')) return void socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     });
@@ -69,13 +76,16 @@ afterAll(async () => {
   await new Promise((r) => rawService.close(r));
 });
 
-/** A raw upgrade request with `lines` after the request line; the answer's status and body (0 when cut). */
-function rawUpgrade(port: number, target: string, lines: string[]): Promise<{ status: number; text: string }> {
+/**
+ * A raw upgrade request with `lines` after the request line, and `then` in the same write; the
+ * answer's status and text (0 when cut).
+ */
+function rawUpgrade(port: number, target: string, lines: string[], then = ''): Promise<{ status: number; text: string }> {
   const head =
     `GET ${target} HTTP/1.1\r\n${lines.map((l) => `${l}\r\n`).join('')}` +
     `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
   return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1', () => c.write(head));
+    const c = net.connect(port, '127.0.0.1', () => c.write(head + then));
     let got = '';
     const settle = (): void => {
       c.destroy();
@@ -150,5 +160,38 @@ describe.each(['uws', 'node'] as const)('upgrade request heads on the %s listene
     expect(await echoes(`ws://127.0.0.1:${gate.port}/live?a=1;b=2&c=%G1&d=4`)).toBe(true);
     expect(reached.at(-1)!.url).toBe('/live?d=4');
     expect(gate.stats().queryPiecesDropped).toBe(dropped + 5);
+  });
+});
+
+describe('bytes a client sends right after its upgrade request, on the node listener', () => {
+  let gate: ProxyHandle;
+  beforeAll(async () => {
+    gate = await checkedProxy(
+      { port: 0, host: '127.0.0.1', listener: 'node', core, getGuardian: () => core.defaultGuardian(), upstream: `http://127.0.0.1:${(rawService.address() as net.AddressInfo).port}` },
+      { quiet: true },
+    );
+  });
+  afterAll(() => gate.close(500));
+
+  test('never reach a service that refused the upgrade (a pipelined request the gate did not decide)', async () => {
+    const smuggled = 'DELETE /admin/users HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0\r\n\r\n';
+    const r = await rawUpgrade(gate.port, '/refuse', ['Host: shop.example'], smuggled);
+    expect(r.status).toBe(404);
+    expect(rawHeads.at(-1)).toMatch(/^GET \/refuse HTTP\/1\.1\r\n/);
+    expect(rawHeads.at(-1)).not.toContain('DELETE');
+  });
+
+  test('reach the service once it accepted the upgrade, after its head', async () => {
+    const early = new Promise<string>((resolve) => {
+      const onData = (got: string): void => {
+        if (!got.includes('early bytes')) return;
+        rawData.off('data', onData);
+        resolve(got);
+      };
+      rawData.on('data', onData);
+    });
+    const r = await rawUpgrade(gate.port, '/chat', ['Host: shop.example'], 'early bytes');
+    expect(r.status).toBe(101);
+    expect(await early).toMatch(/\r\n\r\nearly bytes$/);
   });
 });
