@@ -9,7 +9,9 @@ export type InjectErrorCode =
   | 'GUARD_INJECT_NO_PORT'
   | 'GUARD_INJECT_NAME'
   | 'GUARD_INJECT_CONFLICT'
-  | 'GUARD_INJECT_RECORD';
+  | 'GUARD_INJECT_RECORD'
+  | 'GUARD_INJECT_H2C'
+  | 'GUARD_INJECT_GATE_MISSING';
 
 export class InjectError extends Error {
   readonly code: InjectErrorCode;

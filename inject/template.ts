@@ -2,16 +2,19 @@
 // moves to a port the gate reaches on 127.0.0.1 (told by PORT), the app's probes follow it, the
 // token volume and a service label are added. Every change is recorded (changes.ts) in the
 // template's annotation, which makes injection idempotent and its reversal exact.
-import { Changes, get, isObject, parseUndo, undo, type Json, type JsonObject } from './changes.js';
+import { Changes, get, isObject, parseUndo, undo, type Json, type JsonObject, type UndoOp } from './changes.js';
 import { InjectError } from './errors.js';
 import { CA_VOLUME, caVolume, DEFAULT_ADMIN_PORT, GATE_CONTAINER, gateContainer, MIN_GRACE_SECONDS, TOKEN_VOLUME, tokenVolume, type GateSpec } from './gate-container.js';
+import { refuseH2c } from './protocol.js';
 
-/** The annotation that carries the undo record: its presence means "injected". */
+/** The annotation that carries the undo record: with the gate container it names, "injected". */
 export const RECORD_ANNOTATION = 'guard.security.knative.dev/injected';
 /** The pod label guard-service names a gate's service by (GUARD_SERVICE_LABELS in deploy/). */
 export const SERVICE_LABEL = 'guard.security.knative.dev/service';
 /** Chooses the serving port (a name or a number) when the template declares several. */
 export const PORT_ANNOTATION = 'guard.security.knative.dev/port';
+/** The app's new port (what --app-port says), for the webhook too: an app that cannot move says where it listens. */
+export const APP_PORT_ANNOTATION = 'guard.security.knative.dev/app-port';
 /** Knative's default container port, and the ports its queue-proxy reserves. */
 const KNATIVE_DEFAULT_PORT = 8080;
 const KNATIVE_RESERVED = [8008, 8012, 8013, 8022, 9090, 9091];
@@ -32,9 +35,36 @@ export interface TemplateTarget {
   extraEnv: ReadonlyArray<[string, string]>;
 }
 
+export type InjectionState = 'not injected' | 'injected' | 'gate missing';
+
+/** The undo record of the template's annotation, or null when there is none or it is not one guard inject wrote. */
+function recordOf(template: JsonObject): UndoOp[] | null {
+  const text = get(template, ['metadata', 'annotations', RECORD_ANNOTATION]);
+  if (typeof text !== 'string') return null;
+  try {
+    const record = JSON.parse(text) as { v?: unknown; undo?: unknown };
+    return record.v === 1 ? parseUndo(record.undo) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Injected means the record annotation and the containers it added are there. An update that
+ * replaced the containers list and kept the annotations (`kubectl apply` of a Knative Service, a
+ * JSON merge patch, `kubectl replace`) leaves the record without its gate: the pods would run
+ * unguarded, so that template counts as "gate missing", to be injected again.
+ */
+export function injectionState(template: JsonObject): InjectionState {
+  if (typeof get(template, ['metadata', 'annotations', RECORD_ANNOTATION]) !== 'string') return 'not injected';
+  const containers = get(template, ['spec', 'containers']);
+  const present = new Set(Array.isArray(containers) ? containers.filter(isObject).map((c) => c.name) : []);
+  const added = (recordOf(template) ?? []).flatMap((op) => (op.op === 'unappend' && op.path.join('.') === 'spec.containers' ? [op.name] : []));
+  return [GATE_CONTAINER, ...added].every((name) => present.has(name)) ? 'injected' : 'gate missing';
+}
+
 export function isInjected(template: JsonObject): boolean {
-  const annotations = get(template, ['metadata', 'annotations']);
-  return isObject(annotations) && typeof annotations[RECORD_ANNOTATION] === 'string';
+  return injectionState(template) === 'injected';
 }
 
 interface Serving {
@@ -44,6 +74,7 @@ interface Serving {
   port: number;
   name: string | null;
   protocol: string | null;
+  appProtocol: string | null;
 }
 
 function containersOf(template: JsonObject, where: string): JsonObject[] {
@@ -63,7 +94,14 @@ function servingPort(template: JsonObject, containers: JsonObject[], t: Template
   const choice = t.port ?? (get(template, ['metadata', 'annotations', PORT_ANNOTATION]) as string | undefined);
   const all = containers.flatMap((c, ci) =>
     portsOf(c)
-      .map((p, pi) => ({ container: ci, entry: pi, port: p.containerPort as number, name: typeof p.name === 'string' ? p.name : null, protocol: typeof p.protocol === 'string' ? p.protocol : null }))
+      .map((p, pi) => ({
+        container: ci,
+        entry: pi,
+        port: p.containerPort as number,
+        name: typeof p.name === 'string' ? p.name : null,
+        protocol: typeof p.protocol === 'string' ? p.protocol : null,
+        appProtocol: typeof p.appProtocol === 'string' ? p.appProtocol : null,
+      }))
       .filter((p) => (p.protocol ?? 'TCP') === 'TCP' && Number.isInteger(p.port)),
   );
   if (choice !== undefined && choice !== '') {
@@ -71,7 +109,7 @@ function servingPort(template: JsonObject, containers: JsonObject[], t: Template
     const matches = all.filter((p) => (number !== null ? p.port === number : p.name === choice));
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0 && number !== null && number > 0 && number < 65536 && containers.length === 1) {
-      return { container: 0, entry: -1, port: number, name: null, protocol: null };
+      return { container: 0, entry: -1, port: number, name: null, protocol: null, appProtocol: null };
     }
     throw new InjectError('GUARD_INJECT_PORT', `${t.where}: ${matches.length === 0 ? 'no' : 'more than one'} container port matches ${JSON.stringify(choice)}${containers.length > 1 && number !== null ? ' (with several containers, declare the port on the app container)' : ''}`);
   }
@@ -79,7 +117,7 @@ function servingPort(template: JsonObject, containers: JsonObject[], t: Template
     // Knative: the one container that declares a port serves; with one container, 8080 by default.
     const declaring = containers.map((c, i) => [c, i] as const).filter(([c]) => portsOf(c).length > 0);
     if (declaring.length === 1) return all.find((p) => p.container === declaring[0]![1]) ?? fail();
-    if (declaring.length === 0 && containers.length === 1) return { container: 0, entry: -1, port: KNATIVE_DEFAULT_PORT, name: null, protocol: null };
+    if (declaring.length === 0 && containers.length === 1) return { container: 0, entry: -1, port: KNATIVE_DEFAULT_PORT, name: null, protocol: null, appProtocol: null };
     return fail();
   }
   if (all.length === 1) return all[0]!;
@@ -102,9 +140,67 @@ function freePort(used: Set<number>, from: number): number {
   return p;
 }
 
+/** The app's new port: --app-port, or the template's annotation. */
+function appPortOf(template: JsonObject, t: TemplateTarget): number | undefined {
+  if (t.appPort !== undefined) return t.appPort;
+  const text = get(template, ['metadata', 'annotations', APP_PORT_ANNOTATION]);
+  if (text === undefined) return undefined;
+  const n = typeof text === 'string' && /^\d{1,5}$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= 65535)) throw new InjectError('GUARD_INJECT_PORT', `${t.where}: the annotation ${APP_PORT_ANNOTATION} must be a port number from 1 to 65535, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 /** Inject the gate into `template`. Returns false when it already carries it (nothing changed). */
 export function injectTemplate(template: JsonObject, t: TemplateTarget): boolean {
-  if (isInjected(template)) return false;
+  const state = injectionState(template);
+  if (state === 'injected') return false;
+  if (state === 'gate missing') return injectAgain(template, t);
+  return injectFresh(template, t);
+}
+
+/**
+ * The record is there but its gate is gone: what the record shows is still there of ours (its
+ * annotation, the token and CA volumes as added, the service label it set, the grace period it
+ * raised) goes, and the template is injected as new. Nothing changes when that fails: the refusal
+ * says the gate is missing, why it cannot be added again, and what to do.
+ */
+function injectAgain(template: JsonObject, t: TemplateTarget): boolean {
+  const copy = structuredClone(template);
+  const ops = recordOf(copy) ?? [];
+  // Members the record shows were absent before guard inject: ours to take away when left empty.
+  const addedByUs = (...path: string[]) => ops.some((op) => op.op === 'remove' && JSON.stringify(op.path) === JSON.stringify(path));
+  const spec = get(copy, ['spec']);
+  if (isObject(spec) && Array.isArray(spec.volumes)) {
+    const ours = [tokenVolume(), caVolume()].map((v) => JSON.stringify(v));
+    spec.volumes = spec.volumes.filter((v) => !ours.includes(JSON.stringify(v)));
+    if (spec.volumes.length === 0 && addedByUs('spec', 'volumes')) delete spec.volumes;
+  }
+  // The grace period guard inject raised, still at what it set: the one before comes back.
+  const grace = ops.find((op) => op.op === 'restore' && op.path.join('.') === 'spec.terminationGracePeriodSeconds');
+  if (isObject(spec) && grace?.op === 'restore' && spec.terminationGracePeriodSeconds === MIN_GRACE_SECONDS) spec.terminationGracePeriodSeconds = grace.value;
+  const metadata = get(copy, ['metadata']) as JsonObject;
+  delete (metadata.annotations as JsonObject)[RECORD_ANNOTATION];
+  if (isObject(metadata.labels) && addedByUs('metadata', 'labels', SERVICE_LABEL)) delete metadata.labels[SERVICE_LABEL];
+  for (const member of ['labels', 'annotations']) {
+    const m = metadata[member];
+    if (isObject(m) && Object.keys(m).length === 0 && addedByUs('metadata', member)) delete metadata[member];
+  }
+  if (Object.keys(metadata).length === 0 && addedByUs('metadata')) delete copy.metadata;
+  try {
+    injectFresh(copy, t);
+  } catch (err) {
+    if (!(err instanceof InjectError)) throw err;
+    throw new InjectError(
+      'GUARD_INJECT_GATE_MISSING',
+      `${t.where}: the ${RECORD_ANNOTATION} annotation says guard inject added ${GATE_CONTAINER}, but the container is gone (an update replaced the containers and kept the annotations), and it cannot be added again: ${err.message} (${err.code}); apply the workload from its source without that annotation`,
+    );
+  }
+  for (const k of Object.keys(template)) delete template[k];
+  Object.assign(template, copy);
+  return true;
+}
+
+function injectFresh(template: JsonObject, t: TemplateTarget): boolean {
   const containers = containersOf(template, t.where);
   if (get(template, ['spec', 'hostNetwork']) === true) {
     throw new InjectError('GUARD_INJECT_HOST_NETWORK', `${t.where}: hostNetwork pods share the node's network: the app's port would stay open on the node around the gate; Guard cannot protect it`);
@@ -119,10 +215,13 @@ export function injectTemplate(template: JsonObject, t: TemplateTarget): boolean
     }
   }
   const serving = servingPort(template, containers, t);
+  refuseH2c(serving, t.knative, t.where);
   const used = new Set<number>([serving.port, ...(t.knative ? KNATIVE_RESERVED : [])]);
   for (const c of containers) for (const p of portsOf(c)) if (Number.isInteger(p.containerPort)) used.add(p.containerPort as number);
-  const appPort = t.appPort ?? freePort(used, 8081);
-  if (appPort === serving.port) throw new InjectError('GUARD_INJECT_PORT', `${t.where}: --app-port must differ from the serving port ${serving.port}`);
+  const appPort = appPortOf(template, t) ?? freePort(used, 8081);
+  if (appPort === serving.port) {
+    throw new InjectError('GUARD_INJECT_PORT', `${t.where}: the app's port (--app-port, or the annotation ${APP_PORT_ANNOTATION}) must differ from the serving port ${serving.port}, which the gate takes`);
+  }
   used.add(appPort);
   const adminPort = freePort(used, DEFAULT_ADMIN_PORT);
 
@@ -195,15 +294,8 @@ function followProbes(changes: Changes, c: JsonObject, at: Array<string | number
 
 /** Remove what injectTemplate added. Returns false when the template was not injected. */
 export function uninjectTemplate(template: JsonObject, where: string): boolean {
-  const annotations = get(template, ['metadata', 'annotations']);
-  if (!isObject(annotations) || typeof annotations[RECORD_ANNOTATION] !== 'string') return false;
-  let ops: ReturnType<typeof parseUndo> = null;
-  try {
-    const record = JSON.parse(annotations[RECORD_ANNOTATION] as string) as { v?: unknown; undo?: unknown };
-    ops = record.v === 1 ? parseUndo(record.undo) : null;
-  } catch {
-    ops = null;
-  }
+  if (injectionState(template) === 'not injected') return false;
+  const ops = recordOf(template);
   if (!ops) throw new InjectError('GUARD_INJECT_RECORD', `${where}: the ${RECORD_ANNOTATION} annotation is not a record guard inject wrote; nothing was changed`);
   const copy = structuredClone(template);
   delete (get(copy, ['metadata', 'annotations']) as JsonObject)[RECORD_ANNOTATION];

@@ -55,7 +55,8 @@ const TEMPLATED: Record<string, string> = { Deployment: 'apps/v1', StatefulSet: 
 const UNSUPPORTED = new Set(['ReplicaSet', 'ReplicationController', 'Job', 'CronJob', 'Configuration', 'Revision']);
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function describe(o: JsonObject): string {
+/** "Deployment shop/web", for messages. */
+export function describeObject(o: JsonObject): string {
   const meta = isObject(o.metadata) ? o.metadata : {};
   const ns = typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
   return `${String(o.kind)} ${ns}${String(meta.name ?? meta.generateName ?? '(unnamed)')}`;
@@ -69,11 +70,11 @@ export function workloadOf(o: JsonObject): Workload | null {
   if (TEMPLATED[kind] === apiVersion || (kind === 'Service' && apiVersion === 'serving.knative.dev/v1')) {
     const spec = isObject(o.spec) ? o.spec : null;
     const template = spec && isObject(spec.template) ? spec.template : null;
-    if (!template) throw new InjectError('GUARD_INJECT_UNSUPPORTED', `${describe(o)}: no spec.template`);
+    if (!template) throw new InjectError('GUARD_INJECT_UNSUPPORTED', `${describeObject(o)}: no spec.template`);
     return { kind, knative: kind === 'Service', template };
   }
   if (UNSUPPORTED.has(kind) || (TEMPLATED[kind] !== undefined && apiVersion !== TEMPLATED[kind])) {
-    throw new InjectError('GUARD_INJECT_UNSUPPORTED', `${describe(o)}: guard inject handles Deployments, StatefulSets, DaemonSets and Pods (apps/v1, v1) and Knative Services (serving.knative.dev/v1), not ${kind} ${apiVersion}`);
+    throw new InjectError('GUARD_INJECT_UNSUPPORTED', `${describeObject(o)}: guard inject handles Deployments, StatefulSets, DaemonSets and Pods (apps/v1, v1) and Knative Services (serving.knative.dev/v1), not ${kind} ${apiVersion}`);
   }
   return null;
 }
@@ -84,7 +85,7 @@ function serviceNameOf(o: JsonObject, w: Workload, options: InjectOptions): stri
   const name = get(o, ['metadata', 'name']);
   const chosen = options.serviceName ?? (w.kind === 'Pod' ? (label(SERVICE_LABEL) ?? label('app') ?? label('app.kubernetes.io/name')) : undefined) ?? (typeof name === 'string' ? name : undefined);
   if (chosen === undefined || !DNS1123_LABEL.test(chosen)) {
-    throw new InjectError('GUARD_INJECT_NAME', `${describe(o)}: the service name ${chosen === undefined ? 'is unknown' : `${JSON.stringify(chosen)} is not a DNS-1123 label`}; give one with --service NAME`);
+    throw new InjectError('GUARD_INJECT_NAME', `${describeObject(o)}: the service name ${chosen === undefined ? 'is unknown' : `${JSON.stringify(chosen)} is not a DNS-1123 label`}; give one with --service NAME`);
   }
   return chosen;
 }
@@ -93,7 +94,7 @@ function namespaceOf(o: JsonObject, w: Workload, options: InjectOptions): string
   if (!w.knative) return null; // the downward API: the pod's own namespace
   const ns = options.namespace ?? get(o, ['metadata', 'namespace']);
   if (typeof ns !== 'string' || !DNS1123_LABEL.test(ns)) {
-    throw new InjectError('GUARD_INJECT_NAME', `${describe(o)}: a Knative Service needs its namespace written out (Knative turns the downward API off by default); add metadata.namespace or pass --namespace NS`);
+    throw new InjectError('GUARD_INJECT_NAME', `${describeObject(o)}: a Knative Service needs its namespace written out (Knative turns the downward API off by default); add metadata.namespace or pass --namespace NS`);
   }
   return ns;
 }
@@ -118,7 +119,7 @@ export function injectObject(o: JsonObject, options: InjectOptions = {}): Object
   const result = { kind: String(o.kind ?? ''), name: String(get(o, ['metadata', 'name']) ?? '') };
   if (!w) return { ...result, outcome: 'no pod template' };
   const target: TemplateTarget = {
-    where: describe(o),
+    where: describeObject(o),
     knative: w.knative,
     serviceName: serviceNameOf(o, w, options),
     namespace: namespaceOf(o, w, options),
@@ -137,5 +138,5 @@ export function uninjectObject(o: JsonObject): ObjectResult {
   const w = workloadOf(o);
   const result = { kind: String(o.kind ?? ''), name: String(get(o, ['metadata', 'name']) ?? '') };
   if (!w) return { ...result, outcome: 'no pod template' };
-  return { ...result, outcome: uninjectTemplate(w.template, describe(o)) ? 'uninjected' : 'not injected' };
+  return { ...result, outcome: uninjectTemplate(w.template, describeObject(o)) ? 'uninjected' : 'not injected' };
 }

@@ -1,9 +1,11 @@
 // One AdmissionReview in, one out: the object is injected as `guard inject` would, and the answer
 // carries a JSON patch from the object received to the injected one. The webhook only ever adds
-// the gate: an object already injected, not opted in, or opted out gets no patch. An opted-in
-// object that cannot be guarded (hostNetwork, an ambiguous port) is refused with the reason —
-// never admitted unprotected in silence. A request that is not an AdmissionReview gets an error
-// and no patch.
+// the gate: an object already injected, not opted in, or opted out gets no patch. Already injected
+// means the record annotation *and* the gate it names: an update that replaced the containers and
+// kept the annotations (a client-side `kubectl apply`) is injected again. An opted-in object that
+// cannot be guarded (hostNetwork, an ambiguous port, h2c, a gate dropped that cannot come back) is
+// refused with the reason — never admitted unprotected in silence. A request that is not an
+// AdmissionReview gets an error and no patch.
 import { ACTIVATE_ANNOTATION, InjectError, injectObject, isInjected, workloadOf, type InjectOptions, type Json, type JsonObject } from '../inject/index.js';
 
 /** The label that opts a namespace, a workload, a Pod or a Knative Service in (`enabled`) or out (`disabled`). */

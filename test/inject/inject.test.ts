@@ -59,6 +59,11 @@ function knativeRules(o: Obj): void {
   }
 }
 
+/** A one-container Deployment `api` (labels app: api) whose container has `ports` (YAML of its members). */
+const deployment = (ports: string, annotations: Obj = {}) =>
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}, annotations: ${JSON.stringify(annotations)}}\n    spec:\n      containers:\n        - name: api\n          image: api:1\n          ${ports}\n`;
+const service = (port: string, app = 'api') => `apiVersion: v1\nkind: Service\nmetadata: {name: ${app}}\nspec:\n  selector: {app: ${app}}\n  ports: [${port}]\n`;
+
 const CASES: Array<[fixture: string, options: InjectOptions]> = [
   ['deployment-probes-two-containers', {}],
   ['statefulset', {}],
@@ -116,7 +121,7 @@ describe('guard inject on real-world manifests', () => {
   it('a Knative Service becomes multi-container with the gate as the one container declaring the port; the original\'s settings come along', () => {
     const [k] = objects(injectManifests(readFileSync(join(here, 'fixtures', 'knative-explicit-port.yaml'), 'utf8')).text);
     const [app, gate] = k!.spec.template.spec.containers;
-    expect(gate.ports).toEqual([{ name: 'h2c', containerPort: 9000 }]);
+    expect(gate.ports).toEqual([{ name: 'http1', containerPort: 9000 }]);
     expect(app.ports).toBeUndefined();
     expect(app.env.find((e: Obj) => e.name === 'PORT').value).toBe('8081');
     expect(app.readinessProbe.httpGet).toEqual({ path: '/', port: 8081 });
@@ -138,8 +143,62 @@ describe('guard inject on real-world manifests', () => {
     ['a Deployment name that is no DNS label', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop.v2}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: a, ports: [{containerPort: 80}]}]\n', {}, 'GUARD_INJECT_NAME'],
     ['a CronJob', 'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: a}\nspec: {}\n', {}, 'GUARD_INJECT_UNSUPPORTED'],
     ['broken YAML', 'kind: Pod\n  spec: [\n', {}, 'GUARD_INJECT_YAML'],
+    ['a Knative Service served in h2c', readFileSync(join(here, 'fixtures', 'knative-explicit-port.yaml'), 'utf8').replace('name: http1', 'name: h2c'), {}, 'GUARD_INJECT_H2C'],
+    ['a gRPC port', deployment('ports: [{name: grpc, containerPort: 50051}]'), {}, 'GUARD_INJECT_H2C'],
+    ['an http2- port chosen with --port', deployment('ports: [{name: metrics, containerPort: 9100}, {name: http2-api, containerPort: 8080}]'), { port: 'http2-api' }, 'GUARD_INJECT_H2C'],
+    ['a Service of the manifest that speaks h2c to it', `${deployment('ports: [{name: web, containerPort: 8080}]')}---\n${service('{port: 80, targetPort: web, appProtocol: kubernetes.io/h2c}')}`, {}, 'GUARD_INJECT_H2C'],
+    ['a Service of the manifest that speaks gRPC to its port number', `${service('{port: 80, targetPort: 8080, appProtocol: grpc}')}---\n${deployment('ports: [{name: web, containerPort: 8080}]')}`, {}, 'GUARD_INJECT_H2C'],
+    ['an app port that is not a number', deployment('ports: [{containerPort: 8080}]', { 'guard.security.knative.dev/app-port': 'eighty' }), {}, 'GUARD_INJECT_PORT'],
+    ['an app port that is the serving port', deployment('ports: [{containerPort: 8080}]', { 'guard.security.knative.dev/app-port': '8080' }), {}, 'GUARD_INJECT_PORT'],
   ])('refuses %s with a named error', (_what, text, options, code) => {
     expect(() => injectManifests(text, options)).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('admits HTTP/1.1 beside h2c: grpc-web, an h2c Service of other pods, Knative\'s http1', () => {
+    const text = `${deployment('ports: [{name: grpc-web, containerPort: 8080}]')}---\n${service('{port: 80, targetPort: grpc-web, appProtocol: kubernetes.io/h2c}', 'other')}---\n${service('{port: 81, targetPort: grpc-web, appProtocol: http}')}`;
+    expect(injectManifests(text).objects.map((r) => r.outcome)).toEqual(['injected', 'no pod template', 'no pod template']);
+    expect(injectManifests(readFileSync(join(here, 'fixtures', 'knative-explicit-port.yaml'), 'utf8')).objects[0]!.outcome).toBe('injected');
+  });
+
+  it('takes the app\'s port from the annotation guard.security.knative.dev/app-port, as from --app-port (which wins)', () => {
+    const text = deployment('ports: [{name: http, containerPort: 8080}]\n          readinessProbe: {httpGet: {path: /, port: http}}', { 'guard.security.knative.dev/app-port': '9000' });
+    for (const [options, port] of [[{}, 9000], [{ appPort: 9100 }, 9100]] as const) {
+      const [d] = objects(injectManifests(text, options).text);
+      const [app, gate] = d!.spec.template.spec.containers;
+      expect(app.env).toEqual([{ name: 'PORT', value: String(port) }]);
+      expect(app.readinessProbe.httpGet.port).toBe(port);
+      expect(gate.env.find((e: Obj) => e.name === 'PROTECTED_SERVICE').value).toBe(`http://127.0.0.1:${port}`);
+      expect(gate.ports[0]).toEqual({ name: 'http', containerPort: 8080 });
+    }
+  });
+
+  it('injects again, as new, a template whose gate an update took out but whose record it kept; and refuses, named, when it cannot', () => {
+    for (const name of ['statefulset', 'knative-default-port', 'deployment-probes-two-containers']) {
+      const input = readFileSync(join(here, 'fixtures', `${name}.yaml`), 'utf8');
+      const out = injectManifests(input).text;
+      const source = objects(input);
+      // A client-side `kubectl apply` of the source with a container changed (a JSON merge patch for
+      // a Knative Service) sets the containers list whole, and leaves what it did not touch —
+      // annotations, labels, the grace period, the volumes; `kubectl replace` sets the volumes too.
+      for (const volumes of ['kept', 'replaced']) {
+        const updated = objects(out);
+        const template = updated[0]!.spec.template;
+        template.spec.containers = structuredClone(source[0]!.spec.template.spec.containers);
+        if (volumes === 'replaced') {
+          if (source[0]!.spec.template.spec.volumes === undefined) delete template.spec.volumes;
+          else template.spec.volumes = structuredClone(source[0]!.spec.template.spec.volumes);
+        }
+        const again = injectManifests(updated.map((o) => JSON.stringify(o)).join('\n---\n'));
+        expect(again.objects[0]!.outcome, `${name}, volumes ${volumes}`).toBe('injected');
+        expect(objects(again.text), `${name}, volumes ${volumes}`).toEqual(objects(out));
+        expect(JSON.stringify(objects(uninjectManifests(again.text).text)), `${name}, volumes ${volumes}`).toBe(JSON.stringify(source));
+      }
+    }
+    // `kubectl get -o yaml`, the gate deleted by hand, applied: the app's port went to the gate.
+    const [d] = objects(injectManifests(readFileSync(join(here, 'fixtures', 'deployment-probes-two-containers.yaml'), 'utf8')).text);
+    d!.spec.template.spec.containers = d!.spec.template.spec.containers.filter((c: Obj) => c.name !== 'guard-gate');
+    d!.spec.template.spec.containers[0].ports = d!.spec.template.spec.containers[0].ports.filter((p: Obj) => p.protocol === 'UDP');
+    expect(() => injectManifests(JSON.stringify(d))).toThrow(expect.objectContaining({ code: 'GUARD_INJECT_GATE_MISSING', message: expect.stringMatching(/guard-gate, but the container is gone .*GUARD_INJECT_NO_PORT/) }));
   });
 
   it('refuses to uninject a record someone edited, and changes nothing', () => {
@@ -199,5 +258,13 @@ describe.skipIf(!built)('the guard inject command (needs `npm run build`)', () =
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read .*nope\.yaml: no such file/);
     expect((await guard(['inject', '--app-port', 'x'])).code).toBe(2);
+  });
+
+  it('refuses a Knative Service served in h2c, saying what to do, and prints nothing', async () => {
+    const h2c = readFileSync(join(here, 'fixtures', 'knative-explicit-port.yaml'), 'utf8').replace('name: http1', 'name: h2c');
+    const r = await guard(['inject'], h2c);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^guard inject: standard input: Service default\/httptest1: the port is named h2c, .*HTTP\/1\.1 only .*\(GUARD_INJECT_H2C\)\n$/);
   });
 });

@@ -3,19 +3,22 @@
 // untouched; a malformed review gets an error and no patch; the certificate is rotated while the
 // webhook serves. Certificates are made with the openssl CLI.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { injectObject } from '../../inject/index.js';
+import { parseAllDocuments } from 'yaml';
+import { injectManifests, injectObject } from '../../inject/index.js';
 import { readWebhookConfig, startWebhook, WebhookConfigError, type RunningWebhook } from '../../webhook/index.js';
 import { applyJsonPatch } from '../kube/json-patch.js';
 import { guardianSpec } from '../vectors/fixtures.js';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const OPENSSL = '/usr/bin/openssl';
 const hasOpenssl = existsSync(OPENSSL);
 const run = promisify(execFile);
@@ -38,6 +41,24 @@ const review = (object: Obj, extra: Obj = {}) => ({
   kind: 'AdmissionReview',
   request: { uid: `uid-${Math.random().toString(36).slice(2)}`, kind: { group: '', version: 'v1', kind: object.kind }, operation: 'CREATE', namespace: 'shop', object, ...extra },
 });
+
+const objects = (text: string): Obj[] => parseAllDocuments(text).map((d) => (d as { toJS(): Obj }).toJS()).filter((o) => o !== null);
+const manifest = (path: string): Obj[] => objects(readFileSync(join(root, path), 'utf8'));
+const enabled = (o: Obj): Obj => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, 'guard.security.knative.dev/inject': 'enabled' } } });
+const patchOf = (r: { json: Obj }): Obj[] => JSON.parse(Buffer.from(r.json.response.patch, 'base64').toString('utf8')) as Obj[];
+const containerOf = (o: Obj, name: string): Obj => (o.spec.template ?? o).spec.containers.find((c: Obj) => c.name === name);
+const envOf = (c: Obj): Record<string, string> => Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value]));
+
+/**
+ * Where the examples' images listen, by what their programs do: hello-app and helloworld-go read
+ * PORT (8080 without it); nginx-unprivileged listens on 8080 whatever PORT says. An example with an
+ * image not listed here fails until someone says how it picks its port.
+ */
+const LISTENS: Record<string, (env: Record<string, string>) => number> = {
+  'us-docker.pkg.dev/google-samples/containers/gke/hello-app': (env) => Number(env.PORT ?? 8080),
+  'ghcr.io/knative/helloworld-go': (env) => Number(env.PORT ?? 8080),
+  'nginxinc/nginx-unprivileged': () => 8080,
+};
 
 const pod = (labels: Obj = {}, spec: Obj = {}): Obj => ({
   apiVersion: 'v1',
@@ -115,6 +136,97 @@ describe.skipIf(!hasOpenssl)('guard-webhook over HTTPS', () => {
     expect(patched.spec.template.spec.containers.map((c: Obj) => c.name ?? c.image)).toEqual(['hello:1', 'guard-gate']);
     // Other annotations are kept (the original's webhook replaced the whole map).
     expect(patched.spec.template.metadata.annotations['autoscaling.knative.dev/min-scale']).toBe('1');
+  });
+
+  it.each([
+    ['Deployment', 'test/inject/fixtures/deployment-probes-two-containers.yaml'],
+    ['StatefulSet', 'test/inject/fixtures/statefulset.yaml'],
+    ['DaemonSet', 'test/inject/fixtures/daemonset.yaml'],
+  ])('patches a labelled %s to what `guard inject` makes of it', async (kind, path) => {
+    const object = enabled(manifest(path).find((o) => o.kind === kind)!);
+    const sent = review(object, { kind: { group: 'apps', version: 'v1', kind }, namespace: object.metadata.namespace ?? 'shop' });
+    const r = await post('/inject', sent);
+    expect(r.json.response).toMatchObject({ uid: sent.request.uid, allowed: true, patchType: 'JSONPatch' });
+    const patched = applyJsonPatch(structuredClone(object), patchOf(r)) as Obj;
+    const [cli] = objects(injectManifests(JSON.stringify(object), { image: 'guard:test' }).text);
+    expect(patched).toEqual(cli);
+    expect(containerOf(patched, 'guard-gate')).toBeDefined();
+    // An object already injected, created or updated again, gets no patch.
+    for (const operation of ['CREATE', 'UPDATE']) {
+      const again = await post('/inject', review(patched, { operation, oldObject: operation === 'UPDATE' ? patched : undefined }));
+      expect(again.json.response).toEqual({ uid: expect.any(String), allowed: true });
+    }
+  });
+
+  it.each([
+    ['a Deployment', () => enabled(manifest('deploy/examples/deployment.yaml')[0]!)],
+    ['a Knative Service', () => manifest('deploy/examples/knative-service.yaml')[0]!],
+  ])('injects again %s whose update dropped the gate but kept the record (client-side kubectl apply)', async (_what, source) => {
+    const original = source();
+    const injected = structuredClone(original);
+    injectObject(injected, { image: 'guard:test', namespace: 'default' });
+    // The update: the source's containers, with a new image, and everything else as it was.
+    const updated = structuredClone(injected);
+    updated.spec.template.spec.containers = structuredClone(original.spec.template.spec.containers);
+    updated.spec.template.spec.containers[0].image += '-next';
+    expect(updated.spec.template.metadata.annotations['guard.security.knative.dev/injected']).toBeTypeOf('string');
+    const sent = review(updated, { operation: 'UPDATE', namespace: 'default', oldObject: injected });
+    const r = await post('/inject', sent);
+    expect(r.json.response).toMatchObject({ uid: sent.request.uid, allowed: true, patchType: 'JSONPatch' });
+    const patched = applyJsonPatch(structuredClone(updated), patchOf(r)) as Obj;
+    // The same as a fresh injection of the updated source: the gate is back, and one of each.
+    const expected = structuredClone(original);
+    expected.spec.template.spec.containers[0].image += '-next';
+    injectObject(expected, { image: 'guard:test', namespace: 'default' });
+    expect(patched).toEqual(expected);
+    expect(patched.spec.template.spec.containers.filter((c: Obj) => c.name === 'guard-gate')).toHaveLength(1);
+    expect(patched.spec.template.spec.volumes.filter((v: Obj) => v.name === 'guard-service-token')).toHaveLength(1);
+  });
+
+  it('refuses an update that dropped the gate when it cannot be added again, naming why, with no patch', async () => {
+    const injected = enabled(manifest('deploy/examples/deployment.yaml')[0]!);
+    injectObject(injected, { image: 'guard:test' });
+    // `kubectl get -o yaml`, the gate deleted by hand, applied: the app's port had moved to the gate.
+    const updated = structuredClone(injected);
+    updated.spec.template.spec.containers = updated.spec.template.spec.containers.filter((c: Obj) => c.name !== 'guard-gate');
+    const r = await post('/inject', review(updated, { operation: 'UPDATE', namespace: 'default', oldObject: injected }));
+    expect(r.json.response).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringMatching(/guard-gate, but the container is gone.*GUARD_INJECT_NO_PORT.*\(GUARD_INJECT_GATE_MISSING\)/) } });
+    expect(r.json.response.patch).toBeUndefined();
+  });
+
+  it('refuses a Knative Service served in h2c, which the gate cannot proxy, with the reason and no patch', async () => {
+    const ksvc = manifest('deploy/examples/knative-service.yaml')[0]!;
+    ksvc.spec.template.spec.containers[0].ports = [{ name: 'h2c', containerPort: 8080 }];
+    const r = await post('/inject', review(ksvc, { namespace: 'default' }));
+    expect(r.json.response).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringMatching(/named h2c.*HTTP\/1\.1 only.*\(GUARD_INJECT_H2C\)/) } });
+    expect(r.json.response.patch).toBeUndefined();
+  });
+
+  it.each([
+    ['deploy/examples/deployment.yaml', {}],
+    ['deploy/examples/knative-service.yaml', {}],
+    // A fixed-port app (nginx listens on 8080 whatever PORT says) tells where it listens, and gives clients another port.
+    ['deploy/examples/deployment.yaml', { image: 'nginxinc/nginx-unprivileged:1.27-alpine', annotations: { 'guard.security.knative.dev/app-port': '8080' }, port: 8000 }],
+  ] as Array<[string, { image?: string; annotations?: Obj; port?: number }]>)('%s %j, injected by the webhook: the gate forwards where the app listens', async (path, change) => {
+    const [source, service] = manifest(path);
+    const app = source!.spec.template.spec.containers[0];
+    if (change.image) app.image = change.image;
+    if (change.port) app.ports[0].containerPort = change.port;
+    if (change.annotations) source!.spec.template.metadata.annotations = change.annotations;
+    const r = await post('/inject', review(source!, { namespace: 'default' }));
+    expect(r.json.response.allowed).toBe(true);
+    const patched = applyJsonPatch(structuredClone(source), patchOf(r)) as Obj;
+    const injectedApp = containerOf(patched, app.name);
+    const gate = containerOf(patched, 'guard-gate');
+    const listens = LISTENS[injectedApp.image.replace(/:[^/]*$/, '')];
+    expect(listens, `how ${injectedApp.image} picks its port`).toBeDefined();
+    const appPort = listens!(envOf(injectedApp));
+    expect(envOf(gate).PROTECTED_SERVICE).toBe(`http://127.0.0.1:${appPort}`);
+    expect(injectedApp.readinessProbe.httpGet.port).toBe(appPort);
+    // The gate holds the port clients reach — the Service's target, by name — and the app no longer declares it.
+    expect(gate.ports[0].containerPort).not.toBe(appPort);
+    expect(injectedApp.ports ?? []).toEqual([]);
+    if (service) expect(gate.ports[0].name).toBe(service.spec.ports[0].targetPort);
   });
 
   it('refuses an opted-in pod it cannot guard, saying why, rather than admitting it unprotected', async () => {
