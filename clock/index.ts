@@ -1,6 +1,6 @@
 // Time for every schedule of gate and service (sync, pod samples, core restarts, learn and persist
 // timers): one monotonic clock shape with timers, real in production and fake in tests so that
-// every threshold can be hit exactly.
+// every threshold can be hit exactly; and the wall clock, for times that are dates.
 
 /** An opaque timer handle, only good for the clock that made it. */
 export type Timer = object;
@@ -27,6 +27,15 @@ export const systemClock: Clock = {
     clearTimeout(timer as ReturnType<typeof setTimeout>);
   },
 };
+
+/**
+ * Milliseconds since the epoch, for times that are dates: an alert's time, a token's expiry. A
+ * single function rather than a Clock: nothing is scheduled on it (it may jump when the system time
+ * is set), and the monotonic Clock cannot give a date. Tests pass a fake.
+ */
+export type WallClock = () => number;
+
+export const wallClock: WallClock = () => Date.now();
 
 interface FakeTimer {
   due: number;

@@ -22,7 +22,7 @@
 // sync-wire.ts, the connection to guard-service in sync-transport.ts.
 import { randomUUID } from 'node:crypto';
 import type { Core, Pile, Session } from '../core/index.js';
-import { systemClock, type Clock } from '../clock/index.js';
+import { systemClock, wallClock, type Clock, type WallClock } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { AlertLevel } from './alerts.js';
 import type { GuardianSource } from './guardian-source.js';
@@ -79,8 +79,8 @@ export interface SyncClientOptions {
   /** Distinct alerts kept (default 1000; beyond it the newest are dropped). */
   maxAlerts?: number;
   clock?: Clock;
-  /** Wall clock for alert times (ms since the epoch). */
-  wallNow?: () => number;
+  /** Alert times are dates: the wall clock (default). */
+  wallNow?: WallClock;
   random?: () => number;
   log?: Logger;
   /** Called after every attempt (metrics). */
@@ -108,7 +108,7 @@ export class SyncClient {
   /** The connection to guard-service; null without GUARD_SERVICE_URL. */
   private readonly transport: SyncTransport | null;
   private readonly clock: Clock;
-  private readonly wallNow: () => number;
+  private readonly wallNow: WallClock;
   private readonly log: Logger;
   private readonly onResult: SyncClientOptions['onResult'];
   private readonly onAlertDropped: SyncClientOptions['onAlertDropped'];
@@ -139,7 +139,7 @@ export class SyncClient {
     this.source = options.source;
     this.url = options.url ? options.url.replace(/\/+$/, '') : undefined;
     this.clock = options.clock ?? systemClock;
-    this.wallNow = options.wallNow ?? Date.now;
+    this.wallNow = options.wallNow ?? wallClock;
     this.log = options.log ?? silentLogger;
     this.onResult = options.onResult;
     this.onAlertDropped = options.onAlertDropped;

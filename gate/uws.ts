@@ -50,6 +50,10 @@ export function loadUws(): UwsBinding {
 export interface UwsOptions {
   /** Start even on the JavaScript fallback (with a loud warning through `warn`). */
   allowFallback?: boolean;
+  /**
+   * A single function, not a Logger: the one line this module writes is for whoever starts the
+   * listener, and callers without a logger (tests, benchmarks) get console.warn.
+   */
   warn?: (msg: string) => void;
 }
 

@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { HeaderLine } from '../core/index.js';
+import type { Logger } from '../log/index.js';
 import type { WebSocket, WebSocketRoute } from './uws.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -438,7 +439,7 @@ export interface RelayOptions {
   /** Client-side buffered bytes at which the gate stops reading the service (default 1 MiB). */
   highWaterMark?: number;
   onEvent?: (event: WebSocketEvent) => void;
-  log?: { info?(obj: object, msg?: string): void };
+  log?: Logger;
 }
 
 /** Relays between clients (uWS) and the service (ServiceSocket), with backpressure and limits. */
@@ -516,7 +517,7 @@ export class WebSocketRelays {
   }
 
   private closeBoth(d: RelayData, code: number, reason: string): void {
-    this.opts.log?.info?.({ requestId: d.id, code, reason }, 'websocket closed by the gate');
+    this.opts.log?.info({ requestId: d.id, code, reason }, 'websocket closed by the gate');
     this.open.delete(d);
     const c = d.client;
     d.client = null;

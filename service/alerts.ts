@@ -1,6 +1,7 @@
 // The alerts gates report in their syncs, kept per service in a bounded ring (oldest dropped and
 // counted) for the people API, the UI and metrics. What survives a restart is recorded elsewhere
 // (Kubernetes Events, alert-events.ts; the file store's log, alert-log.ts) and restored from there.
+import { wallClock, type WallClock } from '../clock/index.js';
 
 /** One alert as the core re-encodes it from a sync message. */
 export interface SyncAlert {
@@ -67,8 +68,8 @@ export interface AlertStoreOptions {
   maxServices?: number;
   /** Upper bound of a query's limit (default 1000). */
   maxQueryLimit?: number;
-  /** Wall clock in ms (default Date.now). */
-  now?: () => number;
+  /** Alert times are dates: the wall clock (default). */
+  now?: WallClock;
 }
 
 const DEFAULT_QUERY_LIMIT = 100;
@@ -111,7 +112,7 @@ export class AlertStore {
   private readonly perService: number;
   private readonly maxServices: number;
   private readonly maxQueryLimit: number;
-  private readonly now: () => number;
+  private readonly now: WallClock;
   /** Keyed namespace/service, in order of last alert (Map order: least recent first). */
   private readonly rings = new Map<string, AlertRing>();
   private readonly totals: AlertCounts = { received: 0, occurrences: 0, dropped: 0, stored: 0 };
@@ -121,7 +122,7 @@ export class AlertStore {
     this.perService = positiveInt(options.perService ?? 1000, 'perService');
     this.maxServices = positiveInt(options.maxServices ?? 10_000, 'maxServices');
     this.maxQueryLimit = positiveInt(options.maxQueryLimit ?? 1000, 'maxQueryLimit');
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? wallClock;
   }
 
   /**

@@ -10,7 +10,7 @@
 //   before are never refused so: people behind one ingress share its address;
 // * at most so many reviews run at once; beyond that, 503 with Retry-After.
 import { createHash } from 'node:crypto';
-import type { Clock } from '../clock/index.js';
+import type { Clock, WallClock } from '../clock/index.js';
 import { ApiError, type ApiErrorCode } from './api-errors.js';
 import { TtlCache } from './ttl-cache.js';
 import { TokenBuckets } from './token-buckets.js';
@@ -105,7 +105,8 @@ export class TokenReviews<T> {
 
   constructor(
     private readonly attempts: AuthAttempts | null,
-    options: { maxEntries: number; now: () => number; onReview?: (outcome: ReviewOutcome) => void },
+    /** now: the clock of the answers' ttl (the wall clock where it is cut to a token's expiry). */
+    options: { maxEntries: number; now: WallClock | Clock['now']; onReview?: (outcome: ReviewOutcome) => void },
   ) {
     this.accepted = new TtlCache(options.maxEntries, options.now);
     this.refused = new TtlCache(options.maxEntries, options.now);

@@ -12,6 +12,7 @@ import type { KubeAccess } from './kube-access.js';
 import { httpStatus } from '../store/kube.js';
 import { isDnsLabel } from '../store/index.js';
 import { TtlCache } from './ttl-cache.js';
+import { wallClock, type WallClock } from '../clock/index.js';
 
 export const GATE_AUDIENCE = 'guard-service';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
@@ -51,7 +52,8 @@ export interface KubeGateAuthOptions {
   serviceLabels: readonly string[];
   cacheTtlMs?: number;
   cacheEntries?: number;
-  now?: () => number;
+  /** Tokens' expiry is a date: the wall clock (default). */
+  now?: WallClock;
   /** The limits on reviews shared with people's authentication (null: none). */
   attempts?: AuthAttempts | null;
   /** Told of every TokenReview's outcome (metrics). */
@@ -64,13 +66,13 @@ export class KubeGateAuthenticator implements GateAuthenticator {
   private readonly labelKeys: readonly string[];
   private readonly ttlMs: number;
   private readonly reviews: TokenReviews<GateIdentity>;
-  private readonly now: () => number;
+  private readonly now: WallClock;
 
   constructor(options: KubeGateAuthOptions) {
     this.kube = options.kube;
     this.labelKeys = [...new Set([...options.serviceLabels, ...DEFAULT_SERVICE_LABELS])];
     this.ttlMs = options.cacheTtlMs ?? 5 * 60_000;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? wallClock;
     this.reviews = new TokenReviews(options.attempts ?? null, { maxEntries: options.cacheEntries ?? 10_000, now: this.now, onReview: options.onReview });
   }
 
@@ -230,14 +232,14 @@ export class KubePeopleAuthenticator implements PeopleAuthenticator {
     options: {
       /** How long a person's token and their access decisions are believed (default 30 s). */
       ttlMs?: number;
-      now?: () => number;
+      now?: WallClock;
       /** The limits on reviews shared with the gates' authentication. */
       attempts?: AuthAttempts | null;
       /** Told of every TokenReview's outcome (metrics). */
       onReview?: (outcome: ReviewOutcome) => void;
     } = {},
   ) {
-    const now = options.now ?? Date.now;
+    const now = options.now ?? wallClock;
     this.ttlMs = options.ttlMs ?? 30_000;
     this.people = new TokenReviews(options.attempts ?? null, { maxEntries: 1000, now, onReview: options.onReview });
     this.decisions = new TtlCache(10_000, now);

@@ -3,7 +3,7 @@
 // known from its reviewed token, conditioned on the pod's uid; at most once per pod per interval
 // (the gate repeats `compromised` on every sync); never for an identity the caller named
 // (docs/threat-model.md, S-1).
-import type { Logger } from 'pino';
+import type { Logger } from '../log/index.js';
 import type { GateIdentity } from './auth.js';
 import { TtlCache } from './ttl-cache.js';
 import type { KubeAccess } from './kube-access.js';

@@ -29,6 +29,10 @@ export interface ServiceContext {
   /** Several replicas divide the services (null: this one learns every service). */
   replicas: Replicas | null;
   metrics: ServiceMetrics;
+  /**
+   * pino's Logger, wider than the shared one (log/index.ts): fastify takes it as its loggerInstance,
+   * which needs child loggers and levels. Routes call only what the shared Logger has.
+   */
   log: Logger;
   /** The learner's clock (monotonic): learning times are on it. */
   clock: Clock;

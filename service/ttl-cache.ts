@@ -1,11 +1,15 @@
 // A bounded map whose entries expire: what guard-service remembers of callers (reviewed tokens,
 // access decisions, pods restarted) without growing with them.
+import { wallClock, type Clock, type WallClock } from '../clock/index.js';
+
 /** A bounded map whose entries expire: least recently stored go first when it is full. */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
   constructor(
     private readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
+    // Expiry compares readings of one scale only, so either clock's reading fits: the wall clock's
+    // where a ttl is cut to a token's expiry (a date), a Clock's now elsewhere.
+    private readonly now: WallClock | Clock['now'] = wallClock,
   ) {}
 
   get(key: string): V | undefined {
