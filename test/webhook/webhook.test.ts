@@ -197,9 +197,13 @@ describe.skipIf(!hasOpenssl)('guard-webhook over HTTPS', () => {
   it('refuses a Knative Service served in h2c, which the gate cannot proxy, with the reason and no patch', async () => {
     const ksvc = manifest('deploy/examples/knative-service.yaml')[0]!;
     ksvc.spec.template.spec.containers[0].ports = [{ name: 'h2c', containerPort: 8080 }];
-    const r = await post('/inject', review(ksvc, { namespace: 'default' }));
-    expect(r.json.response).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringMatching(/named h2c.*HTTP\/1\.1 only.*\(GUARD_INJECT_H2C\)/) } });
-    expect(r.json.response.patch).toBeUndefined();
+    // Opted in by itself or with its namespace: a serving workload left unguarded is a choice made
+    // with the label guard.security.knative.dev/inject=disabled, not one the webhook makes for it.
+    for (const path of ['/inject', '/inject-namespace']) {
+      const r = await post(path, review(ksvc, { namespace: 'default' }));
+      expect(r.json.response, path).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringMatching(/named h2c.*HTTP\/1\.1 only.*\(GUARD_INJECT_H2C\); label it guard\.security\.knative\.dev\/inject=disabled/) } });
+      expect(r.json.response.patch, path).toBeUndefined();
+    }
   });
 
   it.each([
