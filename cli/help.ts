@@ -217,7 +217,8 @@ Options:
   --service NAME              SERVICE_NAME (default: the workload's name)
   --namespace NS              a Knative Service's namespace when its manifest names none
   --port NAME|NUMBER          the port clients use, when the pod declares several (or none)
-  --app-port N                the app's new port (default: the first free from 8081)
+  --app-port N                the app's new port (default: the pod template's annotation
+                              guard.security.knative.dev/app-port, else the first free from 8081)
   --guard-service-url URL     GUARD_SERVICE_URL (default: the gate's,
                               https://guard-service.knative-serving)
   --guard-service-ca FILE     guard-service's CA (PEM), given to the gate as GUARD_SERVICE_CA;
