@@ -1,4 +1,4 @@
-// The compatibility suite (issue 18): real services behind the gate — Node `http`, fastify, sirv
+// The compatibility suite (README.md, "Running guard-gate"): real services behind the gate — Node `http`, fastify, sirv
 // and `python3 -m http.server` serving real files, Go net/http where a Go toolchain is on PATH — and
 // real clients in front — undici, curl, Python's urllib, wget, headless Chromium where installed.
 // Each exchange is made twice, through the gate and directly, and compared (compat/compare.ts:
