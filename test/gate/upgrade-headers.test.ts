@@ -163,25 +163,36 @@ describe.each(['uws', 'node'] as const)('upgrade request heads on the %s listene
   });
 });
 
-describe('bytes a client sends right after its upgrade request, on the node listener', () => {
-  let gate: ProxyHandle;
+describe('bytes a client sends right after its upgrade request', () => {
+  const gates = new Map<'uws' | 'node', ProxyHandle>();
   beforeAll(async () => {
-    gate = await checkedProxy(
-      { port: 0, host: '127.0.0.1', listener: 'node', core, getGuardian: () => core.defaultGuardian(), upstream: `http://127.0.0.1:${(rawService.address() as net.AddressInfo).port}` },
-      { quiet: true },
-    );
+    for (const listener of ['uws', 'node'] as const) {
+      const upstream = `http://127.0.0.1:${(rawService.address() as net.AddressInfo).port}`;
+      gates.set(listener, await checkedProxy({ port: 0, host: '127.0.0.1', listener, core, getGuardian: () => core.defaultGuardian(), upstream }, { quiet: true }));
+    }
   });
-  afterAll(() => gate.close(500));
+  afterAll(async () => {
+    for (const g of gates.values()) await g.close(500);
+  });
 
-  test('never reach a service that refused the upgrade (a pipelined request the gate did not decide)', async () => {
-    const smuggled = 'DELETE /admin/users HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0\r\n\r\n';
-    const r = await rawUpgrade(gate.port, '/refuse', ['Host: shop.example'], smuggled);
+  const smuggled = 'DELETE /admin/users HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0\r\n\r\n';
+
+  test('never reach a service that refused the upgrade on the node listener (a pipelined request the gate did not decide)', async () => {
+    const r = await rawUpgrade(gates.get('node')!.port, '/refuse', ['Host: shop.example'], smuggled);
     expect(r.status).toBe(404);
     expect(rawHeads.at(-1)).toMatch(/^GET \/refuse HTTP\/1\.1\r\n/);
     expect(rawHeads.at(-1)).not.toContain('DELETE');
   });
 
-  test('reach the service once it accepted the upgrade, after its head', async () => {
+  test('close the connection on the uws listener (uWS itself): nothing of them reaches the service', async () => {
+    const before = rawHeads.length;
+    const r = await rawUpgrade(gates.get('uws')!.port, '/refuse', ['Host: shop.example'], smuggled);
+    expect(r.status).toBe(0);
+    await gates.get('uws')!.idle(2_000);
+    for (const got of rawHeads.slice(before)) expect(got).not.toContain('DELETE');
+  });
+
+  test('reach the service once it accepted the upgrade on the node listener, after its head', async () => {
     const early = new Promise<string>((resolve) => {
       const onData = (got: string): void => {
         if (!got.includes('early bytes')) return;
@@ -190,7 +201,7 @@ describe('bytes a client sends right after its upgrade request, on the node list
       };
       rawData.on('data', onData);
     });
-    const r = await rawUpgrade(gate.port, '/chat', ['Host: shop.example'], 'early bytes');
+    const r = await rawUpgrade(gates.get('node')!.port, '/chat', ['Host: shop.example'], 'early bytes');
     expect(r.status).toBe(101);
     expect(await early).toMatch(/\r\n\r\nearly bytes$/);
   });
