@@ -1,19 +1,22 @@
 // guard-ui in Debian's Chromium against a real guard-service (file store, token sign-in), as a
 // person uses it: sign in, find a service, read rules in words, edit an allowed key and a control
 // flag and see both stored, promote one learned field, watch a new alert arrive with its sentence,
-// decide a pasted request in the browser exactly as `guard check` does, and see a concurrent edit
-// refused. Screenshots of the main views go to build/screenshots (docs/ui with `npm run screenshots`).
+// decide a pasted request in the browser exactly as `guard check` does, see a concurrent edit
+// refused, filter alerts, promote a whole Guardian, edit the rules as YAML and see a draft the core
+// refuses kept from saving. Screenshots of the main views go to build/screenshots (docs/ui with
+// `npm run screenshots`).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Section } from '../../core/index.js';
 import { limitCode } from '../../ui/src/units.js';
 import { serviceConfig, startService, type RunningService } from '../../service/index.js';
 import { FileGuardianStore } from '../../store/file.js';
-import { call, core, silent, sync, tempDir } from '../service/api-support.js';
+import { call, core, eventually, silent, sync, tempDir } from '../service/api-support.js';
 import { launchChromium, type Browser } from '../support/browser.js';
 
 const bin = fileURLToPath(new URL('../../bin/guard.js', import.meta.url));
@@ -46,6 +49,41 @@ function learnedSpec(page: boolean): any {
   } finally {
     g.dispose();
   }
+}
+
+/** The wire form of a pile of `n` sessions of shop traffic, as a gate sends it. */
+function shopPile(n: number): string {
+  const pile = core.newPile();
+  for (let i = 0; i < n; i++) {
+    const s = core.newSession();
+    s.profileRequest(shopRequest(i, false));
+    pile.add(s);
+    s.dispose();
+  }
+  try {
+    return pile.toWire();
+  } finally {
+    pile.dispose();
+  }
+}
+
+/** What a gate reports of a request its Guardian alerts on: the decision against the rules in force. */
+function alertOf(spec: any, request: ReturnType<typeof shopRequest>, count: number): object {
+  const guardian = core.parseGuardian(spec);
+  const s = core.newSession();
+  try {
+    s.profileRequest(request);
+    expect(s.decide(guardian, Section.All)).toBeGreaterThan(0);
+    return { decision: s.decisionTree(), time: Math.floor(Date.now() / 1000), level: 'Session', count };
+  } finally {
+    s.dispose();
+    guardian.dispose();
+  }
+}
+
+/** A gate's sync of demo/shop-like traffic: a pile and alerts. */
+function syncOf(namespace: string, service: string, pile: string | null, alerts: object[]) {
+  return sync(svc.url, undefined, `{"pile":${pile ?? 'null'},"alerts":${JSON.stringify(alerts)},"compromised":false}`, `?ns=${namespace}&sid=${service}&pod=${service}-5d8f`);
 }
 
 /**
@@ -92,14 +130,27 @@ beforeAll(async () => {
   // demo/shop: configured from an earlier learn (without `page`); learned since then also saw `page`.
   const older = learnedSpec(false);
   const newer = learnedSpec(true);
-  await svc.disk.update('demo', 'shop', () => ({ configured: older.learned, learned: newer.learned, samples: newer.samples, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
+  // Learned by an earlier guard-service run, as the time written with the learned rules says.
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+  await svc.disk.update('demo', 'shop', () => ({ configured: older.learned, learned: newer.learned, samples: newer.samples, learnedAt: hoursAgo(3), control: { alert: true, block: false, learn: true, force: false, auto: false } }));
   await svc.disk.update('demo', 'cart', () => learnedSpec(false));
-  await svc.disk.update('other', 'billing', () => learnedSpec(false));
+  // other/billing: alerting with configured rules promoted from learned ones.
+  const billing = learnedSpec(false);
+  await svc.disk.update('other', 'billing', () => ({ ...billing, configured: billing.learned, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
   // demo/books: route-aware; configured from the learned rules, but without the route POST /cart.
   const books = routeSpec();
   const configured = structuredClone(books.learned);
   delete configured.routes['POST /cart'];
-  await svc.disk.update('demo', 'books', () => ({ ...books, configured, control: { alert: true, block: false, learn: true, force: false, auto: false } }));
+  await svc.disk.update('demo', 'books', () => ({ ...books, configured, learnedAt: hoursAgo(0.7), control: { alert: true, block: false, learn: true, force: false, auto: false } }));
+  // The gates of demo/cart and other/billing sync: guard-service learns their piles now, and billing
+  // reports alerts of a query parameter `id` with letters.
+  const billingAlert = alertOf({ ...billing, configured: billing.learned, control: { alert: true, block: false, learn: true, force: false, auto: false } }, { ...shopRequest(3, false), query: 'id=abc&lang=en' }, 3);
+  expect((await syncOf('demo', 'cart', shopPile(40), [])).status).toBe(200);
+  expect((await syncOf('other', 'billing', shopPile(60), [billingAlert])).status).toBe(200);
+  await eventually(async () => {
+    const items: any[] = (await call(`${svc.url}/api/v1/services`, { token: service.peopleToken! })).json.items;
+    return items.filter((i) => i.lastLearnedAt !== null).length === 4;
+  });
   browser = await launchChromium();
   await mkdir(shots, { recursive: true });
 });
@@ -112,6 +163,15 @@ afterAll(async () => {
 });
 
 const page = () => browser.page;
+
+/** Press Tab (or Shift+Tab) until `target` has the focus, as a person without a mouse moves. */
+async function tabTo(p: Page, target: ReturnType<Page['locator']>, key: 'Tab' | 'Shift+Tab' = 'Tab'): Promise<void> {
+  for (let presses = 0; presses < 60; presses++) {
+    await p.keyboard.press(key);
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+  }
+  throw new Error(`not reached with ${key} in 60 presses`);
+}
 const shot = (name: string, fullPage = false) => page().screenshot({ path: join(shots, `${name}.png`), fullPage });
 
 describe('guard-ui in Chromium', () => {
@@ -138,6 +198,13 @@ describe('guard-ui in Chromium', () => {
     expect(await row.innerText()).toMatch(/alerting only\s+with the configured rules/);
     expect(await row.innerText()).toMatch(/Keep learning: 300 samples, block after at least 1,000|Ready to block|Alerting only/);
     await p.fill('#find-service', '');
+    // When each last learned: written with the learned rules by an earlier run, or learned by this one.
+    const cells = (name: string) => p.locator('table.service-table tbody tr', { hasText: name }).locator('td');
+    expect(await cells('demo/shop').nth(2).innerText()).toBe('3 h ago');
+    expect(await cells('demo/books').nth(2).innerText()).toBe('42 min ago');
+    expect(await cells('other/billing').nth(2).innerText()).toMatch(/^\d+ s ago$/);
+    expect(await cells('other/billing').nth(3).innerText()).toBe('3');
+    expect(await cells('other/billing').nth(5).innerText()).toMatch(/^Alerting only: 3 alerts in the \d+ s guard-service has been running would have been blocks\./);
     await shot('services');
     await p.fill('#find-service', 'shop');
     await row.getByRole('link', { name: 'demo/shop' }).focus();
@@ -176,6 +243,8 @@ describe('guard-ui in Chromium', () => {
     await p.getByRole('link', { name: 'Overview' }).click();
     await p.getByLabel('Block').check();
     expect(await p.locator('.flag', { hasText: 'Block' }).innerText()).toMatch(/refused \(403\) before it reaches the service/);
+    await p.evaluate(() => scrollTo(0, 0)); // the save bar and the flags, from the top
+    await shot('overview');
     // The learner writes (learned and samples) while the person edits.
     const before = (await api('demo/shop')).json;
     await svc.disk.updateLearned('demo', 'shop', before.spec.learned, before.spec.samples + 5);
@@ -187,14 +256,19 @@ describe('guard-ui in Chromium', () => {
     expect(stored.samples).toBe(before.spec.samples + 5);
   });
 
-  it('promotes one learned field', async () => {
+  it('promotes one learned field, keyboard only', async () => {
     const p = page();
     await p.getByRole('link', { name: 'Rules', exact: true }).click();
     const row = p.locator('tr[data-rule="req.qs.kv.vals.page"]');
     expect(await row.locator('td.configured').innerText()).toBe('—');
-    await row.getByRole('button', { name: 'Use learned: query parameter `page`' }).click();
+    // From the Rules tab on, with Tab, typing and Enter only.
+    await tabTo(p, p.getByLabel('Find a rule'));
+    await p.keyboard.type('page');
+    await tabTo(p, row.getByRole('button', { name: 'Use learned: query parameter `page`' }));
+    await p.keyboard.press('Enter');
     expect(await row.locator('td.configured summary').innerText()).toBe('up to 1 digit · up to 1 run');
-    await p.getByRole('button', { name: 'Save' }).click();
+    await tabTo(p, p.getByRole('button', { name: 'Save' }), 'Shift+Tab');
+    await p.keyboard.press('Enter');
     await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     const spec = (await api('demo/shop')).json.spec;
     expect(spec.configured.req.qs.kv.vals.page).toEqual(spec.learned.req.qs.kv.vals.page);
@@ -220,6 +294,38 @@ describe('guard-ui in Chromium', () => {
     expect(await card.locator('code').first().innerText()).toBe('id');
     expect(await card.locator('.alert-head').innerText()).toMatch(/2 times.*pods shop-7/s);
     await shot('alerts');
+  });
+
+  it('filters alerts by service and by field', async () => {
+    const p = page();
+    // demo/cart reports a query parameter `lang` with a quote; shop and billing alerted on `id`.
+    const cart = (await api('demo/cart')).json.spec;
+    expect((await syncOf('demo', 'cart', null, [alertOf(cart, { ...shopRequest(2, false), query: "id=102&lang=e'n" }, 1)])).status).toBe(200);
+    await p.getByRole('link', { name: 'Alerts' }).first().click();
+    const cards = p.locator('li.alert-card');
+    await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(3);
+    const services = () => cards.locator('.alert-head a').allInnerTexts();
+    expect((await services()).sort()).toEqual(['demo/cart', 'demo/shop', 'other/billing']);
+    expect(await p.locator('.filters .hint').innerText()).toBe('3 of 3 kinds of alert, 3 reports; newest first');
+
+    await p.getByLabel('Service', { exact: true }).selectOption('demo/cart');
+    await expect.poll(services).toEqual(['demo/cart']);
+    expect(await cards.locator('.sentence').allInnerTexts()).toContain('Query parameter lang had 3 runs; the rule allows up to 1 run.');
+
+    await p.getByLabel('Service', { exact: true }).selectOption('');
+    await p.getByLabel('Field', { exact: true }).selectOption('query parameter `id`');
+    await expect.poll(async () => (await services()).sort()).toEqual(['demo/shop', 'other/billing']);
+    expect(await p.locator('.filters .hint').innerText()).toBe('2 of 3 kinds of alert, 3 reports; newest first');
+    // Both filters at once: billing's alert is the one about `id` there.
+    await p.getByLabel('Service', { exact: true }).selectOption('other/billing');
+    await expect.poll(services).toEqual(['other/billing']);
+    expect(await cards.locator('.sentence').first().innerText()).toBe('Query parameter id had 3 letters; it never had any letters.');
+    await p.getByLabel('Field', { exact: true }).selectOption('query parameter `lang`');
+    await expect.poll(() => cards.count()).toBe(0);
+    // Back to demo/shop, where the next views are.
+    await p.getByRole('link', { name: 'Services' }).first().click();
+    await p.locator('table.service-table tbody tr', { hasText: 'demo/shop' }).getByRole('link', { name: 'demo/shop' }).click();
+    await p.locator('fieldset.control').waitFor();
   });
 
   it('says which guard-service replica did not answer, on the alerts and the services views', async () => {
@@ -386,6 +492,91 @@ describe('guard-ui in Chromium', () => {
     const g = core.parseGuardian(after.spec);
     expect(g.policy).toEqual({ unknownRoute: 'service-wide', unknownParam: 'ignore', slack: 2 });
     g.dispose();
+    expect(browser.problems).toEqual([]);
+  });
+
+  it('uses all learned rules as the configured ones; after a save they are stored as learned', async () => {
+    const p = page();
+    const before = (await api('demo/books')).json.spec;
+    expect(before.configured).not.toEqual(before.learned); // `sort` allowed on GET /search by hand
+    await p.getByRole('link', { name: 'Rules', exact: true }).click();
+    await p.getByRole('button', { name: 'Use all learned rules' }).click();
+    expect(await p.locator('tr[data-rule="routes"] td.configured').innerText()).toBe('3 routes (see the Routes tab)');
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const after = (await api('demo/books')).json.spec;
+    expect(after.configured).toEqual(after.learned);
+    expect(after.control).toEqual(before.control);
+    expect(browser.problems).toEqual([]);
+  });
+
+  it('edits a rule in the YAML tab, applied to the draft and saved', async () => {
+    const p = page();
+    await p.goto(`${svc.url}/ui/#/service/demo/shop/source`);
+    const source = p.getByLabel('Configured rules and control as YAML');
+    await expect.poll(() => source.inputValue()).toMatch(/^control:\n {2}alert: true\n/);
+    const before = (await api('demo/shop')).json;
+    expect(before.spec.configured.req.qs.kv.vals.id.digits).toBe(3);
+    await shot('source');
+    // Up to 5 digits in the query parameter `id` instead of 3: one line changed.
+    const idDigits = (n: number) => new RegExp(`(\\n {4}qs:\\n {6}kv:\\n {8}vals:\\n {10}id:\\n {12}digits: )${n}\\n`);
+    const text = await source.inputValue();
+    expect(text).toMatch(idDigits(3));
+    await source.fill(text.replace(idDigits(3), (_, head: string) => `${head}5\n`));
+    await p.getByRole('button', { name: 'Apply to the draft' }).click();
+    await p.getByText('You have unsaved changes.').waitFor();
+    await p.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const after = (await api('demo/shop')).json.spec;
+    expect(after.configured.req.qs.kv.vals.id).toEqual({ ...before.spec.configured.req.qs.kv.vals.id, digits: 5 });
+    // Nothing else changed on the way through YAML.
+    after.configured.req.qs.kv.vals.id.digits = 3;
+    expect(after.configured).toEqual(before.spec.configured);
+    expect(after.control).toEqual(before.spec.control);
+    expect(await source.inputValue()).toMatch(idDigits(5)); // the text shows the saved draft
+  });
+
+  it('applies no YAML or JSON text that does not parse, and saves nothing', async () => {
+    const p = page();
+    const version = (await api('demo/shop')).json.resourceVersion;
+    const source = p.getByLabel('Configured rules and control as YAML');
+    await source.fill('control:\n  alert: [true\n');
+    await p.getByRole('button', { name: 'Apply to the draft' }).click();
+    expect(await p.locator('.source p[role="alert"]').innerText()).toMatch(/^Not applied: .*flow sequence/is);
+    expect(await p.getByRole('button', { name: 'Save' }).count()).toBe(0);
+
+    await p.getByLabel('JSON', { exact: true }).check();
+    const json = p.getByLabel('Configured rules and control as JSON');
+    await expect.poll(() => json.inputValue()).toMatch(/^\{\n {2}"control": \{/);
+    await json.fill('{"control": {"alert": true,');
+    await p.getByRole('button', { name: 'Apply to the draft' }).click();
+    expect(await p.locator('.source p[role="alert"]').innerText()).toMatch(/^Not applied: .*JSON/);
+    await json.fill('[]');
+    await p.getByRole('button', { name: 'Apply to the draft' }).click();
+    expect(await p.locator('.source p[role="alert"]').innerText()).toBe('Not applied: give an object with control and configured');
+    expect(await p.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect((await api('demo/shop')).json.resourceVersion).toBe(version);
+  });
+
+  it('keeps a draft the core refuses from being saved, saying why', async () => {
+    const p = page();
+    const before = (await api('demo/shop')).json;
+    // The text as the draft is, again (the refused text stayed for the person to fix).
+    await p.getByLabel('YAML', { exact: true }).check();
+    await p.getByLabel('JSON', { exact: true }).check();
+    const json = p.getByLabel('Configured rules and control as JSON');
+    await expect.poll(() => json.inputValue()).toMatch(/^\{\n {2}"control": \{/);
+    const draft = JSON.parse(await json.inputValue());
+    draft.configured.req.qs.kv.vals.id.letters = 300; // a count where the Guardian holds a code (0–255)
+    await json.fill(JSON.stringify(draft, null, 2));
+    await p.getByRole('button', { name: 'Apply to the draft' }).click();
+    const refusal = p.locator('.save-actions .error');
+    await refusal.waitFor();
+    expect(await refusal.innerText()).toBe('The core refuses them: invalid Guardian: configured.req.qs.kv.id.letters: number 300 out of range for a code (0–255)');
+    expect(await p.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+    await p.getByRole('button', { name: 'Discard' }).click();
+    expect(await p.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect((await api('demo/shop')).json).toEqual(before);
     expect(browser.problems).toEqual([]);
   });
 });

@@ -73,10 +73,11 @@ export function AlertsView(props: { api: Api; namespace?: string; service?: stri
   return (
     <div class="alerts">
       <div class="filters" role="search">
+        {/* Labels beside (not around) the selects: a label around one names it with its chosen option too ("Service all"). */}
         {!props.service && (
-          <label>
-            Service{' '}
-            <select value={serviceFilter} onChange={(e) => setServiceFilter((e.target as HTMLSelectElement).value)}>
+          <span>
+            <label for="alert-service">Service</label>{' '}
+            <select id="alert-service" value={serviceFilter} onChange={(e) => setServiceFilter((e.target as HTMLSelectElement).value)}>
               <option value="">all</option>
               {services.map((s) => (
                 <option key={s} value={s}>
@@ -84,11 +85,11 @@ export function AlertsView(props: { api: Api; namespace?: string; service?: stri
                 </option>
               ))}
             </select>
-          </label>
+          </span>
         )}
-        <label>
-          Field{' '}
-          <select value={fieldFilter} onChange={(e) => setFieldFilter((e.target as HTMLSelectElement).value)}>
+        <span>
+          <label for="alert-field">Field</label>{' '}
+          <select id="alert-field" value={fieldFilter} onChange={(e) => setFieldFilter((e.target as HTMLSelectElement).value)}>
             <option value="">all</option>
             {fields.map((f) => (
               <option key={f} value={f}>
@@ -96,7 +97,7 @@ export function AlertsView(props: { api: Api; namespace?: string; service?: stri
               </option>
             ))}
           </select>
-        </label>
+        </span>
         <span class="hint" aria-live="polite">
           {items === null ? 'loading…' : `${shown.length} of ${groups.length} kinds of alert, ${items.length} reports; newest first`}
         </span>
