@@ -63,7 +63,7 @@ describe('docs/configuration.md', () => {
  * a copy may not have: "issue 10", "(#18)", "PR 7".
  */
 const CITATION =
-  /\bSPEC\b|§|\breference\/|upstream-(?:gate|service|datamodel)\.md|\b[Rr]eference (?:doc|data ?model|upstream)|\(Q\d+\)|\bQ\d+:|\b[Ii]ssues? #?\d+\b|\b(?:PR|[Pp]ull request) #?\d+\b|(?:^|[\s(\[])#\d+\b/;
+  /\bSPEC\b|§|\breference\/|upstream-(?:gate|service|datamodel)\.md|\b[Rr]eference (?:doc|data ?model|upstream)|\(Q\d+\)|\bQ\d+:|\b[Ii]ssues? #?\d+\b|\b(?:PR|[Pp]ull request) #?\d+\b|(?:^|[\s([])#\d+\b/;
 
 /** The lines of `lines` that cite something outside the repository, numbered from 1. */
 function citations(lines: readonly string[]): number[] {
