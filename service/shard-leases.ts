@@ -13,7 +13,10 @@
 // changed for a whole duration as this replica observed it (its own clock: no clock skew matters),
 // so two replicas never both serve a shard unless one's store write stalls past a third of the
 // duration. A replica that is drained gives its shards back at once (after its learning is
-// written); one that dies loses them after the duration.
+// written); one that dies loses them after the duration, as the others observe it: a survivor sees
+// the last renewal within one round (a third of the duration), and takes the shard at the first of
+// its rounds at which that renewal is more than a duration old — at most duration + two rounds
+// after the kill (test/service/replicas-failover.test.ts measures it).
 import { createHash } from 'node:crypto';
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock/index.js';
