@@ -201,8 +201,13 @@ export class UpstreamHandler implements UpstreamExchange, WritableListener {
   /** The client can take more: read the upstream on, or end once it is done. */
   onWritable(): void {
     this.draining = false;
-    if (this.upstreamDone) this.endIfIdle();
-    else this.resumeFn?.();
+    try {
+      if (this.upstreamDone) this.endIfIdle();
+      else this.resumeFn?.();
+    } catch (err) {
+      // called from the listener's writable callback: an exception here would escape the exchange
+      this.exchanges.fail(this.ex, err);
+    }
   }
 
   /**

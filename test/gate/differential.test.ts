@@ -4,8 +4,9 @@
 // (differential/variants.ts), to a backend that reads each request as common services do
 // (differential/backend.ts). For every variant: the gate refused it and nothing reached the
 // service, or it was forwarded and no parser read the payload in anything the service treats as a
-// value, and every query or body key a parser read is one the core profiled. Each construct's benign
-// twin still passes.
+// value, and every query or body key a parser read is one the core profiled (qs's bracket keys
+// aside; body keys where the core profiled the body as structured). A benign twin not marked
+// `refusable` must pass; the refusable ones may be refused.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
