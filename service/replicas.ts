@@ -5,8 +5,11 @@
 // that gets one for a shard it does not hold answers 503 and the gate resends its pile. People's
 // views that span services (alerts, the overview) ask each replica for the part it holds (ask,
 // replica-views.ts); a replica taking a shard over reads back what is kept of its services
-// elsewhere (ShardHandover: the alerts recorded as Events).
+// elsewhere (ShardHandover: the alerts recorded as Events). The replicas' CA is re-read while
+// serving, as the serving certificate is (tls/): a renewed CA is trusted without a restart.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import type { Clock } from '../clock/index.js';
 import type { Logger } from '../log/index.js';
@@ -14,6 +17,7 @@ import { SYNC_ID_HEADER } from '../store/index.js';
 import type { ServiceFilter } from './alerts.js';
 import { ApiError } from './api-errors.js';
 import type { KubeAccess } from './kube-access.js';
+import { CertificateWatch } from '../tls/index.js';
 import type { Learner } from './learner.js';
 import { ShardLeases } from './shard-leases.js';
 
@@ -28,8 +32,10 @@ export interface ReplicasConfig {
   identity: string;
   /** Where the other replicas reach this one, http(s)://host:port; '' = the URL it listens on. */
   peerUrl: string;
-  /** PEM file of the CA that signed the replicas' certificates (https peers); null: the system's. */
+  /** PEM file of the CA that signed the replicas' certificates (https peers); null: the system's. Re-read while serving. */
   peerCaFile: string | null;
+  /** How often peerCaFile is checked for a renewed CA, ms (default 5000, as the serving certificate). */
+  peerCaCheckMs?: number;
   /** Name the replicas' certificate carries (https peers: the peer URL names a pod IP). */
   peerServerName: string | null;
   /**
@@ -73,7 +79,9 @@ export interface ForwardedAnswer {
 
 export class Replicas {
   readonly leases: ShardLeases;
-  private readonly agent: Agent;
+  /** Connections to the other replicas, verified with the CA in use; replaced when the CA is renewed. */
+  private agent: Agent;
+  private readonly caWatch: CertificateWatch | null;
   private readonly config: ReplicasConfig;
   private readonly log: Logger;
   /** Peer URLs refused tokens, each logged once. */
@@ -107,11 +115,46 @@ export class Replicas {
         handover?.taken(inShards(shards), since).catch((err: unknown) => deps.log.warn({ err, shards }, 'took over shards of services, but could not read back what was kept of them (their earlier alerts)'));
       },
     });
-    const ca = config.peerCaFile ? readFileSync(config.peerCaFile) : undefined;
-    this.agent = new Agent({
-      connect: { ...(ca ? { ca } : {}), ...(config.peerServerName ? { servername: config.peerServerName } : {}) },
+    const caFile = config.peerCaFile;
+    const ca = caFile ? peerCa(readFileSync(caFile), caFile) : undefined;
+    this.agent = this.agentFor(ca);
+    // The serving certificate's watch, for the CA alone (a pair with no key): a renewed CA that
+    // loads is used by every new connection to a peer; one that does not is logged and the one in
+    // use stays. Requests in flight finish on the connections they have.
+    this.caWatch =
+      caFile && ca
+        ? new CertificateWatch(
+            { cert: ca, key: '' },
+            {
+              read: async () => ({ cert: peerCa(await readFile(caFile), caFile), key: '' }),
+              apply: ({ cert }) => {
+                const old = this.agent;
+                this.agent = this.agentFor(Buffer.from(cert));
+                void old.close().catch(() => {});
+              },
+              log: deps.log,
+              what: "guard-service replicas' CA (GUARD_SERVICE_PEER_CA)",
+              certFile: caFile,
+            },
+          )
+        : null;
+  }
+
+  private agentFor(ca: Buffer | undefined): Agent {
+    return new Agent({
+      connect: { ...(ca ? { ca } : {}), ...(this.config.peerServerName ? { servername: this.config.peerServerName } : {}) },
       keepAliveTimeout: 30_000,
     });
+  }
+
+  /** Re-read the replicas' CA now (it is also checked every peerCaCheckMs); resolves once a renewed one is in use, or refused. */
+  reloadPeerCa(): Promise<void> {
+    return this.caWatch?.check() ?? Promise.resolve();
+  }
+
+  /** Renewed CAs put in use, and changed CA files that did not load. */
+  get peerCaCounts(): { rotations: number; refused: number } {
+    return { ...(this.caWatch?.counts ?? { rotations: 0, refused: 0 }) };
   }
 
   /** This replica learns the service now. */
@@ -233,6 +276,7 @@ export class Replicas {
 
   /** Take part; `boundUrl` is the peer URL when the configuration gives none (tests on port 0). */
   start(boundUrl: string): Promise<void> {
+    this.caWatch?.start(this.config.peerCaCheckMs ?? 5000);
     return this.leases.start(this.config.peerUrl || boundUrl);
   }
 
@@ -244,12 +288,24 @@ export class Replicas {
   async stop(): Promise<void> {
     await this.leases.stop();
     await new Promise((r) => setTimeout(r, this.leases.propagationMs));
+    this.caWatch?.stop();
     await this.agent.close();
   }
 
   /** A crash, for tests: nothing is given back; the Leases expire. */
   abandon(): void {
     this.leases.abandon();
+    this.caWatch?.stop();
     void this.agent.destroy();
   }
+}
+
+/** The CA file's PEM, checked to hold a certificate: Node takes a file without one silently, and then verifies no peer. */
+function peerCa(pem: Buffer, file: string): Buffer {
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new Error(`${file} holds no PEM certificate (${(err as Error).message})`, { cause: err });
+  }
+  return pem;
 }
