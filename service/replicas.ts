@@ -270,6 +270,10 @@ export class Replicas {
       // Not connected: the owner never saw it. Anything later: it may have learned it.
       if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH')
         throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} could not be reached (${(err as Error).message}); resend`, { cause: err });
+      // Its certificate did not verify: the handshake failed before the sync was sent (a CA renewal
+      // not yet followed by one side, or a wrong GUARD_SERVICE_PEER_CA / _SERVER_NAME).
+      if (code !== undefined && UNVERIFIED_PEER.has(code))
+        throw new ApiError('GUARD_API_UNAVAILABLE', `the replica that learns ${namespace}/${service} was not sent the sync: its certificate does not verify with GUARD_SERVICE_PEER_CA and GUARD_SERVICE_PEER_SERVER_NAME (${(err as Error).message}); resend`, { cause: err });
       throw new ApiError('GUARD_API_FORWARD_BROKEN', `the replica that learns ${namespace}/${service} did not answer the forwarded sync (${(err as Error).message}); it may have learned it`, { cause: err });
     }
   }
@@ -299,6 +303,21 @@ export class Replicas {
     void this.agent.destroy();
   }
 }
+
+/** Node's codes for a peer certificate that does not verify (chain, validity, name): no byte of the request was sent. */
+const UNVERIFIED_PEER = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** The CA file's PEM, checked to hold a certificate: Node takes a file without one silently, and then verifies no peer. */
 function peerCa(pem: Buffer, file: string): Buffer {

@@ -67,7 +67,7 @@ async function settled(all: RunningService[]): Promise<void> {
 }
 
 describe.skipIf(!hasOpenssl)("guard-service replicas: the replicas' CA renewed while serving", () => {
-  it('forwards syncs to a replica whose certificate only the renewed CA signed, and refuses a CA file that is no certificate', async () => {
+  it('forwards syncs to a replica whose certificate only the renewed CA signed, refuses a CA file that is no certificate, and answers 503 for a replica whose certificate does not verify', async () => {
     const root = await mkdtemp(join(tmpdir(), 'guard-peer-ca-'));
     dirs.push(root);
     const [before, after, secret] = ['before', 'after', 'secret'].map((d) => join(root, d)) as [string, string, string];
@@ -120,6 +120,24 @@ describe.skipIf(!hasOpenssl)("guard-service replicas: the replicas' CA renewed w
       await a.replicas!.reloadPeerCa();
       expect(a.replicas!.peerCaCounts).toEqual({ rotations: 1, refused: 1 });
       await syncOf(heldBy(c, 'fourth'), a);
+      // A replica whose certificate another CA signed (a wrong Secret): a sync for its services is
+      // refused with 503 naming the setting, as it was never sent (resent, not "may have learned").
+      const stranger = join(root, 'stranger');
+      await issue(stranger, 'Some other CA');
+      const d = await replica(kube, stranger, 'guard-service-d');
+      running.push(d);
+      await settled([a, c, d]);
+      const service = heldBy(d, 'fifth');
+      kube.state.addPod({ namespace: NS, name: `${service}-0`, labels: { app: service } });
+      const token = kube.state.mintServiceAccountToken({ namespace: NS, serviceAccount: 'default', podName: `${service}-0`, audiences: ['guard-service'] });
+      const refused = await eventually(async () => {
+        const res = await request(`${a.url}/sync`, { method: 'POST', dispatcher: gateClient, headers: { authorization: `Bearer ${token}` }, body: `{"pile":${pileText(1)},"alerts":null,"compromised":false}` });
+        const text = await res.body.text();
+        return text.includes('does not verify') ? { status: res.statusCode, text } : null;
+      }, 15_000);
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.text).error).toMatchObject({ code: 'GUARD_API_UNAVAILABLE', message: expect.stringMatching(/was not sent the sync: its certificate does not verify with GUARD_SERVICE_PEER_CA/) });
+
       // At start, such a file is a setup error, not a replica that trusts nothing.
       await expect(replica(kube, secret, 'guard-service-d')).rejects.toMatchObject({ code: 'GUARD_SERVICE_SETUP', message: expect.stringMatching(/GUARD_SERVICE_PEER_CA.*holds no PEM certificate/) });
     } finally {
