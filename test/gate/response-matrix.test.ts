@@ -12,6 +12,7 @@ import { Agent, request } from 'undici';
 import { loadCore } from '../../core/index.js';
 import { gateConfig } from '../../gate/config.js';
 import { listenLocal } from '../support/servers.js';
+import { waitFor } from '../support/waiters.js';
 import { checkedGate, checkGateInvariants, requestsCounted } from './invariants.js';
 
 
@@ -62,9 +63,11 @@ function writeInChunks(res: ServerResponse, body: Buffer): void {
   next();
 }
 
-async function service(): Promise<string> {
+/** The test's service; `onClose` learns how each response ended (true: sent whole; false: cut short). */
+async function service(onClose?: (finished: boolean) => void): Promise<string> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
+    if (onClose) res.on('close', () => onClose(res.writableFinished));
     req.resume();
     req.on('end', () => {
       const status = Number(url.searchParams.get('status') ?? 200);
@@ -127,49 +130,72 @@ describe.each(['uws', 'node'] as const)('responses of every framing, type and si
     expect(await requestsCounted(g)).toBe(sent);
   });
 
-  it('answers HEAD, 204 and 304 without a body and keeps the connection usable', async () => {
+  it('answers HEAD, 204 and 304 without a body, to keep-alive and Connection: close clients; a kept connection stays usable', async () => {
     const g = await gate(await service(), listener);
-    const one = new Agent({ connections: 1 });
-    cleanups.push(() => one.close());
     let sent = 0;
-    for (const type of TYPES) {
-      for (const framing of FRAMINGS) {
-        const head = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&framing=${framing}&size=many`, { method: 'HEAD', dispatcher: one });
-        expect((await head.body.arrayBuffer()).byteLength).toBe(0);
-        expect(head.statusCode).toBe(200);
-        if (framing === 'length') expect(head.headers['content-length']).toBe(String(SIZES.many));
-        sent++;
+    for (const reset of [false, true]) {
+      const one = new Agent({ connections: 1 });
+      cleanups.push(() => one.close());
+      const how = reset ? ' (Connection: close)' : '';
+      for (const type of TYPES) {
+        for (const framing of FRAMINGS) {
+          const head = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&framing=${framing}&size=many`, { method: 'HEAD', dispatcher: one, reset });
+          const what = `HEAD ${type} ${framing}${how}`;
+          expect((await head.body.arrayBuffer()).byteLength, what).toBe(0);
+          expect(head.statusCode, what).toBe(200);
+          if (framing === 'length') expect(head.headers['content-length'], what).toBe(String(SIZES.many));
+          sent++;
+        }
+        for (const status of [204, 304]) {
+          const r = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&status=${status}`, { dispatcher: one, reset });
+          const what = `${status} ${type}${how}`;
+          expect(r.statusCode, what).toBe(status);
+          expect((await r.body.arrayBuffer()).byteLength, what).toBe(0);
+          sent++;
+        }
       }
-      for (const status of [204, 304]) {
-        const r = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&status=${status}`, { dispatcher: one });
-        expect(r.statusCode).toBe(status);
-        expect((await r.body.arrayBuffer()).byteLength).toBe(0);
-        sent++;
-      }
+      // The same client (on a kept connection, or a new one after each close) still receives a
+      // response with a body after all of them: no body bytes were expected or left behind.
+      const after = await request(`http://127.0.0.1:${g.port}/r?type=image%2Fpng&size=one`, { dispatcher: one, reset });
+      expect(sha(Buffer.from(await after.body.arrayBuffer())), `a body after them${how}`).toBe(after.headers['x-body-sha']);
+      sent++;
     }
-    // The same single connection still serves a request with a body after all of them.
-    const after = await request(`http://127.0.0.1:${g.port}/r?type=image%2Fpng&size=one`, { dispatcher: one });
-    expect(sha(Buffer.from(await after.body.arrayBuffer()))).toBe(after.headers['x-body-sha']);
-    sent++;
     expect(await g.proxy.idle(3000)).toBe(true);
     expect(await requestsCounted(g)).toBe(sent);
   });
 
-  it('ends the exchange of a client that goes away in the middle of a large response', async () => {
-    const g = await gate(await service(), listener);
+  it('ends the exchange of a client that goes away in the middle of a large response of any type, to keep-alive and Connection: close clients', async () => {
+    // The service learns how each response ended: finished, or cut when the gate gave it up.
+    const finished: boolean[] = [];
+    const waiters = new Set<() => void>();
+    const g = await gate(
+      await service((done) => {
+        finished.push(done);
+        for (const w of waiters) w();
+      }),
+      listener,
+    );
+    // Large enough that the service is still writing when the client goes away (each response was
+    // cut at 1 MiB in every measured run), small enough to keep the file quick.
+    const size = 2 * 1024 * 1024;
     let sent = 0;
-    for (const type of ['image/png', 'application/json'] as const) {
-      for (const framing of FRAMINGS) {
-        const client = new Agent({ connections: 1 });
-        const r = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&framing=${framing}&size=${8 * 1024 * 1024}`, { dispatcher: client });
-        sent++;
-        expect(r.statusCode).toBe(200);
-        // Read a little, then drop the connection.
-        for await (const chunk of r.body) {
-          expect(chunk.length).toBeGreaterThan(0);
-          break;
+    for (const reset of [false, true]) {
+      for (const type of TYPES) {
+        for (const framing of FRAMINGS) {
+          const client = new Agent({ connections: 1 });
+          const r = await request(`http://127.0.0.1:${g.port}/r?type=${encodeURIComponent(type)}&framing=${framing}&size=${size}`, { dispatcher: client, reset });
+          sent++;
+          const what = `${type} ${framing}${reset ? ' (Connection: close)' : ''}`;
+          expect(r.statusCode, what).toBe(200);
+          // Read a little, then drop the connection.
+          for await (const chunk of r.body) {
+            expect(chunk.length, what).toBeGreaterThan(0);
+            break;
+          }
+          await client.destroy();
+          await waitFor(waiters, () => finished.length === sent, `the service's response of ${what} to end`, () => `${finished.length} ended`);
+          expect(finished.at(-1), `${what}: the service's response was cut, not sent whole`).toBe(false);
         }
-        await client.destroy();
       }
     }
     expect(await g.proxy.idle(3000)).toBe(true);
