@@ -5,9 +5,9 @@
 import { Section } from '../../build/js/core/index.js';
 import { toRequestFields, toTrafficRecord } from '../../build/js/cli/traffic-record.js';
 import { generateCorpus } from './corpus.js';
+import { learnInPiles } from './learn.js';
 
 const REQ = Section.Req | Section.ReqBody;
-const PILE = 1000;
 const SESSIONS = 256;
 const BODY_POLICY = { maxBody: 1024 * 1024 };
 
@@ -19,25 +19,9 @@ const SECTIONS = ['shop', 'outlet', 'library', 'kids', 'press', 'school', 'club'
 
 const fields = (r) => toRequestFields(toTrafficRecord(r), BODY_POLICY);
 
-/** A Guardian learned from `requests` in piles of PILE through the wire form, as guard-service learns. */
+/** A Guardian learned from `requests` as guard-service learns, with block on. */
 function learn(core, requests, caps) {
-  const guardian = core.defaultGuardian();
-  const pile = core.newPile();
-  const flush = () => {
-    const wire = core.parsePile(pile.toWire());
-    guardian.learn(wire, caps);
-    wire.dispose();
-    pile.clear();
-  };
-  requests.forEach((req, i) => {
-    const s = core.newSession();
-    s.profileRequest(req);
-    pile.add(s);
-    s.dispose();
-    if ((i + 1) % PILE === 0) flush();
-  });
-  if (pile.count > 0) flush();
-  pile.dispose();
+  const guardian = learnInPiles(core, requests, caps);
   guardian.control = { alert: true, block: true, learn: true, force: false, auto: true };
   return guardian;
 }

@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LEARNING_CAPS, loadCore, Section } from '../../build/js/core/index.js';
 import { toRequestFields, toTrafficRecord } from '../../build/js/cli/traffic-record.js';
 import { ANOMALY_KINDS, generateCorpus } from './corpus.js';
+import { learnInPiles, PILE } from './learn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOC = join(ROOT, 'docs/routes.md');
 const START = '<!-- bench:routes:start -->';
 const END = '<!-- bench:routes:end -->';
-const PILE = 1000;
 const BODY_POLICY = { maxBody: 1024 * 1024 };
 
 const core = loadCore();
@@ -28,26 +28,7 @@ const train = corpus.train.map(fields);
 const test = corpus.test.map((t) => ({ label: t.label, req: fields(t.record), record: t.record }));
 
 /** A Guardian learned from `records` as guard learn does; caps undefined = the original's learning. */
-function learn(records, caps) {
-  const guardian = core.defaultGuardian();
-  const pile = core.newPile();
-  const flush = () => {
-    const wire = core.parsePile(pile.toWire());
-    guardian.learn(wire, caps);
-    wire.dispose();
-    pile.clear();
-  };
-  for (let i = 0; i < records.length; i++) {
-    const s = core.newSession();
-    s.profileRequest(records[i]);
-    pile.add(s);
-    s.dispose();
-    if ((i + 1) % PILE === 0) flush();
-  }
-  if (pile.count > 0) flush();
-  pile.dispose();
-  return guardian;
-}
+const learn = (records, caps) => learnInPiles(core, records, caps);
 
 /** Decisions on the test set: the decision string per record ("" = allowed). */
 function decide(guardian, policy) {

@@ -11,17 +11,21 @@ function req(headers: [string, string][], query = ''): HttpRequestFields {
   return { method: 'GET', path: '/page', query, headers: [['Accept', '*/*'], ...headers], remote: '10.0.0.5' };
 }
 
-/** A Guardian learned from these requests through the wire, as guard-service learns (default caps). */
-function learned(reqs: HttpRequestFields[]): Guardian {
+/**
+ * A Guardian learned from these requests (with the responses beside them, when given) through the
+ * wire, as guard-service learns (default caps).
+ */
+function learned(reqs: HttpRequestFields[], resps: HttpResponseFields[] = []): Guardian {
   const c = core();
   const g = c.defaultGuardian();
   const pile = c.newPile();
-  for (const r of reqs) {
+  reqs.forEach((r, i) => {
     const s = c.newSession();
     s.profileRequest(r);
+    if (resps[i]) s.profileResponse(resps[i]);
     pile.add(s);
     s.dispose();
-  }
+  });
   const wire = c.parsePile(pile.toWire());
   g.learn(wire, {});
   wire.dispose();
@@ -191,24 +195,12 @@ describe('response headers: ETag and Set-Cookie', () => {
   });
   const sessionCookie = () => `sid=${hex(16)}; Path=/; HttpOnly; SameSite=Lax`;
 
-  /** A Guardian learned from whole exchanges (request and response) through the wire. */
-  function learnedExchanges(n: number, makeEtag: () => string): Guardian {
-    const c = core();
-    const pile = c.newPile();
-    for (let i = 0; i < n; i++) {
-      const s = c.newSession();
-      s.profileRequest(req([]));
-      s.profileResponse(page(makeEtag(), sessionCookie()));
-      pile.add(s);
-      s.dispose();
-    }
-    const g = c.defaultGuardian();
-    const wire = c.parsePile(pile.toWire());
-    g.learn(wire, {});
-    wire.dispose();
-    pile.dispose();
-    return g;
-  }
+  /** A Guardian learned from `n` page loads, each with a fresh ETag and session cookie. */
+  const learnedPages = (n: number, makeEtag: () => string): Guardian =>
+    learned(
+      Array.from({ length: n }, () => req([])),
+      Array.from({ length: n }, () => page(makeEtag(), sessionCookie())),
+    );
 
   function responseDecision(g: Guardian, resp: HttpResponseFields): string {
     const s = core().newSession();
@@ -226,7 +218,7 @@ describe('response headers: ETag and Set-Cookie', () => {
 
   for (const [name, makeEtag] of [['weak', etag], ['strong', strongEtag]] as const) {
     test(`a fresh ${name} ETag and a fresh session cookie pass; an injected one is refused`, () => {
-      const g = learnedExchanges(50, makeEtag);
+      const g = learnedPages(50, makeEtag);
       expect(respRule(g, 'Etag').token.kinds).toContain('etag');
       expect(respRule(g, 'Set-Cookie').cookies.vals.sid.token.kinds).toContain('hex');
       for (let i = 0; i < 200; i++) expect(responseDecision(g, page(makeEtag(), sessionCookie()))).toBe('');
