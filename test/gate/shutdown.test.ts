@@ -152,7 +152,10 @@ describe.skipIf(!built)('guard gate under SIGTERM (needs `npm run build`)', () =
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const ms = performance.now() - t0;
-    // The drain allows 10 s; with nothing in flight nothing is waited for (about 0.1 s here).
-    expect(ms).toBeLessThan(2_000);
+    // The drain allows 10 s; with nothing in flight nothing is waited for. Measured from the signal to
+    // the exit on a 2-core machine: 28-129 ms in six runs, 96-221 ms in four runs with both cores
+    // kept busy by other processes. 1 s leaves room for a loaded CI runner and still fails a gate
+    // that waits out its drain, or an idle keep-alive connection (10 s each).
+    expect(ms).toBeLessThan(1_000);
   });
 });
