@@ -293,6 +293,12 @@ describe('mode and readiness in words', () => {
     expect(readiness({ ...facts, control: { ...control, force: true } }).level).toBe('not-ready');
     expect(readiness({ ...facts, control: { ...control, auto: false } }).level).toBe('nothing');
     expect(readiness({ ...facts, observedMs: 600_000, alertsLastDay: 2 }).text).toMatch(/in the 10 min guard-service has been running/);
+    // no alert, but watched for minutes only: not called ready
+    expect(readiness({ ...facts, observedMs: 600_000 })).toEqual({
+      level: 'not-ready',
+      text: 'No alert in the 10 min guard-service has been running: too short to judge. Watch at least an hour of normal traffic before blocking.',
+    });
+    expect(readiness({ ...facts, observedMs: 2 * 3600_000 }).text).toBe('Ready to block: no alert in the 2 h guard-service has been running.');
   });
 
   it('says when learned rules still widen, and that auto does not block with them yet', () => {

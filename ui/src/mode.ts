@@ -47,6 +47,12 @@ export interface ServiceFacts {
 /** Samples in a row that must widen nothing before learned rules are ready (the core's). */
 export const READY_STABLE_SAMPLES = 1000;
 
+/**
+ * The least watching, without an alert, before the page calls a service ready: a few seconds with
+ * no alert say nothing about the traffic of a day (a nightly job, a weekly report).
+ */
+export const MIN_WATCH_MS = 3600_000;
+
 export function readiness(f: ServiceFacts): Readiness {
   const c = f.control;
   const span = f.observedMs >= 24 * 3600_000 ? '24 h' : `the ${duration(f.observedMs)} guard-service has been running`;
@@ -61,6 +67,7 @@ export function readiness(f: ServiceFacts): Readiness {
   if (c.auto && f.samples < SAMPLES_TO_BLOCK) return { level: 'learning', text: `Keep learning: ${count(f.samples, 'sample')}, block after at least ${SAMPLES_TO_BLOCK.toLocaleString('en')} without alerts.` };
   if (f.alertsLastDay > 0) return { level: 'not-ready', text: `Alerting only: ${count(f.alertsLastDay, 'alert')} in ${span} would have been blocks. Review them before blocking.` };
   if (c.force && c.learn) return { level: 'not-ready', text: `No alerts in ${span}, but alerting requests are being learned (force): turn that off first.` };
+  if (f.observedMs < MIN_WATCH_MS) return { level: 'not-ready', text: `No alert in ${span}: too short to judge. Watch at least an hour of normal traffic before blocking.` };
   return { level: 'ready', text: `Ready to block: no alert in ${span}.` };
 }
 
