@@ -1,14 +1,16 @@
 // The two listeners as clients meet them. The node listener serves what the uWebSockets.js binding
 // drops without an answer — HTTP/1.0, extension methods, many header lines — answers malformed heads
-// with a prompt 4xx, serves pipelined requests in order, and bounds its heads; the uWS binding's own
-// behaviour for those requests is shown on a bare uWS app (what docs/threat-model.md states). Both
-// listen on every address, IPv6 and IPv4, and report an IPv4 client as dotted IPv4.
+// (bare LF among them) with a prompt 4xx, serves pipelined requests in order, each decided, and
+// bounds its heads; the uws listener's answer to pipelined requests and bare-LF heads, and the uWS
+// binding's own behaviour for all of these on a bare uWS app, are pinned too (what
+// docs/threat-model.md states). Both listen on every address, IPv6 and IPv4, and report an IPv4
+// client as dotted IPv4.
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadCore } from '../../core/index.js';
+import { loadCore, type Guardian, type HeaderLine } from '../../core/index.js';
 import type { ProxyHandle } from '../../gate/proxy.js';
 import { addressText } from '../../gate/uws.js';
 import { random } from '../support/random.js';
@@ -70,6 +72,32 @@ function raw(port: number, text: string | Buffer, ms = 3_000, host = '127.0.0.1'
 }
 
 const statusOf = (out: string): number => Number(/^HTTP\/1\.[01] (\d{3})/.exec(out)?.[1] ?? 0);
+/** Every status line of what came back, in order. */
+const statusesOf = (out: string): number[] => [...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+/** A request head whose lines end in LF alone. */
+const BARE_LF = 'GET /lf HTTP/1.1\nHost: shop\n\n';
+/** Two requests in one write; the second asks to close, so that a listener serving both ends the connection. */
+const pipelined = (first: string, second: string): string => `GET ${first} HTTP/1.1\r\nHost: shop\r\n\r\nGET ${second} HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n`;
+const ALLOWED = '/p';
+const BLOCKED = '/p?evil=1';
+
+/** A blocking Guardian that learned one request only. */
+function learnedOnly(method: string, path: string, headers: HeaderLine[]): Guardian {
+  const session = core.newSession();
+  session.profileRequest({ method, path, query: '', headers, remote: '127.0.0.1' });
+  const pile = core.newPile();
+  pile.add(session);
+  session.dispose();
+  return blockingGuardianFrom(core, pile);
+}
+
+/** A proxy on `listener` under a blocking Guardian that learned GET /p only: a query is out of pattern. */
+async function decidingGate(listener: 'uws' | 'node') {
+  const guardian = learnedOnly('GET', '/p', [['host', 'shop']]);
+  // Not quiet: each blocked request is logged at warn (asserted below).
+  return checkedProxy({ port: 0, host: '127.0.0.1', listener, upstream: `http://127.0.0.1:${backendPort}`, core, getGuardian: () => guardian });
+}
 
 describe('the node listener', () => {
   let gate: ProxyHandle;
@@ -117,6 +145,7 @@ describe('the node listener', () => {
     ['Content-Length and Transfer-Encoding', 'POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
     ['a bad chunk size', 'POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
     ['an invalid method', 'G@T /a HTTP/1.1\r\nHost: shop\r\n\r\n'],
+    ['bare LF line ends', BARE_LF],
   ])('answers a malformed head (%s) with a prompt 400, never forwarded', async (_what, text) => {
     const n = seen.length;
     const r = await raw(gate.port, text);
@@ -129,6 +158,28 @@ describe('the node listener', () => {
     const r = await raw(gate.port, ['/p1', '/p2', '/p3'].map((p, i) => `GET ${p} HTTP/1.1\r\nHost: shop\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`).join(''));
     expect([...r.out.matchAll(/GET (\/p\d)/g)].map((m) => m[1]), r.out).toEqual(['/p1', '/p2', '/p3']);
     expect([...r.out.matchAll(/HTTP\/1\.1 200 OK\r\n/g)].length).toBe(3);
+  });
+
+  test('decides each of two pipelined requests on its own and answers them in order', async () => {
+    const gate = await decidingGate('node');
+    try {
+      for (const [first, second, statuses] of [
+        [BLOCKED, ALLOWED, [403, 200]],
+        [ALLOWED, BLOCKED, [200, 403]],
+      ] as const) {
+        const n = seen.length;
+        const r = await raw(gate.port, pipelined(first, second));
+        expect(statusesOf(r.out), r.out).toEqual(statuses);
+        expect(r.out.endsWith(statuses[1] === 200 ? `GET ${ALLOWED}` : ')\n'), r.out).toBe(true);
+        expect(r.closed).toBe(true);
+        // Only the allowed one reached the service.
+        expect(seen.slice(n).map((s) => s.url)).toEqual([ALLOWED]);
+      }
+      expect(Object.fromEntries(gate.outcomes)).toEqual({ allow: 2, block: 2 });
+      expect(gate.lines.map((l) => l.msg)).toEqual(['blocked', 'blocked']);
+    } finally {
+      await gate.close(500);
+    }
   });
 
   test('listens on IPv6 and IPv4 alike, and reports an IPv4 client as dotted IPv4', async () => {
@@ -159,12 +210,7 @@ describe('WebSockets on the node listener', () => {
     let block = false;
     const allow = core.defaultGuardian();
     // A Guardian that learned only a POST: a GET upgrade is out of pattern.
-    const session = core.newSession();
-    session.profileRequest({ method: 'POST', path: '/other', query: '', headers: [['content-type', 'text/plain']], remote: '127.0.0.1' });
-    const pile = core.newPile();
-    pile.add(session);
-    session.dispose();
-    const refuse = blockingGuardianFrom(core, pile);
+    const refuse = learnedOnly('POST', '/other', [['content-type', 'text/plain']]);
     const gate = await checkedProxy({ port: 0, host: '127.0.0.1', listener: 'node', upstream: `http://127.0.0.1:${servicePort}`, core, getGuardian: () => (block ? refuse : allow) });
     try {
       const { WebSocket } = await import('undici');
@@ -202,6 +248,46 @@ describe('the uws listener', () => {
     expect(seen.at(-1)!.xff).toBe('::1');
   });
 
+  test('answers pipelined requests only while the gate answers each at once: a forwarded first one closes the connection unanswered', async () => {
+    const gate = await decidingGate('uws');
+    try {
+      // The first blocked (answered by the gate inside uWS's handler): uWS reads the second, which is
+      // decided and forwarded, and both are answered in order.
+      let n = seen.length;
+      const served = await raw(gate.port, pipelined(BLOCKED, ALLOWED));
+      expect(statusesOf(served.out), served.out).toEqual([403, 200]);
+      expect(served.out.endsWith(`GET ${ALLOWED}`)).toBe(true);
+      expect(seen.slice(n).map((s) => s.url)).toEqual([ALLOWED]);
+      expect(gate.received).toBe(2);
+
+      // The first allowed (answered only once the service did): uWS closes the connection at once,
+      // without a byte of answer. The first was received and decided; the second, which the gate
+      // would allow too, was never read: neither decided nor forwarded.
+      n = seen.length;
+      const cut = await raw(gate.port, pipelined(ALLOWED, ALLOWED));
+      expect(cut.out).toBe('');
+      expect(cut.closed).toBe(true);
+      expect(cut.ms).toBeLessThan(1_500);
+      expect(gate.received).toBe(3);
+      expect(seen.length - n).toBeLessThanOrEqual(1);
+      expect(await gate.idle(3_000)).toBe(true);
+      expect(Object.fromEntries(gate.outcomes)).toEqual({ allow: 2, block: 1 });
+      expect(gate.lines.map((l) => l.msg)).toEqual(['blocked']);
+    } finally {
+      await gate.close(500);
+    }
+  });
+
+  test('never answers a bare-LF head: the connection is held open, silent, and nothing is received', async () => {
+    const n = seen.length;
+    const received = gate.received;
+    const r = await raw(gate.port, BARE_LF, 600);
+    expect(r.out).toBe('');
+    expect(r.closed).toBe(false);
+    expect(gate.received).toBe(received);
+    expect(seen.length).toBe(n);
+  });
+
   test('peer addresses as uWS gives them (bytes), in the form other tools print', () => {
     const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
     expect(addressText(bytes(10, 1, 2, 3))).toBe('10.1.2.3');
@@ -222,27 +308,72 @@ describe('the uws listener', () => {
   });
 });
 
+/** A bare uWS app, its routes added by `route`, listening on a loopback port. */
+async function bareUws(route: (app: import('uWebSockets.js').TemplatedApp) => void): Promise<{ port: number; close(): void }> {
+  const require = createRequire(import.meta.url);
+  const uws = require('uWebSockets.js') as typeof import('uWebSockets.js');
+  const app = uws.App();
+  route(app);
+  const sock = await new Promise<unknown>((r) => app.listen('127.0.0.1', 0, r));
+  return { port: uws.us_socket_local_port(sock as never), close: () => uws.us_listen_socket_close(sock as never) };
+}
+
 describe('the uWebSockets.js binding itself (why the node listener exists)', () => {
-  test('a bare uWS app never answers HTTP/1.0, extension methods or many header lines', async () => {
-    const require = createRequire(import.meta.url);
-    const uws = require('uWebSockets.js') as typeof import('uWebSockets.js');
-    const app = uws.App();
+  test('a bare uWS app never answers HTTP/1.0, extension methods or many header lines, and holds a bare-LF head open', async () => {
     let handled = 0;
-    app.any('/*', (res) => {
-      handled++;
-      res.end('ok');
-    });
-    const sock = await new Promise<unknown>((r) => app.listen('127.0.0.1', 0, r));
-    const port = uws.us_socket_local_port(sock as never);
+    const app = await bareUws((a) =>
+      a.any('/*', (res) => {
+        handled++;
+        res.end('ok');
+      }),
+    );
     try {
       const lines = Array.from({ length: 60 }, (_, i) => `X-H${i}: v\r\n`).join('');
       for (const text of ['GET /a HTTP/1.0\r\nHost: shop\r\n\r\n', 'PROPFIND /a HTTP/1.1\r\nHost: shop\r\n\r\n', `GET /a HTTP/1.1\r\nHost: shop\r\n${lines}\r\n`]) {
-        const r = await raw(port, text, 600);
+        const r = await raw(app.port, text, 600);
         expect(statusOf(r.out)).toBe(0);
       }
+      const lf = await raw(app.port, BARE_LF, 600);
+      expect(lf.out).toBe('');
+      expect(lf.closed).toBe(false);
       expect(handled).toBe(0);
     } finally {
-      uws.us_listen_socket_close(sock as never);
+      app.close();
+    }
+  });
+
+  test('a bare uWS app serves pipelined requests answered in their handler, and closes the connection when the first is answered later', async () => {
+    const events: string[] = [];
+    const app = await bareUws((a) => {
+      a.get('/now/*', (res, req) => {
+        events.push(req.getUrl());
+        res.end(req.getUrl());
+      });
+      // As any proxy must: the answer comes after the handler returned (here, on the next turn).
+      a.get('/later/*', (res, req) => {
+        const url = req.getUrl();
+        events.push(url);
+        let gone = false;
+        res.onAborted(() => {
+          gone = true;
+          events.push(`aborted ${url}`);
+        });
+        setImmediate(() => gone || res.cork(() => res.end(url)));
+      });
+    });
+    try {
+      const now = await raw(app.port, pipelined('/now/1', '/now/2'));
+      expect(statusesOf(now.out)).toEqual([200, 200]);
+      expect(now.out.endsWith('/now/2')).toBe(true);
+      expect(events.splice(0)).toEqual(['/now/1', '/now/2']);
+
+      const later = await raw(app.port, pipelined('/later/1', '/later/2'));
+      expect(later.out).toBe('');
+      expect(later.closed).toBe(true);
+      expect(later.ms).toBeLessThan(1_500);
+      expect(events.splice(0)).toEqual(['/later/1', 'aborted /later/1']);
+    } finally {
+      app.close();
     }
   });
 });
