@@ -217,7 +217,7 @@ export class GateMetrics {
       },
     });
     // The proxy's own counts, turned into counter increments when scraped.
-    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, tooLarge: 0, dropped: 0, oversize: 0, streamed: 0, informational: 0 };
+    const seen = { repeated: 0, inFlight: 0, budget: 0, malformed: 0, tooLarge: 0, connections: 0, dropped: 0, oversize: 0, streamed: 0, informational: 0 };
     const grow = (counter: Counter<string>, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
       if (now > seen[key]) {
         if (labels) counter.inc(labels, now - seen[key]);
@@ -227,7 +227,7 @@ export class GateMetrics {
     };
     this.refusals = new Counter({
       name: 'guard_gate_refusals_total',
-      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503, body_too_large 413 under GUARD_OVERSIZE=refuse, malformed 400/408/431 on the node listener)',
+      help: 'Requests refused by a limit of the gate, by reason (repeated_header 400, too_many_in_flight 503, body_budget 503, body_too_large 413 under GUARD_OVERSIZE=refuse, malformed 400/408/431 on the node listener, too_many_connections: a connection closed unanswered over GUARD_MAX_CONNECTIONS on the node listener)',
       labelNames: ['reason'],
       registers,
       collect(this: Counter<'reason'>) {
@@ -238,6 +238,7 @@ export class GateMetrics {
         grow(this, 'budget', s.bodyBudgetRefusals, { reason: 'body_budget' });
         grow(this, 'malformed', s.malformedRefusals, { reason: 'malformed' });
         grow(this, 'tooLarge', s.oversizeRefusals, { reason: 'body_too_large' });
+        grow(this, 'connections', s.connectionsDropped, { reason: 'too_many_connections' });
       },
     });
     this.queryPiecesDropped = new Counter({

@@ -51,6 +51,8 @@ export interface ProxyStats {
   oversizeRefusals: number;
   /** Requests the node listener's parser refused (400, 408, 431) before they reached the gate. */
   malformedRefusals: number;
+  /** Connections the node listener closed unanswered because GUARD_MAX_CONNECTIONS were open. */
+  connectionsDropped: number;
   /** 1xx responses of the service the listener could not relay (uWS; HTTP/1.0 clients). */
   informationalDropped: number;
   /** Responses without a declared length relayed as streams (decided on their head). */
@@ -58,7 +60,7 @@ export interface ProxyStats {
 }
 
 export class Exchanges {
-  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, oversizeRefusals: 0, malformedRefusals: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
+  readonly stats: ProxyStats = { queryPiecesDropped: 0, repeatedFieldRefusals: 0, inFlightRefusals: 0, oversizeBodies: 0, oversizeRefusals: 0, malformedRefusals: 0, connectionsDropped: 0, informationalDropped: 0, streamedResponses: 0, podBlocked: 0 };
   private readonly inFlight = new InFlight<Exchange>();
   private readonly sessions: SessionPool;
   private idleWaiters: (() => void)[] = [];

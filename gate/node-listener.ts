@@ -27,6 +27,8 @@ export interface NodeListenerOptions {
   log: Logger;
   /** A request the parser refused (answered 400, 408 or 431 without reaching the gate). */
   onMalformed(reason: string): void;
+  /** A connection closed unanswered because GUARD_MAX_CONNECTIONS were open. */
+  onDropped(): void;
   /** An upgrade request (WebSocket), with the socket and the bytes already read past its head. */
   onUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -97,6 +99,8 @@ export async function listenNode(gateway: Gateway, opts: NodeListenerOptions): P
     },
   );
   server.maxConnections = opts.maxConnections;
+  // Node closes a connection over maxConnections before any byte is read: the only trace is this.
+  server.on('drop', () => opts.onDropped());
   // A request the parser refused never reaches the gate: answered here, at once, and counted.
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     const code = err.code ?? 'ERR';

@@ -246,6 +246,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           onMalformed: () => {
             exchanges.stats.malformedRefusals++;
           },
+          onDropped: () => {
+            exchanges.stats.connectionsDropped++;
+          },
           onUpgrade: (req, socket, head) => {
             const url = req.url ?? '';
             const q = url.indexOf('?');

@@ -2,7 +2,7 @@
 // front of a service that holds its answers until the test releases them: GUARD_MAX_IN_FLIGHT on
 // either listener (beyond it, 503 with Retry-After, counted as a refusal and as a request, never
 // forwarded) and GUARD_MAX_CONNECTIONS on the node listener (beyond it, a new connection is closed
-// unanswered and nothing is received); below the limit again, the gate serves at once.
+// unanswered, nothing is received, and the refusal is counted); below the limit again, the gate serves at once.
 import { createServer, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,11 +129,12 @@ describe('GUARD_MAX_CONNECTIONS (node listener)', () => {
     await app.held(2);
 
     // A third connection: dropped as it is accepted, without a byte of answer; the gate received no
-    // request from it, so nothing is counted.
+    // request from it, so no request is counted — the dropped connection is, as a refusal.
     const over = exchange(g.port, 'GET /over HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n');
     expect(await over.answer).toBe('');
     expect(g.proxy.received).toBe(2);
     expect(app.seen).toEqual(['/hold/1', '/hold/2']);
+    expect(await scraped(g, 'guard_gate_refusals_total{reason="too_many_connections"}')).toBe(1);
 
     // The gate closes the first connection once it answered (the client asked it to): one below the
     // limit, a new connection is served while the other is still open.
