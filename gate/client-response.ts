@@ -81,7 +81,11 @@ export class UwsClientResponse implements ClientResponse {
   private abortListener: AbortListener | null = null;
   private writableListener: WritableListener | null = null;
 
-  constructor(private readonly res: HttpResponse) {
+  /** `closing`: the request asked to close the connection after this answer, which uWS does. */
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly closing = false,
+  ) {
     res.onAborted(() => {
       this.aborted = true;
       const listener = this.abortListener;
@@ -115,8 +119,10 @@ export class UwsClientResponse implements ClientResponse {
     if (!this.open) return;
     this.started = true;
     this.res.writeStatus(line);
-    // uWS closes a keep-alive connection idle for about 10 s without saying so: clients are told.
-    this.res.writeHeader('Keep-Alive', 'timeout=10');
+    // uWS closes a connection after answering a request that asked it to, and a keep-alive one idle
+    // for about 10 s, without saying so in either case: clients are told.
+    if (this.closing) this.res.writeHeader('Connection', 'close');
+    else this.res.writeHeader('Keep-Alive', 'timeout=10');
   }
 
   informational(): boolean {

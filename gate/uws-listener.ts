@@ -22,14 +22,21 @@ export interface UwsListenerOptions {
 // uWS calls back once per header line; one callback for all requests, filling `collecting`.
 const NO_HEADERS = Object.freeze([]) as unknown as HeaderLine[];
 let collecting: HeaderLine[] = NO_HEADERS;
+/**
+ * Whether the request being read asked to close its connection after the answer, by uWS's own rule
+ * (the value `close`, in any case: uWS then closes; a list such as `keep-alive, close` it ignores).
+ */
+let closeAsked = false;
 function collectHeader(name: string, value: string): void {
   collecting.push([name, value]);
+  if (name.length === 10 && value.length === 5 && name === 'connection' && value.toLowerCase() === 'close') closeAsked = true;
 }
 
 /** A request's header lines (names lower-case), read now: `req` is invalid once the handler returns. */
 function headerLines(req: HttpRequest): HeaderLine[] {
   const headers: HeaderLine[] = [];
   collecting = headers;
+  closeAsked = false;
   req.forEach(collectHeader);
   collecting = NO_HEADERS;
   return headers;
@@ -41,12 +48,14 @@ export async function listenUws(gateway: Gateway, opts: UwsListenerOptions): Pro
     app,
     '/*',
     opts.relays.route((res, req, complete) => {
-      const client = new UwsClientResponse(res);
-      opts.upgrade(client, req.getCaseSensitiveMethod(), req.getUrl(), req.getQuery() ?? '', headerLines(req), peerAddress(res), req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), complete);
+      const lines = headerLines(req);
+      const client = new UwsClientResponse(res, closeAsked);
+      opts.upgrade(client, req.getCaseSensitiveMethod(), req.getUrl(), req.getQuery() ?? '', lines, peerAddress(res), req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), complete);
     }),
   );
   app.any('/*', (res, req) => {
-    gateway.request(new UwsClientResponse(res), req.getCaseSensitiveMethod(), req.getUrl(), req.getQuery() ?? '', headerLines(req), peerAddress(res));
+    const lines = headerLines(req);
+    gateway.request(new UwsClientResponse(res, closeAsked), req.getCaseSensitiveMethod(), req.getUrl(), req.getQuery() ?? '', lines, peerAddress(res));
   });
   return listen(app, opts.port, opts.host);
 }

@@ -248,6 +248,21 @@ describe('the uws listener', () => {
     expect(seen.at(-1)!.xff).toBe('::1');
   });
 
+  test('says Connection: close on the answer to a request that asked to close, and Keep-Alive with its timeout otherwise', async () => {
+    const headOf = (out: string): string[] => out.slice(0, out.indexOf('\r\n\r\n')).toLowerCase().split('\r\n').slice(1);
+    for (const asked of ['close', 'Close']) {
+      const closing = await raw(gate.port, `GET /close HTTP/1.1\r\nHost: shop\r\nConnection: ${asked}\r\n\r\n`);
+      expect(statusOf(closing.out)).toBe(200);
+      expect(closing.closed, `uWS closes after answering Connection: ${asked}`).toBe(true);
+      expect(headOf(closing.out).filter((l) => l.startsWith('connection:') || l.startsWith('keep-alive:'))).toEqual(['connection: close']);
+    }
+    // kept alive: the idle timeout announced, no Connection header (the test's timer ends the wait)
+    const kept = await raw(gate.port, 'GET /kept HTTP/1.1\r\nHost: shop\r\n\r\n', 500);
+    expect(statusOf(kept.out)).toBe(200);
+    expect(kept.closed).toBe(false);
+    expect(headOf(kept.out).filter((l) => l.startsWith('connection:') || l.startsWith('keep-alive:'))).toEqual(['keep-alive: timeout=10']);
+  });
+
   test('answers pipelined requests only while the gate answers each at once: a forwarded first one closes the connection unanswered', async () => {
     const gate = await decidingGate('uws');
     try {
