@@ -94,9 +94,11 @@ async function warmUp(replicas, gates) {
     for (let i = next++; i < gates.length; i = next++) {
       for (let attempt = 0; ; attempt++) {
         const res = await request(`${replicas[i % replicas.length].url}/sync`, { method: 'POST', body: gates[i].body, headers: { authorization: `Bearer ${gates[i].token}` } });
-        await res.body.text();
+        const text = await res.body.text();
         if (res.statusCode === 200) break;
-        if (attempt > 50) throw new Error(`warm-up sync failed: ${res.statusCode}`);
+        if (attempt > 50) throw new Error(`warm-up sync failed: ${res.statusCode} ${text.slice(0, 300)}`);
+        // A gate resends later, not at once: resending in a loop would starve the replicas' Lease rounds.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * (attempt + 1))));
       }
     }
   }
