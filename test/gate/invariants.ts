@@ -77,6 +77,14 @@ async function expectInvariants(w: Watched): Promise<void> {
   if (w.quiet) expect(w.lines, `${w.what}: normal traffic logged at warn or above`).toEqual([]);
 }
 
+/**
+ * The warn and error lines a scenario logged so far, taken off the record: a test of a quiet gate
+ * asserts the lines its block or failure must log, and the check after it sees only the rest.
+ */
+export function takeLines(handle: { lines: LoggedLine[] }): string[] {
+  return handle.lines.splice(0).map((l) => `${l.level} ${l.msg}`);
+}
+
 export interface CheckOptions {
   /** Normal traffic: any warn or error line fails the scenario. */
   quiet?: boolean;

@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
-import { checkedProxy, checkGateInvariants } from './invariants.js';
+import { checkedProxy, checkGateInvariants, takeLines } from './invariants.js';
 
 checkGateInvariants();
 
@@ -109,9 +109,10 @@ let core: Core;
 const backends: Backend[] = [];
 const proxies: ProxyHandle[] = [];
 
-async function proxyTo(backend: Backend | number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }) {
+/** A proxy in front of `backend`; `quiet` (the default): normal traffic, any warn or error line fails the test. */
+async function proxyTo(backend: Backend | number, extra: Partial<ProxyOptions> & { getGuardian: () => Guardian }, quiet = true) {
   const port = typeof backend === 'number' ? backend : backend.port;
-  const p = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra });
+  const p = await checkedProxy({ port: 0, host: '127.0.0.1', upstream: `http://127.0.0.1:${port}`, core, ...extra }, { quiet });
   proxies.push(p);
   return p;
 }
@@ -128,7 +129,7 @@ afterAll(async () => {
 
 describe('learned Guardian', () => {
   let backend: Backend;
-  let proxy: ProxyHandle;
+  let proxy: Awaited<ReturnType<typeof proxyTo>>;
   let guardian: Guardian;
   const verdicts: Verdict[] = [];
   const order = JSON.stringify({ item: 'widget', qty: 2 });
@@ -191,6 +192,7 @@ describe('learned Guardian', () => {
     });
     expect(p.status).toBe(403);
     expect(backend.received.length).toBe(before);
+    expect(takeLines(proxy)).toEqual(['warn blocked', 'warn blocked']);
   });
 
   test('a blocked request with an uninspected streaming body is discarded, and the connection is reused', async () => {
@@ -203,6 +205,7 @@ describe('learned Guardian', () => {
     expect(r.status).toBe(403);
     expect(backend.received.length).toBe(before);
     expect((await normalGet()).status).toBe(200);
+    expect(takeLines(proxy)).toEqual(['warn blocked']);
   });
 
   test('a client that goes away mid-body is cleaned up; the proxy keeps serving', async () => {
@@ -237,6 +240,7 @@ describe('learned Guardian', () => {
       backend.leak = false;
     }
     expect((await normalGet()).status).toBe(200);
+    expect(takeLines(proxy)).toEqual(['warn blocked']);
   });
 
   test('with control.alert off nothing blocks', async () => {
@@ -377,6 +381,7 @@ describe('failure modes', () => {
     const up = await send(proxy.port, '/api/items?id=7');
     expect(up.status).toBe(200);
     expect(again.received.length).toBe(1);
+    expect(takeLines(proxy)).toEqual(['warn upstream unavailable']);
   });
 
   test('duplicate Content-Length and CL+TE are refused and never forwarded', async () => {
@@ -447,5 +452,6 @@ describe('failure modes', () => {
     expect(r.status).toBe(502);
     expect(r.headers['x-guard-request-id']).toBeTruthy();
     expect(b.received.length).toBe(0);
+    expect(takeLines(proxy)).toEqual(['warn blocked']);
   });
 });
