@@ -4,6 +4,8 @@
 //   one is added per navigation, with the page's cookies and an image request's headers;
 // * CORS preflights: a cross-origin request with a non-simple method or header is preceded by an
 //   OPTIONS request that exports omit; it is added before such a request.
+// * the peer: the gate decides every request with the client's address appended to
+//   X-Forwarded-For, and a HAR file carries none (withGatePeer below).
 // Beacons (navigator.sendBeacon) are left out of exports too, but nothing in a HAR file says where
 // they go: record them otherwise (README's traffic records) or learn them live through the gate.
 import type { HeaderLine } from '../core/portable.js';
@@ -75,4 +77,18 @@ export function harOmissions(entry: unknown, record: TrafficRecord): { before: T
   if (typeof url !== 'string') return { before: [], after: [] };
   const pre = preflight(record, url);
   return { before: pre ? [pre] : [], after: isNavigation(record) && record.path !== '/favicon.ico' ? [favicon(record, url)] : [] };
+}
+
+/**
+ * The peer a HAR record is learned with. Learned without any, a Guardian never sees the
+ * X-Forwarded-For line the gate adds to every request, and refuses every request it decides
+ * (`Key X-Forwarded-For is not known`). A loopback address, so that the client-address rules
+ * (ClientIp, HopIp) learn nothing from it (they ignore loopback and private addresses); with the
+ * most digits an IPv4 address has, so that the header's learned counts admit any IPv4 peer.
+ */
+export const HAR_PEER = '127.255.255.255';
+
+/** A record read from a HAR file, with the peer the gate would add when it has none. */
+export function withGatePeer(record: TrafficRecord): TrafficRecord {
+  return record.remote === undefined ? { ...record, remote: HAR_PEER } : record;
 }

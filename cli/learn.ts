@@ -4,6 +4,7 @@
 import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile, type Readiness } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError } from './errors.js';
+import { withGatePeer } from './har-omissions.js';
 import { writeFileAtomic } from './output.js';
 import { count, RunReport, type CommandContext } from './report.js';
 import { openTrafficFiles } from './traffic.js';
@@ -40,11 +41,12 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
       report.progress.file(file.path);
       for await (const item of file.items()) {
         report.progress.tick();
-        const record = item.record;
-        if (!record) {
+        if (!item.record) {
           report.recordError(file.where(item.line), item.error ?? 'unreadable record');
           continue;
         }
+        // HAR files carry no client address; the gate adds one to every request (har-omissions.ts).
+        const record = file.format === 'har' ? withGatePeer(item.record) : item.record;
         const session = core.newSession();
         try {
           session.profileRequest(toRequestFields(record, policy));
