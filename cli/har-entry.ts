@@ -30,8 +30,9 @@ export function harEntryToRecord(entry: unknown): TrafficRecord {
     record.body = harText(postData.text, postData.encoding, 'request.postData');
   }
   const response = isObject(entry) ? entry.response : undefined;
-  // Status 0: the browser got no answer (blocked, aborted, failed) — there is no response to profile.
-  if (isObject(response) && response.status !== 0 && response.status !== undefined) {
+  // Status 0 (browsers' exports) or -1 (Playwright's recorder, with `_failureText`): the request was
+  // sent but got no answer (blocked, aborted, failed) — there is no response to profile.
+  if (isObject(response) && response.status !== 0 && response.status !== -1 && response.status !== undefined) {
     record.response = harResponse(response);
   }
   return record;

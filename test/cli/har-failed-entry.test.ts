@@ -1,0 +1,63 @@
+// A request the browser sent but that got no answer (a beacon cut off by the next navigation) is in
+// a HAR file with no response: status 0 in browsers' exports, -1 with `_failureText` in
+// Playwright's recorder. `guard learn` learns its request instead of skipping the entry.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decideRecord } from '../../cli/decide-record.js';
+import { main, type CommandContext } from '../../cli/index.js';
+import { loadCore } from '../../core/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'guard-har-failed-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+const HEADERS: [string, string][] = [
+  ['Accept', '*/*'],
+  ['Content-Type', 'text/plain;charset=UTF-8'],
+  ['Host', 'shop.example'],
+  ['Origin', 'http://shop.example'],
+  ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/150.0.0.0'],
+];
+
+/** A beacon as Playwright's HAR recorder writes it when the page navigated before the answer. */
+const abortedBeacon = (i: number) => ({
+  request: {
+    method: 'POST',
+    url: 'http://shop.example/api/beacon',
+    httpVersion: 'HTTP/1.1',
+    headers: HEADERS.map(([name, value]) => ({ name, value })),
+    postData: { mimeType: 'text/plain;charset=UTF-8', text: `{"page":"/item/${i}","t":${1796689634412 + i}}` },
+  },
+  response: { status: -1, statusText: '', httpVersion: 'HTTP/1.1', headers: [], content: { size: -1, mimeType: 'x-unknown' }, _failureText: 'net::ERR_ABORTED' },
+});
+
+describe('HAR entries without an answer', () => {
+  it('are learned as requests without a response, not skipped', async () => {
+    const file = join(dir, 'beacons.har');
+    writeFileSync(file, JSON.stringify({ log: { version: '1.2', entries: Array.from({ length: 20 }, (_, i) => abortedBeacon(i)) } }));
+    const out = join(dir, 'guardian.json');
+    const stderr = new Capture();
+    const ctx: CommandContext = { stdout: new Capture(), stderr, stats: false, core: () => loadCore() };
+    expect(await main(['learn', '--in', file, '--out', out], ctx), stderr.text).toBe(0);
+    expect(stderr.text).toMatch(/learned 20 sessions from 1 file in/);
+    expect(stderr.text).not.toMatch(/skipped|response\.status/);
+    const core = loadCore();
+    const g = core.parseGuardian(readFileSync(out, 'utf8'));
+    try {
+      const beacon = { method: 'POST', path: '/api/beacon', query: '', headers: HEADERS, body: '{"page":"/item/7","t":1796689699999}' };
+      expect(decideRecord(core, g, beacon, { maxBody: 1 << 20 }).decision).toBe('');
+    } finally {
+      g.dispose();
+    }
+  });
+});
