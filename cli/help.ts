@@ -209,6 +209,10 @@ The gate takes the port clients use; the app moves to a port the gate reaches on
 PORT variable says which); the app's probes follow it. Injecting twice changes nothing;
 --uninject restores the input exactly. What is added and why: docs/operations.md.
 
+The app's new port stays reachable from other pods unless the app listens on 127.0.0.1 only:
+--network-policy closes it with a NetworkPolicy per workload. Once a policy selects a pod, only
+what some policy admits reaches it: a port served but not declared in the pod is shut out too.
+
 Options:
   -f, --filename FILE         a manifest (one or several documents, or a List); repeatable
   --uninject                  take out what guard inject added
@@ -223,6 +227,14 @@ Options:
                               https://guard-service.knative-serving)
   --guard-service-ca FILE     guard-service's CA (PEM), given to the gate as GUARD_SERVICE_CA;
                               without it the gate reads the ConfigMap guard-service-ca
+  --network-policy            also print a NetworkPolicy <name>-guard after each Deployment,
+                              StatefulSet, DaemonSet and Pod: its pods (selector, or the Pod's
+                              labels, and the gate's service label) take ingress only on the
+                              gate's port, its admin port and the other ports the pod declares —
+                              not the app's. Not for Knative Services (a note says why); refused
+                              for a workload without labels to select by. --uninject removes the
+                              policies guard inject wrote (annotation
+                              guard.security.knative.dev/network-policy-for), no others
   -h, --help                  show this help
 
 Exit status: 0 done, 1 a file could not be read or an object was refused (the reason is printed;

@@ -68,6 +68,7 @@ export async function main(args: string[], ctx: CommandContext = processContext(
       case 'inject': {
         const v = parse('inject', rest, INJECT_OPTIONS);
         if (v.help) return help(ctx, INJECT_HELP);
+        if (v.uninject && v['network-policy']) throw new CliError('GUARD_CLI_USAGE', `--uninject takes out the NetworkPolicies guard inject wrote without --network-policy; give one of the two\nRun \`guard inject --help\` for its options.`);
         const { runInject } = await import('./inject.js');
         return await runInject(
           {
@@ -83,6 +84,7 @@ export async function main(args: string[], ctx: CommandContext = processContext(
               appPort: v['app-port'] === undefined ? undefined : portNumber('inject', '--app-port', v['app-port']),
               guardServiceUrl: v['guard-service-url'],
               guardServiceCa: v['guard-service-ca'] === undefined ? undefined : await readCaFile(v['guard-service-ca']),
+              networkPolicy: v['network-policy'] === true,
             },
           },
           ctx,
@@ -123,6 +125,7 @@ const INJECT_OPTIONS = {
   'app-port': { type: 'string' },
   'guard-service-url': { type: 'string' },
   'guard-service-ca': { type: 'string' },
+  'network-policy': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -1,10 +1,11 @@
 // `guard inject`: reads Kubernetes YAML (files, or standard input), prints it with guard-gate added
-// to every Deployment, StatefulSet, DaemonSet, Pod and Knative Service (or, with --uninject, taken
-// out again exactly), and says on stderr what it did to each object. Nothing is printed when an
-// object is refused: the output is never half-injected.
+// to every Deployment, StatefulSet, DaemonSet, Pod and Knative Service (and, with --network-policy,
+// a NetworkPolicy after each but the Knative Services; or, with --uninject, all of it taken out
+// again exactly), and says on stderr what it did to each object. Nothing is printed when an object
+// is refused: the output is never half-injected.
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { InjectError, injectManifests, uninjectManifests, type InjectOptions, type ManifestResult } from '../inject/index.js';
+import { InjectError, injectManifests, uninjectManifests, type ManifestOptions, type ManifestResult } from '../inject/index.js';
 import { CliError, describeSystemError } from './errors.js';
 import { writeFileAtomic } from './output.js';
 import type { CommandContext } from './report.js';
@@ -13,7 +14,8 @@ export interface InjectRun {
   files: string[];
   uninject: boolean;
   out?: string;
-  options: InjectOptions;
+  /** With networkPolicy: a NetworkPolicy beside each injected workload but Knative Services. */
+  options: ManifestOptions;
   /** Where `-` (and no file at all) reads from. */
   stdin: Readable;
 }
@@ -52,6 +54,8 @@ export async function runInject(run: InjectRun, ctx: CommandContext): Promise<nu
   else ctx.stdout.write(output);
   for (const r of results) {
     for (const o of r.objects) if (o.outcome !== 'no pod template') ctx.stderr.write(`guard inject: ${o.kind} ${o.name}: ${o.outcome}\n`);
+    for (const p of r.policies) ctx.stderr.write(`guard inject: NetworkPolicy ${p.name}: ${p.outcome}\n`);
+    for (const note of r.notes) ctx.stderr.write(`guard inject: note: ${note}\n`);
   }
   return 0;
 }

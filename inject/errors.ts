@@ -11,7 +11,9 @@ export type InjectErrorCode =
   | 'GUARD_INJECT_CONFLICT'
   | 'GUARD_INJECT_RECORD'
   | 'GUARD_INJECT_H2C'
-  | 'GUARD_INJECT_GATE_MISSING';
+  | 'GUARD_INJECT_GATE_MISSING'
+  | 'GUARD_INJECT_NO_SELECTOR'
+  | 'GUARD_INJECT_POLICY_CONFLICT';
 
 export class InjectError extends Error {
   readonly code: InjectErrorCode;
