@@ -6,13 +6,16 @@
 // detection of injected payloads (SQL injection, XSS, traversal in a cookie, a header, the query
 // and the body). The baseline is the same Guardian without Guard's token and cookie rules — what
 // the core before them learned and decided, and what the original reads (--baseline-wasm FILE
-// decides the baseline with another build of the core instead, e.g. main's). Rewrites the block
-// in docs/tokens.md.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// decides the baseline with another build of the core instead, e.g. main's). The Chromium
+// training sessions are also recorded as HAR files; Guardians learned from them by `guard learn
+// --in a.har --in b.har …` (bin/guard.js, as a user runs it) decide the same fresh Chromium
+// sessions. Rewrites the block in docs/tokens.md.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { createCore, DEFAULT_LEARNING_CAPS, loadCore } from '../../build/js/core/index.js';
 import { decideRecord } from '../../build/js/cli/decide-record.js';
 import { toRequestFields, toResponseFields, toTrafficRecord } from '../../build/js/cli/traffic-record.js';
@@ -26,6 +29,8 @@ const { values: args } = parseArgs({
     'test-chromium': { type: 'string', default: '30' },
     'test-generated': { type: 'string', default: '100' },
     'no-write': { type: 'boolean', default: false },
+    // Keep the training sessions' HAR files in this directory (default: a temporary one, removed).
+    'har-dir': { type: 'string' },
   },
 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,9 +47,11 @@ const baselineCore = args['baseline-wasm'] ? createCore(readFileSync(args['basel
 
 // ---- traffic ---------------------------------------------------------------------------------------
 
+const harDir = args['har-dir'] ?? mkdtempSync(join(tmpdir(), 'guard-bench-har-'));
+mkdirSync(harDir, { recursive: true });
 const app = await startApp();
 const t0 = Date.now();
-await chromiumSessions(app, TRAIN, 'chromium-train-');
+await chromiumSessions(app, TRAIN, 'chromium-train-', { harDir });
 await chromiumSessions(app, Number(args['test-chromium']), 'chromium-test-');
 const chromiumSeconds = (Date.now() - t0) / 1000;
 await generatedSessions(app, TRAIN, 'generated-train-');
@@ -108,6 +115,8 @@ function decideSessions(c, g, sessionList) {
   let refused = 0;
   let badSessions = 0;
   const reasons = new Map();
+  // Refused requests by method and path (digits as N), e.g. "GET /favicon.ico".
+  const paths = new Map();
   for (const list of sessionList) {
     let any = false;
     for (const record of list) {
@@ -118,11 +127,13 @@ function decideSessions(c, g, sessionList) {
         any = true;
         const key = d.decision.replace(/\d+/g, 'N').slice(0, 160);
         reasons.set(key, (reasons.get(key) ?? 0) + 1);
+        const path = `${record.method} ${record.path.replace(/\d+/g, 'N')}`;
+        paths.set(path, (paths.get(path) ?? 0) + 1);
       }
     }
     if (any) badSessions++;
   }
-  return { requests, refused, sessions: sessionList.length, badSessions, reasons };
+  return { requests, refused, sessions: sessionList.length, badSessions, reasons, paths };
 }
 
 /**
@@ -154,6 +165,22 @@ function readinessPoint(sessionList, per) {
   } finally {
     g.dispose();
   }
+}
+
+/**
+ * A Guardian learned from the first `n` Chromium training sessions' HAR files as a user learns one:
+ * `guard learn --in a.har --in b.har …` through bin/guard.js. With its run's counters (the
+ * GUARD_CLI_STATS line: records read, favicons and preflights it added included).
+ */
+async function learnFromHar(n) {
+  const files = Array.from({ length: n }, (_, i) => join(harDir, `chromium-train-${i}.har`));
+  const out = join(harDir, `guardian-${n}.json`);
+  const argv = [join(ROOT, 'bin/guard.js'), 'learn', ...files.flatMap((f) => ['--in', f]), '--out', out];
+  const { stderr } = await promisify(execFile)(process.execPath, argv, { env: { ...process.env, GUARD_CLI_STATS: '1' }, maxBuffer: 16 << 20 });
+  const statsLine = stderr.split('\n').find((l) => l.startsWith('{"guardCliStats"'));
+  const stats = statsLine ? JSON.parse(statsLine).guardCliStats : {};
+  const entries = files.reduce((sum, f) => sum + JSON.parse(readFileSync(f, 'utf8')).log.entries.length, 0);
+  return { guardian: core.parseGuardian(readFileSync(out, 'utf8')), entries, stats };
 }
 
 // ---- attacks ---------------------------------------------------------------------------------------
@@ -233,6 +260,24 @@ for (const source of ['chromium', 'generated']) {
   readyAt.push({ source, point });
 }
 
+// The same fresh Chromium sessions, decided by Guardians learned from the training sessions' HAR files.
+const harRows = [];
+{
+  const test = sessions('chromium-test-');
+  const injected = attacks(test);
+  const count = (pred) => test.flat().filter(pred).length;
+  const favicons = count((r) => r.path === '/favicon.ico');
+  const preflights = count((r) => r.method === 'OPTIONS');
+  for (const n of STEPS) {
+    const { guardian, entries, stats } = await learnFromHar(n);
+    const r = decideSessions(core, guardian, test);
+    const det = detection(core, guardian, injected);
+    harRows.push({ n, r, det, entries, stats, favicons, preflights, readiness: guardian.readiness });
+    guardian.dispose();
+  }
+}
+if (args['har-dir'] === undefined) rmSync(harDir, { recursive: true, force: true });
+
 const label = (name) => (name === 'guard' ? 'token kinds and cookies by name' : 'without them (the core before)');
 const lines = [];
 const trainRequests = (source) => sessions(`${source}-train-`).flat().length;
@@ -249,13 +294,27 @@ lines.push(
   '| traffic | learned sessions | Guardian | refused requests | sessions with a refusal | attacks detected |',
   '| --- | ---: | --- | ---: | ---: | ---: |',
 );
-for (const { source, n, name, r, det } of rows) {
-  lines.push(`| ${source} | ${n} | ${label(name)} | ${pct(r.refused, r.requests)} (${r.refused}) | ${pct(r.badSessions, r.sessions)} (${r.badSessions} of ${r.sessions}) | ${pct(det.caught, det.n)} (${det.caught} of ${det.n}) |`);
-}
+const row = (source, n, name, r, det) =>
+  `| ${source} | ${n} | ${label(name)} | ${pct(r.refused, r.requests)} (${r.refused}) | ${pct(r.badSessions, r.sessions)} (${r.badSessions} of ${r.sessions}) | ${pct(det.caught, det.n)} (${det.caught} of ${det.n}) |`;
+for (const { source, n, name, r, det } of rows.filter((x) => x.source === 'chromium')) lines.push(row(source, n, name, r, det));
+for (const { n, r, det } of harRows) lines.push(row('chromium, learned from its HAR files', n, 'guard', r, det));
+for (const { source, n, name, r, det } of rows.filter((x) => x.source !== 'chromium')) lines.push(row(source, n, name, r, det));
 lines.push('', `Attack detection by place and kind, Guardians learned from ${STEPS[STEPS.length - 1]} sessions:`, '');
 const keys = [...Object.keys(PLACES), ...Object.keys(PAYLOADS)];
 lines.push(`| traffic | Guardian | ${keys.join(' | ')} |`, `| --- | --- | ${keys.map(() => '---:').join(' | ')} |`);
 for (const { source, name, det } of detectionRows) lines.push(`| ${source} | ${label(name)} | ${keys.map((k) => pct(det.by[k].caught, det.by[k].n)).join(' | ')} |`);
+lines.push('', 'Learned from HAR files (`guard learn --in …har`; playwright-core\'s recorder, content embedded), deciding the fresh Chromium sessions:', '');
+for (const { n, r, entries, stats, favicons, preflights, readiness } of harRows) {
+  const refusedWhere = (pred) => [...r.paths].filter(([k]) => pred(k)).reduce((sum, [, c]) => sum + c, 0);
+  const omitted = `${refusedWhere((k) => k === 'GET /favicon.ico')} of ${favicons} \`/favicon.ico\`, ${refusedWhere((k) => k.startsWith('OPTIONS '))} of ${preflights} preflights (\`OPTIONS\`)`;
+  lines.push(
+    `* ${n} HAR files, ${entries} entries; \`guard learn\` learned ${stats.learned ?? '–'} records (${(stats.learned ?? entries) - entries} added), ${stats.errors ?? '–'} skipped, ` +
+      `rules ${readiness?.ready ? 'ready' : 'not ready'}; refused: ${r.refused} requests, of them ${omitted}`,
+  );
+  const byPath = [...r.paths].sort((a, b) => b[1] - a[1]).slice(0, 4);
+  if (byPath.length > 0) lines.push(`  * refused requests by path: ${byPath.map(([k, c]) => `\`${k}\` ${c}×`).join(', ')}`);
+  for (const [k, c] of [...r.reasons].sort((a, b) => b[1] - a[1]).slice(0, 4)) lines.push(`  * ${c}×: \`${k}\``);
+}
 lines.push('', 'Readiness (guard learn: piles of 1000 requests):', '');
 for (const { source, n, readiness } of readinessRows) {
   lines.push(`* ${source}, ${n} sessions: ${readiness?.ready ? 'ready' : 'not ready'}, ${readiness?.stable ?? '–'} samples since the rules last widened`);

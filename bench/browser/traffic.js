@@ -1,8 +1,11 @@
 // Traffic for the browser benchmark: sessions of headless Chromium (Debian's /usr/bin/chromium
 // driven by playwright-core with the flags of the UI browser tests) and of a generator that walks the same flows with
 // undici, each session a fresh browser profile (no cookies, empty cache). The app records what
-// arrives; a session's records carry its label.
+// arrives; a session's records carry its label. Chromium sessions can also be recorded as HAR
+// files, as a user would export them, to learn from with `guard learn --in x.har`.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { request } from 'undici';
 
@@ -10,16 +13,22 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 
 /**
  * Run `n` Chromium sessions against the app, labelled `${prefix}${i}`, `parallel` at a time. Each
- * context sends its label in X-Bench-Session, which the app takes out of what it records.
+ * context sends its label in X-Bench-Session, which the app takes out of what it records. With
+ * `harDir`, each session is also recorded by playwright-core's HAR recorder (content embedded, as
+ * a browser's "export HAR" has it) into `${harDir}/${prefix}${i}.har`, label header taken out.
  */
-export async function chromiumSessions(app, n, prefix, parallel = 3) {
+export async function chromiumSessions(app, n, prefix, { parallel = 3, harDir = undefined } = {}) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS });
   const base = `http://127.0.0.1:${app.port}`;
   let next = 0;
   const worker = async () => {
     while (next < n) {
       const i = next++;
-      const context = await browser.newContext({ extraHTTPHeaders: { 'X-Bench-Session': `${prefix}${i}` } });
+      const har = harDir === undefined ? undefined : join(harDir, `${prefix}${i}.har`);
+      const context = await browser.newContext({
+        extraHTTPHeaders: { 'X-Bench-Session': `${prefix}${i}` },
+        ...(har ? { recordHar: { path: har, content: 'embed' } } : {}),
+      });
       const page = await context.newPage();
       await visit(page, `${base}/`);
       // An item page, its form (POST + redirect), home again and a reload: conditional requests.
@@ -30,7 +39,8 @@ export async function chromiumSessions(app, n, prefix, parallel = 3) {
       await visit(page, `${base}/`);
       await page.reload({ waitUntil: 'load' });
       await page.waitForSelector('body[data-ready="1"]');
-      await context.close();
+      await context.close(); // writes the HAR file
+      if (har) await withoutLabel(har);
     }
   };
   try {
@@ -38,6 +48,15 @@ export async function chromiumSessions(app, n, prefix, parallel = 3) {
   } finally {
     await browser.close();
   }
+}
+
+/** Take the bench's X-Bench-Session header out of a HAR file: no real browser sends it. */
+async function withoutLabel(path) {
+  const har = JSON.parse(await readFile(path, 'utf8'));
+  for (const entry of har.log.entries) {
+    entry.request.headers = entry.request.headers.filter((h) => h.name.toLowerCase() !== 'x-bench-session');
+  }
+  await writeFile(path, JSON.stringify(har));
 }
 
 async function visit(page, url) {
