@@ -1,7 +1,8 @@
 // What browsers send but their HAR exports leave out, made up for `guard learn` so that a Guardian
 // learned from HAR files does not refuse it (docs/tokens.md, "Learning from HAR files"):
 // * the favicon: Chromium fetches /favicon.ico after a page loads and leaves it out of the export;
-//   one is added per navigation, with the page's cookies and an image request's headers;
+//   one is added per navigation, with the page's cookies and an image request's headers, and with
+//   an answer a server commonly gives (the export keeps none: FAVICON_ANSWERS);
 // * CORS preflights: a cross-origin request with a non-simple method or header is preceded by an
 //   OPTIONS request that exports omit; it is added before such a request.
 // * the peer: the gate decides every request with the client's address appended to
@@ -34,7 +35,21 @@ function isNavigation(record: TrafficRecord): boolean {
   return (header(record.headers, 'accept') ?? '').startsWith('text/html');
 }
 
-function favicon(record: TrafficRecord, url: string): TrafficRecord {
+/**
+ * What servers answer for /favicon.ico: an icon in one of its usual types, or none (404). The
+ * export keeps no answer, and a Guardian that learned none refuses the real one at the response
+ * stage, in every session. The first favicon of a learning run carries each of them; later ones
+ * one each in turn, so that one favicon per navigation is learned, as the browser fetches it.
+ */
+const FAVICON_ANSWERS: ReadonlyArray<{ status: number; type: string }> = [
+  { status: 200, type: 'image/x-icon' },
+  { status: 200, type: 'image/vnd.microsoft.icon' },
+  { status: 200, type: 'image/png' },
+  { status: 200, type: 'image/svg+xml' },
+  { status: 404, type: 'text/html; charset=utf-8' },
+];
+
+function favicon(record: TrafficRecord, url: string, answer: { status: number; type: string }): TrafficRecord {
   const headers: HeaderLine[] = [];
   for (const [k, v] of record.headers) {
     const name = k.toLowerCase();
@@ -46,7 +61,7 @@ function favicon(record: TrafficRecord, url: string): TrafficRecord {
     else headers.push([k, v]);
   }
   headers.push(['Referer', url.replace(/#.*$/, '')]);
-  return { method: 'GET', path: '/favicon.ico', query: '', headers, ...(record.remote ? { remote: record.remote } : {}) };
+  return { method: 'GET', path: '/favicon.ico', query: '', headers, ...(record.remote ? { remote: record.remote } : {}), response: { status: answer.status, headers: [['Content-Type', answer.type]] } };
 }
 
 /** The OPTIONS request a browser sends before `record`, or null when it sends none. */
@@ -68,15 +83,23 @@ function preflight(record: TrafficRecord, url: string): TrafficRecord | null {
   return { method: 'OPTIONS', path: record.path, query: record.query, headers, ...(record.remote ? { remote: record.remote } : {}) };
 }
 
-/**
- * The records a browser sent with this HAR entry that the export left out: a preflight before it,
- * a favicon after a navigation. `entry` is the raw HAR entry (for its URL).
- */
-export function harOmissions(entry: unknown, record: TrafficRecord): { before: TrafficRecord[]; after: TrafficRecord[] } {
-  const url = (entry as { request?: { url?: unknown } })?.request?.url;
-  if (typeof url !== 'string') return { before: [], after: [] };
-  const pre = preflight(record, url);
-  return { before: pre ? [pre] : [], after: isNavigation(record) && record.path !== '/favicon.ico' ? [favicon(record, url)] : [] };
+/** What the HAR files of one learning run left out; it remembers the favicons it made. */
+export class HarOmissions {
+  private favicons = 0;
+
+  /**
+   * The records a browser sent with this HAR entry that the export left out: a preflight before
+   * it, a favicon after a navigation. `entry` is the raw HAR entry (for its URL).
+   */
+  of(entry: unknown, record: TrafficRecord): { before: TrafficRecord[]; after: TrafficRecord[] } {
+    const url = (entry as { request?: { url?: unknown } })?.request?.url;
+    if (typeof url !== 'string') return { before: [], after: [] };
+    const pre = preflight(record, url);
+    const before = pre ? [pre] : [];
+    if (!isNavigation(record) || record.path === '/favicon.ico') return { before, after: [] };
+    const answers = this.favicons++ === 0 ? FAVICON_ANSWERS : [FAVICON_ANSWERS[(this.favicons - 1) % FAVICON_ANSWERS.length]!];
+    return { before, after: answers.map((a) => favicon(record, url, a)) };
+  }
 }
 
 /**

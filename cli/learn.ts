@@ -4,7 +4,7 @@
 import { DEFAULT_LEARNING_CAPS, type Core, type Guardian, type LearningCaps, type Pile, type Readiness } from '../core/index.js';
 import { coreFault, recordRefusal } from './core.js';
 import { CliError } from './errors.js';
-import { withGatePeer } from './har-omissions.js';
+import { HarOmissions, withGatePeer } from './har-omissions.js';
 import { writeFileAtomic } from './output.js';
 import { count, RunReport, type CommandContext } from './report.js';
 import { openTrafficFiles } from './traffic.js';
@@ -28,7 +28,7 @@ export async function runLearn(options: LearnOptions, ctx: CommandContext): Prom
   const report = new RunReport(ctx, 'learn');
   const policy: BodyPolicy = { maxBody: options.maxBody };
   // HAR exports leave out favicons and preflights: learn them too (har-omissions.ts).
-  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes, harOmissions: true });
+  const files = await openTrafficFiles(options.inputs, { maxLineBytes: options.maxLineBytes, harOmissions: new HarOmissions() });
 
   const caps = { ...DEFAULT_LEARNING_CAPS, ...options.caps };
   const guardian = core.defaultGuardian();

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CliError, describeSystemError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES, splitLines } from './lines.js';
-import { harOmissions } from './har-omissions.js';
+import type { HarOmissions } from './har-omissions.js';
 import { harEntries, harEntryToRecord, HarSyntaxError } from './traffic-har.js';
 import { RecordError, toTrafficRecord, type TrafficRecord } from './traffic-record.js';
 
@@ -25,8 +25,8 @@ export interface TrafficItem {
 export interface TrafficOptions {
   /** Longest JSON Lines line accepted, in bytes; longer lines are error items. */
   maxLineBytes?: number;
-  /** HAR files: add what browsers send but exports leave out (har-omissions.ts); for learning. */
-  harOmissions?: boolean;
+  /** HAR files: add what browsers send but exports leave out (har-omissions.ts); one per learning run. */
+  harOmissions?: HarOmissions;
 }
 
 
@@ -38,7 +38,7 @@ export class TrafficFile {
   readonly compressed: boolean;
   private handle: FileHandle | undefined;
   private readonly maxLineBytes: number;
-  private readonly harOmissions: boolean;
+  private readonly harOmissions: HarOmissions | undefined;
 
   private constructor(path: string, format: TrafficFormat, compressed: boolean, handle: FileHandle, options: TrafficOptions) {
     this.path = path;
@@ -46,7 +46,7 @@ export class TrafficFile {
     this.compressed = compressed;
     this.handle = handle;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.harOmissions = options.harOmissions === true;
+    this.harOmissions = options.harOmissions;
   }
 
   /**
@@ -141,7 +141,7 @@ export class TrafficFile {
         yield item;
         continue;
       }
-      const { before, after } = harOmissions(entry.value, item.record);
+      const { before, after } = this.harOmissions.of(entry.value, item.record);
       for (const record of before) yield { line: entry.number, record };
       yield item;
       for (const record of after) yield { line: entry.number, record };

@@ -56,8 +56,8 @@ describe('learning from HAR files', () => {
     const stderr = new Capture();
     const ctx: CommandContext = { stdout: new Capture(), stderr, stats: false, core: () => loadCore() };
     expect(await main(['learn', '--in', har, '--out', out], ctx), stderr.text).toBe(0);
-    // 60 entries, 30 favicons, 30 preflights
-    expect(stderr.text).toMatch(/learned 120 sessions/);
+    // 60 entries, 30 preflights, 30 favicons — the first with each of the 5 usual answers
+    expect(stderr.text).toMatch(/learned 124 sessions/);
     // 120 samples, every pile widening the fresh rules: the summary says auto would not block yet
     expect(stderr.text).toMatch(/rules not ready: 0 of 1000 samples since they last widened \(auto alerts but does not block/);
     const core = loadCore();
@@ -65,6 +65,14 @@ describe('learning from HAR files', () => {
     const policy = { maxBody: 1 << 20 };
     const favicon = { method: 'GET', path: '/favicon.ico', query: '', headers: [['Accept', 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8'], ['User-Agent', UA], ['Sec-Fetch-Dest', 'image'], ['Sec-Fetch-Mode', 'no-cors'], ['Sec-Fetch-Site', 'same-origin'], ['Cookie', `sid=${hex(99)}`], ['Referer', 'https://shop.example/item/42']] as [string, string][] };
     expect(decideRecord(core, g, favicon, policy).decision).toBe('');
+    // the server's answer, whichever of the usual ones it gives, passes the response stage too
+    for (const [status, type] of [[200, 'image/x-icon'], [200, 'image/vnd.microsoft.icon'], [200, 'image/png'], [200, 'image/svg+xml'], [404, 'text/html; charset=utf-8']] as const) {
+      const answered = { ...favicon, response: { status, headers: [['Content-Type', type]] as [string, string][] } };
+      expect(decideRecord(core, g, answered, policy).decision, `${status} ${type}`).toBe('');
+    }
+    // an answer of another kind is still out of pattern
+    const download = { ...favicon, response: { status: 200, headers: [['Content-Type', 'application/x-msdownload']] as [string, string][] } };
+    expect(decideRecord(core, g, download, policy).allowed).toBe(false);
     const preflight = { method: 'OPTIONS', path: '/cart/42', query: '', headers: [['Accept', '*/*'], ['Access-Control-Request-Method', 'PUT'], ['Access-Control-Request-Headers', 'content-type,x-csrf-token'], ['Origin', 'https://shop.example'], ['User-Agent', UA], ['Sec-Fetch-Mode', 'cors'], ['Sec-Fetch-Site', 'cross-site'], ['Sec-Fetch-Dest', 'empty']] as [string, string][] };
     expect(decideRecord(core, g, preflight, policy).decision).toBe('');
     // what the export did record is learned as before; an attack is still refused
