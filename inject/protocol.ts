@@ -4,6 +4,9 @@
 // to the serving container), the port names meshes read a protocol from (`grpc`, `h2c`, `http2`,
 // alone or before `-suffix`), and an `appProtocol` of a Service in the same manifest that targets
 // the port (the webhook sees one object at a time, and only its port names).
+// The gate has no TLS either (the mesh's or the ingress's job): a serving port that clients reach
+// with TLS — named `https`, `tls` or `wss`, or a Service's `appProtocol` saying so — is refused
+// too (GUARD_INJECT_TLS): the gate would read a TLS handshake as a malformed request.
 import { get, isObject, type JsonObject } from './changes.js';
 import { InjectError } from './errors.js';
 
@@ -11,6 +14,10 @@ import { InjectError } from './errors.js';
 const H2C_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'h2c', 'http2', 'grpc']);
 /** Port names meshes take a protocol from; `grpc-web` is HTTP/1.1 and stays allowed. */
 const H2C_NAME = /^(?:h2c|http2|grpc)(?:-|$)/;
+/** Port names and Service `appProtocol` values that mean TLS. */
+const TLS_NAME = /^(?:https|tls|wss)(?:-|$)/;
+const TLS_APP_PROTOCOLS = new Set(['https', 'tls', 'kubernetes.io/wss', 'wss']);
+const TLS_WHAT_TO_DO = 'the gate has no TLS (it is the mesh\'s or the ingress\'s job): serve plain HTTP/1.1 on this port behind a TLS-terminating mesh or ingress, or leave this workload unguarded (label it guard.security.knative.dev/inject=disabled)';
 
 const WHAT_TO_DO = 'the gate speaks HTTP/1.1 only and cannot proxy HTTP/2 cleartext or gRPC; leave this workload unguarded (label it guard.security.knative.dev/inject=disabled), or, if it really serves HTTP/1.1, name the port otherwise';
 
@@ -34,6 +41,8 @@ export function refuseH2c(p: ServedPort, knative: boolean, where: string): void 
   if (H2C_APP_PROTOCOLS.has(protocol)) {
     throw new InjectError('GUARD_INJECT_H2C', `${where}: the serving port ${p.name ?? p.port} has appProtocol ${protocol}; ${WHAT_TO_DO}`);
   }
+  if (TLS_NAME.test(name)) throw new InjectError('GUARD_INJECT_TLS', `${where}: the serving port ${name} (${p.port}) is named for TLS; ${TLS_WHAT_TO_DO}`);
+  if (TLS_APP_PROTOCOLS.has(protocol)) throw new InjectError('GUARD_INJECT_TLS', `${where}: the serving port ${p.name ?? p.port} has appProtocol ${protocol}; ${TLS_WHAT_TO_DO}`);
 }
 
 function labelsOf(o: JsonObject, path: string[]): JsonObject {
@@ -68,6 +77,9 @@ export function refuseH2cServices(services: readonly JsonObject[], workload: Jso
       const protocol = sp.appProtocol.toLowerCase();
       if (H2C_APP_PROTOCOLS.has(protocol)) {
         throw new InjectError('GUARD_INJECT_H2C', `${where}: Service ${String(get(s, ['metadata', 'name']) ?? '')} reaches its port ${gate.name ?? gate.port} with appProtocol ${protocol}; ${WHAT_TO_DO}`);
+      }
+      if (TLS_APP_PROTOCOLS.has(protocol)) {
+        throw new InjectError('GUARD_INJECT_TLS', `${where}: Service ${String(get(s, ['metadata', 'name']) ?? '')} reaches its port ${gate.name ?? gate.port} with appProtocol ${protocol}; ${TLS_WHAT_TO_DO}`);
       }
     }
   }

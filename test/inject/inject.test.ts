@@ -148,6 +148,9 @@ describe('guard inject on real-world manifests', () => {
     ['an http2- port chosen with --port', deployment('ports: [{name: metrics, containerPort: 9100}, {name: http2-api, containerPort: 8080}]'), { port: 'http2-api' }, 'GUARD_INJECT_H2C'],
     ['a Service of the manifest that speaks h2c to it', `${deployment('ports: [{name: web, containerPort: 8080}]')}---\n${service('{port: 80, targetPort: web, appProtocol: kubernetes.io/h2c}')}`, {}, 'GUARD_INJECT_H2C'],
     ['a Service of the manifest that speaks gRPC to its port number', `${service('{port: 80, targetPort: 8080, appProtocol: grpc}')}---\n${deployment('ports: [{name: web, containerPort: 8080}]')}`, {}, 'GUARD_INJECT_H2C'],
+    ['an https port', deployment('ports: [{name: https, containerPort: 8443}]'), {}, 'GUARD_INJECT_TLS'],
+    ['a tls- port chosen with --port', deployment('ports: [{name: metrics, containerPort: 9100}, {name: tls-api, containerPort: 8443}]'), { port: 'tls-api' }, 'GUARD_INJECT_TLS'],
+    ['a Service of the manifest that speaks https to it', `${deployment('ports: [{name: web, containerPort: 8080}]')}---\n${service('{port: 443, targetPort: web, appProtocol: https}')}`, {}, 'GUARD_INJECT_TLS'],
     ['an app port that is not a number', deployment('ports: [{containerPort: 8080}]', { 'guard.security.knative.dev/app-port': 'eighty' }), {}, 'GUARD_INJECT_PORT'],
     ['an app port that is the serving port', deployment('ports: [{containerPort: 8080}]', { 'guard.security.knative.dev/app-port': '8080' }), {}, 'GUARD_INJECT_PORT'],
   ])('refuses %s with a named error', (_what, text, options, code) => {
