@@ -53,13 +53,15 @@ export interface ServiceRecord {
   lastSyncAt: number;
 }
 
-/** The learner's counts over every service (LearnerStats). */
+/** The learner's counts over every service (part of LearnerStats). */
 export interface LearnerTotals {
   merges: number;
+  /** Syncs sent again after they were merged (same sync id): answered, not merged twice. */
   repeats: number;
   learns: number;
   persists: number;
   persistFailures: number;
+  /** Idle services forgotten (LearnerLimits.idleMs). */
   forgotten: number;
 }
 

@@ -137,20 +137,12 @@ export interface ServiceLearningStatus {
   readiness: Readiness | null;
 }
 
-export interface LearnerStats {
+export interface LearnerStats extends LearnerTotals {
   services: number;
   pileSamples: number;
   /** Services whose learned rules are ready / track readiness and are not ready yet. */
   ready: number;
   notReady: number;
-  merges: number;
-  /** Syncs sent again after they were merged (same sync id): answered, not merged twice. */
-  repeats: number;
-  learns: number;
-  persists: number;
-  persistFailures: number;
-  /** Idle services forgotten (LearnerLimits.idleMs). */
-  forgotten: number;
 }
 
 /** How often the tick looks for idle services to forget. */

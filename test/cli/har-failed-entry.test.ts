@@ -1,25 +1,14 @@
 // A request the browser sent but that got no answer (a beacon cut off by the next navigation) is in
 // a HAR file with no response: status 0 in browsers' exports, -1 with `_failureText` in
 // Playwright's recorder. `guard learn` learns its request instead of skipping the entry.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideRecord } from '../../cli/decide-record.js';
-import { main, type CommandContext } from '../../cli/index.js';
 import { loadCore } from '../../core/index.js';
+import { runGuard, tempDir } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'guard-har-failed-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+const dir = tempDir('guard-har-failed-');
 
 const HEADERS: [string, string][] = [
   ['Accept', '*/*'],
@@ -46,11 +35,10 @@ describe('HAR entries without an answer', () => {
     const file = join(dir, 'beacons.har');
     writeFileSync(file, JSON.stringify({ log: { version: '1.2', entries: Array.from({ length: 20 }, (_, i) => abortedBeacon(i)) } }));
     const out = join(dir, 'guardian.json');
-    const stderr = new Capture();
-    const ctx: CommandContext = { stdout: new Capture(), stderr, stats: false, core: () => loadCore() };
-    expect(await main(['learn', '--in', file, '--out', out], ctx), stderr.text).toBe(0);
-    expect(stderr.text).toMatch(/learned 20 sessions from 1 file in/);
-    expect(stderr.text).not.toMatch(/skipped|response\.status/);
+    const run = await runGuard(['learn', '--in', file, '--out', out]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/learned 20 sessions from 1 file in/);
+    expect(run.stderr).not.toMatch(/skipped|response\.status/);
     const core = loadCore();
     const g = core.parseGuardian(readFileSync(out, 'utf8'));
     try {

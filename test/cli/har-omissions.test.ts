@@ -1,25 +1,14 @@
 // HAR learning (docs/tokens.md, "Learning from HAR files"): `guard learn` adds what browsers send but
 // HAR exports leave out — the favicon after a navigation, the CORS preflight before a cross-origin
 // request with a custom header — so the learned Guardian does not refuse them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideRecord } from '../../cli/decide-record.js';
-import { main, type CommandContext } from '../../cli/index.js';
 import { loadCore } from '../../core/index.js';
+import { runGuard, tempDir } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'guard-har-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+const dir = tempDir('guard-har-');
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36';
 const hex = (i: number) => (i * 2654435761).toString(16).padStart(8, '0').repeat(4).slice(0, 32);
@@ -53,13 +42,12 @@ describe('learning from HAR files', () => {
     const har = join(dir, 'shop.har');
     writeFileSync(har, JSON.stringify({ log: { entries: Array.from({ length: 30 }, (_, i) => entries(i)).flat() } }));
     const out = join(dir, 'guardian.json');
-    const stderr = new Capture();
-    const ctx: CommandContext = { stdout: new Capture(), stderr, stats: false, core: () => loadCore() };
-    expect(await main(['learn', '--in', har, '--out', out], ctx), stderr.text).toBe(0);
+    const run = await runGuard(['learn', '--in', har, '--out', out]);
+    expect(run.status, run.stderr).toBe(0);
     // 60 entries, 30 preflights, 30 favicons — the first with each of the 5 usual answers
-    expect(stderr.text).toMatch(/learned 124 sessions/);
+    expect(run.stderr).toMatch(/learned 124 sessions/);
     // 120 samples, every pile widening the fresh rules: the summary says auto would not block yet
-    expect(stderr.text).toMatch(/rules not ready: 0 of 1000 samples since they last widened \(auto alerts but does not block/);
+    expect(run.stderr).toMatch(/rules not ready: 0 of 1000 samples since they last widened \(auto alerts but does not block/);
     const core = loadCore();
     const g = core.parseGuardian(readFileSync(out, 'utf8'));
     const policy = { maxBody: 1 << 20 };

@@ -1,24 +1,13 @@
 // A Guardian learned from HAR files decides what the gate sees: every request with the peer's
 // address in X-Forwarded-For, which no HAR file carries (docs/tokens.md, "Learning from HAR files").
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideRecord } from '../../cli/decide-record.js';
-import { main, type CommandContext } from '../../cli/index.js';
 import { loadCore } from '../../core/index.js';
+import { runGuard, tempDir } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'guard-har-peer-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+const dir = tempDir('guard-har-peer-');
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/150.0.0.0 Safari/537.36';
 const hex = (i: number) => (i * 2654435761).toString(16).padStart(8, '0').repeat(4).slice(0, 32);
@@ -46,9 +35,8 @@ describe('a Guardian learned from HAR files, deciding what the gate sees', () =>
     const file = join(dir, 'shop.har');
     writeFileSync(file, JSON.stringify(har(40)));
     const out = join(dir, 'guardian.json');
-    const stderr = new Capture();
-    const ctx: CommandContext = { stdout: new Capture(), stderr, stats: false, core: () => loadCore() };
-    expect(await main(['learn', '--in', file, '--out', out], ctx), stderr.text).toBe(0);
+    const run = await runGuard(['learn', '--in', file, '--out', out]);
+    expect(run.status, run.stderr).toBe(0);
     const core = loadCore();
     const g = core.parseGuardian(readFileSync(out, 'utf8'));
     try {

@@ -1,32 +1,14 @@
 // `guard learn` and `guard check` with route-aware Guardians (docs/routes.md), on the real core: the caps
 // options are recorded by the Guardian, the policy options decide instead of the Guardian's, the
 // reasons name the route and the parameter, and bad values are usage errors naming the option.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main, type CommandContext } from '../../cli/index.js';
-import { DEFAULT_LEARNING_CAPS, loadCore } from '../../core/index.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LEARNING_CAPS } from '../../core/index.js';
+import { runGuard, tempDir } from '../support/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'guard-routes-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: string | Buffer, _enc: BufferEncoding, done: (err?: Error) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function guard(args: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const ctx: CommandContext = { stdout, stderr, stats: false, core: () => loadCore() };
-  const status = await main(args, ctx);
-  return { status, stdout: stdout.text, stderr: stderr.text };
-}
+const dir = tempDir('guard-routes-cli-');
+const guard = runGuard;
 
 const rec = (method: string, path: string, query = '', body?: object) =>
   JSON.stringify({
