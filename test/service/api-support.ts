@@ -10,6 +10,7 @@ import { afterEach } from 'vitest';
 import { loadCore } from '../../core/index.js';
 import { ApiError } from '../../service/api-errors.js';
 import { serviceConfig, startService, type RunningService, type ServiceConfig, type ServiceOptions } from '../../service/index.js';
+import type { ReplicasConfig } from '../../service/replicas.js';
 import { FileGuardianStore } from '../../store/file.js';
 import { startKubeStandin, type KubeStandin } from '../kube/standin.js';
 
@@ -148,4 +149,24 @@ export async function refusal(p: Promise<unknown>): Promise<ApiError> {
 /** TokenReviews the stand-in has answered so far. */
 export function tokenReviews(kube: KubeStandin): number {
   return kube.state.requests.filter((r) => r.path.endsWith('/tokenreviews')).length;
+}
+
+/**
+ * A guard-service replica as the replica tests run it: authenticated, on the CRD store, one of the
+ * replicas dividing 8 shards with Leases in `guard-system`, its sync limit out of the way (the
+ * simulated gates sync as fast as they are answered, not every 5 s as a gate does); plain HTTP
+ * unless `tls` is given.
+ */
+export function replicaConfig(identity: string, o: { replicas?: Partial<ReplicasConfig>; tls?: ServiceConfig['tls']; alertEvents?: ServiceConfig['alertEvents'] } = {}): ServiceConfig {
+  return serviceConfig({
+    port: 0,
+    address: '127.0.0.1',
+    auth: true,
+    peopleAuth: 'kubernetes',
+    store: 'kube-crd',
+    tls: o.tls ?? null,
+    ...(o.alertEvents ? { alertEvents: o.alertEvents } : {}),
+    syncLimit: { burst: 1000, perMinute: 600_000 },
+    replicas: { shards: 8, leaseSeconds: 2, namespace: 'guard-system', identity, peerUrl: '', peerCaFile: null, peerServerName: null, ...o.replicas },
+  });
 }

@@ -9,9 +9,9 @@
 // 15 s Leases). And no sooner than D − R after the kill: the Lease was renewed at most R before it.
 // Each round's own API calls (a list and two writes) stretch its period; the margin allows for them.
 import { describe, expect, it } from 'vitest';
-import { serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { startService, type RunningService } from '../../service/index.js';
 import type { KubeStandin } from '../kube/standin.js';
-import { call, eventually, pileText, silent, standin } from './api-support.js';
+import { call, eventually, pileText, replicaConfig, silent, standin } from './api-support.js';
 
 const NS = 'apps';
 const LEASE_NS = 'guard-system';
@@ -23,16 +23,7 @@ const ROUND_CALLS_MARGIN_MS = 500;
 
 async function replica(kube: KubeStandin, name: string): Promise<RunningService> {
   return startService(
-    serviceConfig({
-      port: 0,
-      address: '127.0.0.1',
-      auth: true,
-      peopleAuth: 'kubernetes',
-      store: 'kube-crd',
-      tls: null,
-      syncLimit: { burst: 1000, perMinute: 600_000 },
-      replicas: { shards: 8, leaseSeconds: LEASE_SECONDS, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null },
-    }),
+    replicaConfig(name, { replicas: { leaseSeconds: LEASE_SECONDS, namespace: LEASE_NS } }),
     { logger: silent, kubeConfig: kube.kubeConfig(), kubeTimeoutMs: 5000 },
   );
 }

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serviceConfig, startService, type RunningService } from '../../service/index.js';
+import { startService, type RunningService } from '../../service/index.js';
 import type { KubeStandin } from '../kube/standin.js';
-import { eventually, pileText, silent, standin } from './api-support.js';
+import { eventually, pileText, replicaConfig, silent, standin } from './api-support.js';
 
 const OPENSSL = '/usr/bin/openssl';
 const hasOpenssl = existsSync(OPENSSL);
@@ -45,15 +45,9 @@ async function install(from: string, secret: string): Promise<void> {
 
 async function replica(kube: KubeStandin, secret: string, name: string): Promise<RunningService> {
   return startService(
-    serviceConfig({
-      port: 0,
-      address: '127.0.0.1',
-      auth: true,
-      peopleAuth: 'kubernetes',
-      store: 'kube-crd',
+    replicaConfig(name, {
       tls: { certFile: join(secret, 'tls.crt'), keyFile: join(secret, 'tls.key') },
-      syncLimit: { burst: 1000, perMinute: 600_000 },
-      replicas: { shards: 8, leaseSeconds: 2, namespace: 'guard-system', identity: name, peerUrl: '', peerCaFile: join(secret, 'ca.crt'), peerServerName: PEER_NAME, peerCaCheckMs: 100 },
+      replicas: { peerCaFile: join(secret, 'ca.crt'), peerServerName: PEER_NAME, peerCaCheckMs: 100 },
     }),
     { logger: silent, kubeConfig: kube.kubeConfig(), kubeTimeoutMs: 5000, certCheckMs: 100 },
   );

@@ -12,7 +12,7 @@ import type { ReplicasConfig } from '../../service/replicas.js';
 import { KubeCrdGuardianStore } from '../../store/kube-crd.js';
 import { openGuardianStore, type GuardianStore } from '../../store/index.js';
 import type { KubeStandin } from '../kube/standin.js';
-import { call, core, eventually, pileText, silent, standin } from './api-support.js';
+import { call, core, eventually, pileText, replicaConfig, silent, standin } from './api-support.js';
 
 const SERVICES = ['cart', 'shop', 'pay', 'ship', 'mail', 'auth'];
 const PODS_PER_SERVICE = 4;
@@ -36,18 +36,7 @@ class Cluster {
   async add(extra: Partial<ReplicasConfig> = {}, alertEvents = { burst: 25, refillMs: 5000 }): Promise<Replica> {
     const name = `guard-service-${++this.counter}`;
     const service = await startService(
-      serviceConfig({
-        port: 0,
-        address: '127.0.0.1',
-        auth: true,
-        peopleAuth: 'kubernetes',
-        store: 'kube-crd',
-        tls: null,
-        alertEvents,
-        // The simulated gates sync as fast as they are answered, not every 5 s as a gate does.
-        syncLimit: { burst: 1000, perMinute: 600_000 },
-        replicas: { shards: 8, leaseSeconds: 2, namespace: LEASE_NS, identity: name, peerUrl: '', peerCaFile: null, peerServerName: null, ...extra },
-      }),
+      replicaConfig(name, { alertEvents, replicas: extra }),
       { logger: silent, kubeConfig: this.kube.kubeConfig(), kubeTimeoutMs: 5000 },
     );
     const replica = { name, service, url: service.url };
