@@ -3,27 +3,25 @@
 // stops arriving. The service is a raw `net` server writing fixed bytes (no HTTP library of Node
 // would send them); the client is undici. Each case asserts what the client gets, that the gate
 // logged a reason an operator can act on, and the gate-wide invariants (checkGateInvariants).
-import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Client, request } from 'undici';
 import { loadCore, type Core, type Guardian } from '../../core/index.js';
 import type { ProxyHandle } from '../../gate/proxy.js';
+import { startRawService, type RawAnswer, type RawService } from './compat/raw-service.js';
 import { checkedProxy, checkGateInvariants, type LoggedLine } from './invariants.js';
 
 checkGateInvariants();
 
 let core: Core;
 let guardian: Guardian;
-let service: net.Server;
-let origin = '';
-const sockets = new Set<net.Socket>();
+let service: RawService;
 
 const BIG_HEAD = 8 * 1024;
 const HEAD_LIMIT = 4 * 1024;
 const BODY_TIMEOUT_MS = 300;
 
 /** The bytes the service writes for the request line `path` (a function of the socket for the stalls). */
-const answers: Record<string, string | ((s: net.Socket) => void)> = {
+const answers: Record<string, RawAnswer> = {
   '/big-head': `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Policy: ${'p'.repeat(BIG_HEAD)}\r\nContent-Length: 5\r\n\r\nhello`,
   '/head-under-limit': `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Policy: ${'p'.repeat(HEAD_LIMIT / 2)}\r\nContent-Length: 5\r\n\r\nhello`,
   '/bare-lf': 'HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello',
@@ -38,31 +36,10 @@ const answers: Record<string, string | ((s: net.Socket) => void)> = {
 beforeAll(async () => {
   core = loadCore();
   guardian = core.defaultGuardian(); // learn mode: alert on, block off
-  service = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let pending = '';
-    socket.on('data', (d) => {
-      pending += d.toString('latin1');
-      let end: number;
-      while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
-        const path = pending.slice(0, end).split(' ')[1] ?? '';
-        pending = pending.slice(end + 4);
-        const answer = answers[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
-        if (typeof answer === 'string') socket.write(answer);
-        else answer(socket);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+  service = await startRawService((path) => answers[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
 });
 
-afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((resolve) => service.close(() => resolve()));
-});
+afterAll(() => service.close());
 
 /** What the client got: the status and body, or the error that cut the response (after its head). */
 async function ask(port: number, path: string): Promise<{ status: number; body: string; cut: Error | null }> {
@@ -90,7 +67,7 @@ for (const listener of ['uws', 'node'] as const) {
       proxy = await checkedProxy({
         port: 0,
         listener,
-        upstream: origin,
+        upstream: service.origin,
         core,
         getGuardian: () => guardian,
         maxResponseHeadSize: HEAD_LIMIT,

@@ -1,13 +1,19 @@
-// A service that writes its answer as fixed bytes, for framing no HTTP library of Node would send:
-// the same response to every request head on a keep-alive connection (requests without bodies).
+// A service that writes its answers as fixed bytes, for framing no HTTP library of Node would send:
+// to every request head on a keep-alive connection (requests without bodies), the same response,
+// or the one its path chooses — bytes, or a function that does with the socket what the answer
+// needs (stall after the head, say).
 import net, { type AddressInfo } from 'node:net';
+
+/** What the service writes for a request: its bytes, or what it does with the socket. */
+export type RawAnswer = string | ((socket: net.Socket) => void);
 
 export interface RawService {
   origin: string;
   close(): Promise<void>;
 }
 
-export async function startRawService(answer: string): Promise<RawService> {
+/** `answer`: the bytes for every request, or the answer for a request's path. */
+export async function startRawService(answer: string | ((path: string) => RawAnswer)): Promise<RawService> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -18,8 +24,11 @@ export async function startRawService(answer: string): Promise<RawService> {
       pending += d.toString('latin1');
       let end: number;
       while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
+        const path = pending.slice(0, end).split(' ')[1] ?? '';
         pending = pending.slice(end + 4);
-        socket.write(answer);
+        const chosen = typeof answer === 'string' ? answer : answer(path);
+        if (typeof chosen === 'string') socket.write(chosen);
+        else chosen(socket);
       }
     });
   });
