@@ -285,7 +285,11 @@ export function kubeStoreSuite(kind: KubeStoreKind): void {
 
     it("keeps a person's configured while two learners persist 50 times each, and loses no learning", async () => {
       const ns = freshNamespace();
-      const store = make();
+      // The two learners share one store, which serializes their writes, so only the person's
+      // writes can make a learner's write conflict, each at most once: with 10 edits, 11 attempts
+      // always land. (With the default 10 and this test's 5 ms backoff, a slow machine let all 10
+      // edits fall into one learner write's retries, and it gave up with GUARD_STORE_CONFLICT.)
+      const store = make({ maxAttempts: 11 });
       await store.updateLearned(ns, 'cart', learnedWith([]), 0);
       // One guard-service: two learners (e.g. two sync handlers) persisting the service's record.
       const record = { samples: 0, marks: new Set<string>() };
