@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import { loadCore, type Core, type Guardian, type Pile } from '../../core/index.js';
 import { type ProxyHandle, type ProxyOptions, type Verdict } from '../../gate/proxy.js';
 import { blockingGuardianFrom } from '../support/guardian.js';
-import { checkedProxy, checkGateInvariants } from './invariants.js';
+import { checkedProxy, checkGateInvariants, takeLines, type LoggedLine } from './invariants.js';
 
 checkGateInvariants();
 
@@ -39,7 +39,7 @@ let lastId = '';
 let guardian: Guardian;
 let pile: Pile | null = null;
 
-async function proxy(extra: Partial<ProxyOptions> = {}): Promise<ProxyHandle> {
+async function proxy(extra: Partial<ProxyOptions> = {}): Promise<Gate> {
   const p = await checkedProxy({
     port: 0,
     host: '127.0.0.1',
@@ -52,7 +52,7 @@ async function proxy(extra: Partial<ProxyOptions> = {}): Promise<ProxyHandle> {
       pile?.add(s);
     },
     ...extra,
-  });
+  }, { quiet: true });
   proxies.push(p);
   return p;
 }
@@ -81,8 +81,9 @@ async function gzipBomb(chunks: number): Promise<Buffer> {
 
 const order = (i: number): Buffer => Buffer.from(JSON.stringify({ item: ['widget', 'gadget', 'sprocket'][i % 3], qty: 1 + (i % 4) }));
 
-let gate: ProxyHandle;
-let streaming: ProxyHandle;
+type Gate = ProxyHandle & { lines: LoggedLine[] };
+let gate: Gate;
+let streaming: Gate;
 
 beforeAll(async () => {
   core = loadCore();
@@ -152,6 +153,7 @@ describe('compressed request bodies', () => {
     const br = await post(gate.port, brotliCompressSync(gzipSync(attack)), 'gzip, br');
     expect(br.status).toBe(403);
     expect(received.length).toBe(before);
+    expect(takeLines(gate)).toEqual(['warn blocked', 'warn blocked']);
   });
 
   test('corrupt data and unknown codings are faults a Guardian that never saw them alerts on', async () => {
@@ -165,6 +167,7 @@ describe('compressed request bodies', () => {
     expect(u.status).toBe(403);
     expect(u.decided!.decision).toContain('UnknownContentEncoding');
     expect(received.length).toBe(before);
+    expect(takeLines(gate)).toEqual(['warn blocked', 'warn blocked']);
     // with blocking off, the corrupt body is forwarded exactly as it came (never "repaired")
     const saved = guardian.control;
     guardian.control = { ...saved, block: false };
@@ -194,6 +197,7 @@ describe('compressed request bodies', () => {
     expect(plain.decided!.decision).toContain('TooLargeBody');
     expect(big.decided!.decision).toContain('TooLargeBody');
     expect(big.status).toBe(plain.status);
+    expect(takeLines(streaming)).toEqual(['warn blocked', 'warn blocked']);
     const saved = guardian.control;
     guardian.control = { ...saved, block: false };
     try {
@@ -235,7 +239,7 @@ describe('compressed response bodies', () => {
         core,
         getGuardian: () => guardian,
         onSession: (s) => pile?.add(s),
-      });
+      }, { quiet: true });
       proxies.push(p);
       const get = async () => {
         const r = await request(`http://127.0.0.1:${p.port}/api/items?id=7`, { dispatcher: client });
@@ -254,6 +258,7 @@ describe('compressed response bodies', () => {
       const blocked = await get();
       expect(blocked.status).toBe(403);
       expect(blocked.body.toString()).not.toContain('hunter2');
+      expect(takeLines(p)).toEqual(['warn blocked']);
     } finally {
       pile?.dispose();
       pile = null;
