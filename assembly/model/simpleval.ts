@@ -12,7 +12,7 @@ import { asObject, enter, field, leave, readBytes, readU32, readU32Array, readU8
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { TABLE_HEADERS } from "./caps";
 import { JsonKind } from "../json/value";
-import { TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, tokenKinds, tokenKindsOfString } from "./token";
+import { ADDRESS_FLAGS, TOKEN_ADDRESSES, TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, isAddressList, isAddressListString, tokenKinds, tokenKindsOfString } from "./token";
 
 export const T_LETTER: u8 = 0;
 export const T_DIGIT: u8 = 1;
@@ -291,6 +291,13 @@ export class SimpleValProfile {
   /** Set the token kinds of the bytes just profiled into this profile (finish cleared them). */
   // @ts-ignore: decorator
   @inline classifyToken(ptr: usize, len: i32): void {
+    if (this.mayBeAddresses()) {
+      if (isAddressList(ptr, len)) {
+        this.token = TOKEN_ADDRESSES;
+        this.tokenLen = <u32>len;
+        return;
+      }
+    }
     if (len >= 8 && this.mayBeToken()) {
       const k = tokenKinds(ptr, len);
       if (k != 0) {
@@ -304,6 +311,12 @@ export class SimpleValProfile {
   // @ts-ignore: decorator
   @inline mayBeToken(): bool {
     return this.spaces == 0 && this.nonReadables == 0 && this.unicodes == 0 && (this.flags & ~TOKEN_SPECIAL_FLAGS) == 0;
+  }
+
+  /** Cheap filter for an address list: a `.` or `:`, only address punctuation, no control or non-ASCII. */
+  // @ts-ignore: decorator
+  @inline mayBeAddresses(): bool {
+    return this.digits != 0 && (this.flags & ~ADDRESS_FLAGS) == 0 && (this.flags & ((1 << 12) | (1 << 14))) != 0 && this.nonReadables == 0 && this.unicodes == 0;
   }
 
   /** Profile UTF-8 bytes with Go's iteration rule (an invalid byte is one U+FFFD). */
@@ -358,12 +371,12 @@ export class SimpleValProfile {
       pr.feed(cp);
     }
     pr.finish(this);
-    if (skip < 0 && n >= 8 && this.mayBeToken()) this.classifyTokenString(s);
+    if (skip < 0 && (this.mayBeAddresses() || (n >= 8 && this.mayBeToken()))) this.classifyTokenString(s);
   }
 
   /** Set the token kinds of `s` (the profiled value, or the one value a form field printed as [s]). */
   classifyTokenString(s: string): void {
-    const k = tokenKindsOfString(s);
+    const k = this.mayBeAddresses() && isAddressListString(s) ? TOKEN_ADDRESSES : tokenKindsOfString(s);
     if (k != 0) {
       this.token = k;
       this.tokenLen = <u32>s.length;
@@ -786,8 +799,10 @@ export class SimpleValConfig {
 
   private decideExceeding(p: SimpleValProfile): Decision | null {
     // A token of a learned kind and length passes whatever its character counts.
+    // An address list has no length band: a chain is as long as the proxies a client is behind.
     const tk = this.tokenKinds;
-    if (tk != 0 && (p.token & tk) != 0 && tokenLenFits(p.tokenLen, this.tokenMin, this.tokenMax)) return null;
+    const fit = p.token & tk;
+    if (fit != 0 && (fit == TOKEN_ADDRESSES || tokenLenFits(p.tokenLen, this.tokenMin, this.tokenMax))) return null;
     if (
       p.letters <= this.letters && p.digits <= this.digits && p.spaces <= this.spaces &&
       p.specialChars <= this.specialChars && p.nonReadables <= this.nonReadables &&

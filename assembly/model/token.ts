@@ -11,12 +11,14 @@ export const TOKEN_BASE64: u8 = 4;
 export const TOKEN_UUID: u8 = 8;
 export const TOKEN_JWT: u8 = 16;
 export const TOKEN_ETAG: u8 = 32;
-export const TOKEN_KINDS: u8 = 63;
+/** A list of IP addresses (X-Forwarded-For, X-Real-IP): checked by grammar, not by length band. */
+export const TOKEN_ADDRESSES: u8 = 64;
+export const TOKEN_KINDS: u8 = 127;
 /** Shortest and longest value profiled as a token. */
 export const TOKEN_MIN_LEN: i32 = 8;
 export const TOKEN_MAX_LEN: i32 = 4096;
 
-export const TOKEN_KIND_NAMES: StaticArray<string> = ["hex", "base64url", "base64", "uuid", "jwt", "etag"];
+export const TOKEN_KIND_NAMES: StaticArray<string> = ["hex", "base64url", "base64", "uuid", "jwt", "etag", "addresses"];
 
 // Per ASCII byte, what it is to the classifier.
 const C_DIGIT: u8 = 1;
@@ -158,17 +160,175 @@ function bothCases(ptr: usize, len: i32): bool {
   return lower && upper;
 }
 
+// ---- address lists ------------------------------------------------------------------------------
+//
+// X-Forwarded-For and its kind carry one address per proxy: the client's own proxies, a CDN, the
+// ingress, then the gate's peer. Counted as characters, a chain one hop longer than any learned, or
+// the first IPv6 client after IPv4 ones, exceeds the counts; as an address list it is the same kind
+// of value. The grammar admits nothing but addresses: digits, a–f, `.`, `:`, `[]` and list commas.
+
+/** Flag bits (simpleval.ts) an address list may use: `,` (10), `.` (12), `:` (14), `[]` (21). */
+export const ADDRESS_FLAGS: u32 = (1 << 10) | (1 << 12) | (1 << 14) | (1 << 21);
+/** The most addresses one list may hold (a longer chain is judged by its counts). */
+export const ADDRESS_LIST_MAX: i32 = 32;
+
+function isDigit(c: i32): bool {
+  return c >= 48 && c <= 57;
+}
+
+function hexValue(c: i32): i32 {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** A dotted-quad IPv4 address at [ptr+from, ptr+to): four decimal octets of 0–255, no leading zero. */
+function isIpv4(ptr: usize, from: i32, to: i32): bool {
+  let parts = 0;
+  let i = from;
+  while (i < to) {
+    const start = i;
+    let v = 0;
+    while (i < to && isDigit(<i32>load<u8>(ptr + <usize>i))) {
+      v = v * 10 + (<i32>load<u8>(ptr + <usize>i) - 48);
+      i++;
+      if (i - start > 3) return false;
+    }
+    const n = i - start;
+    if (n == 0 || v > 255 || (n > 1 && load<u8>(ptr + <usize>start) == 48)) return false;
+    parts++;
+    if (i == to) break;
+    if (load<u8>(ptr + <usize>i) != 46 || parts == 4) return false;
+    i++;
+    if (i == to) return false;
+  }
+  return parts == 4;
+}
+
+/** An IPv6 address at [ptr+from, ptr+to) (RFC 4291 §2.2: groups of 1–4 hex digits, one `::`, an IPv4 tail). */
+function isIpv6(ptr: usize, from: i32, to: i32): bool {
+  if (to - from < 2) return false;
+  let groups = 0;
+  let compressed = false;
+  let i = from;
+  if (load<u8>(ptr + <usize>i) == 58) {
+    // Only `::` may open the address.
+    if (load<u8>(ptr + <usize>(i + 1)) != 58) return false;
+    compressed = true;
+    i += 2;
+    if (i == to) return true;
+  }
+  while (i < to) {
+    const start = i;
+    while (i < to && hexValue(<i32>load<u8>(ptr + <usize>i)) >= 0) i++;
+    const n = i - start;
+    if (i < to && load<u8>(ptr + <usize>i) == 46) {
+      // An IPv4 tail takes the last two groups.
+      if (!isIpv4(ptr, start, to)) return false;
+      groups += 2;
+      i = to;
+      break;
+    }
+    if (n == 0 || n > 4) return false;
+    groups++;
+    if (i == to) break;
+    if (load<u8>(ptr + <usize>i) != 58) return false;
+    i++;
+    if (i < to && load<u8>(ptr + <usize>i) == 58) {
+      if (compressed) return false;
+      compressed = true;
+      i++;
+      if (i == to) break;
+    } else if (i == to) {
+      return false; // a single trailing `:`
+    }
+  }
+  return compressed ? groups <= 7 : groups == 8;
+}
+
+/** A port after an address: 1–5 digits, at most 65535. */
+function isPort(ptr: usize, from: i32, to: i32): bool {
+  const n = to - from;
+  if (n < 1 || n > 5) return false;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (!isDigit(c)) return false;
+    v = v * 10 + (c - 48);
+  }
+  return v <= 65535;
+}
+
+/** One list element: IPv4, IPv4:port, IPv6, or [IPv6] with an optional :port (as some proxies write it). */
+function isAddress(ptr: usize, from: i32, to: i32): bool {
+  if (from >= to) return false;
+  if (load<u8>(ptr + <usize>from) == 91) {
+    let close = from + 1;
+    while (close < to && load<u8>(ptr + <usize>close) != 93) close++;
+    if (close == to || !isIpv6(ptr, from + 1, close)) return false;
+    if (close + 1 == to) return true;
+    return load<u8>(ptr + <usize>(close + 1)) == 58 && isPort(ptr, close + 2, to);
+  }
+  // IPv4 with a port has exactly one colon; an IPv6 address has at least two.
+  let colons = 0;
+  let lastColon = -1;
+  for (let i = from; i < to; i++) {
+    if (load<u8>(ptr + <usize>i) == 58) {
+      colons++;
+      lastColon = i;
+    }
+  }
+  if (colons == 0) return isIpv4(ptr, from, to);
+  if (colons == 1) return isIpv4(ptr, from, lastColon) && isPort(ptr, lastColon + 1, to);
+  return isIpv6(ptr, from, to);
+}
+
+/**
+ * Whether [ptr, ptr+len) is a list of 1 to ADDRESS_LIST_MAX addresses joined by `,` with optional
+ * spaces around each (RFC 9110's list syntax, as proxies join X-Forwarded-For).
+ */
+export function isAddressList(ptr: usize, len: i32): bool {
+  if (len < 2 || len > TOKEN_MAX_LEN) return false;
+  let count = 0;
+  let i = 0;
+  while (i <= len) {
+    while (i < len && load<u8>(ptr + <usize>i) == 32) i++;
+    let end = i;
+    while (end < len && load<u8>(ptr + <usize>end) != 44) end++;
+    let last = end;
+    while (last > i && load<u8>(ptr + <usize>(last - 1)) == 32) last--;
+    if (!isAddress(ptr, i, last)) return false;
+    if (++count > ADDRESS_LIST_MAX) return false;
+    if (end == len) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
 // Scratch for classifying a string's ASCII code units as bytes (profiles made from strings).
 const SCRATCH: usize = memory.data(TOKEN_MAX_LEN);
+
+/** Copy a string's code units into SCRATCH as bytes; false when one is not ASCII or it is too long. */
+function toScratch(s: string): bool {
+  const n = s.length;
+  if (n > TOKEN_MAX_LEN) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) return false;
+    store<u8>(SCRATCH + <usize>i, <u8>c);
+  }
+  return true;
+}
 
 /** tokenKinds of a string whose code units are all ASCII (the caller's filter ensures it). */
 export function tokenKindsOfString(s: string): u8 {
   const n = s.length;
-  if (n < TOKEN_MIN_LEN || n > TOKEN_MAX_LEN) return 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128) return 0;
-    store<u8>(SCRATCH + <usize>i, <u8>c);
-  }
+  if (n < TOKEN_MIN_LEN || !toScratch(s)) return 0;
   return tokenKinds(SCRATCH, n);
+}
+
+/** isAddressList of a string. */
+export function isAddressListString(s: string): bool {
+  return s.length > 0 && toScratch(s) && isAddressList(SCRATCH, s.length);
 }

@@ -231,3 +231,74 @@ describe('response headers: ETag and Set-Cookie', () => {
     });
   }
 });
+
+describe('address lists (X-Forwarded-For)', () => {
+  const int = (n: number) => Math.floor(Math.random() * n);
+  const ipv4 = () => `${1 + int(223)}.${int(256)}.${int(256)}.${1 + int(254)}`;
+  /** An IPv6 address in any of its text forms: full, `::`-compressed, with an IPv4 tail, either case. */
+  const ipv6 = () => {
+    const groups = Array.from({ length: 8 }, () => int(0x10000).toString(16));
+    const form = int(4);
+    let text: string;
+    if (form === 0) text = groups.join(':');
+    else if (form === 1) {
+      const from = int(7);
+      const to = from + 1 + int(7 - from);
+      text = `${groups.slice(0, from).join(':')}::${groups.slice(to).join(':')}`;
+    } else if (form === 2) text = `::ffff:${ipv4()}`;
+    else text = `2001:db8::${groups[0]}`;
+    return int(2) ? text.toUpperCase() : text;
+  };
+  const element = () => {
+    const kind = int(5);
+    if (kind === 0) return ipv6();
+    if (kind === 1) return `${ipv4()}:${1 + int(65535)}`; // as some load balancers write it
+    if (kind === 2) return `[${ipv6()}]${int(2) ? `:${1 + int(65535)}` : ''}`;
+    return ipv4();
+  };
+  const chain = (n: number) => Array.from({ length: n }, element).join(int(3) ? ', ' : ',');
+  const xff = (value: string) => req([['X-Forwarded-For', value]]);
+  /** Learned from IPv4 clients behind one proxy: what a service sees in a quiet learning week. */
+  const g = learned(Array.from({ length: 30 }, () => xff(ipv4())));
+  const rule = () => headerRule(g, 'X-Forwarded-For');
+
+  test('a chain of IPv4 addresses is learned as an address list', () => {
+    expect(rule().token.kinds).toEqual(['addresses']);
+  });
+
+  test('1,000 generated chains pass: IPv6 clients, ports, brackets, chains of up to 32 hops', () => {
+    for (let i = 0; i < 1000; i++) {
+      const value = chain(1 + int(i < 900 ? 4 : 31));
+      expect(decision(g, xff(value)), value).toBe('');
+    }
+  });
+
+  test('without the rule (the original reading our Guardian) an IPv6 client exceeds the counts', () => {
+    const spec = JSON.parse(g.toWire());
+    delete spec.learned.req.headers.kv.vals['X-Forwarded-For'].token;
+    expect(decision(core().parseGuardian(spec), xff('2001:db8::7, 203.0.113.9'))).toContain('KnownKey X-Forwarded-For');
+  });
+
+  test('anything that is not a list of addresses is judged by the counts, and the counts refuse it', () => {
+    const refused = [
+      ...INJECTIONS.map((bad) => `${ipv4()}${bad}`),
+      ...INJECTIONS.map((bad) => `${ipv4()}, ${bad}`),
+      `${ipv4()}, <script>`,
+      'unknown, 10.0.0.1, evil.example.com',
+      `${ipv4()}, ${ipv4()}, localhost`,
+      `${ipv4()} ${ipv4()} ${ipv4()} ${ipv4()} ${ipv4()}`, // not a list: spaces without commas
+      Array.from({ length: 33 }, ipv4).join(', '), // over 32 hops
+    ];
+    for (const value of refused) expect(decision(g, xff(value)), value).toContain('KnownKey X-Forwarded-For');
+  });
+
+  test('malformed addresses are no address list', () => {
+    const learnedKinds = (value: string) => learned([xff(value)]).toWire().includes('"addresses"');
+    for (const ok of ['1.2.3.4', '::1', '::', 'fe80::1', '::ffff:10.0.0.1', '[::1]:8080', '1.2.3.4:80', '1:2:3:4:5:6:7:8', '1.2.3.4,5.6.7.8', ' 1.2.3.4 , ::1 ']) {
+      expect(learnedKinds(ok), ok).toBe(true);
+    }
+    for (const bad of ['1.2.3', '256.1.1.1', '01.2.3.4', '1.2.3.4.5', '1.2.3.4,', ',1.2.3.4', '1..2.3', '1:2:3:4:5:6:7:8:9', '1::2::3', ':1', '1:', '1.2.3.4:70000', '[::1', 'g::1', '12345::1', '1:2:3:4::5:6:7:8', '1.2.3.4:']) {
+      expect(learnedKinds(bad), bad).toBe(false);
+    }
+  });
+});
