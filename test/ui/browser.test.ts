@@ -225,6 +225,9 @@ describe('guard-ui in Chromium', () => {
     expect(await p.locator('tr[data-rule="req.url.segments"] td.learned').innerText()).toBe('3 segments');
     const accept = await p.locator('tr[data-rule="req.headers.kv.vals.Accept"] td.learned').innerText();
     expect(accept).toMatch(/^up to 15 letters · up to 1 special character · up to 3 runs · special: \/$/);
+    // The client's address the gate appends is learned as an address list (docs/tokens.md), said so.
+    const xff = await p.locator('tr[data-rule="req.headers.kv.vals.X-Forwarded-For"] td.learned').innerText();
+    expect(xff).toMatch(/^up to 8 digits · .* · or a list of 1 to 32 IP addresses \(IPv4 or IPv6\)$/);
     // Never a raw code in the readable columns.
     expect(await p.locator('table.rule-table td.learned').allInnerTexts()).not.toContainEqual(expect.stringMatching(/"letters":|0x[0-9a-f]+/));
     await shot('rules');

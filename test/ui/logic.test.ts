@@ -323,6 +323,20 @@ describe('the rule walk is driven by the data', () => {
     expect(summarizeValue({ digits: 1, letters: 4, sequences: 2, flags: 8192 })).toBe('up to 4 letters · up to 1 digit · up to 2 runs · special: /');
   });
 
+  it("says a value's token rule and a Cookie's table in words, not as an unknown field", () => {
+    const counts = { digits: 1, letters: 4 };
+    expect(summarizeValue({ ...counts, token: { kinds: ['hex', 'base64url', 'base64'], min: 32, max: 32 } })).toBe(
+      'up to 4 letters · up to 1 digit · or a hex or base64url or base64 token of about 32 characters',
+    );
+    expect(summarizeValue({ ...counts, token: { kinds: ['uuid', 'base64url'], min: 36, max: 40 } })).toBe('up to 4 letters · up to 1 digit · or a UUID or base64url token of about 36–40 characters');
+    expect(summarizeValue({ ...counts, token: { kinds: ['addresses'], min: 7, max: 31 } })).toBe('up to 4 letters · up to 1 digit · or a list of 1 to 32 IP addresses (IPv4 or IPv6)');
+    // A rule whose kinds became empty decides by its counts alone.
+    expect(summarizeValue({ ...counts, token: { kinds: [], min: 8, max: 9 } })).toBe('up to 4 letters · up to 1 digit');
+    expect(summarizeValue({ ...counts, cookies: { vals: { sid: {}, theme: {} }, otherVals: null, otherKeynames: null } })).toBe(
+      'cookie by cookie: sid, theme (counts of the whole line: up to 4 letters · up to 1 digit)',
+    );
+  });
+
   it('edits a copy at a path, creating what is missing', () => {
     const base = { req: { qs: { kv: { vals: null } } } };
     const next = setAt(base, ['req', 'qs', 'kv', 'vals', 'page'], { digits: 2 });

@@ -87,7 +87,7 @@ describe('SimpleVal', () => {
   test('V-SV13 assorted strings', () => {
     // The original's counts, and Guard's optional token members: an IP address is an address list
     // (kind 64, docs/tokens.md), which the original's decoder ignores.
-    expect(profile('SimpleVal', '192.168.72.13')).toEqual({ ...svProfile(10, 0, 0, 3, 0, 0, 7, 4096, null), token: 64, tokenLen: 13 });
+    expect(profile('SimpleVal', '192.168.72.13')).toEqual({ ...(svProfile(10, 0, 0, 3, 0, 0, 7, 4096, null) as object), token: 64, tokenLen: 13 });
     expect(profile('SimpleVal', '***&*&^&^%^&(*&')).toEqual(svProfile(0, 0, 0, 15, 0, 0, 1, 4194736, null));
     expect(profile('SimpleVal', 'רגע עם דודלי')).toEqual(svProfile(0, 0, 2, 0, 0, 10, 5, 0, [1024]));
     expect(profile('SimpleVal', 'Yada Yada Yada')).toEqual(svProfile(0, 12, 2, 0, 0, 0, 5, 0, null));

@@ -237,7 +237,35 @@ export function summarizeValue(v: unknown): string {
   if (chars.length > 0) parts.push(`special: ${chars.map((c) => c.chars).join(' ')}`);
   const blocks = Array.isArray(v.unicodeFlags) ? unicodeBlocks(v.unicodeFlags as number[]) : [];
   if (blocks.length > 0) parts.push(`scripts: ${blocks.map((b) => b.name).join(', ')}`);
-  return parts.length === 0 ? 'only empty values' : parts.join(' · ');
+  const counts = parts.length === 0 ? 'only empty values' : parts.join(' · ');
+  const cookies = isObject(v.cookies) && isObject(v.cookies.vals) ? Object.keys(v.cookies.vals) : null;
+  // Guard's rules that decide instead of the counts (docs/tokens.md): said first, the counts after.
+  if (cookies !== null) return `cookie by cookie: ${cookies.length === 0 ? 'no cookie names learned' : cookies.join(', ')} (counts of the whole line: ${counts})`;
+  const token = describeToken(v.token);
+  return token === null ? counts : `${counts} · or ${token}`;
+}
+
+const TOKEN_WORDS: Record<string, string> = {
+  hex: 'hex',
+  base64url: 'base64url',
+  base64: 'base64',
+  uuid: 'UUID',
+  jwt: 'JWT',
+  etag: 'entity tag',
+};
+
+/** A learned token rule in words: "a hex or base64url token of 24–40 characters", "a list of IP addresses". */
+export function describeToken(t: unknown): string | null {
+  if (!isObject(t) || !Array.isArray(t.kinds)) return null;
+  const kinds = t.kinds.filter((k): k is string => typeof k === 'string');
+  if (kinds.length === 0) return null;
+  if (kinds.includes('addresses')) return 'a list of 1 to 32 IP addresses (IPv4 or IPv6)';
+  const names = kinds.map((k) => TOKEN_WORDS[k] ?? k);
+  const min = typeof t.min === 'number' ? t.min : null;
+  const max = typeof t.max === 'number' ? t.max : null;
+  // The band decided with is the learned one widened by a quarter each way (docs/tokens.md).
+  const length = min === null || max === null ? '' : min === max ? ` of about ${min} characters` : ` of about ${min}–${max} characters`;
+  return `a ${names.join(' or ')} token${length}`;
 }
 
 /** A SimpleVal that accepts only the empty value: the start of a new key's rule. */
