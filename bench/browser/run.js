@@ -227,6 +227,31 @@ function detection(c, g, list) {
   return { n: list.length, caught, by };
 }
 
+// ---- behind an ingress ------------------------------------------------------------------------------
+//
+// In a cluster the gate's peer is the ingress, which names the browser in X-Forwarded-For. Learned
+// from IPv4 clients only (a quiet learning week), the fresh sessions come, in turn, from an IPv6
+// client, from an IPv4 client behind a proxy of its own (two addresses in the list), and from a new
+// IPv4 client: the header's counts refuse the first two; its address-list rule (docs/tokens.md) not.
+
+const int = (n) => Math.floor(Math.random() * n);
+const ipv4 = () => `${11 + int(180)}.${int(256)}.${int(256)}.${1 + int(254)}`;
+const ipv6 = () => `2001:db8:${int(0x10000).toString(16)}::${int(0x10000).toString(16)}`;
+const INGRESS_CLIENTS = {
+  ipv6: ipv6,
+  'behind a proxy': () => `${ipv4()}, ${ipv4()}`,
+  ipv4: ipv4,
+};
+
+/** Each session's records with the X-Forwarded-For line an ingress adds for that session's client. */
+function behindIngress(sessionList, clientOf) {
+  return sessionList.map((list, i) => {
+    const client = clientOf(i);
+    // The gate's peer is the ingress pod, which it appends to the line: `client, ingress`.
+    return list.map((r) => ({ ...r, remote: '10.0.3.17', headers: [...r.headers, ['X-Forwarded-For', client]] }));
+  });
+}
+
 // ---- the run ---------------------------------------------------------------------------------------
 
 const pct = (a, b) => (b === 0 ? '–' : `${((100 * a) / b).toFixed(a === 0 || a === b ? 0 : 1)} %`);
@@ -258,6 +283,32 @@ for (const source of ['chromium', 'generated']) {
   }
   const point = readinessPoint(train, 5);
   readyAt.push({ source, point });
+}
+
+// Chromium behind an ingress: learned from IPv4 clients, fresh sessions from new clients of each kind.
+const ingressRows = [];
+{
+  const kinds = Object.entries(INGRESS_CLIENTS);
+  const train = behindIngress(sessions('chromium-train-'), () => ipv4());
+  const test = behindIngress(sessions('chromium-test-'), (i) => kinds[i % kinds.length][1]());
+  const byKind = (i) => kinds[i % kinds.length][0];
+  const g = learn(train.slice(0, STEPS[STEPS.length - 1]));
+  const v = variants(g);
+  for (const [name, guardian] of Object.entries(v)) {
+    const c = name === 'baseline' ? baselineCore : core;
+    const r = decideSessions(c, guardian, test);
+    const det = detection(c, guardian, attacks(test));
+    const refusedByKind = {};
+    test.forEach((list, i) => {
+      const kind = byKind(i);
+      const e = (refusedByKind[kind] ??= { sessions: 0, refused: 0 });
+      e.sessions++;
+      if (list.some((record) => !decideRecord(c, guardian, record, POLICY).allowed)) e.refused++;
+    });
+    ingressRows.push({ name, r, det, refusedByKind });
+  }
+  v.baseline.dispose();
+  g.dispose();
 }
 
 // The same fresh Chromium sessions, decided by Guardians learned from the training sessions' HAR files.
@@ -303,6 +354,17 @@ lines.push('', `Attack detection by place and kind, Guardians learned from ${STE
 const keys = [...Object.keys(PLACES), ...Object.keys(PAYLOADS)];
 lines.push(`| traffic | Guardian | ${keys.join(' | ')} |`, `| --- | --- | ${keys.map(() => '---:').join(' | ')} |`);
 for (const { source, name, det } of detectionRows) lines.push(`| ${source} | ${label(name)} | ${keys.map((k) => pct(det.by[k].caught, det.by[k].n)).join(' | ')} |`);
+lines.push(
+  '',
+  `Chromium behind an ingress (\`X-Forwarded-For\` names the browser, the gate appends the ingress), learned from ${STEPS[STEPS.length - 1]} sessions of IPv4 clients; the fresh sessions come in turn from an IPv6 client, an IPv4 client behind a proxy of its own, and a new IPv4 client:`,
+  '',
+  '| Guardian | refused requests | sessions with a refusal | of them IPv6 / behind a proxy / new IPv4 | attacks detected |',
+  '| --- | ---: | ---: | --- | ---: |',
+);
+for (const { name, r, det, refusedByKind } of ingressRows) {
+  const split = Object.keys(INGRESS_CLIENTS).map((k) => `${refusedByKind[k].refused} of ${refusedByKind[k].sessions}`).join(' / ');
+  lines.push(`| ${label(name)} | ${pct(r.refused, r.requests)} (${r.refused}) | ${pct(r.badSessions, r.sessions)} (${r.badSessions} of ${r.sessions}) | ${split} | ${pct(det.caught, det.n)} (${det.caught} of ${det.n}) |`);
+}
 lines.push('', 'Learned from HAR files (`guard learn --in …har`; playwright-core\'s recorder, content embedded), deciding the fresh Chromium sessions:', '');
 for (const { n, r, entries, stats, favicons, preflights, readiness } of harRows) {
   const refusedWhere = (pred) => [...r.paths].filter(([k]) => pred(k)).reduce((sum, [, c]) => sum + c, 0);
