@@ -183,6 +183,8 @@ Runs guard-service: the /sync endpoint gates learn through, the API for people a
   GUARD_PERSIST_INTERVAL     seconds between writes of learned rules to the store (default 300)
   GUARD_SERVICE_IDLE         seconds without a sync before a service's learning state is let go
                              (default 3600; 0: never)
+  GUARD_SERVICE_CORES        core instances the services are spread over: shorter collection
+                             pauses (default 4; 1 to 64)
   GUARD_SERVICE_LOG_LEVEL    fatal, error, warn, info (default), debug, trace or silent
 
 Every variable in full: docs/configuration.md. Exit status: 0 stopped by SIGTERM/SIGINT with

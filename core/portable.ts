@@ -291,6 +291,16 @@ abstract class Handle {
     return this._id;
   }
 
+  /**
+   * The id of `other` for a call into this handle's instance. A handle is a number valid in one
+   * instance only: one of another instance (guard-service runs several, service/core-shards.ts)
+   * would name an unrelated object there, so it is refused.
+   */
+  protected idOf(other: Handle): number {
+    if (other.core !== this.core) throw new CoreError('GUARD_INVALID_ARGUMENT', `a ${other.constructor.name} of another core instance was passed to a ${this.constructor.name}`);
+    return other.id;
+  }
+
   protected release(): void {
     if (this._id < 0) return;
     this.core.untrack(this);
@@ -382,11 +392,11 @@ export class Guardian extends Handle {
     this.blocksCache = -1;
     const x = this.core.wasm.exports;
     if (caps === undefined) {
-      x.guardian_learn(this.id, pile.id);
+      x.guardian_learn(this.id, this.idOf(pile));
       return;
     }
     const c = { ...DEFAULT_LEARNING_CAPS, ...caps };
-    const rc = x.guardian_learn_caps!(this.id, pile.id, c.params, c.headers, c.routes, c.unknownHeaders === 'shape' ? 1 : 0);
+    const rc = x.guardian_learn_caps!(this.id, this.idOf(pile), c.params, c.headers, c.routes, c.unknownHeaders === 'shape' ? 1 : 0);
     if (rc < 0) throw new CoreError('GUARD_INVALID_ARGUMENT', this.core.wasm.readOutputString());
   }
 
@@ -428,11 +438,11 @@ export class Pile extends Handle {
   }
 
   add(session: Session): void {
-    this.core.wasm.exports.pile_add(this.id, session.id);
+    this.core.wasm.exports.pile_add(this.id, this.idOf(session));
   }
 
   merge(other: Pile): void {
-    this.core.wasm.exports.pile_merge(this.id, other.id);
+    this.core.wasm.exports.pile_merge(this.id, this.idOf(other));
   }
 
   clear(): void {
@@ -457,7 +467,7 @@ export class PodProfile extends Handle {
 
   /** Decide the pod's peers alone against a Guardian's criteria; 0 = allowed. */
   decide(guardian: Guardian): number {
-    return this.core.wasm.exports.pod_decide(this.id, guardian.id);
+    return this.core.wasm.exports.pod_decide(this.id, this.idOf(guardian));
   }
 
   dispose(): void {
@@ -492,7 +502,7 @@ export class Session extends Handle {
   }
 
   setPod(pod: PodProfile): void {
-    this.core.wasm.exports.session_pod(this.id, pod.id);
+    this.core.wasm.exports.session_pod(this.id, this.idOf(pod));
   }
 
   /**
@@ -500,7 +510,7 @@ export class Session extends Handle {
    * control.auto, else configured). Returns the session's accumulated result: 0 = allowed.
    */
   decide(guardian: Guardian, sections: number): number {
-    return this.core.wasm.exports.session_decide(this.id, guardian.id, sections);
+    return this.core.wasm.exports.session_decide(this.id, this.idOf(guardian), sections);
   }
 
   /**
@@ -513,8 +523,8 @@ export class Session extends Handle {
    */
   finish(guardian: Guardian, complete: boolean, responseMs: number, completionMs: number, learnInto: Pile | null = null): number {
     const flags = (complete ? 1 : 0) | (learnInto !== null ? 2 : 0);
-    const pid = learnInto !== null ? learnInto.id : -1;
-    return this.core.wasm.exports.session_finish(this.id, guardian.id, toSeconds(responseMs), toSeconds(completionMs), pid, flags);
+    const pid = learnInto !== null ? this.idOf(learnInto) : -1;
+    return this.core.wasm.exports.session_finish(this.id, this.idOf(guardian), toSeconds(responseMs), toSeconds(completionMs), pid, flags);
   }
 
   /**

@@ -32,6 +32,8 @@ export interface ServiceConfig {
   allowUnauthenticatedNetwork: boolean;
   /** Key caps and route bound new learning uses (GUARD_LEARN_*, docs/routes.md). */
   learningCaps: Readonly<Required<LearningCaps>>;
+  /** Core instances the learner spreads services over (GUARD_SERVICE_CORES, service/core-shards.ts). */
+  cores: number;
   /** When to learn and persist, and when an idle service is forgotten (GUARD_LEARN_*, GUARD_PERSIST_INTERVAL, GUARD_SERVICE_IDLE). */
   learnerLimits: Readonly<Pick<LearnerLimits, 'learnSamples' | 'newSamplesRatio' | 'learnIntervalMs' | 'persistIntervalMs' | 'idleMs'>>;
   /** Alerts as Kubernetes Events on the Guardian (Kubernetes stores): the per-Guardian token bucket; null: off. */
@@ -52,6 +54,12 @@ export interface ServiceConfig {
   /** Several replicas divide the services with Leases (GUARD_SERVICE_SHARDS > 0); null: one replica. */
   replicas: Readonly<ReplicasConfig> | null;
 }
+
+/**
+ * Core instances for the learner: the core's collection pauses grow with what one instance holds
+ * (docs/operations.md, Pauses); four keep them near a quarter for a few MiB more.
+ */
+export const DEFAULT_CORES = 4;
 
 export class ConfigError extends Error {
   readonly code = 'GUARD_SERVICE_CONFIG' as const;
@@ -104,6 +112,7 @@ export function readServiceConfig(env: Env = process.env): Readonly<ServiceConfi
     maxBodyBytes: integer('GUARD_SERVICE_MAX_BODY', env.GUARD_SERVICE_MAX_BODY, DEFAULT_MAX_BODY, 1024, 512 << 20),
     inCluster,
     allowUnauthenticatedNetwork: flag('GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK', env.GUARD_SERVICE_ALLOW_UNAUTHENTICATED_NETWORK, false),
+    cores: integer('GUARD_SERVICE_CORES', env.GUARD_SERVICE_CORES, DEFAULT_CORES, 1, 64),
     learningCaps: Object.freeze({
       params: integer('GUARD_LEARN_PARAM_CAP', env.GUARD_LEARN_PARAM_CAP, DEFAULT_LEARNING_CAPS.params, 1, 256),
       headers: integer('GUARD_LEARN_HEADER_CAP', env.GUARD_LEARN_HEADER_CAP, DEFAULT_LEARNING_CAPS.headers, 1, 256),

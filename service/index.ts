@@ -144,6 +144,7 @@ export async function startService(config: Readonly<ServiceConfig>, options: Ser
   let replicas: Replicas | null = null;
   const learner = new Learner({
     core,
+    cores: config.cores,
     store,
     clock,
     log,

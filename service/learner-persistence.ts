@@ -2,7 +2,7 @@
 // learned + samples (with back-off, or, durable, before the syncs it carries are answered), and
 // taking in what the watch says was written elsewhere. service/learner.ts decides when.
 import type { Clock } from '../clock/index.js';
-import type { Core, Guardian, LearningCaps, Pile } from '../core/index.js';
+import type { Guardian, LearningCaps, Pile } from '../core/index.js';
 import type { Logger } from '../log/index.js';
 import { isStoreError, type GuardianSpecJson, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
 import type { LearnerLimits } from './learner.js';
@@ -15,7 +15,6 @@ const OWN_WRITES_KEPT = 8;
 
 /** What the persistence shares with the learner that owns it. */
 export interface PersistenceDeps {
-  core: Core;
   store: GuardianStore;
   clock: Clock;
   log: Logger;
@@ -42,7 +41,8 @@ export class LearnerPersistence {
   }
 
   private async load(rec: ServiceRecord): Promise<void> {
-    const { core, clock } = this.d;
+    const { clock } = this.d;
+    const core = rec.core;
     let stored;
     let guardian: Guardian;
     try {
@@ -84,7 +84,7 @@ export class LearnerPersistence {
     const learnedAt = rec.learnedAt ?? undefined;
     const startedAt = this.d.clock.now();
     const inFlight = rec.sincePersist;
-    rec.sincePersist = this.d.core.newPile();
+    rec.sincePersist = rec.core.newPile();
     const write = async (): Promise<void> => {
       let stored;
       try {
@@ -221,7 +221,7 @@ export class LearnerPersistence {
     }
     // learned/samples written elsewhere: take them, and learn again what was learned here since
     // the last persist (its samples count once more, on top of the samples written there).
-    const next = this.d.core.parseGuardian(spec);
+    const next = rec.core.parseGuardian(spec);
     if (rec.sincePersist.count > 0) next.learn(rec.sincePersist, this.d.caps);
     this.replaceGuardian(rec, next);
     rec.people = peopleOf(spec);
@@ -238,7 +238,7 @@ export class LearnerPersistence {
    * kept; the next learn is a first learn and creates the Guardian again.
    */
   private deleted(rec: ServiceRecord): void {
-    this.replaceGuardian(rec, this.d.core.defaultGuardian());
+    this.replaceGuardian(rec, rec.core.defaultGuardian());
     rec.people = peopleOf(JSON.parse(rec.guardian!.toWire()) as GuardianSpecJson);
     rec.storedLearned = digestOf(null);
     rec.resourceVersion = null;
@@ -259,7 +259,7 @@ export class LearnerPersistence {
     const mine = JSON.parse(rec.guardian!.toWire()) as GuardianSpecJson;
     this.replaceGuardian(
       rec,
-      this.d.core.parseGuardian({ configured: spec.configured ?? null, learned: mine.learned ?? null, samples: mine.samples, control: spec.control ?? null }),
+      rec.core.parseGuardian({ configured: spec.configured ?? null, learned: mine.learned ?? null, samples: mine.samples, control: spec.control ?? null }),
     );
     rec.people = people;
   }

@@ -8,6 +8,8 @@ import type { SyncIds } from './sync-ids.js';
 export interface ServiceRecord {
   readonly namespace: string;
   readonly service: string;
+  /** The core instance that holds this service's Guardian and piles (service/core-shards.ts). */
+  readonly core: Core;
   /** null until loaded from the store. */
   guardian: Guardian | null;
   loading: Promise<void> | null;
@@ -70,6 +72,7 @@ export function newRecord(core: Core, namespace: string, service: string, now: n
   return {
     namespace,
     service,
+    core,
     guardian: null,
     loading: null,
     pile: core.newPile(),

@@ -36,6 +36,7 @@ import { DEFAULT_LEARNING_CAPS, type Core, type LearningCaps, type Pile, type Re
 import type { Clock, Timer } from '../clock/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { checkNames, type GuardianStore, type GuardianWatchEvent } from '../store/index.js';
+import { CoreShards } from './core-shards.js';
 import { LearnerError } from './learner-error.js';
 import { LearnerPersistence } from './learner-persistence.js';
 import { keyOf, needsTick, newRecord, unpersisted, type LearnerTotals, type ServiceRecord } from './learner-record.js';
@@ -93,6 +94,11 @@ export const DEFAULT_LEARNER_LIMITS: Readonly<LearnerLimits> = Object.freeze({
 
 export interface LearnerOptions {
   core: Core;
+  /**
+   * How many core instances hold the services (service/core-shards.ts): `core` and fresh ones of
+   * it. 1 by default; guard-service takes GUARD_SERVICE_CORES.
+   */
+  cores?: number;
   store: GuardianStore;
   clock: Clock;
   log?: Logger;
@@ -149,7 +155,7 @@ export interface LearnerStats extends LearnerTotals {
 const IDLE_CHECK_MS = 60_000;
 
 export class Learner {
-  private readonly core: Core;
+  private readonly shards: CoreShards;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly limits: Readonly<LearnerLimits>;
@@ -166,7 +172,7 @@ export class Learner {
   private readonly mayWrite: (namespace: string, service: string) => boolean;
 
   constructor(options: LearnerOptions) {
-    this.core = options.core;
+    this.shards = new CoreShards(options.core, options.cores ?? 1);
     this.clock = options.clock;
     this.log = options.log ?? silentLogger;
     this.limits = Object.freeze({ ...DEFAULT_LEARNER_LIMITS, ...options.limits });
@@ -174,7 +180,6 @@ export class Learner {
     this.durable = options.durable ?? false;
     this.mayWrite = options.mayWrite ?? (() => true);
     this.persistence = new LearnerPersistence({
-      core: this.core,
       store: options.store,
       clock: this.clock,
       log: this.log,
@@ -186,6 +191,14 @@ export class Learner {
       active: this.active,
       closed: () => this.closed,
     });
+  }
+
+  /**
+   * The core instance a sync's pile for this service must be parsed in: the one that holds the
+   * service's piles (a pile of another instance is refused by the merge).
+   */
+  coreFor(namespace: string, service: string): Core {
+    return this.shards.coreFor(namespace, service);
   }
 
   /**
@@ -468,7 +481,7 @@ export class Learner {
     const key = keyOf(namespace, service);
     let rec = this.records.get(key);
     if (!rec) {
-      rec = newRecord(this.core, namespace, service, this.clock.now());
+      rec = newRecord(this.shards.coreFor(namespace, service), namespace, service, this.clock.now());
       this.records.set(key, rec);
     }
     return rec;

@@ -66,7 +66,8 @@ export async function syncRoute(app: FastifyInstance, ctx: ServiceContext): Prom
       const unlearned = req.overSyncLimit ? withoutPile(text) : null;
       let message;
       try {
-        message = ctx.core.parseSyncRequest(unlearned?.text ?? text);
+        // Parsed in the core instance that holds the service's piles (service/core-shards.ts).
+        message = ctx.learner.coreFor(gate.namespace, gate.service).parseSyncRequest(unlearned?.text ?? text);
       } catch (err) {
         if (err instanceof CoreError) throw new ApiError('GUARD_API_INVALID', err.message, { cause: err });
         throw err;

@@ -91,3 +91,28 @@ describe('a trapped core instance', () => {
     expect(() => mod.exports.f()).toThrow(/must be reloaded/);
   });
 });
+
+describe('handles of two instances', () => {
+  it('a Guardian, Pile, Session or pod of another instance is refused, never taken for one of this', () => {
+    const a = loadCore().fresh();
+    const b = a.fresh();
+    const [ga, pa, sa] = [a.defaultGuardian(), a.newPile(), a.newSession()];
+    const [gb, pb, sb] = [b.defaultGuardian(), b.newPile(), b.newSession()];
+    const other = expect.objectContaining({ code: 'GUARD_INVALID_ARGUMENT', message: expect.stringMatching(/of another core instance/) });
+    sb.profileRequest({ method: 'GET', path: '/a', query: '', headers: [], remote: '10.0.0.1' });
+    expect(() => pa.add(sb)).toThrow(other);
+    expect(() => pa.merge(pb)).toThrow(other);
+    expect(() => ga.learn(pb)).toThrow(other);
+    expect(() => ga.learn(pb, {})).toThrow(other);
+    expect(() => sb.decide(ga, Section.Req)).toThrow(other);
+    expect(() => sb.finish(gb, true, 1, 2, pa)).toThrow(other);
+    expect(() => sb.finish(ga, true, 1, 2)).toThrow(other);
+    // Within one instance, as always.
+    sa.profileRequest({ method: 'GET', path: '/a', query: '', headers: [], remote: '10.0.0.1' });
+    pa.add(sa);
+    ga.learn(pa);
+    expect(sb.decide(gb, Section.Req)).toBe(0);
+    expect(ga.samples).toBe(1);
+    for (const h of [ga, pa, sa, gb, pb, sb]) h.dispose();
+  });
+});

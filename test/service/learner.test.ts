@@ -782,3 +782,51 @@ describe('Learner: idle services are forgotten (bounded memory)', () => {
     expect(learner.status(NS, SVC)).toBeNull();
   });
 });
+
+describe('Learner: services spread over core instances (GUARD_SERVICE_CORES)', () => {
+  /** A pile of n sessions of `method`, as it arrives over the wire, parsed in `into`. */
+  const pileIn = (into: typeof core, n: number, method = 'GET') => {
+    const local = pileOf(n, method);
+    const wire = local.toWire();
+    local.dispose();
+    return into.parsePile(wire);
+  };
+
+  it('learns each service in its own instance, the same one every time, and answers as with one', async () => {
+    const store = new MemoryGuardianStore(core);
+    const learner = new Learner({ core, cores: 3, store, clock: new FakeClock(1_000_000) });
+    learners.push(learner);
+    const services = Array.from({ length: 12 }, (_, i) => `svc-${i}`);
+    const used = new Set(services.map((s) => learner.coreFor(NS, s)));
+    expect(used.size).toBe(3);
+    expect(used.has(core)).toBe(true);
+    for (const [i, svc] of services.entries()) {
+      const into = learner.coreFor(NS, svc);
+      expect(learner.coreFor(NS, svc)).toBe(into);
+      const answer = await learner.sync(NS, svc, pileIn(into, 1 + i, i % 2 ? 'POST' : 'GET'));
+      expect(methods(answer)).toEqual([i % 2 ? 'POST' : 'GET']);
+      expect(spec(answer).samples).toBe(1 + i);
+    }
+    await learner.flush();
+    for (const [i, svc] of services.entries()) expect((await store.get(NS, svc))?.spec.samples).toBe(1 + i);
+  });
+
+  it('refuses a pile parsed in another instance, merging nothing, and serves the service on', async () => {
+    const learner = new Learner({ core, cores: 2, store: new MemoryGuardianStore(core), clock: new FakeClock(1_000_000) });
+    learners.push(learner);
+    const svc = ['a', 'b', 'c', 'd', 'e', 'f'].find((s) => learner.coreFor(NS, s) !== core)!;
+    const err = await learner.sync(NS, svc, pileOf(5)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CoreError);
+    expect(err).toMatchObject({ code: 'GUARD_INVALID_ARGUMENT', message: expect.stringContaining('another core instance') });
+    expect(learner.status(NS, svc)?.pileSamples).toBe(0);
+    const answer = await learner.sync(NS, svc, pileIn(learner.coreFor(NS, svc), 2));
+    expect(spec(answer).samples).toBe(2);
+  });
+
+  it('GUARD_SERVICE_CORES: 4 by default, 1 to 64; anything else is a ConfigError naming it', () => {
+    expect(readServiceConfig({}).cores).toBe(4);
+    expect(readServiceConfig({ GUARD_SERVICE_CORES: '1' }).cores).toBe(1);
+    for (const value of ['0', '65', 'two', '1.5']) expect(() => readServiceConfig({ GUARD_SERVICE_CORES: value })).toThrow(/^GUARD_SERVICE_CORES: /);
+    expect(SERVICE_HELP).toMatch(/GUARD_SERVICE_CORES [^\n]*(\n {29}[^\n]*)*\(default 4[;)]/);
+  });
+});
