@@ -2,7 +2,7 @@
 // with everything it holds (docs/operations.md, Pauses); guard-service holds a Guardian and piles
 // for every service it learns, so one instance for all of them makes one long pause. Services are
 // spread over a few instances by a hash of their name instead: each pause is as long as what one
-// instance holds, and a fault (a trapped instance) stops only the services of that instance.
+// instance holds. The first instance is the process's own, which the store validates with too.
 import type { Core } from '../core/index.js';
 
 export class CoreShards {
