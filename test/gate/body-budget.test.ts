@@ -71,12 +71,14 @@ describe.skipIf(!built)('the gate-wide body budget (needs `npm run build`)', () 
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid!))), 50);
     cleanups.push(() => clearInterval(sampler));
+    // Each probe's answer time in the order they were sent (Infinity: no 200 answer).
     const health: number[] = [];
     const prober = setInterval(() => {
       const t0 = performance.now();
+      const i = health.push(Infinity) - 1;
       void request(`http://127.0.0.1:${adminPort}/healthz`).then(async (r) => {
         await r.body.text();
-        if (r.statusCode === 200) health.push(performance.now() - t0);
+        if (r.statusCode === 200) health[i] = performance.now() - t0;
       }, () => {});
     }, 100);
     cleanups.push(() => clearInterval(prober));
@@ -109,8 +111,19 @@ describe.skipIf(!built)('the gate-wide body budget (needs `npm run build`)', () 
     expect(arrived).toBe(ok);
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThan(LIMIT);
+    // The kubelet restarts a container after 3 probes in a row that took over a second (its default
+    // timeoutSeconds 1, failureThreshold 3): no such run, and no probe left unanswered. (One slow
+    // probe is no restart; under a CI runner's other load a single answer took 1.3 s.)
+    await new Promise((r) => setTimeout(r, 1_000));
     expect(health.length).toBeGreaterThan(3);
-    expect(Math.max(...health)).toBeLessThan(1_000);
+    expect(health.filter((ms) => ms === Infinity)).toEqual([]);
+    let run = 0;
+    let longestRun = 0;
+    for (const ms of health) {
+      run = ms >= 1_000 ? run + 1 : 0;
+      longestRun = Math.max(longestRun, run);
+    }
+    expect(longestRun, `healthz answer times: ${health.map((ms) => ms.toFixed(0)).join(' ')} ms`).toBeLessThan(3);
 
     const metrics = await (await request(`http://127.0.0.1:${adminPort}/metrics`)).body.text();
     expect(metrics).toMatch(new RegExp(`^guard_gate_refusals_total\\{reason="body_budget"\\} ${refused.length}$`, 'm'));
