@@ -51,7 +51,7 @@ const METHOD = [
   '* Floors, measured in the same run: the core\'s `parsePile` + `pile.merge` of one pile (no HTTP), then with the',
   '  learn and the answer added; and the same HTTP load against a bare `node:http` server that reads the body and',
   '  answers a canned Guardian of the real size (transport cost alone).',
-  '* Memory per service: RSS, JS heap and the wasm memory of the service\'s own core after a forced GC, once the',
+  '* Memory per service: RSS, JS heap and the wasm memory of the service\'s own core instances after a forced GC, once the',
   `  service listens and after the loaded run, the difference divided by the ${SERVICES} services. wasm memory never`,
   '  shrinks, so it shows the peak; RSS and the heap include the benchmark\'s own piles (constant across the run).',
   '',
@@ -64,6 +64,14 @@ const gc = runInNewContext('gc');
 // wasm memory is what the service holds and nothing else.
 const core = loadCore();
 const serviceCore = createCore(readFileSync(fileURLToPath(new URL('../../build/guard-core.wasm', import.meta.url))));
+// The learner spreads the services over instances made from it (GUARD_SERVICE_CORES): all counted.
+const serviceCores = [serviceCore];
+const freshOf = serviceCore.fresh.bind(serviceCore);
+serviceCore.fresh = () => {
+  const next = freshOf();
+  serviceCores.push(next);
+  return next;
+};
 
 /** The gates: who they are and the sync message each sends, built once with the core. */
 function buildGates() {
@@ -187,7 +195,7 @@ function memory() {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, external: m.external, wasm: serviceCore.wasm.exports.memory.buffer.byteLength };
+  return { rss: m.rss, heap: m.heapUsed, external: m.external, wasm: serviceCores.reduce((b, c) => b + c.wasm.exports.memory.buffer.byteLength, 0) };
 }
 
 // ---- run --------------------------------------------------------------------------------------------
@@ -337,7 +345,7 @@ function report({ floors, results, transport, transportOne, before, idle, after,
     '| --- | ---: | ---: | ---: | ---: |',
     memoryRow('RSS (process)', 'rss'),
     memoryRow('JS heap used (process)', 'heap'),
-    memoryRow('wasm memory (the service\'s core)', 'wasm'),
+    memoryRow('wasm memory (the service\'s core instances)', 'wasm'),
     '',
     `Ratios: guard-service unloaded p50 is ${x(unloaded.p50, floors.merge.p50)} the parse + merge floor and ${x(unloaded.p50, transportOne.p50)} the HTTP floor's; ` +
       `loaded throughput is ${((100 * loaded.mean) / transport.mean).toFixed(0)}% of the HTTP floor's.`,
