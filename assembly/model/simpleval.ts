@@ -12,7 +12,7 @@ import { asObject, enter, field, leave, readBytes, readU32, readU32Array, readU8
 import { KeyValConfig, KeyValPile, KeyValProfile, writeKeyValProfile } from "./keyval";
 import { TABLE_HEADERS } from "./caps";
 import { JsonKind } from "../json/value";
-import { ADDRESS_FLAGS, TOKEN_ADDRESSES, TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, isAddressList, isAddressListString, tokenKinds, tokenKindsOfString } from "./token";
+import { ADDRESS_FLAGS, ADDRESS_MARKS, TOKEN_ADDRESSES, TOKEN_KIND_NAMES, TOKEN_KINDS, TOKEN_SPECIAL_FLAGS, isAddressList, isAddressListString, tokenKinds, tokenKindsOfString } from "./token";
 
 export const T_LETTER: u8 = 0;
 export const T_DIGIT: u8 = 1;
@@ -316,7 +316,7 @@ export class SimpleValProfile {
   /** Cheap filter for an address list: a `.` or `:`, only address punctuation, no control or non-ASCII. */
   // @ts-ignore: decorator
   @inline mayBeAddresses(): bool {
-    return this.digits != 0 && (this.flags & ~ADDRESS_FLAGS) == 0 && (this.flags & ((1 << 12) | (1 << 14))) != 0 && this.nonReadables == 0 && this.unicodes == 0;
+    return this.digits != 0 && (this.flags & ~ADDRESS_FLAGS) == 0 && (this.flags & ADDRESS_MARKS) != 0 && this.nonReadables == 0 && this.unicodes == 0;
   }
 
   /** Profile UTF-8 bytes with Go's iteration rule (an invalid byte is one U+FFFD). */

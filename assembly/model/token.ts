@@ -169,6 +169,8 @@ function bothCases(ptr: usize, len: i32): bool {
 
 /** Flag bits (simpleval.ts) an address list may use: `,` (10), `.` (12), `:` (14), `[]` (21). */
 export const ADDRESS_FLAGS: u32 = (1 << 10) | (1 << 12) | (1 << 14) | (1 << 21);
+/** Of those, the ones every address has one of: `.` (IPv4) or `:` (IPv6). */
+export const ADDRESS_MARKS: u32 = (1 << 12) | (1 << 14);
 /** The most addresses one list may hold (a longer chain is judged by its counts). */
 export const ADDRESS_LIST_MAX: i32 = 32;
 

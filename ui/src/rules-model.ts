@@ -239,22 +239,17 @@ export function summarizeValue(v: unknown): string {
   if (blocks.length > 0) parts.push(`scripts: ${blocks.map((b) => b.name).join(', ')}`);
   const counts = parts.length === 0 ? 'only empty values' : parts.join(' · ');
   const cookies = isObject(v.cookies) && isObject(v.cookies.vals) ? Object.keys(v.cookies.vals) : null;
-  // Guard's rules that decide instead of the counts (docs/tokens.md): said first, the counts after.
+  // Guard's rules beside the counts (docs/tokens.md): a Cookie judged cookie by cookie (the counts
+  // of the whole line then only learned), or a token kind a value may fit instead of the counts.
   if (cookies !== null) return `cookie by cookie: ${cookies.length === 0 ? 'no cookie names learned' : cookies.join(', ')} (counts of the whole line: ${counts})`;
   const token = describeToken(v.token);
   return token === null ? counts : `${counts} · or ${token}`;
 }
 
-const TOKEN_WORDS: Record<string, string> = {
-  hex: 'hex',
-  base64url: 'base64url',
-  base64: 'base64',
-  uuid: 'UUID',
-  jwt: 'JWT',
-  etag: 'entity tag',
-};
+/** Token kind names (assembly/model/token.ts) that read better otherwise; the rest are said as they are. */
+const TOKEN_WORDS: Record<string, string> = { uuid: 'UUID', jwt: 'JWT', etag: 'entity tag' };
 
-/** A learned token rule in words: "a hex or base64url token of 24–40 characters", "a list of IP addresses". */
+/** A learned token rule in words: "a hex or base64url token of about 24–40 characters", "a list of 1 to 32 IP addresses". */
 export function describeToken(t: unknown): string | null {
   if (!isObject(t) || !Array.isArray(t.kinds)) return null;
   const kinds = t.kinds.filter((k): k is string => typeof k === 'string');
