@@ -1,9 +1,12 @@
 // Token kinds: the alphabets of values that are random by nature (session ids, CSRF tokens,
 // ETags, request and trace ids). A value's kinds are every alphabet it fits (a hex value fits hex,
 // base64url and base64), so the kinds a key learns are the intersection over its values, and a new
-// random value of the same kind fits whatever letters it happens to draw. No kind admits a space,
-// a quote inside the value, `<>`, `;`, `%`, `'` or `..`: a value that fits one cannot carry an
-// injection, which is why a token may pass where its character counts would not (docs/tokens.md).
+// random value of the same kind fits whatever letters it happens to draw. No kind admits a quote
+// inside the value, `<>`, `;`, `%`, `'` or `..`, and none but an address list a space (next to its
+// commas): a value that fits one cannot carry an injection, which is why a token may pass where its
+// character counts would not (docs/tokens.md).
+
+import { hexVal } from "../net/ip";
 
 export const TOKEN_HEX: u8 = 1;
 export const TOKEN_BASE64URL: u8 = 2;
@@ -166,6 +169,8 @@ function bothCases(ptr: usize, len: i32): bool {
 // ingress, then the gate's peer. Counted as characters, a chain one hop longer than any learned, or
 // the first IPv6 client after IPv4 ones, exceeds the counts; as an address list it is the same kind
 // of value. The grammar admits nothing but addresses: digits, a–f, `.`, `:`, `[]` and list commas.
+// It is checked on the profiled bytes, allocating nothing; net/ip.ts parses strings into addresses
+// (Go's net.ParseIP), which the profile has no need of.
 
 /** Flag bits (simpleval.ts) an address list may use: `,` (10), `.` (12), `:` (14), `[]` (21). */
 export const ADDRESS_FLAGS: u32 = (1 << 10) | (1 << 12) | (1 << 14) | (1 << 21);
@@ -176,13 +181,6 @@ export const ADDRESS_LIST_MAX: i32 = 32;
 
 function isDigit(c: i32): bool {
   return c >= 48 && c <= 57;
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
 }
 
 /** A dotted-quad IPv4 address at [ptr+from, ptr+to): four decimal octets of 0–255, no leading zero. */
@@ -223,7 +221,7 @@ function isIpv6(ptr: usize, from: i32, to: i32): bool {
   }
   while (i < to) {
     const start = i;
-    while (i < to && hexValue(<i32>load<u8>(ptr + <usize>i)) >= 0) i++;
+    while (i < to && hexVal(<i32>load<u8>(ptr + <usize>i)) >= 0) i++;
     const n = i - start;
     if (i < to && load<u8>(ptr + <usize>i) == 46) {
       // An IPv4 tail takes the last two groups.

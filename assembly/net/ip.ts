@@ -25,7 +25,8 @@ function parseV4Fields(p: usize, from: i32, to: i32, dst: Uint8Array, off: i32):
   return true;
 }
 
-function hexVal(c: i32): i32 {
+/** The value of one hexadecimal digit (either case), or -1. */
+export function hexVal(c: i32): i32 {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;
