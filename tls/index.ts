@@ -26,6 +26,8 @@ export class CertificateWatch {
   private current: CertificatePair;
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
+  /** Why the files last did not load; null once they load (or read as the pair in use) again. */
+  private refusedWith: string | null = null;
   /** Pairs put in use after the first, and changed pairs that did not load (for metrics). */
   readonly counts = { rotations: 0, refused: 0 };
 
@@ -46,14 +48,19 @@ export class CertificateWatch {
     this.checking ??= (async () => {
       try {
         const next = await this.o.read();
+        this.refusedWith = null;
         if (same(next.cert, this.current.cert) && same(next.key, this.current.key)) return;
         this.o.apply(next);
         this.current = next;
         this.counts.rotations++;
         this.o.log.info({ certFile: this.o.certFile }, `${this.o.what}: certificate rotated`);
       } catch (err) {
+        // Broken files stay broken between checks: reported once, not at every check until fixed.
+        const why = (err as Error).message;
+        if (why === this.refusedWith) return;
+        this.refusedWith = why;
         this.counts.refused++;
-        this.o.log.warn({ err: (err as Error).message }, `${this.o.what}: the certificate files changed but do not load - the certificate in use stays`);
+        this.o.log.warn({ err: why }, `${this.o.what}: the certificate files changed but do not load - the certificate in use stays`);
       } finally {
         this.checking = null;
       }

@@ -5,7 +5,7 @@
 // and the CA in use stays (at start: GUARD_SERVICE_SETUP). Certificates made with the openssl CLI; real HTTPS listeners on port 0.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,9 +38,15 @@ async function issue(dir: string, name: string): Promise<void> {
   await openssl('x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '0x5eed', '-days', '2', '-extfile', 'leaf.ext', '-out', 'tls.crt');
 }
 
-/** The mounted Secret: its three files replaced by those of `from`. */
+/**
+ * The mounted Secret: its three files replaced by those of `from`, each at once (written aside, then
+ * renamed), as the kubelet swaps a Secret's files: a reader never sees one half-written.
+ */
 async function install(from: string, secret: string): Promise<void> {
-  for (const f of ['ca.crt', 'tls.crt', 'tls.key']) await copyFile(join(from, f), join(secret, f));
+  for (const f of ['ca.crt', 'tls.crt', 'tls.key']) {
+    await copyFile(join(from, f), join(secret, `.${f}.new`));
+    await rename(join(secret, `.${f}.new`), join(secret, f));
+  }
 }
 
 async function replica(kube: KubeStandin, secret: string, name: string): Promise<RunningService> {
@@ -109,8 +115,11 @@ describe.skipIf(!hasOpenssl)("guard-service replicas: the replicas' CA renewed w
       await syncOf(heldBy(c, 'second'), a);
       await syncOf(heldBy(a, 'third'), c);
 
-      // A CA file that is no certificate (a broken renewal): refused, the CA in use stays.
-      await writeFile(join(secret, 'ca.crt'), 'not a certificate\n');
+      // A CA file that is no certificate (a broken renewal): refused, the CA in use stays; counted
+      // and logged once, however often it is read again (twice here, and by the 100 ms check).
+      await writeFile(join(secret, '.ca.crt.new'), 'not a certificate\n');
+      await rename(join(secret, '.ca.crt.new'), join(secret, 'ca.crt'));
+      await a.replicas!.reloadPeerCa();
       await a.replicas!.reloadPeerCa();
       expect(a.replicas!.peerCaCounts).toEqual({ rotations: 1, refused: 1 });
       await syncOf(heldBy(c, 'fourth'), a);
