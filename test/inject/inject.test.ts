@@ -1,7 +1,6 @@
 // `guard inject` on real-world manifests: each output is its golden file, validates offline against
 // the Kubernetes and Knative schemas (kubernetes-models), injects idempotently, and goes back to
 // the input through --uninject. Then the refusals, and the command itself (files, stdin, exit).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +10,11 @@ import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Pod } from 'kubernetes-models/v1';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { spawnGuard } from '../support/cli.js';
 import { injectManifests, uninjectManifests, type InjectOptions } from '../../inject/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const here = join(root, 'test', 'inject');
-const bin = join(root, 'bin', 'guard.js');
 const built = existsSync(join(root, 'build', 'js', 'cli', 'index.js'));
 const dir = mkdtempSync(join(tmpdir(), 'guard-inject-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -220,16 +219,8 @@ describe('guard inject on real-world manifests', () => {
   });
 });
 
-function guard(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+function guard(args: string[], stdin?: string) {
+  return spawnGuard(args, { cwd: dir, stdin });
 }
 
 describe.skipIf(!built)('the guard inject command (needs `npm run build`)', () => {

@@ -3,7 +3,6 @@
 // app's moved port. Each output is its golden file and validates offline (kubernetes-models); the
 // policy selects the workload's pods that carry the gate; injecting twice writes one policy;
 // --uninject gives the input back byte for byte and removes only the policies guard inject wrote.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +11,11 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Pod } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { spawnGuard } from '../support/cli.js';
 import { injectManifests, uninjectManifests, type ManifestOptions } from '../../inject/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const here = join(root, 'test', 'inject');
-const bin = join(root, 'bin', 'guard.js');
 const built = existsSync(join(root, 'build', 'js', 'cli', 'index.js'));
 
 type Obj = Record<string, any>;
@@ -175,16 +174,8 @@ describe('guard inject --network-policy', () => {
   });
 });
 
-function guard(args: string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function guard(args: string[], stdin: string) {
+  return spawnGuard(args, { cwd: root, stdin });
 }
 
 describe.skipIf(!built)('the guard inject --network-policy command (needs `npm run build`)', () => {
